@@ -1,0 +1,361 @@
+//! The command line: clap definitions, dispatch, and the console observer
+//! that turns engine progress into a progress bar or plain lines.
+
+use std::cell::RefCell;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::engine::run::{self as runner, RunObserver, RunOptions};
+use crate::engine::{Observer, Phase, Tick};
+use crate::error::{Error, Result};
+use crate::report;
+use crate::result::CellResult;
+use crate::scenario::plan::{plan, Cell};
+use crate::scenario::units::{format_duration, parse_duration};
+use crate::scenario::{self, Stop};
+use crate::target::{namespace, scratch};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "wpbench",
+    version,
+    about = "Write-path benchmarking and fault-injection harness for container storage",
+    long_about = "Runs YAML scenarios (targets × workloads × repeats) against real mounts, \
+                  records per-operation latency histograms, and writes result.json, \
+                  HdrHistogram interval logs and a Markdown summary.\n\n\
+                  Exit codes: 0 ok · 1 a gate failed · 2 scenario or command line wrong · \
+                  3 this machine cannot run it · 4 the run failed"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check scenario files without touching the system.
+    Validate {
+        /// Scenario files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Run a scenario and write its results.
+    Run(RunArgs),
+    /// Remove what killed runs left behind (scratch directories, hostPath subdirectories).
+    Cleanup {
+        /// Scratch root to clean [default: /var/tmp/wpbench-runs, or $WPBENCH_SCRATCH].
+        #[arg(long)]
+        scratch: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A table per cell on stdout.
+    Text,
+    /// result.json on stdout at the end.
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Scenario file.
+    pub file: PathBuf,
+    /// Run directory [default: reports/<scenario>/<run-id>].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Only cells matching TARGET/WORKLOAD globs (a bare TARGET means TARGET/*); repeatable.
+    #[arg(long, value_name = "TARGET/WORKLOAD")]
+    pub only: Vec<String>,
+    /// Measured time per cell, overriding the scenario (e.g. 10s).
+    #[arg(long, value_parser = parse_duration_arg, conflicts_with = "ops")]
+    pub duration: Option<Duration>,
+    /// Unit ops per cell, overriding the scenario's duration.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub ops: Option<u64>,
+    /// Warm-up per cell, overriding the scenario (e.g. 0s).
+    #[arg(long, value_parser = parse_duration_arg)]
+    pub warmup: Option<Duration>,
+    /// Repetitions, overriding the scenario (interleaved).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub repeat: Option<u32>,
+    /// Seed, overriding the scenario.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// No progress and no tables; errors only.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// What to print on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Keep hostPath subdirectories (what the workloads wrote) after the run.
+    #[arg(long)]
+    pub keep: bool,
+    /// Scratch root [default: /var/tmp/wpbench-runs, or $WPBENCH_SCRATCH].
+    #[arg(long, value_name = "DIR")]
+    pub scratch: Option<PathBuf>,
+}
+
+fn parse_duration_arg(s: &str) -> std::result::Result<Duration, String> {
+    parse_duration(s).map_err(|e| e.to_string())
+}
+
+/// Runs a parsed command line.
+pub fn dispatch(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Validate { files } => validate(&files),
+        Command::Run(args) => run(args),
+        Command::Cleanup { scratch } => cleanup(scratch),
+    }
+}
+
+fn validate(files: &[PathBuf]) -> Result<ExitCode> {
+    let mut failed = false;
+    for file in files {
+        match scenario::load(file) {
+            Ok(s) => {
+                let cells = s.targets.len() * s.workloads.len() * s.repeat as usize;
+                println!(
+                    "ok {}: {} targets × {} workloads × {} repeats = {} cells",
+                    file.display(),
+                    s.targets.len(),
+                    s.workloads.len(),
+                    s.repeat,
+                    cells
+                );
+            }
+            Err(d) => {
+                failed = true;
+                eprintln!("{d}");
+            }
+        }
+    }
+    Ok(if failed {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn cleanup(root: Option<PathBuf>) -> Result<ExitCode> {
+    let root = root.unwrap_or_else(scratch::default_root);
+    let report = scratch::cleanup_stale(&root);
+    for path in &report.removed_paths {
+        println!("removed {}", path.display());
+    }
+    for run in &report.removed_runs {
+        println!("removed run {run}");
+    }
+    for run in &report.live_runs {
+        println!("left alone: run {run} is still running");
+    }
+    if report.removed_runs.is_empty() && report.problems.is_empty() {
+        println!("nothing to clean up under {}", root.display());
+    }
+    if report.problems.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        Err(Error::Run(format!(
+            "cleanup incomplete: {}",
+            report.problems.join("; ")
+        )))
+    }
+}
+
+fn new_run_id() -> String {
+    let now = std::time::SystemTime::now();
+    let stamp: String = humantime::format_rfc3339_seconds(now)
+        .to_string()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect();
+    let nanos = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .subsec_nanos();
+    format!("{stamp}-{:04x}", (nanos ^ std::process::id()) & 0xffff)
+}
+
+fn run(args: RunArgs) -> Result<ExitCode> {
+    let mut scenario = scenario::load(&args.file)?;
+    if let Some(d) = args.duration {
+        if d.is_zero() {
+            return Err(Error::Usage("--duration must be longer than 0s".into()));
+        }
+        scenario.stop = Stop::Duration(d);
+    }
+    if let Some(n) = args.ops {
+        scenario.stop = Stop::Ops(n);
+    }
+    if let Some(w) = args.warmup {
+        scenario.warmup = w;
+    }
+    if let Some(r) = args.repeat {
+        scenario.repeat = r;
+    }
+    if let Some(s) = args.seed {
+        scenario.seed = s;
+    }
+    let plan = plan(&scenario, &args.only).map_err(Error::Usage)?;
+    let privileged = namespace::is_privileged();
+    runner::check_environment(&scenario, &plan, privileged)?;
+    if privileged {
+        // Before any thread exists: threads inherit the namespace.
+        namespace::enter_private_mount_namespace()?;
+    }
+    let cancel = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        // A second signal exits at once (the namespace still takes the
+        // mounts with it; `wpbench cleanup` removes the scratch).
+        signal_hook::flag::register_conditional_shutdown(sig, 4, cancel.clone())
+            .and_then(|_| signal_hook::flag::register(sig, cancel.clone()))
+            .map_err(|e| Error::Environment(format!("installing signal handlers: {e}")))?;
+    }
+
+    let run_id = new_run_id();
+    let out_dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("reports").join(&scenario.name).join(&run_id));
+    let opts = RunOptions {
+        run_id,
+        out_dir: out_dir.clone(),
+        scratch_root: args.scratch.clone().unwrap_or_else(scratch::default_root),
+        keep: args.keep,
+        privileged,
+        command: std::env::args().collect(),
+    };
+    let console = Console::new(&args);
+    let result = runner::run(&scenario, &plan, &opts, &cancel, &console);
+    console.done();
+    let result = result?;
+    match args.format {
+        Format::Json => {
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(&report::json::render(&result));
+        }
+        Format::Text if !args.quiet => {
+            eprintln!(
+                "wrote {0}/result.json, {0}/summary.md and {1} interval logs",
+                out_dir.display(),
+                result.cells.len()
+            );
+        }
+        Format::Text => {}
+    }
+    if result.status == "interrupted" {
+        return Err(Error::Run(format!(
+            "interrupted by a signal after {} of {} cells; partial results are in {}",
+            result.cells.len(),
+            plan.cells.len(),
+            out_dir.display()
+        )));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Progress on stderr (a bar on a terminal, plain lines otherwise) and a
+/// table per finished cell on stdout.
+struct Console {
+    bar: Option<ProgressBar>,
+    plain: bool,
+    tables: bool,
+    label: RefCell<String>,
+}
+
+impl Console {
+    fn new(args: &RunArgs) -> Console {
+        let tty = std::io::stderr().is_terminal();
+        let bar = (tty && !args.quiet).then(|| {
+            let bar = ProgressBar::with_draw_target(Some(1000), ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template("{prefix:.bold} [{bar:25}] {msg}")
+                    .expect("constant template")
+                    .progress_chars("=> "),
+            );
+            bar
+        });
+        Console {
+            bar,
+            plain: !tty && !args.quiet,
+            tables: !args.quiet && args.format == Format::Text,
+            label: RefCell::new(String::new()),
+        }
+    }
+
+    fn done(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Observer for Console {
+    fn tick(&self, t: &Tick) {
+        let Some(bar) = &self.bar else { return };
+        let fraction = match (t.phase, t.planned, t.planned_ops) {
+            (Phase::Warmup, _, _) => 0.0,
+            (Phase::Measure, _, Some(n)) if n > 0 => t.unit_ops as f64 / n as f64,
+            (Phase::Measure, Some(p), _) if !p.is_zero() => {
+                t.elapsed.as_secs_f64() / p.as_secs_f64()
+            }
+            _ => 0.0,
+        };
+        bar.set_position((fraction.clamp(0.0, 1.0) * 1000.0) as u64);
+        let phase = match t.phase {
+            Phase::Warmup => "warm-up",
+            Phase::Measure => "measure",
+        };
+        let time = match t.planned {
+            Some(p) => format!(
+                "{} / {} ({} left)",
+                format_duration(t.elapsed),
+                format_duration(p),
+                format_duration(p.saturating_sub(t.elapsed))
+            ),
+            None => format_duration(t.elapsed),
+        };
+        bar.set_message(format!(
+            "{phase} {time} · {:.0} ops/s · {} ops",
+            t.ops_per_sec, t.unit_ops
+        ));
+    }
+}
+
+impl RunObserver for Console {
+    fn cell_started(&self, cell: &Cell, label: &str, of: usize) {
+        let line = format!("[{}/{}] {label}", cell.index + 1, of);
+        if let Some(bar) = &self.bar {
+            bar.set_position(0);
+            bar.set_prefix(line.clone());
+        } else if self.plain {
+            eprintln!("{line} …");
+        }
+        *self.label.borrow_mut() = line;
+    }
+
+    fn cell_finished(&self, result: &CellResult) {
+        if !self.tables {
+            return;
+        }
+        let table = report::terminal::render_cell(result);
+        match &self.bar {
+            Some(bar) => bar.suspend(|| println!("{table}")),
+            None => println!("{table}"),
+        }
+    }
+
+    fn message(&self, text: &str) {
+        match &self.bar {
+            Some(bar) => bar.suspend(|| eprintln!("wpbench: {text}")),
+            None => eprintln!("wpbench: {text}"),
+        }
+    }
+}

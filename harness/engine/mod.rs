@@ -1,0 +1,514 @@
+//! The engine room: runs one cell — a workload's threads on a provisioned
+//! target — through warm-up and the measured phase, with closed-loop or
+//! open-loop (rate-controlled) pacing, and reports progress to an observer.
+//!
+//! Nothing here prints: progress goes to an `Observer`, results to the
+//! collector.
+
+pub mod run;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::error::{Error, Result};
+use crate::record::errno::errno_name;
+use crate::record::{spawn_collector, CellTotals, Op, Recorder};
+use crate::scenario::Stop;
+use crate::workload::{Step, Worker, Workload};
+
+/// A thread that fails this many unit ops in a row stops, with a note:
+/// a full or dead filesystem would otherwise spin.
+pub const MAX_CONSECUTIVE_FAILURES: u32 = 1000;
+
+/// Everything one cell needs.
+pub struct CellPlan<'a> {
+    pub workload: &'a dyn Workload,
+    pub root: &'a Path,
+    pub threads: u32,
+    pub seed: u64,
+    pub warmup: Duration,
+    pub stop: Stop,
+    /// Open-loop rate per thread, unit ops per second.
+    pub rate: Option<f64>,
+    /// Where to stream the interval log, and its header comment.
+    pub hlog: Option<(PathBuf, String)>,
+}
+
+/// What the engine measured for one cell.
+#[derive(Debug)]
+pub struct CellMeasurement {
+    pub totals: CellTotals,
+    /// From the start of the measured phase to the last thread's end
+    /// (including an `fsync: end` flush).
+    pub duration: Duration,
+    pub warmup: Duration,
+    pub notes: Vec<String>,
+    /// True when the cell was cut short by a signal.
+    pub interrupted: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    Warmup,
+    Measure,
+}
+
+/// A progress snapshot, about five times a second.
+#[derive(Debug, Clone)]
+pub struct Tick {
+    pub phase: Phase,
+    /// Time spent in this phase.
+    pub elapsed: Duration,
+    /// The phase's planned length, when time-bound.
+    pub planned: Option<Duration>,
+    /// Unit ops completed in the measured phase so far.
+    pub unit_ops: u64,
+    /// The planned op count, when op-bound.
+    pub planned_ops: Option<u64>,
+    /// Unit ops per second over the last second or so.
+    pub ops_per_sec: f64,
+}
+
+pub trait Observer {
+    fn tick(&self, tick: &Tick);
+}
+
+/// An observer that ignores everything.
+pub struct Silent;
+
+impl Observer for Silent {
+    fn tick(&self, _: &Tick) {}
+}
+
+#[repr(align(64))]
+#[derive(Default)]
+struct PaddedCounter(AtomicU64);
+
+struct ThreadEnd {
+    finished_at: Instant,
+    note: Option<String>,
+}
+
+/// Runs one cell. `cancel` is set by a signal handler; the engine then
+/// stops the workers at their next op and returns what it has.
+pub fn run_cell(
+    plan: &CellPlan,
+    cancel: &AtomicBool,
+    observer: &dyn Observer,
+) -> Result<CellMeasurement> {
+    // Workers prepare (preallocate, mkdir) before any clock starts.
+    let mut workers: Vec<Box<dyn Worker>> = Vec::with_capacity(plan.threads as usize);
+    for t in 0..plan.threads {
+        let w = plan
+            .workload
+            .worker(plan.root, t, plan.seed)
+            .map_err(|e| Error::run_io(format!("preparing worker thread {t}"), e))?;
+        workers.push(w);
+    }
+
+    let start = Instant::now();
+    let measure_start = start + plan.warmup;
+    let start_wall = SystemTime::now() + plan.warmup;
+    let measure_end = match plan.stop {
+        Stop::Duration(d) => Some(measure_start + d),
+        Stop::Ops(_) => None,
+    };
+    let quotas = split_quota(plan.stop, plan.threads);
+    let (tx, collector) = spawn_collector(plan.threads, start_wall, plan.hlog.clone())
+        .map_err(|e| Error::run_io("starting the collector", e))?;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let counters: Arc<Vec<PaddedCounter>> = Arc::new(
+        (0..plan.threads)
+            .map(|_| PaddedCounter::default())
+            .collect(),
+    );
+    let unit = plan.workload.unit_op();
+    let period = plan.rate.map(|r| Duration::from_secs_f64(1.0 / r));
+
+    let ends: Vec<std::thread::Result<ThreadEnd>> = std::thread::scope(|scope| {
+        let mut handles = Vec::new();
+        for (t, worker) in workers.into_iter().enumerate() {
+            let rec = Recorder::new(t as u32, measure_start, tx.clone());
+            let (stop, counters) = (stop.clone(), counters.clone());
+            let quota = quotas[t];
+            let handle = std::thread::Builder::new()
+                .name(format!("wpbench-w{t}"))
+                .spawn_scoped(scope, move || {
+                    drive(Drive {
+                        worker,
+                        rec,
+                        unit,
+                        start,
+                        measure_start,
+                        measure_end,
+                        quota,
+                        period,
+                        stop: &stop,
+                        counter: &counters[t].0,
+                    })
+                })
+                .expect("spawning a worker thread");
+            handles.push(handle);
+        }
+        drop(tx);
+        watch(
+            plan,
+            &handles,
+            start,
+            measure_start,
+            &stop,
+            cancel,
+            &counters,
+            observer,
+        );
+        handles.into_iter().map(|h| h.join()).collect()
+    });
+
+    let mut notes = Vec::new();
+    let mut last_end = measure_start;
+    for (t, end) in ends.into_iter().enumerate() {
+        match end {
+            Ok(end) => {
+                last_end = last_end.max(end.finished_at);
+                notes.extend(end.note.map(|n| format!("thread {t}: {n}")));
+            }
+            Err(_) => {
+                return Err(Error::Run(format!(
+                    "worker thread {t} panicked (a bug in wpbench)"
+                )))
+            }
+        }
+    }
+    let totals = collector
+        .join()
+        .map_err(|e| Error::run_io("writing the interval log", e))?;
+    if totals.clamped > 0 {
+        notes.push(format!(
+            "{} operations took longer than the histogram's 1 h range and were recorded as 1 h",
+            totals.clamped
+        ));
+    }
+    let interrupted = cancel.load(Ordering::Relaxed);
+    Ok(CellMeasurement {
+        totals,
+        duration: last_end.saturating_duration_since(measure_start),
+        warmup: plan.warmup,
+        notes,
+        interrupted,
+    })
+}
+
+/// Splits an op count over threads: the first `ops % threads` threads do one more.
+fn split_quota(stop: Stop, threads: u32) -> Vec<Option<u64>> {
+    (0..u64::from(threads))
+        .map(|t| match stop {
+            Stop::Ops(n) => {
+                let threads = u64::from(threads);
+                Some(n / threads + u64::from(t < n % threads))
+            }
+            Stop::Duration(_) => None,
+        })
+        .collect()
+}
+
+/// The main thread's loop while workers run: progress ticks and signals.
+#[allow(clippy::too_many_arguments)]
+fn watch<T>(
+    plan: &CellPlan,
+    handles: &[std::thread::ScopedJoinHandle<'_, T>],
+    start: Instant,
+    measure_start: Instant,
+    stop: &AtomicBool,
+    cancel: &AtomicBool,
+    counters: &[PaddedCounter],
+    observer: &dyn Observer,
+) {
+    let mut history: std::collections::VecDeque<(Instant, u64)> = Default::default();
+    while !handles.iter().all(|h| h.is_finished()) {
+        std::thread::sleep(Duration::from_millis(200));
+        if cancel.load(Ordering::Relaxed) {
+            stop.store(true, Ordering::Relaxed);
+        }
+        let now = Instant::now();
+        let done: u64 = counters.iter().map(|c| c.0.load(Ordering::Relaxed)).sum();
+        history.push_back((now, done));
+        while history.len() > 6 {
+            history.pop_front();
+        }
+        let (t0, n0) = history.front().copied().unwrap_or((now, done));
+        let ops_per_sec = if now > t0 {
+            (done - n0) as f64 / now.duration_since(t0).as_secs_f64()
+        } else {
+            0.0
+        };
+        let (phase, elapsed, planned) = if now < measure_start {
+            (Phase::Warmup, now - start, Some(plan.warmup))
+        } else {
+            let planned = match plan.stop {
+                Stop::Duration(d) => Some(d),
+                Stop::Ops(_) => None,
+            };
+            (Phase::Measure, now - measure_start, planned)
+        };
+        observer.tick(&Tick {
+            phase,
+            elapsed,
+            planned,
+            unit_ops: done,
+            planned_ops: match plan.stop {
+                Stop::Ops(n) => Some(n),
+                Stop::Duration(_) => None,
+            },
+            ops_per_sec,
+        });
+    }
+}
+
+struct Drive<'a> {
+    worker: Box<dyn Worker>,
+    rec: Recorder,
+    unit: Op,
+    start: Instant,
+    measure_start: Instant,
+    measure_end: Option<Instant>,
+    quota: Option<u64>,
+    period: Option<Duration>,
+    stop: &'a AtomicBool,
+    counter: &'a AtomicU64,
+}
+
+/// One worker thread: step until the cell ends.
+fn drive(mut d: Drive) -> ThreadEnd {
+    set_timer_slack();
+    let mut next_intended = d.start;
+    let mut measured = 0u64;
+    let mut consecutive_failures = 0u32;
+    let mut note = None;
+    loop {
+        if d.stop.load(Ordering::Relaxed) {
+            break;
+        }
+        if d.quota.is_some_and(|q| measured >= q) {
+            break;
+        }
+        let now = Instant::now();
+        if d.measure_end.is_some_and(|end| now >= end) {
+            break;
+        }
+        // Open loop: each op has an intended start on a fixed schedule; a
+        // late op is measured from when it should have started, so time
+        // spent queued behind a slow op counts (no coordinated omission).
+        let intended = match d.period {
+            Some(p) => {
+                let i = next_intended;
+                next_intended += p;
+                if d.measure_end.is_some_and(|end| i >= end) {
+                    break;
+                }
+                wait_until(i);
+                Some(i)
+            }
+            None => None,
+        };
+        let t0 = Instant::now();
+        let step = d.worker.step(&mut d.rec);
+        let t1 = Instant::now();
+        match step {
+            Step::Done => {
+                consecutive_failures = 0;
+                match intended {
+                    Some(i) => d.rec.record_open_loop(d.unit, i, t0, t1),
+                    None => d.rec.record(d.unit, t0, t1),
+                }
+                if t1 >= d.measure_start {
+                    measured += 1;
+                    d.counter.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            Step::Failed(errno) => {
+                d.rec.error(d.unit, errno, t1);
+                consecutive_failures += 1;
+                if consecutive_failures >= MAX_CONSECUTIVE_FAILURES {
+                    note = Some(format!(
+                        "stopped after {consecutive_failures} consecutive failed {} ops (last error {})",
+                        d.unit,
+                        errno_name(errno)
+                    ));
+                    break;
+                }
+            }
+        }
+    }
+    d.worker.finish(&mut d.rec);
+    let finished_at = Instant::now();
+    d.rec.finish();
+    ThreadEnd { finished_at, note }
+}
+
+/// Sleeps until `t`: the bulk with a sleep, the last stretch spinning, so
+/// open-loop ops start on time without burning a core.
+fn wait_until(t: Instant) {
+    const SPIN: Duration = Duration::from_micros(30);
+    let now = Instant::now();
+    if t > now + SPIN {
+        std::thread::sleep(t - now - SPIN);
+    }
+    while Instant::now() < t {
+        std::hint::spin_loop();
+    }
+}
+
+/// Shrinks this thread's timer slack (default 50 µs) so sleeps end on time.
+fn set_timer_slack() {
+    // SAFETY: prctl(PR_SET_TIMERSLACK) only changes this thread's timer slack.
+    unsafe {
+        libc::prctl(libc::PR_SET_TIMERSLACK, 1 as libc::c_ulong);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workload::mock::Mock;
+
+    fn plan<'a>(
+        w: &'a dyn Workload,
+        root: &'a Path,
+        threads: u32,
+        stop: Stop,
+        rate: Option<f64>,
+    ) -> CellPlan<'a> {
+        CellPlan {
+            workload: w,
+            root,
+            threads,
+            seed: 1,
+            warmup: Duration::ZERO,
+            stop,
+            rate,
+            hlog: None,
+        }
+    }
+
+    #[test]
+    fn op_quota_is_exact_over_threads() {
+        assert_eq!(
+            split_quota(Stop::Ops(10), 3),
+            vec![Some(4), Some(3), Some(3)]
+        );
+        let mock = Mock::new(Duration::from_micros(5));
+        let dir = tempfile::tempdir().unwrap();
+        let m = run_cell(
+            &plan(&mock, dir.path(), 3, Stop::Ops(1000), None),
+            &AtomicBool::new(false),
+            &Silent,
+        )
+        .unwrap();
+        assert_eq!(m.totals.hists[&Op::Record].len(), 1000);
+        assert_eq!(m.totals.hists[&Op::Write].len(), 1000);
+    }
+
+    #[test]
+    fn open_loop_counts_queueing_behind_a_stall_and_service_time_does_not() {
+        // 1000 ops/s for 1 s with a 200 ms stall at op 100: about 200 ops
+        // queue behind it. Their response time includes the wait.
+        let mut mock = Mock::new(Duration::from_micros(20));
+        mock.stall = Some((100, Duration::from_millis(200)));
+        let dir = tempfile::tempdir().unwrap();
+        let m = run_cell(
+            &plan(
+                &mock,
+                dir.path(),
+                1,
+                Stop::Duration(Duration::from_secs(1)),
+                Some(1000.0),
+            ),
+            &AtomicBool::new(false),
+            &Silent,
+        )
+        .unwrap();
+        let response = &m.totals.hists[&Op::Record];
+        let service = &m.totals.hists[&Op::RecordService];
+        assert_eq!(response.len(), service.len());
+        // ≥ 10 % of ops waited ≥ 50 ms: p90 of response time shows the queue.
+        assert!(
+            response.value_at_quantile(0.90) > 50_000_000,
+            "p90 {}",
+            response.value_at_quantile(0.90)
+        );
+        assert!(response.max() >= 200_000_000);
+        // Service time sees the stall once, not the queue behind it.
+        assert!(
+            service.value_at_quantile(0.99) < 50_000_000,
+            "service p99 {}",
+            service.value_at_quantile(0.99)
+        );
+        // The schedule catches up: nearly all 1000 intended ops ran.
+        assert!(response.len() >= 950, "{} ops", response.len());
+    }
+
+    #[test]
+    fn closed_loop_hides_the_queue() {
+        let mut mock = Mock::new(Duration::from_micros(20));
+        mock.stall = Some((100, Duration::from_millis(200)));
+        let dir = tempfile::tempdir().unwrap();
+        let m = run_cell(
+            &plan(&mock, dir.path(), 1, Stop::Ops(2000), None),
+            &AtomicBool::new(false),
+            &Silent,
+        )
+        .unwrap();
+        let h = &m.totals.hists[&Op::Record];
+        assert!(h.max() >= 200_000_000);
+        assert!(h.value_at_quantile(0.99) < 50_000_000);
+    }
+
+    #[test]
+    fn failures_are_counted_and_a_hopeless_thread_stops() {
+        let mut mock = Mock::new(Duration::ZERO);
+        mock.fail_every = Some((1, libc::ENOSPC));
+        let dir = tempfile::tempdir().unwrap();
+        let m = run_cell(
+            &plan(
+                &mock,
+                dir.path(),
+                1,
+                Stop::Duration(Duration::from_secs(5)),
+                None,
+            ),
+            &AtomicBool::new(false),
+            &Silent,
+        )
+        .unwrap();
+        assert_eq!(
+            m.totals.errors[&(Op::Record, libc::ENOSPC)],
+            u64::from(MAX_CONSECUTIVE_FAILURES)
+        );
+        assert!(m.notes[0].contains("ENOSPC"), "{:?}", m.notes);
+        assert!(m.duration < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn cancel_stops_a_cell_early() {
+        let mock = Mock::new(Duration::from_micros(50));
+        let dir = tempfile::tempdir().unwrap();
+        let cancel = AtomicBool::new(true);
+        let m = run_cell(
+            &plan(
+                &mock,
+                dir.path(),
+                2,
+                Stop::Duration(Duration::from_secs(30)),
+                None,
+            ),
+            &cancel,
+            &Silent,
+        )
+        .unwrap();
+        assert!(m.interrupted);
+        assert!(m.duration < Duration::from_secs(5));
+    }
+}

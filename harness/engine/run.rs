@@ -1,0 +1,358 @@
+//! The run: provisions each cell's target, runs the cell, reads device
+//! counters, tears the target down, and writes results after every cell.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::{run_cell, CellPlan, Observer};
+use crate::device::blockstat;
+use crate::error::{Error, Result};
+use crate::record::errno::errno_name;
+use crate::result::stats::op_stats;
+use crate::result::writer::RunDir;
+use crate::result::{CellResult, RunResult, ScenarioInfo, TargetInfo, WorkloadInfo, SCHEMA};
+use crate::scenario::plan::{Cell, Plan};
+use crate::scenario::units::{format_duration, format_size};
+use crate::scenario::{Scenario, SyncPolicy, WorkloadParams, WorkloadSpec};
+use crate::target::scratch::ScratchArea;
+use crate::target::{path_component, provisioner_for, ProvisionCtx};
+use crate::workload;
+
+pub struct RunOptions {
+    pub run_id: String,
+    pub out_dir: PathBuf,
+    pub scratch_root: PathBuf,
+    /// Leave hostPath subdirectories in place after the run.
+    pub keep: bool,
+    pub privileged: bool,
+    pub command: Vec<String>,
+}
+
+/// What the run tells the user about, besides per-tick progress.
+pub trait RunObserver: Observer {
+    fn cell_started(&self, cell: &Cell, label: &str, of: usize);
+    fn cell_finished(&self, result: &CellResult);
+    fn message(&self, text: &str);
+}
+
+/// Everything that must hold before anything is created: exit 3 early.
+pub fn check_environment(scenario: &Scenario, plan: &Plan, privileged: bool) -> Result<()> {
+    if !scenario.faults.is_empty() {
+        return Err(Error::Environment(
+            "this build of wpbench cannot inject faults yet; remove `faults:` from the scenario \
+             (validate still checks them)"
+                .into(),
+        ));
+    }
+    let mut seen = Vec::new();
+    for cell in &plan.cells {
+        if seen.contains(&cell.target) {
+            continue;
+        }
+        seen.push(cell.target);
+        let spec = &scenario.targets[cell.target];
+        provisioner_for(spec.kind)?.check_environment(spec, privileged)?;
+    }
+    Ok(())
+}
+
+pub fn cell_label(scenario: &Scenario, cell: &Cell) -> String {
+    format!(
+        "{}/{} #{}",
+        scenario.targets[cell.target].name, scenario.workloads[cell.workload].name, cell.repeat
+    )
+}
+
+/// Runs the plan. The result is on disk after every cell; on error the
+/// result written so far says `failed`.
+pub fn run(
+    scenario: &Scenario,
+    plan: &Plan,
+    opts: &RunOptions,
+    cancel: &AtomicBool,
+    obs: &dyn RunObserver,
+) -> Result<RunResult> {
+    let report = crate::target::scratch::cleanup_stale(&opts.scratch_root);
+    for run in &report.removed_runs {
+        obs.message(&format!(
+            "removed the leftovers of an earlier killed run ({run})"
+        ));
+    }
+    let run_dir = RunDir::create(&opts.out_dir)
+        .map_err(|e| Error::run_io(format!("creating {}", opts.out_dir.display()), e))?;
+    let mut scratch = ScratchArea::create(&opts.scratch_root, &opts.run_id).map_err(|e| {
+        Error::run_io(
+            format!(
+                "creating the scratch area under {}",
+                opts.scratch_root.display()
+            ),
+            e,
+        )
+    })?;
+    scratch.keep_outside(opts.keep);
+
+    let mut result = RunResult {
+        schema: SCHEMA.to_string(),
+        run_id: opts.run_id.clone(),
+        scenario: ScenarioInfo {
+            name: scenario.name.clone(),
+            file: scenario.file.display().to_string(),
+            sha256: scenario.sha256.clone(),
+            seed: scenario.seed,
+            description: scenario.description.clone(),
+            planned_cells: plan.cells.len(),
+        },
+        env: crate::device::env::capture(),
+        started_at: now_rfc3339(),
+        finished_at: String::new(),
+        status: "running".into(),
+        command: opts.command.clone(),
+        cells: Vec::new(),
+    };
+    let write = |r: &RunResult| {
+        run_dir.write(r).map_err(|e| {
+            Error::run_io(
+                format!("writing results to {}", run_dir.path().display()),
+                e,
+            )
+        })
+    };
+    write(&result)?;
+
+    let outcome = run_cells(
+        scenario,
+        plan,
+        opts,
+        cancel,
+        obs,
+        &run_dir,
+        &mut scratch,
+        &mut result,
+        &write,
+    );
+    result.finished_at = now_rfc3339();
+    result.status = match &outcome {
+        Ok(()) if cancel.load(Ordering::Relaxed) => "interrupted",
+        Ok(()) => "completed",
+        Err(_) => "failed",
+    }
+    .into();
+    let problems = scratch.remove_all();
+    let written = write(&result);
+    outcome?;
+    written?;
+    if !problems.is_empty() {
+        return Err(Error::Run(format!(
+            "cleaning up scratch: {}",
+            problems.join("; ")
+        )));
+    }
+    Ok(result)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_cells(
+    scenario: &Scenario,
+    plan: &Plan,
+    opts: &RunOptions,
+    cancel: &AtomicBool,
+    obs: &dyn RunObserver,
+    run_dir: &RunDir,
+    scratch: &mut ScratchArea,
+    result: &mut RunResult,
+    write: &dyn Fn(&RunResult) -> Result<()>,
+) -> Result<()> {
+    for cell in &plan.cells {
+        if cancel.load(Ordering::Relaxed) {
+            break;
+        }
+        let tspec = &scenario.targets[cell.target];
+        let wspec = &scenario.workloads[cell.workload];
+        obs.cell_started(cell, &cell_label(scenario, cell), plan.cells.len());
+
+        let target = provisioner_for(tspec.kind)?.provision(
+            tspec,
+            &mut ProvisionCtx {
+                scratch,
+                run_id: &opts.run_id,
+                cell: cell.index,
+                privileged: opts.privileged,
+            },
+        )?;
+        let (hlog_path, hlog_rel) = run_dir.hlog_path(&format!(
+            "c{:03}-{}-{}-r{}",
+            cell.index,
+            path_component(&tspec.name),
+            path_component(&wspec.name),
+            cell.repeat
+        ));
+        let comment = format!(
+            "wpbench {} scenario {} cell {}: target {} workload {} repeat {}\n\
+             values in nanoseconds; Interval_Max in milliseconds; tags are op names",
+            env!("CARGO_PKG_VERSION"),
+            scenario.name,
+            cell.index,
+            tspec.name,
+            wspec.name,
+            cell.repeat
+        );
+        let work = workload::build(wspec);
+        let device_before = target
+            .device
+            .as_ref()
+            .and_then(|d| blockstat::read_stat(d).ok());
+        let measured = run_cell(
+            &CellPlan {
+                workload: work.as_ref(),
+                root: &target.root,
+                threads: wspec.threads,
+                seed: scenario.seed,
+                warmup: scenario.warmup,
+                stop: scenario.stop,
+                rate: wspec.rate,
+                hlog: Some((hlog_path, comment)),
+            },
+            cancel,
+            obs,
+        );
+        let device_after = target
+            .device
+            .as_ref()
+            .and_then(|d| blockstat::read_stat(d).ok());
+        let target_info = TargetInfo {
+            name: target.name.clone(),
+            kind: tspec.kind.as_str().into(),
+            requested_options: target.requested_options.clone(),
+            mount: target.mount.clone(),
+        };
+        let device = target.device.clone();
+        let shared = target.device_shared;
+        let teardown = target.teardown(scratch);
+        let measured = measured?;
+
+        let duration_s = measured.duration.as_secs_f64();
+        let mut errors: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+        for ((op, errno), n) in &measured.totals.errors {
+            *errors
+                .entry(op.name().into())
+                .or_default()
+                .entry(errno_name(*errno))
+                .or_default() += n;
+        }
+        let mut ops = BTreeMap::new();
+        for (op, h) in &measured.totals.hists {
+            let errs = errors.remove(op.name()).unwrap_or_default();
+            ops.insert(op.name().to_string(), op_stats(Some(h), errs, duration_s));
+        }
+        for (op, errs) in errors {
+            ops.insert(op, op_stats(None, errs, duration_s));
+        }
+        let mut notes = measured.notes;
+        if measured.interrupted {
+            notes.push("interrupted: the cell was cut short by a signal".into());
+        }
+        if let (Some(rate), Some(unit)) = (wspec.rate, ops.get(work.unit_op().name())) {
+            let wanted = rate * f64::from(wspec.threads);
+            if unit.ops_per_sec < wanted * 0.98 {
+                notes.push(format!(
+                    "open loop: achieved {:.0} {}/s of the {:.0}/s asked for ({:.0} %)",
+                    unit.ops_per_sec,
+                    work.unit_op(),
+                    wanted,
+                    100.0 * unit.ops_per_sec / wanted
+                ));
+            }
+        }
+        if let Err(e) = teardown {
+            notes.push(e.to_string());
+        }
+        let device = match (device, device_before, device_after) {
+            (Some(dev), Some(before), Some(after)) => Some(blockstat::device_stats(
+                &dev,
+                &before,
+                &after,
+                measured.totals.bytes_written,
+                shared,
+            )),
+            _ => None,
+        };
+        let cell_result = CellResult {
+            index: cell.index,
+            target: target_info,
+            workload: workload_info(wspec),
+            repeat: cell.repeat,
+            duration_s,
+            warmup_s: measured.warmup.as_secs_f64(),
+            ops,
+            bytes_written: measured.totals.bytes_written,
+            warmup_unit_ops: measured.totals.warmup_unit_ops,
+            device,
+            faults: Vec::new(),
+            hlog: hlog_rel,
+            rate_per_thread: wspec.rate,
+            notes,
+        };
+        obs.cell_finished(&cell_result);
+        result.cells.push(cell_result);
+        write(result)?;
+    }
+    Ok(())
+}
+
+/// The workload's checked parameters as strings, for the record.
+fn workload_info(w: &WorkloadSpec) -> WorkloadInfo {
+    let mut p = BTreeMap::new();
+    p.insert("fsync".into(), sync_policy_name(w.fsync));
+    p.insert("sync_call".into(), w.sync_call.as_str().into());
+    p.insert("fsync_dir".into(), w.fsync_dir.to_string());
+    if let Some(rate) = w.rate {
+        p.insert("rate".into(), format!("{rate}/s"));
+    }
+    match &w.params {
+        WorkloadParams::SmallFiles {
+            file_size,
+            files_per_dir,
+        } => {
+            p.insert("file_size".into(), file_size.to_string());
+            p.insert("files_per_dir".into(), files_per_dir.to_string());
+        }
+        WorkloadParams::FsyncHeavy {
+            record_size,
+            file_size,
+        } => {
+            p.insert("record_size".into(), record_size.to_string());
+            p.insert("file_size".into(), format_size(*file_size));
+        }
+        WorkloadParams::LogAppend {
+            line_size,
+            file_size,
+            retain,
+        } => {
+            p.insert("line_size".into(), line_size.to_string());
+            p.insert("file_size".into(), file_size.to_string());
+            p.insert("retain".into(), retain.to_string());
+        }
+    }
+    WorkloadInfo {
+        name: w.name.clone(),
+        kind: w.kind.as_str().into(),
+        threads: w.threads,
+        params: p,
+    }
+}
+
+pub fn sync_policy_name(p: SyncPolicy) -> String {
+    match p {
+        SyncPolicy::Always => "always".into(),
+        SyncPolicy::Never => "never".into(),
+        SyncPolicy::End => "end".into(),
+        SyncPolicy::OnClose => "on_close".into(),
+        SyncPolicy::Every(n) => format!("every {n}"),
+        SyncPolicy::Interval(d) => format!("interval {}", format_duration(d)),
+    }
+}
+
+pub fn now_rfc3339() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}

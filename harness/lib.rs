@@ -1,0 +1,15 @@
+//! wpbench: a write-path benchmarking and fault-injection harness for
+//! container storage. The data flow (see DESIGN.md):
+//! scenario → plan → target × workload → engine/record → result → report.
+
+pub mod cli;
+pub mod device;
+pub mod engine;
+pub mod error;
+pub mod glob;
+pub mod record;
+pub mod report;
+pub mod result;
+pub mod scenario;
+pub mod target;
+pub mod workload;

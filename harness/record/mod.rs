@@ -1,0 +1,299 @@
+//! The recording room: per-thread latency histograms on the hot path, and
+//! the collector that merges them into per-second intervals (streamed to an
+//! HdrHistogram interval log) and cell totals.
+//!
+//! The hot path is `Recorder::record`: one clock comparison and one
+//! histogram increment. Each worker thread owns its `Recorder`; once a
+//! second (on the first op that completes past the boundary) it hands the
+//! finished interval to the collector over a channel, so nothing grows in
+//! memory with the length of a run.
+
+mod collector;
+pub mod errno;
+pub mod op;
+
+use std::sync::mpsc::Sender;
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+
+pub use collector::{
+    decode_histogram, encode_histogram, spawn_collector, CellTotals, CollectorHandle,
+};
+pub use op::Op;
+
+/// Longest latency a histogram holds: one hour, in nanoseconds. (fio's
+/// 17 s cap is a known complaint.) Longer samples are clamped and counted.
+pub const HIST_MAX_NS: u64 = 3_600_000_000_000;
+/// Significant digits: 3 → ≤ 0.1 % value error.
+pub const HIST_SIGFIG: u8 = 3;
+/// Length of one interval of the time series and the .hlog.
+pub const INTERVAL: Duration = Duration::from_secs(1);
+
+/// A new, empty latency histogram with wpbench's bounds.
+pub fn new_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, HIST_MAX_NS, HIST_SIGFIG).expect("constant bounds are valid")
+}
+
+/// One thread's share of one interval, sent to the collector.
+#[derive(Debug)]
+pub struct IntervalSample {
+    pub thread: u32,
+    /// Interval index relative to the start of the measured phase;
+    /// negative intervals are warm-up.
+    pub interval: i64,
+    /// Index of the interval the thread has moved on to (all later samples
+    /// of this thread are at or after it); `None` when the thread finished.
+    pub next: Option<i64>,
+    pub hists: Vec<(Op, Histogram<u64>)>,
+    /// (op, errno, count)
+    pub errors: Vec<(Op, i32, u64)>,
+    pub bytes_written: u64,
+    /// Samples longer than HIST_MAX_NS, clamped.
+    pub clamped: u64,
+}
+
+/// A worker thread's recorder. Not shared: one per thread.
+pub struct Recorder {
+    thread: u32,
+    measure_start: Instant,
+    interval: i64,
+    next_boundary: Instant,
+    hists: Vec<Option<Histogram<u64>>>,
+    errors: Vec<(Op, i32, u64)>,
+    bytes_written: u64,
+    clamped: u64,
+    sink: Sender<IntervalSample>,
+}
+
+impl Recorder {
+    /// `measure_start` is when the measured phase begins (after warm-up);
+    /// ops completing earlier land in negative (warm-up) intervals.
+    pub fn new(thread: u32, measure_start: Instant, sink: Sender<IntervalSample>) -> Recorder {
+        let now = Instant::now();
+        let interval = interval_of(measure_start, now);
+        Recorder {
+            thread,
+            measure_start,
+            interval,
+            next_boundary: boundary_after(measure_start, interval),
+            hists: (0..Op::COUNT).map(|_| None).collect(),
+            errors: Vec::new(),
+            bytes_written: 0,
+            clamped: 0,
+            sink,
+        }
+    }
+
+    /// Records one successful op that ran from `start` to `end`.
+    #[inline]
+    pub fn record(&mut self, op: Op, start: Instant, end: Instant) {
+        if end >= self.next_boundary {
+            self.rotate(end);
+        }
+        self.record_ns(op, end.saturating_duration_since(start).as_nanos() as u64);
+    }
+
+    #[inline]
+    fn record_ns(&mut self, op: Op, ns: u64) {
+        let ns = if ns > HIST_MAX_NS {
+            self.clamped += 1;
+            HIST_MAX_NS
+        } else {
+            ns.max(1)
+        };
+        let h = self.hists[op.index()].get_or_insert_with(new_histogram);
+        // Cannot fail: ns is within the histogram's bounds.
+        let _ = h.record(ns);
+    }
+
+    /// Records an open-loop unit op: response time from the intended start
+    /// (so queueing behind a slow op is counted — no coordinated omission)
+    /// under `op`, and service time from the actual start under its
+    /// `.service` twin.
+    pub fn record_open_loop(&mut self, op: Op, intended: Instant, start: Instant, end: Instant) {
+        if end >= self.next_boundary {
+            self.rotate(end);
+        }
+        self.record_ns(
+            op,
+            end.saturating_duration_since(intended).as_nanos() as u64,
+        );
+        if let Some(service) = op.service() {
+            self.record_ns(
+                service,
+                end.saturating_duration_since(start).as_nanos() as u64,
+            );
+        }
+    }
+
+    /// Counts a failed op by errno. Failures are counted, never fatal.
+    pub fn error(&mut self, op: Op, errno: i32, at: Instant) {
+        if at >= self.next_boundary {
+            self.rotate(at);
+        }
+        match self
+            .errors
+            .iter_mut()
+            .find(|(o, e, _)| *o == op && *e == errno)
+        {
+            Some(entry) => entry.2 += 1,
+            None => self.errors.push((op, errno, 1)),
+        }
+    }
+
+    /// Payload bytes handed to the kernel (for write amplification).
+    #[inline]
+    pub fn add_bytes(&mut self, n: u64) {
+        self.bytes_written += n;
+    }
+
+    /// Times `f` and records it under `op`, or counts its errno.
+    #[inline]
+    pub fn time<T>(
+        &mut self,
+        op: Op,
+        f: impl FnOnce() -> std::io::Result<T>,
+    ) -> std::io::Result<T> {
+        let start = Instant::now();
+        let result = f();
+        let end = Instant::now();
+        match &result {
+            Ok(_) => self.record(op, start, end),
+            Err(e) => self.error(op, errno::errno_of(e), end),
+        }
+        result
+    }
+
+    fn take_sample(&mut self, next: Option<i64>) -> IntervalSample {
+        IntervalSample {
+            thread: self.thread,
+            interval: self.interval,
+            next,
+            hists: self
+                .hists
+                .iter_mut()
+                .enumerate()
+                .filter_map(|(i, h)| h.take().map(|h| (Op::ALL[i], h)))
+                .collect(),
+            errors: std::mem::take(&mut self.errors),
+            bytes_written: std::mem::take(&mut self.bytes_written),
+            clamped: std::mem::take(&mut self.clamped),
+        }
+    }
+
+    #[cold]
+    fn rotate(&mut self, now: Instant) {
+        let next = interval_of(self.measure_start, now);
+        let sample = self.take_sample(Some(next));
+        // A closed collector means the cell is being torn down; nothing to keep.
+        let _ = self.sink.send(sample);
+        self.interval = next;
+        self.next_boundary = boundary_after(self.measure_start, next);
+    }
+
+    /// Sends the last, partial interval; call when the thread is done.
+    pub fn finish(mut self) {
+        let sample = self.take_sample(None);
+        let _ = self.sink.send(sample);
+    }
+}
+
+/// Interval index of `t`: floor((t − start) / INTERVAL), negative before start.
+pub fn interval_of(start: Instant, t: Instant) -> i64 {
+    let step = INTERVAL.as_nanos() as i128;
+    let delta = if t >= start {
+        t.duration_since(start).as_nanos() as i128
+    } else {
+        -(start.duration_since(t).as_nanos() as i128)
+    };
+    delta.div_euclid(step) as i64
+}
+
+fn boundary_after(start: Instant, interval: i64) -> Instant {
+    let offset = INTERVAL * (interval + 1).unsigned_abs() as u32;
+    if interval + 1 >= 0 {
+        start + offset
+    } else {
+        start - offset
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc::channel;
+
+    #[test]
+    fn intervals_floor_towards_negative() {
+        let start = Instant::now() + Duration::from_secs(10);
+        assert_eq!(interval_of(start, start), 0);
+        assert_eq!(interval_of(start, start + Duration::from_millis(999)), 0);
+        assert_eq!(interval_of(start, start + Duration::from_millis(1000)), 1);
+        assert_eq!(interval_of(start, start - Duration::from_millis(1)), -1);
+        assert_eq!(interval_of(start, start - Duration::from_millis(1001)), -2);
+        assert_eq!(boundary_after(start, -1), start);
+        assert_eq!(boundary_after(start, 0), start + INTERVAL);
+        assert_eq!(boundary_after(start, -3), start - INTERVAL * 2);
+    }
+
+    #[test]
+    fn recorder_rotates_and_counts() {
+        let (tx, rx) = channel();
+        let start = Instant::now();
+        let mut rec = Recorder::new(0, start, tx);
+        rec.record(Op::Write, start, start + Duration::from_micros(5));
+        rec.record(Op::Write, start, start + Duration::from_micros(7));
+        rec.error(Op::Fsync, libc::EIO, start + Duration::from_millis(5));
+        rec.add_bytes(4096);
+        // An op completing in the next interval rotates first.
+        rec.record(Op::Fsync, start, start + Duration::from_millis(1500));
+        let first = rx.try_recv().unwrap();
+        assert_eq!(first.interval, 0);
+        assert_eq!(first.next, Some(1));
+        assert_eq!(first.hists.len(), 1);
+        assert_eq!(first.hists[0].0, Op::Write);
+        assert_eq!(first.hists[0].1.len(), 2);
+        assert_eq!(first.errors, vec![(Op::Fsync, libc::EIO, 1)]);
+        assert_eq!(first.bytes_written, 4096);
+        rec.finish();
+        let last = rx.try_recv().unwrap();
+        assert_eq!(last.interval, 1);
+        assert_eq!(last.next, None);
+        assert_eq!(
+            last.hists[0].1.max(),
+            1_500_000_000u64.max(last.hists[0].1.max())
+        );
+        assert!(last.hists[0]
+            .1
+            .equivalent(last.hists[0].1.max(), 1_500_000_000));
+    }
+
+    #[test]
+    fn open_loop_records_response_and_service() {
+        let (tx, rx) = channel();
+        let start = Instant::now();
+        let mut rec = Recorder::new(0, start, tx);
+        let intended = start;
+        let actual = start + Duration::from_millis(100); // queued behind a stall
+        let end = actual + Duration::from_millis(1);
+        rec.record_open_loop(Op::Line, intended, actual, end);
+        rec.finish();
+        let s = rx.try_recv().unwrap();
+        let get = |op| s.hists.iter().find(|(o, _)| *o == op).unwrap().1.max();
+        assert!(get(Op::Line) >= 100_000_000);
+        assert!(get(Op::LineService) < 2_000_000);
+    }
+
+    #[test]
+    fn huge_latencies_are_clamped_not_lost() {
+        let (tx, rx) = channel();
+        let start = Instant::now();
+        let mut rec = Recorder::new(0, start, tx);
+        rec.record_ns(Op::Fsync, HIST_MAX_NS * 2);
+        rec.finish();
+        let s = rx.try_recv().unwrap();
+        assert_eq!(s.clamped, 1);
+        assert_eq!(s.hists[0].1.len(), 1);
+    }
+}

@@ -1,0 +1,101 @@
+//! The operations table: every syscall a workload makes and every unit op a
+//! user thinks in, each with a stable name used in result.json, .hlog tags
+//! and gate selectors.
+
+use std::fmt;
+
+macro_rules! ops {
+    ($($variant:ident => $name:literal, $unit:literal;)*) => {
+        /// One recorded operation. Syscalls are recorded under their own
+        /// name; unit ops (`file`, `record`, `line`, `task`) span a whole
+        /// user-level action; `*.service` variants are the service time of
+        /// an open-loop unit op, whose main histogram holds response time
+        /// measured from the intended start.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[repr(u8)]
+        pub enum Op { $($variant,)* }
+
+        impl Op {
+            pub const ALL: &'static [Op] = &[$(Op::$variant,)*];
+            pub const COUNT: usize = Op::ALL.len();
+
+            pub fn name(self) -> &'static str {
+                match self { $(Op::$variant => $name,)* }
+            }
+
+            /// True for the ops a user thinks in (throughput is counted in them).
+            pub fn is_unit(self) -> bool {
+                match self { $(Op::$variant => $unit,)* }
+            }
+
+            pub fn from_name(name: &str) -> Option<Op> {
+                match name { $($name => Some(Op::$variant),)* _ => None }
+            }
+        }
+    };
+}
+
+ops! {
+    Create => "create", false;
+    Open => "open", false;
+    Write => "write", false;
+    Fsync => "fsync", false;
+    Fdatasync => "fdatasync", false;
+    SyncFileRange => "sync_file_range", false;
+    Syncfs => "syncfs", false;
+    FsyncDir => "fsync_dir", false;
+    Fallocate => "fallocate", false;
+    Close => "close", false;
+    Rename => "rename", false;
+    Unlink => "unlink", false;
+    Chmod => "chmod", false;
+    Read => "read", false;
+    Stat => "stat", false;
+    Mkdir => "mkdir", false;
+    File => "file", true;
+    Record => "record", true;
+    Line => "line", true;
+    Task => "task", true;
+    FileService => "file.service", false;
+    RecordService => "record.service", false;
+    LineService => "line.service", false;
+}
+
+impl Op {
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The service-time twin of an open-loop unit op.
+    pub fn service(self) -> Option<Op> {
+        match self {
+            Op::File => Some(Op::FileService),
+            Op::Record => Some(Op::RecordService),
+            Op::Line => Some(Op::LineService),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Op {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_are_unique() {
+        for (i, op) in Op::ALL.iter().enumerate() {
+            assert_eq!(op.index(), i);
+            assert_eq!(Op::from_name(op.name()), Some(*op));
+        }
+        let mut names: Vec<_> = Op::ALL.iter().map(|o| o.name()).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), Op::COUNT);
+    }
+}

@@ -1,0 +1,248 @@
+//! The report room: exporters that turn a finished (or in-progress)
+//! `RunResult` into bytes for a reader — the terminal table, summary.md,
+//! result.json. Exporters are pure: they take `&RunResult` and return text,
+//! never measure, never read the clock or the filesystem.
+//!
+//! The helpers here are shared by the exporters so every view orders ops and
+//! spells numbers the same way.
+
+use std::collections::BTreeMap;
+
+use crate::record::Op;
+use crate::result::OpStats;
+
+pub mod json;
+pub mod summary;
+pub mod terminal;
+
+/// Sort key of an op name: unit ops first in Op table order, then the other
+/// ops of the table in table order, then unknown names alphabetically.
+pub fn op_order_key(name: &str) -> (u8, usize, &str) {
+    match Op::from_name(name) {
+        Some(op) if op.is_unit() => (0, op.index(), ""),
+        Some(op) => (1, op.index(), ""),
+        None => (2, 0, name),
+    }
+}
+
+/// A cell's ops in report order (see [`op_order_key`]).
+pub fn ordered_ops(ops: &BTreeMap<String, OpStats>) -> Vec<(&str, &OpStats)> {
+    let mut v: Vec<(&str, &OpStats)> = ops.iter().map(|(k, s)| (k.as_str(), s)).collect();
+    v.sort_by(|a, b| op_order_key(a.0).cmp(&op_order_key(b.0)));
+    v
+}
+
+/// Throughput with sensible precision: 1234.6 → "1235", 56.78 → "56.8", 0.5 → "0.50".
+pub fn format_rate(per_sec: f64) -> String {
+    if !per_sec.is_finite() {
+        "-".to_string()
+    } else if per_sec >= 100.0 {
+        format!("{per_sec:.0}")
+    } else if per_sec >= 10.0 {
+        format!("{per_sec:.1}")
+    } else {
+        format!("{per_sec:.2}")
+    }
+}
+
+/// Errors by errno as "EIO×1, ENOSPC×12", or "-" when there were none.
+pub fn format_errors(errors: &BTreeMap<String, u64>) -> String {
+    let parts: Vec<String> = errors
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(errno, n)| format!("{errno}×{n}"))
+        .collect();
+    if parts.is_empty() {
+        "-".to_string()
+    } else {
+        parts.join(", ")
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod fixtures {
+    //! Hand-built results for the exporters' tests.
+
+    use std::collections::BTreeMap;
+
+    use crate::result::*;
+
+    /// An OpStats with the given count and rate, and latencies derived from
+    /// `p50_ns` (p95 = 2×, p99 = 4×, p99.9 = 8×, max = 16×).
+    pub(crate) fn op(count: u64, ops_per_sec: f64, p50_ns: u64) -> OpStats {
+        OpStats {
+            count,
+            ops_per_sec,
+            errors: BTreeMap::new(),
+            mean_ns: (p50_ns + p50_ns / 10) as f64,
+            stdev_ns: p50_ns as f64 / 2.0,
+            min_ns: p50_ns / 2,
+            p50_ns,
+            p90_ns: p50_ns * 3 / 2,
+            p95_ns: p50_ns * 2,
+            p99_ns: p50_ns * 4,
+            p999_ns: p50_ns * 8,
+            max_ns: p50_ns * 16,
+            histogram: String::new(),
+        }
+    }
+
+    pub(crate) fn with_errors(mut s: OpStats, errors: &[(&str, u64)]) -> OpStats {
+        s.errors = errors.iter().map(|(e, n)| (e.to_string(), *n)).collect();
+        s
+    }
+
+    /// A cell on `target` (kind and fstype "ext4", source /dev/loop3) running
+    /// `workload` (kind fsync_heavy, 1 thread) for 5 s.
+    pub(crate) fn cell(
+        index: usize,
+        target: &str,
+        workload: &str,
+        repeat: u32,
+        ops: Vec<(&str, OpStats)>,
+    ) -> CellResult {
+        CellResult {
+            index,
+            target: TargetInfo {
+                name: target.to_string(),
+                kind: "ext4".to_string(),
+                requested_options: vec!["noatime".to_string()],
+                mount: MountInfo {
+                    fstype: "ext4".to_string(),
+                    source: "/dev/loop3".to_string(),
+                    options: "rw,noatime,data=writeback".to_string(),
+                    mount_point: "/run/wpbench/t0".to_string(),
+                },
+            },
+            workload: WorkloadInfo {
+                name: workload.to_string(),
+                kind: "fsync_heavy".to_string(),
+                threads: 1,
+                params: BTreeMap::new(),
+            },
+            repeat,
+            duration_s: 5.0,
+            warmup_s: 1.0,
+            ops: ops.into_iter().map(|(k, s)| (k.to_string(), s)).collect(),
+            bytes_written: 20_971_520,
+            warmup_unit_ops: 0,
+            device: None,
+            faults: Vec::new(),
+            hlog: format!("cell-{index}.hlog"),
+            rate_per_thread: None,
+            notes: Vec::new(),
+        }
+    }
+
+    pub(crate) fn run(cells: Vec<CellResult>) -> RunResult {
+        RunResult {
+            schema: SCHEMA.to_string(),
+            run_id: "20250101T000000Z-ab12".to_string(),
+            scenario: ScenarioInfo {
+                name: "quickstart".to_string(),
+                file: "scenarios/quickstart.yaml".to_string(),
+                sha256: "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+                    .to_string(),
+                seed: 42,
+                description: String::new(),
+                planned_cells: cells.len(),
+            },
+            env: Environment {
+                kernel: "6.18.44".to_string(),
+                cpu: "Test CPU @ 2.50GHz".to_string(),
+                cores: 2,
+                memory_bytes: 8 << 30,
+                wpbench: "0.1.0".to_string(),
+                hostname: "bench-1".to_string(),
+                cgroup: "v2".to_string(),
+                vm: [
+                    ("vm.dirty_ratio", "20"),
+                    ("vm.dirty_background_ratio", "10"),
+                    ("vm.dirty_expire_centisecs", "3000"),
+                ]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+                euid: 0,
+            },
+            started_at: "2025-01-01T00:00:00Z".to_string(),
+            finished_at: "2025-01-01T00:00:12Z".to_string(),
+            status: "completed".to_string(),
+            command: vec!["wpbench".to_string(), "run".to_string()],
+            cells,
+        }
+    }
+
+    /// A one-cell WAL run: record (unit), write, fsync, close and an op name
+    /// outside the table.
+    pub(crate) fn wal_run() -> RunResult {
+        run(vec![cell(
+            0,
+            "ext4[noatime]",
+            "wal",
+            0,
+            vec![
+                ("write", op(5120, 1024.0, 3_000)),
+                ("zz_custom", op(3, 0.6, 500)),
+                (
+                    "fsync",
+                    with_errors(op(5108, 1021.6, 881_000), &[("EIO", 12)]),
+                ),
+                ("record", op(5108, 1021.6, 890_000)),
+                ("close", op(1, 0.2, 700)),
+            ],
+        )])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ops_ordered_unit_first_then_table_then_alphabetical() {
+        let names = [
+            "zeta",
+            "fsync",
+            "file",
+            "write",
+            "alpha",
+            "record",
+            "create",
+            "file.service",
+        ];
+        let ops: BTreeMap<String, OpStats> = names
+            .iter()
+            .map(|n| (n.to_string(), OpStats::default()))
+            .collect();
+        let got: Vec<&str> = ordered_ops(&ops).into_iter().map(|(n, _)| n).collect();
+        assert_eq!(
+            got,
+            [
+                "file",
+                "record",
+                "create",
+                "write",
+                "fsync",
+                "file.service",
+                "alpha",
+                "zeta"
+            ]
+        );
+    }
+
+    #[test]
+    fn numbers_are_spelled_consistently() {
+        assert_eq!(format_rate(1234.6), "1235");
+        assert_eq!(format_rate(56.78), "56.8");
+        assert_eq!(format_rate(0.5), "0.50");
+        assert_eq!(format_rate(f64::NAN), "-");
+        let mut errors = BTreeMap::new();
+        assert_eq!(format_errors(&errors), "-");
+        errors.insert("EIO".to_string(), 0);
+        assert_eq!(format_errors(&errors), "-");
+        errors.insert("ENOSPC".to_string(), 12);
+        errors.insert("EDQUOT".to_string(), 1);
+        assert_eq!(format_errors(&errors), "EDQUOT×1, ENOSPC×12");
+    }
+}

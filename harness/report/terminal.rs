@@ -1,0 +1,254 @@
+//! The terminal exporter: plain, aligned text a person reads as the run
+//! goes — one block per cell, printed as each cell finishes
+//! ([`render_cell`]) and all together at the end ([`render`]).
+//!
+//! No colours and no terminal queries: the text is the same on a TTY, in a
+//! CI log and in a test. Widths are counted in characters, so "µs" and "×"
+//! align.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use super::{format_errors, format_rate, ordered_ops};
+use crate::result::{CellResult, RunResult};
+use crate::scenario::units::{format_duration, format_nanos, format_size};
+
+const HEADER: [&str; 8] = ["op", "count", "ops/s", "p50", "p95", "p99", "max", "errors"];
+
+/// The whole run: a one-line header, then every cell's block.
+pub fn render(run: &RunResult) -> String {
+    let mut out = format!(
+        "{}  run {}  {}\n",
+        run.scenario.name, run.run_id, run.status
+    );
+    if run.cells.is_empty() {
+        out.push_str("\n(no cells)\n");
+    }
+    for cell in &run.cells {
+        out.push('\n');
+        out.push_str(&render_cell(cell));
+    }
+    out
+}
+
+/// One cell: a heading, the ops table, device counters and notes.
+pub fn render_cell(cell: &CellResult) -> String {
+    let mut out = heading(cell);
+    out.push('\n');
+
+    let rows: Vec<[String; 8]> = ordered_ops(&cell.ops)
+        .into_iter()
+        .map(|(name, s)| {
+            [
+                name.to_string(),
+                s.count.to_string(),
+                format_rate(s.ops_per_sec),
+                format_nanos(s.p50_ns),
+                format_nanos(s.p95_ns),
+                format_nanos(s.p99_ns),
+                format_nanos(s.max_ns),
+                format_errors(&s.errors),
+            ]
+        })
+        .collect();
+    if rows.is_empty() {
+        out.push_str("  (no operations recorded)\n");
+    } else {
+        let header = HEADER.map(str::to_string);
+        let mut widths = [0usize; 8];
+        for row in std::iter::once(&header).chain(&rows) {
+            for (w, text) in widths.iter_mut().zip(row) {
+                *w = (*w).max(text.chars().count());
+            }
+        }
+        let rule = widths.map(|w| "-".repeat(w));
+        for row in std::iter::once(&header)
+            .chain(std::iter::once(&rule))
+            .chain(&rows)
+        {
+            out.push_str("  ");
+            out.push_str(&table_line(row, &widths));
+            out.push('\n');
+        }
+    }
+
+    let mut written = format!("  written {}", format_size(cell.bytes_written));
+    if let Some(d) = &cell.device {
+        let _ = write!(
+            written,
+            "; device {}: {}, {} write IOs, {} flushes",
+            d.name,
+            format_size(d.bytes_written),
+            d.write_ios,
+            d.flushes
+        );
+        if let Some(wa) = d.write_amplification {
+            let _ = write!(written, ", write amplification {wa:.2}");
+        }
+        if d.shared {
+            written.push_str(" (shared device)");
+        }
+    }
+    out.push_str(&written);
+    out.push('\n');
+
+    for note in &cell.notes {
+        let _ = writeln!(out, "  note: {note}");
+    }
+    out
+}
+
+/// `target / workload  (repeat r, 5.0s, mount options)`.
+fn heading(cell: &CellResult) -> String {
+    let mut parts = vec![
+        format!("repeat {}", cell.repeat),
+        format_duration(Duration::try_from_secs_f64(cell.duration_s).unwrap_or_default()),
+    ];
+    if let Some(rate) = cell.rate_per_thread {
+        parts.push(format!("open loop {}/s per thread", format_rate(rate)));
+    }
+    if !cell.target.mount.options.is_empty() {
+        parts.push(cell.target.mount.options.clone());
+    }
+    format!(
+        "{} / {}  ({})",
+        cell.target.name,
+        cell.workload.name,
+        parts.join(", ")
+    )
+}
+
+/// The op name left-aligned, every other column right-aligned, so each line
+/// of a table has the same width and none has trailing blanks.
+fn table_line(row: &[String; 8], widths: &[usize; 8]) -> String {
+    row.iter()
+        .zip(widths)
+        .enumerate()
+        .map(|(i, (text, &w))| {
+            if i == 0 {
+                format!("{text:<w$}")
+            } else {
+                format!("{text:>w$}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("  ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixtures::{cell, op, run, wal_run};
+    use crate::result::DeviceStats;
+
+    /// The table lines of a rendered cell (those between heading and footer).
+    fn table_lines(text: &str) -> Vec<&str> {
+        text.lines()
+            .skip(1)
+            .take_while(|l| !l.starts_with("  written"))
+            .collect()
+    }
+
+    #[test]
+    fn cell_heading_and_rows() {
+        let r = wal_run();
+        let text = render_cell(&r.cells[0]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[0],
+            "ext4[noatime] / wal  (repeat 0, 5.0s, rw,noatime,data=writeback)"
+        );
+        let header: Vec<&str> = lines[1].split_whitespace().collect();
+        assert_eq!(header, HEADER);
+        assert!(lines[2].trim().chars().all(|c| c == '-' || c == ' '));
+        let record: Vec<&str> = lines[3].split_whitespace().collect();
+        assert_eq!(
+            record,
+            ["record", "5108", "1022", "890µs", "1.78ms", "3.56ms", "14.2ms", "-"]
+        );
+        let fsync: Vec<&str> = lines[5].split_whitespace().collect();
+        assert_eq!(
+            fsync,
+            ["fsync", "5108", "1022", "881µs", "1.76ms", "3.52ms", "14.1ms", "EIO×12"]
+        );
+        assert!(text.contains("\n  written 20MiB\n"), "{text}");
+    }
+
+    #[test]
+    fn ops_are_ordered_unit_first() {
+        let text = render_cell(&wal_run().cells[0]);
+        let names: Vec<&str> = table_lines(&text)[2..]
+            .iter()
+            .map(|l| l.split_whitespace().next().unwrap())
+            .collect();
+        assert_eq!(names, ["record", "write", "fsync", "close", "zz_custom"]);
+    }
+
+    #[test]
+    fn table_lines_have_equal_width() {
+        let mut r = wal_run();
+        r.cells[0]
+            .ops
+            .insert("file".into(), op(12_345_678, 123_456.7, 999_999_999_999));
+        let text = render_cell(&r.cells[0]);
+        let table = table_lines(&text);
+        assert_eq!(table.len(), 2 + 6);
+        let width = table[0].chars().count();
+        for line in &table {
+            assert_eq!(line.chars().count(), width, "{line:?} in\n{text}");
+            assert_eq!(line.trim_end(), *line, "trailing blanks in {line:?}");
+            assert!(line.starts_with("  "));
+        }
+        // Right-aligned numbers end in the same column: "count" header over counts.
+        let count_end = table[0].find("count").unwrap() + "count".len();
+        let file_row = table
+            .iter()
+            .find(|l| l.trim_start().starts_with("file"))
+            .unwrap();
+        assert_eq!(&file_row[count_end - 8..count_end], "12345678");
+    }
+
+    #[test]
+    fn device_notes_and_rate_are_shown() {
+        let mut c = cell(3, "xfs", "logs", 2, vec![("line", op(10, 2.0, 1_000))]);
+        c.device = Some(DeviceStats {
+            name: "loop3".into(),
+            bytes_written: 23_068_672,
+            write_ios: 5_200,
+            flushes: 5_120,
+            write_amplification: Some(1.1),
+            shared: true,
+        });
+        c.notes = vec![
+            "rate not sustained: 1800/s of 2000/s".into(),
+            "EIO seen".into(),
+        ];
+        c.rate_per_thread = Some(2000.0);
+        c.target.mount.options.clear();
+        let text = render_cell(&c);
+        assert!(text.starts_with("xfs / logs  (repeat 2, 5.0s, open loop 2000/s per thread)\n"));
+        assert!(text.contains(
+            "  written 20MiB; device loop3: 22MiB, 5200 write IOs, 5120 flushes, \
+             write amplification 1.10 (shared device)\n"
+        ));
+        assert!(text.ends_with("  note: rate not sustained: 1800/s of 2000/s\n  note: EIO seen\n"));
+    }
+
+    #[test]
+    fn run_renders_every_cell_in_order() {
+        let r = run(vec![
+            cell(0, "tmpfs", "wal", 0, vec![("record", op(1, 1.0, 300))]),
+            cell(1, "ext4", "wal", 0, vec![]),
+        ]);
+        let text = render(&r);
+        assert!(text.starts_with("quickstart  run 20250101T000000Z-ab12  completed\n\n"));
+        let tmpfs = text.find("tmpfs / wal  (repeat 0").unwrap();
+        let ext4 = text.find("ext4 / wal  (repeat 0").unwrap();
+        assert!(tmpfs < ext4);
+        assert!(text.contains("  (no operations recorded)\n"));
+        assert_eq!(
+            render(&run(vec![])),
+            "quickstart  run 20250101T000000Z-ab12  completed\n\n(no cells)\n"
+        );
+    }
+}

@@ -1,0 +1,165 @@
+//! The result model: what a run produced, as written to result.json.
+//!
+//! The field names are a public contract (schema `wpbench/result/v1`):
+//! users script against them. Extend freely; never rename.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+pub const SCHEMA: &str = "wpbench/result/v1";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RunResult {
+    pub schema: String,
+    pub run_id: String,
+    pub scenario: ScenarioInfo,
+    pub env: Environment,
+    /// RFC 3339, UTC.
+    pub started_at: String,
+    /// RFC 3339, UTC; empty while the run is in progress.
+    #[serde(default)]
+    pub finished_at: String,
+    /// "running", "completed", "interrupted" or "failed".
+    pub status: String,
+    /// The command line that produced the run.
+    #[serde(default)]
+    pub command: Vec<String>,
+    pub cells: Vec<CellResult>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ScenarioInfo {
+    pub name: String,
+    pub file: String,
+    pub sha256: String,
+    pub seed: u64,
+    #[serde(default)]
+    pub description: String,
+    /// Planned cell count (target × workload × repeat after --only).
+    #[serde(default)]
+    pub planned_cells: usize,
+}
+
+/// The machine the run measured. Kept flat so users can diff two runs' env.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct Environment {
+    pub kernel: String,
+    pub cpu: String,
+    pub cores: u32,
+    pub memory_bytes: u64,
+    pub wpbench: String,
+    #[serde(default)]
+    pub hostname: String,
+    /// "v1", "v2" or "hybrid".
+    #[serde(default)]
+    pub cgroup: String,
+    /// vm.dirty_* and related writeback sysctls, by name.
+    #[serde(default)]
+    pub vm: BTreeMap<String, String>,
+    #[serde(default)]
+    pub euid: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CellResult {
+    /// Position in the plan (0-based), so interleaved repeats can be ordered.
+    pub index: usize,
+    pub target: TargetInfo,
+    pub workload: WorkloadInfo,
+    pub repeat: u32,
+    /// Measured phase only (warm-up excluded), seconds.
+    pub duration_s: f64,
+    #[serde(default)]
+    pub warmup_s: f64,
+    /// Per op name: the measured phase's statistics.
+    pub ops: BTreeMap<String, OpStats>,
+    /// Payload bytes the workload handed to write() in the measured phase.
+    pub bytes_written: u64,
+    /// Unit ops completed during warm-up (not in `ops`), so file counts on
+    /// disk can be reconciled with the result.
+    #[serde(default)]
+    pub warmup_unit_ops: u64,
+    #[serde(default)]
+    pub device: Option<DeviceStats>,
+    #[serde(default)]
+    pub faults: Vec<serde_json::Value>,
+    /// The .hlog file of this cell, relative to the run directory.
+    #[serde(default)]
+    pub hlog: String,
+    /// Open-loop target rate per thread, when set; the achieved rate is in ops.
+    #[serde(default)]
+    pub rate_per_thread: Option<f64>,
+    /// Problems worth a reader's attention (errors seen, rate not sustained…).
+    #[serde(default)]
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TargetInfo {
+    pub name: String,
+    pub kind: String,
+    /// The options the scenario asked for.
+    #[serde(default)]
+    pub requested_options: Vec<String>,
+    /// What /proc/self/mountinfo says is in effect.
+    pub mount: MountInfo,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct MountInfo {
+    pub fstype: String,
+    pub source: String,
+    /// Per-mount options and superblock options, comma-joined ("rw,noatime,size=1048576k").
+    pub options: String,
+    /// The mount point inside wpbench's private namespace (or the hostPath directory).
+    #[serde(default)]
+    pub mount_point: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct WorkloadInfo {
+    pub name: String,
+    pub kind: String,
+    pub threads: u32,
+    /// The checked workload parameters, for the record ("fsync": "always", …).
+    #[serde(default)]
+    pub params: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct OpStats {
+    /// Successful operations (the histogram's sample count).
+    pub count: u64,
+    pub ops_per_sec: f64,
+    /// Failed operations by errno name ("EIO", "ENOSPC").
+    pub errors: BTreeMap<String, u64>,
+    pub mean_ns: f64,
+    pub stdev_ns: f64,
+    pub min_ns: u64,
+    pub p50_ns: u64,
+    pub p90_ns: u64,
+    pub p95_ns: u64,
+    pub p99_ns: u64,
+    pub p999_ns: u64,
+    pub max_ns: u64,
+    /// Base64 of the V2-deflate serialized HdrHistogram (ns).
+    pub histogram: String,
+}
+
+impl OpStats {
+    pub fn error_count(&self) -> u64 {
+        self.errors.values().sum()
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DeviceStats {
+    pub name: String,
+    pub bytes_written: u64,
+    pub write_ios: u64,
+    pub flushes: u64,
+    pub write_amplification: Option<f64>,
+    /// True when other processes write to the same device (hostPath).
+    pub shared: bool,
+}

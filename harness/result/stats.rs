@@ -1,0 +1,71 @@
+//! From histograms to the numbers in result.json (pure).
+
+use std::collections::BTreeMap;
+
+use hdrhistogram::Histogram;
+
+use super::OpStats;
+use crate::record::encode_histogram;
+
+/// Statistics of one op over a phase of `duration_s` seconds. `hist` is
+/// None when the op never succeeded (only errors).
+pub fn op_stats(
+    hist: Option<&Histogram<u64>>,
+    errors: BTreeMap<String, u64>,
+    duration_s: f64,
+) -> OpStats {
+    let Some(h) = hist.filter(|h| !h.is_empty()) else {
+        return OpStats {
+            errors,
+            ..OpStats::default()
+        };
+    };
+    OpStats {
+        count: h.len(),
+        ops_per_sec: if duration_s > 0.0 {
+            h.len() as f64 / duration_s
+        } else {
+            0.0
+        },
+        errors,
+        mean_ns: h.mean(),
+        stdev_ns: h.stdev(),
+        min_ns: h.min(),
+        p50_ns: h.value_at_quantile(0.50),
+        p90_ns: h.value_at_quantile(0.90),
+        p95_ns: h.value_at_quantile(0.95),
+        p99_ns: h.value_at_quantile(0.99),
+        p999_ns: h.value_at_quantile(0.999),
+        max_ns: h.max(),
+        histogram: encode_histogram(h),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{decode_histogram, new_histogram};
+
+    #[test]
+    fn percentiles_and_rates() {
+        let mut h = new_histogram();
+        for v in 1..=1000u64 {
+            h.record(v * 1000).unwrap();
+        }
+        let s = op_stats(Some(&h), BTreeMap::new(), 2.0);
+        assert_eq!(s.count, 1000);
+        assert_eq!(s.ops_per_sec, 500.0);
+        assert!(h.equivalent(s.p50_ns, 500_000));
+        assert!(h.equivalent(s.p99_ns, 990_000));
+        assert!(h.equivalent(s.max_ns, 1_000_000));
+        assert_eq!(decode_histogram(&s.histogram).unwrap(), h);
+    }
+
+    #[test]
+    fn errors_only() {
+        let errors = BTreeMap::from([("ENOSPC".to_string(), 3)]);
+        let s = op_stats(None, errors.clone(), 1.0);
+        assert_eq!((s.count, s.errors), (0, errors));
+        assert!(s.histogram.is_empty());
+    }
+}

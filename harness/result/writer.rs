@@ -1,0 +1,81 @@
+//! The run directory on disk: result.json and summary.md rewritten after
+//! every cell (atomically, so a crash of wpbench loses at most the cell in
+//! flight), .hlog files streamed by the collector.
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use super::RunResult;
+use crate::report;
+
+pub const RESULT_FILE: &str = "result.json";
+pub const SUMMARY_FILE: &str = "summary.md";
+pub const HLOG_DIR: &str = "hlog";
+
+pub struct RunDir {
+    path: PathBuf,
+}
+
+impl RunDir {
+    /// Creates the run directory; refuses one that already holds a result.
+    pub fn create(path: &Path) -> io::Result<RunDir> {
+        if path.join(RESULT_FILE).exists() {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!(
+                    "{} already holds a run; choose another --out",
+                    path.display()
+                ),
+            ));
+        }
+        fs::create_dir_all(path.join(HLOG_DIR))?;
+        Ok(RunDir {
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Path of a cell's interval log, and its name relative to the run dir.
+    pub fn hlog_path(&self, name: &str) -> (PathBuf, String) {
+        let rel = format!("{HLOG_DIR}/{name}.hlog");
+        (self.path.join(&rel), rel)
+    }
+
+    /// Rewrites result.json and summary.md.
+    pub fn write(&self, run: &RunResult) -> io::Result<()> {
+        write_atomic(&self.path.join(RESULT_FILE), &report::json::render(run))?;
+        write_atomic(
+            &self.path.join(SUMMARY_FILE),
+            report::summary::render(run).as_bytes(),
+        )
+    }
+}
+
+/// Writes via a temporary file and rename, so readers never see half a file.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    let mut f = fs::File::create(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    fs::rename(&tmp, path)
+}
+
+/// Reads a result.json back.
+pub fn read_result(path: &Path) -> io::Result<RunResult> {
+    let file = if path.is_dir() {
+        path.join(RESULT_FILE)
+    } else {
+        path.to_path_buf()
+    };
+    let bytes = fs::read(&file)?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{}: {e}", file.display()),
+        )
+    })
+}

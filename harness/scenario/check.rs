@@ -1,0 +1,1387 @@
+//! Raw → checked: defaults, `vary` expansion and every cross-field rule.
+//!
+//! Errors are collected, not returned at the first one: a user fixing a
+//! scenario wants the whole list. Each error carries the key path of what
+//! caused it; the span index turns that into line and column.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+
+use super::diag::{self, Diagnostic, Diagnostics};
+use super::options::{check_option, contradiction, merge_options, refused_host_path};
+use super::raw::*;
+use super::spec::*;
+use super::units::{format_duration, format_size, SizeRange};
+use super::yaml::{self, Node, Spans};
+use crate::glob::glob_match;
+use crate::record::Op;
+
+const DEFAULT_DURATION: Duration = Duration::from_secs(10);
+const DEFAULT_WARMUP: Duration = Duration::from_secs(1);
+const KIB: u64 = 1 << 10;
+const MIB: u64 = 1 << 20;
+const GIB: u64 = 1 << 30;
+/// Records and log lines carry a header (sequence, length, checksum).
+const MIN_RECORD: u64 = 32;
+/// A guard against a `vary` that would expand into an unrunnable matrix.
+const MAX_VARY: usize = 1000;
+
+/// Reads, checks and expands one scenario text.
+pub fn load_str(text: &str, file: &Path) -> Result<Scenario, Diagnostics> {
+    let sha256: String = Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let mut cx = Ctx {
+        file,
+        spans: Spans::build(text),
+        diags: Vec::new(),
+    };
+    let node = match yaml::parse(text) {
+        Ok(n) => n,
+        Err(e) => {
+            return Err(Diagnostics(vec![Diagnostic {
+                file: file.to_path_buf(),
+                line: e.line,
+                column: e.column,
+                key: String::new(),
+                message: format!("YAML syntax error: {}", e.message),
+            }]))
+        }
+    };
+    let scenario = scenario(&mut cx, &node, file, sha256);
+    match scenario {
+        Some(s) if cx.diags.is_empty() => Ok(s),
+        _ => Err(cx.finish()),
+    }
+}
+
+struct Ctx<'a> {
+    file: &'a Path,
+    spans: Spans,
+    diags: Vec<Diagnostic>,
+}
+
+impl Ctx<'_> {
+    fn err(&mut self, key: &str, message: impl Into<String>) {
+        let (line, column) = self.spans.resolve(key);
+        self.diags.push(Diagnostic {
+            file: self.file.to_path_buf(),
+            line,
+            column,
+            key: key.to_string(),
+            message: message.into(),
+        });
+    }
+
+    fn de_err(&mut self, at: &At, e: yaml::DeError) {
+        self.err(&at.key(&e.path), diag::rewrite_serde_message(&e.message));
+    }
+
+    /// In file order; a `vary` repeats a base entry's mistake per expansion,
+    /// so identical diagnostics are reported once.
+    fn finish(mut self) -> Diagnostics {
+        self.diags.sort_by_key(|d| (d.line, d.column));
+        self.diags.dedup();
+        Diagnostics(self.diags)
+    }
+}
+
+/// Where an entry's keys are: `targets[1].size`, or, for a key that a
+/// `vary` value replaced, that value (`targets[1].vary.size[2]`).
+#[derive(Debug, Clone)]
+struct At {
+    base: String,
+    varied: Vec<(String, usize)>,
+}
+
+impl At {
+    fn new(base: String) -> At {
+        At {
+            base,
+            varied: Vec::new(),
+        }
+    }
+
+    fn key(&self, sub: &str) -> String {
+        let end = sub.find(['.', '[']).unwrap_or(sub.len());
+        let (first, rest) = sub.split_at(end);
+        match self.varied.iter().find(|(k, _)| k == first) {
+            Some((k, i)) => format!("{}.vary.{k}[{i}]{rest}", self.base),
+            None if sub.is_empty() => self.base.clone(),
+            None => yaml::join(&self.base, sub),
+        }
+    }
+}
+
+fn scenario(cx: &mut Ctx, node: &Node, file: &Path, sha256: String) -> Option<Scenario> {
+    if !yaml::is_mapping(node) {
+        cx.err(
+            "",
+            format!(
+                "a scenario is a mapping of keys (version, name, targets, workloads …); \
+                 this file holds {}",
+                yaml::describe(node)
+            ),
+        );
+        return None;
+    }
+    let raw: RawScenario = match yaml::from_node(node) {
+        Ok(r) => r,
+        Err(e) => {
+            cx.de_err(&At::new(String::new()), e);
+            return None;
+        }
+    };
+
+    match raw.version {
+        None => cx.err(
+            "version",
+            "missing required key `version`; add `version: 1`",
+        ),
+        Some(1) => {}
+        Some(v) => cx.err(
+            "version",
+            format!("unsupported version {v}; this wpbench reads version 1"),
+        ),
+    }
+    let name = match raw.name {
+        None => {
+            cx.err("name", "missing required key `name`");
+            String::new()
+        }
+        Some(n) => {
+            check_name(cx, "name", &n);
+            n
+        }
+    };
+    let stop = match (raw.duration, raw.ops) {
+        (Some(_), Some(_)) => {
+            cx.err("ops", "give either `duration` or `ops`, not both");
+            Stop::Duration(DEFAULT_DURATION)
+        }
+        (Some(U(d)), None) => {
+            if d.is_zero() {
+                cx.err("duration", "must be longer than 0s");
+            }
+            Stop::Duration(d)
+        }
+        (None, Some(0)) => {
+            cx.err("ops", "must be at least 1");
+            Stop::Ops(1)
+        }
+        (None, Some(n)) => Stop::Ops(n),
+        (None, None) => Stop::Duration(DEFAULT_DURATION),
+    };
+    let repeat = match raw.repeat {
+        None => 1,
+        Some(r) if r >= 1 && r <= u64::from(u32::MAX) => r as u32,
+        Some(r) => {
+            cx.err("repeat", format!("must be at least 1, not {r}"));
+            1
+        }
+    };
+
+    let mut targets = Vec::new();
+    for (i, n) in section(cx, "targets", "target", raw.targets.as_deref())
+        .iter()
+        .enumerate()
+    {
+        targets.extend(target_entry(cx, i, n));
+    }
+    let mut workloads = Vec::new();
+    for (i, n) in section(cx, "workloads", "workload", raw.workloads.as_deref())
+        .iter()
+        .enumerate()
+    {
+        workloads.extend(workload_entry(cx, i, n));
+    }
+    unique(
+        cx,
+        "target",
+        targets.iter().map(|(t, p)| (t.name.as_str(), p.as_str())),
+    );
+    unique(
+        cx,
+        "workload",
+        workloads.iter().map(|(w, p)| (w.name.as_str(), p.as_str())),
+    );
+    let targets: Vec<TargetSpec> = targets.into_iter().map(|(t, _)| t).collect();
+    let workloads: Vec<WorkloadSpec> = workloads.into_iter().map(|(w, _)| w).collect();
+
+    let names = Names {
+        targets: targets
+            .iter()
+            .map(|t| (t.name.as_str(), t.base_name.as_str()))
+            .collect(),
+        workloads: workloads
+            .iter()
+            .map(|w| (w.name.as_str(), w.base_name.as_str()))
+            .collect(),
+    };
+    let faults: Vec<FaultSpec> = raw
+        .faults
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+        .filter_map(|(i, n)| fault_entry(cx, i, n, &names, &targets, stop))
+        .collect();
+    let fault_names: Vec<(&str, &str)> = faults
+        .iter()
+        .map(|f| (fault_name(f.kind), fault_name(f.kind)))
+        .collect();
+    let gates: Vec<GateSpec> = raw
+        .gates
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+        .filter_map(|(i, n)| gate_entry(cx, i, n, &names, &fault_names))
+        .collect();
+
+    Some(Scenario {
+        name,
+        description: raw.description.unwrap_or_default(),
+        file: file.to_path_buf(),
+        sha256,
+        seed: raw.seed.unwrap_or(0),
+        stop,
+        warmup: raw.warmup.map_or(DEFAULT_WARMUP, |U(d)| d),
+        repeat,
+        targets,
+        workloads,
+        faults,
+        gates,
+    })
+}
+
+/// A required, non-empty list section.
+fn section<'n>(cx: &mut Ctx, key: &str, what: &str, list: Option<&'n [Node]>) -> &'n [Node] {
+    match list {
+        None => cx.err(
+            key,
+            format!("missing required key `{key}`; list at least one {what}"),
+        ),
+        Some([]) => cx.err(key, format!("needs at least one {what}")),
+        Some(_) => {}
+    }
+    list.unwrap_or_default()
+}
+
+/// Names are used in paths and file names.
+fn check_name(cx: &mut Ctx, key: &str, name: &str) {
+    let charset = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+    if name.is_empty() || !name.chars().all(charset) || name.chars().all(|c| c == '.') {
+        cx.err(
+            key,
+            format!(
+                "`{name}` is not a valid name: use letters, digits, `.`, `_` and `-` \
+                 (names become directory and file names)"
+            ),
+        );
+    }
+}
+
+/// The written name of an entry, checked; empty when missing (reported).
+fn written_name(cx: &mut Ctx, at: &At, name: Option<&str>) -> String {
+    match name {
+        None => {
+            cx.err(&at.key("name"), "missing required key `name`");
+            String::new()
+        }
+        Some(n) => {
+            check_name(cx, &at.key("name"), n);
+            n.to_string()
+        }
+    }
+}
+
+fn unique<'a>(cx: &mut Ctx, what: &str, names: impl Iterator<Item = (&'a str, &'a str)>) {
+    let mut seen: HashMap<&str, &str> = HashMap::new();
+    for (name, path) in names {
+        if name.is_empty() {
+            continue;
+        }
+        if let Some(first) = seen.get(name) {
+            cx.err(
+                &yaml::join(path, "name"),
+                format!(
+                    "{what} name `{name}` is used twice (first at {first}); \
+                     names must be unique after vary expansion"
+                ),
+            );
+        } else {
+            seen.insert(name, path);
+        }
+    }
+}
+
+/// "ext4 and xfs", "tmpfs, ext4 and xfs".
+fn and_list(items: &[&str]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+/// Whether `key` is a key of this kind of entry; the error names the kinds
+/// that do have it.
+fn key_for_kind(
+    key: &str,
+    kind: &str,
+    section: &str,
+    common: &[&str],
+    table: &[(&str, &[&str])],
+) -> Result<(), String> {
+    if common.contains(&key) {
+        return Ok(());
+    }
+    match table.iter().find(|(k, _)| *k == key) {
+        Some((_, kinds)) if kinds.contains(&kind) => Ok(()),
+        Some((_, kinds)) => Err(format!(
+            "`{key}` is not a key of {kind} {section}; it belongs to {}",
+            and_list(kinds)
+        )),
+        None => {
+            let valid: Vec<&str> = common
+                .iter()
+                .copied()
+                .chain(
+                    table
+                        .iter()
+                        .filter(|(_, kinds)| kinds.contains(&kind))
+                        .map(|(k, _)| *k),
+                )
+                .collect();
+            Err(diag::unknown("key", key, &valid))
+        }
+    }
+}
+
+/// One expansion of an entry with `vary`.
+struct Expansion {
+    node: Node,
+    at: At,
+    label: String,
+    /// Where each merged option came from, when `options` was varied.
+    option_paths: Option<Vec<String>>,
+}
+
+/// Cartesian product of the `vary` values, first key slowest. Each
+/// expansion is the entry with the varied keys replaced (`options` merged).
+fn expand(
+    cx: &mut Ctx,
+    at: &At,
+    node: &Node,
+    vary: &Node,
+    allowed: &dyn Fn(&str) -> Result<(), String>,
+    merge_opts: bool,
+) -> Vec<Expansion> {
+    let vary_key = at.key("vary");
+    let Some(entries) = yaml::entries(vary) else {
+        cx.err(
+            &vary_key,
+            format!(
+                "`vary` maps keys to lists of values, e.g. `vary: {{options: [[noatime], [relatime]]}}`; found {}",
+                yaml::describe(vary)
+            ),
+        );
+        return Vec::new();
+    };
+    if entries.is_empty() {
+        cx.err(
+            &vary_key,
+            "`vary` is empty; remove it or give a key with values",
+        );
+        return Vec::new();
+    }
+    let mut axes: Vec<(String, &[Node])> = Vec::new();
+    let mut ok = true;
+    for (k, v) in entries {
+        let kp = yaml::join(&vary_key, &k);
+        let problem = if matches!(k.as_str(), "name" | "kind" | "vary") {
+            Some(format!("`{k}` cannot be varied"))
+        } else {
+            allowed(&k).err()
+        };
+        if let Some(m) = problem {
+            cx.err(&kp, m);
+            ok = false;
+            continue;
+        }
+        match yaml::as_list(v) {
+            Some(vals) if !vals.is_empty() => axes.push((k, vals)),
+            _ => {
+                cx.err(
+                    &kp,
+                    format!("a varied key takes a list of at least one value, e.g. `{k}: [a, b]`"),
+                );
+                ok = false;
+            }
+        }
+    }
+    if !ok {
+        return Vec::new();
+    }
+    let total = axes
+        .iter()
+        .try_fold(1usize, |acc, (_, vals)| acc.checked_mul(vals.len()))
+        .filter(|t| *t <= MAX_VARY);
+    let Some(total) = total else {
+        cx.err(
+            &vary_key,
+            format!("`vary` expands into more than {MAX_VARY} entries; split the scenario"),
+        );
+        return Vec::new();
+    };
+
+    let base_node = yaml::with_key(node, "vary", None);
+    let base_opts: Option<Vec<String>> = match yaml::get(node, "options") {
+        None => Some(Vec::new()),
+        Some(n) => yaml::string_list(n),
+    };
+    let mut out = Vec::with_capacity(total);
+    for combo in 0..total {
+        let mut idx = vec![0; axes.len()];
+        let mut rem = combo;
+        for (a, (_, vals)) in axes.iter().enumerate().rev() {
+            idx[a] = rem % vals.len();
+            rem /= vals.len();
+        }
+        let mut n = base_node.clone();
+        let mut labels = Vec::new();
+        let mut varied = Vec::new();
+        let mut option_paths = None;
+        for ((k, vals), &i) in axes.iter().zip(&idx) {
+            let v = &vals[i];
+            labels.push(yaml::label(v));
+            varied.push((k.clone(), i));
+            let over = yaml::string_list(v);
+            if let (true, "options", Some(base), Some(over)) =
+                (merge_opts, k.as_str(), &base_opts, over)
+            {
+                let merged = merge_options(base, &over);
+                let vpath = format!("{vary_key}.{k}[{i}]");
+                let listed = yaml::as_list(v).is_some();
+                option_paths = Some(
+                    merged
+                        .iter()
+                        .map(|m| match over.iter().position(|o| o == m) {
+                            Some(j) if listed => format!("{vpath}[{j}]"),
+                            Some(_) => vpath.clone(),
+                            None => {
+                                let j = base.iter().position(|b| b == m).unwrap_or(0);
+                                format!("{}.options[{j}]", at.base)
+                            }
+                        })
+                        .collect(),
+                );
+                n = yaml::with_key(&n, "options", Some(yaml::strings_node(&merged)));
+            } else {
+                n = yaml::with_key(&n, k, Some(v.clone()));
+            }
+        }
+        out.push(Expansion {
+            node: n,
+            at: At {
+                base: at.base.clone(),
+                varied,
+            },
+            label: labels.join(","),
+            option_paths,
+        });
+    }
+    out
+}
+
+/// A raw section entry that may carry `vary`.
+trait VaryEntry: serde::de::DeserializeOwned {
+    const WHAT: &'static str;
+    fn vary(&self) -> Option<&Node>;
+}
+
+impl VaryEntry for RawTarget {
+    const WHAT: &'static str = "target";
+    fn vary(&self) -> Option<&Node> {
+        self.vary.as_ref()
+    }
+}
+
+impl VaryEntry for RawWorkload {
+    const WHAT: &'static str = "workload";
+    fn vary(&self) -> Option<&Node> {
+        self.vary.as_ref()
+    }
+}
+
+/// Deserializes an entry, expands its `vary`, and checks each expansion.
+fn entries_of<R: VaryEntry, S>(
+    cx: &mut Ctx,
+    at: &At,
+    node: &Node,
+    allowed: &dyn Fn(&str) -> Result<(), String>,
+    merge_opts: bool,
+    mut check: impl FnMut(&mut Ctx, &R, &At, Option<&[String]>, Option<&str>) -> S,
+) -> Vec<(S, String)> {
+    if !yaml::is_mapping(node) {
+        cx.err(
+            &at.base,
+            format!(
+                "a {} is a mapping with `name`, `kind` and its keys; found {}",
+                R::WHAT,
+                yaml::describe(node)
+            ),
+        );
+        return Vec::new();
+    }
+    let raw: R = match yaml::from_node(node) {
+        Ok(r) => r,
+        Err(e) => {
+            cx.de_err(at, e);
+            return Vec::new();
+        }
+    };
+    let Some(vary_node) = raw.vary() else {
+        return vec![(check(cx, &raw, at, None, None), at.base.clone())];
+    };
+    let mut out = Vec::new();
+    for e in expand(cx, at, node, vary_node, allowed, merge_opts) {
+        match yaml::from_node::<R>(&e.node) {
+            Ok(r) => out.push((
+                check(cx, &r, &e.at, e.option_paths.as_deref(), Some(&e.label)),
+                at.base.clone(),
+            )),
+            Err(err) => cx.de_err(&e.at, err),
+        }
+    }
+    out
+}
+
+fn expanded_name(base: &str, label: Option<&str>) -> String {
+    match label {
+        Some(l) if !base.is_empty() => format!("{base}[{l}]"),
+        _ => base.to_string(),
+    }
+}
+
+// ---------------------------------------------------------------- targets
+
+const TARGET_COMMON: &[&str] = &["name", "kind", "options", "vary"];
+const TARGET_KEYS: &[(&str, &[&str])] = &[
+    ("size", &["tmpfs", "ext4", "xfs"]),
+    ("mkfs", &["ext4", "xfs"]),
+    ("path", &["hostpath"]),
+    ("upper", &["overlay"]),
+    ("lower", &["overlay"]),
+    ("loop", &["ext4", "xfs"]),
+];
+
+fn target_entry(cx: &mut Ctx, i: usize, node: &Node) -> Vec<(TargetSpec, String)> {
+    let at = At::new(format!("targets[{i}]"));
+    // The kind decides which keys a `vary` may name; read it before the
+    // full deserialization reports anything wrong with it.
+    let kind: Option<TargetKind> = yaml::get(node, "kind").and_then(|k| yaml::from_node(k).ok());
+    let allowed = |k: &str| match kind {
+        Some(kind) => key_for_kind(k, kind.as_str(), "targets", TARGET_COMMON, TARGET_KEYS),
+        None => Ok(()),
+    };
+    let mut base_checked = false;
+    entries_of(
+        cx,
+        &at,
+        node,
+        &allowed,
+        true,
+        |cx, raw: &RawTarget, at, opt_paths, label| {
+            // Name and kind cannot be varied: check them once.
+            let base_name = if base_checked {
+                raw.name.clone().unwrap_or_default()
+            } else {
+                base_checked = true;
+                let n = written_name(cx, at, raw.name.as_deref());
+                if raw.kind.is_none() {
+                    cx.err(
+                        &at.key("kind"),
+                        "missing required key `kind` (tmpfs, ext4, xfs, overlay or hostpath)",
+                    );
+                }
+                n
+            };
+            check_target(cx, raw, at, opt_paths, &base_name, label)
+        },
+    )
+    .into_iter()
+    .filter_map(|(t, p)| t.map(|t| (t, p)))
+    .collect()
+}
+
+fn check_options(cx: &mut Ctx, opts: &[String], paths: &[String], hostpath: bool) {
+    for (opt, path) in opts.iter().zip(paths) {
+        if let Some(m) = check_option(opt, hostpath) {
+            cx.err(path, m);
+        }
+    }
+    if let Some((i, prev)) = contradiction(opts) {
+        cx.err(
+            &paths[i],
+            format!(
+                "`{}` contradicts `{prev}` in the same list; keep one",
+                opts[i]
+            ),
+        );
+    }
+}
+
+fn option_paths(at: &At, prefix: &str, n: usize) -> Vec<String> {
+    (0..n).map(|j| at.key(&format!("{prefix}[{j}]"))).collect()
+}
+
+fn check_size(cx: &mut Ctx, key: &str, size: Option<U<Size>>) -> Option<u64> {
+    let size = size.map(|U(Size(s))| s);
+    if size == Some(0) {
+        cx.err(key, "must be larger than 0B");
+    }
+    size
+}
+
+fn check_mkfs(cx: &mut Ctx, at: &At, prefix: &str, args: &Option<Vec<Arg>>) -> Vec<String> {
+    let args: Vec<String> = args.iter().flatten().map(|a| a.0.clone()).collect();
+    for (j, a) in args.iter().enumerate() {
+        if a.is_empty() || a.contains('\0') {
+            cx.err(
+                &at.key(&format!("{prefix}[{j}]")),
+                "an empty argument or one with a NUL byte",
+            );
+        }
+    }
+    args
+}
+
+fn check_target(
+    cx: &mut Ctx,
+    raw: &RawTarget,
+    at: &At,
+    opt_paths: Option<&[String]>,
+    base_name: &str,
+    label: Option<&str>,
+) -> Option<TargetSpec> {
+    let kind = raw.kind?;
+    for k in raw.kind_keys() {
+        if let Err(m) = key_for_kind(k, kind.as_str(), "targets", TARGET_COMMON, TARGET_KEYS) {
+            cx.err(&at.key(k), m);
+        }
+    }
+    let options = raw.options.clone().unwrap_or_default();
+    let paths = match opt_paths {
+        Some(p) => p.to_vec(),
+        None => option_paths(at, "options", options.len()),
+    };
+    check_options(cx, &options, &paths, kind == TargetKind::Hostpath);
+
+    let block = matches!(kind, TargetKind::Ext4 | TargetKind::Xfs);
+    let size = check_size(cx, &at.key("size"), raw.size);
+    let size = match kind {
+        TargetKind::Ext4 | TargetKind::Xfs => Some(size.unwrap_or(GIB)),
+        TargetKind::Tmpfs => size,
+        _ => None,
+    };
+    let mkfs = if block {
+        check_mkfs(cx, at, "mkfs", &raw.mkfs)
+    } else {
+        Vec::new()
+    };
+    let path = match (kind, &raw.path) {
+        (TargetKind::Hostpath, None) => {
+            cx.err(
+                &at.key("path"),
+                "missing required key `path`: the host directory under which wpbench \
+                 works in a fresh subdirectory, e.g. /var/tmp/wpbench",
+            );
+            None
+        }
+        (TargetKind::Hostpath, Some(p)) => {
+            if let Some(m) = refused_host_path(Path::new(p)) {
+                cx.err(&at.key("path"), m);
+            }
+            Some(PathBuf::from(p))
+        }
+        _ => None,
+    };
+    let (upper, lower) = if kind == TargetKind::Overlay {
+        let upper = match &raw.upper {
+            None => {
+                cx.err(
+                    &at.key("upper"),
+                    "missing required key `upper`: the filesystem under upperdir and \
+                     workdir, e.g. `upper: {kind: ext4, size: 2GiB}`",
+                );
+                None
+            }
+            Some(u) => check_upper(cx, u, at),
+        };
+        (upper, Some(check_lower(cx, raw.lower.as_ref(), at)))
+    } else {
+        (None, None)
+    };
+    let loop_dev = match (block, raw.loop_dev) {
+        (true, Some(l)) => loop_spec(l),
+        _ => LoopSpec::default(),
+    };
+    Some(TargetSpec {
+        name: expanded_name(base_name, label),
+        base_name: base_name.to_string(),
+        kind,
+        options,
+        size,
+        mkfs,
+        path,
+        upper,
+        lower,
+        loop_dev,
+    })
+}
+
+fn loop_spec(l: RawLoop) -> LoopSpec {
+    LoopSpec {
+        direct_io: l.direct_io.unwrap_or(LoopSpec::default().direct_io),
+    }
+}
+
+fn check_upper(cx: &mut Ctx, u: &RawUpper, at: &At) -> Option<Box<BaseFsSpec>> {
+    let key = |k: &str| at.key(&format!("upper.{k}"));
+    let kind = match u.kind {
+        None => {
+            cx.err(
+                &key("kind"),
+                "missing required key `kind` (tmpfs, ext4 or xfs)",
+            );
+            return None;
+        }
+        Some(k @ (TargetKind::Tmpfs | TargetKind::Ext4 | TargetKind::Xfs)) => k,
+        Some(k) => {
+            cx.err(
+                &key("kind"),
+                format!(
+                    "an overlay's upper filesystem is tmpfs, ext4 or xfs, not {}",
+                    k.as_str()
+                ),
+            );
+            return None;
+        }
+    };
+    let block = kind != TargetKind::Tmpfs;
+    if !block {
+        for (present, k) in [(u.mkfs.is_some(), "mkfs"), (u.loop_dev.is_some(), "loop")] {
+            if present {
+                cx.err(
+                    &key(k),
+                    format!("`{k}` is not a key of a tmpfs upper; it belongs to ext4 and xfs"),
+                );
+            }
+        }
+    }
+    let options = u.options.clone().unwrap_or_default();
+    check_options(
+        cx,
+        &options,
+        &option_paths(at, "upper.options", options.len()),
+        false,
+    );
+    let size = check_size(cx, &key("size"), u.size);
+    Some(Box::new(BaseFsSpec {
+        kind,
+        size: if block {
+            Some(size.unwrap_or(GIB))
+        } else {
+            size
+        },
+        options,
+        mkfs: if block {
+            check_mkfs(cx, at, "upper.mkfs", &u.mkfs)
+        } else {
+            Vec::new()
+        },
+        loop_dev: match (block, u.loop_dev) {
+            (true, Some(l)) => loop_spec(l),
+            _ => LoopSpec::default(),
+        },
+    }))
+}
+
+fn check_lower(cx: &mut Ctx, l: Option<&RawLower>, at: &At) -> LowerSpec {
+    let at_least_one = |cx: &mut Ctx, k: &str, v: Option<u64>| match v {
+        Some(0) => {
+            cx.err(&at.key(&format!("lower.{k}")), "must be at least 1");
+            1
+        }
+        Some(n) => n,
+        None => 1,
+    };
+    let dirs = at_least_one(cx, "dirs", l.and_then(|l| l.dirs));
+    let layers = at_least_one(cx, "layers", l.and_then(|l| l.layers));
+    let layers = u32::try_from(layers).unwrap_or_else(|_| {
+        cx.err(&at.key("lower.layers"), "too many layers");
+        1
+    });
+    LowerSpec {
+        files: l.and_then(|l| l.files).unwrap_or(0),
+        file_size: l
+            .and_then(|l| l.file_size)
+            .map_or(SizeRange::fixed(4 * KIB), |U(r)| r),
+        dirs,
+        layers,
+    }
+}
+
+// -------------------------------------------------------------- workloads
+
+const WORKLOAD_COMMON: &[&str] = &[
+    "name",
+    "kind",
+    "threads",
+    "rate",
+    "fsync",
+    "sync_call",
+    "vary",
+];
+const WORKLOAD_KEYS: &[(&str, &[&str])] = &[
+    ("fsync_dir", &["small_files", "log_append"]),
+    ("file_size", &["small_files", "fsync_heavy", "log_append"]),
+    ("files_per_dir", &["small_files"]),
+    ("record_size", &["fsync_heavy"]),
+    ("line_size", &["log_append"]),
+    ("retain", &["log_append"]),
+];
+
+fn workload_entry(cx: &mut Ctx, i: usize, node: &Node) -> Vec<(WorkloadSpec, String)> {
+    let at = At::new(format!("workloads[{i}]"));
+    let kind: Option<WorkloadKind> = yaml::get(node, "kind").and_then(|k| yaml::from_node(k).ok());
+    let allowed = |k: &str| match kind {
+        Some(kind) => key_for_kind(
+            k,
+            kind.as_str(),
+            "workloads",
+            WORKLOAD_COMMON,
+            WORKLOAD_KEYS,
+        ),
+        None => Ok(()),
+    };
+    let mut base_checked = false;
+    entries_of(
+        cx,
+        &at,
+        node,
+        &allowed,
+        false,
+        |cx, raw: &RawWorkload, at, _, label| {
+            let base_name = if base_checked {
+                raw.name.clone().unwrap_or_default()
+            } else {
+                base_checked = true;
+                let n = written_name(cx, at, raw.name.as_deref());
+                if raw.kind.is_none() {
+                    cx.err(
+                        &at.key("kind"),
+                        "missing required key `kind` (small_files, fsync_heavy or log_append)",
+                    );
+                }
+                n
+            };
+            check_workload(cx, raw, at, &base_name, label)
+        },
+    )
+    .into_iter()
+    .filter_map(|(w, p)| w.map(|w| (w, p)))
+    .collect()
+}
+
+fn check_workload(
+    cx: &mut Ctx,
+    raw: &RawWorkload,
+    at: &At,
+    base_name: &str,
+    label: Option<&str>,
+) -> Option<WorkloadSpec> {
+    let kind = raw.kind?;
+    for k in raw.kind_keys() {
+        if let Err(m) = key_for_kind(
+            k,
+            kind.as_str(),
+            "workloads",
+            WORKLOAD_COMMON,
+            WORKLOAD_KEYS,
+        ) {
+            cx.err(&at.key(k), m);
+        }
+    }
+    let threads = match raw.threads {
+        None => 1,
+        Some(t @ 1..=1024) => t as u32,
+        Some(t) => {
+            cx.err(
+                &at.key("threads"),
+                format!("must be between 1 and 1024, not {t}"),
+            );
+            1
+        }
+    };
+    let rate = raw.rate.map(|U(Rate(r))| r);
+    if let Some(r) = rate {
+        if !(r.is_finite() && r > 0.0) {
+            cx.err(
+                &at.key("rate"),
+                "must be more than 0/s; leave `rate` out for a closed loop",
+            );
+        }
+    }
+    let heavy = kind == WorkloadKind::FsyncHeavy;
+    let fsync = match raw.fsync {
+        None if heavy => SyncPolicy::Always,
+        None => SyncPolicy::Never,
+        Some(RawFsync::Always) => SyncPolicy::Always,
+        Some(RawFsync::Never) => SyncPolicy::Never,
+        Some(RawFsync::End) => SyncPolicy::End,
+        Some(RawFsync::OnClose) => SyncPolicy::OnClose,
+        Some(RawFsync::Every(n)) => {
+            if n == 0 {
+                cx.err(&at.key("fsync.every"), "must be at least 1");
+            }
+            SyncPolicy::Every(n.max(1))
+        }
+        Some(RawFsync::Interval(d)) => {
+            if d.is_zero() {
+                cx.err(
+                    &at.key("fsync.interval"),
+                    "must be longer than 0s; for a sync after every write use `fsync: always`",
+                );
+            }
+            SyncPolicy::Interval(d)
+        }
+    };
+    let sync_call = match raw.sync_call {
+        None if heavy => SyncCall::Fdatasync,
+        None => SyncCall::Fsync,
+        Some(RawSyncCall::Fsync) => SyncCall::Fsync,
+        Some(RawSyncCall::Fdatasync) => SyncCall::Fdatasync,
+        Some(RawSyncCall::SyncFileRange) => SyncCall::SyncFileRange,
+        Some(RawSyncCall::ODsync) => SyncCall::ODsync,
+        Some(RawSyncCall::OSync) => SyncCall::OSync,
+    };
+    if sync_call.is_open_flag() && fsync != SyncPolicy::Always {
+        cx.err(
+            &at.key("sync_call"),
+            format!(
+                "`{}` is an open flag that makes every write synchronous, so it needs \
+                 `fsync: always`; to sync less often use fsync or fdatasync",
+                sync_call.as_str()
+            ),
+        );
+    }
+    let fsync_dir = !heavy && raw.fsync_dir.unwrap_or(false);
+    let size_or = |v: Option<U<SizeRange>>, d: SizeRange| v.map_or(d, |U(r)| r);
+    let min_record = |cx: &mut Ctx, key: &str, r: SizeRange| {
+        if r.min < MIN_RECORD {
+            cx.err(
+                &at.key(key),
+                format!(
+                    "must be at least {MIN_RECORD}B: each one carries a header that \
+                     the durability check reads back"
+                ),
+            );
+        }
+    };
+    let params = match kind {
+        WorkloadKind::SmallFiles => WorkloadParams::SmallFiles {
+            file_size: size_or(raw.file_size, SizeRange::fixed(4 * KIB)),
+            files_per_dir: match raw.files_per_dir {
+                Some(0) => {
+                    cx.err(&at.key("files_per_dir"), "must be at least 1");
+                    1
+                }
+                Some(n) => n,
+                None => 1000,
+            },
+        },
+        WorkloadKind::FsyncHeavy => {
+            let record_size = size_or(raw.record_size, SizeRange::fixed(4 * KIB));
+            min_record(cx, "record_size", record_size);
+            let file = size_or(raw.file_size, SizeRange::fixed(64 * MIB));
+            if !file.is_fixed() {
+                cx.err(
+                    &at.key("file_size"),
+                    "is one size for fsync_heavy (each thread's preallocated log), not a range",
+                );
+            } else if file.max < record_size.max.saturating_mul(2) {
+                cx.err(
+                    &at.key("file_size"),
+                    format!(
+                        "must be at least twice the largest record ({}), so the log holds \
+                         more than one record before it wraps",
+                        format_size(record_size.max.saturating_mul(2))
+                    ),
+                );
+            }
+            WorkloadParams::FsyncHeavy {
+                record_size,
+                file_size: file.max,
+            }
+        }
+        WorkloadKind::LogAppend => {
+            let line_size = size_or(raw.line_size, SizeRange { min: 120, max: 400 });
+            min_record(cx, "line_size", line_size);
+            let file_size = size_or(
+                raw.file_size,
+                SizeRange {
+                    min: 100 * KIB,
+                    max: 300 * KIB,
+                },
+            );
+            if file_size.min < line_size.max {
+                cx.err(
+                    &at.key("file_size"),
+                    format!(
+                        "must be at least the largest line ({}), or a task's log could not hold one line",
+                        format_size(line_size.max)
+                    ),
+                );
+            }
+            WorkloadParams::LogAppend {
+                line_size,
+                file_size,
+                retain: raw.retain.unwrap_or(10),
+            }
+        }
+    };
+    Some(WorkloadSpec {
+        name: expanded_name(base_name, label),
+        base_name: base_name.to_string(),
+        kind,
+        threads,
+        rate,
+        fsync,
+        sync_call,
+        fsync_dir,
+        params,
+    })
+}
+
+// ----------------------------------------------------------------- faults
+
+/// (full name, written name) of every target and workload.
+struct Names<'a> {
+    targets: Vec<(&'a str, &'a str)>,
+    workloads: Vec<(&'a str, &'a str)>,
+}
+
+fn fault_name(kind: FaultKind) -> &'static str {
+    match kind {
+        FaultKind::Crash => "crash",
+        FaultKind::Enospc => "enospc",
+        FaultKind::Eio => "eio",
+        FaultKind::Throttle => "throttle",
+        FaultKind::NoisyNeighbor => "noisy_neighbor",
+    }
+}
+
+/// A glob that must select something (by full or written name); the
+/// error lists what exists.
+fn check_glob(cx: &mut Ctx, key: &str, glob: &str, what: &str, names: &[(&str, &str)]) {
+    if names
+        .iter()
+        .any(|(full, base)| glob_match(glob, full) || glob_match(glob, base))
+    {
+        return;
+    }
+    let full: Vec<&str> = names.iter().map(|(f, _)| *f).collect();
+    let hint = match diag::suggest(glob, &full) {
+        Some(s) => format!("did you mean `{s}`? "),
+        None => String::new(),
+    };
+    let list = if full.is_empty() {
+        "(none)".to_string()
+    } else {
+        full.join(", ")
+    };
+    cx.err(
+        key,
+        format!("`{glob}` matches no {what}; {hint}{what}s are: {list}"),
+    );
+}
+
+const FAULT_COMMON: &[&str] = &["kind", "target", "workload"];
+const FAULT_KEYS: &[(&str, &[&str])] = &[
+    ("at", &["crash"]),
+    ("after_ops", &["crash"]),
+    ("trials", &["crash"]),
+];
+
+fn fault_entry(
+    cx: &mut Ctx,
+    i: usize,
+    node: &Node,
+    names: &Names,
+    targets: &[TargetSpec],
+    stop: Stop,
+) -> Option<FaultSpec> {
+    let at = At::new(format!("faults[{i}]"));
+    if !yaml::is_mapping(node) {
+        cx.err(
+            &at.base,
+            format!(
+                "a fault is a mapping with `kind` and its keys; found {}",
+                yaml::describe(node)
+            ),
+        );
+        return None;
+    }
+    let raw: RawFault = match yaml::from_node(node) {
+        Ok(r) => r,
+        Err(e) => {
+            cx.de_err(&at, e);
+            return None;
+        }
+    };
+    let Some(kind) = raw.kind else {
+        cx.err(
+            &at.key("kind"),
+            "missing required key `kind` (crash, enospc, eio, throttle or noisy_neighbor)",
+        );
+        return None;
+    };
+    let kind = match kind {
+        RawFaultKind::Crash => FaultKind::Crash,
+        RawFaultKind::Enospc => FaultKind::Enospc,
+        RawFaultKind::Eio => FaultKind::Eio,
+        RawFaultKind::Throttle => FaultKind::Throttle,
+        RawFaultKind::NoisyNeighbor => FaultKind::NoisyNeighbor,
+    };
+    for k in raw.kind_keys() {
+        if let Err(m) = key_for_kind(k, fault_name(kind), "faults", FAULT_COMMON, FAULT_KEYS) {
+            cx.err(&at.key(k), m);
+        }
+    }
+    let target = raw.target.clone().unwrap_or_else(|| "*".into());
+    let workload = raw.workload.clone().unwrap_or_else(|| "*".into());
+    check_glob(cx, &at.key("target"), &target, "target", &names.targets);
+    check_glob(
+        cx,
+        &at.key("workload"),
+        &workload,
+        "workload",
+        &names.workloads,
+    );
+
+    let at_range = raw.at.map(|U(r)| r);
+    let trials = match raw.trials {
+        None => 1,
+        Some(t) if t >= 1 && t <= u64::from(u32::MAX) => t as u32,
+        Some(t) => {
+            cx.err(&at.key("trials"), format!("must be at least 1, not {t}"));
+            1
+        }
+    };
+    if kind == FaultKind::Crash {
+        match (at_range, raw.after_ops) {
+            (Some(_), Some(_)) => cx.err(
+                &at.key("after_ops"),
+                "give either `at` or `after_ops`, not both",
+            ),
+            (None, None) => cx.err(
+                &at.key("at"),
+                "a crash needs a moment: `at: 1s..3s` (drawn with the seed) or `after_ops: N`",
+            ),
+            _ => {}
+        }
+        if let (Some(r), Stop::Duration(d)) = (at_range, stop) {
+            if r.max >= d {
+                cx.err(
+                    &at.key("at"),
+                    format!(
+                        "the crash must fire before the cell ends: `at` reaches {} but `duration` is {}",
+                        format_duration(r.max),
+                        format_duration(d)
+                    ),
+                );
+            }
+        }
+        for t in targets.iter().filter(|t| t.selected_by(&target)) {
+            if t.kind == TargetKind::Hostpath {
+                cx.err(
+                    &at.key("target"),
+                    format!(
+                        "`{target}` selects hostpath target `{}`, which a crash cannot hit: \
+                         wpbench never shuts down a filesystem it did not create; narrow `target`",
+                        t.name
+                    ),
+                );
+            }
+        }
+    }
+    Some(FaultSpec {
+        kind,
+        target,
+        workload,
+        at: at_range,
+        after_ops: raw.after_ops,
+        trials,
+    })
+}
+
+// ------------------------------------------------------------------ gates
+
+fn gate_entry(
+    cx: &mut Ctx,
+    i: usize,
+    node: &Node,
+    names: &Names,
+    faults: &[(&str, &str)],
+) -> Option<GateSpec> {
+    let at = At::new(format!("gates[{i}]"));
+    if !yaml::is_mapping(node) {
+        cx.err(
+            &at.base,
+            format!(
+                "a gate is a mapping: `select` with limits, or `baseline`; found {}",
+                yaml::describe(node)
+            ),
+        );
+        return None;
+    }
+    let raw: RawGate = match yaml::from_node(node) {
+        Ok(r) => r,
+        Err(e) => {
+            cx.de_err(&at, e);
+            return None;
+        }
+    };
+    let lat = |stat, v: Option<U<Duration>>| v.map(|U(max)| Limit::Latency { stat, max });
+    let mut limits: Vec<(&str, Limit)> = [
+        ("p50", lat(LatencyStat::P50, raw.p50)),
+        ("p90", lat(LatencyStat::P90, raw.p90)),
+        ("p95", lat(LatencyStat::P95, raw.p95)),
+        ("p99", lat(LatencyStat::P99, raw.p99)),
+        ("p999", lat(LatencyStat::P999, raw.p999)),
+        ("max", lat(LatencyStat::Max, raw.max)),
+        ("mean", lat(LatencyStat::Mean, raw.mean)),
+        (
+            "throughput",
+            raw.throughput
+                .map(|U(Rate(r))| Limit::Throughput { min_per_sec: r }),
+        ),
+        (
+            "error_rate",
+            raw.error_rate
+                .map(|U(Percent(p))| Limit::ErrorRate { max: p }),
+        ),
+        (
+            "write_amplification",
+            raw.write_amplification
+                .map(|w| Limit::WriteAmplification { max: w }),
+        ),
+        (
+            "acked_lost",
+            raw.acked_lost.map(|n| Limit::AckedLost { max: n }),
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(k, l)| l.map(|l| (k, l)))
+    .collect();
+    for (k, l) in &limits {
+        let bad = match *l {
+            Limit::Throughput { min_per_sec } => {
+                (!(min_per_sec.is_finite() && min_per_sec > 0.0)).then_some("must be more than 0/s")
+            }
+            Limit::ErrorRate { max } => (max > 1.0).then_some("must be at most 100%"),
+            Limit::WriteAmplification { max } => {
+                (!(max.is_finite() && max > 0.0)).then_some("must be a number above 0, e.g. 1.5")
+            }
+            _ => None,
+        };
+        if let Some(m) = bad {
+            cx.err(&at.key(k), m);
+        }
+    }
+
+    let select = raw.select.clone().unwrap_or_default();
+    if let Some(g) = &select.target {
+        check_glob(cx, &at.key("select.target"), g, "target", &names.targets);
+    }
+    if let Some(g) = &select.workload {
+        check_glob(
+            cx,
+            &at.key("select.workload"),
+            g,
+            "workload",
+            &names.workloads,
+        );
+    }
+    if let Some(op) = &select.op {
+        let ops: Vec<&str> = Op::ALL.iter().map(|o| o.name()).collect();
+        if !ops.iter().any(|n| glob_match(op, n)) {
+            cx.err(&at.key("select.op"), diag::unknown("op", op, &ops));
+        }
+    }
+    if let Some(g) = &select.fault {
+        if faults.is_empty() {
+            cx.err(
+                &at.key("select.fault"),
+                format!("`{g}` matches no fault: this scenario declares no `faults`"),
+            );
+        } else {
+            check_glob(cx, &at.key("select.fault"), g, "fault", faults);
+        }
+    }
+
+    let max_regression = match &raw.baseline {
+        Some(b) => {
+            if raw.select.is_some() || !limits.is_empty() {
+                cx.err(
+                    &at.key("baseline"),
+                    "a gate is either `baseline: {max_regression: 10%}` or `select` with \
+                     limits; split it into two gates",
+                );
+            }
+            match b.max_regression {
+                Some(U(Percent(p))) => Some(p),
+                None => {
+                    cx.err(
+                        &at.key("baseline.max_regression"),
+                        "missing required key `max_regression`, e.g. `baseline: {max_regression: 10%}`",
+                    );
+                    None
+                }
+            }
+        }
+        None => {
+            if limits.is_empty() {
+                let (key, msg) = if raw.select.is_some() {
+                    (
+                        at.key("select"),
+                        "this gate selects cells but sets no limit; add one of p50 p90 p95 \
+                         p99 p999 max mean throughput error_rate write_amplification acked_lost",
+                    )
+                } else {
+                    (
+                        at.base.clone(),
+                        "an empty gate; give `select` with limits, or `baseline: {max_regression: 10%}`",
+                    )
+                };
+                cx.err(&key, msg);
+            }
+            None
+        }
+    };
+    Some(GateSpec {
+        select: Selector {
+            target: select.target,
+            workload: select.workload,
+            op: select.op,
+            fault: select.fault,
+        },
+        limits: limits.drain(..).map(|(_, l)| l).collect(),
+        max_regression,
+    })
+}

@@ -1,0 +1,54 @@
+//! The scenario room: a YAML file in, a checked [`Scenario`] out.
+//!
+//! This room is for turning what a user wrote into values every later room
+//! can trust without re-checking: units parsed, defaults applied, `vary`
+//! expanded, names unique, globs proven to select something, and unsafe
+//! settings (system host paths, `errors=panic`, smuggled overlay dirs)
+//! refused. Every problem is reported at once as `file:line:col: `key`:
+//! message`, with "did you mean" for typos.
+//!
+//! Two steps, as in ripgrep's config: `yaml` + `raw` read the file into
+//! serde structs that mirror it (the only place YAML crates appear), and
+//! `check` turns them into the `spec` model.
+
+mod check;
+mod diag;
+mod options;
+pub mod plan;
+mod raw;
+pub mod spec;
+pub mod units;
+mod yaml;
+
+#[cfg(test)]
+mod tests;
+
+use std::path::Path;
+
+pub use diag::{Diagnostic, Diagnostics};
+pub use options::{merge_options, refused_host_path};
+pub use spec::*;
+
+/// Reads and checks a scenario file. An unreadable file is one diagnostic
+/// at line 0, column 0.
+pub fn load(path: &Path) -> Result<Scenario, Diagnostics> {
+    let fail = |message: String| {
+        Diagnostics(vec![Diagnostic {
+            file: path.to_path_buf(),
+            line: 0,
+            column: 0,
+            key: String::new(),
+            message,
+        }])
+    };
+    let bytes = std::fs::read(path).map_err(|e| fail(format!("cannot read the scenario: {e}")))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|e| fail(format!("the scenario is not UTF-8 text: {e}")))?;
+    load_str(&text, path)
+}
+
+/// Checks scenario text; `file` is only used in diagnostics and
+/// `Scenario::file`. `Scenario::sha256` is the hash of the text's bytes.
+pub fn load_str(text: &str, file: &Path) -> Result<Scenario, Diagnostics> {
+    check::load_str(text, file)
+}

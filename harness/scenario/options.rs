@@ -1,0 +1,249 @@
+//! Mount option rules: what a user may write, how a `vary` value overrides
+//! a base list, and which host paths are never worked in.
+
+use std::path::{Component, Path, PathBuf};
+
+/// Per-mount flags: all a bind mount can change. Everything else belongs to
+/// the filesystem underneath.
+const BIND_FLAGS: &[&str] = &[
+    "noatime",
+    "relatime",
+    "strictatime",
+    "nodiratime",
+    "diratime",
+    "ro",
+    "rw",
+    "nosuid",
+    "suid",
+    "nodev",
+    "dev",
+    "noexec",
+    "exec",
+];
+
+const ATIME: &[&str] = &["noatime", "relatime", "strictatime"];
+
+/// The family an option belongs to: options of one family override each
+/// other. The atime modes are one family, `ro`/`rw` another, `X`/`noX` a
+/// pair (barrier/nobarrier, dev/nodev …), `key=value` by key.
+fn family(opt: &str) -> String {
+    if ATIME.contains(&opt) {
+        return "atime".into();
+    }
+    if opt == "ro" || opt == "rw" {
+        return "ro/rw".into();
+    }
+    if let Some((key, _)) = opt.split_once('=') {
+        return format!("{key}=");
+    }
+    // `noatime` is handled above, so stripping `no` only pairs X with noX.
+    opt.strip_prefix("no").unwrap_or(opt).to_string()
+}
+
+/// `base` with every option of `over` replacing the base options of the
+/// same family, then `over` appended; identical strings appear once.
+///
+/// `merge_options(&[data=writeback, noatime], &[relatime])` →
+/// `[data=writeback, relatime]`.
+pub fn merge_options(base: &[String], over: &[String]) -> Vec<String> {
+    let replaced = |b: &String| over.iter().any(|o| family(o) == family(b));
+    let mut out: Vec<String> = Vec::with_capacity(base.len() + over.len());
+    for opt in base.iter().filter(|b| !replaced(b)).chain(over) {
+        if !out.contains(opt) {
+            out.push(opt.clone());
+        }
+    }
+    out
+}
+
+/// Why one option string is refused, if it is. `hostpath` restricts the
+/// option to per-mount flags.
+pub fn check_option(opt: &str, hostpath: bool) -> Option<String> {
+    if opt.is_empty() {
+        return Some("an empty option; remove it".into());
+    }
+    if opt.contains(',') {
+        return Some(format!(
+            "`{opt}` contains a comma; write each option as its own list item, e.g. [{}]",
+            opt.split(',').collect::<Vec<_>>().join(", ")
+        ));
+    }
+    if opt.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Some(format!(
+            "`{opt}` contains whitespace or a control character"
+        ));
+    }
+    if opt == "errors=panic" {
+        return Some(
+            "`errors=panic` would panic the kernel on the first I/O error; \
+             use errors=remount-ro or errors=continue"
+                .into(),
+        );
+    }
+    for key in ["lowerdir", "upperdir", "workdir"] {
+        if opt.split_once('=').map(|(k, _)| k) == Some(key) || opt == key {
+            return Some(format!(
+                "`{opt}`: wpbench sets {key}= itself; describe the overlay with `upper` and `lower`"
+            ));
+        }
+    }
+    if hostpath && !BIND_FLAGS.contains(&opt) {
+        return Some(format!(
+            "`{opt}` is a filesystem option; it belongs to the filesystem underneath the \
+             host path, which a bind mount cannot change. A hostpath target takes only \
+             per-mount flags: {}",
+            BIND_FLAGS.join(" ")
+        ));
+    }
+    None
+}
+
+/// Two options in one list that contradict each other (`noatime` and
+/// `relatime`): the index of the later one and the earlier option.
+pub fn contradiction(opts: &[String]) -> Option<(usize, &str)> {
+    for (i, opt) in opts.iter().enumerate() {
+        let fam = family(opt);
+        if let Some(prev) = opts[..i].iter().find(|p| *p != opt && family(p) == fam) {
+            return Some((i, prev));
+        }
+    }
+    None
+}
+
+const REFUSED: &[&str] = &[
+    "/proc",
+    "/sys",
+    "/dev",
+    "/etc",
+    "/usr",
+    "/boot",
+    "/bin",
+    "/sbin",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/run",
+    "/var/run",
+    "/var/lib",
+    "/var/log",
+    "/var/cache",
+    "/snap",
+    "/efi",
+];
+
+/// Why a hostpath `path` is refused, if it is: relative paths, `/`, and
+/// system locations. Lexical (`.`, `..` and `//` normalized); the runtime
+/// canonicalizes symlinks and asks again.
+pub fn refused_host_path(p: &Path) -> Option<String> {
+    if !p.is_absolute() {
+        return Some(format!(
+            "`{}` is relative; write an absolute path such as /var/tmp/wpbench",
+            p.display()
+        ));
+    }
+    let mut norm = PathBuf::from("/");
+    for c in p.components() {
+        match c {
+            Component::Normal(s) => norm.push(s),
+            Component::ParentDir => {
+                norm.pop();
+            }
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+        }
+    }
+    if norm == Path::new("/") {
+        return Some(
+            "`/` is the host's root; choose a scratch directory such as /var/tmp/wpbench".into(),
+        );
+    }
+    REFUSED.iter().find(|r| norm.starts_with(r)).map(|r| {
+        format!(
+            "`{}` is under {r}, a system location wpbench never writes in; \
+                 choose a scratch directory such as /var/tmp/wpbench",
+            p.display()
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(s: &[&str]) -> Vec<String> {
+        s.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn merging_replaces_families() {
+        assert_eq!(
+            merge_options(&v(&["data=writeback", "noatime"]), &v(&["relatime"])),
+            v(&["data=writeback", "relatime"])
+        );
+        assert_eq!(
+            merge_options(
+                &v(&["barrier", "data=ordered"]),
+                &v(&["nobarrier", "data=journal"])
+            ),
+            v(&["nobarrier", "data=journal"])
+        );
+        assert_eq!(
+            merge_options(&v(&["noatime", "nodev"]), &v(&["noatime"])),
+            v(&["nodev", "noatime"])
+        );
+        assert_eq!(merge_options(&v(&["ro"]), &v(&["rw", "rw"])), v(&["rw"]));
+        assert_eq!(
+            merge_options(&v(&["lazytime"]), &v(&["nolazytime", "nodiratime"])),
+            v(&["nolazytime", "nodiratime"])
+        );
+        assert_eq!(merge_options(&[], &v(&["noatime"])), v(&["noatime"]));
+    }
+
+    #[test]
+    fn options_are_validated() {
+        assert!(check_option("errors=panic", false)
+            .unwrap()
+            .contains("panic the kernel"));
+        assert!(check_option("a,b", false).unwrap().contains("comma"));
+        assert!(check_option("upperdir=/x", false)
+            .unwrap()
+            .contains("sets upperdir="));
+        assert!(check_option("data=writeback", true)
+            .unwrap()
+            .contains("bind mount"));
+        assert!(check_option("noatime", true).is_none());
+        assert!(check_option("", false).is_some());
+        assert_eq!(
+            contradiction(&v(&["noatime", "x", "relatime"])),
+            Some((2, "noatime"))
+        );
+        assert_eq!(contradiction(&v(&["noatime", "nodev"])), None);
+    }
+
+    #[test]
+    fn host_paths() {
+        for bad in [
+            "/",
+            "/etc",
+            "/etc/foo",
+            "//etc//x",
+            "/tmp/../etc",
+            "/var/lib/docker",
+            "/proc/1",
+            "relative",
+            "/./",
+        ] {
+            assert!(refused_host_path(Path::new(bad)).is_some(), "{bad}");
+        }
+        for good in [
+            "/var/tmp/wpbench",
+            "/tmp/x",
+            "/mnt/data",
+            "/var/libx",
+            "/etcetera",
+            "/home/u/../u",
+        ] {
+            assert!(refused_host_path(Path::new(good)).is_none(), "{good}");
+        }
+    }
+}

@@ -1,0 +1,424 @@
+//! The file as written: serde structs mirroring the YAML, every key optional
+//! so that `check` decides defaults and reports every missing key at once.
+//!
+//! Sections are flat structs (one `RawTarget` with every key any target kind
+//! may have) rather than tagged enums, because serde buffers tagged enums and
+//! the error path is lost. Quantities go through unit newtypes that refuse
+//! bare numbers.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::time::Duration;
+
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::Deserialize;
+
+use super::diag;
+use super::spec::{TargetKind, WorkloadKind};
+use super::units::{self, DurationRange, SizeRange, UnitError};
+use super::yaml::Node;
+
+/// A quantity written as a string with a unit (`5s`, `4KiB`, `2000/s`).
+pub trait Unit: Sized {
+    const EXPECTING: &'static str;
+    fn parse(s: &str) -> Result<Self, UnitError>;
+    /// Message for a bare number such as `5`.
+    fn bare(n: &str) -> String {
+        match Self::parse(n) {
+            Err(e) => e.0,
+            Ok(_) => format!("`{n}` has no unit"),
+        }
+    }
+}
+
+/// Deserializes any [`Unit`]; numbers get the "has no unit" message.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct U<T>(pub T);
+
+impl<'de, T: Unit> Deserialize<'de> for U<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(PhantomData<T>);
+        impl<T: Unit> Visitor<'_> for V<T> {
+            type Value = U<T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(T::EXPECTING)
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<U<T>, E> {
+                T::parse(s).map(U).map_err(|e| E::custom(e.0))
+            }
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<U<T>, E> {
+                Err(E::custom(T::bare(&n.to_string())))
+            }
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<U<T>, E> {
+                Err(E::custom(T::bare(&n.to_string())))
+            }
+            fn visit_f64<E: de::Error>(self, n: f64) -> Result<U<T>, E> {
+                Err(E::custom(T::bare(&n.to_string())))
+            }
+        }
+        d.deserialize_any(V(PhantomData))
+    }
+}
+
+impl Unit for Duration {
+    const EXPECTING: &'static str = "a duration such as `5s` or `100ms`";
+    fn parse(s: &str) -> Result<Self, UnitError> {
+        units::parse_duration(s)
+    }
+}
+
+impl Unit for DurationRange {
+    const EXPECTING: &'static str = "a duration or range such as `1s..3s`";
+    fn parse(s: &str) -> Result<Self, UnitError> {
+        units::parse_duration_range(s)
+    }
+}
+
+/// A single size (`4KiB`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Size(pub u64);
+
+impl Unit for Size {
+    const EXPECTING: &'static str = "a size such as `4KiB` or `1GiB`";
+    fn parse(s: &str) -> Result<Self, UnitError> {
+        units::parse_size(s).map(Size)
+    }
+}
+
+impl Unit for SizeRange {
+    const EXPECTING: &'static str = "a size or range such as `4KiB` or `120B..400B`";
+    fn parse(s: &str) -> Result<Self, UnitError> {
+        units::parse_size_range(s)
+    }
+}
+
+/// Operations per second (`2000/s`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rate(pub f64);
+
+impl Unit for Rate {
+    const EXPECTING: &'static str = "a rate such as `2000/s`";
+    fn parse(s: &str) -> Result<Self, UnitError> {
+        units::parse_rate(s).map(Rate)
+    }
+    fn bare(n: &str) -> String {
+        format!("`{n}` has no unit; write e.g. `{n}/s`")
+    }
+}
+
+/// A fraction written as a percentage (`10%`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Percent(pub f64);
+
+impl Unit for Percent {
+    const EXPECTING: &'static str = "a percentage such as `10%`";
+    fn parse(s: &str) -> Result<Self, UnitError> {
+        units::parse_percent(s).map(Percent)
+    }
+}
+
+/// A command-line argument: a string, or a number/boolean taken as written
+/// (`mkfs: [-N, 20000]` should not need quotes).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Arg(pub String);
+
+impl<'de> Deserialize<'de> for Arg {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Arg;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Arg, E> {
+                Ok(Arg(s.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<Arg, E> {
+                Ok(Arg(n.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<Arg, E> {
+                Ok(Arg(n.to_string()))
+            }
+            fn visit_f64<E: de::Error>(self, n: f64) -> Result<Arg, E> {
+                Ok(Arg(n.to_string()))
+            }
+            fn visit_bool<E: de::Error>(self, b: bool) -> Result<Arg, E> {
+                Ok(Arg(b.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// `fsync:` as written: a word, or a one-key map `{every: N}` /
+/// `{interval: 100ms}`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RawFsync {
+    Always,
+    Never,
+    End,
+    OnClose,
+    Every(u64),
+    Interval(Duration),
+}
+
+const FSYNC_WORDS: &[&str] = &["always", "never", "end", "on_close"];
+const FSYNC_KEYS: &[&str] = &["every", "interval"];
+
+impl<'de> Deserialize<'de> for RawFsync {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawFsync;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("always, never, end, on_close, {every: N} or {interval: 100ms}")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<RawFsync, E> {
+                Ok(match s {
+                    "always" => RawFsync::Always,
+                    "never" => RawFsync::Never,
+                    "end" => RawFsync::End,
+                    "on_close" => RawFsync::OnClose,
+                    "every" | "interval" => {
+                        return Err(E::custom(format!(
+                            "`{s}` needs a value: write `{{{s}: {}}}`",
+                            if s == "every" { "8" } else { "100ms" }
+                        )))
+                    }
+                    _ => return Err(E::custom(fsync_unknown(s))),
+                })
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawFsync, A::Error> {
+                let Some(key) = map.next_key::<String>()? else {
+                    return Err(de::Error::custom(
+                        "an empty mapping; write e.g. `{every: 8}` or `{interval: 100ms}`",
+                    ));
+                };
+                let policy = match key.as_str() {
+                    "every" => RawFsync::Every(map.next_value()?),
+                    "interval" => RawFsync::Interval(map.next_value::<U<Duration>>()?.0),
+                    other => {
+                        return Err(de::Error::custom(diag::unknown(
+                            "fsync policy",
+                            other,
+                            FSYNC_KEYS,
+                        )))
+                    }
+                };
+                if map.next_key::<String>()?.is_some() {
+                    return Err(de::Error::custom(
+                        "give one policy: `{every: N}` or `{interval: D}`, not both",
+                    ));
+                }
+                Ok(policy)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+fn fsync_unknown(s: &str) -> String {
+    match diag::suggest(s, FSYNC_WORDS) {
+        Some(w) => format!("unknown value `{s}`, did you mean `{w}`?"),
+        None => format!(
+            "unknown value `{s}`; expected one of: always, never, end, on_close, {{every: N}}, {{interval: 100ms}}"
+        ),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RawSyncCall {
+    Fsync,
+    Fdatasync,
+    SyncFileRange,
+    ODsync,
+    OSync,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RawFaultKind {
+    Crash,
+    Enospc,
+    Eio,
+    Throttle,
+    NoisyNeighbor,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScenario {
+    pub version: Option<u64>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub seed: Option<u64>,
+    pub duration: Option<U<Duration>>,
+    pub ops: Option<u64>,
+    pub warmup: Option<U<Duration>>,
+    pub repeat: Option<u64>,
+    /// Entries are deserialized one at a time so that one bad entry does
+    /// not hide the errors of the others.
+    pub targets: Option<Vec<Node>>,
+    pub workloads: Option<Vec<Node>>,
+    pub faults: Option<Vec<Node>>,
+    pub gates: Option<Vec<Node>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTarget {
+    pub name: Option<String>,
+    pub kind: Option<TargetKind>,
+    pub options: Option<Vec<String>>,
+    pub size: Option<U<Size>>,
+    pub mkfs: Option<Vec<Arg>>,
+    pub path: Option<String>,
+    pub upper: Option<RawUpper>,
+    pub lower: Option<RawLower>,
+    #[serde(rename = "loop")]
+    pub loop_dev: Option<RawLoop>,
+    pub vary: Option<Node>,
+}
+
+impl RawTarget {
+    /// Keys present that only some kinds may have.
+    pub fn kind_keys(&self) -> Vec<&'static str> {
+        let mut keys = Vec::new();
+        let mut add = |present: bool, k| {
+            if present {
+                keys.push(k)
+            }
+        };
+        add(self.size.is_some(), "size");
+        add(self.mkfs.is_some(), "mkfs");
+        add(self.path.is_some(), "path");
+        add(self.upper.is_some(), "upper");
+        add(self.lower.is_some(), "lower");
+        add(self.loop_dev.is_some(), "loop");
+        keys
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawUpper {
+    pub kind: Option<TargetKind>,
+    pub size: Option<U<Size>>,
+    pub options: Option<Vec<String>>,
+    pub mkfs: Option<Vec<Arg>>,
+    #[serde(rename = "loop")]
+    pub loop_dev: Option<RawLoop>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLower {
+    pub files: Option<u64>,
+    pub file_size: Option<U<SizeRange>>,
+    pub dirs: Option<u64>,
+    pub layers: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLoop {
+    pub direct_io: Option<bool>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWorkload {
+    pub name: Option<String>,
+    pub kind: Option<WorkloadKind>,
+    pub threads: Option<u64>,
+    pub rate: Option<U<Rate>>,
+    pub fsync: Option<RawFsync>,
+    pub sync_call: Option<RawSyncCall>,
+    pub fsync_dir: Option<bool>,
+    pub file_size: Option<U<SizeRange>>,
+    pub files_per_dir: Option<u64>,
+    pub record_size: Option<U<SizeRange>>,
+    pub line_size: Option<U<SizeRange>>,
+    pub retain: Option<u64>,
+    pub vary: Option<Node>,
+}
+
+impl RawWorkload {
+    /// Keys present that only some kinds may have.
+    pub fn kind_keys(&self) -> Vec<&'static str> {
+        let mut keys = Vec::new();
+        let mut add = |present: bool, k| {
+            if present {
+                keys.push(k)
+            }
+        };
+        add(self.fsync_dir.is_some(), "fsync_dir");
+        add(self.file_size.is_some(), "file_size");
+        add(self.files_per_dir.is_some(), "files_per_dir");
+        add(self.record_size.is_some(), "record_size");
+        add(self.line_size.is_some(), "line_size");
+        add(self.retain.is_some(), "retain");
+        keys
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFault {
+    pub kind: Option<RawFaultKind>,
+    pub target: Option<String>,
+    pub workload: Option<String>,
+    pub at: Option<U<DurationRange>>,
+    pub after_ops: Option<u64>,
+    pub trials: Option<u64>,
+}
+
+impl RawFault {
+    /// Keys present that only some kinds may have.
+    pub fn kind_keys(&self) -> Vec<&'static str> {
+        let mut keys = Vec::new();
+        let mut add = |present: bool, k| {
+            if present {
+                keys.push(k)
+            }
+        };
+        add(self.at.is_some(), "at");
+        add(self.after_ops.is_some(), "after_ops");
+        add(self.trials.is_some(), "trials");
+        keys
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGate {
+    pub select: Option<RawSelect>,
+    pub baseline: Option<RawBaseline>,
+    pub p50: Option<U<Duration>>,
+    pub p90: Option<U<Duration>>,
+    pub p95: Option<U<Duration>>,
+    pub p99: Option<U<Duration>>,
+    pub p999: Option<U<Duration>>,
+    pub max: Option<U<Duration>>,
+    pub mean: Option<U<Duration>>,
+    pub throughput: Option<U<Rate>>,
+    pub error_rate: Option<U<Percent>>,
+    pub write_amplification: Option<f64>,
+    pub acked_lost: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSelect {
+    pub target: Option<String>,
+    pub workload: Option<String>,
+    pub op: Option<String>,
+    pub fault: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBaseline {
+    pub max_regression: Option<U<Percent>>,
+}

@@ -1,0 +1,322 @@
+//! The checked scenario: typed values that every later room trusts.
+//!
+//! The loader (`scenario::load`) turns YAML into these types after every
+//! cross-field check; nothing downstream re-validates. `vary:` is already
+//! expanded here: a target or workload with `vary` appears once per value,
+//! named after it (`ext4[noatime]`).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use super::units::{DurationRange, SizeRange};
+
+/// A whole scenario file, checked.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub name: String,
+    pub description: String,
+    /// The file it was loaded from (as given on the command line).
+    pub file: PathBuf,
+    /// sha256 of the file's bytes, hex.
+    pub sha256: String,
+    pub seed: u64,
+    pub stop: Stop,
+    pub warmup: Duration,
+    pub repeat: u32,
+    pub targets: Vec<TargetSpec>,
+    pub workloads: Vec<WorkloadSpec>,
+    pub faults: Vec<FaultSpec>,
+    pub gates: Vec<GateSpec>,
+}
+
+/// When a cell's measured phase ends.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Stop {
+    /// Run for this long after the warm-up.
+    Duration(Duration),
+    /// Run until this many unit operations completed (over all threads).
+    Ops(u64),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetKind {
+    Tmpfs,
+    Ext4,
+    Xfs,
+    Overlay,
+    Hostpath,
+}
+
+impl TargetKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetKind::Tmpfs => "tmpfs",
+            TargetKind::Ext4 => "ext4",
+            TargetKind::Xfs => "xfs",
+            TargetKind::Overlay => "overlay",
+            TargetKind::Hostpath => "hostpath",
+        }
+    }
+}
+
+/// One target to provision, after `vary` expansion.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TargetSpec {
+    /// Unique name, including the vary label: `ext4[noatime]`.
+    pub name: String,
+    /// The name as written in the file, before vary expansion.
+    pub base_name: String,
+    pub kind: TargetKind,
+    /// Mount options, validated: no commas, no `errors=panic`, no
+    /// `lowerdir=`/`upperdir=`/`workdir=` smuggled in.
+    pub options: Vec<String>,
+    /// Filesystem or tmpfs size (tmpfs, ext4, xfs).
+    pub size: Option<u64>,
+    /// Extra mkfs arguments (ext4, xfs).
+    pub mkfs: Vec<String>,
+    /// hostpath: the directory under which wpbench makes a fresh subdirectory.
+    pub path: Option<PathBuf>,
+    /// overlay: the base filesystem of upperdir and workdir.
+    pub upper: Option<Box<BaseFsSpec>>,
+    /// overlay: the image layer(s) populated before the run.
+    pub lower: Option<LowerSpec>,
+    /// Loop device settings (ext4, xfs, and an overlay's ext4/xfs upper).
+    pub loop_dev: LoopSpec,
+}
+
+impl TargetSpec {
+    /// True when a fault or gate glob selects this target: by its full name
+    /// (`ext4[noatime]`) or by its written name (`ext4` selects every
+    /// variant of a `vary`).
+    pub fn selected_by(&self, glob: &str) -> bool {
+        crate::glob::glob_match(glob, &self.name) || crate::glob::glob_match(glob, &self.base_name)
+    }
+}
+
+/// The filesystem under an overlay's upperdir and workdir.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BaseFsSpec {
+    pub kind: TargetKind,
+    pub size: Option<u64>,
+    pub options: Vec<String>,
+    pub mkfs: Vec<String>,
+    pub loop_dev: LoopSpec,
+}
+
+/// An overlay's lower layer(s).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LowerSpec {
+    pub files: u64,
+    pub file_size: SizeRange,
+    pub dirs: u64,
+    pub layers: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoopSpec {
+    pub direct_io: bool,
+}
+
+impl Default for LoopSpec {
+    fn default() -> Self {
+        LoopSpec { direct_io: true }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkloadKind {
+    SmallFiles,
+    FsyncHeavy,
+    LogAppend,
+}
+
+impl WorkloadKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkloadKind::SmallFiles => "small_files",
+            WorkloadKind::FsyncHeavy => "fsync_heavy",
+            WorkloadKind::LogAppend => "log_append",
+        }
+    }
+}
+
+/// One workload, after `vary` expansion.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkloadSpec {
+    pub name: String,
+    pub base_name: String,
+    pub kind: WorkloadKind,
+    /// Worker threads, ≥ 1.
+    pub threads: u32,
+    /// Open-loop rate per thread (unit ops per second); `None` = closed loop.
+    pub rate: Option<f64>,
+    pub fsync: SyncPolicy,
+    pub sync_call: SyncCall,
+    /// fsync the parent directory after creating a file.
+    pub fsync_dir: bool,
+    pub params: WorkloadParams,
+}
+
+impl WorkloadSpec {
+    /// True when a fault or gate glob selects this workload: by its full
+    /// name (`wal[every=8]`) or by its written name (`wal`).
+    pub fn selected_by(&self, glob: &str) -> bool {
+        crate::glob::glob_match(glob, &self.name) || crate::glob::glob_match(glob, &self.base_name)
+    }
+}
+
+/// The parameters only one workload kind has.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WorkloadParams {
+    SmallFiles {
+        file_size: SizeRange,
+        files_per_dir: u64,
+    },
+    FsyncHeavy {
+        record_size: SizeRange,
+        /// Size of each thread's preallocated log file; writing wraps to the
+        /// start when it is full, as a recycled WAL segment does.
+        file_size: u64,
+    },
+    LogAppend {
+        line_size: SizeRange,
+        /// One task's log size; when reached the log is closed and a new task begins.
+        file_size: SizeRange,
+        /// Finished task logs kept per thread; older ones are unlinked, as
+        /// log shipping or container removal would.
+        retain: u64,
+    },
+}
+
+/// When the workload calls its sync call.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SyncPolicy {
+    /// After every write.
+    Always,
+    /// Never.
+    Never,
+    /// Once, when the cell ends (the "flush before shutdown" policy).
+    End,
+    /// Before each close of a file.
+    OnClose,
+    /// After every N-th write.
+    Every(u64),
+    /// After a write when at least this long passed since the last sync.
+    Interval(Duration),
+}
+
+/// Which call makes data durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncCall {
+    Fsync,
+    Fdatasync,
+    /// SYNC_FILE_RANGE_WAIT_BEFORE|WRITE|WAIT_AFTER: writes back, but is not
+    /// a durability guarantee (no metadata, no device cache flush).
+    SyncFileRange,
+    /// Open with O_DSYNC: every write is synchronous.
+    ODsync,
+    /// Open with O_SYNC: every write is synchronous.
+    OSync,
+}
+
+impl SyncCall {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SyncCall::Fsync => "fsync",
+            SyncCall::Fdatasync => "fdatasync",
+            SyncCall::SyncFileRange => "sync_file_range",
+            SyncCall::ODsync => "o_dsync",
+            SyncCall::OSync => "o_sync",
+        }
+    }
+    /// True when the sync happens inside every write (an open flag).
+    pub fn is_open_flag(self) -> bool {
+        matches!(self, SyncCall::ODsync | SyncCall::OSync)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultKind {
+    Crash,
+    Enospc,
+    Eio,
+    Throttle,
+    NoisyNeighbor,
+}
+
+/// A fault to inject. Parsed and checked now; executed by the fault room.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FaultSpec {
+    pub kind: FaultKind,
+    /// Glob over target names; `*` when left out. Matches the full or the
+    /// written name (see [`TargetSpec::selected_by`]).
+    pub target: String,
+    /// Glob over workload names; `*` when left out. Matches the full or the
+    /// written name (see [`WorkloadSpec::selected_by`]).
+    pub workload: String,
+    pub at: Option<DurationRange>,
+    pub after_ops: Option<u64>,
+    pub trials: u32,
+}
+
+/// Glob patterns choosing the cells and ops a gate judges. `target` and
+/// `workload` match the full or the written name (`selected_by`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Selector {
+    pub target: Option<String>,
+    pub workload: Option<String>,
+    pub op: Option<String>,
+    pub fault: Option<String>,
+}
+
+/// One gate: limits on the selected cells, or a baseline comparison.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GateSpec {
+    pub select: Selector,
+    pub limits: Vec<Limit>,
+    /// `baseline: {max_regression: 10%}` — a fraction (0.10).
+    pub max_regression: Option<f64>,
+}
+
+/// One limit of a gate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Limit {
+    /// Latency percentile (0..=100, or `max`/`mean` as 100/-1) must be ≤ this.
+    Latency { stat: LatencyStat, max: Duration },
+    /// Unit ops per second must be ≥ this.
+    Throughput { min_per_sec: f64 },
+    /// Failed ops / all ops must be ≤ this fraction.
+    ErrorRate { max: f64 },
+    /// Device bytes / workload bytes must be ≤ this.
+    WriteAmplification { max: f64 },
+    /// Acknowledged records lost after a fault must be ≤ this.
+    AckedLost { max: u64 },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LatencyStat {
+    P50,
+    P90,
+    P95,
+    P99,
+    P999,
+    Max,
+    Mean,
+}
+
+impl LatencyStat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LatencyStat::P50 => "p50",
+            LatencyStat::P90 => "p90",
+            LatencyStat::P95 => "p95",
+            LatencyStat::P99 => "p99",
+            LatencyStat::P999 => "p999",
+            LatencyStat::Max => "max",
+            LatencyStat::Mean => "mean",
+        }
+    }
+}

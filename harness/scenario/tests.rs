@@ -1,0 +1,881 @@
+//! Loader tests: each asserts where an error is reported and what it says.
+
+use std::path::Path;
+use std::time::Duration;
+
+use super::*;
+
+fn load(text: &str) -> Result<Scenario, Diagnostics> {
+    load_str(text, Path::new("s.yaml"))
+}
+
+fn ok(text: &str) -> Scenario {
+    match load(text) {
+        Ok(s) => s,
+        Err(d) => panic!("expected a valid scenario, got:\n{d}"),
+    }
+}
+
+fn errs(text: &str) -> Vec<Diagnostic> {
+    match load(text) {
+        Ok(_) => panic!("expected errors, the scenario loaded"),
+        Err(d) => d.0,
+    }
+}
+
+/// Asserts one diagnostic has this key, location and message fragment.
+#[track_caller]
+fn expect(diags: &[Diagnostic], line: usize, col: usize, key: &str, fragment: &str) {
+    let found = diags
+        .iter()
+        .any(|d| d.line == line && d.column == col && d.key == key && d.message.contains(fragment));
+    assert!(
+        found,
+        "no diagnostic {line}:{col} `{key}` containing {fragment:?}; got:\n{}",
+        Diagnostics(diags.to_vec())
+    );
+}
+
+/// A valid scenario with the given workload and target lines appended.
+fn with(targets: &str, workloads: &str) -> String {
+    format!(
+        "version: 1\nname: t\ntargets:\n  - {{name: tmp, kind: tmpfs}}\n{targets}workloads:\n  - {{name: w, kind: small_files}}\n{workloads}"
+    )
+}
+
+const DESIGN_EXAMPLE: &str = r#"version: 1
+name: quickstart
+description: small files, WAL and task logs on tmpfs, ext4 and overlay
+seed: 42              # same seed → same operation sequence and payloads
+duration: 5s          # per cell; or `ops: 100000`
+warmup: 1s
+repeat: 3             # repetitions, interleaved (A B C A B C) so drift cancels
+targets:
+  - name: tmpfs
+    kind: tmpfs
+    size: 1GiB
+    options: [noatime]
+  - name: ext4
+    kind: ext4
+    size: 2GiB
+    mkfs: [-N, "20000"]                      # optional extra mkfs arguments
+    options: [data=writeback, noatime]
+    vary:                                    # expands into one target per value
+      options: [[relatime], [noatime], [strictatime]]
+  - name: overlay
+    kind: overlay
+    upper: {kind: ext4, size: 2GiB, options: [noatime]}  # base fs of upperdir+workdir
+    lower: {files: 1000, file_size: 64KiB, dirs: 10}     # image layer, populated before the run
+    options: [metacopy=on, index=off]
+  - name: hostpath
+    kind: hostpath
+    path: /var/tmp/wpbench                   # wpbench works in a fresh subdirectory of it
+    options: [noatime]                       # per-bind-mount flags only
+workloads:
+  - name: small-files
+    kind: small_files
+    threads: 4
+    file_size: 4KiB
+    files_per_dir: 1000
+    fsync: always          # always | never | end | on_close | {every: 8} | {interval: 100ms}
+    sync_call: fsync       # fsync | fdatasync | sync_file_range | o_dsync | o_sync
+    fsync_dir: false
+  - name: wal
+    kind: fsync_heavy
+    record_size: 4KiB
+    fsync: always
+    sync_call: fdatasync
+  - name: task-logs
+    kind: log_append
+    threads: 8
+    line_size: 120B..400B  # a range draws uniformly with the seed
+    file_size: 100KiB..300KiB   # one task's log; then closed and a new task begins
+    rate: 2000/s           # per thread; open loop, latency measured from the intended start
+    fsync: on_close
+faults:
+  - kind: crash            # power cut: shutdown ioctl, remount, verify
+    target: ext4
+    workload: wal
+    at: 1s..3s
+    trials: 10
+gates:
+  - select: {target: ext4*, workload: wal, op: fsync}
+    p95: 2ms
+    p99: 5ms
+  - select: {workload: small-files, op: file}
+    throughput: 500/s
+  - select: {fault: crash}
+    acked_lost: 0
+  - baseline: {max_regression: 10%}   # applies when a baseline is given
+"#;
+
+#[test]
+fn design_example_loads_with_every_key() {
+    let s = ok(DESIGN_EXAMPLE);
+    assert_eq!(s.name, "quickstart");
+    assert_eq!(s.seed, 42);
+    assert_eq!(s.stop, Stop::Duration(Duration::from_secs(5)));
+    assert_eq!(s.warmup, Duration::from_secs(1));
+    assert_eq!(s.repeat, 3);
+    assert_eq!(s.sha256.len(), 64);
+    let names: Vec<&str> = s.targets.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "tmpfs",
+            "ext4[relatime]",
+            "ext4[noatime]",
+            "ext4[strictatime]",
+            "overlay",
+            "hostpath"
+        ]
+    );
+    let ext4 = &s.targets[1];
+    assert_eq!(ext4.base_name, "ext4");
+    assert_eq!(ext4.options, ["data=writeback", "relatime"]);
+    assert_eq!(ext4.mkfs, ["-N", "20000"]);
+    assert_eq!(ext4.size, Some(2 << 30));
+    assert_eq!(s.targets[2].options, ["data=writeback", "noatime"]);
+    let overlay = &s.targets[4];
+    let upper = overlay.upper.as_ref().unwrap();
+    assert_eq!((upper.kind, upper.size), (TargetKind::Ext4, Some(2 << 30)));
+    let lower = overlay.lower.as_ref().unwrap();
+    assert_eq!((lower.files, lower.dirs, lower.layers), (1000, 10, 1));
+    assert_eq!(lower.file_size, SizeRange::fixed(64 << 10));
+    assert_eq!(overlay.options, ["metacopy=on", "index=off"]);
+    assert_eq!(
+        s.targets[5].path.as_deref(),
+        Some(Path::new("/var/tmp/wpbench"))
+    );
+
+    let sf = &s.workloads[0];
+    assert_eq!(
+        (sf.threads, sf.fsync, sf.sync_call),
+        (4, SyncPolicy::Always, SyncCall::Fsync)
+    );
+    let wal = &s.workloads[1];
+    assert_eq!(wal.sync_call, SyncCall::Fdatasync);
+    assert_eq!(
+        wal.params,
+        WorkloadParams::FsyncHeavy {
+            record_size: SizeRange::fixed(4096),
+            file_size: 64 << 20
+        }
+    );
+    let logs = &s.workloads[2];
+    assert_eq!(logs.rate, Some(2000.0));
+    assert_eq!(logs.fsync, SyncPolicy::OnClose);
+    assert_eq!(
+        logs.params,
+        WorkloadParams::LogAppend {
+            line_size: SizeRange { min: 120, max: 400 },
+            file_size: SizeRange {
+                min: 100 << 10,
+                max: 300 << 10
+            },
+            retain: 10
+        }
+    );
+
+    let crash = &s.faults[0];
+    assert_eq!((crash.kind, crash.trials), (FaultKind::Crash, 10));
+    assert_eq!(crash.at.unwrap().max, Duration::from_secs(3));
+
+    assert_eq!(s.gates.len(), 4);
+    assert_eq!(s.gates[0].select.target.as_deref(), Some("ext4*"));
+    assert_eq!(
+        s.gates[0].limits,
+        [
+            Limit::Latency {
+                stat: LatencyStat::P95,
+                max: Duration::from_millis(2)
+            },
+            Limit::Latency {
+                stat: LatencyStat::P99,
+                max: Duration::from_millis(5)
+            },
+        ]
+    );
+    assert_eq!(
+        s.gates[1].limits,
+        [Limit::Throughput { min_per_sec: 500.0 }]
+    );
+    assert_eq!(s.gates[2].limits, [Limit::AckedLost { max: 0 }]);
+    assert_eq!(s.gates[3].max_regression, Some(0.10));
+}
+
+#[test]
+fn defaults_are_applied() {
+    let s = ok(&with(
+        "  - {name: e, kind: ext4}\n  - {name: o, kind: overlay, upper: {kind: tmpfs}}\n",
+        "  - {name: wal, kind: fsync_heavy}\n  - {name: logs, kind: log_append}\n",
+    ));
+    assert_eq!(s.description, "");
+    assert_eq!(s.seed, 0);
+    assert_eq!(s.stop, Stop::Duration(Duration::from_secs(10)));
+    assert_eq!(s.warmup, Duration::from_secs(1));
+    assert_eq!(s.repeat, 1);
+    assert!(s.faults.is_empty() && s.gates.is_empty());
+    let [tmp, e, o] = &s.targets[..] else {
+        panic!("three targets")
+    };
+    assert_eq!((tmp.size, tmp.options.len()), (None, 0));
+    assert_eq!(e.size, Some(1 << 30));
+    assert!(e.loop_dev.direct_io);
+    let upper = o.upper.as_ref().unwrap();
+    assert_eq!((upper.kind, upper.size), (TargetKind::Tmpfs, None));
+    let lower = o.lower.as_ref().unwrap();
+    assert_eq!((lower.files, lower.dirs, lower.layers), (0, 1, 1));
+    assert_eq!(lower.file_size, SizeRange::fixed(4096));
+
+    let [w, wal, logs] = &s.workloads[..] else {
+        panic!("three workloads")
+    };
+    assert_eq!((w.threads, w.rate, w.fsync_dir), (1, None, false));
+    assert_eq!((w.fsync, w.sync_call), (SyncPolicy::Never, SyncCall::Fsync));
+    assert_eq!(
+        w.params,
+        WorkloadParams::SmallFiles {
+            file_size: SizeRange::fixed(4096),
+            files_per_dir: 1000
+        }
+    );
+    assert_eq!(
+        (wal.fsync, wal.sync_call),
+        (SyncPolicy::Always, SyncCall::Fdatasync)
+    );
+    assert_eq!(
+        logs.params,
+        WorkloadParams::LogAppend {
+            line_size: SizeRange { min: 120, max: 400 },
+            file_size: SizeRange {
+                min: 100 << 10,
+                max: 300 << 10
+            },
+            retain: 10
+        }
+    );
+}
+
+#[test]
+fn typo_key_suggests_nearest() {
+    let d = errs("version: 1\nname: t\ntargets: [{name: a, kind: tmpfs}]\nworkloads:\n  - name: w\n    kind: small_files\n    fsnyc: always\n");
+    expect(
+        &d,
+        7,
+        5,
+        "workloads[0].fsnyc",
+        "unknown key `fsnyc`, did you mean `fsync`?",
+    );
+    assert_eq!(d.len(), 1);
+    assert_eq!(
+        d[0].to_string(),
+        "s.yaml:7:5: `workloads[0].fsnyc`: unknown key `fsnyc`, did you mean `fsync`?"
+    );
+    // Far from everything: list what is valid.
+    let d = errs(&with("", "    zzzzzzzzzz: 1\n").replace(
+        "  - {name: w, kind: small_files}\n",
+        "  - name: w\n    kind: small_files\n",
+    ));
+    expect(
+        &d,
+        8,
+        5,
+        "workloads[0].zzzzzzzzzz",
+        "expected one of: name, kind, threads",
+    );
+    // Top level too.
+    let d = errs(&format!("{}warmpu: 1s\n", with("", "")));
+    expect(&d, 7, 1, "warmpu", "did you mean `warmup`?");
+}
+
+#[test]
+fn unknown_kind_suggests() {
+    let d = errs("version: 1\nname: t\ntargets: [{name: a, kind: tmpfs}]\nworkloads:\n  - name: w\n    kind: smal_files\n");
+    expect(
+        &d,
+        6,
+        5,
+        "workloads[0].kind",
+        "unknown value `smal_files`, did you mean `small_files`?",
+    );
+    let d = errs("version: 1\nname: t\ntargets: [{name: a, kind: ext5}]\nworkloads: [{name: w, kind: small_files}]\n");
+    expect(&d, 3, 21, "targets[0].kind", "did you mean `ext4`?");
+}
+
+#[test]
+fn missing_units() {
+    let d = errs("version: 1\nname: t\nduration: 5\ntargets: [{name: a, kind: tmpfs}]\nworkloads: [{name: w, kind: small_files}]\n");
+    expect(&d, 3, 1, "duration", "`5` has no unit; write e.g. `5s`");
+    let d = errs(&with("  - name: e\n    kind: ext4\n    size: 1024\n", ""));
+    expect(&d, 7, 5, "targets[1].size", "`1024` has no unit");
+    let d = errs(&with("", "  - {name: r, kind: log_append, rate: 2000}\n"));
+    expect(
+        &d,
+        7,
+        33,
+        "workloads[1].rate",
+        "`2000` has no unit; write e.g. `2000/s`",
+    );
+}
+
+#[test]
+fn wrong_type_and_bad_values() {
+    let d = errs(&with(
+        "",
+        "  - name: m\n    kind: small_files\n    threads: many\n",
+    ));
+    expect(
+        &d,
+        9,
+        5,
+        "workloads[1].threads",
+        "invalid type: string \"many\", expected a whole number",
+    );
+    let d = errs(&with(
+        "",
+        "  - name: z\n    kind: small_files\n    threads: 0\n",
+    ));
+    expect(
+        &d,
+        9,
+        5,
+        "workloads[1].threads",
+        "must be between 1 and 1024, not 0",
+    );
+    let d = errs(&with(
+        "",
+        "  - name: r\n    kind: log_append\n    line_size: 400B..120B\n",
+    ));
+    expect(&d, 9, 5, "workloads[1].line_size", "upside down");
+    let d = errs("version: 1\nname: t\ntargets: 5\nworkloads: [{name: w, kind: small_files}]\n");
+    expect(&d, 3, 1, "targets", "expected a list");
+}
+
+#[test]
+fn all_semantic_errors_are_collected() {
+    let d = errs(&with(
+        "  - {name: e, kind: ext4, options: [errors=panic]}\n",
+        "  - {name: z, kind: small_files, threads: 0}\n  - {name: h, kind: fsync_heavy, record_size: 8B}\n",
+    ));
+    assert_eq!(d.len(), 3, "{}", Diagnostics(d.clone()));
+    // In file order.
+    assert!(d
+        .windows(2)
+        .all(|w| (w[0].line, w[0].column) <= (w[1].line, w[1].column)));
+}
+
+#[test]
+fn key_of_another_kind_names_its_kind() {
+    let d = errs(&with(
+        "",
+        "  - name: s\n    kind: small_files\n    record_size: 4KiB\n",
+    ));
+    expect(
+        &d,
+        9,
+        5,
+        "workloads[1].record_size",
+        "`record_size` is not a key of small_files workloads; it belongs to fsync_heavy",
+    );
+    let d = errs(&with("  - {name: h, kind: tmpfs, mkfs: [-q]}\n", ""));
+    expect(&d, 5, 28, "targets[1].mkfs", "it belongs to ext4 and xfs");
+}
+
+#[test]
+fn options_are_refused() {
+    let d = errs(&with(
+        "  - name: e\n    kind: ext4\n    options: [noatime, errors=panic]\n",
+        "",
+    ));
+    expect(
+        &d,
+        7,
+        24,
+        "targets[1].options[1]",
+        "would panic the kernel on the first I/O error; use errors=remount-ro",
+    );
+    let d = errs(&with(
+        "  - {name: e, kind: ext4, options: [\"noatime,nodev\"]}\n",
+        "",
+    ));
+    expect(&d, 5, 37, "targets[1].options[0]", "contains a comma");
+    let d = errs(&with(
+        "  - name: o\n    kind: overlay\n    upper: {kind: tmpfs}\n    options: [upperdir=/etc]\n",
+        "",
+    ));
+    expect(
+        &d,
+        8,
+        15,
+        "targets[1].options[0]",
+        "wpbench sets upperdir= itself",
+    );
+    let d = errs(&with(
+        "  - name: o\n    kind: overlay\n    upper: {kind: tmpfs, options: [lowerdir=/x]}\n",
+        "",
+    ));
+    expect(
+        &d,
+        7,
+        36,
+        "targets[1].upper.options[0]",
+        "wpbench sets lowerdir= itself",
+    );
+    let d = errs(&with(
+        "  - {name: e, kind: ext4, options: [noatime, relatime]}\n",
+        "",
+    ));
+    expect(&d, 5, 46, "targets[1].options[1]", "contradicts `noatime`");
+}
+
+#[test]
+fn host_paths_are_refused() {
+    let d = errs(&with("  - {name: h, kind: hostpath, path: /}\n", ""));
+    expect(&d, 5, 31, "targets[1].path", "host's root");
+    let d = errs(&with(
+        "  - name: h\n    kind: hostpath\n    path: /etc/foo\n",
+        "",
+    ));
+    expect(&d, 7, 5, "targets[1].path", "under /etc");
+    let d = errs(&with("  - name: h\n    kind: hostpath\n", ""));
+    expect(&d, 5, 5, "targets[1].path", "missing required key `path`");
+    let d = errs(&with(
+        "  - name: h\n    kind: hostpath\n    path: /var/tmp/x\n    options: [data=writeback]\n",
+        "",
+    ));
+    expect(
+        &d,
+        8,
+        15,
+        "targets[1].options[0]",
+        "which a bind mount cannot change",
+    );
+    ok(&with(
+        "  - {name: h, kind: hostpath, path: /var/tmp/x, options: [noatime, nodev]}\n",
+        "",
+    ));
+}
+
+#[test]
+fn duration_and_ops_exclude_each_other() {
+    let d = errs(&format!("{}duration: 5s\nops: 100\n", with("", "")));
+    expect(&d, 8, 1, "ops", "give either `duration` or `ops`, not both");
+    let s = ok(&format!("{}ops: 100\n", with("", "")));
+    assert_eq!(s.stop, Stop::Ops(100));
+    let d = errs(&format!("{}duration: 0s\n", with("", "")));
+    expect(&d, 7, 1, "duration", "longer than 0s");
+}
+
+#[test]
+fn open_flag_sync_needs_fsync_always() {
+    let d = errs(&with(
+        "",
+        "  - name: d\n    kind: small_files\n    sync_call: o_dsync\n",
+    ));
+    expect(
+        &d,
+        9,
+        5,
+        "workloads[1].sync_call",
+        "makes every write synchronous",
+    );
+    ok(&with(
+        "",
+        "  - {name: d, kind: small_files, sync_call: o_sync, fsync: always}\n",
+    ));
+}
+
+#[test]
+fn fsync_forms() {
+    let s = ok(&with(
+        "",
+        "  - {name: a, kind: small_files, fsync: {every: 8}}\n  - {name: b, kind: small_files, fsync: {interval: 100ms}}\n  - {name: c, kind: small_files, fsync: end}\n",
+    ));
+    assert_eq!(s.workloads[1].fsync, SyncPolicy::Every(8));
+    assert_eq!(
+        s.workloads[2].fsync,
+        SyncPolicy::Interval(Duration::from_millis(100))
+    );
+    assert_eq!(s.workloads[3].fsync, SyncPolicy::End);
+    let d = errs(&with(
+        "",
+        "  - name: a\n    kind: small_files\n    fsync: alway\n",
+    ));
+    expect(&d, 9, 5, "workloads[1].fsync", "did you mean `always`?");
+    let d = errs(&with(
+        "",
+        "  - name: a\n    kind: small_files\n    fsync: {every: 0}\n",
+    ));
+    expect(&d, 9, 13, "workloads[1].fsync.every", "at least 1");
+    let d = errs(&with(
+        "",
+        "  - name: a\n    kind: small_files\n    fsync: {interval: 5}\n",
+    ));
+    expect(&d, 9, 13, "workloads[1].fsync.interval", "has no unit");
+    let d = errs(&with(
+        "",
+        "  - name: a\n    kind: small_files\n    fsync: {evry: 5}\n",
+    ));
+    expect(&d, 9, 5, "workloads[1].fsync", "did you mean `every`?");
+}
+
+#[test]
+fn vary_expands_targets_with_merged_options() {
+    let s = ok(&with(
+        "  - name: ext4\n    kind: ext4\n    options: [data=writeback, noatime]\n    vary:\n      options: [[relatime], [noatime, nobarrier]]\n",
+        "",
+    ));
+    let t = &s.targets[1];
+    assert_eq!(
+        (t.name.as_str(), t.base_name.as_str()),
+        ("ext4[relatime]", "ext4")
+    );
+    assert_eq!(t.options, ["data=writeback", "relatime"]);
+    let t = &s.targets[2];
+    assert_eq!(t.name, "ext4[noatime,nobarrier]");
+    assert_eq!(t.options, ["data=writeback", "noatime", "nobarrier"]);
+}
+
+#[test]
+fn vary_expands_workloads() {
+    let s = ok(&with(
+        "",
+        "  - name: wal\n    kind: fsync_heavy\n    vary:\n      threads: [1, 4]\n      fsync: [always, {every: 8}]\n",
+    ));
+    let names: Vec<&str> = s.workloads.iter().map(|w| w.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "w",
+            "wal[1,always]",
+            "wal[1,every=8]",
+            "wal[4,always]",
+            "wal[4,every=8]"
+        ]
+    );
+    assert_eq!(s.workloads[2].fsync, SyncPolicy::Every(8));
+    assert_eq!(s.workloads[4].threads, 4);
+    let s = ok(&with(
+        "",
+        "  - name: wal\n    kind: fsync_heavy\n    vary: {fsync: [{every: 8}]}\n",
+    ));
+    assert_eq!(s.workloads[1].name, "wal[every=8]");
+}
+
+#[test]
+fn vary_errors_point_at_the_value() {
+    let d = errs(&with(
+        "  - name: e\n    kind: ext4\n    vary:\n      options: [[noatime], [relatime, errors=panic]]\n",
+        "",
+    ));
+    expect(
+        &d,
+        8,
+        39,
+        "targets[1].vary.options[1][1]",
+        "panic the kernel",
+    );
+    let d = errs(&with(
+        "",
+        "  - name: v\n    kind: small_files\n    vary:\n      threads: [1, 0]\n",
+    ));
+    expect(
+        &d,
+        10,
+        20,
+        "workloads[1].vary.threads[1]",
+        "between 1 and 1024",
+    );
+    let d = errs(&with(
+        "",
+        "  - name: v\n    kind: small_files\n    vary:\n      threads: [1, lots]\n",
+    ));
+    expect(
+        &d,
+        10,
+        20,
+        "workloads[1].vary.threads[1]",
+        "expected a whole number",
+    );
+    let d = errs(&with(
+        "",
+        "  - name: v\n    kind: small_files\n    vary:\n      record_size: [4KiB]\n",
+    ));
+    expect(
+        &d,
+        10,
+        7,
+        "workloads[1].vary.record_size",
+        "belongs to fsync_heavy",
+    );
+    let d = errs(&with(
+        "",
+        "  - name: v\n    kind: small_files\n    vary:\n      name: [a, b]\n",
+    ));
+    expect(&d, 10, 7, "workloads[1].vary.name", "cannot be varied");
+    let d = errs(&with(
+        "",
+        "  - name: v\n    kind: small_files\n    vary:\n      threads: 4\n",
+    ));
+    expect(
+        &d,
+        10,
+        7,
+        "workloads[1].vary.threads",
+        "a list of at least one value",
+    );
+    let d = errs(&with(
+        "",
+        "  - name: v\n    kind: small_files\n    vary:\n      threads: [2, 2]\n",
+    ));
+    expect(&d, 7, 5, "workloads[1].name", "`v[2]` is used twice");
+}
+
+#[test]
+fn names_are_unique_and_path_safe() {
+    let d = errs(&with("  - {name: tmp, kind: tmpfs}\n", ""));
+    expect(
+        &d,
+        5,
+        6,
+        "targets[1].name",
+        "target name `tmp` is used twice (first at targets[0])",
+    );
+    let d = errs(&with("  - {name: \"a/b\", kind: tmpfs}\n", ""));
+    expect(&d, 5, 6, "targets[1].name", "not a valid name");
+    let d = errs(&with("  - {name: .., kind: tmpfs}\n", ""));
+    expect(&d, 5, 6, "targets[1].name", "not a valid name");
+    let d = errs("version: 1\nname: a b\ntargets: [{name: a, kind: tmpfs}]\nworkloads: [{name: w, kind: small_files}]\n");
+    expect(&d, 2, 1, "name", "not a valid name");
+}
+
+#[test]
+fn required_keys() {
+    let d = errs("name: t\ntargets: []\n");
+    expect(&d, 1, 1, "version", "missing required key `version`");
+    expect(&d, 2, 1, "targets", "needs at least one target");
+    expect(&d, 1, 1, "workloads", "missing required key `workloads`");
+    let d = errs(&with("  - {kind: tmpfs}\n  - {name: x}\n", ""));
+    expect(&d, 5, 5, "targets[1].name", "missing required key `name`");
+    expect(&d, 6, 5, "targets[2].kind", "missing required key `kind`");
+    let d = errs(&with("  - {name: o, kind: overlay}\n", ""));
+    expect(&d, 5, 5, "targets[1].upper", "missing required key `upper`");
+    let d = errs("version: 2\nname: t\ntargets: [{name: a, kind: tmpfs}]\nworkloads: [{name: w, kind: small_files}]\n");
+    expect(&d, 1, 1, "version", "unsupported version 2");
+}
+
+#[test]
+fn workload_size_rules() {
+    let d = errs(&with(
+        "",
+        "  - {name: h, kind: fsync_heavy, record_size: 16B}\n",
+    ));
+    expect(&d, 7, 34, "workloads[1].record_size", "at least 32B");
+    let d = errs(&with(
+        "",
+        "  - {name: h, kind: fsync_heavy, record_size: 4KiB, file_size: 6KiB}\n",
+    ));
+    expect(
+        &d,
+        7,
+        53,
+        "workloads[1].file_size",
+        "twice the largest record (8KiB)",
+    );
+    let d = errs(&with(
+        "",
+        "  - {name: h, kind: fsync_heavy, file_size: 1MiB..2MiB}\n",
+    ));
+    expect(&d, 7, 34, "workloads[1].file_size", "not a range");
+    let d = errs(&with(
+        "",
+        "  - {name: l, kind: log_append, line_size: 1KiB, file_size: 512B}\n",
+    ));
+    expect(
+        &d,
+        7,
+        50,
+        "workloads[1].file_size",
+        "at least the largest line",
+    );
+    let d = errs(&with(
+        "",
+        "  - {name: h, kind: fsync_heavy, fsync_dir: true}\n",
+    ));
+    expect(
+        &d,
+        7,
+        34,
+        "workloads[1].fsync_dir",
+        "belongs to small_files and log_append",
+    );
+}
+
+#[test]
+fn fault_rules() {
+    let base = with(
+        "  - {name: e, kind: ext4}\n  - {name: h, kind: hostpath, path: /var/tmp/x}\n",
+        "",
+    );
+    let s = ok(&format!(
+        "{base}faults:\n  - {{kind: crash, target: e, after_ops: 500}}\n  - {{kind: enospc}}\n"
+    ));
+    assert_eq!(s.faults[0].after_ops, Some(500));
+    assert_eq!(
+        (s.faults[1].target.as_str(), s.faults[1].workload.as_str()),
+        ("*", "*")
+    );
+    let d = errs(&format!(
+        "{base}faults:\n  - kind: crash\n    target: e\n    at: 1s..20s\n"
+    ));
+    expect(&d, 12, 5, "faults[0].at", "must fire before the cell ends");
+    let d = errs(&format!("{base}faults:\n  - kind: crash\n    target: e\n"));
+    expect(&d, 10, 5, "faults[0].at", "a crash needs a moment");
+    let d = errs(&format!(
+        "{base}faults:\n  - kind: crash\n    target: h\n    at: 1s\n"
+    ));
+    expect(
+        &d,
+        11,
+        5,
+        "faults[0].target",
+        "never shuts down a filesystem it did not create",
+    );
+    ok(&format!(
+        "{base}faults:\n  - kind: crash\n    target: tmp\n    at: 1s\n"
+    ));
+    let d = errs(&format!(
+        "{base}faults:\n  - kind: crash\n    target: ext\n    at: 1s\n"
+    ));
+    expect(&d, 11, 5, "faults[0].target", "`ext` matches no target");
+    let d = errs(&format!("{base}faults:\n  - kind: eio\n    at: 1s\n"));
+    expect(
+        &d,
+        11,
+        5,
+        "faults[0].at",
+        "`at` is not a key of eio faults; it belongs to crash",
+    );
+    let d = errs(&format!("{base}faults:\n  - kind: crsh\n"));
+    expect(&d, 10, 5, "faults[0].kind", "did you mean `crash`?");
+}
+
+#[test]
+fn gate_rules() {
+    let base = with("", "");
+    let d = errs(&format!(
+        "{base}gates:\n  - select: {{workload: nope}}\n    p95: 2ms\n"
+    ));
+    expect(
+        &d,
+        8,
+        14,
+        "gates[0].select.workload",
+        "`nope` matches no workload; workloads are: w",
+    );
+    let d = errs(&format!(
+        "{base}gates:\n  - select: {{op: fsnyc}}\n    p95: 2ms\n"
+    ));
+    expect(&d, 8, 14, "gates[0].select.op", "did you mean `fsync`?");
+    ok(&format!(
+        "{base}gates:\n  - select: {{op: \"*.service\"}}\n    p99: 2ms\n    error_rate: 1%\n"
+    ));
+    let d = errs(&format!(
+        "{base}gates:\n  - select: {{fault: crash}}\n    acked_lost: 0\n"
+    ));
+    expect(&d, 8, 14, "gates[0].select.fault", "declares no `faults`");
+    let d = errs(&format!("{base}gates:\n  - select: {{workload: w}}\n"));
+    expect(&d, 8, 5, "gates[0].select", "sets no limit");
+    let d = errs(&format!("{base}gates:\n  - p95: 2\n"));
+    expect(&d, 8, 5, "gates[0].p95", "has no unit");
+    let d = errs(&format!(
+        "{base}gates:\n  - baseline: {{max_regression: 10}}\n"
+    ));
+    expect(
+        &d,
+        8,
+        16,
+        "gates[0].baseline.max_regression",
+        "write e.g. `10%`",
+    );
+    let s = ok(&format!(
+        "{base}gates:\n  - error_rate: 1%\n    write_amplification: 2\n    throughput: 10/s\n"
+    ));
+    assert_eq!(
+        s.gates[0].limits,
+        [
+            Limit::Throughput { min_per_sec: 10.0 },
+            Limit::ErrorRate { max: 0.01 },
+            Limit::WriteAmplification { max: 2.0 }
+        ]
+    );
+}
+
+#[test]
+fn yaml_syntax_error_has_a_location() {
+    let d = errs("version: 1\nname: [t\ntargets: x\n");
+    assert_eq!(d.len(), 1);
+    expect(
+        &d,
+        3,
+        8,
+        "",
+        "YAML syntax error: did not find expected ',' or ']'",
+    );
+    // The problem's own location is ours; libyaml's context location stays.
+    assert!(d[0]
+        .message
+        .ends_with("while parsing a flow sequence at line 2 column 7"));
+    let d = errs("version: 1\nversion: 1\n");
+    assert!(d[0].message.contains("duplicate"), "{}", d[0]);
+}
+
+#[test]
+fn no_panic_on_odd_input() {
+    for text in [
+        "",
+        "~",
+        "- a\n- b\n",
+        "42",
+        "version: 1\nname: t\ntargets: 5\nworkloads: 5\n",
+        "targets: [5, [1], ~]\nworkloads: [{}]\n",
+        "targets: [{name: x, kind: overlay, upper: 5, lower: x}]\n",
+        "workloads: [{name: x, kind: small_files, vary: [1]}]\n",
+        "workloads: [{name: x, kind: small_files, vary: {}}]\n",
+        "workloads: [{name: x, kind: small_files, vary: {fsync: [[a]]}}]\n",
+        "targets: [{name: x, kind: ext4, vary: {options: [5, [a, 1]]}}]\n",
+        "faults: [5, {}]\ngates: [5, {}, {baseline: {}}]\n",
+        "? [a]\n: b\n",
+        "a: &x {b: *x}\n",
+        "name: \"\\u0000\"\n",
+        "---\na: 1\n---\nb: 2\n",
+        "version: 18446744073709551616\n",
+        "workloads: [{name: x, kind: small_files, vary: {threads: [1,2,3,4,5,6,7,8,9,10], rate: [1/s,2/s,3/s,4/s,5/s,6/s,7/s,8/s,9/s,10/s], fsync: [always,never,end,on_close,always,never,end,on_close,always,never,end]}}]\n",
+    ] {
+        assert!(load(text).is_err(), "{text:?} should not load");
+    }
+    let d = errs("- a\n");
+    expect(&d, 1, 1, "", "a scenario is a mapping of keys");
+    let d = errs("");
+    expect(&d, 1, 1, "", "this file holds nothing");
+}
+
+#[test]
+fn unreadable_file_is_line_zero() {
+    let d = super::load(Path::new("/nonexistent/wpbench/s.yaml")).unwrap_err();
+    assert_eq!((d.0[0].line, d.0[0].column), (0, 0));
+    assert!(d
+        .to_string()
+        .starts_with("/nonexistent/wpbench/s.yaml:0:0: cannot read"));
+}
+
+#[test]
+fn load_reads_files_and_hashes_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("q.yaml");
+    std::fs::write(&p, DESIGN_EXAMPLE).unwrap();
+    let s = super::load(&p).unwrap();
+    assert_eq!(s.file, p);
+    assert_eq!(s.sha256, ok(DESIGN_EXAMPLE).sha256);
+}

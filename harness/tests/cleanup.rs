@@ -1,0 +1,161 @@
+//! Nothing outlives a run: after SIGINT the run tears down and says
+//! "interrupted"; after SIGKILL the next `wpbench cleanup` removes what is
+//! left, and no mount was ever visible outside the run's namespace.
+
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::support::*;
+
+/// A 60-second run of one cell on target `only` (`t` = tmpfs, `h` = hostPath).
+fn long_run(sb: &Sandbox, name: &str, only: &str) -> Child {
+    let file = sb.write(
+        &format!("{name}.yaml"),
+        &format!(
+            "version: 1\nname: {name}\nduration: 60s\nwarmup: 0s\n\
+             targets:\n  - {{name: t, kind: tmpfs, size: 256MiB}}\n  - {{name: h, kind: hostpath, path: {}}}\n\
+             workloads:\n  - {{name: logs, kind: log_append, rate: 200/s}}\n",
+            sb.hostpath().display()
+        ),
+    );
+    wpbench()
+        .arg("run")
+        .arg(&file)
+        .arg("--out")
+        .arg(sb.out(name))
+        .arg("--scratch")
+        .arg(sb.scratch())
+        .args(["--only", only])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits until the run is inside its cell: its tmpfs mount point or its
+/// hostPath subdirectory exists.
+fn wait_for_cell(sb: &Sandbox) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let mnt = entries_with_prefix(&sb.scratch(), "")
+            .into_iter()
+            .map(|run| run.join("mnt"))
+            .any(|m| std::fs::read_dir(m).is_ok_and(|mut r| r.next().is_some()));
+        if mnt || !entries_with_prefix(&sb.hostpath(), "wpbench-").is_empty() {
+            std::thread::sleep(Duration::from_millis(700));
+            return;
+        }
+        assert!(Instant::now() < deadline, "the run never started a cell");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn signal(child: &Child, sig: rustix::process::Signal) {
+    let pid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
+    rustix::process::kill_process(pid, sig).unwrap();
+}
+
+#[test]
+fn sigkill_leaves_no_mount_and_cleanup_removes_the_rest() {
+    if !require_root("sigkill_leaves_no_mount_and_cleanup_removes_the_rest") {
+        return;
+    }
+    let _serial = serial();
+    let sb = Sandbox::new();
+    let mut child = long_run(&sb, "killed", "t");
+    wait_for_cell(&sb);
+    signal(&child, rustix::process::Signal::KILL);
+    child.wait().unwrap();
+
+    let needle = sb.dir.path().display().to_string();
+    assert!(
+        host_mounts_of(&needle).is_empty(),
+        "{:?}",
+        host_mounts_of(&needle)
+    );
+    assert!(
+        host_mounts_of("wpbench-").is_empty(),
+        "{:?}",
+        host_mounts_of("wpbench-")
+    );
+    // The scratch area of the killed run is still there...
+    assert_eq!(entries_with_prefix(&sb.scratch(), "").len(), 1);
+    // ...until cleanup removes it.
+    let out = wpbench()
+        .arg("cleanup")
+        .arg("--scratch")
+        .arg(sb.scratch())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("removed run"),
+        "{}",
+        text(&out)
+    );
+    assert!(entries_with_prefix(&sb.scratch(), "").is_empty());
+    assert!(entries_with_prefix(&sb.hostpath(), "wpbench-").is_empty());
+
+    // Kill a run in its hostPath cell: the next run removes the leftovers
+    // (the hostPath subdirectory too) before it starts.
+    let mut child = long_run(&sb, "killed2", "h");
+    wait_for_cell(&sb);
+    signal(&child, rustix::process::Signal::KILL);
+    child.wait().unwrap();
+    assert_eq!(entries_with_prefix(&sb.hostpath(), "wpbench-").len(), 1);
+    let file = sb.write(
+        "short.yaml",
+        "version: 1\nname: short\nduration: 200ms\nwarmup: 0s\n\
+         targets:\n  - {name: t, kind: tmpfs}\nworkloads:\n  - {name: w, kind: fsync_heavy, file_size: 1MiB}\n",
+    );
+    let out = sb.run(&file, "short", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("earlier killed run"),
+        "{}",
+        text(&out)
+    );
+    assert!(entries_with_prefix(&sb.scratch(), "").is_empty());
+    assert!(entries_with_prefix(&sb.hostpath(), "wpbench-").is_empty());
+}
+
+#[test]
+fn sigint_and_sigterm_tear_down_and_mark_the_run_interrupted() {
+    if !require_root("sigint_and_sigterm_tear_down_and_mark_the_run_interrupted") {
+        return;
+    }
+    let _serial = serial();
+    for (sig, only) in [
+        (rustix::process::Signal::INT, "t"),
+        (rustix::process::Signal::TERM, "h"),
+    ] {
+        let sb = Sandbox::new();
+        let name = format!("sig{}", sig.as_raw());
+        let child = long_run(&sb, &name, only);
+        wait_for_cell(&sb);
+        signal(&child, sig);
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(4), "{sig:?}: {}", text(&out));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("interrupted"),
+            "{}",
+            text(&out)
+        );
+        let result = read_json(&sb.out(&name).join("result.json"));
+        assert_eq!(result["status"], "interrupted");
+        assert_eq!(
+            result["cells"].as_array().unwrap().len(),
+            1,
+            "the cell in flight is kept"
+        );
+        assert!(result["cells"][0]["notes"]
+            .to_string()
+            .contains("interrupted"));
+        assert!(
+            entries_with_prefix(&sb.scratch(), "").is_empty(),
+            "scratch removed"
+        );
+        assert!(entries_with_prefix(&sb.hostpath(), "wpbench-").is_empty());
+        assert!(host_mounts_of("wpbench-").is_empty());
+    }
+}

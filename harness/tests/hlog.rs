@@ -1,0 +1,67 @@
+//! The .hlog files are standard HdrHistogram interval logs: an independent
+//! reader (the Python HdrHistogram implementation) decodes them, and their
+//! intervals add up to result.json's totals.
+
+use std::process::Command;
+
+use crate::support::*;
+
+fn python_hdrh_available() -> bool {
+    Command::new("python3")
+        .args(["-c", "import hdrh.histogram"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn hlog_files_are_readable_by_another_implementation_and_agree_with_result_json() {
+    if !python_hdrh_available() {
+        if in_ci() {
+            panic!("python3 with the hdrhistogram package is required in CI (.ci/run installs it)");
+        }
+        eprintln!("SKIP hlog test: needs python3 -m pip install hdrhistogram");
+        return;
+    }
+    let _serial = serial();
+    let sb = Sandbox::new();
+    let file = sb.write(
+        "hlog.yaml",
+        &format!(
+            "version: 1\nname: hlog\nduration: 3s\nwarmup: 500ms\n\
+             targets:\n  - {{name: host, kind: hostpath, path: {}}}\n\
+             workloads:\n  - {{name: wal, kind: fsync_heavy, threads: 2, fsync: {{every: 4}}}}\n",
+            sb.hostpath().display()
+        ),
+    );
+    let out = sb.run(&file, "r", &["--quiet"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let result = read_json(&sb.out("r").join("result.json"));
+    let cell = &result["cells"][0];
+    let hlog = sb.out("r").join(cell["hlog"].as_str().unwrap());
+    let py = Command::new("python3")
+        .arg(repo_root().join("harness/tests/hlog_read.py"))
+        .arg(&hlog)
+        .output()
+        .unwrap();
+    assert!(py.status.success(), "{}", text(&py));
+    let read: serde_json::Value = serde_json::from_slice(&py.stdout).unwrap();
+    assert!(read["_start_time"].as_f64().unwrap() > 1.7e9);
+    for op in ["record", "write", "fdatasync"] {
+        let ours = &cell["ops"][op];
+        let theirs = &read[op];
+        assert_eq!(theirs["count"], ours["count"], "{op}: {theirs} vs {ours}");
+        // One interval per second of the measured phase (3 s, plus the
+        // closing partial second).
+        let n = theirs["intervals"].as_u64().unwrap();
+        assert!((3..=4).contains(&n), "{op}: {n} intervals");
+        for (k, ours_k) in [("p50", "p50_ns"), ("p99", "p99_ns"), ("max", "max_ns")] {
+            let a = theirs[k].as_f64().unwrap();
+            let b = ours[ours_k].as_f64().unwrap();
+            // Same buckets; implementations may report a bucket's low or high edge (≤ 0.1 %).
+            assert!(
+                (a - b).abs() <= b * 0.002 + 1.0,
+                "{op} {k}: python {a} vs wpbench {b}"
+            );
+        }
+    }
+}

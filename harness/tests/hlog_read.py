@@ -1,0 +1,44 @@
+#!/usr/bin/env python3
+"""Independent reader of wpbench's .hlog files (HdrHistogram interval log
+format), using the Python HdrHistogram implementation (PyPI: hdrhistogram).
+
+Prints JSON: {tag: {"intervals": n, "count": c, "p50": v, "p99": v, "max": v}}
+with every interval of a tag added into one histogram.
+"""
+import json
+import sys
+
+from hdrh.histogram import HdrHistogram
+
+totals = {}
+intervals = {}
+start_time = None
+with open(sys.argv[1]) as f:
+    for line in f:
+        line = line.strip()
+        if line.startswith("#[StartTime:"):
+            start_time = float(line.split()[1])
+        if not line.startswith("Tag="):
+            continue
+        tag, rest = line[4:].split(",", 1)
+        start, length, max_ms, payload = rest.split(",", 3)
+        float(start), float(length), float(max_ms)
+        h = HdrHistogram.decode(payload)
+        if tag in totals:
+            totals[tag].add(h)
+        else:
+            totals[tag] = h
+        intervals[tag] = intervals.get(tag, 0) + 1
+
+out = {
+    tag: {
+        "intervals": intervals[tag],
+        "count": h.get_total_count(),
+        "p50": h.get_value_at_percentile(50),
+        "p99": h.get_value_at_percentile(99),
+        "max": h.get_max_value(),
+    }
+    for tag, h in totals.items()
+}
+out["_start_time"] = start_time
+print(json.dumps(out))

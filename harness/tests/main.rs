@@ -1,0 +1,11 @@
+//! wpbench's integration tests: one binary, real mounts, real files.
+//!
+//! Tests that need root check for it: on a developer laptop they print why
+//! they skip; in CI (CI=true) a missing privilege fails them.
+
+mod support;
+
+mod cleanup;
+mod hlog;
+mod run;
+mod validate;

@@ -1,0 +1,317 @@
+//! Real runs on tmpfs and hostPath: results parse, counts match what is on
+//! disk and what the clock implies, the seed fixes the operation sequence.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::support::*;
+
+fn scenario(sb: &Sandbox, name: &str, body: &str) -> std::path::PathBuf {
+    sb.write(
+        &format!("{name}.yaml"),
+        &format!("version: 1\nname: {name}\nseed: 7\n{body}")
+            .replace("HOSTPATH", &sb.hostpath().display().to_string()),
+    )
+}
+
+fn op<'a>(cell: &'a Value, name: &str) -> &'a Value {
+    cell["ops"]
+        .get(name)
+        .unwrap_or_else(|| panic!("op {name} missing in {}", cell["ops"]))
+}
+
+fn count(cell: &Value, name: &str) -> u64 {
+    op(cell, name)["count"].as_u64().unwrap()
+}
+
+fn cell<'a>(result: &'a Value, target: &str, workload: &str) -> &'a Value {
+    result["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["target"]["name"] == target && c["workload"]["name"] == workload)
+        .unwrap_or_else(|| panic!("no cell {target}/{workload}"))
+}
+
+const THREE_WORKLOADS: &str = "\
+targets:
+  - {name: tmpfs, kind: tmpfs, size: 4GiB, options: [noatime, nodev]}
+  - {name: host, kind: hostpath, path: HOSTPATH, options: [noatime]}
+workloads:
+  - name: small
+    kind: small_files
+    threads: 2
+    file_size: 4KiB
+    files_per_dir: 100
+    fsync: always
+  - name: wal
+    kind: fsync_heavy
+    record_size: 512B..8KiB
+    file_size: 8MiB
+  - name: logs
+    kind: log_append
+    threads: 2
+    line_size: 120B..400B
+    file_size: 20KiB..40KiB
+    rate: 500/s
+    fsync: on_close
+";
+
+#[test]
+fn tmpfs_and_hostpath_cells_produce_consistent_results() {
+    if !require_root("tmpfs_and_hostpath_cells_produce_consistent_results") {
+        return;
+    }
+    let _serial = serial();
+    let sb = Sandbox::new();
+    let file = scenario(
+        &sb,
+        "consistent",
+        &format!("duration: 2s\nwarmup: 500ms\n{THREE_WORKLOADS}"),
+    );
+    let out = sb.run(&file, "r", &["--keep"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let result = read_json(&sb.out("r").join("result.json"));
+    assert_eq!(result["schema"], "wpbench/result/v1");
+    assert_eq!(result["status"], "completed");
+    assert_eq!(result["scenario"]["seed"], 7);
+    assert_eq!(result["cells"].as_array().unwrap().len(), 6);
+    assert!(result["env"]["kernel"].as_str().unwrap().len() > 2);
+    assert!(result["env"]["cores"].as_u64().unwrap() >= 1);
+    assert!(result["env"]["memory_bytes"].as_u64().unwrap() > 0);
+
+    // Effective options, read back from mountinfo.
+    let t = &cell(&result, "tmpfs", "small")["target"]["mount"];
+    assert_eq!(t["fstype"], "tmpfs");
+    let opts = t["options"].as_str().unwrap();
+    assert!(
+        opts.contains("noatime") && opts.contains("nodev") && opts.contains("size=4194304k"),
+        "{opts}"
+    );
+    let h = &cell(&result, "host", "small")["target"]["mount"];
+    assert!(h["options"].as_str().unwrap().contains("noatime"), "{h}");
+    assert_ne!(h["fstype"], "tmpfs");
+
+    for c in result["cells"].as_array().unwrap() {
+        assert_eq!(c["notes"], serde_json::json!([]), "{}", c["target"]);
+        let d = c["duration_s"].as_f64().unwrap();
+        assert!((1.9..4.0).contains(&d), "duration {d}");
+        for (name, stats) in c["ops"].as_object().unwrap() {
+            let n = stats["count"].as_u64().unwrap();
+            if n == 0 {
+                continue;
+            }
+            let p = |k: &str| stats[k].as_u64().unwrap();
+            assert!(
+                p("min_ns") <= p("p50_ns") && p("p50_ns") <= p("p95_ns"),
+                "{name}: {stats}"
+            );
+            assert!(
+                p("p95_ns") <= p("p99_ns") && p("p99_ns") <= p("max_ns"),
+                "{name}: {stats}"
+            );
+            let rate = stats["ops_per_sec"].as_f64().unwrap();
+            assert!(
+                (rate * d - n as f64).abs() < 1.0,
+                "{name}: {rate} × {d} ≠ {n}"
+            );
+        }
+        assert!(c["workload"]["params"]["sync_call"].is_string());
+    }
+
+    // small_files: one file op = one create, one write, one fsync, one close.
+    for target in ["tmpfs", "host"] {
+        let c = cell(&result, target, "small");
+        let files = count(c, "file");
+        assert!(files > 100, "{target}: {files} files");
+        // A unit straddling the end of warm-up counts in the measured
+        // phase while its first syscalls ended in warm-up: at most one per thread.
+        for sys in ["create", "write", "fsync", "close"] {
+            assert!(
+                files - count(c, sys) <= 2,
+                "{target}: {sys} {} vs {files} files",
+                count(c, sys)
+            );
+        }
+        let bytes = c["bytes_written"].as_u64().unwrap();
+        assert!(
+            bytes.abs_diff(files * 4096) <= 2 * 4096,
+            "{target}: {bytes} bytes for {files} files"
+        );
+        // WAL: one record = one write and one fdatasync (defaults).
+        let w = cell(&result, target, "wal");
+        assert!(count(w, "record") - count(w, "write") <= 1, "{target}");
+        assert!(count(w, "record") - count(w, "fdatasync") <= 1, "{target}");
+        // Open loop at 500/s × 2 threads × 2 s: the schedule is kept.
+        let l = cell(&result, target, "logs");
+        let lines = count(l, "line") as f64;
+        assert!(
+            (lines - 2000.0).abs() <= 40.0,
+            "{target}: {lines} lines at 1000/s for 2 s"
+        );
+        assert_eq!(count(l, "line.service"), count(l, "line"));
+        assert!(count(l, "task") > 10, "{target}: tasks");
+        // on_close: one fsync per finished task (plus the cut-short one per thread).
+        let fsyncs = count(l, "fsync");
+        assert!(
+            fsyncs >= count(l, "task") && fsyncs <= count(l, "task") + 2 * 2,
+            "{target}"
+        );
+    }
+
+    // On disk (hostPath, kept): files = measured + warm-up file ops.
+    let c = cell(&result, "host", "small");
+    let kept = entries_with_prefix(&sb.hostpath(), "wpbench-");
+    assert_eq!(kept.len(), 3, "{kept:?}");
+    let small_dir = kept
+        .iter()
+        .find(|p| p.to_string_lossy().ends_with(&format!("-c{}", c["index"])))
+        .unwrap();
+    let mut on_disk = 0u64;
+    for t in std::fs::read_dir(small_dir).unwrap().flatten() {
+        for d in std::fs::read_dir(t.path()).unwrap().flatten() {
+            let n = std::fs::read_dir(d.path()).unwrap().count() as u64;
+            assert!(n <= 100, "files_per_dir exceeded: {n}");
+            on_disk += n;
+        }
+    }
+    assert_eq!(
+        on_disk,
+        count(c, "file") + c["warmup_unit_ops"].as_u64().unwrap()
+    );
+
+    // The WAL's records carry sequence numbers and CRCs. The file wraps
+    // when full, so from offset 0 lie the newest pass's records, in
+    // sequence, ending with the last one written: its sequence number + 1
+    // is the number of records written (measured + warm-up).
+    let w = cell(&result, "host", "wal");
+    let wal_dir = kept
+        .iter()
+        .find(|p| p.to_string_lossy().ends_with(&format!("-c{}", w["index"])))
+        .unwrap();
+    let wal = std::fs::read(wal_dir.join("wal-t00.log")).unwrap();
+    assert_eq!(wal.len(), 8 << 20, "preallocated size kept");
+    let mut off = 0usize;
+    let mut last: Option<u64> = None;
+    while off + 32 <= wal.len() && &wal[off..off + 4] == b"WPB1" {
+        let seq = u64::from_le_bytes(wal[off + 8..off + 16].try_into().unwrap());
+        if last.is_some_and(|l| seq != l + 1) {
+            break; // an older pass begins here
+        }
+        let len = u32::from_le_bytes(wal[off + 16..off + 20].try_into().unwrap()) as usize;
+        let crc = u32::from_le_bytes(wal[off + 20..off + 24].try_into().unwrap());
+        assert_eq!(
+            crc,
+            crc32fast::hash(&wal[off + 32..off + len]),
+            "record {seq} intact"
+        );
+        assert!((512..=8192).contains(&len), "record size {len} in range");
+        last = Some(seq);
+        off += len;
+    }
+    let written = count(w, "record") + w["warmup_unit_ops"].as_u64().unwrap();
+    assert_eq!(last.unwrap() + 1, written, "records on disk vs recorded");
+
+    // summary.md and the hlog files exist.
+    let summary = std::fs::read_to_string(sb.out("r").join("summary.md")).unwrap();
+    assert!(
+        summary.contains("| tmpfs") && summary.contains("fsync"),
+        "{summary}"
+    );
+    for c in result["cells"].as_array().unwrap() {
+        assert!(sb.out("r").join(c["hlog"].as_str().unwrap()).exists());
+    }
+    // Terminal table printed per cell.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("p95") && stdout.contains("host / wal"),
+        "{stdout}"
+    );
+}
+
+/// (relative path, size, crc32) of every file under `dir`.
+fn tree(dir: &Path) -> BTreeMap<String, (u64, u32)> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let bytes = std::fs::read(&p).unwrap();
+                let rel = p.strip_prefix(dir).unwrap().display().to_string();
+                out.insert(rel, (bytes.len() as u64, crc32fast::hash(&bytes)));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn the_seed_fixes_names_sizes_and_bytes() {
+    let _serial = serial();
+    let sb = Sandbox::new();
+    // hostPath without options works unprivileged, so this test needs no root.
+    let file = scenario(
+        &sb,
+        "seeded",
+        concat!(
+            "ops: 300\nwarmup: 0s\n",
+            "targets:\n",
+            "  - {name: host, kind: hostpath, path: HOSTPATH}\n",
+            "workloads:\n",
+            "  - {name: small, kind: small_files, file_size: 100B..9KiB, files_per_dir: 50}\n",
+            "  - {name: logs, kind: log_append, line_size: 40B..200B, file_size: 1KiB..4KiB, retain: 1000}\n",
+        ),
+    );
+    let snapshot = |out: &str, seed: &str| {
+        let o = sb.run(&file, out, &["--keep", "--seed", seed, "--quiet"]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        let mut trees = Vec::new();
+        let mut dirs = entries_with_prefix(&sb.hostpath(), "wpbench-");
+        dirs.sort_by_key(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .rsplit('-')
+                .next()
+                .unwrap()
+                .to_string()
+        });
+        for d in &dirs {
+            trees.push(tree(d));
+            std::fs::remove_dir_all(d).unwrap();
+        }
+        trees
+    };
+    let a = snapshot("a", "7");
+    let b = snapshot("b", "7");
+    let c = snapshot("c", "8");
+    assert_eq!(a.len(), 2);
+    assert_eq!(a[0].len(), 300, "300 small files");
+    assert_eq!(a, b, "same seed, same files");
+    assert_ne!(a[0], c[0], "another seed, other sizes and bytes");
+    let sizes: std::collections::BTreeSet<u64> = a[0].values().map(|(s, _)| *s).collect();
+    assert!(sizes.len() > 100, "sizes are drawn from the range");
+}
+
+#[test]
+fn unsupported_targets_and_faults_exit_3_before_touching_anything() {
+    let _serial = serial();
+    let sb = Sandbox::new();
+    let file = scenario(
+        &sb,
+        "later",
+        "duration: 1s\ntargets:\n  - {name: e, kind: ext4, size: 64MiB}\nworkloads:\n  - {name: w, kind: fsync_heavy}\n",
+    );
+    let out = sb.run(&file, "x", &[]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ext4"));
+    assert!(
+        !sb.out("x").exists(),
+        "nothing written before the environment check"
+    );
+}

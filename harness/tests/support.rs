@@ -1,0 +1,120 @@
+//! Shared helpers: running the wpbench binary, privilege checks, fixtures.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::{Mutex, MutexGuard};
+
+/// Runs that measure are serialized: on a 2-core machine, two concurrent
+/// runs would skew each other's rates.
+static RUN_LOCK: Mutex<()> = Mutex::new(());
+
+pub fn serial() -> MutexGuard<'static, ()> {
+    RUN_LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+pub fn wpbench() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_wpbench"))
+}
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// True when the test can run as root. Otherwise prints why it skips —
+/// or fails in CI, where a missing privilege must not hide a test.
+pub fn require_root(test: &str) -> bool {
+    if rustix::process::geteuid().is_root() {
+        return true;
+    }
+    if in_ci() {
+        panic!("{test} needs root, and CI must not skip it: run the tests as root");
+    }
+    eprintln!("SKIP {test}: needs root (mounts in a private namespace); run as root to include it");
+    false
+}
+
+/// A scratch root, a hostPath base and an output directory for one test,
+/// all removed when dropped.
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Sandbox {
+        // Under /var/tmp: on the machine's disk (a real hostPath), not a tmpfs /tmp.
+        std::fs::create_dir_all("/var/tmp").ok();
+        Sandbox {
+            dir: tempfile::Builder::new()
+                .prefix("wpbench-test-")
+                .tempdir_in("/var/tmp")
+                .unwrap(),
+        }
+    }
+    pub fn scratch(&self) -> PathBuf {
+        self.dir.path().join("scratch")
+    }
+    pub fn hostpath(&self) -> PathBuf {
+        self.dir.path().join("host")
+    }
+    pub fn out(&self, name: &str) -> PathBuf {
+        self.dir.path().join("out").join(name)
+    }
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+    /// `wpbench run FILE --out OUT --scratch S` plus `extra`.
+    pub fn run(&self, file: &Path, out: &str, extra: &[&str]) -> Output {
+        wpbench()
+            .arg("run")
+            .arg(file)
+            .arg("--out")
+            .arg(self.out(out))
+            .arg("--scratch")
+            .arg(self.scratch())
+            .args(extra)
+            .output()
+            .unwrap()
+    }
+}
+
+pub fn text(o: &Output) -> String {
+    format!(
+        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+pub fn read_json(path: &Path) -> serde_json::Value {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+/// Mount points in this (the host's) namespace that a run could have made.
+pub fn host_mounts_of(needle: &str) -> Vec<String> {
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains(needle))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Entries of `dir` whose name starts with `prefix`.
+pub fn entries_with_prefix(dir: &Path, prefix: &str) -> Vec<PathBuf> {
+    match std::fs::read_dir(dir) {
+        Ok(rd) => rd
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with(prefix))
+            .map(|e| e.path())
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}

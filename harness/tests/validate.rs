@@ -1,0 +1,159 @@
+//! `wpbench validate`: broken scenarios give exit 2 and point at the line.
+
+use crate::support::*;
+
+struct Case {
+    name: &'static str,
+    yaml: &'static str,
+    /// Expected `file:line:col` prefix (line:col) and fragments of the message.
+    at: &'static str,
+    says: &'static [&'static str],
+}
+
+const BASE_HEAD: &str = "version: 1\nname: broken\nduration: 1s\n";
+
+const CASES: &[Case] = &[
+    Case {
+        name: "typo",
+        yaml: "targets:\n  - name: t\n    kind: tmpfs\nworkloads:\n  - name: w\n    kind: small_files\n    fsnyc: always\n",
+        at: ":10:5:",
+        says: &["fsnyc", "did you mean `fsync`"],
+    },
+    Case {
+        name: "missing-unit",
+        yaml: "targets:\n  - name: t\n    kind: tmpfs\n    size: 1024\nworkloads:\n  - name: w\n    kind: small_files\n",
+        at: ":7:",
+        says: &["size", "unit"],
+    },
+    Case {
+        name: "wrong-type",
+        yaml: "targets:\n  - name: t\n    kind: tmpfs\nworkloads:\n  - name: w\n    kind: small_files\n    threads: many\n",
+        at: ":10:",
+        says: &["threads"],
+    },
+    Case {
+        name: "zero-threads",
+        yaml: "targets:\n  - name: t\n    kind: tmpfs\nworkloads:\n  - name: w\n    kind: small_files\n    threads: 0\n",
+        at: ":10:",
+        says: &["threads"],
+    },
+    Case {
+        name: "upside-down-range",
+        yaml: "targets:\n  - name: t\n    kind: tmpfs\nworkloads:\n  - name: w\n    kind: log_append\n    line_size: 400B..120B\n",
+        at: ":10:",
+        says: &["upside down"],
+    },
+    Case {
+        name: "gate-on-missing-workload",
+        yaml: "targets:\n  - name: t\n    kind: tmpfs\nworkloads:\n  - name: w\n    kind: small_files\ngates:\n  - select: {workload: wall}\n    p95: 2ms\n",
+        at: ":11:",
+        says: &["wall"],
+    },
+    Case {
+        name: "unknown-kind",
+        yaml: "targets:\n  - name: t\n    kind: tmpfz\nworkloads:\n  - name: w\n    kind: small_files\n",
+        at: ":6:",
+        says: &["tmpfz", "tmpfs"],
+    },
+];
+
+#[test]
+fn broken_scenarios_exit_2_and_point_at_the_line() {
+    let sb = Sandbox::new();
+    for case in CASES {
+        let file = sb.write(
+            &format!("{}.yaml", case.name),
+            &format!("{BASE_HEAD}{}", case.yaml),
+        );
+        let out = wpbench().arg("validate").arg(&file).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "case {}: {}",
+            case.name,
+            text(&out)
+        );
+        let expected = format!("{}{}", file.display(), case.at);
+        assert!(
+            err.contains(&expected),
+            "case {}: expected `{expected}` in:\n{err}",
+            case.name
+        );
+        for s in case.says {
+            assert!(
+                err.contains(s),
+                "case {}: expected `{s}` in:\n{err}",
+                case.name
+            );
+        }
+        assert!(!err.contains("panicked"), "case {}: {err}", case.name);
+    }
+}
+
+#[test]
+fn nonsense_input_never_panics() {
+    let sb = Sandbox::new();
+    for (i, yaml) in [
+        "",
+        "- a\n- b\n",
+        "version: [1\n",
+        "\t\u{0}",
+        "targets: 5\n",
+        "version: 1\nname: x\n",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let file = sb.write(&format!("n{i}.yaml"), yaml);
+        let out = wpbench().arg("validate").arg(&file).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{yaml:?}: {}", text(&out));
+        assert!(
+            !String::from_utf8_lossy(&out.stderr).contains("panicked"),
+            "{}",
+            text(&out)
+        );
+    }
+    let out = wpbench()
+        .args(["validate", "/nonexistent/x.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+}
+
+#[test]
+fn every_shipped_scenario_validates() {
+    let dir = repo_root().join("scenarios");
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    assert!(files.iter().any(|f| f.ends_with("quickstart.yaml")));
+    let out = wpbench().arg("validate").args(&files).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| l.starts_with("ok "))
+            .count(),
+        files.len()
+    );
+}
+
+#[test]
+fn bad_command_lines_exit_2() {
+    let sb = Sandbox::new();
+    let file = repo_root().join("scenarios/quickstart.yaml");
+    for args in [
+        vec!["--only", "nosuch/target"],
+        vec!["--duration", "5"],
+        vec!["--repeat", "0"],
+    ] {
+        let out = sb.run(&file, "x", &args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out));
+    }
+    let out = wpbench().arg("frobnicate").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

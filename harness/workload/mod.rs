@@ -1,0 +1,66 @@
+//! The workload room: what runs on a target, one file per kind.
+//!
+//! A `Workload` makes one `Worker` per thread; the engine calls
+//! `Worker::step` once per unit op (a file, a record, a line) and times it;
+//! the worker times each syscall it makes. Errors are recorded by errno and
+//! the worker carries on with the next unit — a failing disk is a result,
+//! not a crash of the benchmark.
+
+pub mod fsync_heavy;
+pub mod log_append;
+pub mod mock;
+pub mod payload;
+pub mod small_files;
+pub mod sync;
+pub mod sys;
+
+use std::io;
+use std::path::Path;
+
+use crate::record::{Op, Recorder};
+use crate::scenario::{WorkloadParams, WorkloadSpec};
+
+/// What one step did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// One unit op completed.
+    Done,
+    /// An op failed (already recorded with its errno); the unit was abandoned.
+    Failed(i32),
+}
+
+/// A workload kind with its parameters.
+pub trait Workload: Send + Sync {
+    /// The op a user counts throughput in.
+    fn unit_op(&self) -> Op;
+    /// Prepares thread `thread`'s worker under `root` (files it needs before
+    /// the clock starts, e.g. a preallocated WAL). Not measured.
+    fn worker(&self, root: &Path, thread: u32, seed: u64) -> io::Result<Box<dyn Worker>>;
+}
+
+/// One thread's state machine.
+pub trait Worker: Send {
+    /// Performs one unit op, recording every syscall in `rec`.
+    fn step(&mut self, rec: &mut Recorder) -> Step;
+    /// The cell is over: apply `fsync: end`, close what is open.
+    fn finish(&mut self, rec: &mut Recorder);
+}
+
+/// The workload a spec describes.
+pub fn build(spec: &WorkloadSpec) -> Box<dyn Workload> {
+    match &spec.params {
+        WorkloadParams::SmallFiles { .. } => Box::new(small_files::SmallFiles::new(spec.clone())),
+        WorkloadParams::FsyncHeavy { .. } => Box::new(fsync_heavy::FsyncHeavy::new(spec.clone())),
+        WorkloadParams::LogAppend { .. } => Box::new(log_append::LogAppend::new(spec.clone())),
+    }
+}
+
+/// Turns an io::Error into a failed step.
+pub(crate) fn failed(e: &io::Error) -> Step {
+    Step::Failed(crate::record::errno::errno_of(e))
+}
+
+/// A C string for a generated name (names never contain NUL).
+pub(crate) fn cname(s: String) -> std::ffi::CString {
+    std::ffi::CString::new(s).expect("generated names contain no NUL")
+}

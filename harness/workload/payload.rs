@@ -1,0 +1,175 @@
+//! Seeded payloads and self-describing records.
+//!
+//! Every byte a workload writes comes from a per-thread ChaCha stream
+//! seeded from the scenario seed, the workload's name and the thread
+//! index: the same seed gives byte-identical files and the same operation
+//! sequence; vary values of one workload share it, so they are compared on
+//! identical work.
+//!
+//! Records (WAL records, small files ≥ 32 bytes) start with a 32-byte
+//! header — magic, thread, sequence number, length, CRC32 of the body — so
+//! a verifier can tell intact, torn and foreign data apart after a crash.
+
+use rand::{Rng, RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::scenario::SizeRange;
+
+pub const RECORD_MAGIC: &[u8; 4] = b"WPB1";
+pub const RECORD_HEADER: usize = 32;
+/// Shortest log line: the text header plus a newline.
+pub const LINE_HEADER: usize = 27;
+const POOL: usize = 1 << 20;
+
+/// FNV-1a: a stable hash (std's hasher may change between releases, and
+/// seeds must mean the same thing forever).
+fn fnv1a(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// The seed of one thread of one workload.
+pub fn thread_seed(scenario_seed: u64, workload: &str, thread: u32) -> u64 {
+    scenario_seed
+        ^ fnv1a(workload).rotate_left(17)
+        ^ u64::from(thread).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+/// A thread's deterministic source of sizes and bytes.
+pub struct Payload {
+    rng: ChaCha8Rng,
+    pool: Vec<u8>,
+}
+
+impl Payload {
+    pub fn new(seed: u64) -> Payload {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut pool = vec![0u8; POOL];
+        rng.fill_bytes(&mut pool);
+        Payload { rng, pool }
+    }
+
+    /// A size drawn uniformly from the range.
+    pub fn size(&mut self, range: SizeRange) -> u64 {
+        if range.is_fixed() {
+            range.min
+        } else {
+            self.rng.random_range(range.min..=range.max)
+        }
+    }
+
+    /// Appends `len` pseudo-random bytes to `out` (a window of the pool at
+    /// a random offset, repeated for lengths beyond it).
+    pub fn fill(&mut self, out: &mut Vec<u8>, len: usize) {
+        let mut left = len;
+        while left > 0 {
+            let start = self.rng.random_range(0..POOL);
+            let n = left.min(POOL - start);
+            out.extend_from_slice(&self.pool[start..start + n]);
+            left -= n;
+        }
+    }
+
+    /// Builds a record of exactly `len` bytes into `out` (cleared first).
+    /// Shorter than a header: raw bytes only.
+    pub fn record(&mut self, out: &mut Vec<u8>, thread: u32, seq: u64, len: usize) {
+        out.clear();
+        if len < RECORD_HEADER {
+            self.fill(out, len);
+            return;
+        }
+        out.extend_from_slice(RECORD_MAGIC);
+        out.extend_from_slice(&thread.to_le_bytes());
+        out.extend_from_slice(&seq.to_le_bytes());
+        out.extend_from_slice(&(len as u32).to_le_bytes());
+        out.extend_from_slice(&[0; 4]); // CRC, filled below
+        out.extend_from_slice(&[0; 8]); // reserved
+        self.fill(out, len - RECORD_HEADER);
+        let crc = crc32fast::hash(&out[RECORD_HEADER..]);
+        out[20..24].copy_from_slice(&crc.to_le_bytes());
+    }
+
+    /// Builds one log line of exactly `len` bytes (≥ LINE_HEADER + 1):
+    /// `tttt ssssssssssss cccccccc <text>\n`, printable, with the CRC32 of
+    /// the text.
+    pub fn line(&mut self, out: &mut Vec<u8>, thread: u32, seq: u64, len: usize) {
+        out.clear();
+        let text_len = len.saturating_sub(LINE_HEADER + 1);
+        let mut text = Vec::with_capacity(text_len);
+        self.fill(&mut text, text_len);
+        const ALPHABET: &[u8; 64] =
+            b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .";
+        for b in &mut text {
+            *b = ALPHABET[(*b & 63) as usize];
+        }
+        let crc = crc32fast::hash(&text);
+        out.extend_from_slice(
+            format!("{:04x} {:012x} {:08x} ", thread & 0xffff, seq, crc).as_bytes(),
+        );
+        out.extend_from_slice(&text);
+        out.push(b'\n');
+    }
+}
+
+/// Parses a record header: (thread, seq, len, crc) when the magic matches.
+pub fn parse_record_header(b: &[u8]) -> Option<(u32, u64, u32, u32)> {
+    if b.len() < RECORD_HEADER || &b[..4] != RECORD_MAGIC {
+        return None;
+    }
+    let u32_at = |i: usize| u32::from_le_bytes(b[i..i + 4].try_into().expect("4 bytes"));
+    let seq = u64::from_le_bytes(b[8..16].try_into().expect("8 bytes"));
+    Some((u32_at(4), seq, u32_at(16), u32_at(20)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_seed_same_bytes_different_seed_different_bytes() {
+        let (mut a, mut b, mut c) = (Payload::new(1), Payload::new(1), Payload::new(2));
+        let (mut x, mut y, mut z) = (Vec::new(), Vec::new(), Vec::new());
+        a.record(&mut x, 0, 7, 4096);
+        b.record(&mut y, 0, 7, 4096);
+        c.record(&mut z, 0, 7, 4096);
+        assert_eq!(x, y);
+        assert_ne!(x, z);
+        let r = SizeRange { min: 100, max: 300 };
+        let sizes_a: Vec<u64> = (0..20).map(|_| a.size(r)).collect();
+        let sizes_b: Vec<u64> = (0..20).map(|_| b.size(r)).collect();
+        assert_eq!(sizes_a, sizes_b);
+        assert!(sizes_a.iter().all(|s| (100..=300).contains(s)));
+        assert_ne!(thread_seed(1, "wal", 0), thread_seed(1, "wal", 1));
+        assert_ne!(thread_seed(1, "wal", 0), thread_seed(1, "logs", 0));
+    }
+
+    #[test]
+    fn records_describe_themselves() {
+        let mut p = Payload::new(3);
+        let mut buf = Vec::new();
+        p.record(&mut buf, 5, 42, 4096);
+        assert_eq!(buf.len(), 4096);
+        let (thread, seq, len, crc) = parse_record_header(&buf).unwrap();
+        assert_eq!((thread, seq, len), (5, 42, 4096));
+        assert_eq!(crc, crc32fast::hash(&buf[RECORD_HEADER..]));
+        p.record(&mut buf, 5, 43, 10);
+        assert_eq!(buf.len(), 10);
+        // Larger than the pool still works.
+        p.record(&mut buf, 5, 44, POOL * 2 + 17);
+        assert_eq!(buf.len(), POOL * 2 + 17);
+    }
+
+    #[test]
+    fn lines_have_exact_length_and_one_newline() {
+        let mut p = Payload::new(9);
+        let mut buf = Vec::new();
+        for len in [32usize, 120, 400] {
+            p.line(&mut buf, 3, 99, len);
+            assert_eq!(buf.len(), len);
+            assert_eq!(buf.iter().filter(|b| **b == b'\n').count(), 1);
+            assert_eq!(*buf.last().unwrap(), b'\n');
+        }
+        assert!(buf.starts_with(b"0003 000000000063 "));
+    }
+}

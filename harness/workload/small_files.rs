@@ -1,0 +1,133 @@
+//! small_files: create → write `file_size` → sync per policy → close, in
+//! directories of `files_per_dir` entries per thread (`tNN/dNNNNNN/fNNNNNNNN`).
+//! Unit op: `file`. Files are kept, so the target's inode and block usage
+//! grows as it would under a container writing into its upperdir.
+
+use std::io;
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::Path;
+
+use super::payload::{thread_seed, Payload};
+use super::sync::Syncer;
+use super::{cname, failed, sys, Step, Worker, Workload};
+use crate::record::{Op, Recorder};
+use crate::scenario::{SizeRange, WorkloadParams, WorkloadSpec};
+
+pub struct SmallFiles {
+    spec: WorkloadSpec,
+    file_size: SizeRange,
+    files_per_dir: u64,
+}
+
+impl SmallFiles {
+    pub fn new(spec: WorkloadSpec) -> SmallFiles {
+        let WorkloadParams::SmallFiles {
+            file_size,
+            files_per_dir,
+        } = spec.params
+        else {
+            unreachable!("built from a small_files spec")
+        };
+        SmallFiles {
+            spec,
+            file_size,
+            files_per_dir,
+        }
+    }
+}
+
+impl Workload for SmallFiles {
+    fn unit_op(&self) -> Op {
+        Op::File
+    }
+
+    fn worker(&self, root: &Path, thread: u32, seed: u64) -> io::Result<Box<dyn Worker>> {
+        let root_fd = sys::open_root(root)?;
+        let name = cname(format!("t{thread:02}"));
+        rustix::fs::mkdirat(
+            &root_fd,
+            name.as_c_str(),
+            rustix::fs::Mode::from_raw_mode(0o755),
+        )?;
+        let thread_dir = sys::open_dir(root_fd.as_fd(), &name)?;
+        Ok(Box::new(SmallFilesWorker {
+            thread,
+            file_size: self.file_size,
+            files_per_dir: self.files_per_dir,
+            fsync_dir: self.spec.fsync_dir,
+            syncer: Syncer::new(self.spec.fsync, self.spec.sync_call),
+            payload: Payload::new(thread_seed(seed, &self.spec.base_name, thread)),
+            thread_dir,
+            dir: None,
+            seq: 0,
+            buf: Vec::new(),
+        }))
+    }
+}
+
+struct SmallFilesWorker {
+    thread: u32,
+    file_size: SizeRange,
+    files_per_dir: u64,
+    fsync_dir: bool,
+    syncer: Syncer,
+    payload: Payload,
+    thread_dir: OwnedFd,
+    /// The directory files currently go into.
+    dir: Option<OwnedFd>,
+    seq: u64,
+    buf: Vec<u8>,
+}
+
+impl SmallFilesWorker {
+    fn one_file(&mut self, rec: &mut Recorder) -> io::Result<()> {
+        let seq = self.seq;
+        self.seq += 1;
+        if seq % self.files_per_dir == 0 {
+            self.dir = None;
+            let name = cname(format!("d{:06}", seq / self.files_per_dir));
+            sys::mkdir(rec, self.thread_dir.as_fd(), &name)?;
+            self.dir = Some(sys::open_dir(self.thread_dir.as_fd(), &name)?);
+        }
+        let Some(dir) = self.dir.as_ref() else {
+            // The directory of this batch could not be made earlier.
+            return Err(io::Error::from_raw_os_error(libc::ENOENT));
+        };
+        let name = cname(format!("f{seq:08}"));
+        let fd = sys::create(rec, dir.as_fd(), &name, self.syncer.open_flags())?;
+        let len = self.payload.size(self.file_size) as usize;
+        self.payload.record(&mut self.buf, self.thread, seq, len);
+        let result = (|| {
+            sys::write_all(rec, fd.as_fd(), &self.buf)?;
+            let synced = self.syncer.after_write(rec, fd.as_fd())?;
+            let synced = self.syncer.before_close(rec, fd.as_fd())? || synced;
+            if self.fsync_dir && synced {
+                sys::fsync(rec, Op::FsyncDir, dir.as_fd())?;
+            }
+            Ok(())
+        })();
+        match result {
+            Ok(()) => sys::close(rec, fd),
+            Err(e) => {
+                sys::discard(fd);
+                Err(e)
+            }
+        }
+    }
+}
+
+impl Worker for SmallFilesWorker {
+    fn step(&mut self, rec: &mut Recorder) -> Step {
+        match self.one_file(rec) {
+            Ok(()) => Step::Done,
+            Err(e) => failed(&e),
+        }
+    }
+
+    fn finish(&mut self, rec: &mut Recorder) {
+        if self.syncer.at_end() {
+            // Files are closed as they are written; one syncfs flushes them all.
+            let _ = sys::syncfs(rec, self.thread_dir.as_fd());
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! Timed syscalls: each records its latency under its own op, or its errno.
+//!
+//! Paths are always relative to a directory descriptor the workload opened
+//! inside its target, and final components are opened with O_NOFOLLOW, so
+//! a workload never follows a symlink out of its scratch directory.
+
+use std::ffi::CStr;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, OwnedFd};
+
+use rustix::fs::{Mode, OFlags};
+
+use crate::record::{Op, Recorder};
+
+fn io_err(e: rustix::io::Errno) -> io::Error {
+    e.into()
+}
+
+/// Opens a directory under `dir` (or `dir` itself with ".").
+pub fn open_dir(dir: BorrowedFd, name: &CStr) -> io::Result<OwnedFd> {
+    rustix::fs::openat(
+        dir,
+        name,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC | OFlags::NOFOLLOW,
+        Mode::empty(),
+    )
+    .map_err(io_err)
+}
+
+/// Opens `path` as the workload's root directory.
+pub fn open_root(path: &std::path::Path) -> io::Result<OwnedFd> {
+    rustix::fs::open(
+        path,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(io_err)
+}
+
+/// Creates a new file (O_EXCL: never reuses one) for writing.
+pub fn create(
+    rec: &mut Recorder,
+    dir: BorrowedFd,
+    name: &CStr,
+    extra: OFlags,
+) -> io::Result<OwnedFd> {
+    rec.time(Op::Create, || {
+        rustix::fs::openat(
+            dir,
+            name,
+            OFlags::WRONLY
+                | OFlags::CREATE
+                | OFlags::EXCL
+                | OFlags::CLOEXEC
+                | OFlags::NOFOLLOW
+                | extra,
+            Mode::from_raw_mode(0o644),
+        )
+        .map_err(io_err)
+    })
+}
+
+pub fn mkdir(rec: &mut Recorder, dir: BorrowedFd, name: &CStr) -> io::Result<()> {
+    rec.time(Op::Mkdir, || {
+        rustix::fs::mkdirat(dir, name, Mode::from_raw_mode(0o755)).map_err(io_err)
+    })
+}
+
+pub fn unlink(rec: &mut Recorder, dir: BorrowedFd, name: &CStr) -> io::Result<()> {
+    rec.time(Op::Unlink, || {
+        rustix::fs::unlinkat(dir, name, rustix::fs::AtFlags::empty()).map_err(io_err)
+    })
+}
+
+/// Writes all of `buf`, one recorded `write` per call (a short write is
+/// followed by another call, as any application would).
+pub fn write_all(rec: &mut Recorder, fd: BorrowedFd, mut buf: &[u8]) -> io::Result<()> {
+    while !buf.is_empty() {
+        let n = rec.time(Op::Write, || rustix::io::write(fd, buf).map_err(io_err))?;
+        if n == 0 {
+            return Err(io::Error::from_raw_os_error(libc::EIO));
+        }
+        rec.add_bytes(n as u64);
+        buf = &buf[n..];
+    }
+    Ok(())
+}
+
+/// Positional variant of `write_all`.
+pub fn pwrite_all(
+    rec: &mut Recorder,
+    fd: BorrowedFd,
+    mut buf: &[u8],
+    mut offset: u64,
+) -> io::Result<()> {
+    while !buf.is_empty() {
+        let n = rec.time(Op::Write, || {
+            rustix::io::pwrite(fd, buf, offset).map_err(io_err)
+        })?;
+        if n == 0 {
+            return Err(io::Error::from_raw_os_error(libc::EIO));
+        }
+        rec.add_bytes(n as u64);
+        buf = &buf[n..];
+        offset += n as u64;
+    }
+    Ok(())
+}
+
+/// close(2), timed, with its error reported (writeback errors can surface
+/// here; dropping an OwnedFd would swallow them).
+pub fn close(rec: &mut Recorder, fd: OwnedFd) -> io::Result<()> {
+    let raw = fd.into_raw_fd();
+    rec.time(Op::Close, || {
+        // SAFETY: `raw` came from an OwnedFd we own and is closed exactly once.
+        if unsafe { libc::close(raw) } == 0 {
+            Ok(())
+        } else {
+            Err(io::Error::last_os_error())
+        }
+    })
+}
+
+pub fn fsync(rec: &mut Recorder, op: Op, fd: BorrowedFd) -> io::Result<()> {
+    rec.time(op, || rustix::fs::fsync(fd).map_err(io_err))
+}
+
+pub fn fdatasync(rec: &mut Recorder, fd: BorrowedFd) -> io::Result<()> {
+    rec.time(Op::Fdatasync, || rustix::fs::fdatasync(fd).map_err(io_err))
+}
+
+pub fn syncfs(rec: &mut Recorder, fd: BorrowedFd) -> io::Result<()> {
+    rec.time(Op::Syncfs, || rustix::fs::syncfs(fd).map_err(io_err))
+}
+
+/// sync_file_range over the whole file with WAIT_BEFORE|WRITE|WAIT_AFTER:
+/// starts and waits for writeback of dirty pages — no metadata, no device
+/// cache flush, so not a durability guarantee.
+pub fn sync_file_range(rec: &mut Recorder, fd: BorrowedFd) -> io::Result<()> {
+    let raw = fd.as_raw_fd();
+    rec.time(Op::SyncFileRange, || {
+        let flags = libc::SYNC_FILE_RANGE_WAIT_BEFORE
+            | libc::SYNC_FILE_RANGE_WRITE
+            | libc::SYNC_FILE_RANGE_WAIT_AFTER;
+        // SAFETY: plain syscall on a descriptor we hold.
+        if unsafe { libc::sync_file_range(raw, 0, 0, flags) } == 0 {
+            Ok(())
+        } else {
+            Err(io::Error::last_os_error())
+        }
+    })
+}
+
+/// Closes without timing, for cleaning up after an error.
+pub fn discard(fd: OwnedFd) {
+    drop(fd);
+}
+
+/// Borrow helper so workers can pass `&OwnedFd` where a BorrowedFd is needed.
+pub fn b(fd: &OwnedFd) -> BorrowedFd<'_> {
+    fd.as_fd()
+}
