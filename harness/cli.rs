@@ -20,7 +20,7 @@ use crate::result::CellResult;
 use crate::scenario::plan::{plan, Cell};
 use crate::scenario::units::{format_duration, parse_duration};
 use crate::scenario::{self, Stop};
-use crate::target::{namespace, scratch};
+use crate::target::{guardian, namespace, scratch};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -53,6 +53,14 @@ pub enum Command {
         /// Scratch root to clean [default: /var/tmp/wpbench-runs, or $WPBENCH_SCRATCH].
         #[arg(long)]
         scratch: Option<PathBuf>,
+    },
+    /// Internal: the guardian process a run starts (see target::guardian).
+    #[command(hide = true)]
+    Guard {
+        #[arg(long)]
+        scratch: PathBuf,
+        #[arg(long)]
+        run: String,
     },
 }
 
@@ -113,6 +121,10 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Validate { files } => validate(&files),
         Command::Run(args) => run(args),
         Command::Cleanup { scratch } => cleanup(scratch),
+        Command::Guard { scratch, run } => {
+            guardian::guard(&scratch, &run)?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -206,6 +218,11 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     let plan = plan(&scenario, &args.only).map_err(Error::Usage)?;
     let privileged = namespace::is_privileged();
     runner::check_environment(&scenario, &plan, privileged)?;
+    let run_id = new_run_id();
+    let scratch_root = args.scratch.clone().unwrap_or_else(scratch::default_root);
+    // Started before the namespace, so it stays in the host's; it removes
+    // what the run leaves on disk if the run is killed with SIGKILL.
+    let _guardian = guardian::spawn(&scratch_root, &run_id)?;
     if privileged {
         // Before any thread exists: threads inherit the namespace.
         namespace::enter_private_mount_namespace()?;
@@ -219,7 +236,6 @@ fn run(args: RunArgs) -> Result<ExitCode> {
             .map_err(|e| Error::Environment(format!("installing signal handlers: {e}")))?;
     }
 
-    let run_id = new_run_id();
     let out_dir = args
         .out
         .clone()
@@ -227,7 +243,7 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     let opts = RunOptions {
         run_id,
         out_dir: out_dir.clone(),
-        scratch_root: args.scratch.clone().unwrap_or_else(scratch::default_root),
+        scratch_root,
         keep: args.keep,
         privileged,
         command: std::env::args().collect(),

@@ -5,6 +5,7 @@
 //! Each target kind has a `Provisioner`. Every cell gets a fresh target:
 //! a new tmpfs, a new hostPath subdirectory; later kinds a fresh mkfs.
 
+pub mod guardian;
 pub mod hostpath;
 pub mod mountinfo;
 pub mod namespace;

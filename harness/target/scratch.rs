@@ -192,16 +192,23 @@ fn remove(path: &Path, removal: Removal) -> io::Result<()> {
     }
 }
 
-/// Field 22 of /proc/PID/stat.
-fn start_ticks(pid: u32) -> Option<u64> {
+/// State (field 3) and start time (field 22) of /proc/PID/stat.
+fn proc_stat(pid: u32) -> Option<(char, u64)> {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name (field 2) may contain spaces and parentheses.
-    let after = &stat[stat.rfind(')')? + 1..];
-    after.split_whitespace().nth(19)?.parse().ok()
+    let mut fields = stat[stat.rfind(')')? + 1..].split_whitespace();
+    let state = fields.next()?.chars().next()?;
+    Some((state, fields.nth(18)?.parse().ok()?))
 }
 
+fn start_ticks(pid: u32) -> Option<u64> {
+    proc_stat(pid).map(|(_, t)| t)
+}
+
+/// The run's process still exists (a zombie has exited: its namespace and
+/// mounts are gone, only its exit status waits to be collected).
 fn owner_alive(m: &Manifest) -> bool {
-    start_ticks(m.pid).is_some_and(|t| t == m.start_ticks)
+    proc_stat(m.pid).is_some_and(|(state, t)| t == m.start_ticks && state != 'Z' && state != 'X')
 }
 
 /// What `cleanup_stale` found and did.
@@ -222,41 +229,60 @@ pub fn cleanup_stale(root: &Path) -> CleanupReport {
         return report;
     };
     for entry in dirs.flatten() {
-        let dir = entry.path();
-        let Ok(text) = fs::read_to_string(dir.join(MANIFEST)) else {
-            continue; // Not ours: no manifest, never touched.
-        };
-        let Ok(manifest) = serde_json::from_str::<Manifest>(&text) else {
-            report.problems.push(format!(
-                "{}: unreadable manifest, left alone",
-                dir.display()
-            ));
-            continue;
-        };
-        if owner_alive(&manifest) {
-            report.live_runs.push(manifest.run_id);
-            continue;
-        }
-        let mut ok = true;
-        for created in manifest.created.iter().rev() {
-            match remove(&created.path, created.removal) {
-                Ok(()) => report.removed_paths.push(created.path.clone()),
-                Err(e) => {
-                    ok = false;
-                    report
-                        .problems
-                        .push(format!("{}: {e}", created.path.display()))
-                }
-            }
-        }
-        if ok {
-            match remove(&dir, Removal::Tree) {
-                Ok(()) => report.removed_runs.push(manifest.run_id),
-                Err(e) => report.problems.push(format!("{}: {e}", dir.display())),
+        cleanup_run(&entry.path(), &mut report);
+    }
+    report
+}
+
+/// What became of one run directory in `cleanup_run`.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RunState {
+    /// No manifest: not a run directory (or already removed).
+    NotARun,
+    /// Its process still runs; left alone.
+    Live,
+    /// Its process is gone; removed (see the report for problems).
+    Removed,
+}
+
+/// Removes one run's leftovers if its process is gone.
+pub fn cleanup_run(dir: &Path, report: &mut CleanupReport) -> RunState {
+    let Ok(text) = fs::read_to_string(dir.join(MANIFEST)) else {
+        return RunState::NotARun; // No manifest: not ours, never touched.
+    };
+    let Ok(manifest) = serde_json::from_str::<Manifest>(&text) else {
+        report.problems.push(format!(
+            "{}: unreadable manifest, left alone",
+            dir.display()
+        ));
+        return RunState::NotARun;
+    };
+    if owner_alive(&manifest) {
+        report.live_runs.push(manifest.run_id);
+        return RunState::Live;
+    }
+    let mut ok = true;
+    for created in manifest.created.iter().rev() {
+        match remove(&created.path, created.removal) {
+            Ok(()) => report.removed_paths.push(created.path.clone()),
+            Err(e) => {
+                ok = false;
+                report
+                    .problems
+                    .push(format!("{}: {e}", created.path.display()))
             }
         }
     }
-    report
+    if ok {
+        match remove(dir, Removal::Tree) {
+            Ok(()) => report.removed_runs.push(manifest.run_id),
+            Err(e) => report.problems.push(format!("{}: {e}", dir.display())),
+        }
+    }
+    if let Some(root) = dir.parent() {
+        let _ = remove(root, Removal::EmptyDir);
+    }
+    RunState::Removed
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
-//! Nothing outlives a run: after SIGINT the run tears down and says
-//! "interrupted"; after SIGKILL the next `wpbench cleanup` removes what is
-//! left, and no mount was ever visible outside the run's namespace.
+//! Nothing outlives a run: after SIGINT or SIGTERM the run tears down and
+//! says "interrupted"; after SIGKILL its guardian removes what is left on
+//! disk — or, if the guardian died too, the next run or `wpbench cleanup`
+//! does — and no mount is ever visible outside the run's namespace.
 
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
@@ -55,18 +56,35 @@ fn signal(child: &Child, sig: rustix::process::Signal) {
     rustix::process::kill_process(pid, sig).unwrap();
 }
 
-#[test]
-fn sigkill_leaves_no_mount_and_cleanup_removes_the_rest() {
-    if !require_root("sigkill_leaves_no_mount_and_cleanup_removes_the_rest") {
-        return;
+/// Waits up to 20 s for `cond`.
+fn eventually(what: &str, cond: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting: {what}");
+        std::thread::sleep(Duration::from_millis(50));
     }
-    let _serial = serial();
-    let sb = Sandbox::new();
-    let mut child = long_run(&sb, "killed", "t");
-    wait_for_cell(&sb);
-    signal(&child, rustix::process::Signal::KILL);
-    child.wait().unwrap();
+}
 
+/// PIDs of guardian processes watching runs under `scratch`.
+fn guardians_of(scratch: &std::path::Path) -> Vec<i32> {
+    let needle = scratch.display().to_string();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| {
+                let args: Vec<String> = c
+                    .split(|b| *b == 0)
+                    .map(|a| String::from_utf8_lossy(a).into_owned())
+                    .collect();
+                args.iter().any(|a| a == "guard") && args.contains(&needle)
+            })
+        })
+        .collect()
+}
+
+fn assert_no_mounts(sb: &Sandbox) {
     let needle = sb.dir.path().display().to_string();
     assert!(
         host_mounts_of(&needle).is_empty(),
@@ -78,9 +96,62 @@ fn sigkill_leaves_no_mount_and_cleanup_removes_the_rest() {
         "{:?}",
         host_mounts_of("wpbench-")
     );
-    // The scratch area of the killed run is still there...
-    assert_eq!(entries_with_prefix(&sb.scratch(), "").len(), 1);
-    // ...until cleanup removes it.
+}
+
+#[test]
+fn sigkill_mid_cell_leaves_nothing_behind() {
+    if !require_root("sigkill_mid_cell_leaves_nothing_behind") {
+        return;
+    }
+    let _serial = serial();
+    for target in ["t", "h"] {
+        let sb = Sandbox::new();
+        let mut child = long_run(&sb, &format!("killed-{target}"), target);
+        wait_for_cell(&sb);
+        signal(&child, rustix::process::Signal::KILL);
+        child.wait().unwrap();
+        assert_no_mounts(&sb);
+        // The guardian removes the scratch area and the hostPath subdirectory.
+        eventually("the guardian's cleanup", || {
+            entries_with_prefix(&sb.scratch(), "").is_empty()
+                && entries_with_prefix(&sb.hostpath(), "wpbench-").is_empty()
+        });
+        eventually("the guardian to exit", || {
+            guardians_of(&sb.scratch()).is_empty()
+        });
+    }
+}
+
+#[test]
+fn when_the_guardian_dies_too_cleanup_and_the_next_run_remove_the_rest() {
+    if !require_root("when_the_guardian_dies_too_cleanup_and_the_next_run_remove_the_rest") {
+        return;
+    }
+    let _serial = serial();
+    let sb = Sandbox::new();
+    let kill_both = |name: &str, target: &str| {
+        let mut child = long_run(&sb, name, target);
+        wait_for_cell(&sb);
+        let guardians = guardians_of(&sb.scratch());
+        assert_eq!(guardians.len(), 1, "one guardian per run");
+        // Both were started by this test (the guardian by its wpbench).
+        let pid = rustix::process::Pid::from_raw(guardians[0]).unwrap();
+        rustix::process::kill_process(pid, rustix::process::Signal::KILL).unwrap();
+        signal(&child, rustix::process::Signal::KILL);
+        child.wait().unwrap();
+        eventually("the guardian to die", || {
+            guardians_of(&sb.scratch()).is_empty()
+        });
+    };
+
+    kill_both("orphan1", "h");
+    assert_no_mounts(&sb);
+    assert_eq!(
+        entries_with_prefix(&sb.scratch(), "").len(),
+        1,
+        "left for cleanup"
+    );
+    assert_eq!(entries_with_prefix(&sb.hostpath(), "wpbench-").len(), 1);
     let out = wpbench()
         .arg("cleanup")
         .arg("--scratch")
@@ -96,13 +167,8 @@ fn sigkill_leaves_no_mount_and_cleanup_removes_the_rest() {
     assert!(entries_with_prefix(&sb.scratch(), "").is_empty());
     assert!(entries_with_prefix(&sb.hostpath(), "wpbench-").is_empty());
 
-    // Kill a run in its hostPath cell: the next run removes the leftovers
-    // (the hostPath subdirectory too) before it starts.
-    let mut child = long_run(&sb, "killed2", "h");
-    wait_for_cell(&sb);
-    signal(&child, rustix::process::Signal::KILL);
-    child.wait().unwrap();
-    assert_eq!(entries_with_prefix(&sb.hostpath(), "wpbench-").len(), 1);
+    // Again, and this time a new run removes the leftovers before it starts.
+    kill_both("orphan2", "h");
     let file = sb.write(
         "short.yaml",
         "version: 1\nname: short\nduration: 200ms\nwarmup: 0s\n\

@@ -1,0 +1,74 @@
+//! The guardian: a small process that outlives a run killed by SIGKILL and
+//! removes what it left on the host's filesystems (hostPath
+//! subdirectories, the scratch directory).
+//!
+//! `wpbench run` starts it before entering its private mount namespace, so
+//! the guardian stays in the host's namespace and does not keep the run's
+//! namespace (and its mounts) alive. It runs in a session of its own, so a
+//! signal to the run's process group does not reach it. It waits for
+//! end-of-file on a pipe whose only writer is the run: the kernel closes it
+//! when the run exits, however it exits. Then, once the run's process is
+//! gone, it applies the run's manifest. After a normal exit the run has
+//! already cleaned up and the guardian finds nothing to do.
+
+use std::io::Read;
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::scratch::{cleanup_run, CleanupReport, RunState};
+use crate::error::{Error, Result};
+
+/// Keeps the guardian waiting while alive; dropping it (or dying) releases it.
+pub struct GuardianHandle {
+    _pipe: OwnedFd,
+}
+
+/// Starts the guardian of run `run_id` under `scratch_root`. Call before
+/// entering the private mount namespace.
+pub fn spawn(scratch_root: &Path, run_id: &str) -> Result<GuardianHandle> {
+    let exe = std::env::current_exe()
+        .map_err(|e| Error::Environment(format!("cannot find wpbench's own executable: {e}")))?;
+    // CLOEXEC on both ends: only the guardian's stdin (a dup made by the
+    // spawn) and our write end exist, so no other child keeps the pipe open.
+    let (read, write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
+        .map_err(|e| Error::Environment(format!("creating the guardian's pipe: {e}")))?;
+    Command::new(exe)
+        .arg("guard")
+        .arg("--scratch")
+        .arg(scratch_root)
+        .arg("--run")
+        .arg(run_id)
+        .stdin(Stdio::from(read))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| Error::Environment(format!("starting the cleanup guardian: {e}")))?;
+    Ok(GuardianHandle { _pipe: write })
+}
+
+/// The guardian's main: wait for the run to end, then clean up after it.
+pub fn guard(scratch_root: &Path, run_id: &str) -> Result<()> {
+    // Leave the run's session and process group.
+    let _ = rustix::process::setsid();
+    let mut sink = [0u8; 64];
+    let mut stdin = std::io::stdin().lock();
+    while !matches!(stdin.read(&mut sink), Ok(0) | Err(_)) {}
+
+    let dir: PathBuf = scratch_root.join(run_id);
+    // The run's process may linger briefly after closing its files.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut report = CleanupReport::default();
+        match cleanup_run(&dir, &mut report) {
+            RunState::NotARun | RunState::Removed => return Ok(()),
+            RunState::Live if Instant::now() > deadline => {
+                return Err(Error::Run(format!(
+                    "run {run_id} closed its guardian pipe but is still running"
+                )))
+            }
+            RunState::Live => std::thread::sleep(Duration::from_millis(50)),
+        }
+    }
+}
