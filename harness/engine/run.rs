@@ -79,8 +79,10 @@ pub fn run(
             "removed the leftovers of an earlier killed run ({run})"
         ));
     }
-    let run_dir = RunDir::create(&opts.out_dir)
-        .map_err(|e| Error::run_io(format!("creating {}", opts.out_dir.display()), e))?;
+    let run_dir = RunDir::create(&opts.out_dir).map_err(|e| match e.kind() {
+        std::io::ErrorKind::AlreadyExists => Error::Usage(e.to_string()),
+        _ => Error::run_io(format!("creating {}", opts.out_dir.display()), e),
+    })?;
     let mut scratch = ScratchArea::create(&opts.scratch_root, &opts.run_id).map_err(|e| {
         Error::run_io(
             format!(

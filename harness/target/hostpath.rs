@@ -44,6 +44,20 @@ fn underlying(dir: &Path) -> String {
 impl Provisioner for HostPath {
     fn check_environment(&self, spec: &TargetSpec, privileged: bool) -> Result<()> {
         let base = base_path(spec)?;
+        // Resolve symlinks in the part that exists, before anything is created.
+        if let Some(existing) = base.ancestors().find(|p| p.exists()) {
+            if let Ok(real) = existing.canonicalize() {
+                let resolved = real.join(base.strip_prefix(existing).unwrap_or(Path::new("")));
+                if let Some(reason) = refused_host_path(&resolved) {
+                    return Err(Error::Usage(format!(
+                        "target {}: path {} resolves to {}: {reason}",
+                        spec.name,
+                        base.display(),
+                        resolved.display()
+                    )));
+                }
+            }
+        }
         if let Err(bad) = options::vfs_flags(&spec.options) {
             let existing = base
                 .ancestors()
@@ -129,7 +143,14 @@ fn create_base(base: &Path, ctx: &mut ProvisionCtx) -> Result<()> {
         ctx.scratch
             .register(dir, Removal::EmptyDir)
             .map_err(|e| Error::run_io("writing the scratch manifest", e))?;
-        fs::create_dir(dir).map_err(|e| Error::run_io(format!("creating {}", dir.display()), e))?;
+        fs::create_dir(dir).map_err(|e| match e.kind() {
+            std::io::ErrorKind::PermissionDenied => Error::Environment(format!(
+                "cannot create the hostPath directory {}: {e}; create it with write access for \
+                 this user, or run as root",
+                dir.display()
+            )),
+            _ => Error::run_io(format!("creating {}", dir.display()), e),
+        })?;
     }
     Ok(())
 }

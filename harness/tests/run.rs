@@ -315,3 +315,51 @@ fn unsupported_targets_and_faults_exit_3_before_touching_anything() {
         "nothing written before the environment check"
     );
 }
+
+#[test]
+fn refusals_exit_2_before_anything_is_created() {
+    let sb = Sandbox::new();
+    // A harmless-looking hostPath that leads into /etc through a symlink.
+    let link = sb.dir.path().join("sneaky");
+    std::os::unix::fs::symlink("/etc", &link).unwrap();
+    let file = sb.write(
+        "sneaky.yaml",
+        &format!(
+            "version: 1\nname: sneaky\nduration: 1s\n\
+             targets:\n  - {{name: h, kind: hostpath, path: {}}}\n\
+             workloads:\n  - {{name: w, kind: small_files}}\n",
+            link.join("wpbench").display()
+        ),
+    );
+    let out = sb.run(&file, "sneaky", &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("resolves to /etc"),
+        "{}",
+        text(&out)
+    );
+    assert!(!sb.out("sneaky").exists());
+    assert!(!Path::new("/etc/wpbench").exists());
+
+    // An --out that already holds a run is not overwritten.
+    let taken = sb.out("taken");
+    std::fs::create_dir_all(&taken).unwrap();
+    std::fs::write(taken.join("result.json"), b"{}").unwrap();
+    let file = sb.write(
+        "plain.yaml",
+        &format!(
+            "version: 1\nname: plain\nduration: 100ms\nwarmup: 0s\n\
+             targets:\n  - {{name: h, kind: hostpath, path: {}}}\n\
+             workloads:\n  - {{name: w, kind: small_files}}\n",
+            sb.hostpath().display()
+        ),
+    );
+    let out = sb.run(&file, "taken", &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("already holds a run"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(std::fs::read(taken.join("result.json")).unwrap(), b"{}");
+}
