@@ -16,20 +16,13 @@ pub fn render(run: &RunResult) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::fixtures::loop_device;
     use crate::report::fixtures::wal_run;
-    use crate::result::DeviceStats;
 
     #[test]
     fn round_trips_and_ends_in_newline() {
         let mut r = wal_run();
-        r.cells[0].device = Some(DeviceStats {
-            name: "loop3".into(),
-            bytes_written: 23_068_672,
-            write_ios: 5_200,
-            flushes: 5_120,
-            write_amplification: Some(1.1),
-            shared: false,
-        });
+        r.cells[0].device = Some(loop_device());
         let bytes = render(&r);
         assert_eq!(bytes.last(), Some(&b'\n'));
         assert_ne!(bytes[bytes.len() - 2], b'\n');

@@ -67,6 +67,18 @@ pub(crate) mod fixtures {
 
     use crate::result::*;
 
+    /// The device counters of a loop-backed cell (23 MiB for 20 MiB written).
+    pub(crate) fn loop_device() -> DeviceStats {
+        DeviceStats {
+            name: "loop3".into(),
+            bytes_written: 23_068_672,
+            write_ios: 5_200,
+            flushes: 5_120,
+            write_amplification: Some(1.1),
+            shared: false,
+        }
+    }
+
     /// An OpStats with the given count and rate, and latencies derived from
     /// `p50_ns` (p95 = 2×, p99 = 4×, p99.9 = 8×, max = 16×).
     pub(crate) fn op(count: u64, ops_per_sec: f64, p50_ns: u64) -> OpStats {

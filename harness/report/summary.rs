@@ -289,7 +289,7 @@ fn notes(out: &mut String, run: &RunResult) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::fixtures::{cell, op, run, wal_run};
+    use crate::report::fixtures::{cell, loop_device, op, run, wal_run};
     use crate::result::DeviceStats;
 
     /// The lines of the section under `## title`, up to the next heading.
@@ -405,14 +405,7 @@ mod tests {
     #[test]
     fn device_rows_and_notes() {
         let mut r = wal_run();
-        r.cells[0].device = Some(DeviceStats {
-            name: "loop3".into(),
-            bytes_written: 23_068_672,
-            write_ios: 5_200,
-            flushes: 5_120,
-            write_amplification: Some(1.1),
-            shared: false,
-        });
+        r.cells[0].device = Some(loop_device());
         r.cells.push(cell(1, "ext4[noatime]", "wal", 1, vec![]));
         r.cells[1].device = Some(DeviceStats {
             name: "vda".into(),

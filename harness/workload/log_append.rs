@@ -50,13 +50,6 @@ impl Workload for LogAppend {
     }
 
     fn worker(&self, root: &Path, thread: u32, seed: u64) -> io::Result<Box<dyn Worker>> {
-        let root_fd = sys::open_root(root)?;
-        let name = cname(format!("t{thread:02}"));
-        rustix::fs::mkdirat(
-            &root_fd,
-            name.as_c_str(),
-            rustix::fs::Mode::from_raw_mode(0o755),
-        )?;
         Ok(Box::new(LogWorker {
             thread,
             line_size: self.line_size,
@@ -65,7 +58,7 @@ impl Workload for LogAppend {
             fsync_dir: self.spec.fsync_dir,
             syncer: Syncer::new(self.spec.fsync, self.spec.sync_call),
             payload: Payload::new(thread_seed(seed, &self.spec.base_name, thread)),
-            dir: sys::open_dir(root_fd.as_fd(), &name)?,
+            dir: sys::thread_dir(root, thread)?,
             task: None,
             tasks_begun: 0,
             line_seq: 0,

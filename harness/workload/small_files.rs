@@ -42,14 +42,7 @@ impl Workload for SmallFiles {
     }
 
     fn worker(&self, root: &Path, thread: u32, seed: u64) -> io::Result<Box<dyn Worker>> {
-        let root_fd = sys::open_root(root)?;
-        let name = cname(format!("t{thread:02}"));
-        rustix::fs::mkdirat(
-            &root_fd,
-            name.as_c_str(),
-            rustix::fs::Mode::from_raw_mode(0o755),
-        )?;
-        let thread_dir = sys::open_dir(root_fd.as_fd(), &name)?;
+        let thread_dir = sys::thread_dir(root, thread)?;
         Ok(Box::new(SmallFilesWorker {
             thread,
             file_size: self.file_size,

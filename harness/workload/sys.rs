@@ -37,6 +37,15 @@ pub fn open_root(path: &std::path::Path) -> io::Result<OwnedFd> {
     .map_err(io_err)
 }
 
+/// Creates thread `thread`'s own directory `tNN` under `root` (setup, not
+/// measured) and opens it.
+pub fn thread_dir(root: &std::path::Path, thread: u32) -> io::Result<OwnedFd> {
+    let root_fd = open_root(root)?;
+    let name = std::ffi::CString::new(format!("t{thread:02}")).expect("no NUL");
+    rustix::fs::mkdirat(&root_fd, name.as_c_str(), Mode::from_raw_mode(0o755))?;
+    open_dir(root_fd.as_fd(), &name)
+}
+
 /// Creates a new file (O_EXCL: never reuses one) for writing.
 pub fn create(
     rec: &mut Recorder,
