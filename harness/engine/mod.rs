@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use crate::device::blockstat::{self, BlockDev, DiskStat};
 use crate::error::{Error, Result};
 use crate::record::errno::errno_name;
 use crate::record::{spawn_collector, CellTotals, Op, Recorder};
@@ -34,6 +35,9 @@ pub struct CellPlan<'a> {
     pub rate: Option<f64>,
     /// Where to stream the interval log, and its header comment.
     pub hlog: Option<(PathBuf, String)>,
+    /// The block device under the target, whose counters are read around
+    /// the cell (after setup, and after a final syncfs).
+    pub device: Option<&'a BlockDev>,
 }
 
 /// What the engine measured for one cell.
@@ -47,6 +51,8 @@ pub struct CellMeasurement {
     pub notes: Vec<String>,
     /// True when the cell was cut short by a signal.
     pub interrupted: bool,
+    /// Device counters (before, after) when the plan named a device.
+    pub device: Option<(DiskStat, DiskStat)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,12 +107,28 @@ pub fn run_cell(
     // Workers prepare (preallocate, mkdir) before any clock starts.
     let mut workers: Vec<Box<dyn Worker>> = Vec::with_capacity(plan.threads as usize);
     for t in 0..plan.threads {
-        let w = plan
-            .workload
-            .worker(plan.root, t, plan.seed)
-            .map_err(|e| Error::run_io(format!("preparing worker thread {t}"), e))?;
+        let w = plan.workload.worker(plan.root, t, plan.seed).map_err(|e| {
+            let what = format!("preparing worker thread {t}");
+            match e.raw_os_error() {
+                Some(libc::ENOSPC | libc::EDQUOT) => Error::Usage(format!(
+                    "{what}: {e}: the target is too small for the workload's setup \
+                     (preallocated files, a read set); make the target larger"
+                )),
+                _ => Error::run_io(what, e),
+            }
+        })?;
         workers.push(w);
     }
+
+    // Setup writes (a preallocated WAL, a read set) reach the device now,
+    // before the counters are read, not during the measured phase.
+    let sync_root = || {
+        if let Ok(dir) = std::fs::File::open(plan.root) {
+            let _ = rustix::fs::syncfs(&dir);
+        }
+    };
+    sync_root();
+    let device_before = plan.device.and_then(|d| blockstat::read_stat(d).ok());
 
     let start = Instant::now();
     let measure_start = start + plan.warmup;
@@ -191,8 +213,18 @@ pub fn run_cell(
             totals.clamped
         ));
     }
+    // Writeback the cell caused (atime updates, a journal commit due in
+    // 5 s) is the cell's cost: flush it before reading the counters.
+    let device = match (plan.device, device_before) {
+        (Some(d), Some(before)) => {
+            sync_root();
+            blockstat::read_stat(d).ok().map(|after| (before, after))
+        }
+        _ => None,
+    };
     let interrupted = cancel.load(Ordering::Relaxed);
     Ok(CellMeasurement {
+        device,
         totals,
         duration: last_end.saturating_duration_since(measure_start),
         warmup: plan.warmup,
@@ -328,6 +360,7 @@ fn drive(mut d: Drive) -> ThreadEnd {
                     d.counter.fetch_add(1, Ordering::Relaxed);
                 }
             }
+            Step::Exhausted => break,
             Step::Failed(errno) => {
                 d.rec.error(d.unit, errno, t1);
                 consecutive_failures += 1;
@@ -390,6 +423,7 @@ mod tests {
             stop,
             rate,
             hlog: None,
+            device: None,
         }
     }
 

@@ -173,6 +173,7 @@ fn run_cells(
         let wspec = &scenario.workloads[cell.workload];
         obs.cell_started(cell, &cell_label(scenario, cell), plan.cells.len());
 
+        test_hook("provision");
         let target = provisioner_for(tspec.kind)?.provision(
             tspec,
             &mut ProvisionCtx {
@@ -180,6 +181,7 @@ fn run_cells(
                 run_id: &opts.run_id,
                 cell: cell.index,
                 privileged: opts.privileged,
+                seed: scenario.seed,
             },
         )?;
         let (hlog_path, hlog_rel) = run_dir.hlog_path(&format!(
@@ -199,38 +201,59 @@ fn run_cells(
             wspec.name,
             cell.repeat
         );
+        let capacity = rustix::fs::statvfs(&target.root).ok();
+        test_hook("cell");
         let work = workload::build(wspec);
-        let device_before = target
-            .device
-            .as_ref()
-            .and_then(|d| blockstat::read_stat(d).ok());
+        let mut cell_notes = Vec::new();
+        let warmup = if work.cold_start() && !scenario.warmup.is_zero() {
+            cell_notes.push(format!(
+                "{} runs without warm-up: its first operations are the ones that matter",
+                wspec.kind.as_str()
+            ));
+            std::time::Duration::ZERO
+        } else {
+            scenario.warmup
+        };
+        if wspec.kind == crate::scenario::WorkloadKind::CopyUp
+            && tspec.kind != crate::scenario::TargetKind::Overlay
+        {
+            cell_notes.push(format!(
+                "copy_up on a {} target: no lower layer, so the workload made its own files — a \
+                 baseline of the same syscalls without copy-up",
+                tspec.kind.as_str()
+            ));
+        }
         let measured = run_cell(
             &CellPlan {
                 workload: work.as_ref(),
                 root: &target.root,
                 threads: wspec.threads,
                 seed: scenario.seed,
-                warmup: scenario.warmup,
+                warmup,
                 stop: scenario.stop,
                 rate: wspec.rate,
                 hlog: Some((hlog_path, comment)),
+                device: target.device.as_ref(),
             },
             cancel,
             obs,
         );
-        let device_after = target
-            .device
-            .as_ref()
-            .and_then(|d| blockstat::read_stat(d).ok());
         let target_info = TargetInfo {
             name: target.name.clone(),
             kind: tspec.kind.as_str().into(),
             requested_options: target.requested_options.clone(),
             mount: target.mount.clone(),
+            capacity_bytes: capacity.as_ref().map_or(0, |s| s.f_blocks * s.f_frsize),
+            inodes: capacity.as_ref().map_or(0, |s| s.f_files),
         };
         let device = target.device.clone();
         let shared = target.device_shared;
+        let provision_s = target.provision_time.as_secs_f64();
+        let target_notes = target.notes.clone();
+        test_hook("teardown");
+        let teardown_started = std::time::Instant::now();
         let teardown = target.teardown(scratch);
+        let teardown_s = teardown_started.elapsed().as_secs_f64();
         let measured = measured?;
 
         let duration_s = measured.duration.as_secs_f64();
@@ -250,7 +273,9 @@ fn run_cells(
         for (op, errs) in errors {
             ops.insert(op, op_stats(None, errs, duration_s));
         }
-        let mut notes = measured.notes;
+        let mut notes = target_notes;
+        notes.append(&mut cell_notes);
+        notes.extend(measured.notes);
         if measured.interrupted {
             notes.push("interrupted: the cell was cut short by a signal".into());
         }
@@ -269,8 +294,8 @@ fn run_cells(
         if let Err(e) = teardown {
             notes.push(e.to_string());
         }
-        let device = match (device, device_before, device_after) {
-            (Some(dev), Some(before), Some(after)) => Some(blockstat::device_stats(
+        let device = match (device, measured.device) {
+            (Some(dev), Some((before, after))) => Some(blockstat::device_stats(
                 &dev,
                 &before,
                 &after,
@@ -293,6 +318,8 @@ fn run_cells(
             faults: Vec::new(),
             hlog: hlog_rel,
             rate_per_thread: wspec.rate,
+            provision_s,
+            teardown_s,
             notes,
         };
         obs.cell_finished(&cell_result);
@@ -335,6 +362,28 @@ fn workload_info(w: &WorkloadSpec) -> WorkloadInfo {
             p.insert("file_size".into(), file_size.to_string());
             p.insert("retain".into(), retain.to_string());
         }
+        WorkloadParams::ReadAtime { files, file_size } => {
+            p.insert("files".into(), files.to_string());
+            p.insert("file_size".into(), file_size.to_string());
+        }
+        WorkloadParams::CopyUp {
+            action,
+            files,
+            file_size,
+        } => {
+            p.insert("action".into(), action.as_str().into());
+            p.insert("files".into(), files.to_string());
+            p.insert("file_size".into(), file_size.to_string());
+        }
+    }
+    if matches!(
+        w.params,
+        WorkloadParams::ReadAtime { .. } | WorkloadParams::CopyUp { .. }
+    ) {
+        // Read-only and copy-up work has no sync policy.
+        for key in ["fsync", "sync_call", "fsync_dir"] {
+            p.remove(key);
+        }
     }
     WorkloadInfo {
         name: w.name.clone(),
@@ -352,6 +401,21 @@ pub fn sync_policy_name(p: SyncPolicy) -> String {
         SyncPolicy::OnClose => "on_close".into(),
         SyncPolicy::Every(n) => format!("every {n}"),
         SyncPolicy::Interval(d) => format!("interval {}", format_duration(d)),
+    }
+}
+
+/// For the tests that prove nothing outlives a run, whatever phase it is
+/// in: `WPBENCH_TEST_HOOK=pause:PHASE` sleeps 3 s at the start of a phase
+/// (provision, cell, teardown) so a test can signal it there, and
+/// `panic:PHASE` panics there. Unset in normal use.
+fn test_hook(phase: &str) {
+    let Ok(hook) = std::env::var("WPBENCH_TEST_HOOK") else {
+        return;
+    };
+    match hook.split_once(':') {
+        Some(("pause", p)) if p == phase => std::thread::sleep(std::time::Duration::from_secs(3)),
+        Some(("panic", p)) if p == phase => panic!("WPBENCH_TEST_HOOK: panic in phase {phase}"),
+        _ => {}
     }
 }
 

@@ -49,6 +49,9 @@ ops! {
     Rename => "rename", false;
     Unlink => "unlink", false;
     Chmod => "chmod", false;
+    Chown => "chown", false;
+    Utimes => "utimes", false;
+    Truncate => "truncate", false;
     Read => "read", false;
     Stat => "stat", false;
     Mkdir => "mkdir", false;
@@ -56,9 +59,13 @@ ops! {
     Record => "record", true;
     Line => "line", true;
     Task => "task", true;
+    ReadFile => "read_file", true;
+    CopyUp => "copy_up", true;
     FileService => "file.service", false;
     RecordService => "record.service", false;
     LineService => "line.service", false;
+    ReadFileService => "read_file.service", false;
+    CopyUpService => "copy_up.service", false;
 }
 
 impl Op {
@@ -72,6 +79,8 @@ impl Op {
             Op::File => Some(Op::FileService),
             Op::Record => Some(Op::RecordService),
             Op::Line => Some(Op::LineService),
+            Op::ReadFile => Some(Op::ReadFileService),
+            Op::CopyUp => Some(Op::CopyUpService),
             _ => None,
         }
     }

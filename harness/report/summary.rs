@@ -371,7 +371,7 @@ mod tests {
             fstype: "tmpfs".into(),
             source: "tmpfs".into(),
             options: "rw,size=1048576k".into(),
-            mount_point: String::new(),
+            ..Default::default()
         };
         let mut r = wal_run();
         r.cells.push(c1);

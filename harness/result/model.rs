@@ -90,6 +90,12 @@ pub struct CellResult {
     /// Open-loop target rate per thread, when set; the achieved rate is in ops.
     #[serde(default)]
     pub rate_per_thread: Option<f64>,
+    /// Seconds to make and mount the target for this cell (mkfs, loop
+    /// device, lower layers, mounts), and to take it down again.
+    #[serde(default)]
+    pub provision_s: f64,
+    #[serde(default)]
+    pub teardown_s: f64,
     /// Problems worth a reader's attention (errors seen, rate not sustained…).
     #[serde(default)]
     pub notes: Vec<String>,
@@ -104,6 +110,11 @@ pub struct TargetInfo {
     pub requested_options: Vec<String>,
     /// What /proc/self/mountinfo says is in effect.
     pub mount: MountInfo,
+    /// statvfs of the fresh target: its capacity and inode count.
+    #[serde(default)]
+    pub capacity_bytes: u64,
+    #[serde(default)]
+    pub inodes: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
@@ -115,6 +126,10 @@ pub struct MountInfo {
     /// The mount point inside wpbench's private namespace (or the hostPath directory).
     #[serde(default)]
     pub mount_point: String,
+    /// The filesystem's own complete list where it has one, defaults
+    /// included (ext4: /proc/fs/ext4/<dev>/options); empty otherwise.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub fs_options: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

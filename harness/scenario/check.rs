@@ -838,18 +838,24 @@ fn check_lower(cx: &mut Ctx, l: Option<&RawLower>, at: &At) -> LowerSpec {
 
 // -------------------------------------------------------------- workloads
 
-const WORKLOAD_COMMON: &[&str] = &[
-    "name",
-    "kind",
-    "threads",
-    "rate",
-    "fsync",
-    "sync_call",
-    "vary",
-];
+const WORKLOAD_COMMON: &[&str] = &["name", "kind", "threads", "rate", "vary"];
+const WRITERS: &[&str] = &["small_files", "fsync_heavy", "log_append"];
 const WORKLOAD_KEYS: &[(&str, &[&str])] = &[
+    ("fsync", WRITERS),
+    ("sync_call", WRITERS),
     ("fsync_dir", &["small_files", "log_append"]),
-    ("file_size", &["small_files", "fsync_heavy", "log_append"]),
+    (
+        "file_size",
+        &[
+            "small_files",
+            "fsync_heavy",
+            "log_append",
+            "read_atime",
+            "copy_up",
+        ],
+    ),
+    ("files", &["read_atime", "copy_up"]),
+    ("action", &["copy_up"]),
     ("files_per_dir", &["small_files"]),
     ("record_size", &["fsync_heavy"]),
     ("line_size", &["log_append"]),
@@ -885,7 +891,7 @@ fn workload_entry(cx: &mut Ctx, i: usize, node: &Node) -> Vec<(WorkloadSpec, Str
                 if raw.kind.is_none() {
                     cx.err(
                         &at.key("kind"),
-                        "missing required key `kind` (small_files, fsync_heavy or log_append)",
+                        "missing required key `kind` (small_files, fsync_heavy, log_append, read_atime or copy_up)",
                     );
                 }
                 n
@@ -1054,6 +1060,15 @@ fn check_workload(
                 retain: raw.retain.unwrap_or(10),
             }
         }
+        WorkloadKind::ReadAtime => WorkloadParams::ReadAtime {
+            files: files_at_least_one(cx, at, raw.files, 1000),
+            file_size: size_or(raw.file_size, SizeRange::fixed(4 * KIB)),
+        },
+        WorkloadKind::CopyUp => WorkloadParams::CopyUp {
+            action: raw.action.unwrap_or(CopyUpAction::Chmod),
+            files: files_at_least_one(cx, at, raw.files, 1000),
+            file_size: size_or(raw.file_size, SizeRange::fixed(64 * KIB)),
+        },
     };
     Some(WorkloadSpec {
         name: expanded_name(base_name, label),
@@ -1066,6 +1081,17 @@ fn check_workload(
         fsync_dir,
         params,
     })
+}
+
+fn files_at_least_one(cx: &mut Ctx, at: &At, files: Option<u64>, default: u64) -> u64 {
+    match files {
+        Some(0) => {
+            cx.err(&at.key("files"), "must be at least 1");
+            1
+        }
+        Some(n) => n,
+        None => default,
+    }
 }
 
 // ----------------------------------------------------------------- faults

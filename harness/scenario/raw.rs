@@ -14,6 +14,7 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 
 use super::diag;
+use super::spec::CopyUpAction;
 use super::spec::{TargetKind, WorkloadKind};
 use super::units::{self, DurationRange, SizeRange, UnitError};
 use super::yaml::Node;
@@ -341,6 +342,8 @@ pub struct RawWorkload {
     pub record_size: Option<U<SizeRange>>,
     pub line_size: Option<U<SizeRange>>,
     pub retain: Option<u64>,
+    pub files: Option<u64>,
+    pub action: Option<CopyUpAction>,
     pub vary: Option<Node>,
 }
 
@@ -359,6 +362,10 @@ impl RawWorkload {
         add(self.record_size.is_some(), "record_size");
         add(self.line_size.is_some(), "line_size");
         add(self.retain.is_some(), "retain");
+        add(self.files.is_some(), "files");
+        add(self.action.is_some(), "action");
+        add(self.fsync.is_some(), "fsync");
+        add(self.sync_call.is_some(), "sync_call");
         keys
     }
 }

@@ -130,6 +130,8 @@ pub enum WorkloadKind {
     SmallFiles,
     FsyncHeavy,
     LogAppend,
+    ReadAtime,
+    CopyUp,
 }
 
 impl WorkloadKind {
@@ -138,6 +140,8 @@ impl WorkloadKind {
             WorkloadKind::SmallFiles => "small_files",
             WorkloadKind::FsyncHeavy => "fsync_heavy",
             WorkloadKind::LogAppend => "log_append",
+            WorkloadKind::ReadAtime => "read_atime",
+            WorkloadKind::CopyUp => "copy_up",
         }
     }
 }
@@ -188,6 +192,49 @@ pub enum WorkloadParams {
         /// log shipping or container removal would.
         retain: u64,
     },
+    ReadAtime {
+        /// Files in the read set (over all threads), made before the clock starts.
+        files: u64,
+        file_size: SizeRange,
+    },
+    CopyUp {
+        action: CopyUpAction,
+        /// Files to make when the target has no lower layer (a baseline on
+        /// a plain filesystem); on an overlay, its lower files are used.
+        files: u64,
+        file_size: SizeRange,
+    },
+}
+
+/// What a copy_up workload does to each lower file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CopyUpAction {
+    /// chmod: metadata only (metacopy=on copies no data).
+    Chmod,
+    /// chown to the current owner: metadata only.
+    Chown,
+    /// utimensat to now: metadata only.
+    Touch,
+    /// open for writing, then close: the data is copied up.
+    OpenRw,
+    /// append 4 KiB.
+    Append,
+    /// truncate to half the size.
+    Truncate,
+}
+
+impl CopyUpAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CopyUpAction::Chmod => "chmod",
+            CopyUpAction::Chown => "chown",
+            CopyUpAction::Touch => "touch",
+            CopyUpAction::OpenRw => "open_rw",
+            CopyUpAction::Append => "append",
+            CopyUpAction::Truncate => "truncate",
+        }
+    }
 }
 
 /// When the workload calls its sync call.

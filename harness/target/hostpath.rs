@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 use rustix::mount::MountFlags;
 
 use super::scratch::Removal;
-use super::{mountinfo, options, verify_options, ProvisionCtx, Provisioner, Target};
+use super::{
+    mountinfo, no_hidden_defaults, options, verify_options, ProvisionCtx, Provisioner, Target,
+};
 use crate::device::blockstat;
 use crate::error::{Error, Result};
 use crate::scenario::{refused_host_path, TargetSpec};
@@ -105,21 +107,16 @@ impl Provisioner for HostPath {
         fs::create_dir(&dir)
             .map_err(|e| Error::run_io(format!("creating {}", dir.display()), e))?;
 
-        let mut target = Target {
-            name: spec.name.clone(),
-            kind: spec.kind,
-            root: dir.clone(),
-            mount: Default::default(),
-            requested_options: spec.options.clone(),
-            device: blockstat::device_of_path(&dir),
-            device_shared: true,
-            mounts: Vec::new(),
-            paths: vec![dir.clone()],
-        };
+        let mut target = Target::new(&spec.name, spec.kind, dir.clone());
+        target.requested_options = spec.options.clone();
+        target.device = blockstat::device_of_path(&dir);
+        target.device_shared = true;
+        target.paths.push(dir.clone());
         if ctx.privileged {
             bind_with_flags(spec, &dir)?;
             target.mounts.push(dir.clone());
-            target.mount = verify_options(&spec.name, &dir, &spec.options)?.to_info();
+            target.mount =
+                verify_options(&spec.name, &dir, &spec.options, &[], &no_hidden_defaults)?;
         } else {
             let entries =
                 mountinfo::read().map_err(|e| Error::run_io("reading /proc/self/mountinfo", e))?;

@@ -5,11 +5,16 @@
 //! Each target kind has a `Provisioner`. Every cell gets a fresh target:
 //! a new tmpfs, a new hostPath subdirectory; later kinds a fresh mkfs.
 
+pub mod blockfs;
 pub mod guardian;
 pub mod hostpath;
+pub mod loopdev;
+pub mod mkfs;
+pub mod mounter;
 pub mod mountinfo;
 pub mod namespace;
 pub mod options;
+pub mod overlay;
 pub mod scratch;
 pub mod tmpfs;
 
@@ -29,6 +34,8 @@ pub struct ProvisionCtx<'a> {
     /// Plan index of the cell, to keep per-cell paths apart.
     pub cell: usize,
     pub privileged: bool,
+    /// The scenario's seed (for what a provisioner populates, e.g. lower layers).
+    pub seed: u64,
 }
 
 /// Makes targets of one kind.
@@ -40,19 +47,14 @@ pub trait Provisioner: Sync {
     fn provision(&self, spec: &TargetSpec, ctx: &mut ProvisionCtx) -> Result<Target>;
 }
 
-/// The provisioner of a kind, or exit 3 for kinds this build cannot make.
+/// The provisioner of a kind.
 pub fn provisioner_for(kind: TargetKind) -> Result<&'static dyn Provisioner> {
-    match kind {
-        TargetKind::Tmpfs => Ok(&tmpfs::Tmpfs),
-        TargetKind::Hostpath => Ok(&hostpath::HostPath),
-        TargetKind::Ext4 | TargetKind::Xfs | TargetKind::Overlay => {
-            Err(Error::Environment(format!(
-                "target kind `{}` is not supported by this build of wpbench yet \
-                 (tmpfs and hostpath are); use --only to select other targets",
-                kind.as_str()
-            )))
-        }
-    }
+    Ok(match kind {
+        TargetKind::Tmpfs => &tmpfs::Tmpfs,
+        TargetKind::Hostpath => &hostpath::HostPath,
+        TargetKind::Ext4 | TargetKind::Xfs => &blockfs::BlockFs,
+        TargetKind::Overlay => &overlay::Overlay,
+    })
 }
 
 /// A provisioned target. Unmounts on drop; `teardown` also removes its
@@ -70,16 +72,58 @@ pub struct Target {
     pub device: Option<BlockDev>,
     /// True when other processes share the device (hostPath).
     pub device_shared: bool,
+    /// What a reader of the result should know (a fallback taken, …).
+    pub notes: Vec<String>,
+    /// Time to make and mount the target (mkfs, lower layers, mounts).
+    pub provision_time: Duration,
     /// Mounts to undo, innermost last.
     mounts: Vec<PathBuf>,
+    /// Loop devices under the mounts; dropped (and so auto-cleared) after
+    /// the mounts are gone.
+    loops: Vec<loopdev::LoopDevice>,
     /// Paths to remove from the scratch manifest after unmounting.
     paths: Vec<PathBuf>,
 }
 
 impl Target {
+    /// A target with nothing mounted yet; its Drop undoes what is added.
+    pub(crate) fn new(spec_name: &str, kind: TargetKind, root: PathBuf) -> Target {
+        Target {
+            name: spec_name.to_string(),
+            kind,
+            root,
+            mount: MountInfo::default(),
+            requested_options: Vec::new(),
+            device: None,
+            device_shared: false,
+            notes: Vec::new(),
+            provision_time: Duration::ZERO,
+            mounts: Vec::new(),
+            loops: Vec::new(),
+            paths: Vec::new(),
+        }
+    }
+
+    /// Takes over another target's mounts, loop devices and paths (an
+    /// overlay's base filesystem), to be undone after this target's own.
+    pub(crate) fn adopt(&mut self, mut base: Target) {
+        let mut mounts = std::mem::take(&mut base.mounts);
+        mounts.append(&mut self.mounts);
+        self.mounts = mounts;
+        self.loops.append(&mut base.loops);
+        let mut paths = std::mem::take(&mut base.paths);
+        paths.append(&mut self.paths);
+        self.paths = paths;
+        self.device = base.device.take();
+        self.notes.append(&mut base.notes);
+    }
+
     /// Unmounts and removes what the target made.
     pub fn teardown(mut self, scratch: &mut ScratchArea) -> Result<()> {
         let mut problems = self.unmount_all();
+        // Closing the loop devices detaches them (AUTOCLEAR) now that
+        // nothing is mounted on them.
+        self.loops.clear();
         for path in std::mem::take(&mut self.paths).into_iter().rev() {
             if let Err(e) = scratch.release(&path) {
                 problems.push(format!("removing {}: {e}", path.display()));
@@ -130,6 +174,38 @@ pub fn unmount(mp: &Path) -> std::io::Result<()> {
     unmount(mp, UnmountFlags::NOFOLLOW | UnmountFlags::DETACH).map_err(Into::into)
 }
 
+/// Turns a refused mount into the error a user can act on: a refused
+/// option or combination is the scenario's fault (exit 2), a missing
+/// privilege or filesystem type the machine's (exit 3).
+pub(crate) fn mount_error(target: &str, what: &str, e: &mounter::MountError) -> Error {
+    let text = format!("target {target}: {what}: {e}");
+    match e.errno {
+        rustix::io::Errno::PERM | rustix::io::Errno::ACCESS => {
+            Error::Environment(format!("{text}; mounting needs root (CAP_SYS_ADMIN)"))
+        }
+        rustix::io::Errno::NODEV if e.step == "fsopen" => Error::Environment(format!(
+            "{text}; this kernel does not support the filesystem type"
+        )),
+        rustix::io::Errno::INVAL | rustix::io::Errno::OPNOTSUPP => Error::Usage(text),
+        _ if e.option.is_some() => Error::Usage(text),
+        _ => Error::Run(text),
+    }
+}
+
+/// Creates (and records) a fresh mount point `mnt/c<cell>-<label>` in the
+/// run's scratch directory.
+pub(crate) fn new_mount_point(ctx: &mut ProvisionCtx, label: &str) -> Result<PathBuf> {
+    let mnt = ctx.scratch.dir().join("mnt");
+    let mp = mnt.join(format!("c{}-{}", ctx.cell, path_component(label)));
+    std::fs::create_dir_all(&mnt)
+        .map_err(|e| Error::run_io(format!("creating {}", mnt.display()), e))?;
+    ctx.scratch
+        .register(&mp, scratch::Removal::Tree)
+        .map_err(|e| Error::run_io("writing the scratch manifest", e))?;
+    std::fs::create_dir(&mp).map_err(|e| Error::run_io(format!("creating {}", mp.display()), e))?;
+    Ok(mp)
+}
+
 /// A target name made safe for a path component.
 pub fn path_component(name: &str) -> String {
     name.chars()
@@ -145,11 +221,18 @@ pub fn path_component(name: &str) -> String {
 
 /// Reads back what the kernel applied at `mount_point` and fails when a
 /// requested option is not in effect — never silently dropped.
+///
+/// `fs_options` is the filesystem's own full view where it has one (ext4's
+/// /proc/fs/ext4/<dev>/options lists defaults that mountinfo hides);
+/// `hidden_default` says whether an option that appears nowhere is a
+/// default the kernel does not display (overlay's module defaults).
 pub(crate) fn verify_options(
     target: &str,
     mount_point: &Path,
     requested: &[String],
-) -> Result<mountinfo::MountEntry> {
+    fs_options: &[String],
+    hidden_default: &dyn Fn(&str) -> bool,
+) -> Result<MountInfo> {
     let entries =
         mountinfo::read().map_err(|e| Error::run_io("reading /proc/self/mountinfo", e))?;
     let entry = mountinfo::find(&entries, mount_point)
@@ -160,15 +243,27 @@ pub(crate) fn verify_options(
                 mount_point.display()
             ))
         })?;
-    let missing = options::missing(requested, &entry.effective_options());
+    let mut effective = entry.effective_options();
+    effective.extend(fs_options.iter().cloned());
+    let missing: Vec<String> = options::missing(requested, &effective)
+        .into_iter()
+        .filter(|o| !hidden_default(o))
+        .collect();
     if !missing.is_empty() {
         return Err(Error::Environment(format!(
             "target {target}: the kernel did not apply {} (in effect: {})",
             missing.join(", "),
-            entry.effective_options().join(",")
+            effective.join(",")
         )));
     }
-    Ok(entry)
+    let mut info = entry.to_info();
+    info.fs_options = fs_options.join(",");
+    Ok(info)
+}
+
+/// An option that restates a default nobody displays — never.
+pub(crate) fn no_hidden_defaults(_: &str) -> bool {
+    false
 }
 
 #[cfg(test)]

@@ -119,6 +119,7 @@ impl MountEntry {
             source: self.source.clone(),
             options: self.effective_options().join(","),
             mount_point: self.mount_point.clone(),
+            fs_options: String::new(),
         }
     }
 }

@@ -1,93 +1,78 @@
 //! tmpfs: RAM-backed, fsync is a no-op, nothing survives a crash — the
-//! baseline every disk-backed target is compared against.
+//! baseline every disk-backed target is compared against, and a possible
+//! base for an overlay's upper layer.
 
-use std::ffi::CString;
-use std::fs;
+use std::time::Instant;
 
-use super::scratch::Removal;
-use super::{options, verify_options, ProvisionCtx, Provisioner, Target};
+use super::{
+    mount_error, mounter, new_mount_point, no_hidden_defaults, verify_options, ProvisionCtx,
+    Provisioner, Target,
+};
 use crate::error::{Error, Result};
-use crate::scenario::{units::format_size, TargetSpec};
+use crate::scenario::{units::format_size, TargetKind, TargetSpec};
 
 pub struct Tmpfs;
 
+/// The privilege check shared with overlays on tmpfs.
+pub(crate) fn check(
+    name: &str,
+    size: Option<u64>,
+    options: &[String],
+    privileged: bool,
+) -> Result<()> {
+    if !privileged {
+        return Err(Error::Environment(format!(
+            "target {name} (tmpfs) needs root to mount; run as root (e.g. sudo), \
+             or use a hostpath-only scenario such as scenarios/unprivileged.yaml"
+        )));
+    }
+    if size.is_some() && options.iter().any(|o| o.starts_with("size=")) {
+        return Err(Error::Usage(format!(
+            "target {name}: size is given twice, as `size:` and as the option `size=`; keep one"
+        )));
+    }
+    Ok(())
+}
+
+/// Mounts a fresh tmpfs at `mnt/c<cell>-<label>`.
+pub(crate) fn mount_tmpfs(
+    name: &str,
+    label: &str,
+    size: Option<u64>,
+    options: &[String],
+    ctx: &mut ProvisionCtx,
+) -> Result<Target> {
+    let started = Instant::now();
+    let mp = new_mount_point(ctx, label)?;
+    let mut requested = options.to_vec();
+    if let Some(size) = size {
+        requested.push(format!("size={size}"));
+    }
+    let source = format!("wpbench-{}", ctx.run_id);
+    mounter::mount("tmpfs", Some(&source), &[], &requested, &mp).map_err(|e| {
+        let what = format!(
+            "mounting tmpfs{}",
+            size.map(|s| format!(" of {}", format_size(s)))
+                .unwrap_or_default()
+        );
+        mount_error(name, &what, &e)
+    })?;
+    let mut target = Target::new(name, TargetKind::Tmpfs, mp.clone());
+    target.requested_options = options.to_vec();
+    target.mounts.push(mp.clone());
+    target.paths.push(mp.clone());
+    // On error `target` drops here and unmounts.
+    target.mount = verify_options(name, &mp, &requested, &[], &no_hidden_defaults)?;
+    target.provision_time = started.elapsed();
+    Ok(target)
+}
+
 impl Provisioner for Tmpfs {
     fn check_environment(&self, spec: &TargetSpec, privileged: bool) -> Result<()> {
-        if !privileged {
-            return Err(Error::Environment(format!(
-                "target {} (tmpfs) needs root to mount; run as root (e.g. sudo), \
-                 or use a hostpath-only scenario such as scenarios/unprivileged.yaml",
-                spec.name
-            )));
-        }
-        if spec.size.is_some() && spec.options.iter().any(|o| o.starts_with("size=")) {
-            return Err(Error::Usage(format!(
-                "target {}: size is given twice, as `size:` and as the option `size=`; keep one",
-                spec.name
-            )));
-        }
-        Ok(())
+        check(&spec.name, spec.size, &spec.options, privileged)
     }
 
     fn provision(&self, spec: &TargetSpec, ctx: &mut ProvisionCtx) -> Result<Target> {
-        let mnt = ctx.scratch.dir().join("mnt");
-        let mp = mnt.join(format!(
-            "c{}-{}",
-            ctx.cell,
-            super::path_component(&spec.name)
-        ));
-        fs::create_dir_all(&mnt)
-            .map_err(|e| Error::run_io(format!("creating {}", mnt.display()), e))?;
-        ctx.scratch
-            .register(&mp, Removal::Tree)
-            .map_err(|e| Error::run_io("writing the scratch manifest", e))?;
-        fs::create_dir(&mp).map_err(|e| Error::run_io(format!("creating {}", mp.display()), e))?;
-
-        let mut requested = spec.options.clone();
-        if let Some(size) = spec.size {
-            requested.push(format!("size={size}"));
-        }
-        let (flags, data) = options::split(&requested);
-        let data = CString::new(data.join(",")).map_err(|_| {
-            Error::Usage(format!(
-                "target {}: an option contains a NUL byte",
-                spec.name
-            ))
-        })?;
-        let source = format!("wpbench-{}", ctx.run_id);
-        rustix::mount::mount(source.as_str(), &mp, "tmpfs", flags, data.as_c_str()).map_err(
-            |e| {
-                let what = format!(
-                    "target {}: mounting tmpfs{} with options [{}] failed: {e}",
-                    spec.name,
-                    spec.size
-                        .map(|s| format!(" of {}", format_size(s)))
-                        .unwrap_or_default(),
-                    requested.join(",")
-                );
-                match e {
-                    rustix::io::Errno::INVAL => {
-                        Error::Usage(format!("{what}; the kernel rejected an option"))
-                    }
-                    rustix::io::Errno::PERM | rustix::io::Errno::ACCESS => Error::Environment(what),
-                    _ => Error::Run(what),
-                }
-            },
-        )?;
-        let mut target = Target {
-            name: spec.name.clone(),
-            kind: spec.kind,
-            root: mp.clone(),
-            mount: Default::default(),
-            requested_options: spec.options.clone(),
-            device: None,
-            device_shared: false,
-            mounts: vec![mp.clone()],
-            paths: vec![mp.clone()],
-        };
-        // On error `target` drops here and unmounts.
-        let entry = verify_options(&spec.name, &mp, &requested)?;
-        target.mount = entry.to_info();
-        Ok(target)
+        mount_tmpfs(&spec.name, &spec.name, spec.size, &spec.options, ctx)
     }
 }

@@ -56,15 +56,6 @@ fn signal(child: &Child, sig: rustix::process::Signal) {
     rustix::process::kill_process(pid, sig).unwrap();
 }
 
-/// Waits up to 20 s for `cond`.
-fn eventually(what: &str, cond: impl Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting: {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 /// PIDs of guardian processes watching runs under `scratch`.
 fn guardians_of(scratch: &std::path::Path) -> Vec<i32> {
     let needle = scratch.display().to_string();
@@ -223,5 +214,88 @@ fn sigint_and_sigterm_tear_down_and_mark_the_run_interrupted() {
         );
         assert!(entries_with_prefix(&sb.hostpath(), "wpbench-").is_empty());
         assert!(host_mounts_of("wpbench-").is_empty());
+    }
+}
+
+/// A run of one ext4 cell that pauses 3 s (or panics) at the start of
+/// `phase` through the test hook.
+fn hooked_run(sb: &Sandbox, name: &str, hook: &str) -> Child {
+    let file = sb.write(
+        &format!("{name}.yaml"),
+        &format!(
+            "version: 1\nname: {name}\nduration: 2s\nwarmup: 0s\n\
+             targets:\n  - {{name: e, kind: ext4, size: 128MiB}}\n  - {{name: h, kind: hostpath, path: {}}}\n\
+             workloads:\n  - {{name: w, kind: fsync_heavy, file_size: 4MiB}}\n",
+            sb.hostpath().display()
+        ),
+    );
+    wpbench()
+        .arg("run")
+        .arg(&file)
+        .arg("--out")
+        .arg(sb.out(name))
+        .arg("--scratch")
+        .arg(sb.scratch())
+        .env("WPBENCH_TEST_HOOK", hook)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn signals_and_panics_in_every_phase_leave_nothing() {
+    if !require_root("signals_and_panics_in_every_phase_leave_nothing") {
+        return;
+    }
+    let _serial = serial();
+    use rustix::process::Signal;
+    let cases = [
+        ("provision", Some(Signal::INT)),
+        ("provision", Some(Signal::KILL)),
+        ("cell", Some(Signal::TERM)),
+        ("cell", Some(Signal::KILL)),
+        ("teardown", Some(Signal::INT)),
+        ("teardown", Some(Signal::KILL)),
+        ("provision", None),
+        ("cell", None),
+        ("teardown", None),
+    ];
+    for (phase, sig) in cases {
+        let sb = Sandbox::new();
+        let what = format!("{phase}/{sig:?}");
+        let hook = match sig {
+            Some(_) => format!("pause:{phase}"),
+            None => format!("panic:{phase}"),
+        };
+        let child = hooked_run(&sb, "phase", &hook);
+        if let Some(sig) = sig {
+            // The hook pauses 3 s at the start of the phase; the first
+            // cell's provisioning (mkfs, loop) is well within 1.5 s.
+            std::thread::sleep(Duration::from_millis(1500));
+            signal(&child, sig);
+        }
+        let out = child.wait_with_output().unwrap();
+        match sig {
+            Some(Signal::KILL) => assert_eq!(out.status.code(), None, "{what}"),
+            _ => assert_eq!(out.status.code(), Some(4), "{what}: {}", text(&out)),
+        }
+        if sig.is_none() {
+            assert!(
+                String::from_utf8_lossy(&out.stderr).contains("internal error"),
+                "{what}: {}",
+                text(&out)
+            );
+        }
+        // SIGKILL: the namespace dies with the run, the loop device
+        // auto-clears, the guardian removes the files.
+        eventually(&format!("{what}: scratch removed"), || {
+            entries_with_prefix(&sb.scratch(), "").is_empty()
+                && entries_with_prefix(&sb.hostpath(), "wpbench-").is_empty()
+        });
+        assert_nothing_left(&sb);
+        eventually("the guardian to exit", || {
+            guardians_of(&sb.scratch()).is_empty()
+        });
     }
 }

@@ -2,8 +2,9 @@
 """Independent reader of wpbench's .hlog files (HdrHistogram interval log
 format), using the Python HdrHistogram implementation (PyPI: hdrhistogram).
 
-Prints JSON: {tag: {"intervals": n, "count": c, "p50": v, "p99": v, "max": v}}
-with every interval of a tag added into one histogram.
+Prints JSON: {tag: {"intervals": n, "count": c, "max": v, "buckets": [[v, n], ...]}}
+with every interval of a tag added into one histogram; `buckets` lists each
+recorded bucket (its highest equivalent value) and its count.
 """
 import json
 import sys
@@ -34,9 +35,11 @@ out = {
     tag: {
         "intervals": intervals[tag],
         "count": h.get_total_count(),
-        "p50": h.get_value_at_percentile(50),
-        "p99": h.get_value_at_percentile(99),
         "max": h.get_max_value(),
+        "buckets": [
+            [it.value_iterated_to, it.count_at_value_iterated_to]
+            for it in h.get_recorded_iterator()
+        ],
     }
     for tag, h in totals.items()
 }

@@ -8,4 +8,5 @@ mod support;
 mod cleanup;
 mod hlog;
 mod run;
+mod targets;
 mod validate;

@@ -299,21 +299,56 @@ fn the_seed_fixes_names_sizes_and_bytes() {
 }
 
 #[test]
-fn unsupported_targets_and_faults_exit_3_before_touching_anything() {
+fn faults_exit_3_before_touching_anything() {
     let _serial = serial();
     let sb = Sandbox::new();
     let file = scenario(
         &sb,
         "later",
-        "duration: 1s\ntargets:\n  - {name: e, kind: ext4, size: 64MiB}\nworkloads:\n  - {name: w, kind: fsync_heavy}\n",
+        concat!(
+            "duration: 5s\n",
+            "targets:\n  - {name: e, kind: ext4, size: 64MiB}\n",
+            "workloads:\n  - {name: w, kind: fsync_heavy, file_size: 1MiB}\n",
+            "faults:\n  - {kind: crash, target: e, workload: w, at: 1s..2s}\n",
+        ),
     );
     let out = sb.run(&file, "x", &[]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("ext4"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("faults"),
+        "{}",
+        text(&out)
+    );
     assert!(
         !sb.out("x").exists(),
         "nothing written before the environment check"
     );
+}
+
+#[test]
+fn a_target_too_small_for_the_setup_is_a_usage_error() {
+    if !require_root("a_target_too_small_for_the_setup_is_a_usage_error") {
+        return;
+    }
+    let _serial = serial();
+    let sb = Sandbox::new();
+    let file = scenario(
+        &sb,
+        "small",
+        concat!(
+            "duration: 1s\n",
+            "targets:\n  - {name: t, kind: tmpfs, size: 16MiB}\n",
+            "workloads:\n  - {name: w, kind: fsync_heavy, file_size: 64MiB}\n",
+        ),
+    );
+    let out = sb.run(&file, "small", &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("too small"),
+        "{}",
+        text(&out)
+    );
+    assert_nothing_left(&sb);
 }
 
 #[test]

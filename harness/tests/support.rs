@@ -118,3 +118,63 @@ pub fn entries_with_prefix(dir: &Path, prefix: &str) -> Vec<PathBuf> {
         Err(_) => Vec::new(),
     }
 }
+
+/// Loop devices whose backing file lies under `dir` (what a run attached).
+pub fn loops_under(dir: &Path) -> Vec<String> {
+    let needle = dir.display().to_string();
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/sys/block")
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if !name.starts_with("loop") {
+            continue;
+        }
+        if let Ok(backing) = std::fs::read_to_string(e.path().join("loop/backing_file")) {
+            if backing.contains(&needle) {
+                out.push(format!("{name} -> {}", backing.trim()));
+            }
+        }
+    }
+    out
+}
+
+/// Waits up to 20 s for `cond`.
+pub fn eventually(what: &str, cond: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !cond() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting: {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// Nothing of a run in `sb` is left: no mount, no loop device, no scratch.
+pub fn assert_nothing_left(sb: &Sandbox) {
+    let needle = sb.dir.path().display().to_string();
+    assert!(
+        host_mounts_of(&needle).is_empty(),
+        "{:?}",
+        host_mounts_of(&needle)
+    );
+    assert!(
+        host_mounts_of("wpbench-").is_empty(),
+        "{:?}",
+        host_mounts_of("wpbench-")
+    );
+    eventually("loop devices to auto-clear", || {
+        loops_under(sb.dir.path()).is_empty()
+    });
+    assert!(
+        entries_with_prefix(&sb.scratch(), "").is_empty(),
+        "scratch left"
+    );
+    assert!(
+        entries_with_prefix(&sb.hostpath(), "wpbench-").is_empty(),
+        "hostPath dirs left"
+    );
+}

@@ -6,10 +6,12 @@
 //! the worker carries on with the next unit — a failing disk is a result,
 //! not a crash of the benchmark.
 
+pub mod copy_up;
 pub mod fsync_heavy;
 pub mod log_append;
 pub mod mock;
 pub mod payload;
+pub mod read_atime;
 pub mod small_files;
 pub mod sync;
 pub mod sys;
@@ -27,6 +29,8 @@ pub enum Step {
     Done,
     /// An op failed (already recorded with its errno); the unit was abandoned.
     Failed(i32),
+    /// Nothing left to do (every file copied up); the thread ends.
+    Exhausted,
 }
 
 /// A workload kind with its parameters.
@@ -36,6 +40,12 @@ pub trait Workload: Send + Sync {
     /// Prepares thread `thread`'s worker under `root` (files it needs before
     /// the clock starts, e.g. a preallocated WAL). Not measured.
     fn worker(&self, root: &Path, thread: u32, seed: u64) -> io::Result<Box<dyn Worker>>;
+    /// True when the work changes state that a warm-up would use up (a
+    /// file is copied up once; relatime updates atime on the first read):
+    /// such a workload runs without warm-up.
+    fn cold_start(&self) -> bool {
+        false
+    }
 }
 
 /// One thread's state machine.
@@ -52,6 +62,8 @@ pub fn build(spec: &WorkloadSpec) -> Box<dyn Workload> {
         WorkloadParams::SmallFiles { .. } => Box::new(small_files::SmallFiles::new(spec.clone())),
         WorkloadParams::FsyncHeavy { .. } => Box::new(fsync_heavy::FsyncHeavy::new(spec.clone())),
         WorkloadParams::LogAppend { .. } => Box::new(log_append::LogAppend::new(spec.clone())),
+        WorkloadParams::ReadAtime { .. } => Box::new(read_atime::ReadAtime::new(spec.clone())),
+        WorkloadParams::CopyUp { .. } => Box::new(copy_up::CopyUp::new(spec.clone())),
     }
 }
 

@@ -160,6 +160,36 @@ pub fn sync_file_range(rec: &mut Recorder, fd: BorrowedFd) -> io::Result<()> {
     })
 }
 
+/// Opens an existing file under `dir` (never following a final symlink).
+pub fn open(
+    rec: &mut Recorder,
+    dir: BorrowedFd,
+    name: &CStr,
+    flags: OFlags,
+) -> io::Result<OwnedFd> {
+    rec.time(Op::Open, || {
+        rustix::fs::openat(
+            dir,
+            name,
+            flags | OFlags::CLOEXEC | OFlags::NOFOLLOW,
+            Mode::empty(),
+        )
+        .map_err(io_err)
+    })
+}
+
+/// Reads the whole file, one recorded `read` per call; returns the bytes read.
+pub fn read_all(rec: &mut Recorder, fd: BorrowedFd, buf: &mut [u8]) -> io::Result<u64> {
+    let mut total = 0u64;
+    loop {
+        let n = rec.time(Op::Read, || rustix::io::read(fd, &mut *buf).map_err(io_err))?;
+        if n == 0 {
+            return Ok(total);
+        }
+        total += n as u64;
+    }
+}
+
 /// Closes without timing, for cleaning up after an error.
 pub fn discard(fd: OwnedFd) {
     drop(fd);

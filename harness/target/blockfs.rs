@@ -1,0 +1,168 @@
+//! ext4 and xfs: a fresh filesystem per cell, made by mkfs on a sparse
+//! image file in the run's scratch area, attached to a loop device
+//! (AUTOCLEAR; direct I/O on the backing file by default, so the host's
+//! page cache does not cache the image twice) and mounted with the
+//! scenario's options. The loop device's counters give the bytes that
+//! reached the "disk".
+
+use std::time::Instant;
+
+use super::loopdev::LoopDevice;
+use super::mkfs::{self, FsKind};
+use super::scratch::Removal;
+use super::{
+    mount_error, mounter, new_mount_point, verify_options, ProvisionCtx, Provisioner, Target,
+};
+use crate::error::{Error, Result};
+use crate::scenario::{units::format_size, LoopSpec, TargetKind, TargetSpec};
+
+pub struct BlockFs;
+
+/// What an ext4 or xfs filesystem is made of (a target, or an overlay's upper).
+pub(crate) struct FsParams<'a> {
+    pub kind: TargetKind,
+    pub size: u64,
+    pub options: &'a [String],
+    pub mkfs: &'a [String],
+    pub loop_dev: LoopSpec,
+}
+
+/// Default size when a scenario gives none.
+pub const DEFAULT_SIZE: u64 = 1 << 30;
+/// xfs refuses filesystems smaller than this.
+pub const XFS_MIN_SIZE: u64 = 300 << 20;
+
+fn fs_kind(kind: TargetKind) -> FsKind {
+    match kind {
+        TargetKind::Xfs => FsKind::Xfs,
+        _ => FsKind::Ext4,
+    }
+}
+
+/// Checks shared with overlays on ext4/xfs: root, mkfs present, sizes.
+pub(crate) fn check(name: &str, kind: TargetKind, size: u64, privileged: bool) -> Result<()> {
+    if !privileged {
+        return Err(Error::Environment(format!(
+            "target {name} ({}) needs root: it attaches a loop device and mounts; run as root \
+             (e.g. sudo), or use a hostpath-only scenario such as scenarios/unprivileged.yaml",
+            kind.as_str()
+        )));
+    }
+    mkfs::find(fs_kind(kind))?;
+    if kind == TargetKind::Xfs && size < XFS_MIN_SIZE {
+        return Err(Error::Usage(format!(
+            "target {name}: xfs needs at least {} (size is {})",
+            format_size(XFS_MIN_SIZE),
+            format_size(size)
+        )));
+    }
+    Ok(())
+}
+
+/// ext4's own list of every option in effect, defaults included.
+fn ext4_options(dev: &str) -> Vec<String> {
+    std::fs::read_to_string(format!("/proc/fs/ext4/{dev}/options"))
+        .map(|t| {
+            t.lines()
+                .map(|l| l.trim().to_string())
+                .filter(|l| !l.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Options xfs applies without displaying them.
+fn xfs_hidden_default(o: &str) -> bool {
+    // Since Linux 4.19 (barrier removed) xfs always flushes; these are the
+    // defaults xfs_showargs leaves out.
+    matches!(
+        o,
+        "relatime" | "attr2" | "noquota" | "inode64" | "largeio=0"
+    )
+}
+
+/// Makes, attaches and mounts a fresh ext4 or xfs at `mnt/c<cell>-<label>`.
+pub(crate) fn make_fs(
+    name: &str,
+    label: &str,
+    p: &FsParams,
+    ctx: &mut ProvisionCtx,
+) -> Result<Target> {
+    let started = Instant::now();
+    let kind = fs_kind(p.kind);
+    let img_dir = ctx.scratch.dir().join("img");
+    std::fs::create_dir_all(&img_dir)
+        .map_err(|e| Error::run_io(format!("creating {}", img_dir.display()), e))?;
+    let image = img_dir.join(format!(
+        "c{}-{}.img",
+        ctx.cell,
+        super::path_component(label)
+    ));
+    ctx.scratch
+        .register(&image, Removal::Tree)
+        .map_err(|e| Error::run_io("writing the scratch manifest", e))?;
+    mkfs::create_image(&image, p.size)?;
+    let mkfs_time = mkfs::make(kind, &mkfs::find(kind)?, &image, p.mkfs).map_err(|e| match e {
+        Error::Usage(m) => Error::Usage(format!("target {name}: {m}")),
+        other => other,
+    })?;
+    let lo = LoopDevice::attach(&image, p.loop_dev.direct_io)?;
+    let mp = new_mount_point(ctx, label)?;
+
+    let mut target = Target::new(name, p.kind, mp.clone());
+    target.requested_options = p.options.to_vec();
+    target.device = Some(lo.block_dev());
+    target.device_shared = false;
+    target.paths.push(image.clone());
+    target.paths.push(mp.clone());
+    if p.loop_dev.direct_io && !lo.direct_io() {
+        target.notes.push(format!(
+            "{}: the image's filesystem refused direct I/O; the loop device is buffered",
+            lo.path().display()
+        ));
+    }
+    let source = lo.path().to_string_lossy().into_owned();
+    target.loops.push(lo);
+    let what = format!(
+        "mounting {} ({}, {source})",
+        p.kind.as_str(),
+        format_size(p.size)
+    );
+    mounter::mount(p.kind.as_str(), Some(&source), &[], p.options, &mp)
+        .map_err(|e| mount_error(name, &what, &e))?;
+    target.mounts.push(mp.clone());
+
+    let dev = source.trim_start_matches("/dev/").to_string();
+    target.mount = match p.kind {
+        TargetKind::Ext4 => verify_options(name, &mp, p.options, &ext4_options(&dev), &|_| false)?,
+        _ => verify_options(name, &mp, p.options, &[], &xfs_hidden_default)?,
+    };
+    target.notes.extend(
+        (mkfs_time.as_secs_f64() > 5.0)
+            .then(|| format!("mkfs took {:.1}s", mkfs_time.as_secs_f64())),
+    );
+    target.provision_time = started.elapsed();
+    Ok(target)
+}
+
+impl Provisioner for BlockFs {
+    fn check_environment(&self, spec: &TargetSpec, privileged: bool) -> Result<()> {
+        check(
+            &spec.name,
+            spec.kind,
+            spec.size.unwrap_or(DEFAULT_SIZE),
+            privileged,
+        )
+    }
+
+    fn provision(&self, spec: &TargetSpec, ctx: &mut ProvisionCtx) -> Result<Target> {
+        let params = FsParams {
+            kind: spec.kind,
+            size: spec.size.unwrap_or(DEFAULT_SIZE),
+            options: &spec.options,
+            mkfs: &spec.mkfs,
+            loop_dev: spec.loop_dev,
+        };
+        make_fs(&spec.name, &spec.name, &params, ctx)
+    }
+}

@@ -1,0 +1,214 @@
+//! copy_up: the first write-open, chmod, chown or timestamp change of a
+//! file that exists only in an overlay's lower layer copies it into the
+//! upper layer — the whole file, or with `metacopy=on` only its metadata
+//! until data is written. Each unit op (`copy_up`) does the `action` to
+//! the next lower file; each file once (a second time would cost nothing),
+//! so a thread ends when its share of the files is done.
+//!
+//! On a target without lower files (ext4, tmpfs, a hostPath) the workload
+//! first makes `files` files itself and does the same actions to them: the
+//! baseline of the same syscalls without copy-up. The result says which.
+
+use std::ffi::CString;
+use std::io;
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use rustix::fs::{AtFlags, Mode, OFlags, Timespec, Timestamps};
+
+use super::payload::{thread_seed, Payload};
+use super::{failed, sys, Step, Worker, Workload};
+use crate::record::{Op, Recorder};
+use crate::scenario::{CopyUpAction, SizeRange, WorkloadParams, WorkloadSpec};
+
+pub struct CopyUp {
+    spec: WorkloadSpec,
+    action: CopyUpAction,
+    files: u64,
+    file_size: SizeRange,
+}
+
+impl CopyUp {
+    pub fn new(spec: WorkloadSpec) -> CopyUp {
+        let WorkloadParams::CopyUp {
+            action,
+            files,
+            file_size,
+        } = spec.params
+        else {
+            unreachable!("built from a copy_up spec")
+        };
+        CopyUp {
+            spec,
+            action,
+            files,
+            file_size,
+        }
+    }
+}
+
+/// Every regular file under `root`, relative, sorted; symlinks are not followed.
+fn regular_files(root: &Path) -> io::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    let mut stack = vec![PathBuf::new()];
+    while let Some(rel) = stack.pop() {
+        for entry in std::fs::read_dir(root.join(&rel))? {
+            let entry = entry?;
+            let ty = entry.file_type()?;
+            let path = rel.join(entry.file_name());
+            if ty.is_dir() {
+                stack.push(path);
+            } else if ty.is_file() {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// The baseline's files, laid out like an overlay lower (`dNNNN/fNNNNNN`).
+fn make_files(root: &Path, files: u64, size: SizeRange, seed: u64, name: &str) -> io::Result<()> {
+    let mut payload = Payload::new(thread_seed(seed, name, u32::MAX));
+    let mut buf = Vec::new();
+    for i in 0..files {
+        let dir = root.join(format!("d{:04}", i % 10));
+        std::fs::create_dir_all(&dir)?;
+        let len = payload.size(size) as usize;
+        payload.record(&mut buf, u32::MAX, i, len);
+        std::fs::write(dir.join(format!("f{i:06}")), &buf)?;
+    }
+    Ok(())
+}
+
+impl Workload for CopyUp {
+    fn unit_op(&self) -> Op {
+        Op::CopyUp
+    }
+
+    fn cold_start(&self) -> bool {
+        true
+    }
+
+    fn worker(&self, root: &Path, thread: u32, seed: u64) -> io::Result<Box<dyn Worker>> {
+        let mut all = regular_files(root)?;
+        if all.is_empty() {
+            make_files(root, self.files, self.file_size, seed, &self.spec.base_name)?;
+            all = regular_files(root)?;
+        }
+        let threads = self.spec.threads as usize;
+        let mine = all
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| i % threads == thread as usize)
+            .map(|(_, p)| CString::new(p.into_os_string().into_encoded_bytes()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+        let mut payload = Payload::new(thread_seed(seed, &self.spec.base_name, thread));
+        let mut append = Vec::new();
+        payload.fill(&mut append, 4096);
+        Ok(Box::new(CopyUpWorker {
+            root: sys::open_root(root)?,
+            action: self.action,
+            files: mine,
+            next: 0,
+            append,
+        }))
+    }
+}
+
+struct CopyUpWorker {
+    root: OwnedFd,
+    action: CopyUpAction,
+    files: Vec<CString>,
+    next: usize,
+    append: Vec<u8>,
+}
+
+fn io_err(e: rustix::io::Errno) -> io::Error {
+    e.into()
+}
+
+impl CopyUpWorker {
+    fn act(&mut self, rec: &mut Recorder, name: &CString) -> io::Result<()> {
+        let dir = self.root.as_fd();
+        match self.action {
+            CopyUpAction::Chmod => rec.time(Op::Chmod, || {
+                rustix::fs::chmodat(
+                    dir,
+                    name.as_c_str(),
+                    Mode::from_raw_mode(0o600),
+                    AtFlags::empty(),
+                )
+                .map_err(io_err)
+            }),
+            CopyUpAction::Chown => {
+                let (uid, gid) = (rustix::process::geteuid(), rustix::process::getegid());
+                rec.time(Op::Chown, || {
+                    rustix::fs::chownat(
+                        dir,
+                        name.as_c_str(),
+                        Some(uid),
+                        Some(gid),
+                        AtFlags::SYMLINK_NOFOLLOW,
+                    )
+                    .map_err(io_err)
+                })
+            }
+            CopyUpAction::Touch => {
+                let now = Timespec {
+                    tv_sec: 0,
+                    tv_nsec: rustix::fs::UTIME_NOW,
+                };
+                let times = Timestamps {
+                    last_access: now,
+                    last_modification: now,
+                };
+                rec.time(Op::Utimes, || {
+                    rustix::fs::utimensat(dir, name.as_c_str(), &times, AtFlags::SYMLINK_NOFOLLOW)
+                        .map_err(io_err)
+                })
+            }
+            CopyUpAction::OpenRw => {
+                let fd = sys::open(rec, dir, name, OFlags::RDWR)?;
+                sys::close(rec, fd)
+            }
+            CopyUpAction::Append => {
+                let fd = sys::open(rec, dir, name, OFlags::WRONLY | OFlags::APPEND)?;
+                if let Err(e) = sys::write_all(rec, fd.as_fd(), &self.append) {
+                    sys::discard(fd);
+                    return Err(e);
+                }
+                sys::close(rec, fd)
+            }
+            CopyUpAction::Truncate => {
+                let fd = sys::open(rec, dir, name, OFlags::WRONLY)?;
+                let size = rustix::fs::fstat(&fd)
+                    .map(|s| s.st_size as u64 / 2)
+                    .unwrap_or(0);
+                if let Err(e) = rec.time(Op::Truncate, || {
+                    rustix::fs::ftruncate(&fd, size).map_err(io_err)
+                }) {
+                    sys::discard(fd);
+                    return Err(e);
+                }
+                sys::close(rec, fd)
+            }
+        }
+    }
+}
+
+impl Worker for CopyUpWorker {
+    fn step(&mut self, rec: &mut Recorder) -> Step {
+        let Some(name) = self.files.get(self.next).cloned() else {
+            return Step::Exhausted;
+        };
+        self.next += 1;
+        match self.act(rec, &name) {
+            Ok(()) => Step::Done,
+            Err(e) => failed(&e),
+        }
+    }
+
+    fn finish(&mut self, _rec: &mut Recorder) {}
+}
