@@ -16,7 +16,7 @@ use crate::scenario::plan::{Cell, Plan};
 use crate::scenario::units::{format_duration, format_size};
 use crate::scenario::{Scenario, SyncPolicy, WorkloadParams, WorkloadSpec};
 use crate::target::scratch::ScratchArea;
-use crate::target::{path_component, provisioner_for, ProvisionCtx};
+use crate::target::{path_component, provisioner_for, ProvisionCtx, Target};
 use crate::workload;
 
 pub struct RunOptions {
@@ -165,25 +165,78 @@ fn run_cells(
     result: &mut RunResult,
     write: &dyn Fn(&RunResult) -> Result<()>,
 ) -> Result<()> {
+    // Targets with `reuse: true`, kept mounted between their cells.
+    let mut kept: BTreeMap<usize, Target> = BTreeMap::new();
+    let mut outcome = Ok(());
     for cell in &plan.cells {
         if cancel.load(Ordering::Relaxed) {
             break;
         }
+        outcome = run_one_cell(
+            scenario, plan, cell, opts, cancel, obs, run_dir, scratch, &mut kept,
+        )
+        .and_then(|cell_result| {
+            result.cells.push(cell_result);
+            write(result)
+        });
+        if outcome.is_err() {
+            break;
+        }
+    }
+    for (_, target) in std::mem::take(&mut kept) {
+        let torn = target.teardown(scratch);
+        if outcome.is_ok() {
+            outcome = torn;
+        }
+    }
+    outcome
+}
+
+/// Provisions (or reuses) the cell's target, runs the cell, reads the
+/// counters and tears the target down (unless it is kept for reuse).
+#[allow(clippy::too_many_arguments)]
+fn run_one_cell(
+    scenario: &Scenario,
+    plan: &Plan,
+    cell: &Cell,
+    opts: &RunOptions,
+    cancel: &AtomicBool,
+    obs: &dyn RunObserver,
+    run_dir: &RunDir,
+    scratch: &mut ScratchArea,
+    kept: &mut BTreeMap<usize, Target>,
+) -> Result<CellResult> {
+    {
         let tspec = &scenario.targets[cell.target];
         let wspec = &scenario.workloads[cell.workload];
         obs.cell_started(cell, &cell_label(scenario, cell), plan.cells.len());
 
         test_hook("provision");
-        let target = provisioner_for(tspec.kind)?.provision(
-            tspec,
-            &mut ProvisionCtx {
-                scratch,
-                run_id: &opts.run_id,
-                cell: cell.index,
-                privileged: opts.privileged,
-                seed: scenario.seed,
-            },
-        )?;
+        let reused = kept.remove(&cell.target);
+        let fresh = reused.is_none();
+        let target = match reused {
+            Some(t) => t,
+            None => provisioner_for(tspec.kind)?.provision(
+                tspec,
+                &mut ProvisionCtx {
+                    scratch,
+                    run_id: &opts.run_id,
+                    cell: cell.index,
+                    privileged: opts.privileged,
+                    seed: scenario.seed,
+                },
+            )?,
+        };
+        // A reused target holds earlier cells' files: each cell works in
+        // its own subdirectory.
+        let root = if tspec.reuse {
+            let dir = target.root.join(format!("c{:03}", cell.index));
+            std::fs::create_dir(&dir)
+                .map_err(|e| Error::run_io(format!("creating {}", dir.display()), e))?;
+            dir
+        } else {
+            target.root.clone()
+        };
         let (hlog_path, hlog_rel) = run_dir.hlog_path(&format!(
             "c{:03}-{}-{}-r{}",
             cell.index,
@@ -226,7 +279,7 @@ fn run_cells(
         let measured = run_cell(
             &CellPlan {
                 workload: work.as_ref(),
-                root: &target.root,
+                root: &root,
                 threads: wspec.threads,
                 seed: scenario.seed,
                 warmup,
@@ -248,11 +301,27 @@ fn run_cells(
         };
         let device = target.device.clone();
         let shared = target.device_shared;
-        let provision_s = target.provision_time.as_secs_f64();
-        let target_notes = target.notes.clone();
+        let provision_s = if fresh {
+            target.provision_time.as_secs_f64()
+        } else {
+            0.0
+        };
+        let mut target_notes = target.notes.clone();
+        if tspec.reuse {
+            target_notes.push(if fresh {
+                "reuse: this target is kept for its later cells".into()
+            } else {
+                "reuse: this target already holds earlier cells' files".into()
+            });
+        }
         test_hook("teardown");
         let teardown_started = std::time::Instant::now();
-        let teardown = target.teardown(scratch);
+        let teardown = if tspec.reuse {
+            kept.insert(cell.target, target);
+            Ok(())
+        } else {
+            target.teardown(scratch)
+        };
         let teardown_s = teardown_started.elapsed().as_secs_f64();
         let measured = measured?;
 
@@ -323,10 +392,8 @@ fn run_cells(
             notes,
         };
         obs.cell_finished(&cell_result);
-        result.cells.push(cell_result);
-        write(result)?;
+        Ok(cell_result)
     }
-    Ok(())
 }
 
 /// The workload's checked parameters as strings, for the record.

@@ -569,7 +569,7 @@ fn expanded_name(base: &str, label: Option<&str>) -> String {
 
 // ---------------------------------------------------------------- targets
 
-const TARGET_COMMON: &[&str] = &["name", "kind", "options", "vary"];
+const TARGET_COMMON: &[&str] = &["name", "kind", "options", "reuse", "vary"];
 const TARGET_KEYS: &[(&str, &[&str])] = &[
     ("size", &["tmpfs", "ext4", "xfs"]),
     ("mkfs", &["ext4", "xfs"]),
@@ -741,6 +741,7 @@ fn check_target(
         upper,
         lower,
         loop_dev,
+        reuse: raw.reuse.unwrap_or(false),
     })
 }
 

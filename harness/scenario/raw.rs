@@ -279,6 +279,7 @@ pub struct RawTarget {
     pub lower: Option<RawLower>,
     #[serde(rename = "loop")]
     pub loop_dev: Option<RawLoop>,
+    pub reuse: Option<bool>,
     pub vary: Option<Node>,
 }
 

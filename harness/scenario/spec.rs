@@ -83,6 +83,9 @@ pub struct TargetSpec {
     pub lower: Option<LowerSpec>,
     /// Loop device settings (ext4, xfs, and an overlay's ext4/xfs upper).
     pub loop_dev: LoopSpec,
+    /// Keep one target for all its cells (an aging filesystem) instead of
+    /// a fresh one per cell.
+    pub reuse: bool,
 }
 
 impl TargetSpec {

@@ -243,3 +243,39 @@ fn metacopy_copies_metadata_and_not_data() {
     assert!(cell("plain")["notes"].to_string().contains("baseline"));
     assert_nothing_left(&sb);
 }
+
+#[test]
+fn reuse_keeps_one_target_across_its_cells() {
+    if !require_root("reuse_keeps_one_target_across_its_cells") {
+        return;
+    }
+    let _serial = serial();
+    let sb = Sandbox::new();
+    let result = run_ok(
+        &sb,
+        "reuse",
+        "ops: 200\nwarmup: 0s\nrepeat: 3\n\
+         targets:\n\
+         \x20 - {name: aged, kind: ext4, size: 128MiB, reuse: true}\n\
+         workloads:\n\
+         \x20 - {name: small, kind: small_files}\n",
+        &[],
+    );
+    let cells = by_target(&result, "aged");
+    assert_eq!(cells.len(), 3);
+    assert!(cells[0]["provision_s"].as_f64().unwrap() > 0.0);
+    for c in &cells[1..] {
+        assert_eq!(c["provision_s"], 0.0, "no new filesystem");
+        assert_eq!(
+            c["target"]["mount"]["source"],
+            cells[0]["target"]["mount"]["source"]
+        );
+        assert!(
+            c["notes"].to_string().contains("earlier cells"),
+            "{}",
+            c["notes"]
+        );
+        assert_eq!(c["ops"]["file"]["count"], 200);
+    }
+    assert_nothing_left(&sb);
+}
