@@ -1,5 +1,5 @@
-//! Mount options: which become mount(2) flags and which go to the
-//! filesystem as data, and whether what was asked for is in effect.
+//! Mount options: the per-mount flags a bind remount takes, and whether
+//! what was asked for is in effect.
 
 use rustix::mount::MountFlags;
 
@@ -15,29 +15,8 @@ const VFS_FLAGS: &[(&str, MountFlags)] = &[
     ("strictatime", MountFlags::STRICTATIME),
 ];
 
-/// Superblock flags passed as mount(2) flags rather than data.
-const SB_FLAGS: &[(&str, MountFlags)] = &[
-    ("lazytime", MountFlags::LAZYTIME),
-    ("sync", MountFlags::SYNCHRONOUS),
-    ("dirsync", MountFlags::DIRSYNC),
-];
-
 /// Options that only restate a default and need no flag.
 const DEFAULTS: &[&str] = &["rw", "suid", "dev", "exec", "diratime", "async"];
-
-/// Splits options into mount(2) flags and the filesystem's data string.
-pub fn split(options: &[String]) -> (MountFlags, Vec<String>) {
-    let mut flags = MountFlags::empty();
-    let mut data = Vec::new();
-    for o in options {
-        if let Some((_, f)) = VFS_FLAGS.iter().chain(SB_FLAGS).find(|(n, _)| n == o) {
-            flags |= *f;
-        } else if !DEFAULTS.contains(&o.as_str()) {
-            data.push(o.clone());
-        }
-    }
-    (flags, data)
-}
 
 /// The per-mount flags among `options`, for a bind remount; `Err` names the
 /// first option that is not a per-mount flag.
@@ -104,19 +83,6 @@ mod tests {
 
     fn s(v: &[&str]) -> Vec<String> {
         v.iter().map(|x| x.to_string()).collect()
-    }
-
-    #[test]
-    fn splits_flags_from_data() {
-        let (flags, data) = split(&s(&[
-            "noatime",
-            "size=1G",
-            "nr_inodes=100",
-            "rw",
-            "lazytime",
-        ]));
-        assert_eq!(flags, MountFlags::NOATIME | MountFlags::LAZYTIME);
-        assert_eq!(data, s(&["size=1G", "nr_inodes=100"]));
     }
 
     #[test]

@@ -19,14 +19,7 @@ fn long_run(sb: &Sandbox, name: &str, only: &str) -> Child {
             sb.hostpath().display()
         ),
     );
-    wpbench()
-        .arg("run")
-        .arg(&file)
-        .arg("--out")
-        .arg(sb.out(name))
-        .arg("--scratch")
-        .arg(sb.scratch())
-        .args(["--only", only])
+    sb.run_command(&file, name, &["--only", only])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -73,20 +66,6 @@ fn guardians_of(scratch: &std::path::Path) -> Vec<i32> {
             })
         })
         .collect()
-}
-
-fn assert_no_mounts(sb: &Sandbox) {
-    let needle = sb.dir.path().display().to_string();
-    assert!(
-        host_mounts_of(&needle).is_empty(),
-        "{:?}",
-        host_mounts_of(&needle)
-    );
-    assert!(
-        host_mounts_of("wpbench-").is_empty(),
-        "{:?}",
-        host_mounts_of("wpbench-")
-    );
 }
 
 #[test]
@@ -229,13 +208,7 @@ fn hooked_run(sb: &Sandbox, name: &str, hook: &str) -> Child {
             sb.hostpath().display()
         ),
     );
-    wpbench()
-        .arg("run")
-        .arg(&file)
-        .arg("--out")
-        .arg(sb.out(name))
-        .arg("--scratch")
-        .arg(sb.scratch())
+    sb.run_command(&file, name, &[])
         .env("WPBENCH_TEST_HOOK", hook)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

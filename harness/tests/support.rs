@@ -68,18 +68,22 @@ impl Sandbox {
         std::fs::write(&p, text).unwrap();
         p
     }
-    /// `wpbench run FILE --out OUT --scratch S` plus `extra`.
-    pub fn run(&self, file: &Path, out: &str, extra: &[&str]) -> Output {
-        wpbench()
-            .arg("run")
+    /// The command `wpbench run FILE --out OUT --scratch S` plus `extra`.
+    pub fn run_command(&self, file: &Path, out: &str, extra: &[&str]) -> Command {
+        let mut cmd = wpbench();
+        cmd.arg("run")
             .arg(file)
             .arg("--out")
             .arg(self.out(out))
             .arg("--scratch")
             .arg(self.scratch())
-            .args(extra)
-            .output()
-            .unwrap()
+            .args(extra);
+        cmd
+    }
+
+    /// Runs it to completion.
+    pub fn run(&self, file: &Path, out: &str, extra: &[&str]) -> Output {
+        self.run_command(file, out, extra).output().unwrap()
     }
 }
 
@@ -153,8 +157,8 @@ pub fn eventually(what: &str, cond: impl Fn() -> bool) {
     }
 }
 
-/// Nothing of a run in `sb` is left: no mount, no loop device, no scratch.
-pub fn assert_nothing_left(sb: &Sandbox) {
+/// No mount of a run in `sb` is visible in the host's namespace.
+pub fn assert_no_mounts(sb: &Sandbox) {
     let needle = sb.dir.path().display().to_string();
     assert!(
         host_mounts_of(&needle).is_empty(),
@@ -166,6 +170,11 @@ pub fn assert_nothing_left(sb: &Sandbox) {
         "{:?}",
         host_mounts_of("wpbench-")
     );
+}
+
+/// Nothing of a run in `sb` is left: no mount, no loop device, no scratch.
+pub fn assert_nothing_left(sb: &Sandbox) {
+    assert_no_mounts(sb);
     eventually("loop devices to auto-clear", || {
         loops_under(sb.dir.path()).is_empty()
     });
