@@ -33,6 +33,8 @@ pub struct CellPlan<'a> {
     pub stop: Stop,
     /// Open-loop rate per thread, unit ops per second.
     pub rate: Option<f64>,
+    /// Closed loop: a pause after each unit op.
+    pub think_time: Option<Duration>,
     /// Where to stream the interval log, and its header comment.
     pub hlog: Option<(PathBuf, String)>,
     /// The block device under the target, whose counters are read around
@@ -109,6 +111,10 @@ pub fn run_cell(
     for t in 0..plan.threads {
         let w = plan.workload.worker(plan.root, t, plan.seed).map_err(|e| {
             let what = format!("preparing worker thread {t}");
+            if e.kind() == std::io::ErrorKind::InvalidInput {
+                // A workload's own verdict on the target (no O_DIRECT, …).
+                return Error::Usage(format!("{what}: {e}"));
+            }
             match e.raw_os_error() {
                 Some(libc::ENOSPC | libc::EDQUOT) => Error::Usage(format!(
                     "{what}: {e}: the target is too small for the workload's setup \
@@ -168,6 +174,7 @@ pub fn run_cell(
                         measure_end,
                         quota,
                         period,
+                        think_time: plan.think_time,
                         stop: &stop,
                         counter: &counters[t].0,
                     })
@@ -308,6 +315,7 @@ struct Drive<'a> {
     measure_end: Option<Instant>,
     quota: Option<u64>,
     period: Option<Duration>,
+    think_time: Option<Duration>,
     stop: &'a AtomicBool,
     counter: &'a AtomicU64,
 }
@@ -374,6 +382,9 @@ fn drive(mut d: Drive) -> ThreadEnd {
                 }
             }
         }
+        if let Some(think) = d.think_time {
+            std::thread::sleep(think);
+        }
     }
     d.worker.finish(&mut d.rec);
     let finished_at = Instant::now();
@@ -422,6 +433,7 @@ mod tests {
             warmup: Duration::ZERO,
             stop,
             rate,
+            think_time: None,
             hlog: None,
             device: None,
         }
@@ -523,6 +535,23 @@ mod tests {
         );
         assert!(m.notes[0].contains("ENOSPC"), "{:?}", m.notes);
         assert!(m.duration < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn think_time_paces_a_closed_loop() {
+        let mock = Mock::new(Duration::ZERO);
+        let dir = tempfile::tempdir().unwrap();
+        let mut p = plan(&mock, dir.path(), 1, Stop::Ops(20), None);
+        p.think_time = Some(Duration::from_millis(10));
+        let started = std::time::Instant::now();
+        let m = run_cell(&p, &AtomicBool::new(false), &Silent).unwrap();
+        assert_eq!(m.totals.hists[&Op::Record].len(), 20);
+        // 20 pauses of 10 ms; the ops themselves take next to nothing.
+        assert!(started.elapsed() >= Duration::from_millis(200));
+        assert!(
+            m.totals.hists[&Op::Record].max() < 10_000_000,
+            "think time is not service time"
+        );
     }
 
     #[test]

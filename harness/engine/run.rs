@@ -285,6 +285,7 @@ fn run_one_cell(
                 warmup,
                 stop: scenario.stop,
                 rate: wspec.rate,
+                think_time: wspec.think_time,
                 hlog: Some((hlog_path, comment)),
                 device: target.device.as_ref(),
             },
@@ -442,6 +443,39 @@ fn workload_info(w: &WorkloadSpec) -> WorkloadInfo {
             p.insert("files".into(), files.to_string());
             p.insert("file_size".into(), file_size.to_string());
         }
+        WorkloadParams::Metadata {
+            files,
+            file_size,
+            mix,
+        } => {
+            p.insert("files".into(), files.to_string());
+            p.insert("file_size".into(), file_size.to_string());
+            let mix: Vec<String> = mix
+                .iter()
+                .map(|(op, w)| format!("{op:?}:{w}").to_lowercase())
+                .collect();
+            p.insert("mix".into(), mix.join(","));
+        }
+        WorkloadParams::Sequence {
+            steps,
+            files,
+            file_size,
+        } => {
+            p.insert("files".into(), files.to_string());
+            p.insert("file_size".into(), file_size.to_string());
+            let steps: Vec<String> = steps
+                .iter()
+                .map(|s| format!("{s:?}").to_lowercase())
+                .collect();
+            p.insert("steps".into(), steps.join(","));
+        }
+    }
+    p.insert("payload".into(), format!("{:?}", w.payload).to_lowercase());
+    if w.o_direct {
+        p.insert("o_direct".into(), "true".into());
+    }
+    if let Some(t) = w.think_time {
+        p.insert("think_time".into(), format_duration(t));
     }
     if matches!(
         w.params,
@@ -467,6 +501,7 @@ pub fn sync_policy_name(p: SyncPolicy) -> String {
         SyncPolicy::End => "end".into(),
         SyncPolicy::OnClose => "on_close".into(),
         SyncPolicy::Every(n) => format!("every {n}"),
+        SyncPolicy::EveryBytes(b) => format!("every {}", format_size(b)),
         SyncPolicy::Interval(d) => format!("interval {}", format_duration(d)),
     }
 }

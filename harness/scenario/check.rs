@@ -1065,6 +1065,11 @@ fn check_workload(
             files: files_at_least_one(cx, at, raw.files, 1000),
             file_size: size_or(raw.file_size, SizeRange::fixed(4 * KIB)),
         },
+        // TEMPORARY: the metadata and sequence loaders are being written.
+        WorkloadKind::Metadata | WorkloadKind::Sequence => {
+            cx.err(&at.key("kind"), "this kind is not available yet");
+            return None;
+        }
         WorkloadKind::CopyUp => WorkloadParams::CopyUp {
             action: raw.action.unwrap_or(CopyUpAction::Chmod),
             files: files_at_least_one(cx, at, raw.files, 1000),
@@ -1080,6 +1085,9 @@ fn check_workload(
         fsync,
         sync_call,
         fsync_dir,
+        o_direct: false,
+        think_time: None,
+        payload: PayloadKind::Random,
         params,
     })
 }

@@ -135,6 +135,8 @@ pub enum WorkloadKind {
     LogAppend,
     ReadAtime,
     CopyUp,
+    Metadata,
+    Sequence,
 }
 
 impl WorkloadKind {
@@ -145,6 +147,8 @@ impl WorkloadKind {
             WorkloadKind::LogAppend => "log_append",
             WorkloadKind::ReadAtime => "read_atime",
             WorkloadKind::CopyUp => "copy_up",
+            WorkloadKind::Metadata => "metadata",
+            WorkloadKind::Sequence => "sequence",
         }
     }
 }
@@ -161,9 +165,29 @@ pub struct WorkloadSpec {
     pub rate: Option<f64>,
     pub fsync: SyncPolicy,
     pub sync_call: SyncCall,
-    /// fsync the parent directory after creating a file.
+    /// fsync the parent directory after creating (or renaming) a file.
     pub fsync_dir: bool,
+    /// Open files with O_DIRECT (writers; the target must support it).
+    pub o_direct: bool,
+    /// Closed loop: a pause after each unit op (a user's think time).
+    pub think_time: Option<Duration>,
+    /// What the written bytes look like.
+    pub payload: PayloadKind,
     pub params: WorkloadParams,
+}
+
+/// The content of written data (compressing or deduplicating storage
+/// behaves differently on each).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum PayloadKind {
+    /// Seeded pseudo-random bytes: incompressible.
+    #[default]
+    Random,
+    /// All zeros.
+    Zeros,
+    /// This fraction (0..=1) of each block is zeros, the rest random, so a
+    /// compressor saves about that fraction.
+    Compressible(f64),
 }
 
 impl WorkloadSpec {
@@ -200,6 +224,24 @@ pub enum WorkloadParams {
         files: u64,
         file_size: SizeRange,
     },
+    Metadata {
+        /// Entries each thread keeps in its working set (files it made,
+        /// plus an overlay's lower files, which it renames and unlinks
+        /// into whiteouts and redirects).
+        files: u64,
+        /// Size of the files `create` makes (default 0B: metadata only).
+        file_size: SizeRange,
+        /// Operations and their weights; each unit op draws one.
+        mix: Vec<(MetaOp, u32)>,
+    },
+    Sequence {
+        /// Steps looped per thread; one pass is one unit op `sequence`.
+        steps: Vec<SeqStep>,
+        /// Files each thread makes before the clock (the fileset `open`,
+        /// `read`, `stat`, `unlink` and `rename` pick from).
+        files: u64,
+        file_size: SizeRange,
+    },
     CopyUp {
         action: CopyUpAction,
         /// Files to make when the target has no lower layer (a baseline on
@@ -207,6 +249,46 @@ pub enum WorkloadParams {
         files: u64,
         file_size: SizeRange,
     },
+}
+
+/// One operation of the metadata workload's mix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MetaOp {
+    Create,
+    Rename,
+    Unlink,
+    Mkdir,
+    Rmdir,
+    Stat,
+    Link,
+}
+
+/// One step of a `sequence` workload (filebench's flowops, simplified).
+/// A thread has at most one current file: `create` and `open` make one
+/// current, the data and sync steps act on it, `close` ends it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SeqStep {
+    /// Create a new file and make it current.
+    Create,
+    /// Open a file of the fileset, chosen with the seed, and make it current.
+    Open,
+    /// Write this many bytes at the current offset.
+    Write(SizeRange),
+    /// Append this many bytes.
+    Append(SizeRange),
+    Fsync,
+    Fdatasync,
+    Close,
+    /// Read the current file (or, with none, a fileset file) whole.
+    Read,
+    /// Rename a fileset file to a new name.
+    Rename,
+    /// Unlink a fileset file.
+    Unlink,
+    /// stat a fileset file.
+    Stat,
+    Sleep(Duration),
 }
 
 /// What a copy_up workload does to each lower file.
@@ -253,6 +335,8 @@ pub enum SyncPolicy {
     OnClose,
     /// After every N-th write.
     Every(u64),
+    /// After a write once this many bytes were written since the last sync.
+    EveryBytes(u64),
     /// After a write when at least this long passed since the last sync.
     Interval(Duration),
 }
@@ -269,6 +353,8 @@ pub enum SyncCall {
     ODsync,
     /// Open with O_SYNC: every write is synchronous.
     OSync,
+    /// syncfs(2): the whole filesystem.
+    Syncfs,
 }
 
 impl SyncCall {
@@ -279,6 +365,7 @@ impl SyncCall {
             SyncCall::SyncFileRange => "sync_file_range",
             SyncCall::ODsync => "o_dsync",
             SyncCall::OSync => "o_sync",
+            SyncCall::Syncfs => "syncfs",
         }
     }
     /// True when the sync happens inside every write (an open flag).

@@ -11,6 +11,7 @@ use std::path::Path;
 
 use super::payload::{thread_seed, Payload};
 use super::sync::Syncer;
+use super::sys::AlignedBuf;
 use super::{cname, failed, sys, Step, Worker, Workload};
 use crate::record::{Op, Recorder};
 use crate::scenario::{SizeRange, WorkloadParams, WorkloadSpec};
@@ -46,6 +47,9 @@ impl Workload for FsyncHeavy {
     fn worker(&self, root: &Path, thread: u32, seed: u64) -> io::Result<Box<dyn Worker>> {
         let syncer = Syncer::new(self.spec.fsync, self.spec.sync_call);
         let root_fd = sys::open_root(root)?;
+        if self.spec.o_direct {
+            sys::probe_o_direct(root_fd.as_fd())?;
+        }
         let name = cname(format!("wal-t{thread:02}.log"));
         // Preallocate before the clock starts (not measured).
         let file = rustix::fs::openat(
@@ -74,7 +78,12 @@ impl Workload for FsyncHeavy {
             rustix::fs::OFlags::WRONLY
                 | rustix::fs::OFlags::CLOEXEC
                 | rustix::fs::OFlags::NOFOLLOW
-                | syncer.open_flags(),
+                | syncer.open_flags()
+                | if self.spec.o_direct {
+                    rustix::fs::OFlags::DIRECT
+                } else {
+                    rustix::fs::OFlags::empty()
+                },
             rustix::fs::Mode::empty(),
         )?;
         Ok(Box::new(WalWorker {
@@ -82,7 +91,11 @@ impl Workload for FsyncHeavy {
             record_size: self.record_size,
             file_size: self.file_size,
             syncer,
-            payload: Payload::new(thread_seed(seed, &self.spec.base_name, thread)),
+            payload: Payload::with_kind(
+                thread_seed(seed, &self.spec.base_name, thread),
+                self.spec.payload,
+            ),
+            direct: self.spec.o_direct.then(AlignedBuf::default),
             fd: Some(fd),
             offset: 0,
             seq: 0,
@@ -92,6 +105,8 @@ impl Workload for FsyncHeavy {
 }
 
 struct WalWorker {
+    /// With O_DIRECT: where records are copied to be 4 KiB-aligned.
+    direct: Option<AlignedBuf>,
     thread: u32,
     record_size: SizeRange,
     file_size: u64,
@@ -116,9 +131,13 @@ impl WalWorker {
         self.payload
             .record(&mut self.buf, self.thread, self.seq, len as usize);
         self.seq += 1;
-        sys::pwrite_all(rec, fd.as_fd(), &self.buf, self.offset)?;
+        let data = match self.direct.as_mut() {
+            Some(aligned) => aligned.load(&self.buf),
+            None => &self.buf,
+        };
+        sys::pwrite_all(rec, fd.as_fd(), data, self.offset)?;
         self.offset += len;
-        self.syncer.after_write(rec, fd.as_fd())?;
+        self.syncer.after_write(rec, fd.as_fd(), len)?;
         Ok(())
     }
 }

@@ -57,7 +57,10 @@ impl Workload for LogAppend {
             retain: self.retain,
             fsync_dir: self.spec.fsync_dir,
             syncer: Syncer::new(self.spec.fsync, self.spec.sync_call),
-            payload: Payload::new(thread_seed(seed, &self.spec.base_name, thread)),
+            payload: Payload::with_kind(
+                thread_seed(seed, &self.spec.base_name, thread),
+                self.spec.payload,
+            ),
             dir: sys::thread_dir(root, thread)?,
             task: None,
             tasks_begun: 0,
@@ -145,7 +148,7 @@ impl LogWorker {
             .line(&mut self.buf, self.thread, self.line_seq, len);
         self.line_seq += 1;
         let written = sys::write_all(rec, task.fd.as_fd(), &self.buf)
-            .and_then(|()| self.syncer.after_write(rec, task.fd.as_fd()));
+            .and_then(|()| self.syncer.after_write(rec, task.fd.as_fd(), len as u64));
         if let Err(e) = written {
             // Abandon the task: a log with a hole is not worth continuing.
             if let Some(t) = self.task.take() {

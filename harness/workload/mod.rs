@@ -64,6 +64,10 @@ pub fn build(spec: &WorkloadSpec) -> Box<dyn Workload> {
         WorkloadParams::LogAppend { .. } => Box::new(log_append::LogAppend::new(spec.clone())),
         WorkloadParams::ReadAtime { .. } => Box::new(read_atime::ReadAtime::new(spec.clone())),
         WorkloadParams::CopyUp { .. } => Box::new(copy_up::CopyUp::new(spec.clone())),
+        // TEMPORARY: replaced by the metadata and sequence workloads.
+        WorkloadParams::Metadata { .. } | WorkloadParams::Sequence { .. } => {
+            unreachable!("the loader does not produce these kinds yet")
+        }
     }
 }
 

@@ -13,7 +13,7 @@
 use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::scenario::SizeRange;
+use crate::scenario::{PayloadKind, SizeRange};
 
 pub const RECORD_MAGIC: &[u8; 4] = b"WPB1";
 pub const RECORD_HEADER: usize = 32;
@@ -43,10 +43,28 @@ pub struct Payload {
 }
 
 impl Payload {
+    /// Seeded random bytes (incompressible).
     pub fn new(seed: u64) -> Payload {
+        Payload::with_kind(seed, PayloadKind::Random)
+    }
+
+    /// Bytes of the given kind: random, zeros, or in every 4 KiB block a
+    /// `fraction` of zeros followed by random bytes (a compressor saves
+    /// about that fraction; a deduplicator sees no repeated blocks).
+    pub fn with_kind(seed: u64, kind: PayloadKind) -> Payload {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut pool = vec![0u8; POOL];
-        rng.fill_bytes(&mut pool);
+        match kind {
+            PayloadKind::Random => rng.fill_bytes(&mut pool),
+            PayloadKind::Zeros => {}
+            PayloadKind::Compressible(fraction) => {
+                let zeros = (4096.0 * fraction.clamp(0.0, 1.0)).round() as usize;
+                for block in pool.chunks_mut(4096) {
+                    let random_from = zeros.min(block.len());
+                    rng.fill_bytes(&mut block[random_from..]);
+                }
+            }
+        }
         Payload { rng, pool }
     }
 
@@ -142,6 +160,22 @@ mod tests {
         assert!(sizes_a.iter().all(|s| (100..=300).contains(s)));
         assert_ne!(thread_seed(1, "wal", 0), thread_seed(1, "wal", 1));
         assert_ne!(thread_seed(1, "wal", 0), thread_seed(1, "logs", 0));
+    }
+
+    #[test]
+    fn payload_kinds_compress_as_promised() {
+        let zero_share = |p: &mut Payload| {
+            let mut buf = Vec::new();
+            p.fill(&mut buf, 1 << 20);
+            buf.iter().filter(|b| **b == 0).count() as f64 / buf.len() as f64
+        };
+        assert!(zero_share(&mut Payload::with_kind(1, PayloadKind::Random)) < 0.01);
+        assert_eq!(
+            zero_share(&mut Payload::with_kind(1, PayloadKind::Zeros)),
+            1.0
+        );
+        let half = zero_share(&mut Payload::with_kind(1, PayloadKind::Compressible(0.5)));
+        assert!((0.48..0.53).contains(&half), "{half}");
     }
 
     #[test]

@@ -7,8 +7,11 @@ use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 
+use rustix::fs::OFlags;
+
 use super::payload::{thread_seed, Payload};
 use super::sync::Syncer;
+use super::sys::AlignedBuf;
 use super::{cname, failed, sys, Step, Worker, Workload};
 use crate::record::{Op, Recorder};
 use crate::scenario::{SizeRange, WorkloadParams, WorkloadSpec};
@@ -43,13 +46,20 @@ impl Workload for SmallFiles {
 
     fn worker(&self, root: &Path, thread: u32, seed: u64) -> io::Result<Box<dyn Worker>> {
         let thread_dir = sys::thread_dir(root, thread)?;
+        if self.spec.o_direct {
+            sys::probe_o_direct(thread_dir.as_fd())?;
+        }
         Ok(Box::new(SmallFilesWorker {
             thread,
             file_size: self.file_size,
             files_per_dir: self.files_per_dir,
             fsync_dir: self.spec.fsync_dir,
             syncer: Syncer::new(self.spec.fsync, self.spec.sync_call),
-            payload: Payload::new(thread_seed(seed, &self.spec.base_name, thread)),
+            payload: Payload::with_kind(
+                thread_seed(seed, &self.spec.base_name, thread),
+                self.spec.payload,
+            ),
+            direct: self.spec.o_direct.then(AlignedBuf::default),
             thread_dir,
             dir: None,
             seq: 0,
@@ -59,6 +69,8 @@ impl Workload for SmallFiles {
 }
 
 struct SmallFilesWorker {
+    /// With O_DIRECT: where writes are copied to be 4 KiB-aligned.
+    direct: Option<AlignedBuf>,
     thread: u32,
     file_size: SizeRange,
     files_per_dir: u64,
@@ -87,12 +99,22 @@ impl SmallFilesWorker {
             return Err(io::Error::from_raw_os_error(libc::ENOENT));
         };
         let name = cname(format!("f{seq:08}"));
-        let fd = sys::create(rec, dir.as_fd(), &name, self.syncer.open_flags())?;
+        let mut flags = self.syncer.open_flags();
+        if self.direct.is_some() {
+            flags |= OFlags::DIRECT;
+        }
+        let fd = sys::create(rec, dir.as_fd(), &name, flags)?;
         let len = self.payload.size(self.file_size) as usize;
         self.payload.record(&mut self.buf, self.thread, seq, len);
         let result = (|| {
-            sys::write_all(rec, fd.as_fd(), &self.buf)?;
-            let synced = self.syncer.after_write(rec, fd.as_fd())?;
+            let data = match self.direct.as_mut() {
+                Some(aligned) => aligned.load(&self.buf),
+                None => &self.buf,
+            };
+            sys::write_all(rec, fd.as_fd(), data)?;
+            let synced = self
+                .syncer
+                .after_write(rec, fd.as_fd(), self.buf.len() as u64)?;
             let synced = self.syncer.before_close(rec, fd.as_fd())? || synced;
             if self.fsync_dir && synced {
                 sys::fsync(rec, Op::FsyncDir, dir.as_fd())?;

@@ -15,6 +15,8 @@ pub struct Syncer {
     policy: SyncPolicy,
     call: SyncCall,
     writes: u64,
+    /// Bytes written since the last sync (for `every_bytes`).
+    bytes_since: u64,
     last_sync: Instant,
 }
 
@@ -24,6 +26,7 @@ impl Syncer {
             policy,
             call,
             writes: 0,
+            bytes_since: 0,
             last_sync: Instant::now(),
         }
     }
@@ -37,13 +40,20 @@ impl Syncer {
         }
     }
 
-    /// After one logical write: syncs when the policy says so. Returns
-    /// whether the data is now synced.
-    pub fn after_write(&mut self, rec: &mut Recorder, fd: BorrowedFd) -> io::Result<bool> {
+    /// After one logical write of `bytes`: syncs when the policy says so.
+    /// Returns whether the data is now synced.
+    pub fn after_write(
+        &mut self,
+        rec: &mut Recorder,
+        fd: BorrowedFd,
+        bytes: u64,
+    ) -> io::Result<bool> {
         self.writes += 1;
+        self.bytes_since += bytes;
         let due = match self.policy {
             SyncPolicy::Always => true,
             SyncPolicy::Every(n) => self.writes % n == 0,
+            SyncPolicy::EveryBytes(b) => self.bytes_since >= b,
             SyncPolicy::Interval(d) => self.last_sync.elapsed() >= d,
             SyncPolicy::Never | SyncPolicy::End | SyncPolicy::OnClose => false,
         };
@@ -71,11 +81,82 @@ impl Syncer {
     /// itself was the sync, so there is nothing to call.
     pub fn sync_now(&mut self, rec: &mut Recorder, fd: BorrowedFd) -> io::Result<()> {
         self.last_sync = Instant::now();
+        self.bytes_since = 0;
         match self.call {
             SyncCall::Fsync => sys::fsync(rec, Op::Fsync, fd),
             SyncCall::Fdatasync => sys::fdatasync(rec, fd),
             SyncCall::SyncFileRange => sys::sync_file_range(rec, fd),
+            SyncCall::Syncfs => sys::syncfs(rec, fd),
             SyncCall::ODsync | SyncCall::OSync => Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsFd;
+    use std::sync::mpsc::channel;
+    use std::time::Duration;
+
+    /// How many sync calls `policy` makes over `writes` writes of `bytes` each.
+    fn syncs(policy: SyncPolicy, call: SyncCall, writes: u64, bytes: u64, pause: Duration) -> u64 {
+        let file = tempfile::tempfile().unwrap();
+        let (tx, rx) = channel();
+        let mut rec = Recorder::new(0, Instant::now(), tx);
+        let mut syncer = Syncer::new(policy, call);
+        for _ in 0..writes {
+            syncer.after_write(&mut rec, file.as_fd(), bytes).unwrap();
+            std::thread::sleep(pause);
+        }
+        rec.finish();
+        rx.iter()
+            .flat_map(|s| s.hists)
+            .filter(|(op, _)| {
+                matches!(
+                    op,
+                    Op::Fsync | Op::Fdatasync | Op::Syncfs | Op::SyncFileRange
+                )
+            })
+            .map(|(_, h)| h.len())
+            .sum()
+    }
+
+    #[test]
+    fn policies_sync_when_they_say() {
+        let z = Duration::ZERO;
+        assert_eq!(syncs(SyncPolicy::Always, SyncCall::Fsync, 10, 4096, z), 10);
+        assert_eq!(syncs(SyncPolicy::Never, SyncCall::Fsync, 10, 4096, z), 0);
+        assert_eq!(syncs(SyncPolicy::End, SyncCall::Fsync, 10, 4096, z), 0);
+        assert_eq!(
+            syncs(SyncPolicy::Every(4), SyncCall::Fdatasync, 10, 4096, z),
+            2
+        );
+        // 1 MiB in 4 KiB writes: a sync after every 256th write.
+        assert_eq!(
+            syncs(
+                SyncPolicy::EveryBytes(1 << 20),
+                SyncCall::Fsync,
+                600,
+                4096,
+                z
+            ),
+            2
+        );
+        assert_eq!(syncs(SyncPolicy::Always, SyncCall::Syncfs, 3, 4096, z), 3);
+        assert_eq!(
+            syncs(SyncPolicy::Always, SyncCall::SyncFileRange, 3, 4096, z),
+            3
+        );
+        // O_DSYNC: the write was the sync; no call.
+        assert_eq!(syncs(SyncPolicy::Always, SyncCall::ODsync, 5, 4096, z), 0);
+        let interval = syncs(
+            SyncPolicy::Interval(Duration::from_millis(20)),
+            SyncCall::Fsync,
+            10,
+            1,
+            Duration::from_millis(10),
+        );
+        assert!((3..=6).contains(&interval), "{interval}");
     }
 }

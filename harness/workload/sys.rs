@@ -190,6 +190,48 @@ pub fn read_all(rec: &mut Recorder, fd: BorrowedFd, buf: &mut [u8]) -> io::Resul
     }
 }
 
+/// A buffer whose data starts on a 4 KiB boundary, as O_DIRECT requires.
+#[derive(Default)]
+pub struct AlignedBuf {
+    raw: Vec<u8>,
+}
+
+impl AlignedBuf {
+    pub const ALIGN: usize = 4096;
+
+    /// Copies `data` to an aligned place and returns it there.
+    pub fn load(&mut self, data: &[u8]) -> &[u8] {
+        if self.raw.len() < data.len() + Self::ALIGN {
+            self.raw = vec![0u8; data.len() + Self::ALIGN];
+        }
+        let start = self.raw.as_ptr().align_offset(Self::ALIGN);
+        let dst = &mut self.raw[start..start + data.len()];
+        dst.copy_from_slice(data);
+        dst
+    }
+}
+
+/// Fails with a clear message when the filesystem of `dir` refuses O_DIRECT
+/// (tmpfs before Linux 6.6, some FUSE and overlay setups).
+pub fn probe_o_direct(dir: BorrowedFd) -> io::Result<()> {
+    let name = c".wpbench-odirect-probe";
+    let fd = rustix::fs::openat(
+        dir,
+        name,
+        OFlags::WRONLY | OFlags::CREATE | OFlags::DIRECT | OFlags::CLOEXEC | OFlags::NOFOLLOW,
+        Mode::from_raw_mode(0o600),
+    );
+    let _ = rustix::fs::unlinkat(dir, name, rustix::fs::AtFlags::empty());
+    match fd {
+        Ok(_) => Ok(()),
+        Err(rustix::io::Errno::INVAL) => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "o_direct: this target's filesystem does not support O_DIRECT (open returned EINVAL)",
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Closes without timing, for cleaning up after an error.
 pub fn discard(fd: OwnedFd) {
     drop(fd);
