@@ -398,3 +398,36 @@ fn refusals_exit_2_before_anything_is_created() {
     );
     assert_eq!(std::fs::read(taken.join("result.json")).unwrap(), b"{}");
 }
+
+#[test]
+fn an_open_loop_that_cannot_keep_its_rate_says_so() {
+    let _serial = serial();
+    let sb = Sandbox::new();
+    let file = scenario(
+        &sb,
+        "shortfall",
+        concat!(
+            "duration: 1s\nwarmup: 0s\n",
+            "targets:\n  - {name: host, kind: hostpath, path: HOSTPATH}\n",
+            "workloads:\n",
+            "  - {name: easy, kind: log_append, rate: 500/s}\n",
+            "  - {name: hard, kind: log_append, rate: 1000000/s, fsync: always}\n",
+        ),
+    );
+    let out = sb.run(&file, "r", &["--quiet"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let result = read_json(&sb.out("r").join("result.json"));
+    let easy = cell(&result, "host", "easy");
+    assert_eq!(easy["notes"], serde_json::json!([]), "500/s is sustainable");
+    let lines = count(easy, "line") as f64;
+    assert!(
+        (lines - 500.0).abs() <= 10.0,
+        "{lines} lines at 500/s for 1 s"
+    );
+    let hard = cell(&result, "host", "hard");
+    let notes = hard["notes"].to_string();
+    assert!(
+        notes.contains("achieved") && notes.contains("1000000/s"),
+        "{notes}"
+    );
+}
