@@ -55,17 +55,23 @@ ops! {
     Read => "read", false;
     Stat => "stat", false;
     Mkdir => "mkdir", false;
+    Rmdir => "rmdir", false;
+    Link => "link", false;
     File => "file", true;
     Record => "record", true;
     Line => "line", true;
     Task => "task", true;
     ReadFile => "read_file", true;
     CopyUp => "copy_up", true;
+    Meta => "meta", true;
+    Sequence => "sequence", true;
     FileService => "file.service", false;
     RecordService => "record.service", false;
     LineService => "line.service", false;
     ReadFileService => "read_file.service", false;
     CopyUpService => "copy_up.service", false;
+    MetaService => "meta.service", false;
+    SequenceService => "sequence.service", false;
 }
 
 impl Op {
@@ -81,6 +87,8 @@ impl Op {
             Op::Line => Some(Op::LineService),
             Op::ReadFile => Some(Op::ReadFileService),
             Op::CopyUp => Some(Op::CopyUpService),
+            Op::Meta => Some(Op::MetaService),
+            Op::Sequence => Some(Op::SequenceService),
             _ => None,
         }
     }

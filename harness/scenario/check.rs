@@ -839,12 +839,15 @@ fn check_lower(cx: &mut Ctx, l: Option<&RawLower>, at: &At) -> LowerSpec {
 
 // -------------------------------------------------------------- workloads
 
-const WORKLOAD_COMMON: &[&str] = &["name", "kind", "threads", "rate", "vary"];
+const WORKLOAD_COMMON: &[&str] = &["name", "kind", "threads", "rate", "think_time", "vary"];
 const WRITERS: &[&str] = &["small_files", "fsync_heavy", "log_append"];
 const WORKLOAD_KEYS: &[(&str, &[&str])] = &[
     ("fsync", WRITERS),
     ("sync_call", WRITERS),
-    ("fsync_dir", &["small_files", "log_append"]),
+    (
+        "fsync_dir",
+        &["small_files", "log_append", "metadata", "sequence"],
+    ),
     (
         "file_size",
         &[
@@ -853,14 +856,29 @@ const WORKLOAD_KEYS: &[(&str, &[&str])] = &[
             "log_append",
             "read_atime",
             "copy_up",
+            "metadata",
+            "sequence",
         ],
     ),
-    ("files", &["read_atime", "copy_up"]),
+    ("files", &["read_atime", "copy_up", "metadata", "sequence"]),
     ("action", &["copy_up"]),
     ("files_per_dir", &["small_files"]),
     ("record_size", &["fsync_heavy"]),
     ("line_size", &["log_append"]),
     ("retain", &["log_append"]),
+    ("o_direct", &["small_files", "fsync_heavy", "sequence"]),
+    (
+        "payload",
+        &[
+            "small_files",
+            "fsync_heavy",
+            "log_append",
+            "metadata",
+            "sequence",
+        ],
+    ),
+    ("mix", &["metadata"]),
+    ("steps", &["sequence"]),
 ];
 
 fn workload_entry(cx: &mut Ctx, i: usize, node: &Node) -> Vec<(WorkloadSpec, String)> {
@@ -892,7 +910,8 @@ fn workload_entry(cx: &mut Ctx, i: usize, node: &Node) -> Vec<(WorkloadSpec, Str
                 if raw.kind.is_none() {
                     cx.err(
                         &at.key("kind"),
-                        "missing required key `kind` (small_files, fsync_heavy, log_append, read_atime or copy_up)",
+                        "missing required key `kind` (small_files, fsync_heavy, log_append, read_atime, \
+                         copy_up, metadata or sequence)",
                     );
                 }
                 n
@@ -958,6 +977,15 @@ fn check_workload(
             }
             SyncPolicy::Every(n.max(1))
         }
+        Some(RawFsync::EveryBytes(b)) => {
+            if b == 0 {
+                cx.err(
+                    &at.key("fsync.every_bytes"),
+                    "must be larger than 0B; for a sync after every write use `fsync: always`",
+                );
+            }
+            SyncPolicy::EveryBytes(b.max(1))
+        }
         Some(RawFsync::Interval(d)) => {
             if d.is_zero() {
                 cx.err(
@@ -976,6 +1004,7 @@ fn check_workload(
         Some(RawSyncCall::SyncFileRange) => SyncCall::SyncFileRange,
         Some(RawSyncCall::ODsync) => SyncCall::ODsync,
         Some(RawSyncCall::OSync) => SyncCall::OSync,
+        Some(RawSyncCall::Syncfs) => SyncCall::Syncfs,
     };
     if sync_call.is_open_flag() && fsync != SyncPolicy::Always {
         cx.err(
@@ -1065,16 +1094,62 @@ fn check_workload(
             files: files_at_least_one(cx, at, raw.files, 1000),
             file_size: size_or(raw.file_size, SizeRange::fixed(4 * KIB)),
         },
-        // TEMPORARY: the metadata and sequence loaders are being written.
-        WorkloadKind::Metadata | WorkloadKind::Sequence => {
-            cx.err(&at.key("kind"), "this kind is not available yet");
-            return None;
+        WorkloadKind::Metadata => WorkloadParams::Metadata {
+            files: files_at_least_one(cx, at, raw.files, 1000),
+            file_size: size_or(raw.file_size, SizeRange::fixed(0)),
+            mix: check_mix(cx, at, raw.mix.as_ref()),
+        },
+        WorkloadKind::Sequence => {
+            let files = raw.files.unwrap_or(100);
+            let steps = check_steps(cx, at, raw.steps.as_deref(), files);
+            WorkloadParams::Sequence {
+                steps,
+                files,
+                file_size: size_or(raw.file_size, SizeRange::fixed(16 * KIB)),
+            }
         }
         WorkloadKind::CopyUp => WorkloadParams::CopyUp {
             action: raw.action.unwrap_or(CopyUpAction::Chmod),
             files: files_at_least_one(cx, at, raw.files, 1000),
             file_size: size_or(raw.file_size, SizeRange::fixed(64 * KIB)),
         },
+    };
+    let think_time = raw.think_time.map(|U(d)| d);
+    if let Some(t) = think_time {
+        if rate.is_some() {
+            cx.err(
+                &at.key("think_time"),
+                "`think_time` is a closed-loop pause between unit ops, and `rate` sets an \
+                 open-loop schedule; give one or the other",
+            );
+        } else if t.is_zero() {
+            cx.err(
+                &at.key("think_time"),
+                "must be longer than 0s; leave `think_time` out for no pause",
+            );
+        }
+    }
+    // `o_direct` on a kind without it was reported by `key_for_kind`.
+    let o_direct = raw.o_direct.unwrap_or(false)
+        && matches!(
+            kind,
+            WorkloadKind::SmallFiles | WorkloadKind::FsyncHeavy | WorkloadKind::Sequence
+        );
+    if o_direct {
+        check_direct_sizes(cx, at, &params);
+    }
+    let payload = match raw.payload {
+        None | Some(RawPayload::Random) => PayloadKind::Random,
+        Some(RawPayload::Zeros) => PayloadKind::Zeros,
+        Some(RawPayload::Compressible(f)) => {
+            if !(0.0..=1.0).contains(&f) {
+                cx.err(
+                    &at.key("payload.compressible"),
+                    "must be a fraction from 0 to 1 (or 0% to 100%) of each block that is zeros",
+                );
+            }
+            PayloadKind::Compressible(f.clamp(0.0, 1.0))
+        }
     };
     Some(WorkloadSpec {
         name: expanded_name(base_name, label),
@@ -1085,9 +1160,9 @@ fn check_workload(
         fsync,
         sync_call,
         fsync_dir,
-        o_direct: false,
-        think_time: None,
-        payload: PayloadKind::Random,
+        o_direct,
+        think_time,
+        payload,
         params,
     })
 }
@@ -1101,6 +1176,310 @@ fn files_at_least_one(cx: &mut Ctx, at: &At, files: Option<u64>, default: u64) -
         Some(n) => n,
         None => default,
     }
+}
+
+/// O_DIRECT writes whole blocks from aligned buffers at aligned offsets.
+const DIRECT_BLOCK: u64 = 4 * KIB;
+
+fn check_direct_sizes(cx: &mut Ctx, at: &At, params: &WorkloadParams) {
+    let aligned = |r: &SizeRange| r.min % DIRECT_BLOCK == 0 && r.max % DIRECT_BLOCK == 0;
+    let mut bad: Vec<(String, SizeRange)> = Vec::new();
+    match params {
+        WorkloadParams::SmallFiles { file_size, .. } => {
+            bad.push(("file_size".into(), *file_size));
+        }
+        WorkloadParams::FsyncHeavy {
+            record_size,
+            file_size,
+        } => {
+            bad.push(("record_size".into(), *record_size));
+            bad.push(("file_size".into(), SizeRange::fixed(*file_size)));
+        }
+        WorkloadParams::Sequence {
+            steps, file_size, ..
+        } => {
+            bad.push(("file_size".into(), *file_size));
+            for (j, step) in steps.iter().enumerate() {
+                match step {
+                    SeqStep::Write(r) => bad.push((format!("steps[{j}].write"), *r)),
+                    SeqStep::Append(r) => bad.push((format!("steps[{j}].append"), *r)),
+                    _ => {}
+                }
+            }
+        }
+        _ => {}
+    }
+    for (key, r) in bad {
+        if !aligned(&r) || r.min == 0 {
+            cx.err(
+                &at.key(&key),
+                format!(
+                    "`{r}` with `o_direct: true`: O_DIRECT needs sizes in whole 4KiB blocks \
+                     (4KiB, 8KiB, 4KiB..64KiB …)"
+                ),
+            );
+        }
+    }
+}
+
+const META_OPS: &[(&str, MetaOp)] = &[
+    ("create", MetaOp::Create),
+    ("rename", MetaOp::Rename),
+    ("unlink", MetaOp::Unlink),
+    ("mkdir", MetaOp::Mkdir),
+    ("rmdir", MetaOp::Rmdir),
+    ("stat", MetaOp::Stat),
+    ("link", MetaOp::Link),
+];
+
+/// The default mix: a namespace-heavy blend where lookups dominate.
+const DEFAULT_MIX: &[(MetaOp, u32)] = &[
+    (MetaOp::Create, 4),
+    (MetaOp::Rename, 2),
+    (MetaOp::Unlink, 2),
+    (MetaOp::Mkdir, 1),
+    (MetaOp::Rmdir, 1),
+    (MetaOp::Stat, 8),
+    (MetaOp::Link, 1),
+];
+
+fn check_mix(cx: &mut Ctx, at: &At, mix: Option<&Node>) -> Vec<(MetaOp, u32)> {
+    let Some(node) = mix else {
+        return DEFAULT_MIX.to_vec();
+    };
+    let key = at.key("mix");
+    let Some(entries) = yaml::entries(node) else {
+        cx.err(
+            &key,
+            format!(
+                "`mix` maps operations to weights, e.g. `{{create: 4, stat: 8}}`; found {}",
+                yaml::describe(node)
+            ),
+        );
+        return DEFAULT_MIX.to_vec();
+    };
+    let names: Vec<&str> = META_OPS.iter().map(|(n, _)| *n).collect();
+    let mut out = Vec::new();
+    let mut ok = true;
+    for (k, v) in entries {
+        let kp = at.key(&format!("mix.{k}"));
+        let Some(&(_, op)) = META_OPS.iter().find(|(n, _)| *n == k) else {
+            cx.err(&kp, diag::unknown("operation", &k, &names));
+            ok = false;
+            continue;
+        };
+        match yaml::from_node::<u32>(v) {
+            Ok(w) => out.push((op, w)),
+            Err(_) => {
+                cx.err(
+                    &kp,
+                    format!(
+                        "a weight is a whole number from 0 to {}, e.g. `{k}: 4`; found {}",
+                        u32::MAX,
+                        yaml::describe(v)
+                    ),
+                );
+                ok = false;
+            }
+        }
+    }
+    if ok && out.iter().all(|(_, w)| *w == 0) {
+        cx.err(
+            &key,
+            "every weight is 0 (or the mix is empty): give at least one operation a weight above 0",
+        );
+    }
+    if out.is_empty() {
+        return DEFAULT_MIX.to_vec();
+    }
+    out
+}
+
+const STEP_WORDS: &[(&str, SeqStep)] = &[
+    ("create", SeqStep::Create),
+    ("open", SeqStep::Open),
+    ("fsync", SeqStep::Fsync),
+    ("fdatasync", SeqStep::Fdatasync),
+    ("close", SeqStep::Close),
+    ("read", SeqStep::Read),
+    ("rename", SeqStep::Rename),
+    ("unlink", SeqStep::Unlink),
+    ("stat", SeqStep::Stat),
+];
+const STEP_VALUED: &[&str] = &["write", "append", "sleep"];
+
+fn step_name(step: &SeqStep) -> &'static str {
+    match step {
+        SeqStep::Write(_) => "write",
+        SeqStep::Append(_) => "append",
+        SeqStep::Sleep(_) => "sleep",
+        other => STEP_WORDS
+            .iter()
+            .find(|(_, s)| s == other)
+            .map_or("?", |(n, _)| n),
+    }
+}
+
+fn all_step_names() -> Vec<&'static str> {
+    STEP_WORDS
+        .iter()
+        .map(|(n, _)| *n)
+        .chain(STEP_VALUED.iter().copied())
+        .collect()
+}
+
+/// One item of `steps`, or None (reported).
+fn check_step(cx: &mut Ctx, key: &str, node: &Node) -> Option<SeqStep> {
+    if let Some(word) = node.as_str() {
+        if let Some((_, s)) = STEP_WORDS.iter().find(|(n, _)| *n == word) {
+            return Some(*s);
+        }
+        if STEP_VALUED.contains(&word) {
+            let example = if word == "sleep" { "10ms" } else { "16KiB" };
+            cx.err(
+                key,
+                format!("`{word}` needs a value: write `{{{word}: {example}}}`"),
+            );
+        } else {
+            cx.err(key, diag::unknown("step", word, &all_step_names()));
+        }
+        return None;
+    }
+    let entries = match yaml::entries(node) {
+        Some(e) if e.len() == 1 => e,
+        _ => {
+            cx.err(
+                key,
+                format!(
+                    "a step is a name such as `fsync` or a one-key mapping such as \
+                     `{{write: 16KiB}}`; found {}",
+                    if yaml::is_mapping(node) {
+                        "a mapping with more than one key"
+                    } else {
+                        yaml::describe(node)
+                    }
+                ),
+            );
+            return None;
+        }
+    };
+    let (k, v) = &entries[0];
+    let kp = yaml::join(key, k);
+    match k.as_str() {
+        "write" | "append" => match yaml::from_node::<U<SizeRange>>(v) {
+            Ok(U(r)) if r.max == 0 => {
+                cx.err(&kp, "must be larger than 0B");
+                None
+            }
+            Ok(U(r)) if k == "write" => Some(SeqStep::Write(r)),
+            Ok(U(r)) => Some(SeqStep::Append(r)),
+            Err(e) => {
+                cx.err(&kp, diag::rewrite_serde_message(&e.message));
+                None
+            }
+        },
+        "sleep" => match yaml::from_node::<U<Duration>>(v) {
+            Ok(U(d)) if d.is_zero() => {
+                cx.err(&kp, "must be longer than 0s");
+                None
+            }
+            Ok(U(d)) => Some(SeqStep::Sleep(d)),
+            Err(e) => {
+                cx.err(&kp, diag::rewrite_serde_message(&e.message));
+                None
+            }
+        },
+        w if STEP_WORDS.iter().any(|(n, _)| *n == w) => {
+            cx.err(&kp, format!("`{w}` takes no value; write it as `- {w}`"));
+            None
+        }
+        other => {
+            cx.err(&kp, diag::unknown("step", other, &all_step_names()));
+            None
+        }
+    }
+}
+
+/// Checks `steps` by running the loop twice on paper (the current file
+/// carries from one pass to the next, as it does when the workload runs).
+fn check_steps(cx: &mut Ctx, at: &At, steps: Option<&[Node]>, files: u64) -> Vec<SeqStep> {
+    let key = at.key("steps");
+    let items = match steps {
+        None => {
+            cx.err(
+                &key,
+                "missing required key `steps`, e.g. \
+                 `steps: [create, {append: 16KiB}, fsync, close]`",
+            );
+            return Vec::new();
+        }
+        Some([]) => {
+            cx.err(&key, "needs at least one step");
+            return Vec::new();
+        }
+        Some(items) => items,
+    };
+    let parsed: Vec<Option<SeqStep>> = items
+        .iter()
+        .enumerate()
+        .map(|(j, n)| check_step(cx, &at.key(&format!("steps[{j}]")), n))
+        .collect();
+    if parsed.iter().any(Option::is_none) {
+        return Vec::new();
+    }
+    let steps: Vec<SeqStep> = parsed.into_iter().flatten().collect();
+    let mut open = false;
+    let mut fileset = files;
+    let mut reported = vec![false; steps.len()];
+    let mut fileset_reported = false;
+    for _pass in 0..2 {
+        for (j, step) in steps.iter().enumerate() {
+            let name = step_name(step);
+            let needs_open = matches!(
+                step,
+                SeqStep::Write(_)
+                    | SeqStep::Append(_)
+                    | SeqStep::Fsync
+                    | SeqStep::Fdatasync
+                    | SeqStep::Close
+            );
+            if needs_open && !open && !reported[j] {
+                reported[j] = true;
+                cx.err(
+                    &at.key(&format!("steps[{j}]")),
+                    format!(
+                        "`steps[{j}]` (`{name}`) has no open file: put `create` or `open` before it"
+                    ),
+                );
+            }
+            let needs_fileset = match step {
+                SeqStep::Open | SeqStep::Rename | SeqStep::Unlink | SeqStep::Stat => true,
+                SeqStep::Read => !open,
+                _ => false,
+            };
+            if needs_fileset && fileset == 0 && !fileset_reported {
+                fileset_reported = true;
+                cx.err(
+                    &at.key("files"),
+                    format!(
+                        "is 0, but `steps[{j}]` (`{name}`) picks a file of the fileset \
+                         before any `create` adds one; make `files` at least 1"
+                    ),
+                );
+            }
+            match step {
+                SeqStep::Create => {
+                    open = true;
+                    fileset += 1;
+                }
+                SeqStep::Open => open = true,
+                SeqStep::Close => open = false,
+                SeqStep::Unlink => fileset = fileset.saturating_sub(1),
+                _ => {}
+            }
+        }
+    }
+    steps
 }
 
 // ----------------------------------------------------------------- faults

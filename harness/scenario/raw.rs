@@ -160,11 +160,12 @@ pub enum RawFsync {
     End,
     OnClose,
     Every(u64),
+    EveryBytes(u64),
     Interval(Duration),
 }
 
 const FSYNC_WORDS: &[&str] = &["always", "never", "end", "on_close"];
-const FSYNC_KEYS: &[&str] = &["every", "interval"];
+const FSYNC_KEYS: &[&str] = &["every", "every_bytes", "interval"];
 
 impl<'de> Deserialize<'de> for RawFsync {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -172,7 +173,9 @@ impl<'de> Deserialize<'de> for RawFsync {
         impl<'de> Visitor<'de> for V {
             type Value = RawFsync;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("always, never, end, on_close, {every: N} or {interval: 100ms}")
+                f.write_str(
+                    "always, never, end, on_close, {every: N}, {every_bytes: 1MiB} or {interval: 100ms}",
+                )
             }
             fn visit_str<E: de::Error>(self, s: &str) -> Result<RawFsync, E> {
                 Ok(match s {
@@ -180,11 +183,15 @@ impl<'de> Deserialize<'de> for RawFsync {
                     "never" => RawFsync::Never,
                     "end" => RawFsync::End,
                     "on_close" => RawFsync::OnClose,
-                    "every" | "interval" => {
+                    "every" | "every_bytes" | "interval" => {
+                        let example = match s {
+                            "every" => "8",
+                            "every_bytes" => "1MiB",
+                            _ => "100ms",
+                        };
                         return Err(E::custom(format!(
-                            "`{s}` needs a value: write `{{{s}: {}}}`",
-                            if s == "every" { "8" } else { "100ms" }
-                        )))
+                            "`{s}` needs a value: write `{{{s}: {example}}}`"
+                        )));
                     }
                     _ => return Err(E::custom(fsync_unknown(s))),
                 })
@@ -192,11 +199,12 @@ impl<'de> Deserialize<'de> for RawFsync {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawFsync, A::Error> {
                 let Some(key) = map.next_key::<String>()? else {
                     return Err(de::Error::custom(
-                        "an empty mapping; write e.g. `{every: 8}` or `{interval: 100ms}`",
+                        "an empty mapping; write e.g. `{every: 8}`, `{every_bytes: 1MiB}` or `{interval: 100ms}`",
                     ));
                 };
                 let policy = match key.as_str() {
                     "every" => RawFsync::Every(map.next_value()?),
+                    "every_bytes" => RawFsync::EveryBytes(map.next_value::<U<Size>>()?.0 .0),
                     "interval" => RawFsync::Interval(map.next_value::<U<Duration>>()?.0),
                     other => {
                         return Err(de::Error::custom(diag::unknown(
@@ -208,7 +216,7 @@ impl<'de> Deserialize<'de> for RawFsync {
                 };
                 if map.next_key::<String>()?.is_some() {
                     return Err(de::Error::custom(
-                        "give one policy: `{every: N}` or `{interval: D}`, not both",
+                        "give one policy: `{every: N}`, `{every_bytes: SIZE}` or `{interval: D}`, not several",
                     ));
                 }
                 Ok(policy)
@@ -222,7 +230,7 @@ fn fsync_unknown(s: &str) -> String {
     match diag::suggest(s, FSYNC_WORDS) {
         Some(w) => format!("unknown value `{s}`, did you mean `{w}`?"),
         None => format!(
-            "unknown value `{s}`; expected one of: always, never, end, on_close, {{every: N}}, {{interval: 100ms}}"
+            "unknown value `{s}`; expected one of: always, never, end, on_close, {{every: N}}, {{every_bytes: 1MiB}}, {{interval: 100ms}}"
         ),
     }
 }
@@ -235,6 +243,101 @@ pub enum RawSyncCall {
     SyncFileRange,
     ODsync,
     OSync,
+    Syncfs,
+}
+
+/// `payload:` as written: `random`, `zeros`, or `{compressible: 0.5}`
+/// (a fraction, or a percentage such as `50%`). The fraction's range is
+/// checked by `check`, which knows the key path.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RawPayload {
+    Random,
+    Zeros,
+    Compressible(f64),
+}
+
+const PAYLOAD_WORDS: &[&str] = &["random", "zeros", "compressible"];
+
+/// A fraction written as a number (`0.5`) or a percentage (`50%`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Fraction(pub f64);
+
+impl<'de> Deserialize<'de> for Fraction {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Fraction;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a fraction such as `0.5` or a percentage such as `50%`")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Fraction, E> {
+                units::parse_percent(s)
+                    .map(Fraction)
+                    .map_err(|e| E::custom(e.0))
+            }
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<Fraction, E> {
+                Ok(Fraction(n as f64))
+            }
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<Fraction, E> {
+                Ok(Fraction(n as f64))
+            }
+            fn visit_f64<E: de::Error>(self, n: f64) -> Result<Fraction, E> {
+                Ok(Fraction(n))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawPayload {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawPayload;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("random, zeros or {compressible: 0.5}")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<RawPayload, E> {
+                match s {
+                    "random" => Ok(RawPayload::Random),
+                    "zeros" => Ok(RawPayload::Zeros),
+                    "compressible" => Err(E::custom(
+                        "`compressible` needs a fraction: write `{compressible: 0.5}` or `{compressible: 50%}`",
+                    )),
+                    _ => Err(E::custom(match diag::suggest(s, PAYLOAD_WORDS) {
+                        Some(w) => format!("unknown value `{s}`, did you mean `{w}`?"),
+                        None => format!(
+                            "unknown value `{s}`; expected one of: random, zeros, {{compressible: 0.5}}"
+                        ),
+                    })),
+                }
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawPayload, A::Error> {
+                let Some(key) = map.next_key::<String>()? else {
+                    return Err(de::Error::custom(
+                        "an empty mapping; write e.g. `{compressible: 0.5}`",
+                    ));
+                };
+                let payload = match key.as_str() {
+                    "compressible" => RawPayload::Compressible(map.next_value::<Fraction>()?.0),
+                    other => {
+                        return Err(de::Error::custom(diag::unknown(
+                            "payload",
+                            other,
+                            &["compressible"],
+                        )))
+                    }
+                };
+                if map.next_key::<String>()?.is_some() {
+                    return Err(de::Error::custom(
+                        "give one payload: `{compressible: 0.5}` has a single key",
+                    ));
+                }
+                Ok(payload)
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -345,6 +448,14 @@ pub struct RawWorkload {
     pub retain: Option<u64>,
     pub files: Option<u64>,
     pub action: Option<CopyUpAction>,
+    pub o_direct: Option<bool>,
+    pub think_time: Option<U<Duration>>,
+    pub payload: Option<RawPayload>,
+    /// metadata: op → weight; read entry by entry so every bad op or
+    /// weight is reported at its own key.
+    pub mix: Option<Node>,
+    /// sequence: step names and one-key maps, read item by item.
+    pub steps: Option<Vec<Node>>,
     pub vary: Option<Node>,
 }
 
@@ -367,6 +478,10 @@ impl RawWorkload {
         add(self.action.is_some(), "action");
         add(self.fsync.is_some(), "fsync");
         add(self.sync_call.is_some(), "sync_call");
+        add(self.o_direct.is_some(), "o_direct");
+        add(self.payload.is_some(), "payload");
+        add(self.mix.is_some(), "mix");
+        add(self.steps.is_some(), "steps");
         keys
     }
 }

@@ -10,3 +10,4 @@ mod hlog;
 mod run;
 mod targets;
 mod validate;
+mod workloads;

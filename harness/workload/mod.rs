@@ -9,9 +9,11 @@
 pub mod copy_up;
 pub mod fsync_heavy;
 pub mod log_append;
+pub mod metadata;
 pub mod mock;
 pub mod payload;
 pub mod read_atime;
+pub mod sequence;
 pub mod small_files;
 pub mod sync;
 pub mod sys;
@@ -64,10 +66,8 @@ pub fn build(spec: &WorkloadSpec) -> Box<dyn Workload> {
         WorkloadParams::LogAppend { .. } => Box::new(log_append::LogAppend::new(spec.clone())),
         WorkloadParams::ReadAtime { .. } => Box::new(read_atime::ReadAtime::new(spec.clone())),
         WorkloadParams::CopyUp { .. } => Box::new(copy_up::CopyUp::new(spec.clone())),
-        // TEMPORARY: replaced by the metadata and sequence workloads.
-        WorkloadParams::Metadata { .. } | WorkloadParams::Sequence { .. } => {
-            unreachable!("the loader does not produce these kinds yet")
-        }
+        WorkloadParams::Metadata { .. } => Box::new(metadata::Metadata::new(spec.clone())),
+        WorkloadParams::Sequence { .. } => Box::new(sequence::Sequence::new(spec.clone())),
     }
 }
 

@@ -69,6 +69,58 @@ pub fn create(
     })
 }
 
+/// Creates a new file (O_EXCL) for reading and writing: a file that is
+/// written and then read back through the same descriptor.
+pub fn create_rw(
+    rec: &mut Recorder,
+    dir: BorrowedFd,
+    name: &CStr,
+    extra: OFlags,
+) -> io::Result<OwnedFd> {
+    rec.time(Op::Create, || {
+        rustix::fs::openat(
+            dir,
+            name,
+            OFlags::RDWR
+                | OFlags::CREATE
+                | OFlags::EXCL
+                | OFlags::CLOEXEC
+                | OFlags::NOFOLLOW
+                | extra,
+            Mode::from_raw_mode(0o644),
+        )
+        .map_err(io_err)
+    })
+}
+
+/// Removes an empty directory.
+pub fn rmdir(rec: &mut Recorder, dir: BorrowedFd, name: &CStr) -> io::Result<()> {
+    rec.time(Op::Rmdir, || {
+        rustix::fs::unlinkat(dir, name, rustix::fs::AtFlags::REMOVEDIR).map_err(io_err)
+    })
+}
+
+/// renameat(2) within one directory tree (never replacing a symlink's target).
+pub fn rename(rec: &mut Recorder, dir: BorrowedFd, from: &CStr, to: &CStr) -> io::Result<()> {
+    rec.time(Op::Rename, || {
+        rustix::fs::renameat(dir, from, dir, to).map_err(io_err)
+    })
+}
+
+/// A hard link `to` of `from` (a final symlink is linked, not followed).
+pub fn link(rec: &mut Recorder, dir: BorrowedFd, from: &CStr, to: &CStr) -> io::Result<()> {
+    rec.time(Op::Link, || {
+        rustix::fs::linkat(dir, from, dir, to, rustix::fs::AtFlags::empty()).map_err(io_err)
+    })
+}
+
+/// lstat-like: statat with SYMLINK_NOFOLLOW.
+pub fn stat(rec: &mut Recorder, dir: BorrowedFd, name: &CStr) -> io::Result<rustix::fs::Stat> {
+    rec.time(Op::Stat, || {
+        rustix::fs::statat(dir, name, rustix::fs::AtFlags::SYMLINK_NOFOLLOW).map_err(io_err)
+    })
+}
+
 pub fn mkdir(rec: &mut Recorder, dir: BorrowedFd, name: &CStr) -> io::Result<()> {
     rec.time(Op::Mkdir, || {
         rustix::fs::mkdirat(dir, name, Mode::from_raw_mode(0o755)).map_err(io_err)
@@ -190,7 +242,9 @@ pub fn read_all(rec: &mut Recorder, fd: BorrowedFd, buf: &mut [u8]) -> io::Resul
     }
 }
 
-/// A buffer whose data starts on a 4 KiB boundary, as O_DIRECT requires.
+/// A buffer whose data starts on a 4 KiB boundary, as O_DIRECT requires
+/// (a Vec over-allocated by one block and never grown in place, so the
+/// alignment holds).
 #[derive(Default)]
 pub struct AlignedBuf {
     raw: Vec<u8>,
@@ -199,13 +253,18 @@ pub struct AlignedBuf {
 impl AlignedBuf {
     pub const ALIGN: usize = 4096;
 
-    /// Copies `data` to an aligned place and returns it there.
-    pub fn load(&mut self, data: &[u8]) -> &[u8] {
-        if self.raw.len() < data.len() + Self::ALIGN {
-            self.raw = vec![0u8; data.len() + Self::ALIGN];
+    /// The first `n` bytes of the aligned area (growing it if needed).
+    pub fn slice(&mut self, n: usize) -> &mut [u8] {
+        if self.raw.len() < n + Self::ALIGN {
+            self.raw = vec![0u8; n + Self::ALIGN];
         }
         let start = self.raw.as_ptr().align_offset(Self::ALIGN);
-        let dst = &mut self.raw[start..start + data.len()];
+        &mut self.raw[start..start + n]
+    }
+
+    /// Copies `data` to an aligned place and returns it there.
+    pub fn load(&mut self, data: &[u8]) -> &[u8] {
+        let dst = self.slice(data.len());
         dst.copy_from_slice(data);
         dst
     }
