@@ -6,6 +6,7 @@ pub mod cli;
 pub mod device;
 pub mod engine;
 pub mod error;
+pub mod fault;
 pub mod glob;
 pub mod record;
 pub mod report;

@@ -17,6 +17,7 @@ use crate::error::{Error, Result};
 use crate::record::errno::errno_name;
 use crate::record::{spawn_collector, CellTotals, Op, Recorder};
 use crate::scenario::Stop;
+use crate::workload::ledger::Ledger;
 use crate::workload::{Step, Worker, Workload};
 
 /// A thread that fails this many unit ops in a row stops, with a note:
@@ -40,6 +41,34 @@ pub struct CellPlan<'a> {
     /// The block device under the target, whose counters are read around
     /// the cell (after setup, and after a final syncfs).
     pub device: Option<&'a BlockDev>,
+    /// A power cut to fire during the measured phase.
+    pub crash: Option<CrashPlan<'a>>,
+}
+
+/// When and how to cut the power in a cell.
+pub struct CrashPlan<'a> {
+    pub at: CrashAt,
+    /// Issues the (guarded) shutdown; called once, from the engine's thread.
+    pub fire: &'a (dyn Fn() -> std::result::Result<(), String> + Sync),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum CrashAt {
+    /// This long into the measured phase.
+    After(Duration),
+    /// Once this many unit ops completed in the measured phase.
+    AfterOps(u64),
+}
+
+/// What happened when the power was cut.
+#[derive(Debug, Clone)]
+pub struct CrashReport {
+    pub fired_at: Instant,
+    /// Seconds into the measured phase.
+    pub fired_at_s: f64,
+    /// Unit ops completed before it.
+    pub unit_ops_before: u64,
+    pub result: std::result::Result<(), String>,
 }
 
 /// What the engine measured for one cell.
@@ -55,6 +84,10 @@ pub struct CellMeasurement {
     pub interrupted: bool,
     /// Device counters (before, after) when the plan named a device.
     pub device: Option<(DiskStat, DiskStat)>,
+    /// The power cut, when one was planned and its moment came.
+    pub crash: Option<CrashReport>,
+    /// The workers' ledgers (kept only when a crash was planned).
+    pub ledgers: Vec<Ledger>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,6 +130,7 @@ struct PaddedCounter(AtomicU64);
 struct ThreadEnd {
     finished_at: Instant,
     note: Option<String>,
+    ledger: Option<Ledger>,
 }
 
 /// Runs one cell. `cancel` is set by a signal handler; the engine then
@@ -124,6 +158,11 @@ pub fn run_cell(
             }
         })?;
         workers.push(w);
+    }
+    if plan.crash.is_some() {
+        for w in &mut workers {
+            w.keep_ledger();
+        }
     }
 
     // Setup writes (a preallocated WAL, a read set) reach the device now,
@@ -156,7 +195,8 @@ pub fn run_cell(
     let unit = plan.workload.unit_op();
     let period = plan.rate.map(|r| Duration::from_secs_f64(1.0 / r));
 
-    let ends: Vec<std::thread::Result<ThreadEnd>> = std::thread::scope(|scope| {
+    type Ends = Vec<std::thread::Result<ThreadEnd>>;
+    let (ends, crash): (Ends, Option<CrashReport>) = std::thread::scope(|scope| {
         let mut handles = Vec::new();
         for (t, worker) in workers.into_iter().enumerate() {
             let rec = Recorder::new(t as u32, measure_start, tx.clone());
@@ -183,7 +223,7 @@ pub fn run_cell(
             handles.push(handle);
         }
         drop(tx);
-        watch(
+        let crash = watch(
             plan,
             &handles,
             start,
@@ -193,16 +233,18 @@ pub fn run_cell(
             &counters,
             observer,
         );
-        handles.into_iter().map(|h| h.join()).collect()
+        (handles.into_iter().map(|h| h.join()).collect(), crash)
     });
 
     let mut notes = Vec::new();
+    let mut ledgers = Vec::new();
     let mut last_end = measure_start;
     for (t, end) in ends.into_iter().enumerate() {
         match end {
             Ok(end) => {
                 last_end = last_end.max(end.finished_at);
                 notes.extend(end.note.map(|n| format!("thread {t}: {n}")));
+                ledgers.extend(end.ledger);
             }
             Err(_) => {
                 return Err(Error::Run(format!(
@@ -223,6 +265,10 @@ pub fn run_cell(
     // Writeback the cell caused (atime updates, a journal commit due in
     // 5 s) is the cell's cost: flush it before reading the counters.
     let device = match (plan.device, device_before) {
+        // A crashed filesystem cannot be synced; its counters stand as they are.
+        (Some(d), Some(before)) if crash.is_some() => {
+            blockstat::read_stat(d).ok().map(|after| (before, after))
+        }
         (Some(d), Some(before)) => {
             sync_root();
             blockstat::read_stat(d).ok().map(|after| (before, after))
@@ -232,6 +278,8 @@ pub fn run_cell(
     let interrupted = cancel.load(Ordering::Relaxed);
     Ok(CellMeasurement {
         device,
+        crash,
+        ledgers,
         totals,
         duration: last_end.saturating_duration_since(measure_start),
         warmup: plan.warmup,
@@ -264,15 +312,43 @@ fn watch<T>(
     cancel: &AtomicBool,
     counters: &[PaddedCounter],
     observer: &dyn Observer,
-) {
+) -> Option<CrashReport> {
     let mut history: std::collections::VecDeque<(Instant, u64)> = Default::default();
+    let mut crash: Option<CrashReport> = None;
+    let mut last_tick = start;
     while !handles.iter().all(|h| h.is_finished()) {
-        std::thread::sleep(Duration::from_millis(200));
+        // A pending crash is checked every few ms so it fires near its moment.
+        let pending = plan.crash.is_some() && crash.is_none();
+        std::thread::sleep(Duration::from_millis(if pending { 2 } else { 200 }));
         if cancel.load(Ordering::Relaxed) {
             stop.store(true, Ordering::Relaxed);
         }
         let now = Instant::now();
         let done: u64 = counters.iter().map(|c| c.0.load(Ordering::Relaxed)).sum();
+        if let (Some(plan_crash), true) = (&plan.crash, pending) {
+            let due = match plan_crash.at {
+                CrashAt::After(d) => now >= measure_start + d,
+                CrashAt::AfterOps(n) => done >= n,
+            };
+            if due {
+                let result = (plan_crash.fire)();
+                let fired_at = Instant::now();
+                // The workers see EIO from here on; stop them.
+                stop.store(true, Ordering::Relaxed);
+                crash = Some(CrashReport {
+                    fired_at,
+                    fired_at_s: fired_at
+                        .saturating_duration_since(measure_start)
+                        .as_secs_f64(),
+                    unit_ops_before: done,
+                    result,
+                });
+            }
+        }
+        if now.duration_since(last_tick) < Duration::from_millis(200) {
+            continue;
+        }
+        last_tick = now;
         history.push_back((now, done));
         while history.len() > 6 {
             history.pop_front();
@@ -304,6 +380,7 @@ fn watch<T>(
             ops_per_sec,
         });
     }
+    crash
 }
 
 struct Drive<'a> {
@@ -389,7 +466,11 @@ fn drive(mut d: Drive) -> ThreadEnd {
     d.worker.finish(&mut d.rec);
     let finished_at = Instant::now();
     d.rec.finish();
-    ThreadEnd { finished_at, note }
+    ThreadEnd {
+        finished_at,
+        note,
+        ledger: d.worker.take_ledger(),
+    }
 }
 
 /// Sleeps until `t`: the bulk with a sleep, the last stretch spinning, so
@@ -436,6 +517,7 @@ mod tests {
             think_time: None,
             hlog: None,
             device: None,
+            crash: None,
         }
     }
 

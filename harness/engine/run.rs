@@ -5,16 +5,24 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::{run_cell, CellPlan, Observer};
+use std::path::Path;
+
+use rand::{Rng, SeedableRng};
+
+use super::{run_cell, CellMeasurement, CellPlan, CrashAt, CrashPlan, Observer};
 use crate::device::blockstat;
 use crate::error::{Error, Result};
+use crate::fault::shutdown::shutdown_guarded;
+use crate::fault::verify::{verify, Durability};
 use crate::record::errno::errno_name;
 use crate::result::stats::op_stats;
 use crate::result::writer::RunDir;
 use crate::result::{CellResult, RunResult, ScenarioInfo, TargetInfo, WorkloadInfo, SCHEMA};
 use crate::scenario::plan::{Cell, Plan};
 use crate::scenario::units::{format_duration, format_size};
-use crate::scenario::{Scenario, SyncPolicy, WorkloadParams, WorkloadSpec};
+use crate::scenario::{
+    FaultKind, FaultSpec, Scenario, SyncPolicy, WorkloadKind, WorkloadParams, WorkloadSpec,
+};
 use crate::target::scratch::ScratchArea;
 use crate::target::{path_component, provisioner_for, ProvisionCtx, Target};
 use crate::workload;
@@ -38,12 +46,30 @@ pub trait RunObserver: Observer {
 
 /// Everything that must hold before anything is created: exit 3 early.
 pub fn check_environment(scenario: &Scenario, plan: &Plan, privileged: bool) -> Result<()> {
-    if !scenario.faults.is_empty() {
-        return Err(Error::Environment(
-            "this build of wpbench cannot inject faults yet; remove `faults:` from the scenario \
-             (validate still checks them)"
-                .into(),
-        ));
+    for f in &scenario.faults {
+        if f.kind != FaultKind::Crash {
+            return Err(Error::Environment(format!(
+                "this build of wpbench cannot inject `{}` faults yet (only crash); remove them \
+                 from `faults:` (validate still checks them)",
+                serde_json::to_value(f.kind)
+                    .ok()
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_default()
+            )));
+        }
+    }
+    for cell in &plan.cells {
+        let w = &scenario.workloads[cell.workload];
+        if crash_fault(scenario, cell).is_some()
+            && !matches!(w.kind, WorkloadKind::FsyncHeavy | WorkloadKind::SmallFiles)
+        {
+            return Err(Error::Environment(format!(
+                "crash verification covers fsync_heavy and small_files workloads in this build; \
+                 `{}` is {} — narrow the crash fault's `workload:`",
+                w.name,
+                w.kind.as_str()
+            )));
+        }
     }
     let mut seen = Vec::new();
     for cell in &plan.cells {
@@ -192,8 +218,8 @@ fn run_cells(
     outcome
 }
 
-/// Provisions (or reuses) the cell's target, runs the cell, reads the
-/// counters and tears the target down (unless it is kept for reuse).
+/// Runs a cell: once, or once per trial when a crash fault applies to it
+/// (each trial on a fresh target), aggregating what the crashes cost.
 #[allow(clippy::too_many_arguments)]
 fn run_one_cell(
     scenario: &Scenario,
@@ -206,15 +232,194 @@ fn run_one_cell(
     scratch: &mut ScratchArea,
     kept: &mut BTreeMap<usize, Target>,
 ) -> Result<CellResult> {
+    obs.cell_started(cell, &cell_label(scenario, cell), plan.cells.len());
+    let crash = crash_fault(scenario, cell);
+    let trials = crash.map_or(1, |f| f.trials);
+    let mut first: Option<CellResult> = None;
+    let mut entries = Vec::new();
+    let mut total = Durability::default();
+    for trial in 0..trials {
+        if trial > 0 && cancel.load(Ordering::Relaxed) {
+            break;
+        }
+        let (result, fault) = run_trial(
+            scenario,
+            cell,
+            opts,
+            cancel,
+            obs,
+            run_dir,
+            scratch,
+            kept,
+            crash.map(|f| (f, trial)),
+        )?;
+        if let Some((entry, d)) = fault {
+            if let Some(d) = d {
+                total.add(&d);
+            }
+            entries.push(entry);
+        }
+        first.get_or_insert(result);
+    }
+    let mut result = first.expect("at least one trial ran");
+    if crash.is_some() {
+        let fired: Vec<f64> = entries
+            .iter()
+            .filter_map(|e| e["fired_at_s"].as_f64())
+            .collect();
+        if total.acked_lost > 0 {
+            result.notes.push(format!(
+                "DURABILITY VIOLATION: {} acknowledged writes lost, short or corrupt over {} crash trials",
+                total.acked_lost, total.trials
+            ));
+        }
+        result.notes.push(format!(
+            "ops and latencies are from the first of {} crash trials",
+            entries.len()
+        ));
+        result.faults.push(serde_json::json!({
+            "kind": "crash",
+            "trials": entries.len(),
+            "fired_at_s": fired.first(),
+            "outcome": format!("{} of {} trials crashed and were verified", total.trials, entries.len()),
+            "durability": total,
+            "per_trial": entries,
+        }));
+    }
+    obs.cell_finished(&result);
+    Ok(result)
+}
+
+/// The crash fault that applies to a cell, if any.
+fn crash_fault<'a>(scenario: &'a Scenario, cell: &Cell) -> Option<&'a FaultSpec> {
+    let (t, w) = (
+        &scenario.targets[cell.target],
+        &scenario.workloads[cell.workload],
+    );
+    scenario.faults.iter().find(|f| {
+        f.kind == FaultKind::Crash && t.selected_by(&f.target) && w.selected_by(&f.workload)
+    })
+}
+
+/// When trial `trial` of `cell` cuts the power: `after_ops`, or a seeded
+/// point drawn uniformly from `at`.
+fn crash_at(f: &FaultSpec, seed: u64, cell: &Cell, trial: u32) -> CrashAt {
+    if let Some(n) = f.after_ops {
+        return CrashAt::AfterOps(n);
+    }
+    let range =
+        f.at.expect("the loader requires `at` or `after_ops` for a crash");
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(
+        seed ^ (cell.index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            ^ u64::from(trial).rotate_left(32),
+    );
+    let (lo, hi) = (range.min.as_nanos() as u64, range.max.as_nanos() as u64);
+    CrashAt::After(std::time::Duration::from_nanos(if hi > lo {
+        rng.random_range(lo..=hi)
+    } else {
+        lo
+    }))
+}
+
+/// A ledger's writes all counted as lost: what a power cut does to tmpfs,
+/// or to an overlay whose volatile upper must be discarded.
+fn everything_lost(ledgers: &[crate::workload::ledger::Ledger]) -> Durability {
+    let mut d = Durability {
+        trials: 1,
+        ..Durability::default()
+    };
+    for e in ledgers.iter().flat_map(|l| &l.entries) {
+        if e.acked {
+            d.acked_lost += 1;
+        } else {
+            d.unacked_lost += 1;
+            d.loss_window_records += 1;
+            d.loss_window_bytes += e.len;
+        }
+    }
+    d
+}
+
+/// One crash trial's entry for result.json, and its classification when
+/// the trial could be verified.
+type TrialFault = (serde_json::Value, Option<Durability>);
+
+/// After the cell of a crash trial: remount (journal replay) and verify.
+fn crash_outcome(
+    target: &mut Target,
+    root: &Path,
+    m: &CellMeasurement,
+    volatile: bool,
+    trial: u32,
+) -> TrialFault {
+    let Some(rep) = &m.crash else {
+        let entry = serde_json::json!({"trial": trial, "fired": false,
+            "outcome": "the cell ended before the crash point; nothing was verified"});
+        return (entry, None);
+    };
+    let (outcome, durability) = if target.crash_point().is_none() {
+        (
+            "tmpfs keeps nothing across a power cut: every write counts as lost, by definition (not simulated)".to_string(),
+            Some(everything_lost(&m.ledgers)),
+        )
+    } else if let Err(e) = &rep.result {
+        (format!("the shutdown was not issued: {e}"), None)
+    } else {
+        match target.remount_after_crash() {
+            Ok(()) => (
+                "power cut (shutdown ioctl, NOLOGFLUSH); remounted, journal replayed, verified"
+                    .to_string(),
+                Some(verify(root, &m.ledgers, rep.fired_at)),
+            ),
+            Err(e) if volatile => (
+                format!(
+                    "volatile overlay: the upper layer must be discarded after a crash (the kernel \
+                     refuses to mount it again: {e}); everything written is lost"
+                ),
+                Some(everything_lost(&m.ledgers)),
+            ),
+            Err(e) => (
+                format!("the filesystem could not be mounted again after the crash: {e}"),
+                None,
+            ),
+        }
+    };
+    let entry = serde_json::json!({
+        "trial": trial,
+        "fired": rep.result.is_ok(),
+        "fired_at_s": rep.fired_at_s,
+        "unit_ops_before": rep.unit_ops_before,
+        "outcome": outcome,
+        "durability": durability,
+    });
+    (entry, durability)
+}
+
+/// One run of a cell: provisions (or reuses) the target, runs the
+/// workload (cutting the power when `crash` says so), reads the counters
+/// and tears the target down (unless it is kept for reuse).
+#[allow(clippy::too_many_arguments)]
+fn run_trial(
+    scenario: &Scenario,
+    cell: &Cell,
+    opts: &RunOptions,
+    cancel: &AtomicBool,
+    obs: &dyn RunObserver,
+    run_dir: &RunDir,
+    scratch: &mut ScratchArea,
+    kept: &mut BTreeMap<usize, Target>,
+    crash: Option<(&FaultSpec, u32)>,
+) -> Result<(CellResult, Option<TrialFault>)> {
     {
         let tspec = &scenario.targets[cell.target];
         let wspec = &scenario.workloads[cell.workload];
-        obs.cell_started(cell, &cell_label(scenario, cell), plan.cells.len());
+        // A crash trial always starts from a fresh filesystem.
+        let reuse = tspec.reuse && crash.is_none();
 
         test_hook("provision");
         let reused = kept.remove(&cell.target);
         let fresh = reused.is_none();
-        let target = match reused {
+        let mut target = match reused {
             Some(t) => t,
             None => provisioner_for(tspec.kind)?.provision(
                 tspec,
@@ -229,7 +434,7 @@ fn run_one_cell(
         };
         // A reused target holds earlier cells' files: each cell works in
         // its own subdirectory.
-        let root = if tspec.reuse {
+        let root = if reuse {
             let dir = target.root.join(format!("c{:03}", cell.index));
             std::fs::create_dir(&dir)
                 .map_err(|e| Error::run_io(format!("creating {}", dir.display()), e))?;
@@ -238,11 +443,12 @@ fn run_one_cell(
             target.root.clone()
         };
         let (hlog_path, hlog_rel) = run_dir.hlog_path(&format!(
-            "c{:03}-{}-{}-r{}",
+            "c{:03}-{}-{}-r{}{}",
             cell.index,
             path_component(&tspec.name),
             path_component(&wspec.name),
-            cell.repeat
+            cell.repeat,
+            crash.map(|(_, t)| format!("-t{t}")).unwrap_or_default()
         ));
         let comment = format!(
             "wpbench {} scenario {} cell {}: target {} workload {} repeat {}\n\
@@ -276,8 +482,18 @@ fn run_one_cell(
                 tspec.kind.as_str()
             ));
         }
+        let crash_point = target.crash_point().map(Path::to_path_buf);
+        let attached = target.loop_devices();
+        let fire = move || match &crash_point {
+            Some(point) => shutdown_guarded(point, &attached),
+            None => Err("no filesystem to shut down (tmpfs)".to_string()),
+        };
         let measured = run_cell(
             &CellPlan {
+                crash: crash.map(|(f, trial)| CrashPlan {
+                    at: crash_at(f, scenario.seed, cell, trial),
+                    fire: &fire,
+                }),
                 workload: work.as_ref(),
                 root: &root,
                 threads: wspec.threads,
@@ -300,6 +516,16 @@ fn run_one_cell(
             capacity_bytes: capacity.as_ref().map_or(0, |s| s.f_blocks * s.f_frsize),
             inodes: capacity.as_ref().map_or(0, |s| s.f_files),
         };
+        let fault = match (crash, &measured) {
+            (Some((_, trial)), Ok(m)) => {
+                let volatile = tspec
+                    .options
+                    .iter()
+                    .any(|o| o == "volatile" || o == "fsync=volatile");
+                Some(crash_outcome(&mut target, &root, m, volatile, trial))
+            }
+            _ => None,
+        };
         let device = target.device.clone();
         let shared = target.device_shared;
         let provision_s = if fresh {
@@ -308,7 +534,7 @@ fn run_one_cell(
             0.0
         };
         let mut target_notes = target.notes.clone();
-        if tspec.reuse {
+        if reuse {
             target_notes.push(if fresh {
                 "reuse: this target is kept for its later cells".into()
             } else {
@@ -317,7 +543,7 @@ fn run_one_cell(
         }
         test_hook("teardown");
         let teardown_started = std::time::Instant::now();
-        let teardown = if tspec.reuse {
+        let teardown = if reuse {
             kept.insert(cell.target, target);
             Ok(())
         } else {
@@ -392,8 +618,7 @@ fn run_one_cell(
             teardown_s,
             notes,
         };
-        obs.cell_finished(&cell_result);
-        Ok(cell_result)
+        Ok((cell_result, fault))
     }
 }
 

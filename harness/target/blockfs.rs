@@ -11,7 +11,7 @@ use super::loopdev::LoopDevice;
 use super::mkfs::{self, FsKind};
 use super::scratch::Removal;
 use super::{
-    mount_error, mounter, new_mount_point, verify_options, ProvisionCtx, Provisioner, Target,
+    mount_error, new_mount_point, verify_options, ProvisionCtx, Provisioner, Recipe, Target,
 };
 use crate::error::{Error, Result};
 use crate::scenario::{units::format_size, LoopSpec, TargetKind, TargetSpec};
@@ -128,9 +128,16 @@ pub(crate) fn make_fs(
         p.kind.as_str(),
         format_size(p.size)
     );
-    mounter::mount(p.kind.as_str(), Some(&source), &[], p.options, &mp)
+    target
+        .mount(Recipe {
+            fstype: p.kind.as_str().into(),
+            source: source.clone(),
+            internal: Vec::new(),
+            options: p.options.to_vec(),
+            mount_point: mp.clone(),
+        })
         .map_err(|e| mount_error(name, &what, &e))?;
-    target.mounts.push(mp.clone());
+    target.crash_point = Some(mp.clone());
 
     let dev = source.trim_start_matches("/dev/").to_string();
     target.mount = match p.kind {

@@ -78,6 +78,12 @@ pub struct Target {
     pub provision_time: Duration,
     /// Mounts to undo, innermost last.
     mounts: Vec<PathBuf>,
+    /// How the mounts made through the mount API were made, in order, so a
+    /// crashed target can be mounted again (journal replay).
+    recipes: Vec<Recipe>,
+    /// The mount whose filesystem a crash shuts down (ext4/xfs: the target;
+    /// overlay: its upper's base filesystem).
+    crash_point: Option<PathBuf>,
     /// Loop devices under the mounts; dropped (and so auto-cleared) after
     /// the mounts are gone.
     loops: Vec<loopdev::LoopDevice>,
@@ -99,9 +105,50 @@ impl Target {
             notes: Vec::new(),
             provision_time: Duration::ZERO,
             mounts: Vec::new(),
+            recipes: Vec::new(),
+            crash_point: None,
             loops: Vec::new(),
             paths: Vec::new(),
         }
+    }
+
+    /// Mounts a filesystem as `recipe` says and remembers how.
+    pub(crate) fn mount(&mut self, recipe: Recipe) -> std::result::Result<(), mounter::MountError> {
+        recipe.mount()?;
+        self.mounts.push(recipe.mount_point.clone());
+        self.recipes.push(recipe);
+        Ok(())
+    }
+
+    /// st_rdev of the loop devices under this target.
+    pub fn loop_devices(&self) -> Vec<u64> {
+        self.loops.iter().map(|l| l.rdev()).collect()
+    }
+
+    /// The mount point a crash shuts down, if the target can crash.
+    pub fn crash_point(&self) -> Option<&Path> {
+        self.crash_point.as_deref()
+    }
+
+    /// After a crash: unmount everything and mount it again as before, so
+    /// the filesystem replays its journal. An overlay marked volatile
+    /// refuses this (its upper must be discarded): that is the error.
+    pub fn remount_after_crash(&mut self) -> Result<()> {
+        let problems = self.unmount_all();
+        if !problems.is_empty() {
+            return Err(Error::Run(problems.join("; ")));
+        }
+        for recipe in &self.recipes {
+            recipe.mount().map_err(|e| {
+                mount_error(
+                    &self.name,
+                    &format!("mounting {} again after the crash", recipe.fstype),
+                    &e,
+                )
+            })?;
+            self.mounts.push(recipe.mount_point.clone());
+        }
+        Ok(())
     }
 
     /// Takes over another target's mounts, loop devices and paths (an
@@ -114,6 +161,10 @@ impl Target {
         let mut paths = std::mem::take(&mut base.paths);
         paths.append(&mut self.paths);
         self.paths = paths;
+        let mut recipes = std::mem::take(&mut base.recipes);
+        recipes.append(&mut self.recipes);
+        self.recipes = recipes;
+        self.crash_point = base.crash_point.take();
         self.device = base.device.take();
         self.notes.append(&mut base.notes);
     }
@@ -156,6 +207,28 @@ impl Drop for Target {
         for problem in self.unmount_all() {
             eprintln!("wpbench: {problem}");
         }
+    }
+}
+
+/// How one mount was made through the mount API.
+#[derive(Debug, Clone)]
+pub(crate) struct Recipe {
+    pub fstype: String,
+    pub source: String,
+    pub internal: Vec<(&'static str, String)>,
+    pub options: Vec<String>,
+    pub mount_point: PathBuf,
+}
+
+impl Recipe {
+    fn mount(&self) -> std::result::Result<(), mounter::MountError> {
+        mounter::mount(
+            &self.fstype,
+            Some(&self.source),
+            &self.internal,
+            &self.options,
+            &self.mount_point,
+        )
     }
 }
 

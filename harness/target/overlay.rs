@@ -11,7 +11,7 @@ use std::time::Instant;
 use super::blockfs::{self, FsParams};
 use super::scratch::Removal;
 use super::{
-    mount_error, mounter, new_mount_point, tmpfs, verify_options, ProvisionCtx, Provisioner, Target,
+    mount_error, new_mount_point, tmpfs, verify_options, ProvisionCtx, Provisioner, Recipe, Target,
 };
 use crate::error::{Error, Result};
 use crate::scenario::{BaseFsSpec, LowerSpec, TargetKind, TargetSpec};
@@ -187,9 +187,15 @@ impl Provisioner for Overlay {
             ("workdir", workdir.to_string_lossy().into_owned()),
         ];
         let source = format!("wpbench-{}", ctx.run_id);
-        mounter::mount("overlay", Some(&source), &internal, &spec.options, &mp)
+        target
+            .mount(Recipe {
+                fstype: "overlay".into(),
+                source,
+                internal: internal.to_vec(),
+                options: spec.options.clone(),
+                mount_point: mp.clone(),
+            })
             .map_err(|e| mount_error(&spec.name, "mounting overlay", &e))?;
-        target.mounts.push(mp.clone());
         // Since 6.x overlay shows `volatile` as `fsync=volatile`.
         let volatile = spec.options.iter().any(|o| o == "volatile");
         let check: Vec<String> = spec

@@ -5,8 +5,8 @@
 use std::time::Instant;
 
 use super::{
-    mount_error, mounter, new_mount_point, no_hidden_defaults, verify_options, ProvisionCtx,
-    Provisioner, Target,
+    mount_error, new_mount_point, no_hidden_defaults, verify_options, ProvisionCtx, Provisioner,
+    Recipe, Target,
 };
 use crate::error::{Error, Result};
 use crate::scenario::{units::format_size, TargetKind, TargetSpec};
@@ -49,18 +49,25 @@ pub(crate) fn mount_tmpfs(
         requested.push(format!("size={size}"));
     }
     let source = format!("wpbench-{}", ctx.run_id);
-    mounter::mount("tmpfs", Some(&source), &[], &requested, &mp).map_err(|e| {
-        let what = format!(
-            "mounting tmpfs{}",
-            size.map(|s| format!(" of {}", format_size(s)))
-                .unwrap_or_default()
-        );
-        mount_error(name, &what, &e)
-    })?;
     let mut target = Target::new(name, TargetKind::Tmpfs, mp.clone());
     target.requested_options = options.to_vec();
-    target.mounts.push(mp.clone());
     target.paths.push(mp.clone());
+    target
+        .mount(Recipe {
+            fstype: "tmpfs".into(),
+            source,
+            internal: Vec::new(),
+            options: requested.clone(),
+            mount_point: mp.clone(),
+        })
+        .map_err(|e| {
+            let what = format!(
+                "mounting tmpfs{}",
+                size.map(|s| format!(" of {}", format_size(s)))
+                    .unwrap_or_default()
+            );
+            mount_error(name, &what, &e)
+        })?;
     // On error `target` drops here and unmounts.
     target.mount = verify_options(name, &mp, &requested, &[], &no_hidden_defaults)?;
     target.provision_time = started.elapsed();

@@ -6,6 +6,7 @@
 mod support;
 
 mod cleanup;
+mod crash;
 mod hlog;
 mod run;
 mod targets;

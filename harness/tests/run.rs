@@ -299,7 +299,7 @@ fn the_seed_fixes_names_sizes_and_bytes() {
 }
 
 #[test]
-fn faults_exit_3_before_touching_anything() {
+fn faults_this_build_lacks_exit_3_before_touching_anything() {
     let _serial = serial();
     let sb = Sandbox::new();
     let file = scenario(
@@ -309,7 +309,7 @@ fn faults_exit_3_before_touching_anything() {
             "duration: 5s\n",
             "targets:\n  - {name: e, kind: ext4, size: 64MiB}\n",
             "workloads:\n  - {name: w, kind: fsync_heavy, file_size: 1MiB}\n",
-            "faults:\n  - {kind: crash, target: e, workload: w, at: 1s..2s}\n",
+            "faults:\n  - {kind: eio, target: e, workload: w}\n",
         ),
     );
     let out = sb.run(&file, "x", &[]);

@@ -9,6 +9,7 @@ use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 
+use super::ledger::Ledger;
 use super::payload::{thread_seed, Payload};
 use super::sync::Syncer;
 use super::sys::AlignedBuf;
@@ -87,6 +88,8 @@ impl Workload for FsyncHeavy {
             rustix::fs::Mode::empty(),
         )?;
         Ok(Box::new(WalWorker {
+            ledger: None,
+            name: format!("wal-t{thread:02}.log"),
             thread,
             record_size: self.record_size,
             file_size: self.file_size,
@@ -105,6 +108,8 @@ impl Workload for FsyncHeavy {
 }
 
 struct WalWorker {
+    ledger: Option<Ledger>,
+    name: String,
     /// With O_DIRECT: where records are copied to be 4 KiB-aligned.
     direct: Option<AlignedBuf>,
     thread: u32,
@@ -127,6 +132,10 @@ impl WalWorker {
         let len = self.payload.size(self.record_size);
         if self.offset + len > self.file_size {
             self.offset = 0;
+            // The log wraps: older records are overwritten, not expected.
+            if let Some(l) = self.ledger.as_mut() {
+                l.clear();
+            }
         }
         self.payload
             .record(&mut self.buf, self.thread, self.seq, len as usize);
@@ -136,8 +145,17 @@ impl WalWorker {
             None => &self.buf,
         };
         sys::pwrite_all(rec, fd.as_fd(), data, self.offset)?;
+        if let Some(l) = self.ledger.as_mut() {
+            l.push(self.name.clone(), self.offset, &self.buf);
+        }
         self.offset += len;
-        self.syncer.after_write(rec, fd.as_fd(), len)?;
+        let synced = self.syncer.after_write(rec, fd.as_fd(), len)?;
+        if let (true, Some(l)) = (
+            synced || self.syncer.writes_are_synchronous(),
+            self.ledger.as_mut(),
+        ) {
+            l.ack_all(false);
+        }
         Ok(())
     }
 }
@@ -152,12 +170,23 @@ impl Worker for WalWorker {
 
     fn finish(&mut self, rec: &mut Recorder) {
         if let Some(fd) = self.fd.take() {
-            if self.syncer.at_end() {
-                let _ = self.syncer.sync_now(rec, fd.as_fd());
+            let synced = if self.syncer.at_end() {
+                self.syncer.sync_now(rec, fd.as_fd()).is_ok()
             } else {
-                let _ = self.syncer.before_close(rec, fd.as_fd());
+                self.syncer.before_close(rec, fd.as_fd()).unwrap_or(false)
+            };
+            if let (true, Some(l)) = (synced, self.ledger.as_mut()) {
+                l.ack_all(false);
             }
             let _ = sys::close(rec, fd);
         }
+    }
+
+    fn keep_ledger(&mut self) {
+        self.ledger = Some(Ledger::default());
+    }
+
+    fn take_ledger(&mut self) -> Option<Ledger> {
+        self.ledger.take()
     }
 }

@@ -8,6 +8,7 @@
 
 pub mod copy_up;
 pub mod fsync_heavy;
+pub mod ledger;
 pub mod log_append;
 pub mod metadata;
 pub mod mock;
@@ -56,6 +57,13 @@ pub trait Worker: Send {
     fn step(&mut self, rec: &mut Recorder) -> Step;
     /// The cell is over: apply `fsync: end`, close what is open.
     fn finish(&mut self, rec: &mut Recorder);
+    /// Start keeping a ledger of writes and acknowledgements (a crash is
+    /// armed). Workloads that cannot be verified keep none.
+    fn keep_ledger(&mut self) {}
+    /// The ledger kept, if any.
+    fn take_ledger(&mut self) -> Option<ledger::Ledger> {
+        None
+    }
 }
 
 /// The workload a spec describes.

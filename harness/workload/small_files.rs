@@ -9,6 +9,7 @@ use std::path::Path;
 
 use rustix::fs::OFlags;
 
+use super::ledger::Ledger;
 use super::payload::{thread_seed, Payload};
 use super::sync::Syncer;
 use super::sys::AlignedBuf;
@@ -50,6 +51,7 @@ impl Workload for SmallFiles {
             sys::probe_o_direct(thread_dir.as_fd())?;
         }
         Ok(Box::new(SmallFilesWorker {
+            ledger: None,
             thread,
             file_size: self.file_size,
             files_per_dir: self.files_per_dir,
@@ -69,6 +71,7 @@ impl Workload for SmallFiles {
 }
 
 struct SmallFilesWorker {
+    ledger: Option<Ledger>,
     /// With O_DIRECT: where writes are copied to be 4 KiB-aligned.
     direct: Option<AlignedBuf>,
     thread: u32,
@@ -92,6 +95,10 @@ impl SmallFilesWorker {
             self.dir = None;
             let name = cname(format!("d{:06}", seq / self.files_per_dir));
             sys::mkdir(rec, self.thread_dir.as_fd(), &name)?;
+            if self.fsync_dir {
+                // The new directory's own entry, so the files' paths are durable.
+                sys::fsync(rec, Op::FsyncDir, self.thread_dir.as_fd())?;
+            }
             self.dir = Some(sys::open_dir(self.thread_dir.as_fd(), &name)?);
         }
         let Some(dir) = self.dir.as_ref() else {
@@ -115,14 +122,27 @@ impl SmallFilesWorker {
             let synced = self
                 .syncer
                 .after_write(rec, fd.as_fd(), self.buf.len() as u64)?;
-            let synced = self.syncer.before_close(rec, fd.as_fd())? || synced;
+            let synced = self.syncer.before_close(rec, fd.as_fd())?
+                || synced
+                || self.syncer.writes_are_synchronous();
             if self.fsync_dir && synced {
                 sys::fsync(rec, Op::FsyncDir, dir.as_fd())?;
             }
-            Ok(())
+            Ok(synced)
         })();
+        if let Some(l) = self.ledger.as_mut() {
+            let path = format!(
+                "t{:02}/d{:06}/f{seq:08}",
+                self.thread,
+                seq / self.files_per_dir
+            );
+            l.push(path, 0, &self.buf);
+            if let Ok(true) = result {
+                l.ack_last(!self.fsync_dir);
+            }
+        }
         match result {
-            Ok(()) => sys::close(rec, fd),
+            Ok(_) => sys::close(rec, fd),
             Err(e) => {
                 sys::discard(fd);
                 Err(e)
@@ -141,8 +161,21 @@ impl Worker for SmallFilesWorker {
 
     fn finish(&mut self, rec: &mut Recorder) {
         if self.syncer.at_end() {
-            // Files are closed as they are written; one syncfs flushes them all.
-            let _ = sys::syncfs(rec, self.thread_dir.as_fd());
+            // Files are closed as they are written; one syncfs flushes them
+            // all, names included.
+            if sys::syncfs(rec, self.thread_dir.as_fd()).is_ok() {
+                if let Some(l) = self.ledger.as_mut() {
+                    l.ack_all(false);
+                }
+            }
         }
+    }
+
+    fn keep_ledger(&mut self) {
+        self.ledger = Some(Ledger::default());
+    }
+
+    fn take_ledger(&mut self) -> Option<Ledger> {
+        self.ledger.take()
     }
 }

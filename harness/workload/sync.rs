@@ -72,6 +72,11 @@ impl Syncer {
         Ok(false)
     }
 
+    /// True when every write is itself synchronous (O_DSYNC / O_SYNC).
+    pub fn writes_are_synchronous(&self) -> bool {
+        self.call.is_open_flag()
+    }
+
     /// True under `fsync: end`: the workload flushes once when the cell ends.
     pub fn at_end(&self) -> bool {
         self.policy == SyncPolicy::End
