@@ -165,6 +165,10 @@ fn cleanup(root: Option<PathBuf>) -> Result<ExitCode> {
     for run in &report.removed_runs {
         println!("removed run {run}");
     }
+    // Empty cgroups of killed runs (a live run's cgroup holds its threads).
+    for cgroup in crate::fault::throttle::remove_stale("") {
+        println!("removed cgroup {}", cgroup.display());
+    }
     for run in &report.live_runs {
         println!("left alone: run {run} is still running");
     }

@@ -43,7 +43,13 @@ pub struct CellPlan<'a> {
     pub device: Option<&'a BlockDev>,
     /// A power cut to fire during the measured phase.
     pub crash: Option<CrashPlan<'a>>,
+    /// Called by each worker thread with its TID before it starts work
+    /// (to put it into a throttled cgroup).
+    pub on_thread_start: Option<&'a ThreadStartHook<'a>>,
 }
+
+/// What a worker thread reports itself to before it works.
+pub type ThreadStartHook<'a> = dyn Fn(i32) -> std::result::Result<(), String> + Sync + 'a;
 
 /// When and how to cut the power in a cell.
 pub struct CrashPlan<'a> {
@@ -215,6 +221,7 @@ pub fn run_cell(
                         quota,
                         period,
                         think_time: plan.think_time,
+                        on_start: plan.on_thread_start,
                         stop: &stop,
                         counter: &counters[t].0,
                     })
@@ -393,6 +400,7 @@ struct Drive<'a> {
     quota: Option<u64>,
     period: Option<Duration>,
     think_time: Option<Duration>,
+    on_start: Option<&'a ThreadStartHook<'a>>,
     stop: &'a AtomicBool,
     counter: &'a AtomicU64,
 }
@@ -400,10 +408,17 @@ struct Drive<'a> {
 /// One worker thread: step until the cell ends.
 fn drive(mut d: Drive) -> ThreadEnd {
     set_timer_slack();
+    let mut note = None;
+    if let Some(hook) = d.on_start {
+        if let Err(e) = hook(rustix::thread::gettid().as_raw_nonzero().get()) {
+            note = Some(format!(
+                "could not join the fault's cgroup, ran unthrottled: {e}"
+            ));
+        }
+    }
     let mut next_intended = d.start;
     let mut measured = 0u64;
     let mut consecutive_failures = 0u32;
-    let mut note = None;
     loop {
         if d.stop.load(Ordering::Relaxed) {
             break;
@@ -518,6 +533,7 @@ mod tests {
             hlog: None,
             device: None,
             crash: None,
+            on_thread_start: None,
         }
     }
 

@@ -12,7 +12,9 @@ use rand::{Rng, SeedableRng};
 use super::{run_cell, CellMeasurement, CellPlan, CrashAt, CrashPlan, Observer};
 use crate::device::blockstat;
 use crate::error::{Error, Result};
+use crate::fault::noisy::Neighbor;
 use crate::fault::shutdown::shutdown_guarded;
+use crate::fault::throttle::{self, Throttle};
 use crate::fault::verify::{verify, Durability};
 use crate::record::errno::errno_name;
 use crate::result::stats::op_stats;
@@ -47,9 +49,10 @@ pub trait RunObserver: Observer {
 /// Everything that must hold before anything is created: exit 3 early.
 pub fn check_environment(scenario: &Scenario, plan: &Plan, privileged: bool) -> Result<()> {
     for f in &scenario.faults {
-        if f.kind != FaultKind::Crash {
+        if matches!(f.kind, FaultKind::Enospc | FaultKind::Eio) {
             return Err(Error::Environment(format!(
-                "this build of wpbench cannot inject `{}` faults yet (only crash); remove them \
+                "this build of wpbench cannot inject `{}` faults yet (crash, throttle and \
+                 noisy_neighbor it can); remove them \
                  from `faults:` (validate still checks them)",
                 serde_json::to_value(f.kind)
                     .ok()
@@ -290,6 +293,112 @@ fn run_one_cell(
     Ok(result)
 }
 
+/// Throttle and noisy-neighbour faults, armed for one cell: armed before
+/// its workers start, healed right after it.
+struct ExtraFaults {
+    throttle: Option<(Throttle, serde_json::Value)>,
+    neighbor: Option<(Neighbor, PathBuf)>,
+    armed_at: std::time::Instant,
+    notes: Vec<serde_json::Value>,
+}
+
+impl ExtraFaults {
+    fn arm(
+        scenario: &Scenario,
+        cell: &Cell,
+        target: &Target,
+        root: &Path,
+        opts: &RunOptions,
+    ) -> Result<ExtraFaults> {
+        let (t, w) = (
+            &scenario.targets[cell.target],
+            &scenario.workloads[cell.workload],
+        );
+        let applies = |kind: FaultKind| {
+            scenario
+                .faults
+                .iter()
+                .find(|f| f.kind == kind && t.selected_by(&f.target) && w.selected_by(&f.workload))
+        };
+        let mut extra = ExtraFaults {
+            throttle: None,
+            neighbor: None,
+            armed_at: std::time::Instant::now(),
+            notes: Vec::new(),
+        };
+        if let Some(spec) = applies(FaultKind::Throttle).and_then(|f| f.throttle.as_ref()) {
+            match (&target.device, target.device_shared) {
+                (Some(dev), false) => {
+                    let limits = throttle::resolve(spec);
+                    let name = throttle::cgroup_name(&opts.run_id, cell.index as u32);
+                    let cg = Throttle::create(
+                        &throttle::detect()?,
+                        &name,
+                        (dev.major, dev.minor),
+                        &limits,
+                    )?;
+                    let entry = serde_json::json!({
+                        "kind": "throttle",
+                        "device": dev.name,
+                        "profile": spec.profile,
+                        "limits": limits,
+                        "cgroup": cg.path(),
+                        "whole_process": cg.whole_process(),
+                    });
+                    extra.throttle = Some((cg, entry));
+                }
+                _ => extra.notes.push(serde_json::json!({
+                    "kind": "throttle",
+                    "outcome": "not applied: the target has no block device of its own",
+                })),
+            }
+        }
+        if let Some(spec) = applies(FaultKind::NoisyNeighbor).and_then(|f| f.noisy.as_ref()) {
+            if target.device.is_some() {
+                // On the same filesystem, so on the same device, next to the workload's root.
+                let dir = root.join(".wpbench-neighbor");
+                std::fs::create_dir(&dir)
+                    .map_err(|e| Error::run_io(format!("creating {}", dir.display()), e))?;
+                let n = Neighbor::start(&dir, spec, scenario.seed)
+                    .map_err(|e| Error::run_io("starting the noisy neighbour", e))?;
+                extra.neighbor = Some((n, dir));
+            } else {
+                extra.notes.push(serde_json::json!({
+                    "kind": "noisy_neighbor",
+                    "outcome": "not applied: tmpfs has no device to share",
+                }));
+            }
+        }
+        Ok(extra)
+    }
+
+    /// Stops the neighbour, removes the cgroup; returns the faults' entries.
+    fn heal(self) -> Vec<serde_json::Value> {
+        let healed_s = self.armed_at.elapsed().as_secs_f64();
+        let mut out = self.notes;
+        if let Some((cg, mut entry)) = self.throttle {
+            entry["healed_after_s"] = serde_json::json!(healed_s);
+            if let Err(e) = cg.remove() {
+                entry["outcome"] = serde_json::json!(format!("removing the cgroup: {e}"));
+            } else {
+                entry["outcome"] = serde_json::json!("applied for the whole cell");
+            }
+            out.push(entry);
+        }
+        if let Some((n, dir)) = self.neighbor {
+            let report = n.stop();
+            let _ = std::fs::remove_dir_all(&dir);
+            out.push(serde_json::json!({
+                "kind": "noisy_neighbor",
+                "outcome": "a background writer shared the device for the whole cell",
+                "healed_after_s": healed_s,
+                "neighbor": report,
+            }));
+        }
+        out
+    }
+}
+
 /// The crash fault that applies to a cell, if any.
 fn crash_fault<'a>(scenario: &'a Scenario, cell: &Cell) -> Option<&'a FaultSpec> {
     let (t, w) = (
@@ -488,8 +597,14 @@ fn run_trial(
             Some(point) => shutdown_guarded(point, &attached),
             None => Err("no filesystem to shut down (tmpfs)".to_string()),
         };
+        let extra = ExtraFaults::arm(scenario, cell, &target, &root, opts)?;
+        let join_cgroup = |tid: i32| match &extra.throttle {
+            Some((t, _)) => t.add_threads(&[tid]).map_err(|e| e.to_string()),
+            None => Ok(()),
+        };
         let measured = run_cell(
             &CellPlan {
+                on_thread_start: Some(&join_cgroup),
                 crash: crash.map(|(f, trial)| CrashPlan {
                     at: crash_at(f, scenario.seed, cell, trial),
                     fire: &fire,
@@ -516,6 +631,7 @@ fn run_trial(
             capacity_bytes: capacity.as_ref().map_or(0, |s| s.f_blocks * s.f_frsize),
             inodes: capacity.as_ref().map_or(0, |s| s.f_files),
         };
+        let extra_entries = extra.heal();
         let fault = match (crash, &measured) {
             (Some((_, trial)), Ok(m)) => {
                 let volatile = tspec
@@ -611,7 +727,7 @@ fn run_trial(
             bytes_written: measured.totals.bytes_written,
             warmup_unit_ops: measured.totals.warmup_unit_ops,
             device,
-            faults: Vec::new(),
+            faults: extra_entries,
             hlog: hlog_rel,
             rate_per_thread: wspec.rate,
             provision_s,

@@ -1530,7 +1530,177 @@ const FAULT_KEYS: &[(&str, &[&str])] = &[
     ("at", &["crash"]),
     ("after_ops", &["crash"]),
     ("trials", &["crash"]),
+    ("profile", &["throttle"]),
+    ("write_iops", &["throttle"]),
+    ("write_bps", &["throttle", "noisy_neighbor"]),
+    ("read_iops", &["throttle"]),
+    ("read_bps", &["throttle"]),
+    ("fsync_every", &["noisy_neighbor"]),
+    ("pattern", &["noisy_neighbor"]),
+    ("file_size", &["noisy_neighbor"]),
 ];
+
+/// What a fault that acts on a block device finds under a target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Device {
+    /// A loop device wpbench attached (ext4, xfs, an overlay on either).
+    Loop,
+    /// No device at all (tmpfs, an overlay on a tmpfs upper).
+    None,
+    /// The host's own disk (hostpath).
+    Host,
+}
+
+fn device_of(t: &TargetSpec) -> Device {
+    match t.kind {
+        TargetKind::Ext4 | TargetKind::Xfs => Device::Loop,
+        TargetKind::Tmpfs => Device::None,
+        TargetKind::Hostpath => Device::Host,
+        TargetKind::Overlay => match t.upper.as_deref().map(|u| u.kind) {
+            Some(TargetKind::Ext4 | TargetKind::Xfs) => Device::Loop,
+            _ => Device::None,
+        },
+    }
+}
+
+/// throttle and noisy_neighbor act on the target's block device: the glob
+/// must select at least one target that has one, and a throttle never
+/// selects a hostpath (wpbench must not throttle the host's own disk).
+fn check_device_targets(
+    cx: &mut Ctx,
+    at: &At,
+    kind: FaultKind,
+    glob: &str,
+    targets: &[TargetSpec],
+) {
+    let selected: Vec<&TargetSpec> = targets.iter().filter(|t| t.selected_by(glob)).collect();
+    if selected.is_empty() {
+        return; // check_glob said so
+    }
+    let what = fault_name(kind);
+    if kind == FaultKind::Throttle {
+        for t in selected.iter().filter(|t| device_of(t) == Device::Host) {
+            cx.err(
+                &at.key("target"),
+                format!(
+                    "`{glob}` selects hostpath target `{}`, which a throttle cannot hit: \
+                     wpbench never throttles the host's own disk; narrow `target` \
+                     (a noisy_neighbor may share a hostpath's disk)",
+                    t.name
+                ),
+            );
+        }
+    }
+    if selected.iter().all(|t| device_of(t) == Device::None) {
+        let names: Vec<&str> = selected.iter().map(|t| t.name.as_str()).collect();
+        cx.err(
+            &at.key("target"),
+            format!(
+                "`{glob}` selects only {} ({}): tmpfs has no device to throttle, so a {what} \
+                 fault has nothing to act on; select an ext4 or xfs target, or an overlay on one",
+                if names.len() == 1 {
+                    "a target without a block device"
+                } else {
+                    "targets without a block device"
+                },
+                names.join(", ")
+            ),
+        );
+    }
+}
+
+/// A positive count or rate; 0 would mean "no limit" to the kernel.
+fn positive(cx: &mut Ctx, at: &At, key: &str, v: Option<u64>) -> Option<u64> {
+    match v {
+        Some(0) => {
+            cx.err(
+                &at.key(key),
+                "must be at least 1 (leave the key out for no limit)",
+            );
+            None
+        }
+        v => v,
+    }
+}
+
+fn check_throttle(cx: &mut Ctx, at: &At, raw: &RawFault) -> ThrottleSpec {
+    let profile = raw.profile.as_deref().and_then(|p| {
+        if crate::fault::throttle::profile(p).is_some() {
+            Some(p.to_string())
+        } else {
+            let names = crate::fault::throttle::profile_names();
+            cx.err(&at.key("profile"), diag::unknown("profile", p, &names));
+            None
+        }
+    });
+    let spec = ThrottleSpec {
+        profile,
+        write_iops: positive(cx, at, "write_iops", raw.write_iops),
+        write_bps: positive(cx, at, "write_bps", raw.write_bps.map(|U(r)| r.0)),
+        read_iops: positive(cx, at, "read_iops", raw.read_iops),
+        read_bps: positive(cx, at, "read_bps", raw.read_bps.map(|U(r)| r.0)),
+    };
+    let any_key = raw.profile.is_some()
+        || raw.write_iops.is_some()
+        || raw.write_bps.is_some()
+        || raw.read_iops.is_some()
+        || raw.read_bps.is_some();
+    if !any_key {
+        cx.err(
+            &at.key("kind"),
+            format!(
+                "a throttle needs at least one limit (write_iops, write_bps, read_iops, read_bps) \
+                 or a `profile` ({})",
+                crate::fault::throttle::profile_names().join(", ")
+            ),
+        );
+    }
+    spec
+}
+
+fn check_noisy(cx: &mut Ctx, at: &At, raw: &RawFault) -> NoisySpec {
+    let write_bps = match raw.write_bps {
+        None => {
+            cx.err(
+                &at.key("kind"),
+                "a noisy_neighbor needs `write_bps`, the rate it writes at (e.g. `50MiB/s`)",
+            );
+            1
+        }
+        Some(U(r)) => positive(cx, at, "write_bps", Some(r.0)).unwrap_or(1),
+    };
+    let fsync_every = match raw.fsync_every {
+        Some(U(Size(0))) => {
+            cx.err(
+                &at.key("fsync_every"),
+                "must be at least 1B (leave it out to never fsync)",
+            );
+            None
+        }
+        v => v.map(|U(s)| s.0),
+    };
+    let file_size = match raw.file_size {
+        None => NoisySpec::DEFAULT_FILE_SIZE,
+        Some(U(Size(n))) if n < crate::fault::noisy::BLOCK as u64 => {
+            cx.err(
+                &at.key("file_size"),
+                format!(
+                    "must be at least {} (one block), not {}",
+                    format_size(crate::fault::noisy::BLOCK as u64),
+                    format_size(n)
+                ),
+            );
+            NoisySpec::DEFAULT_FILE_SIZE
+        }
+        Some(U(Size(n))) => n,
+    };
+    NoisySpec {
+        write_bps,
+        fsync_every,
+        pattern: raw.pattern.unwrap_or_default(),
+        file_size,
+    }
+}
 
 fn fault_entry(
     cx: &mut Ctx,
@@ -1634,6 +1804,14 @@ fn fault_entry(
             }
         }
     }
+    let (throttle, noisy) = match kind {
+        FaultKind::Throttle => (Some(check_throttle(cx, &at, &raw)), None),
+        FaultKind::NoisyNeighbor => (None, Some(check_noisy(cx, &at, &raw))),
+        _ => (None, None),
+    };
+    if matches!(kind, FaultKind::Throttle | FaultKind::NoisyNeighbor) {
+        check_device_targets(cx, &at, kind, &target, targets);
+    }
     Some(FaultSpec {
         kind,
         target,
@@ -1641,6 +1819,8 @@ fn fault_entry(
         at: at_range,
         after_ops: raw.after_ops,
         trials,
+        throttle,
+        noisy,
     })
 }
 

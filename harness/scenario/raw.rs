@@ -14,7 +14,7 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 
 use super::diag;
-use super::spec::CopyUpAction;
+use super::spec::{CopyUpAction, NoisyPattern};
 use super::spec::{TargetKind, WorkloadKind};
 use super::units::{self, DurationRange, SizeRange, UnitError};
 use super::yaml::Node;
@@ -90,6 +90,28 @@ impl Unit for SizeRange {
     const EXPECTING: &'static str = "a size or range such as `4KiB` or `120B..400B`";
     fn parse(s: &str) -> Result<Self, UnitError> {
         units::parse_size_range(s)
+    }
+}
+
+/// Bytes per second, written as a size per second (`125MiB/s`): the part
+/// before `/s` goes through the size parser.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SizeRate(pub u64);
+
+impl Unit for SizeRate {
+    const EXPECTING: &'static str = "a size per second such as `125MiB/s`";
+    fn parse(s: &str) -> Result<Self, UnitError> {
+        let t = s.trim();
+        let Some(size) = t.strip_suffix("/s") else {
+            return Err(UnitError(match units::parse_size(t) {
+                Ok(_) => format!("`{s}` is a size, not a size per second; write `{t}/s`"),
+                Err(_) => format!("`{s}` is not a size per second; write e.g. `125MiB/s`"),
+            }));
+        };
+        units::parse_size(size.trim_end()).map(SizeRate)
+    }
+    fn bare(n: &str) -> String {
+        format!("`{n}` has no unit; write a size per second such as `{n}MiB/s`")
     }
 }
 
@@ -495,6 +517,22 @@ pub struct RawFault {
     pub at: Option<U<DurationRange>>,
     pub after_ops: Option<u64>,
     pub trials: Option<u64>,
+    /// throttle: a named volume class.
+    pub profile: Option<String>,
+    /// throttle.
+    pub write_iops: Option<u64>,
+    /// throttle and noisy_neighbor.
+    pub write_bps: Option<U<SizeRate>>,
+    /// throttle.
+    pub read_iops: Option<u64>,
+    /// throttle.
+    pub read_bps: Option<U<SizeRate>>,
+    /// noisy_neighbor.
+    pub fsync_every: Option<U<Size>>,
+    /// noisy_neighbor.
+    pub pattern: Option<NoisyPattern>,
+    /// noisy_neighbor.
+    pub file_size: Option<U<Size>>,
 }
 
 impl RawFault {
@@ -509,6 +547,14 @@ impl RawFault {
         add(self.at.is_some(), "at");
         add(self.after_ops.is_some(), "after_ops");
         add(self.trials.is_some(), "trials");
+        add(self.profile.is_some(), "profile");
+        add(self.write_iops.is_some(), "write_iops");
+        add(self.write_bps.is_some(), "write_bps");
+        add(self.read_iops.is_some(), "read_iops");
+        add(self.read_bps.is_some(), "read_bps");
+        add(self.fsync_every.is_some(), "fsync_every");
+        add(self.pattern.is_some(), "pattern");
+        add(self.file_size.is_some(), "file_size");
         keys
     }
 }

@@ -397,6 +397,62 @@ pub struct FaultSpec {
     pub at: Option<DurationRange>,
     pub after_ops: Option<u64>,
     pub trials: u32,
+    /// `kind: throttle`: the limits (or profile) to put on the target's
+    /// block device. `Some` exactly for throttle faults.
+    pub throttle: Option<ThrottleSpec>,
+    /// `kind: noisy_neighbor`: the background writer sharing the target's
+    /// device. `Some` exactly for noisy_neighbor faults.
+    pub noisy: Option<NoisySpec>,
+}
+
+/// A block-I/O throttle on the target's device (cgroup v1
+/// `blkio.throttle.*` or v2 `io.max` on the loop device's major:minor),
+/// emulating a slower volume class. At least one limit or a profile is set;
+/// explicit limits override the profile's (see
+/// [`crate::fault::throttle::resolve`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ThrottleSpec {
+    /// A named volume class from [`crate::fault::throttle::PROFILES`]
+    /// (`gp3-baseline`, …); checked by the loader.
+    pub profile: Option<String>,
+    /// Write operations per second, ≥ 1.
+    pub write_iops: Option<u64>,
+    /// Write bytes per second (`125MiB/s`), ≥ 1.
+    pub write_bps: Option<u64>,
+    /// Read operations per second, ≥ 1.
+    pub read_iops: Option<u64>,
+    /// Read bytes per second, ≥ 1.
+    pub read_bps: Option<u64>,
+}
+
+/// Where a noisy neighbour writes in its file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoisyPattern {
+    /// Sequentially from the start, wrapping at `file_size`.
+    #[default]
+    Seq,
+    /// At seeded random block-aligned offsets within `file_size`.
+    Random,
+}
+
+/// A background writer on the same device as the target (another tenant
+/// of the disk), started for the cell by [`crate::fault::noisy::Neighbor`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NoisySpec {
+    /// Bytes per second the neighbour writes (`50MiB/s`), ≥ 1.
+    pub write_bps: u64,
+    /// fsync the neighbour's file after this many bytes; `None` = never
+    /// (the kernel's writeback decides when it reaches the disk).
+    pub fsync_every: Option<u64>,
+    pub pattern: NoisyPattern,
+    /// Size of the neighbour's file, rewritten in place (default 1 GiB).
+    pub file_size: u64,
+}
+
+impl NoisySpec {
+    /// The default `file_size`: 1 GiB.
+    pub const DEFAULT_FILE_SIZE: u64 = 1 << 30;
 }
 
 /// Glob patterns choosing the cells and ops a gate judges. `target` and

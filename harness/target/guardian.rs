@@ -62,7 +62,11 @@ pub fn guard(scratch_root: &Path, run_id: &str) -> Result<()> {
     loop {
         let mut report = CleanupReport::default();
         match cleanup_run(&dir, &mut report) {
-            RunState::NotARun | RunState::Removed => return Ok(()),
+            RunState::NotARun | RunState::Removed => {
+                // A throttle's cgroup, emptied by the run's death.
+                crate::fault::throttle::remove_stale(run_id);
+                return Ok(());
+            }
             RunState::Live if Instant::now() > deadline => {
                 return Err(Error::Run(format!(
                     "run {run_id} closed its guardian pipe but is still running"

@@ -122,3 +122,70 @@ fn the_verifier_tells_a_lost_name_from_lost_data() {
     assert!(n(d, "acked_intact") + n(d, "acked_name_lost") > 100, "{d}");
     assert_nothing_left(&sb);
 }
+
+#[test]
+fn a_throttle_caps_iops_and_a_noisy_neighbour_shares_the_device() {
+    if !require_root("a_throttle_caps_iops_and_a_noisy_neighbour_shares_the_device") {
+        return;
+    }
+    let _serial = serial();
+    let sb = Sandbox::new();
+    let file = sb.write(
+        "throttle.yaml",
+        concat!(
+            "version: 1\nname: throttle\nduration: 3s\nwarmup: 0s\n",
+            "targets:\n  - {name: ext4, kind: ext4, size: 256MiB}\n",
+            "workloads:\n",
+            "  - {name: capped, kind: fsync_heavy, fsync: always, file_size: 16MiB}\n",
+            "  - {name: free, kind: fsync_heavy, fsync: always, file_size: 16MiB}\n",
+            "  - {name: shared, kind: fsync_heavy, fsync: always, file_size: 16MiB}\n",
+            "faults:\n",
+            "  - {kind: throttle, target: ext4, workload: capped, write_iops: 100}\n",
+            "  - {kind: noisy_neighbor, target: ext4, workload: shared, write_bps: 4MiB/s, fsync_every: 1MiB}\n",
+        ),
+    );
+    let out = sb.run(&file, "throttle", &["--quiet"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let result = read_json(&sb.out("throttle").join("result.json"));
+    let cell = |w: &str| {
+        result["cells"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["workload"]["name"] == w)
+            .unwrap()
+            .clone()
+    };
+    let rate = |w: &str| cell(w)["ops"]["record"]["ops_per_sec"].as_f64().unwrap();
+    let (capped, free) = (rate("capped"), rate("free"));
+    eprintln!(
+        "fsync-per-record WAL: {capped:.0} records/s at 100 write IOPS, {free:.0} unthrottled"
+    );
+    // Each record is a data write and a cache flush: two of the 100 IOPS.
+    assert!(
+        (30.0..=110.0).contains(&capped),
+        "{capped} records/s under 100 write IOPS"
+    );
+    assert!(
+        free > 3.0 * capped,
+        "unthrottled {free} vs throttled {capped}"
+    );
+    let throttle = &cell("capped")["faults"][0];
+    assert_eq!(throttle["kind"], "throttle");
+    assert_eq!(throttle["limits"]["write_iops"], 100);
+    let neighbour = &cell("shared")["faults"][0]["neighbor"];
+    let bytes = neighbour["bytes_written"].as_u64().unwrap();
+    assert!(
+        bytes >= 8 << 20,
+        "the neighbour wrote {bytes} bytes in 3 s at 4 MiB/s"
+    );
+    assert!(neighbour["fsyncs"].as_u64().unwrap() >= 8);
+    assert_nothing_left(&sb);
+    let cgroups: Vec<_> = std::fs::read_dir("/sys/fs/cgroup/blkio")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().contains("wpbench"))
+        .collect();
+    assert!(cgroups.is_empty(), "cgroups left: {cgroups:?}");
+}

@@ -12,7 +12,7 @@
 use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use rustix::fs::{AtFlags, Mode, OFlags, Timespec, Timestamps};
 
@@ -47,26 +47,6 @@ impl CopyUp {
     }
 }
 
-/// Every regular file under `root`, relative, sorted; symlinks are not followed.
-fn regular_files(root: &Path) -> io::Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
-    let mut stack = vec![PathBuf::new()];
-    while let Some(rel) = stack.pop() {
-        for entry in std::fs::read_dir(root.join(&rel))? {
-            let entry = entry?;
-            let ty = entry.file_type()?;
-            let path = rel.join(entry.file_name());
-            if ty.is_dir() {
-                stack.push(path);
-            } else if ty.is_file() {
-                out.push(path);
-            }
-        }
-    }
-    out.sort();
-    Ok(out)
-}
-
 /// The baseline's files, laid out like an overlay lower (`dNNNN/fNNNNNN`).
 fn make_files(root: &Path, files: u64, size: SizeRange, seed: u64, name: &str) -> io::Result<()> {
     let mut payload = Payload::new(thread_seed(seed, name, u32::MAX));
@@ -91,10 +71,10 @@ impl Workload for CopyUp {
     }
 
     fn worker(&self, root: &Path, thread: u32, seed: u64) -> io::Result<Box<dyn Worker>> {
-        let mut all = regular_files(root)?;
+        let mut all = super::existing_files(root)?;
         if all.is_empty() {
             make_files(root, self.files, self.file_size, seed, &self.spec.base_name)?;
-            all = regular_files(root)?;
+            all = super::existing_files(root)?;
         }
         let threads = self.spec.threads as usize;
         let mine = all

@@ -69,33 +69,8 @@ impl Metadata {
 }
 
 /// True for a thread directory name (`t00`, `t123`).
-fn is_thread_dir(name: &str) -> bool {
+pub(crate) fn is_thread_dir(name: &str) -> bool {
     name.len() >= 3 && name.starts_with('t') && name[1..].bytes().all(|b| b.is_ascii_digit())
-}
-
-/// Regular files under `root` outside `tNN` directories, relative and
-/// sorted; symlinks are not followed.
-fn existing_files(root: &Path) -> io::Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
-    let mut stack = vec![PathBuf::new()];
-    while let Some(rel) = stack.pop() {
-        for entry in std::fs::read_dir(root.join(&rel))? {
-            let entry = entry?;
-            let ty = entry.file_type()?;
-            let path = rel.join(entry.file_name());
-            if ty.is_dir() {
-                let top_thread_dir = rel.as_os_str().is_empty()
-                    && entry.file_name().to_str().is_some_and(is_thread_dir);
-                if !top_thread_dir {
-                    stack.push(path);
-                }
-            } else if ty.is_file() {
-                out.push(path);
-            }
-        }
-    }
-    out.sort();
-    Ok(out)
 }
 
 fn to_cstring(p: PathBuf) -> io::Result<CString> {
@@ -118,7 +93,7 @@ impl Metadata {
         // Scan before making `tNN`; other threads' `tNN` are skipped, so the
         // split is the same for every thread.
         let threads = self.spec.threads.max(1) as usize;
-        let files = existing_files(root)?
+        let files = super::existing_files(root)?
             .into_iter()
             .enumerate()
             .filter(|(i, _)| i % threads == thread as usize)
@@ -636,7 +611,7 @@ mod tests {
         let (ok, err) = counts(&rx);
         assert!(err.is_empty(), "errors: {err:?}");
         assert_eq!(ok[&Op::Unlink], 30);
-        assert!(existing_files(dir.path()).unwrap().is_empty());
+        assert!(super::super::existing_files(dir.path()).unwrap().is_empty());
         // With nothing left to unlink, unlink becomes create.
         let (tx, _rx) = channel();
         let mut rec = Recorder::new(0, Instant::now(), tx);

@@ -79,6 +79,35 @@ pub fn build(spec: &WorkloadSpec) -> Box<dyn Workload> {
     }
 }
 
+/// Regular files already under `root` (an overlay's lower files), relative
+/// and sorted — outside the workloads' own `tNN` directories and
+/// wpbench's `.wpbench*` entries; symlinks are not followed.
+pub(crate) fn existing_files(root: &Path) -> io::Result<Vec<std::path::PathBuf>> {
+    let mut out = Vec::new();
+    let mut stack = vec![std::path::PathBuf::new()];
+    while let Some(rel) = stack.pop() {
+        for entry in std::fs::read_dir(root.join(&rel))? {
+            let entry = entry?;
+            let ty = entry.file_type()?;
+            let name = entry.file_name();
+            let top = rel.as_os_str().is_empty();
+            let ours = name.to_str().is_some_and(|n| {
+                n.starts_with(".wpbench") || (top && ty.is_dir() && metadata::is_thread_dir(n))
+            });
+            if ours {
+                continue;
+            }
+            if ty.is_dir() {
+                stack.push(rel.join(name));
+            } else if ty.is_file() {
+                out.push(rel.join(name));
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
 /// Turns an io::Error into a failed step.
 pub(crate) fn failed(e: &io::Error) -> Step {
     Step::Failed(crate::record::errno::errno_of(e))
