@@ -219,6 +219,24 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     if let Some(s) = args.seed {
         scenario.seed = s;
     }
+    if let Stop::Duration(d) = scenario.stop {
+        // The loader checked the file's own duration; an override may not
+        // end the cells before their power cut.
+        if let Some(at) = scenario
+            .faults
+            .iter()
+            .filter_map(|f| f.at)
+            .find(|at| at.max >= d)
+        {
+            return Err(Error::Usage(format!(
+                "the measured phase ({}) ends before a crash fault's `at` window ({}..{}) does; \
+                 give a longer --duration",
+                format_duration(d),
+                format_duration(at.min),
+                format_duration(at.max)
+            )));
+        }
+    }
     let plan = plan(&scenario, &args.only).map_err(Error::Usage)?;
     let privileged = namespace::is_privileged();
     runner::check_environment(&scenario, &plan, privileged)?;

@@ -43,8 +43,69 @@ pub fn render(run: &RunResult) -> String {
     targets(&mut out, run);
     results(&mut out, run);
     devices(&mut out, run);
+    faults(&mut out, run);
     notes(&mut out, run);
     out
+}
+
+/// One row per fault of a cell: what was done and, after a crash, what the
+/// verifier found — speed and what a crash costs, side by side.
+fn faults(out: &mut String, run: &RunResult) {
+    let num =
+        |v: &serde_json::Value, k: &str| v[k].as_u64().map_or("-".to_string(), |n| n.to_string());
+    let rows: Vec<Vec<String>> =
+        run.cells
+            .iter()
+            .flat_map(|c| c.faults.iter().map(move |f| (c, f)))
+            .map(|(c, f)| {
+                let d = &f["durability"];
+                let unit = c.ops.iter().find(|(name, _)| {
+                    crate::record::Op::from_name(name).is_some_and(|o| o.is_unit())
+                });
+                vec![
+                    c.target.name.clone(),
+                    c.workload.name.clone(),
+                    c.workload.params.get("fsync").cloned().unwrap_or_default(),
+                    f["kind"].as_str().unwrap_or("?").to_string(),
+                    unit.map_or("-".into(), |(_, s)| super::format_rate(s.ops_per_sec)),
+                    num(d, "trials"),
+                    num(d, "acked_intact"),
+                    num(d, "acked_lost"),
+                    num(d, "acked_name_lost"),
+                    num(d, "unacked_lost"),
+                    d["loss_window_ms"]
+                        .as_f64()
+                        .map_or("-".into(), |ms| format!("{ms:.0} ms")),
+                    f["outcome"].as_str().unwrap_or("").to_string(),
+                ]
+            })
+            .collect();
+    if rows.is_empty() {
+        return;
+    }
+    out.push_str("## Faults and durability\n\n");
+    out.push_str(
+        "`acked lost` counts acknowledged writes lost, short or corrupt after a crash: \
+         durability violations. `name lost`: synced data whose directory entry was not.\n\n",
+    );
+    table(
+        out,
+        &[
+            "target",
+            "workload",
+            "fsync",
+            "fault",
+            "unit ops/s",
+            "trials",
+            "acked intact",
+            "acked lost",
+            "name lost",
+            "unacked lost",
+            "loss window",
+            "outcome",
+        ],
+        &rows,
+    );
 }
 
 fn table(out: &mut String, columns: &[&str], rows: &[Vec<String>]) {
@@ -400,6 +461,28 @@ mod tests {
         assert!(md.contains("| a\\|b | w\\|1 | 0 | record |"));
         assert!(!md.contains("a|b"));
         assert_eq!(escape("x|y\nz"), "x\\|y z");
+    }
+
+    #[test]
+    fn crash_durability_sits_next_to_speed() {
+        let mut r = wal_run();
+        r.cells[0]
+            .workload
+            .params
+            .insert("fsync".into(), "always".into());
+        r.cells[0].faults.push(serde_json::json!({
+            "kind": "crash", "outcome": "3 of 3 trials crashed and were verified",
+            "durability": {"trials": 3, "acked_intact": 900, "acked_lost": 0, "acked_name_lost": 0,
+                           "unacked_lost": 12, "loss_window_ms": 4.2},
+        }));
+        let md = render(&r);
+        let rows = section(&md, "Faults and durability");
+        assert!(
+            rows.iter().any(|l| l.contains("| always | crash |")
+                && l.contains("| 3 | 900 | 0 | 0 | 12 | 4 ms |")),
+            "{rows:?}"
+        );
+        assert!(!render(&wal_run()).contains("## Faults"));
     }
 
     #[test]

@@ -95,6 +95,25 @@ pub fn render_cell(cell: &CellResult) -> String {
     for note in &cell.notes {
         let _ = writeln!(out, "  note: {note}");
     }
+    for f in &cell.faults {
+        let d = &f["durability"];
+        let n = |k: &str| d[k].as_u64().unwrap_or(0);
+        let kind = f["kind"].as_str().unwrap_or("fault");
+        if d.is_object() {
+            let _ = writeln!(
+                out,
+                "  {kind}: {} trials · acked intact {} · acked LOST {} · name lost {} · unacked lost {} (window {:.0} ms)",
+                n("trials"),
+                n("acked_intact"),
+                n("acked_lost"),
+                n("acked_name_lost"),
+                n("unacked_lost"),
+                d["loss_window_ms"].as_f64().unwrap_or(0.0)
+            );
+        } else if let Some(outcome) = f["outcome"].as_str() {
+            let _ = writeln!(out, "  {kind}: {outcome}");
+        }
+    }
     out
 }
 
