@@ -189,3 +189,43 @@ fn a_throttle_caps_iops_and_a_noisy_neighbour_shares_the_device() {
         .collect();
     assert!(cgroups.is_empty(), "cgroups left: {cgroups:?}");
 }
+
+#[test]
+fn an_overlay_crashes_through_its_upper_and_a_volatile_one_must_be_discarded() {
+    if !require_root("an_overlay_crashes_through_its_upper_and_a_volatile_one_must_be_discarded") {
+        return;
+    }
+    let _serial = serial();
+    let sb = Sandbox::new();
+    let file = sb.write(
+        "ovl.yaml",
+        concat!(
+            "version: 1\nname: ovl\nduration: 2s\nwarmup: 0s\n",
+            "targets:\n",
+            "  - {name: ovl, kind: overlay, upper: {kind: ext4, size: 256MiB}, lower: {files: 20, file_size: 4KiB}}\n",
+            "  - {name: vol, kind: overlay, upper: {kind: xfs, size: 320MiB}, options: [volatile]}\n",
+            "workloads:\n  - {name: wal, kind: fsync_heavy, fsync: always, file_size: 32MiB}\n",
+            "faults:\n  - {kind: crash, at: 300ms..900ms, trials: 2}\n",
+        ),
+    );
+    let out = sb.run(&file, "ovl", &["--quiet"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let result = read_json(&sb.out("ovl").join("result.json"));
+    let d = durability(&result, "ovl", "wal");
+    assert_eq!(n(d, "acked_lost"), 0, "{d}");
+    assert!(n(d, "acked_intact") > 10, "{d}");
+    // volatile: fsync returned without syncing; the upper cannot be mounted again.
+    let d = durability(&result, "vol", "wal");
+    assert!(n(d, "acked_lost") > 0, "{d}");
+    let cell = result["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["target"]["name"] == "vol")
+        .unwrap();
+    let outcome = cell["faults"][0]["per_trial"][0]["outcome"]
+        .as_str()
+        .unwrap();
+    assert!(outcome.contains("must be discarded"), "{outcome}");
+    assert_nothing_left(&sb);
+}
