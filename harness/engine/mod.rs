@@ -7,6 +7,7 @@
 
 pub mod run;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -46,6 +47,10 @@ pub struct CellPlan<'a> {
     /// Called by each worker thread with its TID before it starts work
     /// (to put it into a throttled cgroup).
     pub on_thread_start: Option<&'a ThreadStartHook<'a>>,
+    /// Keep the workers' ledgers (to verify acknowledged data afterwards).
+    pub keep_ledgers: bool,
+    /// A thread stops at the first failure with this errno (`on_error: stop`).
+    pub stop_on_errno: Option<i32>,
 }
 
 /// What a worker thread reports itself to before it works.
@@ -94,6 +99,9 @@ pub struct CellMeasurement {
     pub crash: Option<CrashReport>,
     /// The workers' ledgers (kept only when a crash was planned).
     pub ledgers: Vec<Ledger>,
+    /// When each errno was first seen, in seconds into the measured phase
+    /// (negative: during warm-up).
+    pub first_errors: BTreeMap<i32, f64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,6 +145,7 @@ struct ThreadEnd {
     finished_at: Instant,
     note: Option<String>,
     ledger: Option<Ledger>,
+    first_errors: Vec<(i32, Instant)>,
 }
 
 /// Runs one cell. `cancel` is set by a signal handler; the engine then
@@ -165,7 +174,7 @@ pub fn run_cell(
         })?;
         workers.push(w);
     }
-    if plan.crash.is_some() {
+    if plan.crash.is_some() || plan.keep_ledgers {
         for w in &mut workers {
             w.keep_ledger();
         }
@@ -222,6 +231,7 @@ pub fn run_cell(
                         period,
                         think_time: plan.think_time,
                         on_start: plan.on_thread_start,
+                        stop_on_errno: plan.stop_on_errno,
                         stop: &stop,
                         counter: &counters[t].0,
                     })
@@ -245,6 +255,7 @@ pub fn run_cell(
 
     let mut notes = Vec::new();
     let mut ledgers = Vec::new();
+    let mut first_errors: BTreeMap<i32, f64> = BTreeMap::new();
     let mut last_end = measure_start;
     for (t, end) in ends.into_iter().enumerate() {
         match end {
@@ -252,6 +263,15 @@ pub fn run_cell(
                 last_end = last_end.max(end.finished_at);
                 notes.extend(end.note.map(|n| format!("thread {t}: {n}")));
                 ledgers.extend(end.ledger);
+                for (errno, at) in end.first_errors {
+                    let s = if at >= measure_start {
+                        at.duration_since(measure_start).as_secs_f64()
+                    } else {
+                        -measure_start.duration_since(at).as_secs_f64()
+                    };
+                    let e = first_errors.entry(errno).or_insert(s);
+                    *e = e.min(s);
+                }
             }
             Err(_) => {
                 return Err(Error::Run(format!(
@@ -287,6 +307,7 @@ pub fn run_cell(
         device,
         crash,
         ledgers,
+        first_errors,
         totals,
         duration: last_end.saturating_duration_since(measure_start),
         warmup: plan.warmup,
@@ -401,6 +422,7 @@ struct Drive<'a> {
     period: Option<Duration>,
     think_time: Option<Duration>,
     on_start: Option<&'a ThreadStartHook<'a>>,
+    stop_on_errno: Option<i32>,
     stop: &'a AtomicBool,
     counter: &'a AtomicU64,
 }
@@ -419,6 +441,7 @@ fn drive(mut d: Drive) -> ThreadEnd {
     let mut next_intended = d.start;
     let mut measured = 0u64;
     let mut consecutive_failures = 0u32;
+    let mut first_errors: Vec<(i32, Instant)> = Vec::new();
     loop {
         if d.stop.load(Ordering::Relaxed) {
             break;
@@ -463,6 +486,16 @@ fn drive(mut d: Drive) -> ThreadEnd {
             Step::Exhausted => break,
             Step::Failed(errno) => {
                 d.rec.error(d.unit, errno, t1);
+                if !first_errors.iter().any(|(e, _)| *e == errno) {
+                    first_errors.push((errno, t1));
+                }
+                if d.stop_on_errno == Some(errno) {
+                    note = Some(format!(
+                        "stopped at its first {} (on_error: stop)",
+                        errno_name(errno)
+                    ));
+                    break;
+                }
                 consecutive_failures += 1;
                 if consecutive_failures >= MAX_CONSECUTIVE_FAILURES {
                     note = Some(format!(
@@ -485,6 +518,7 @@ fn drive(mut d: Drive) -> ThreadEnd {
         finished_at,
         note,
         ledger: d.worker.take_ledger(),
+        first_errors,
     }
 }
 
@@ -534,6 +568,8 @@ mod tests {
             device: None,
             crash: None,
             on_thread_start: None,
+            keep_ledgers: false,
+            stop_on_errno: None,
         }
     }
 

@@ -23,7 +23,8 @@ use crate::result::{CellResult, RunResult, ScenarioInfo, TargetInfo, WorkloadInf
 use crate::scenario::plan::{Cell, Plan};
 use crate::scenario::units::{format_duration, format_size};
 use crate::scenario::{
-    FaultKind, FaultSpec, Scenario, SyncPolicy, WorkloadKind, WorkloadParams, WorkloadSpec,
+    EnospcSpec, FaultKind, FaultSpec, OnError, Resource, Scenario, SyncPolicy, WorkloadKind,
+    WorkloadParams, WorkloadSpec,
 };
 use crate::target::scratch::ScratchArea;
 use crate::target::{path_component, provisioner_for, ProvisionCtx, Target};
@@ -49,10 +50,10 @@ pub trait RunObserver: Observer {
 /// Everything that must hold before anything is created: exit 3 early.
 pub fn check_environment(scenario: &Scenario, plan: &Plan, privileged: bool) -> Result<()> {
     for f in &scenario.faults {
-        if matches!(f.kind, FaultKind::Enospc | FaultKind::Eio) {
+        if f.kind == FaultKind::Eio {
             return Err(Error::Environment(format!(
-                "this build of wpbench cannot inject `{}` faults yet (crash, throttle and \
-                 noisy_neighbor it can); remove them \
+                "this build of wpbench cannot inject `{}` faults yet (crash, enospc, throttle \
+                 and noisy_neighbor it can); remove them \
                  from `faults:` (validate still checks them)",
                 serde_json::to_value(f.kind)
                     .ok()
@@ -298,6 +299,8 @@ fn run_one_cell(
 struct ExtraFaults {
     throttle: Option<(Throttle, serde_json::Value)>,
     neighbor: Option<(Neighbor, PathBuf)>,
+    /// The spec and what filling the target took.
+    enospc: Option<(EnospcSpec, serde_json::Value)>,
     armed_at: std::time::Instant,
     notes: Vec<serde_json::Value>,
 }
@@ -323,9 +326,19 @@ impl ExtraFaults {
         let mut extra = ExtraFaults {
             throttle: None,
             neighbor: None,
+            enospc: None,
             armed_at: std::time::Instant::now(),
             notes: Vec::new(),
         };
+        if let Some(spec) = applies(FaultKind::Enospc).and_then(|f| f.enospc.as_ref()) {
+            let fill = if spec.fill {
+                fill_target(root, spec)
+                    .map_err(|e| Error::run_io("filling the target for the enospc fault", e))?
+            } else {
+                serde_json::json!(null)
+            };
+            extra.enospc = Some((spec.clone(), fill));
+        }
         if let Some(spec) = applies(FaultKind::Throttle).and_then(|f| f.throttle.as_ref()) {
             match (&target.device, target.device_shared) {
                 (Some(dev), false) => {
@@ -372,10 +385,27 @@ impl ExtraFaults {
         Ok(extra)
     }
 
-    /// Stops the neighbour, removes the cgroup; returns the faults' entries.
-    fn heal(self) -> Vec<serde_json::Value> {
+    /// Stops the neighbour, removes the cgroup, verifies what a full
+    /// filesystem acknowledged; returns the faults' entries.
+    fn heal(self, m: Option<&CellMeasurement>, root: &Path) -> Vec<serde_json::Value> {
         let healed_s = self.armed_at.elapsed().as_secs_f64();
         let mut out = self.notes;
+        if let Some((spec, fill)) = self.enospc {
+            let first = m.and_then(|m| m.first_errors.get(&libc::ENOSPC).copied());
+            let durability = m.map(|m| verify(root, &m.ledgers, std::time::Instant::now()));
+            out.push(serde_json::json!({
+                "kind": "enospc",
+                "resource": spec.resource,
+                "on_error": spec.on_error,
+                "fill": fill,
+                "first_enospc_s": first,
+                "outcome": match first {
+                    Some(s) => format!("the first ENOSPC came {s:.2} s into the measured phase"),
+                    None => "the filesystem never filled up during the cell".to_string(),
+                },
+                "durability": durability,
+            }));
+        }
         if let Some((cg, mut entry)) = self.throttle {
             entry["healed_after_s"] = serde_json::json!(healed_s);
             if let Err(e) = cg.remove() {
@@ -396,6 +426,57 @@ impl ExtraFaults {
             }));
         }
         out
+    }
+}
+
+/// Fills the target's filesystem before an enospc cell, leaving the spec's
+/// headroom: a file of zeros for blocks, empty files for inodes. Both live
+/// in `.wpbench-fill`, which workloads never touch.
+fn fill_target(root: &Path, spec: &EnospcSpec) -> std::io::Result<serde_json::Value> {
+    use std::io::Write;
+    let dir = root.join(".wpbench-fill");
+    std::fs::create_dir(&dir)?;
+    let full = |e: &std::io::Error| matches!(e.raw_os_error(), Some(libc::ENOSPC | libc::EDQUOT));
+    match spec.resource {
+        Resource::Blocks => {
+            let path = dir.join("blocks");
+            let mut file = std::fs::File::create(&path)?;
+            let chunk = vec![0u8; 1 << 20];
+            let mut written = 0u64;
+            loop {
+                match file.write(&chunk) {
+                    Ok(0) => break,
+                    Ok(n) => written += n as u64,
+                    Err(e) if full(&e) => break,
+                    Err(e) => return Err(e),
+                }
+            }
+            // Delayed allocation may only now find out it is full.
+            match file.sync_all() {
+                Err(e) if !full(&e) => return Err(e),
+                _ => {}
+            }
+            let kept = written.saturating_sub(spec.headroom);
+            file.set_len(kept)?;
+            file.sync_all()?;
+            Ok(serde_json::json!({"filler_bytes": kept, "headroom_bytes": spec.headroom}))
+        }
+        Resource::Inodes => {
+            let mut made = 0u64;
+            loop {
+                match std::fs::File::create(dir.join(format!("i{made:08}"))) {
+                    Ok(_) => made += 1,
+                    Err(e) if full(&e) => break,
+                    Err(e) => return Err(e),
+                }
+            }
+            let freed = spec.headroom_files.min(made);
+            for i in made - freed..made {
+                std::fs::remove_file(dir.join(format!("i{i:08}")))?;
+            }
+            rustix::fs::syncfs(std::fs::File::open(&dir)?)?;
+            Ok(serde_json::json!({"filler_files": made - freed, "headroom_files": freed}))
+        }
     }
 }
 
@@ -605,6 +686,12 @@ fn run_trial(
         let measured = run_cell(
             &CellPlan {
                 on_thread_start: Some(&join_cgroup),
+                keep_ledgers: extra.enospc.is_some(),
+                stop_on_errno: extra
+                    .enospc
+                    .as_ref()
+                    .filter(|(spec, _)| spec.on_error == OnError::Stop)
+                    .map(|_| libc::ENOSPC),
                 crash: crash.map(|(f, trial)| CrashPlan {
                     at: crash_at(f, scenario.seed, cell, trial),
                     fire: &fire,
@@ -631,7 +718,7 @@ fn run_trial(
             capacity_bytes: capacity.as_ref().map_or(0, |s| s.f_blocks * s.f_frsize),
             inodes: capacity.as_ref().map_or(0, |s| s.f_files),
         };
-        let extra_entries = extra.heal();
+        let extra_entries = extra.heal(measured.as_ref().ok(), &root);
         let fault = match (crash, &measured) {
             (Some((_, trial)), Ok(m)) => {
                 let volatile = tspec

@@ -1538,6 +1538,11 @@ const FAULT_KEYS: &[(&str, &[&str])] = &[
     ("fsync_every", &["noisy_neighbor"]),
     ("pattern", &["noisy_neighbor"]),
     ("file_size", &["noisy_neighbor"]),
+    ("resource", &["enospc"]),
+    ("on_error", &["enospc"]),
+    ("fill", &["enospc"]),
+    ("headroom", &["enospc"]),
+    ("headroom_files", &["enospc"]),
 ];
 
 /// What a fault that acts on a block device finds under a target.
@@ -1812,6 +1817,40 @@ fn fault_entry(
     if matches!(kind, FaultKind::Throttle | FaultKind::NoisyNeighbor) {
         check_device_targets(cx, &at, kind, &target, targets);
     }
+    let enospc = (kind == FaultKind::Enospc).then(|| {
+        let resource = raw.resource.unwrap_or(Resource::Blocks);
+        if resource == Resource::Blocks && raw.headroom_files.is_some() {
+            cx.err(
+                &at.key("headroom_files"),
+                "is for `resource: inodes`; use `headroom: SIZE` for blocks",
+            );
+        }
+        if resource == Resource::Inodes && raw.headroom.is_some() {
+            cx.err(
+                &at.key("headroom"),
+                "is for `resource: blocks`; use `headroom_files: N` for inodes",
+            );
+        }
+        for t in targets.iter().filter(|t| t.selected_by(&target)) {
+            if t.kind == TargetKind::Hostpath {
+                cx.err(
+                    &at.key("target"),
+                    format!(
+                        "`{target}` selects hostpath target `{}`: wpbench never fills the host's \
+                         own filesystem; narrow `target`",
+                        t.name
+                    ),
+                );
+            }
+        }
+        EnospcSpec {
+            resource,
+            on_error: raw.on_error.unwrap_or(OnError::Continue),
+            fill: raw.fill.unwrap_or(true),
+            headroom: raw.headroom.map_or(4 << 20, |U(Size(s))| s),
+            headroom_files: raw.headroom_files.unwrap_or(200),
+        }
+    });
     Some(FaultSpec {
         kind,
         target,
@@ -1821,6 +1860,7 @@ fn fault_entry(
         trials,
         throttle,
         noisy,
+        enospc,
     })
 }
 

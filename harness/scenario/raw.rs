@@ -14,7 +14,7 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 
 use super::diag;
-use super::spec::{CopyUpAction, NoisyPattern};
+use super::spec::{CopyUpAction, NoisyPattern, OnError, Resource};
 use super::spec::{TargetKind, WorkloadKind};
 use super::units::{self, DurationRange, SizeRange, UnitError};
 use super::yaml::Node;
@@ -533,6 +533,16 @@ pub struct RawFault {
     pub pattern: Option<NoisyPattern>,
     /// noisy_neighbor.
     pub file_size: Option<U<Size>>,
+    /// enospc.
+    pub resource: Option<Resource>,
+    /// enospc.
+    pub on_error: Option<OnError>,
+    /// enospc.
+    pub fill: Option<bool>,
+    /// enospc.
+    pub headroom: Option<U<Size>>,
+    /// enospc.
+    pub headroom_files: Option<u64>,
 }
 
 impl RawFault {
@@ -555,6 +565,11 @@ impl RawFault {
         add(self.fsync_every.is_some(), "fsync_every");
         add(self.pattern.is_some(), "pattern");
         add(self.file_size.is_some(), "file_size");
+        add(self.resource.is_some(), "resource");
+        add(self.on_error.is_some(), "on_error");
+        add(self.fill.is_some(), "fill");
+        add(self.headroom.is_some(), "headroom");
+        add(self.headroom_files.is_some(), "headroom_files");
         keys
     }
 }

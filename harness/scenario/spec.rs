@@ -403,6 +403,40 @@ pub struct FaultSpec {
     /// `kind: noisy_neighbor`: the background writer sharing the target's
     /// device. `Some` exactly for noisy_neighbor faults.
     pub noisy: Option<NoisySpec>,
+    /// `kind: enospc`: which resource runs out and how workers react.
+    /// `Some` exactly for enospc faults.
+    pub enospc: Option<EnospcSpec>,
+}
+
+/// A full filesystem: the target is filled (or made small) so that the
+/// workload meets ENOSPC during the cell.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnospcSpec {
+    pub resource: Resource,
+    pub on_error: OnError,
+    /// Fill the target before the cell, leaving `headroom` (blocks) or
+    /// `headroom_files` (inodes); without it, the target's own size or
+    /// inode count (`mkfs: [-N, …]`, tmpfs `nr_inodes=`) is the limit.
+    pub fill: bool,
+    pub headroom: u64,
+    pub headroom_files: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Resource {
+    Blocks,
+    Inodes,
+}
+
+/// What workers do when a write fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnError {
+    /// Stop the thread at the first ENOSPC.
+    Stop,
+    /// Count it and carry on (the default).
+    Continue,
 }
 
 /// A block-I/O throttle on the target's device (cgroup v1

@@ -719,12 +719,13 @@ fn fault_rules() {
         "",
     );
     let s = ok(&format!(
-        "{base}faults:\n  - {{kind: crash, target: e, after_ops: 500}}\n  - {{kind: enospc}}\n"
+        "{base}faults:\n  - {{kind: crash, target: e, after_ops: 500}}\n  - {{kind: enospc, target: e}}\n"
     ));
     assert_eq!(s.faults[0].after_ops, Some(500));
     assert_eq!(
         (s.faults[1].target.as_str(), s.faults[1].workload.as_str()),
-        ("*", "*")
+        ("e", "*"),
+        "the workload glob defaults to every workload"
     );
     let d = errs(&format!(
         "{base}faults:\n  - kind: crash\n    target: e\n    at: 1s..20s\n"

@@ -6,7 +6,7 @@
 mod support;
 
 mod cleanup;
-mod crash;
+mod faults;
 mod hlog;
 mod run;
 mod targets;

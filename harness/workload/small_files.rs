@@ -113,12 +113,16 @@ impl SmallFilesWorker {
         let fd = sys::create(rec, dir.as_fd(), &name, flags)?;
         let len = self.payload.size(self.file_size) as usize;
         self.payload.record(&mut self.buf, self.thread, seq, len);
+        // Whether the bytes were handed over (a later sync may still fail:
+        // then they are written but not acknowledged).
+        let mut written = false;
         let result = (|| {
             let data = match self.direct.as_mut() {
                 Some(aligned) => aligned.load(&self.buf),
                 None => &self.buf,
             };
             sys::write_all(rec, fd.as_fd(), data)?;
+            written = true;
             let synced = self
                 .syncer
                 .after_write(rec, fd.as_fd(), self.buf.len() as u64)?;
@@ -130,7 +134,7 @@ impl SmallFilesWorker {
             }
             Ok(synced)
         })();
-        if let Some(l) = self.ledger.as_mut() {
+        if let (true, Some(l)) = (written, self.ledger.as_mut()) {
             let path = format!(
                 "t{:02}/d{:06}/f{seq:08}",
                 self.thread,

@@ -1,4 +1,4 @@
-//! Power cuts: the shutdown ioctl (through its guard) during a cell, a
+//! Faults on real targets. Power cuts: the shutdown ioctl (through its guard) during a cell, a
 //! remount that replays the journal, and a verifier that holds the
 //! filesystem to what it acknowledged.
 
@@ -227,5 +227,40 @@ fn an_overlay_crashes_through_its_upper_and_a_volatile_one_must_be_discarded() {
         .as_str()
         .unwrap();
     assert!(outcome.contains("must be discarded"), "{outcome}");
+    assert_nothing_left(&sb);
+}
+
+#[test]
+fn a_full_filesystem_reports_its_first_enospc_and_keeps_what_it_acknowledged() {
+    if !require_root("a_full_filesystem_reports_its_first_enospc_and_keeps_what_it_acknowledged") {
+        return;
+    }
+    let _serial = serial();
+    let sb = Sandbox::new();
+    let file = repo_root().join("scenarios/upperdir-inodes.yaml");
+    let out = sb.run(&file, "inodes", &["--duration", "3s", "--quiet"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let result = read_json(&sb.out("inodes").join("result.json"));
+    for cell in result["cells"].as_array().unwrap() {
+        let name = format!("{}/{}", cell["target"]["name"], cell["workload"]["name"]);
+        let f = &cell["faults"][0];
+        assert_eq!(f["kind"], "enospc", "{name}");
+        let first = f["first_enospc_s"]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{name}: no ENOSPC {f}"));
+        assert!(first < 3.0, "{name}: {first}");
+        let errors = &cell["ops"]["file"]["errors"]["ENOSPC"];
+        assert!(
+            errors.as_u64().unwrap() >= 1,
+            "{name}: {}",
+            cell["ops"]["file"]
+        );
+        let d = &f["durability"];
+        assert_eq!(n(d, "acked_lost"), 0, "{name}: {d}");
+        assert!(n(d, "acked_intact") > 0, "{name}: {d}");
+        if f["on_error"] == "stop" {
+            assert_eq!(errors, 1, "{name}: stops at the first");
+        }
+    }
     assert_nothing_left(&sb);
 }
