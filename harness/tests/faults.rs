@@ -6,7 +6,9 @@ use serde_json::Value;
 
 use crate::support::*;
 
-fn durability<'a>(result: &'a Value, target: &str, workload: &str) -> &'a Value {
+/// The cell's crash durability; printed whole (every trial, its moment and
+/// classification) when an assertion on it fails.
+fn durability<'a>(result: &'a Value, target: &str, workload: &str) -> Durability<'a> {
     let cell = result["cells"]
         .as_array()
         .unwrap()
@@ -14,10 +16,26 @@ fn durability<'a>(result: &'a Value, target: &str, workload: &str) -> &'a Value 
         .find(|c| c["target"]["name"] == target && c["workload"]["name"] == workload)
         .unwrap_or_else(|| panic!("no cell {target}/{workload}"));
     assert_eq!(cell["faults"][0]["kind"], "crash", "{}", cell["faults"]);
-    &cell["faults"][0]["durability"]
+    Durability(&cell["faults"][0])
 }
 
-fn n(d: &Value, key: &str) -> u64 {
+#[derive(Clone, Copy)]
+struct Durability<'a>(&'a Value);
+
+impl std::ops::Index<&str> for Durability<'_> {
+    type Output = Value;
+    fn index(&self, key: &str) -> &Value {
+        &self.0["durability"][key]
+    }
+}
+
+impl std::fmt::Display for Durability<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:#}", self.0)
+    }
+}
+
+fn n(d: Durability, key: &str) -> u64 {
     d[key].as_u64().unwrap_or_else(|| panic!("{key} in {d}"))
 }
 
@@ -255,7 +273,7 @@ fn a_full_filesystem_reports_its_first_enospc_and_keeps_what_it_acknowledged() {
             "{name}: {}",
             cell["ops"]["file"]
         );
-        let d = &f["durability"];
+        let d = Durability(f);
         assert_eq!(n(d, "acked_lost"), 0, "{name}: {d}");
         assert!(n(d, "acked_intact") > 0, "{name}: {d}");
         if f["on_error"] == "stop" {

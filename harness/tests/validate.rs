@@ -157,3 +157,33 @@ fn bad_command_lines_exit_2() {
     let out = wpbench().arg("frobnicate").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn unsafe_targets_are_refused_before_anything_is_mounted() {
+    let sb = Sandbox::new();
+    for (i, target) in [
+        "{name: h, kind: hostpath, path: /}",
+        "{name: h, kind: hostpath, path: /var/tmp/x, options: [data=writeback]}",
+        "{name: e, kind: ext4, options: [errors=panic]}",
+        "{name: e, kind: ext4, options: ['noatime,nodev']}",
+        "{name: o, kind: overlay, upper: {kind: tmpfs}, options: [upperdir=/etc]}",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let file = sb.write(
+            &format!("unsafe{i}.yaml"),
+            &format!(
+                "version: 1\nname: unsafe\nduration: 1s\ntargets:\n  - {target}\n\
+                 workloads:\n  - {{name: w, kind: small_files}}\n"
+            ),
+        );
+        let out = sb.run(&file, &format!("u{i}"), &[]);
+        assert_eq!(out.status.code(), Some(2), "{target}: {}", text(&out));
+        assert!(
+            !sb.out(&format!("u{i}")).exists(),
+            "{target}: nothing may be created"
+        );
+        assert!(!sb.scratch().exists(), "{target}: no scratch area");
+    }
+}
