@@ -1232,20 +1232,9 @@ const META_OPS: &[(&str, MetaOp)] = &[
     ("link", MetaOp::Link),
 ];
 
-/// The default mix: a namespace-heavy blend where lookups dominate.
-const DEFAULT_MIX: &[(MetaOp, u32)] = &[
-    (MetaOp::Create, 4),
-    (MetaOp::Rename, 2),
-    (MetaOp::Unlink, 2),
-    (MetaOp::Mkdir, 1),
-    (MetaOp::Rmdir, 1),
-    (MetaOp::Stat, 8),
-    (MetaOp::Link, 1),
-];
-
 fn check_mix(cx: &mut Ctx, at: &At, mix: Option<&Node>) -> Vec<(MetaOp, u32)> {
     let Some(node) = mix else {
-        return DEFAULT_MIX.to_vec();
+        return MetaOp::DEFAULT_MIX.to_vec();
     };
     let key = at.key("mix");
     let Some(entries) = yaml::entries(node) else {
@@ -1256,7 +1245,7 @@ fn check_mix(cx: &mut Ctx, at: &At, mix: Option<&Node>) -> Vec<(MetaOp, u32)> {
                 yaml::describe(node)
             ),
         );
-        return DEFAULT_MIX.to_vec();
+        return MetaOp::DEFAULT_MIX.to_vec();
     };
     let names: Vec<&str> = META_OPS.iter().map(|(n, _)| *n).collect();
     let mut out = Vec::new();
@@ -1290,7 +1279,7 @@ fn check_mix(cx: &mut Ctx, at: &At, mix: Option<&Node>) -> Vec<(MetaOp, u32)> {
         );
     }
     if out.is_empty() {
-        return DEFAULT_MIX.to_vec();
+        return MetaOp::DEFAULT_MIX.to_vec();
     }
     out
 }

@@ -264,6 +264,19 @@ pub enum MetaOp {
     Link,
 }
 
+impl MetaOp {
+    /// The default mix: a namespace-heavy blend where lookups dominate.
+    pub const DEFAULT_MIX: &'static [(MetaOp, u32)] = &[
+        (MetaOp::Create, 4),
+        (MetaOp::Rename, 2),
+        (MetaOp::Unlink, 2),
+        (MetaOp::Mkdir, 1),
+        (MetaOp::Rmdir, 1),
+        (MetaOp::Stat, 8),
+        (MetaOp::Link, 1),
+    ];
+}
+
 /// One step of a `sequence` workload (filebench's flowops, simplified).
 /// A thread has at most one current file: `create` and `open` make one
 /// current, the data and sync steps act on it, `close` ends it.

@@ -457,15 +457,7 @@ mod tests {
     }
 
     fn default_mix() -> Vec<(MetaOp, u32)> {
-        vec![
-            (MetaOp::Create, 4),
-            (MetaOp::Rename, 2),
-            (MetaOp::Unlink, 2),
-            (MetaOp::Mkdir, 1),
-            (MetaOp::Rmdir, 1),
-            (MetaOp::Stat, 8),
-            (MetaOp::Link, 1),
-        ]
+        MetaOp::DEFAULT_MIX.to_vec()
     }
 
     /// (op → count of successes, op → count of errors) over every sample.

@@ -85,17 +85,7 @@ impl Workload for ReadAtime {
             let len = payload.size(self.file_size) as usize;
             largest = largest.max(len);
             payload.record(&mut buf, thread, i, len);
-            let fd = rustix::fs::openat(
-                &dir,
-                name.as_c_str(),
-                OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::CLOEXEC | OFlags::NOFOLLOW,
-                rustix::fs::Mode::from_raw_mode(0o644),
-            )?;
-            let mut off = 0;
-            while off < buf.len() {
-                off += rustix::io::write(&fd, &buf[off..])?;
-            }
-            drop(fd);
+            sys::write_new_file(dir.as_fd(), &name, &buf)?;
             age_atime(&dir, &name)?;
             names.push(name);
         }

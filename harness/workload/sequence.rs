@@ -91,16 +91,7 @@ impl Sequence {
             let name = cname(format!("f{i:06}"));
             let len = block_round(payload.size(self.file_size) as usize, self.spec.o_direct);
             payload.record(&mut buf, thread, i, len);
-            let fd = rustix::fs::openat(
-                &dir,
-                name.as_c_str(),
-                OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::CLOEXEC | OFlags::NOFOLLOW,
-                rustix::fs::Mode::from_raw_mode(0o644),
-            )?;
-            let mut off = 0;
-            while off < buf.len() {
-                off += rustix::io::write(&fd, &buf[off..])?;
-            }
+            sys::write_new_file(dir.as_fd(), &name, &buf)?;
             fileset.push(name);
         }
         Ok(SeqWorker {

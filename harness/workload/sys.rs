@@ -46,6 +46,22 @@ pub fn thread_dir(root: &std::path::Path, thread: u32) -> io::Result<OwnedFd> {
     open_dir(root_fd.as_fd(), &name)
 }
 
+/// Setup, not measured: creates `name` under `dir` (O_EXCL, never
+/// following a symlink) holding `bytes`.
+pub fn write_new_file(dir: BorrowedFd, name: &CStr, bytes: &[u8]) -> io::Result<()> {
+    let fd = rustix::fs::openat(
+        dir,
+        name,
+        OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::CLOEXEC | OFlags::NOFOLLOW,
+        Mode::from_raw_mode(0o644),
+    )?;
+    let mut off = 0;
+    while off < bytes.len() {
+        off += rustix::io::write(&fd, &bytes[off..])?;
+    }
+    Ok(())
+}
+
 /// Creates a new file (O_EXCL: never reuses one) for writing.
 pub fn create(
     rec: &mut Recorder,
