@@ -3,7 +3,6 @@
 //! and lost, short or corrupt is a durability violation; for what was never
 //! acknowledged, survival is luck and loss is the policy's loss window.
 
-use std::io::Read;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::time::Instant;
@@ -128,13 +127,6 @@ pub fn verify(root: &Path, ledgers: &[Ledger], crashed_at: Instant) -> Durabilit
     d
 }
 
-/// Reads a whole file (for tests and reports).
-pub fn read_all(path: &Path) -> std::io::Result<Vec<u8>> {
-    let mut v = Vec::new();
-    std::fs::File::open(path)?.read_to_end(&mut v)?;
-    Ok(v)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,6 +159,6 @@ mod tests {
         assert_eq!(d.torn, 1);
         assert_eq!(d.loss_window_records, 2);
         assert_eq!(d.loss_window_bytes, 10);
-        assert!(read_all(&root.join("a")).unwrap() == b"alpha");
+        assert_eq!(std::fs::read(root.join("a")).unwrap(), b"alpha");
     }
 }

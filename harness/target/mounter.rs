@@ -141,76 +141,26 @@ pub fn mount(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn root_or_skip(test: &str) -> bool {
-        if rustix::process::geteuid().is_root() {
-            return true;
-        }
-        assert!(
-            std::env::var("CI").map_or(true, |v| v != "true"),
-            "{test} needs root in CI"
-        );
-        eprintln!("SKIP {test}: needs root");
-        false
-    }
-
-    /// Runs `f` in a forked child that first enters a private mount
-    /// namespace, so nothing a test mounts can leak into the host, even if
-    /// the test fails. Returns the child's verdict.
-    fn in_private_namespace(f: impl FnOnce() -> Result<(), String>) -> Result<(), String> {
-        let (read, write) = rustix::pipe::pipe().unwrap();
-        // SAFETY: the child only makes syscalls and exits with _exit.
-        match unsafe { libc::fork() } {
-            0 => {
-                drop(read);
-                let verdict = (|| {
-                    crate::target::namespace::enter_private_mount_namespace()
-                        .map_err(|e| e.to_string())?;
-                    f()
-                })();
-                let msg = match verdict {
-                    Ok(()) => "ok".to_string(),
-                    Err(e) => e,
-                };
-                let _ = rustix::io::write(&write, msg.as_bytes());
-                unsafe { libc::_exit(0) };
-            }
-            pid if pid > 0 => {
-                drop(write);
-                let mut out = Vec::new();
-                let mut buf = [0u8; 4096];
-                while let Ok(n) = rustix::io::read(&read, &mut buf) {
-                    if n == 0 {
-                        break;
-                    }
-                    out.extend_from_slice(&buf[..n]);
-                }
-                unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
-                let msg = String::from_utf8_lossy(&out).into_owned();
-                if msg == "ok" {
-                    Ok(())
-                } else {
-                    Err(msg)
-                }
-            }
-            _ => Err("fork failed".into()),
-        }
-    }
+    use crate::target::loopdev::testing::{private_mounts, require_root};
 
     #[test]
     fn mounts_tmpfs_with_attrs_and_data() {
-        if !root_or_skip("mounts_tmpfs_with_attrs_and_data") {
+        if !require_root("mounts_tmpfs_with_attrs_and_data") {
             return;
         }
+        private_mounts();
         let dir = tempfile::tempdir().unwrap();
         let mp = dir.path().to_path_buf();
-        in_private_namespace(move || {
+        let verdict = (|| -> Result<(), String> {
             let opts: Vec<String> = ["noatime", "nodev", "size=8M", "nr_inodes=100"]
                 .iter()
                 .map(|s| s.to_string())
                 .collect();
             mount("tmpfs", Some("wpbench-test"), &[], &opts, &mp).map_err(|e| e.to_string())?;
-            let entries = crate::target::mountinfo::read().map_err(|e| e.to_string())?;
+            // This thread's namespace (/proc/self would show the process leader's).
+            let text = std::fs::read_to_string("/proc/thread-self/mountinfo")
+                .map_err(|e| e.to_string())?;
+            let entries = crate::target::mountinfo::parse(&text);
             let e = crate::target::mountinfo::find(&entries, &mp).ok_or("not mounted")?;
             let eff = e.effective_options();
             for want in ["noatime", "nodev", "size=8192k", "nr_inodes=100"] {
@@ -219,18 +169,22 @@ mod tests {
                 }
             }
             Ok(())
-        })
-        .unwrap();
+        })();
+        // Unmount before the tempdir is removed, whatever the verdict.
+        let unmounted = crate::target::unmount(&mp);
+        verdict.unwrap();
+        unmounted.unwrap();
     }
 
     #[test]
     fn a_refused_option_is_named_with_the_kernels_reason() {
-        if !root_or_skip("a_refused_option_is_named_with_the_kernels_reason") {
+        if !require_root("a_refused_option_is_named_with_the_kernels_reason") {
             return;
         }
+        private_mounts();
         let dir = tempfile::tempdir().unwrap();
         let mp = dir.path().to_path_buf();
-        in_private_namespace(move || {
+        (|| -> Result<(), String> {
             let opts = vec!["noatime".to_string(), "frobnicate=3".to_string()];
             let err = mount("tmpfs", Some("x"), &[], &opts, &mp).expect_err("must fail");
             if err.option.as_deref() != Some("frobnicate=3") || err.errno != Errno::INVAL {
@@ -241,7 +195,7 @@ mod tests {
                 return Err(format!("no kernel reason: {text}"));
             }
             Ok(())
-        })
+        })()
         .unwrap();
     }
 }

@@ -429,10 +429,9 @@ impl Worker for MetaWorker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::IntervalSample;
     use crate::scenario::{PayloadKind, SyncCall, SyncPolicy, WorkloadKind};
-    use std::collections::BTreeMap;
-    use std::sync::mpsc::{channel, Receiver};
+    use crate::workload::testing::counts;
+    use std::sync::mpsc::channel;
     use std::time::Instant;
 
     fn spec(files: u64, mix: Vec<(MetaOp, u32)>, fsync_dir: bool) -> WorkloadSpec {
@@ -458,20 +457,6 @@ mod tests {
 
     fn default_mix() -> Vec<(MetaOp, u32)> {
         MetaOp::DEFAULT_MIX.to_vec()
-    }
-
-    /// (op → count of successes, op → count of errors) over every sample.
-    fn counts(rx: &Receiver<IntervalSample>) -> (BTreeMap<Op, u64>, BTreeMap<Op, u64>) {
-        let (mut ok, mut err) = (BTreeMap::new(), BTreeMap::new());
-        for s in rx.try_iter() {
-            for (op, h) in s.hists {
-                *ok.entry(op).or_insert(0) += h.len();
-            }
-            for (op, _, n) in s.errors {
-                *err.entry(op).or_insert(0) += n;
-            }
-        }
-        (ok, err)
     }
 
     fn worker(w: &Metadata, root: &Path, thread: u32) -> MetaWorker {

@@ -117,3 +117,26 @@ pub(crate) fn failed(e: &io::Error) -> Step {
 pub(crate) fn cname(s: String) -> std::ffi::CString {
     std::ffi::CString::new(s).expect("generated names contain no NUL")
 }
+
+/// Helpers for the workloads' own tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::collections::BTreeMap;
+    use std::sync::mpsc::Receiver;
+
+    use crate::record::{IntervalSample, Op};
+
+    /// (op → successes, op → errors) over every sample a recorder sent.
+    pub fn counts(rx: &Receiver<IntervalSample>) -> (BTreeMap<Op, u64>, BTreeMap<Op, u64>) {
+        let (mut ok, mut err) = (BTreeMap::new(), BTreeMap::new());
+        for s in rx.try_iter() {
+            for (op, h) in s.hists {
+                *ok.entry(op).or_insert(0) += h.len();
+            }
+            for (op, _, n) in s.errors {
+                *err.entry(op).or_insert(0) += n;
+            }
+        }
+        (ok, err)
+    }
+}

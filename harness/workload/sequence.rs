@@ -347,10 +347,9 @@ impl Worker for SeqWorker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::IntervalSample;
     use crate::scenario::{PayloadKind, SyncCall, SyncPolicy, WorkloadKind};
-    use std::collections::BTreeMap;
-    use std::sync::mpsc::{channel, Receiver};
+    use crate::workload::testing::counts;
+    use std::sync::mpsc::channel;
     use std::time::Instant;
 
     const K16: SizeRange = SizeRange {
@@ -396,19 +395,6 @@ mod tests {
             Read,
             Close,
         ]
-    }
-
-    fn counts(rx: &Receiver<IntervalSample>) -> (BTreeMap<Op, u64>, BTreeMap<Op, u64>) {
-        let (mut ok, mut err) = (BTreeMap::new(), BTreeMap::new());
-        for s in rx.try_iter() {
-            for (op, h) in s.hists {
-                *ok.entry(op).or_insert(0) += h.len();
-            }
-            for (op, _, n) in s.errors {
-                *err.entry(op).or_insert(0) += n;
-            }
-        }
-        (ok, err)
     }
 
     fn files_in(dir: &Path) -> usize {

@@ -69,20 +69,7 @@ pub fn create(
     name: &CStr,
     extra: OFlags,
 ) -> io::Result<OwnedFd> {
-    rec.time(Op::Create, || {
-        rustix::fs::openat(
-            dir,
-            name,
-            OFlags::WRONLY
-                | OFlags::CREATE
-                | OFlags::EXCL
-                | OFlags::CLOEXEC
-                | OFlags::NOFOLLOW
-                | extra,
-            Mode::from_raw_mode(0o644),
-        )
-        .map_err(io_err)
-    })
+    create_as(rec, dir, name, OFlags::WRONLY | extra)
 }
 
 /// Creates a new file (O_EXCL) for reading and writing: a file that is
@@ -93,16 +80,20 @@ pub fn create_rw(
     name: &CStr,
     extra: OFlags,
 ) -> io::Result<OwnedFd> {
+    create_as(rec, dir, name, OFlags::RDWR | extra)
+}
+
+fn create_as(
+    rec: &mut Recorder,
+    dir: BorrowedFd,
+    name: &CStr,
+    flags: OFlags,
+) -> io::Result<OwnedFd> {
     rec.time(Op::Create, || {
         rustix::fs::openat(
             dir,
             name,
-            OFlags::RDWR
-                | OFlags::CREATE
-                | OFlags::EXCL
-                | OFlags::CLOEXEC
-                | OFlags::NOFOLLOW
-                | extra,
+            OFlags::CREATE | OFlags::EXCL | OFlags::CLOEXEC | OFlags::NOFOLLOW | flags,
             Mode::from_raw_mode(0o644),
         )
         .map_err(io_err)
