@@ -7,7 +7,6 @@
 
 pub mod run;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -49,8 +48,12 @@ pub struct CellPlan<'a> {
     pub on_thread_start: Option<&'a ThreadStartHook<'a>>,
     /// Keep the workers' ledgers (to verify acknowledged data afterwards).
     pub keep_ledgers: bool,
-    /// A thread stops at the first failure with this errno (`on_error: stop`).
-    pub stop_on_errno: Option<i32>,
+    /// A thread stops at its first failure with one of these errnos
+    /// (`on_error: stop`).
+    pub stop_on_errnos: &'a [i32],
+    /// Called once setup is done and synced, just before the clock starts
+    /// (a fault that must see the setup's writes before it arms).
+    pub before_clock: Option<&'a (dyn Fn() + Sync)>,
 }
 
 /// What a worker thread reports itself to before it works.
@@ -74,7 +77,9 @@ pub enum CrashAt {
 /// What happened when the power was cut.
 #[derive(Debug, Clone)]
 pub struct CrashReport {
-    pub fired_at: Instant,
+    /// Taken just before the shutdown ioctl is issued: the moment of the
+    /// power cut. Syncs that return after it do not count as acknowledged.
+    pub cut_at: Instant,
     /// Seconds into the measured phase.
     pub fired_at_s: f64,
     /// Unit ops completed before it.
@@ -99,9 +104,36 @@ pub struct CellMeasurement {
     pub crash: Option<CrashReport>,
     /// The workers' ledgers (kept only when a crash was planned).
     pub ledgers: Vec<Ledger>,
-    /// When each errno was first seen, in seconds into the measured phase
-    /// (negative: during warm-up).
-    pub first_errors: BTreeMap<i32, f64>,
+    /// Each (op, errno) and when it first failed that way, earliest first.
+    pub first_errors: Vec<FirstError>,
+    /// The start of the measured phase: the origin of the interval log and
+    /// of every fault's timeline.
+    pub measure_start: Instant,
+}
+
+/// When an op first failed with an errno.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FirstError {
+    pub op: Op,
+    pub errno: i32,
+    /// Seconds into the measured phase (negative: during warm-up).
+    pub at_s: f64,
+}
+
+impl CellMeasurement {
+    /// The first failure with `errno`, by any op.
+    pub fn first(&self, errno: i32) -> Option<FirstError> {
+        self.first_errors.iter().find(|f| f.errno == errno).copied()
+    }
+}
+
+/// Seconds from `origin` to `t`, negative when `t` is earlier.
+pub fn seconds_since(origin: Instant, t: Instant) -> f64 {
+    if t >= origin {
+        t.duration_since(origin).as_secs_f64()
+    } else {
+        -origin.duration_since(t).as_secs_f64()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,7 +177,6 @@ struct ThreadEnd {
     finished_at: Instant,
     note: Option<String>,
     ledger: Option<Ledger>,
-    first_errors: Vec<(i32, Instant)>,
 }
 
 /// Runs one cell. `cancel` is set by a signal handler; the engine then
@@ -189,6 +220,9 @@ pub fn run_cell(
     };
     sync_root();
     let device_before = plan.device.and_then(|d| blockstat::read_stat(d).ok());
+    if let Some(hook) = plan.before_clock {
+        hook();
+    }
 
     let start = Instant::now();
     let measure_start = start + plan.warmup;
@@ -231,7 +265,7 @@ pub fn run_cell(
                         period,
                         think_time: plan.think_time,
                         on_start: plan.on_thread_start,
-                        stop_on_errno: plan.stop_on_errno,
+                        stop_on_errnos: plan.stop_on_errnos,
                         stop: &stop,
                         counter: &counters[t].0,
                     })
@@ -255,7 +289,6 @@ pub fn run_cell(
 
     let mut notes = Vec::new();
     let mut ledgers = Vec::new();
-    let mut first_errors: BTreeMap<i32, f64> = BTreeMap::new();
     let mut last_end = measure_start;
     for (t, end) in ends.into_iter().enumerate() {
         match end {
@@ -263,15 +296,6 @@ pub fn run_cell(
                 last_end = last_end.max(end.finished_at);
                 notes.extend(end.note.map(|n| format!("thread {t}: {n}")));
                 ledgers.extend(end.ledger);
-                for (errno, at) in end.first_errors {
-                    let s = if at >= measure_start {
-                        at.duration_since(measure_start).as_secs_f64()
-                    } else {
-                        -measure_start.duration_since(at).as_secs_f64()
-                    };
-                    let e = first_errors.entry(errno).or_insert(s);
-                    *e = e.min(s);
-                }
             }
             Err(_) => {
                 return Err(Error::Run(format!(
@@ -303,7 +327,18 @@ pub fn run_cell(
         _ => None,
     };
     let interrupted = cancel.load(Ordering::Relaxed);
+    let mut first_errors: Vec<FirstError> = totals
+        .first_errors
+        .iter()
+        .map(|(&(op, errno), &at)| FirstError {
+            op,
+            errno,
+            at_s: seconds_since(measure_start, at),
+        })
+        .collect();
+    first_errors.sort_by(|a, b| a.at_s.total_cmp(&b.at_s));
     Ok(CellMeasurement {
+        measure_start,
         device,
         crash,
         ledgers,
@@ -359,13 +394,13 @@ fn watch<T>(
                 CrashAt::AfterOps(n) => done >= n,
             };
             if due {
+                let cut_at = Instant::now();
                 let result = (plan_crash.fire)();
-                let fired_at = Instant::now();
                 // The workers see EIO from here on; stop them.
                 stop.store(true, Ordering::Relaxed);
                 crash = Some(CrashReport {
-                    fired_at,
-                    fired_at_s: fired_at
+                    cut_at,
+                    fired_at_s: cut_at
                         .saturating_duration_since(measure_start)
                         .as_secs_f64(),
                     unit_ops_before: done,
@@ -422,7 +457,7 @@ struct Drive<'a> {
     period: Option<Duration>,
     think_time: Option<Duration>,
     on_start: Option<&'a ThreadStartHook<'a>>,
-    stop_on_errno: Option<i32>,
+    stop_on_errnos: &'a [i32],
     stop: &'a AtomicBool,
     counter: &'a AtomicU64,
 }
@@ -441,7 +476,6 @@ fn drive(mut d: Drive) -> ThreadEnd {
     let mut next_intended = d.start;
     let mut measured = 0u64;
     let mut consecutive_failures = 0u32;
-    let mut first_errors: Vec<(i32, Instant)> = Vec::new();
     loop {
         if d.stop.load(Ordering::Relaxed) {
             break;
@@ -486,10 +520,7 @@ fn drive(mut d: Drive) -> ThreadEnd {
             Step::Exhausted => break,
             Step::Failed(errno) => {
                 d.rec.error(d.unit, errno, t1);
-                if !first_errors.iter().any(|(e, _)| *e == errno) {
-                    first_errors.push((errno, t1));
-                }
-                if d.stop_on_errno == Some(errno) {
+                if d.stop_on_errnos.contains(&errno) {
                     note = Some(format!(
                         "stopped at its first {} (on_error: stop)",
                         errno_name(errno)
@@ -518,7 +549,6 @@ fn drive(mut d: Drive) -> ThreadEnd {
         finished_at,
         note,
         ledger: d.worker.take_ledger(),
-        first_errors,
     }
 }
 
@@ -569,7 +599,8 @@ mod tests {
             crash: None,
             on_thread_start: None,
             keep_ledgers: false,
-            stop_on_errno: None,
+            stop_on_errnos: &[],
+            before_clock: None,
         }
     }
 

@@ -9,13 +9,13 @@ use std::path::Path;
 
 use rand::{Rng, SeedableRng};
 
-use super::{run_cell, CellMeasurement, CellPlan, CrashAt, CrashPlan, Observer};
+use super::{run_cell, CellPlan, CrashAt, CrashPlan, Observer};
 use crate::device::blockstat;
 use crate::error::{Error, Result};
-use crate::fault::noisy::Neighbor;
+use crate::fault::armed::{applying, CellFaults};
+use crate::fault::crash::{self, TrialFault};
 use crate::fault::shutdown::shutdown_guarded;
-use crate::fault::throttle::{self, Throttle};
-use crate::fault::verify::{verify, Durability};
+use crate::fault::verify::Durability;
 use crate::record::errno::errno_name;
 use crate::result::stats::op_stats;
 use crate::result::writer::RunDir;
@@ -23,8 +23,7 @@ use crate::result::{CellResult, RunResult, ScenarioInfo, TargetInfo, WorkloadInf
 use crate::scenario::plan::{Cell, Plan};
 use crate::scenario::units::{format_duration, format_size};
 use crate::scenario::{
-    EnospcSpec, FaultKind, FaultSpec, OnError, Resource, Scenario, SyncPolicy, WorkloadKind,
-    WorkloadParams, WorkloadSpec,
+    FaultKind, FaultSpec, Scenario, SyncPolicy, WorkloadKind, WorkloadParams, WorkloadSpec,
 };
 use crate::target::scratch::ScratchArea;
 use crate::target::{path_component, provisioner_for, ProvisionCtx, Target};
@@ -49,16 +48,14 @@ pub trait RunObserver: Observer {
 
 /// Everything that must hold before anything is created: exit 3 early.
 pub fn check_environment(scenario: &Scenario, plan: &Plan, privileged: bool) -> Result<()> {
-    for f in &scenario.faults {
-        if f.kind == FaultKind::Eio {
-            return Err(Error::Environment(format!(
-                "this build of wpbench cannot inject `{}` faults yet (crash, enospc, throttle \
-                 and noisy_neighbor it can); remove them \
-                 from `faults:` (validate still checks them)",
-                serde_json::to_value(f.kind)
-                    .ok()
-                    .and_then(|v| v.as_str().map(String::from))
-                    .unwrap_or_default()
+    for cell in &plan.cells {
+        if crash_fault(scenario, cell).is_some()
+            && applying(scenario, cell, FaultKind::Eio).is_some()
+        {
+            return Err(Error::Usage(format!(
+                "cell {}: a crash and an eio fault both select it; a cell takes one of them — \
+                 narrow their `target:` or `workload:`",
+                cell_label(scenario, cell)
             )));
         }
     }
@@ -294,201 +291,9 @@ fn run_one_cell(
     Ok(result)
 }
 
-/// Throttle and noisy-neighbour faults, armed for one cell: armed before
-/// its workers start, healed right after it.
-struct ExtraFaults {
-    throttle: Option<(Throttle, serde_json::Value)>,
-    neighbor: Option<(Neighbor, PathBuf)>,
-    /// The spec and what filling the target took.
-    enospc: Option<(EnospcSpec, serde_json::Value)>,
-    armed_at: std::time::Instant,
-    notes: Vec<serde_json::Value>,
-}
-
-impl ExtraFaults {
-    fn arm(
-        scenario: &Scenario,
-        cell: &Cell,
-        target: &Target,
-        root: &Path,
-        opts: &RunOptions,
-    ) -> Result<ExtraFaults> {
-        let (t, w) = (
-            &scenario.targets[cell.target],
-            &scenario.workloads[cell.workload],
-        );
-        let applies = |kind: FaultKind| {
-            scenario
-                .faults
-                .iter()
-                .find(|f| f.kind == kind && t.selected_by(&f.target) && w.selected_by(&f.workload))
-        };
-        let mut extra = ExtraFaults {
-            throttle: None,
-            neighbor: None,
-            enospc: None,
-            armed_at: std::time::Instant::now(),
-            notes: Vec::new(),
-        };
-        if let Some(spec) = applies(FaultKind::Enospc).and_then(|f| f.enospc.as_ref()) {
-            let fill = if spec.fill {
-                fill_target(root, spec)
-                    .map_err(|e| Error::run_io("filling the target for the enospc fault", e))?
-            } else {
-                serde_json::json!(null)
-            };
-            extra.enospc = Some((spec.clone(), fill));
-        }
-        if let Some(spec) = applies(FaultKind::Throttle).and_then(|f| f.throttle.as_ref()) {
-            match (&target.device, target.device_shared) {
-                (Some(dev), false) => {
-                    let limits = throttle::resolve(spec);
-                    let name = throttle::cgroup_name(&opts.run_id, cell.index as u32);
-                    let cg = Throttle::create(
-                        &throttle::detect()?,
-                        &name,
-                        (dev.major, dev.minor),
-                        &limits,
-                    )?;
-                    let entry = serde_json::json!({
-                        "kind": "throttle",
-                        "device": dev.name,
-                        "profile": spec.profile,
-                        "limits": limits,
-                        "cgroup": cg.path(),
-                        "whole_process": cg.whole_process(),
-                    });
-                    extra.throttle = Some((cg, entry));
-                }
-                _ => extra.notes.push(serde_json::json!({
-                    "kind": "throttle",
-                    "outcome": "not applied: the target has no block device of its own",
-                })),
-            }
-        }
-        if let Some(spec) = applies(FaultKind::NoisyNeighbor).and_then(|f| f.noisy.as_ref()) {
-            if target.device.is_some() {
-                // On the same filesystem, so on the same device, next to the workload's root.
-                let dir = root.join(".wpbench-neighbor");
-                std::fs::create_dir(&dir)
-                    .map_err(|e| Error::run_io(format!("creating {}", dir.display()), e))?;
-                let n = Neighbor::start(&dir, spec, scenario.seed)
-                    .map_err(|e| Error::run_io("starting the noisy neighbour", e))?;
-                extra.neighbor = Some((n, dir));
-            } else {
-                extra.notes.push(serde_json::json!({
-                    "kind": "noisy_neighbor",
-                    "outcome": "not applied: tmpfs has no device to share",
-                }));
-            }
-        }
-        Ok(extra)
-    }
-
-    /// Stops the neighbour, removes the cgroup, verifies what a full
-    /// filesystem acknowledged; returns the faults' entries.
-    fn heal(self, m: Option<&CellMeasurement>, root: &Path) -> Vec<serde_json::Value> {
-        let healed_s = self.armed_at.elapsed().as_secs_f64();
-        let mut out = self.notes;
-        if let Some((spec, fill)) = self.enospc {
-            let first = m.and_then(|m| m.first_errors.get(&libc::ENOSPC).copied());
-            let durability = m.map(|m| verify(root, &m.ledgers, std::time::Instant::now()));
-            out.push(serde_json::json!({
-                "kind": "enospc",
-                "resource": spec.resource,
-                "on_error": spec.on_error,
-                "fill": fill,
-                "first_enospc_s": first,
-                "outcome": match first {
-                    Some(s) => format!("the first ENOSPC came {s:.2} s into the measured phase"),
-                    None => "the filesystem never filled up during the cell".to_string(),
-                },
-                "durability": durability,
-            }));
-        }
-        if let Some((cg, mut entry)) = self.throttle {
-            entry["healed_after_s"] = serde_json::json!(healed_s);
-            if let Err(e) = cg.remove() {
-                entry["outcome"] = serde_json::json!(format!("removing the cgroup: {e}"));
-            } else {
-                entry["outcome"] = serde_json::json!("applied for the whole cell");
-            }
-            out.push(entry);
-        }
-        if let Some((n, dir)) = self.neighbor {
-            let report = n.stop();
-            let _ = std::fs::remove_dir_all(&dir);
-            out.push(serde_json::json!({
-                "kind": "noisy_neighbor",
-                "outcome": "a background writer shared the device for the whole cell",
-                "healed_after_s": healed_s,
-                "neighbor": report,
-            }));
-        }
-        out
-    }
-}
-
-/// Fills the target's filesystem before an enospc cell, leaving the spec's
-/// headroom: a file of zeros for blocks, empty files for inodes. Both live
-/// in `.wpbench-fill`, which workloads never touch.
-fn fill_target(root: &Path, spec: &EnospcSpec) -> std::io::Result<serde_json::Value> {
-    use std::io::Write;
-    let dir = root.join(".wpbench-fill");
-    std::fs::create_dir(&dir)?;
-    let full = |e: &std::io::Error| matches!(e.raw_os_error(), Some(libc::ENOSPC | libc::EDQUOT));
-    match spec.resource {
-        Resource::Blocks => {
-            let path = dir.join("blocks");
-            let mut file = std::fs::File::create(&path)?;
-            let chunk = vec![0u8; 1 << 20];
-            let mut written = 0u64;
-            loop {
-                match file.write(&chunk) {
-                    Ok(0) => break,
-                    Ok(n) => written += n as u64,
-                    Err(e) if full(&e) => break,
-                    Err(e) => return Err(e),
-                }
-            }
-            // Delayed allocation may only now find out it is full.
-            match file.sync_all() {
-                Err(e) if !full(&e) => return Err(e),
-                _ => {}
-            }
-            let kept = written.saturating_sub(spec.headroom);
-            file.set_len(kept)?;
-            file.sync_all()?;
-            Ok(serde_json::json!({"filler_bytes": kept, "headroom_bytes": spec.headroom}))
-        }
-        Resource::Inodes => {
-            let mut made = 0u64;
-            loop {
-                match std::fs::File::create(dir.join(format!("i{made:08}"))) {
-                    Ok(_) => made += 1,
-                    Err(e) if full(&e) => break,
-                    Err(e) => return Err(e),
-                }
-            }
-            let freed = spec.headroom_files.min(made);
-            for i in made - freed..made {
-                std::fs::remove_file(dir.join(format!("i{i:08}")))?;
-            }
-            rustix::fs::syncfs(std::fs::File::open(&dir)?)?;
-            Ok(serde_json::json!({"filler_files": made - freed, "headroom_files": freed}))
-        }
-    }
-}
-
 /// The crash fault that applies to a cell, if any.
 fn crash_fault<'a>(scenario: &'a Scenario, cell: &Cell) -> Option<&'a FaultSpec> {
-    let (t, w) = (
-        &scenario.targets[cell.target],
-        &scenario.workloads[cell.workload],
-    );
-    scenario.faults.iter().find(|f| {
-        f.kind == FaultKind::Crash && t.selected_by(&f.target) && w.selected_by(&f.workload)
-    })
+    applying(scenario, cell, FaultKind::Crash)
 }
 
 /// When trial `trial` of `cell` cuts the power: `after_ops`, or a seeded
@@ -509,80 +314,6 @@ fn crash_at(f: &FaultSpec, seed: u64, cell: &Cell, trial: u32) -> CrashAt {
     } else {
         lo
     }))
-}
-
-/// A ledger's writes all counted as lost: what a power cut does to tmpfs,
-/// or to an overlay whose volatile upper must be discarded.
-fn everything_lost(ledgers: &[crate::workload::ledger::Ledger]) -> Durability {
-    let mut d = Durability {
-        trials: 1,
-        ..Durability::default()
-    };
-    for e in ledgers.iter().flat_map(|l| &l.entries) {
-        if e.acked {
-            d.acked_lost += 1;
-        } else {
-            d.unacked_lost += 1;
-            d.loss_window_records += 1;
-            d.loss_window_bytes += e.len;
-        }
-    }
-    d
-}
-
-/// One crash trial's entry for result.json, and its classification when
-/// the trial could be verified.
-type TrialFault = (serde_json::Value, Option<Durability>);
-
-/// After the cell of a crash trial: remount (journal replay) and verify.
-fn crash_outcome(
-    target: &mut Target,
-    root: &Path,
-    m: &CellMeasurement,
-    volatile: bool,
-    trial: u32,
-) -> TrialFault {
-    let Some(rep) = &m.crash else {
-        let entry = serde_json::json!({"trial": trial, "fired": false,
-            "outcome": "the cell ended before the crash point; nothing was verified"});
-        return (entry, None);
-    };
-    let (outcome, durability) = if target.crash_point().is_none() {
-        (
-            "tmpfs keeps nothing across a power cut: every write counts as lost, by definition (not simulated)".to_string(),
-            Some(everything_lost(&m.ledgers)),
-        )
-    } else if let Err(e) = &rep.result {
-        (format!("the shutdown was not issued: {e}"), None)
-    } else {
-        match target.remount_after_crash() {
-            Ok(()) => (
-                "power cut (shutdown ioctl, NOLOGFLUSH); remounted, journal replayed, verified"
-                    .to_string(),
-                Some(verify(root, &m.ledgers, rep.fired_at)),
-            ),
-            Err(e) if volatile => (
-                format!(
-                    "volatile overlay: the upper layer must be discarded after a crash (the kernel \
-                     refuses to mount it again: {e}); everything written is lost"
-                ),
-                Some(everything_lost(&m.ledgers)),
-            ),
-            Err(e) => (
-                format!("the filesystem could not be mounted again after the crash: {e}"),
-                None,
-            ),
-        }
-    };
-    let entry = serde_json::json!({
-        "trial": trial,
-        "fired": rep.result.is_ok(),
-        "fired_at_s": rep.fired_at_s,
-        "unit_ops_before": rep.unit_ops_before,
-        "outcome": outcome,
-        "durability": durability,
-    });
-    (entry, durability)
 }
 
 /// One run of a cell: provisions (or reuses) the target, runs the
@@ -619,6 +350,7 @@ fn run_trial(
                     cell: cell.index,
                     privileged: opts.privileged,
                     seed: scenario.seed,
+                    thin: applying(scenario, cell, FaultKind::Eio).is_some(),
                 },
             )?,
         };
@@ -678,20 +410,15 @@ fn run_trial(
             Some(point) => shutdown_guarded(point, &attached),
             None => Err("no filesystem to shut down (tmpfs)".to_string()),
         };
-        let extra = ExtraFaults::arm(scenario, cell, &target, &root, opts)?;
-        let join_cgroup = |tid: i32| match &extra.throttle {
-            Some((t, _)) => t.add_threads(&[tid]).map_err(|e| e.to_string()),
-            None => Ok(()),
-        };
+        let faults = CellFaults::arm(scenario, cell, &target, &root, &opts.run_id)?;
+        let join_cgroup = |tid: i32| faults.join_throttle(tid);
+        let before_clock = || faults.before_clock(&target);
         let measured = run_cell(
             &CellPlan {
                 on_thread_start: Some(&join_cgroup),
-                keep_ledgers: extra.enospc.is_some(),
-                stop_on_errno: extra
-                    .enospc
-                    .as_ref()
-                    .filter(|(spec, _)| spec.on_error == OnError::Stop)
-                    .map(|_| libc::ENOSPC),
+                before_clock: Some(&before_clock),
+                keep_ledgers: faults.needs_ledgers(),
+                stop_on_errnos: faults.stop_on_errnos(),
                 crash: crash.map(|(f, trial)| CrashPlan {
                     at: crash_at(f, scenario.seed, cell, trial),
                     fire: &fire,
@@ -718,14 +445,14 @@ fn run_trial(
             capacity_bytes: capacity.as_ref().map_or(0, |s| s.f_blocks * s.f_frsize),
             inodes: capacity.as_ref().map_or(0, |s| s.f_files),
         };
-        let extra_entries = extra.heal(measured.as_ref().ok(), &root);
+        let extra_entries = faults.heal(measured.as_ref().ok(), &root, &mut target);
         let fault = match (crash, &measured) {
             (Some((_, trial)), Ok(m)) => {
                 let volatile = tspec
                     .options
                     .iter()
                     .any(|o| o == "volatile" || o == "fsync=volatile");
-                Some(crash_outcome(&mut target, &root, m, volatile, trial))
+                Some(crash::outcome(&mut target, &root, m, volatile, trial))
             }
             _ => None,
         };

@@ -3,6 +3,7 @@
 //!
 //! - [`shutdown`]: a power cut — the shutdown ioctl, behind the guard that
 //!   it only ever hits a loop device this run attached.
+//! - [`crash`]: after a power cut, the remount and the verdict per trial.
 //! - [`verify`]: after the remount, every acknowledged write against what
 //!   is on disk.
 //! - [`throttle`]: a cgroup with block-I/O limits on the target's loop
@@ -10,8 +11,16 @@
 //!   volume class; the workload's threads are moved into it.
 //! - [`noisy`]: a paced background writer on the same device (another
 //!   tenant of the disk).
+//! - [`eio`]: a thin-provisioned volume running dry — the loop image on a
+//!   capped tmpfs — with the fsyncgate probe and the filesystem's reaction.
+//! - [`armed`]: the faults of one cell, from arming to healing.
+//! - [`timeline`]: armed / fired / healed, on the interval log's time axis.
 
+pub mod armed;
+pub mod crash;
+pub mod eio;
 pub mod noisy;
 pub mod shutdown;
 pub mod throttle;
+pub mod timeline;
 pub mod verify;

@@ -33,6 +33,10 @@ pub struct Durability {
     pub acked_lost: u64,
     /// Acknowledged data whose name was lost (directory entry not synced).
     pub acked_name_lost: u64,
+    /// Syncs that returned success only once the shutdown had been issued:
+    /// no application survives a real power cut to see that, so these
+    /// writes are classified as unacknowledged, and counted here.
+    pub acked_after_cut: u64,
     /// Torn writes (acknowledged or not).
     pub torn: u64,
     pub unacked_survived: u64,
@@ -50,6 +54,7 @@ impl Durability {
         self.acked_intact += other.acked_intact;
         self.acked_lost += other.acked_lost;
         self.acked_name_lost += other.acked_name_lost;
+        self.acked_after_cut += other.acked_after_cut;
         self.torn += other.torn;
         self.unacked_survived += other.unacked_survived;
         self.unacked_lost += other.unacked_lost;
@@ -69,7 +74,7 @@ pub fn find(root: &Path, e: &Entry) -> Found {
     {
         Ok(f) => f,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-            return if e.acked && e.dirent_unsynced {
+            return if e.acked_at.is_some() && e.dirent_unsynced {
                 Found::NameLost
             } else {
                 Found::Lost
@@ -96,19 +101,34 @@ pub fn find(root: &Path, e: &Entry) -> Found {
 
 use std::os::unix::fs::OpenOptionsExt;
 
-/// Classifies every write in `ledgers` against what is under `root` now.
-pub fn verify(root: &Path, ledgers: &[Ledger], crashed_at: Instant) -> Durability {
+/// Classifies every write in `ledgers` against what is under `root` now,
+/// the power having been cut at `cut_at`.
+pub fn verify(root: &Path, ledgers: &[Ledger], cut_at: Instant) -> Durability {
+    classify(ledgers, cut_at, |e| find(root, e))
+}
+
+/// What a power cut does to a target that keeps nothing (tmpfs, a volatile
+/// overlay's upper layer): every write is lost.
+pub fn everything_lost(ledgers: &[Ledger], cut_at: Instant) -> Durability {
+    classify(ledgers, cut_at, |_| Found::Lost)
+}
+
+fn classify(ledgers: &[Ledger], cut_at: Instant, find: impl Fn(&Entry) -> Found) -> Durability {
     let mut d = Durability {
         trials: 1,
         ..Durability::default()
     };
     let mut oldest_lost: Option<Instant> = None;
     for e in ledgers.iter().flat_map(|l| &l.entries) {
-        let found = find(root, e);
+        let found = find(e);
         if found == Found::Torn {
             d.torn += 1;
         }
-        match (e.acked, found) {
+        let acked = e.acked_before(cut_at);
+        if e.acked_at.is_some() && !acked {
+            d.acked_after_cut += 1;
+        }
+        match (acked, found) {
             (true, Found::Intact) => d.acked_intact += 1,
             (true, Found::NameLost) => d.acked_name_lost += 1,
             (true, _) => d.acked_lost += 1,
@@ -122,7 +142,7 @@ pub fn verify(root: &Path, ledgers: &[Ledger], crashed_at: Instant) -> Durabilit
         }
     }
     if let Some(oldest) = oldest_lost {
-        d.loss_window_ms = crashed_at.saturating_duration_since(oldest).as_secs_f64() * 1e3;
+        d.loss_window_ms = cut_at.saturating_duration_since(oldest).as_secs_f64() * 1e3;
     }
     d
 }
@@ -150,15 +170,23 @@ mod tests {
         // Acknowledged data whose name was never synced, and is gone.
         l.push("nameless".into(), 0, b"delta");
         l.ack_last(true);
-        let d = verify(root, &[l], Instant::now());
+        // A file synced only after the cut: unacknowledged, and said so.
+        l.push("late".into(), 0, b"epsilon");
+        let cut_at = Instant::now();
+        std::thread::sleep(std::time::Duration::from_millis(1));
+        l.ack_last(false);
+        let d = verify(root, &[l.clone()], cut_at);
         assert_eq!(d.acked_intact, 1);
         assert_eq!(d.acked_lost, 1, "the zeroed record");
         assert_eq!(d.acked_name_lost, 1);
         assert_eq!(d.unacked_survived, 1);
-        assert_eq!(d.unacked_lost, 2);
+        assert_eq!(d.unacked_lost, 3);
+        assert_eq!(d.acked_after_cut, 1);
         assert_eq!(d.torn, 1);
-        assert_eq!(d.loss_window_records, 2);
-        assert_eq!(d.loss_window_bytes, 10);
+        assert_eq!(d.loss_window_records, 3);
+        assert_eq!(d.loss_window_bytes, 17);
+        let all = everything_lost(&[l], cut_at);
+        assert_eq!((all.acked_lost, all.unacked_lost), (3, 4));
         assert_eq!(std::fs::read(root.join("a")).unwrap(), b"alpha");
     }
 }

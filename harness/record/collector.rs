@@ -11,7 +11,7 @@ use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::thread::JoinHandle;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use hdrhistogram::serialization::{Serializer, V2DeflateSerializer};
@@ -26,6 +26,9 @@ pub struct CellTotals {
     pub hists: BTreeMap<Op, Histogram<u64>>,
     /// Measured phase: (op, errno) → count.
     pub errors: BTreeMap<(Op, i32), u64>,
+    /// Warm-up included: (op, errno) → when it first failed that way, so a
+    /// fault's report can say which op saw an error first.
+    pub first_errors: BTreeMap<(Op, i32), Instant>,
     pub bytes_written: u64,
     pub warmup_unit_ops: u64,
     pub clamped: u64,
@@ -80,6 +83,7 @@ fn collect(
     let mut totals = CellTotals {
         hists: BTreeMap::new(),
         errors: BTreeMap::new(),
+        first_errors: BTreeMap::new(),
         bytes_written: 0,
         warmup_unit_ops: 0,
         clamped: 0,
@@ -96,11 +100,15 @@ fn collect(
         }
         let measured = sample.interval >= 0;
         totals.clamped += sample.clamped;
-        if measured {
-            totals.bytes_written += sample.bytes_written;
-            for (op, errno, n) in &sample.errors {
+        for (op, errno, n, at) in &sample.errors {
+            let first = totals.first_errors.entry((*op, *errno)).or_insert(*at);
+            *first = (*first).min(*at);
+            if measured {
                 *totals.errors.entry((*op, *errno)).or_default() += n;
             }
+        }
+        if measured {
+            totals.bytes_written += sample.bytes_written;
         }
         let slot = pending.entry(sample.interval).or_default();
         for (op, h) in sample.hists {

@@ -46,8 +46,8 @@ pub struct IntervalSample {
     /// of this thread are at or after it); `None` when the thread finished.
     pub next: Option<i64>,
     pub hists: Vec<(Op, Histogram<u64>)>,
-    /// (op, errno, count)
-    pub errors: Vec<(Op, i32, u64)>,
+    /// (op, errno, count, when the first of them failed in this interval)
+    pub errors: Vec<(Op, i32, u64, Instant)>,
     pub bytes_written: u64,
     /// Samples longer than HIST_MAX_NS, clamped.
     pub clamped: u64,
@@ -60,7 +60,7 @@ pub struct Recorder {
     interval: i64,
     next_boundary: Instant,
     hists: Vec<Option<Histogram<u64>>>,
-    errors: Vec<(Op, i32, u64)>,
+    errors: Vec<(Op, i32, u64, Instant)>,
     bytes_written: u64,
     clamped: u64,
     sink: Sender<IntervalSample>,
@@ -135,10 +135,10 @@ impl Recorder {
         match self
             .errors
             .iter_mut()
-            .find(|(o, e, _)| *o == op && *e == errno)
+            .find(|(o, e, _, _)| *o == op && *e == errno)
         {
             Some(entry) => entry.2 += 1,
-            None => self.errors.push((op, errno, 1)),
+            None => self.errors.push((op, errno, 1, at)),
         }
     }
 
@@ -245,6 +245,7 @@ mod tests {
         rec.record(Op::Write, start, start + Duration::from_micros(5));
         rec.record(Op::Write, start, start + Duration::from_micros(7));
         rec.error(Op::Fsync, libc::EIO, start + Duration::from_millis(5));
+        rec.error(Op::Fsync, libc::EIO, start + Duration::from_millis(9));
         rec.add_bytes(4096);
         // An op completing in the next interval rotates first.
         rec.record(Op::Fsync, start, start + Duration::from_millis(1500));
@@ -254,7 +255,11 @@ mod tests {
         assert_eq!(first.hists.len(), 1);
         assert_eq!(first.hists[0].0, Op::Write);
         assert_eq!(first.hists[0].1.len(), 2);
-        assert_eq!(first.errors, vec![(Op::Fsync, libc::EIO, 1)]);
+        // Counted, with the moment of the first.
+        assert_eq!(
+            first.errors,
+            vec![(Op::Fsync, libc::EIO, 2, start + Duration::from_millis(5))]
+        );
         assert_eq!(first.bytes_written, 4096);
         rec.finish();
         let last = rx.try_recv().unwrap();

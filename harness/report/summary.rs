@@ -48,6 +48,25 @@ pub fn render(run: &RunResult) -> String {
     out
 }
 
+/// The fault's outcome, plus the syncs that returned only after the cut
+/// (counted as unacknowledged) and the fsync probe's verdict, when there
+/// are any.
+fn outcome_with_late_acks(f: &serde_json::Value) -> String {
+    let mut outcome = f["outcome"].as_str().unwrap_or("").to_string();
+    if let Some(late) = f["durability"]["acked_after_cut"]
+        .as_u64()
+        .filter(|n| *n > 0)
+    {
+        outcome.push_str(&format!(
+            "; {late} sync(s) returned success only after the cut"
+        ));
+    }
+    if let Some(verdict) = f["fsync_probe"]["verdict"].as_str() {
+        outcome.push_str(&format!("; fsync probe: {verdict}"));
+    }
+    outcome
+}
+
 /// One row per fault of a cell: what was done and, after a crash, what the
 /// verifier found — speed and what a crash costs, side by side.
 fn faults(out: &mut String, run: &RunResult) {
@@ -76,7 +95,7 @@ fn faults(out: &mut String, run: &RunResult) {
                     d["loss_window_ms"]
                         .as_f64()
                         .map_or("-".into(), |ms| format!("{ms:.0} ms")),
-                    f["outcome"].as_str().unwrap_or("").to_string(),
+                    outcome_with_late_acks(f),
                 ]
             })
             .collect();

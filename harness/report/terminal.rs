@@ -110,8 +110,22 @@ pub fn render_cell(cell: &CellResult) -> String {
                 n("unacked_lost"),
                 d["loss_window_ms"].as_f64().unwrap_or(0.0)
             );
-        } else if let Some(outcome) = f["outcome"].as_str() {
-            let _ = writeln!(out, "  {kind}: {outcome}");
+            if n("acked_after_cut") > 0 {
+                let _ = writeln!(
+                    out,
+                    "  {kind}: {} sync(s) returned success only after the cut; counted as unacknowledged",
+                    n("acked_after_cut")
+                );
+            }
+        }
+        // A crash's per-trial outcomes are in the line above; other faults say what happened.
+        let said = if kind == "crash" && d.is_object() {
+            vec![]
+        } else {
+            vec![&f["outcome"], &f["fsync_probe"]["verdict"]]
+        };
+        for text in said.into_iter().filter_map(|v| v.as_str()) {
+            let _ = writeln!(out, "  {kind}: {text}");
         }
     }
     out

@@ -1528,10 +1528,11 @@ const FAULT_KEYS: &[(&str, &[&str])] = &[
     ("pattern", &["noisy_neighbor"]),
     ("file_size", &["noisy_neighbor"]),
     ("resource", &["enospc"]),
-    ("on_error", &["enospc"]),
+    ("on_error", &["enospc", "eio"]),
     ("fill", &["enospc"]),
     ("headroom", &["enospc"]),
     ("headroom_files", &["enospc"]),
+    ("after", &["eio"]),
 ];
 
 /// What a fault that acts on a block device finds under a target.
@@ -1557,9 +1558,10 @@ fn device_of(t: &TargetSpec) -> Device {
     }
 }
 
-/// throttle and noisy_neighbor act on the target's block device: the glob
-/// must select at least one target that has one, and a throttle never
-/// selects a hostpath (wpbench must not throttle the host's own disk).
+/// throttle, noisy_neighbor and eio act on the target's block device: the
+/// glob must select at least one target that has one, and a throttle or an
+/// eio never selects a hostpath (wpbench must not throttle or break the
+/// host's own disk).
 fn check_device_targets(
     cx: &mut Ctx,
     at: &At,
@@ -1572,15 +1574,25 @@ fn check_device_targets(
         return; // check_glob said so
     }
     let what = fault_name(kind);
-    if kind == FaultKind::Throttle {
+    if matches!(kind, FaultKind::Throttle | FaultKind::Eio) {
         for t in selected.iter().filter(|t| device_of(t) == Device::Host) {
             cx.err(
                 &at.key("target"),
                 format!(
-                    "`{glob}` selects hostpath target `{}`, which a throttle cannot hit: \
-                     wpbench never throttles the host's own disk; narrow `target` \
+                    "`{glob}` selects hostpath target `{}`, which {} cannot hit: \
+                     wpbench never {} the host's own disk; narrow `target` \
                      (a noisy_neighbor may share a hostpath's disk)",
-                    t.name
+                    t.name,
+                    if kind == FaultKind::Eio {
+                        "an eio fault"
+                    } else {
+                        "a throttle"
+                    },
+                    if kind == FaultKind::Eio {
+                        "fails"
+                    } else {
+                        "throttles"
+                    },
                 ),
             );
         }
@@ -1803,9 +1815,37 @@ fn fault_entry(
         FaultKind::NoisyNeighbor => (None, Some(check_noisy(cx, &at, &raw))),
         _ => (None, None),
     };
-    if matches!(kind, FaultKind::Throttle | FaultKind::NoisyNeighbor) {
+    if matches!(
+        kind,
+        FaultKind::Throttle | FaultKind::NoisyNeighbor | FaultKind::Eio
+    ) {
         check_device_targets(cx, &at, kind, &target, targets);
     }
+    let eio = (kind == FaultKind::Eio).then(|| {
+        let after = match raw.after {
+            Some(U(Size(0))) => {
+                cx.err(
+                    &at.key("after"),
+                    "must be larger than 0B: the workload's first write would fail before \
+                     anything is measured",
+                );
+                0
+            }
+            Some(U(Size(s))) => s,
+            None => {
+                cx.err(
+                    &at.key("kind"),
+                    "an eio fault needs `after: SIZE`: how much more backing the thin volume \
+                     may allocate before its writes fail (e.g. `after: 64MiB`)",
+                );
+                0
+            }
+        };
+        EioSpec {
+            after,
+            on_error: raw.on_error.unwrap_or(OnError::Continue),
+        }
+    });
     let enospc = (kind == FaultKind::Enospc).then(|| {
         let resource = raw.resource.unwrap_or(Resource::Blocks);
         if resource == Resource::Blocks && raw.headroom_files.is_some() {
@@ -1850,6 +1890,7 @@ fn fault_entry(
         throttle,
         noisy,
         enospc,
+        eio,
     })
 }
 

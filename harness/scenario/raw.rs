@@ -543,6 +543,8 @@ pub struct RawFault {
     pub headroom: Option<U<Size>>,
     /// enospc.
     pub headroom_files: Option<u64>,
+    /// eio: backing the thin volume may still allocate once armed.
+    pub after: Option<U<Size>>,
 }
 
 impl RawFault {
@@ -570,6 +572,7 @@ impl RawFault {
         add(self.fill.is_some(), "fill");
         add(self.headroom.is_some(), "headroom");
         add(self.headroom_files.is_some(), "headroom_files");
+        add(self.after.is_some(), "after");
         keys
     }
 }

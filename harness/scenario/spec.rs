@@ -419,6 +419,21 @@ pub struct FaultSpec {
     /// `kind: enospc`: which resource runs out and how workers react.
     /// `Some` exactly for enospc faults.
     pub enospc: Option<EnospcSpec>,
+    /// `kind: eio`: the thin volume's remaining backing. `Some` exactly
+    /// for eio faults.
+    pub eio: Option<EioSpec>,
+}
+
+/// A thin-provisioned volume running out of backing: the target's loop
+/// image lives on a size-capped tmpfs (the pool) which, once the cell's
+/// setup is done, may grow by only `after` bytes; past that the device's
+/// writes fail and the filesystem returns EIO.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EioSpec {
+    /// Backing the image may still allocate once the fault is armed.
+    pub after: u64,
+    /// What a worker does at its first error from the failing device.
+    pub on_error: OnError,
 }
 
 /// A full filesystem: the target is filled (or made small) so that the
@@ -442,11 +457,11 @@ pub enum Resource {
     Inodes,
 }
 
-/// What workers do when a write fails.
+/// What workers do when a write fails (enospc, eio).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OnError {
-    /// Stop the thread at the first ENOSPC.
+    /// Stop the thread at its first ENOSPC (enospc) or I/O error (eio).
     Stop,
     /// Count it and carry on (the default).
     Continue,

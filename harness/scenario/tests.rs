@@ -843,23 +843,11 @@ fn throttle_and_noisy_need_a_block_device() {
     let d = errs(&format!(
         "{base}faults:\n  - kind: throttle\n    target: tmp\n    write_iops: 5\n"
     ));
-    expect(
-        &d,
-        13,
-        5,
-        "faults[0].target",
-        "tmpfs has no device to throttle",
-    );
+    expect(&d, 13, 5, "faults[0].target", "tmpfs has no device, so a");
     let d = errs(&format!(
         "{base}faults:\n  - kind: noisy_neighbor\n    target: ot\n    write_bps: 1MiB/s\n"
     ));
-    expect(
-        &d,
-        13,
-        5,
-        "faults[0].target",
-        "tmpfs has no device to throttle",
-    );
+    expect(&d, 13, 5, "faults[0].target", "tmpfs has no device, so a");
     let d = errs(&format!(
         "{base}faults:\n  - kind: throttle\n    target: h\n    write_iops: 5\n"
     ));
@@ -1505,4 +1493,42 @@ fn missing_kind_lists_every_kind() {
     );
     let d = errs(&one("  - {name: s, kind: sequense}\n"));
     expect(&d, 6, 15, "workloads[0].kind", "did you mean `sequence`?");
+}
+
+#[test]
+fn eio_needs_a_size_and_a_loop_device() {
+    let base = with(
+        "  - {name: e, kind: ext4}\n  - {name: h, kind: hostpath, path: /var/tmp/x}\n",
+        "",
+    );
+    // Lines: 1-3 header, 4 tmp, 5 e, 6 h, 7 workloads:, 8 w, 9 faults:, 10 first.
+    let s = ok(&format!(
+        "{base}faults:\n  - {{kind: eio, target: e, after: 64MiB, on_error: stop}}\n"
+    ));
+    let eio = s.faults[0].eio.expect("an eio spec");
+    assert_eq!((eio.after, eio.on_error), (64 << 20, OnError::Stop));
+    let d = errs(&format!("{base}faults:\n  - kind: eio\n    target: e\n"));
+    expect(&d, 10, 5, "faults[0].kind", "needs `after: SIZE`");
+    let d = errs(&format!(
+        "{base}faults:\n  - kind: eio\n    target: e\n    after: 0B\n"
+    ));
+    expect(&d, 12, 5, "faults[0].after", "larger than 0B");
+    let d = errs(&format!(
+        "{base}faults:\n  - kind: eio\n    target: h\n    after: 1MiB\n"
+    ));
+    expect(
+        &d,
+        11,
+        5,
+        "faults[0].target",
+        "never fails the host's own disk",
+    );
+    let d = errs(&format!(
+        "{base}faults:\n  - kind: eio\n    target: tmp\n    after: 1MiB\n"
+    ));
+    expect(&d, 11, 5, "faults[0].target", "tmpfs has no device");
+    let d = errs(&format!(
+        "{base}faults:\n  - kind: eio\n    target: e\n    after: 1MiB\n    trials: 3\n"
+    ));
+    expect(&d, 13, 5, "faults[0].trials", "not a key of eio faults");
 }

@@ -5,11 +5,13 @@
 //! scenario's options. The loop device's counters give the bytes that
 //! reached the "disk".
 
+use std::path::PathBuf;
 use std::time::Instant;
 
 use super::loopdev::LoopDevice;
 use super::mkfs::{self, FsKind};
 use super::scratch::Removal;
+use super::thinpool::ThinPool;
 use super::{
     mount_error, new_mount_point, verify_options, ProvisionCtx, Provisioner, Recipe, Target,
 };
@@ -90,7 +92,20 @@ pub(crate) fn make_fs(
 ) -> Result<Target> {
     let started = Instant::now();
     let kind = fs_kind(p.kind);
-    let img_dir = ctx.scratch.dir().join("img");
+    // A thin pool (eio) is unmounted by the target's Drop if a later step fails.
+    let pool = if ctx.thin {
+        Some(ThinPool::create(ctx, label, p.size)?)
+    } else {
+        None
+    };
+    let img_dir = match &pool {
+        Some(pool) => pool.mount_point().to_path_buf(),
+        None => ctx.scratch.dir().join("img"),
+    };
+    let mp_pool = pool.as_ref().map(|p| p.mount_point().to_path_buf());
+    let mut target = Target::new(name, p.kind, PathBuf::new());
+    target.pool = pool;
+    target.paths.extend(mp_pool);
     std::fs::create_dir_all(&img_dir)
         .map_err(|e| Error::run_io(format!("creating {}", img_dir.display()), e))?;
     let image = img_dir.join(format!(
@@ -109,7 +124,7 @@ pub(crate) fn make_fs(
     let lo = LoopDevice::attach(&image, p.loop_dev.direct_io)?;
     let mp = new_mount_point(ctx, label)?;
 
-    let mut target = Target::new(name, p.kind, mp.clone());
+    target.root = mp.clone();
     target.requested_options = p.options.to_vec();
     target.device = Some(lo.block_dev());
     target.device_shared = false;
@@ -144,12 +159,41 @@ pub(crate) fn make_fs(
         TargetKind::Ext4 => verify_options(name, &mp, p.options, &ext4_options(&dev), &|_| false)?,
         _ => verify_options(name, &mp, p.options, &[], &xfs_hidden_default)?,
     };
+    if target.pool.is_some() && p.kind == TargetKind::Xfs {
+        let note = xfs_fail_fast(&dev)
+            .map_err(|e| Error::run_io(format!("configuring xfs error handling on {dev}"), e))?;
+        target.notes.push(note);
+    }
     target.notes.extend(
         (mkfs_time.as_secs_f64() > 5.0)
             .then(|| format!("mkfs took {:.1}s", mkfs_time.as_secs_f64())),
     );
     target.provision_time = started.elapsed();
     Ok(target)
+}
+
+/// On a thin pool, xfs by default retries a failed metadata write forever
+/// (`error/metadata/*/max_retries` = -1): the log fills and every writer
+/// blocks, so a cell would never end. Make such errors fail at once — xfs
+/// then shuts down, as it does on a dead disk — and say so in the result.
+fn xfs_fail_fast(dev: &str) -> std::io::Result<String> {
+    let base = std::path::Path::new("/sys/fs/xfs")
+        .join(dev)
+        .join("error/metadata");
+    let mut set = Vec::new();
+    for class in ["default", "EIO", "ENOSPC"] {
+        let knob = base.join(class).join("max_retries");
+        if knob.exists() {
+            std::fs::write(&knob, "0")?;
+            set.push(class);
+        }
+    }
+    Ok(format!(
+        "xfs on a thin pool: metadata write errors ({}) fail at once instead of being \
+         retried forever (error/metadata/*/max_retries = 0), so a full pool shuts the \
+         filesystem down rather than hanging the cell",
+        set.join(", ")
+    ))
 }
 
 impl Provisioner for BlockFs {

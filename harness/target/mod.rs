@@ -16,6 +16,7 @@ pub mod namespace;
 pub mod options;
 pub mod overlay;
 pub mod scratch;
+pub mod thinpool;
 pub mod tmpfs;
 
 use std::path::{Path, PathBuf};
@@ -36,6 +37,8 @@ pub struct ProvisionCtx<'a> {
     pub privileged: bool,
     /// The scenario's seed (for what a provisioner populates, e.g. lower layers).
     pub seed: u64,
+    /// Put loop images on a thin pool (an eio fault applies to the cell).
+    pub thin: bool,
 }
 
 /// Makes targets of one kind.
@@ -87,6 +90,9 @@ pub struct Target {
     /// Loop devices under the mounts; dropped (and so auto-cleared) after
     /// the mounts are gone.
     loops: Vec<loopdev::LoopDevice>,
+    /// The thin pool holding the loop image (an eio fault), unmounted once
+    /// the loop device is gone.
+    pool: Option<thinpool::ThinPool>,
     /// Paths to remove from the scratch manifest after unmounting.
     paths: Vec<PathBuf>,
 }
@@ -108,8 +114,14 @@ impl Target {
             recipes: Vec::new(),
             crash_point: None,
             loops: Vec::new(),
+            pool: None,
             paths: Vec::new(),
         }
+    }
+
+    /// The thin pool under the target's image, when an eio fault put it on one.
+    pub fn pool(&self) -> Option<&thinpool::ThinPool> {
+        self.pool.as_ref()
     }
 
     /// Mounts a filesystem as `recipe` says and remembers how.
@@ -165,6 +177,7 @@ impl Target {
         recipes.append(&mut self.recipes);
         self.recipes = recipes;
         self.crash_point = base.crash_point.take();
+        self.pool = base.pool.take();
         self.device = base.device.take();
         self.notes.append(&mut base.notes);
     }
@@ -172,9 +185,7 @@ impl Target {
     /// Unmounts and removes what the target made.
     pub fn teardown(mut self, scratch: &mut ScratchArea) -> Result<()> {
         let mut problems = self.unmount_all();
-        // Closing the loop devices detaches them (AUTOCLEAR) now that
-        // nothing is mounted on them.
-        self.loops.clear();
+        problems.extend(self.release_devices());
         for path in std::mem::take(&mut self.paths).into_iter().rev() {
             if let Err(e) = scratch.release(&path) {
                 problems.push(format!("removing {}: {e}", path.display()));
@@ -191,6 +202,20 @@ impl Target {
         }
     }
 
+    /// Closes the loop devices — which detaches them (AUTOCLEAR) now that
+    /// nothing is mounted on them — then unmounts the pool under their images.
+    fn release_devices(&mut self) -> Vec<String> {
+        self.loops.clear();
+        match self.pool.take() {
+            Some(pool) => unmount(pool.mount_point())
+                .err()
+                .map(|e| format!("unmounting {}: {e}", pool.mount_point().display()))
+                .into_iter()
+                .collect(),
+            None => Vec::new(),
+        }
+    }
+
     fn unmount_all(&mut self) -> Vec<String> {
         let mut problems = Vec::new();
         while let Some(mp) = self.mounts.pop() {
@@ -204,7 +229,9 @@ impl Target {
 
 impl Drop for Target {
     fn drop(&mut self) {
-        for problem in self.unmount_all() {
+        let mut problems = self.unmount_all();
+        problems.extend(self.release_devices());
+        for problem in problems {
             eprintln!("wpbench: {problem}");
         }
     }

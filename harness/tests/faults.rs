@@ -107,6 +107,21 @@ fn acknowledged_writes_survive_power_cuts_on_ext4_and_xfs() {
             "remounted, journal replayed"
         };
         assert!(outcome.contains(expected), "{outcome}");
+        // Every trial's timeline, on the interval log's time axis.
+        let trial = &c["faults"][0]["per_trial"][0];
+        let events: Vec<&str> = trial["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| e["event"].as_str())
+            .collect();
+        assert_eq!(events, ["armed", "fired", "healed"], "{trial:#}");
+        let fired = trial["timeline"][1]["at_s"].as_f64().unwrap();
+        assert!(
+            (fired - trial["fired_at_s"].as_f64().unwrap()).abs() < 1e-6,
+            "{trial:#}"
+        );
+        assert!((0.3..1.3).contains(&fired), "{trial:#}");
     }
     assert_nothing_left(&sb);
 }
@@ -190,6 +205,12 @@ fn a_throttle_caps_iops_and_a_noisy_neighbour_shares_the_device() {
     );
     let throttle = &cell("capped")["faults"][0];
     assert_eq!(throttle["kind"], "throttle");
+    let healed = throttle["timeline"][1]["at_s"].as_f64().unwrap_or(0.0);
+    assert_eq!(throttle["timeline"][0]["event"], "armed", "{throttle:#}");
+    assert!(
+        throttle["timeline"][1]["event"] == "healed" && healed >= 3.0,
+        "{throttle:#}"
+    );
     assert_eq!(throttle["limits"]["write_iops"], 100);
     let neighbour = &cell("shared")["faults"][0]["neighbor"];
     let bytes = neighbour["bytes_written"].as_u64().unwrap();
@@ -280,5 +301,88 @@ fn a_full_filesystem_reports_its_first_enospc_and_keeps_what_it_acknowledged() {
             assert_eq!(errors, 1, "{name}: stops at the first");
         }
     }
+    assert_nothing_left(&sb);
+}
+
+#[test]
+fn a_thin_volume_running_dry_reports_eio_the_fsync_retry_and_the_filesystems_reaction() {
+    if !require_root(
+        "a_thin_volume_running_dry_reports_eio_the_fsync_retry_and_the_filesystems_reaction",
+    ) {
+        return;
+    }
+    let _serial = serial();
+    let sb = Sandbox::new();
+    let file = repo_root().join("scenarios/thin-volume-eio.yaml");
+    let out = sb.run(
+        &file,
+        "eio",
+        &["--only", "*/files", "--duration", "3s", "--quiet"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let result = read_json(&sb.out("eio").join("result.json"));
+    let cells = result["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), 2);
+    for cell in cells {
+        let name = cell["target"]["name"].as_str().unwrap();
+        let f = &cell["faults"][0];
+        assert_eq!(f["kind"], "eio", "{name}: {f:#}");
+        eprintln!("{name}: {}; probe: {}", f["outcome"], f["fsync_probe"]);
+        // The pool was capped once setup was done, at its use plus `after`.
+        let pool = &f["pool"];
+        assert_eq!(
+            pool["pool_capped_at_bytes"].as_u64().unwrap(),
+            (pool["pool_used_bytes"].as_u64().unwrap() + (16 << 20)).div_ceil(4096) * 4096,
+            "{name}: {pool}"
+        );
+        // Which op saw the device fail first, and with what.
+        let first = &f["first_errors"][0];
+        let errno = first["errno"].as_str().unwrap_or("");
+        assert!(["EIO", "ENOSPC", "EROFS"].contains(&errno), "{name}: {f:#}");
+        if name == "ext4" {
+            // Verified on this kernel: ext4 reports EIO from fsync and aborts its journal.
+            assert_eq!(
+                (first["op"].as_str(), errno),
+                (Some("fsync"), "EIO"),
+                "{f:#}"
+            );
+            let reaction: Vec<&str> = f["reaction"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|r| r.as_str())
+                .collect();
+            assert!(reaction.contains(&"journal aborted"), "{reaction:?}");
+            assert!(f["ext4_errors_count"].as_u64().unwrap() >= 1, "{f:#}");
+        }
+        assert!(
+            cell["ops"]["fsync"]["errors"]
+                .as_object()
+                .is_some_and(|e| !e.is_empty()),
+            "{name}: fsync errors counted: {}",
+            cell["ops"]["fsync"]
+        );
+        // The fsyncgate probe asked fsync twice, and its data was looked for.
+        let probe = &f["fsync_probe"];
+        for key in ["write", "fsync", "fsync_retry", "verdict"] {
+            assert!(probe[key].is_string(), "{name}: {key} in {probe}");
+        }
+        assert_ne!(probe["data_after_remount"], "unknown", "{name}: {probe}");
+        // Room was made, the filesystem mounted again, and what it
+        // acknowledged before the pool ran dry is intact.
+        let d = Durability(f);
+        assert!(n(d, "acked_intact") > 10, "{name}: {d}");
+        assert_eq!(n(d, "acked_lost"), 0, "{name}: {d}");
+        let events: Vec<&str> = f["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| e["event"].as_str())
+            .filter(|e| *e != "note")
+            .collect();
+        assert_eq!(events, ["armed", "fired", "healed"], "{name}: {f:#}");
+    }
+    let summary = std::fs::read_to_string(sb.out("eio").join("summary.md")).unwrap();
+    assert!(summary.contains("fsync probe:"), "{summary}");
     assert_nothing_left(&sb);
 }

@@ -14,8 +14,8 @@ pub struct Entry {
     /// CRC32 of exactly these bytes.
     pub crc: u32,
     pub written_at: Instant,
-    /// A sync covering these bytes returned success.
-    pub acked: bool,
+    /// When a sync covering these bytes returned success.
+    pub acked_at: Option<Instant>,
     /// Acknowledged data whose directory entry was not synced (a new file
     /// without `fsync_dir`): losing the name is allowed by POSIX.
     pub dirent_unsynced: bool,
@@ -29,6 +29,15 @@ pub struct Ledger {
     acked_upto: usize,
 }
 
+impl Entry {
+    /// Acknowledged before the power was cut. A sync that returns success
+    /// while or after the shutdown is issued was never seen by anyone in a
+    /// real power cut (the machine is dead), so it does not count.
+    pub fn acked_before(&self, cut_at: Instant) -> bool {
+        self.acked_at.is_some_and(|t| t < cut_at)
+    }
+}
+
 impl Ledger {
     pub fn push(&mut self, path: String, offset: u64, bytes: &[u8]) {
         self.entries.push(Entry {
@@ -37,7 +46,7 @@ impl Ledger {
             len: bytes.len() as u64,
             crc: crc32fast::hash(bytes),
             written_at: Instant::now(),
-            acked: false,
+            acked_at: None,
             dirent_unsynced: false,
         });
     }
@@ -46,8 +55,9 @@ impl Ledger {
     /// per-file workloads that call it right after the file's sync) is
     /// acknowledged.
     pub fn ack_all(&mut self, dirent_unsynced: bool) {
+        let now = Instant::now();
         for e in &mut self.entries[self.acked_upto..] {
-            e.acked = true;
+            e.acked_at = Some(now);
             e.dirent_unsynced = dirent_unsynced;
         }
         self.acked_upto = self.entries.len();
@@ -57,7 +67,7 @@ impl Ledger {
     /// acknowledged (earlier files were not covered by it).
     pub fn ack_last(&mut self, dirent_unsynced: bool) {
         if let Some(e) = self.entries.last_mut() {
-            e.acked = true;
+            e.acked_at = Some(Instant::now());
             e.dirent_unsynced = dirent_unsynced;
         }
     }
@@ -80,12 +90,14 @@ mod tests {
         l.push("a".into(), 3, b"two");
         l.ack_all(false);
         l.push("a".into(), 6, b"three");
-        assert_eq!(l.entries.iter().filter(|e| e.acked).count(), 2);
+        assert_eq!(l.entries.iter().filter(|e| e.acked_at.is_some()).count(), 2);
         assert_eq!(l.entries[2].crc, crc32fast::hash(b"three"));
         l.push("b".into(), 0, b"four");
         l.push("c".into(), 0, b"five");
         l.ack_last(true);
-        assert!(!l.entries[3].acked && l.entries[4].acked && l.entries[4].dirent_unsynced);
+        let e = &l.entries;
+        assert!(e[3].acked_at.is_none() && e[4].acked_at.is_some() && e[4].dirent_unsynced);
+        assert!(!e[4].acked_before(e[4].acked_at.unwrap()));
         l.clear();
         assert!(l.entries.is_empty());
     }

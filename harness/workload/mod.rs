@@ -133,7 +133,7 @@ pub(crate) mod testing {
             for (op, h) in s.hists {
                 *ok.entry(op).or_insert(0) += h.len();
             }
-            for (op, _, n) in s.errors {
+            for (op, _, n, _) in s.errors {
                 *err.entry(op).or_insert(0) += n;
             }
         }
