@@ -67,6 +67,32 @@ fn outcome_with_late_acks(f: &serde_json::Value) -> String {
     outcome
 }
 
+/// `armed -0.00 · fired 0.14 · healed 0.26`: the fault's timeline (of the
+/// first trial, for a crash), in seconds from the start of the measured
+/// phase, as on the interval log's time axis.
+fn timeline(f: &serde_json::Value) -> String {
+    let events = f["timeline"]
+        .as_array()
+        .or_else(|| f["per_trial"][0]["timeline"].as_array());
+    let parts: Vec<String> = events
+        .into_iter()
+        .flatten()
+        .filter(|e| e["event"] != "note")
+        .filter_map(|e| {
+            Some(format!(
+                "{} {:.2}",
+                e["event"].as_str()?,
+                e["at_s"].as_f64()?
+            ))
+        })
+        .collect();
+    if parts.is_empty() {
+        "-".into()
+    } else {
+        parts.join(" · ")
+    }
+}
+
 /// One row per fault of a cell: what was done and, after a crash, what the
 /// verifier found — speed and what a crash costs, side by side.
 fn faults(out: &mut String, run: &RunResult) {
@@ -95,6 +121,7 @@ fn faults(out: &mut String, run: &RunResult) {
                     d["loss_window_ms"]
                         .as_f64()
                         .map_or("-".into(), |ms| format!("{ms:.0} ms")),
+                    timeline(f),
                     outcome_with_late_acks(f),
                 ]
             })
@@ -121,6 +148,7 @@ fn faults(out: &mut String, run: &RunResult) {
             "name lost",
             "unacked lost",
             "loss window",
+            "timeline (s)",
             "outcome",
         ],
         &rows,
@@ -492,13 +520,18 @@ mod tests {
         r.cells[0].faults.push(serde_json::json!({
             "kind": "crash", "outcome": "3 of 3 trials crashed and were verified",
             "durability": {"trials": 3, "acked_intact": 900, "acked_lost": 0, "acked_name_lost": 0,
-                           "unacked_lost": 12, "loss_window_ms": 4.2},
+                           "unacked_lost": 12, "loss_window_ms": 4.2, "acked_after_cut": 2},
+            "per_trial": [{"timeline": [{"event": "armed", "at_s": 0.0},
+                                        {"event": "fired", "at_s": 1.234},
+                                        {"event": "healed", "at_s": 1.5}]}],
         }));
         let md = render(&r);
         let rows = section(&md, "Faults and durability");
         assert!(
             rows.iter().any(|l| l.contains("| always | crash |")
-                && l.contains("| 3 | 900 | 0 | 0 | 12 | 4 ms |")),
+                && l.contains("| 3 | 900 | 0 | 0 | 12 | 4 ms |")
+                && l.contains("| armed 0.00 · fired 1.23 · healed 1.50 |")
+                && l.contains("2 sync(s) returned success only after the cut")),
             "{rows:?}"
         );
         assert!(!render(&wal_run()).contains("## Faults"));

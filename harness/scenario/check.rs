@@ -1602,7 +1602,7 @@ fn check_device_targets(
         cx.err(
             &at.key("target"),
             format!(
-                "`{glob}` selects only {} ({}): tmpfs has no device to throttle, so a {what} \
+                "`{glob}` selects only {} ({}): tmpfs has no device, so a {what} \
                  fault has nothing to act on; select an ext4 or xfs target, or an overlay on one",
                 if names.len() == 1 {
                     "a target without a block device"

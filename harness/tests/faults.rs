@@ -277,7 +277,10 @@ fn a_full_filesystem_reports_its_first_enospc_and_keeps_what_it_acknowledged() {
     let _serial = serial();
     let sb = Sandbox::new();
     let file = repo_root().join("scenarios/upperdir-inodes.yaml");
-    let out = sb.run(&file, "inodes", &["--duration", "3s", "--quiet"]);
+    // An op count, not a duration, so a slow (shared) machine still gets
+    // past the upper's 2048 inodes: the writers fill it, then fail 1000
+    // times in a row and stop.
+    let out = sb.run(&file, "inodes", &["--ops", "4000", "--quiet"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let result = read_json(&sb.out("inodes").join("result.json"));
     for cell in result["cells"].as_array().unwrap() {
@@ -287,7 +290,7 @@ fn a_full_filesystem_reports_its_first_enospc_and_keeps_what_it_acknowledged() {
         let first = f["first_enospc_s"]
             .as_f64()
             .unwrap_or_else(|| panic!("{name}: no ENOSPC {f}"));
-        assert!(first < 3.0, "{name}: {first}");
+        assert!(first > 0.0, "{name}: {first}");
         let errors = &cell["ops"]["file"]["errors"]["ENOSPC"];
         assert!(
             errors.as_u64().unwrap() >= 1,

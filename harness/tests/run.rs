@@ -299,23 +299,24 @@ fn the_seed_fixes_names_sizes_and_bytes() {
 }
 
 #[test]
-fn faults_this_build_lacks_exit_3_before_touching_anything() {
+fn a_crash_and_an_eio_on_one_cell_exit_2_before_touching_anything() {
     let _serial = serial();
     let sb = Sandbox::new();
     let file = scenario(
         &sb,
-        "later",
+        "both",
         concat!(
             "duration: 5s\n",
             "targets:\n  - {name: e, kind: ext4, size: 64MiB}\n",
             "workloads:\n  - {name: w, kind: fsync_heavy, file_size: 1MiB}\n",
-            "faults:\n  - {kind: eio, target: e, workload: w}\n",
+            "faults:\n  - {kind: eio, target: e, workload: w, after: 1MiB}\n",
+            "  - {kind: crash, at: 1s..2s}\n",
         ),
     );
     let out = sb.run(&file, "x", &[]);
-    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("faults"),
+        String::from_utf8_lossy(&out.stderr).contains("a crash and an eio fault both select it"),
         "{}",
         text(&out)
     );
