@@ -48,6 +48,17 @@ pub enum Command {
     },
     /// Run a scenario and write its results.
     Run(RunArgs),
+    /// Compare two runs: per cell and op, base vs new p50/p95/p99/throughput,
+    /// and whether each change is significant across the repeats.
+    Compare {
+        /// The "before" run: a run directory or its result.json.
+        base: PathBuf,
+        /// The "after" run.
+        new: PathBuf,
+        /// What to print.
+        #[arg(long, value_enum, default_value_t = CompareFormat::Text)]
+        format: CompareFormat,
+    },
     /// Remove what killed runs left behind (scratch directories, hostPath subdirectories).
     Cleanup {
         /// Scratch root to clean [default: /var/tmp/wpbench-runs, or $WPBENCH_SCRATCH].
@@ -69,6 +80,16 @@ pub enum Format {
     /// A table per cell on stdout.
     Text,
     /// result.json on stdout at the end.
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompareFormat {
+    /// Tables for the terminal.
+    Text,
+    /// Markdown (a PR comment, a step summary).
+    Markdown,
+    /// The comparison as JSON.
     Json,
 }
 
@@ -120,12 +141,43 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Validate { files } => validate(&files),
         Command::Run(args) => run(args),
+        Command::Compare { base, new, format } => compare(&base, &new, format),
         Command::Cleanup { scratch } => cleanup(scratch),
         Command::Guard { scratch, run } => {
             guardian::guard(&scratch, &run)?;
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Reads a run for `report`/`compare`: a run directory or a result.json.
+/// Anything unreadable is the user's to fix (exit 2).
+fn read_run(path: &std::path::Path) -> Result<crate::result::RunResult> {
+    crate::result::writer::read_result(path).map_err(|e| {
+        Error::Usage(format!(
+            "{}: cannot read a wpbench result there: {e} (give a run directory or its result.json)",
+            path.display()
+        ))
+    })
+}
+
+fn compare(
+    base: &std::path::Path,
+    new: &std::path::Path,
+    format: CompareFormat,
+) -> Result<ExitCode> {
+    let c = report::compare::compare(&read_run(base)?, &read_run(new)?);
+    let text = match format {
+        CompareFormat::Text => report::compare::render_text(&c),
+        CompareFormat::Markdown => report::compare::render_markdown(&c),
+        CompareFormat::Json => {
+            let mut s = serde_json::to_string_pretty(&c).map_err(|e| Error::Run(e.to_string()))?;
+            s.push('\n');
+            s
+        }
+    };
+    print!("{text}");
+    Ok(ExitCode::SUCCESS)
 }
 
 fn validate(files: &[PathBuf]) -> Result<ExitCode> {

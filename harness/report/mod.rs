@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use crate::record::Op;
 use crate::result::OpStats;
 
+pub mod compare;
 pub mod json;
 pub mod summary;
 pub mod terminal;

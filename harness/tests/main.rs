@@ -8,6 +8,7 @@ mod support;
 mod cleanup;
 mod faults;
 mod hlog;
+mod report;
 mod run;
 mod targets;
 mod validate;
