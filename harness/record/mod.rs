@@ -10,6 +10,7 @@
 
 mod collector;
 pub mod errno;
+pub mod hlog_read;
 pub mod op;
 
 use std::sync::mpsc::Sender;
@@ -20,6 +21,7 @@ use hdrhistogram::Histogram;
 pub use collector::{
     decode_histogram, encode_histogram, spawn_collector, CellTotals, CollectorHandle,
 };
+pub use hlog_read::{parse_hlog, read_hlog, HlogData, HlogError, HlogInterval};
 pub use op::Op;
 
 /// Longest latency a histogram holds: one hour, in nanoseconds. (fio's

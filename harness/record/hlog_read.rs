@@ -1,0 +1,222 @@
+//! Reads back the HdrHistogram interval logs (`*.hlog`) that the collector
+//! writes, so reports and charts can show a cell second by second.
+//!
+//! The format is the standard one (Java `HistogramLogReader`, version 1.3):
+//! `#` comment lines (`#[StartTime: …]` and `#[BaseTime: …]` among them),
+//! one CSV header line (`"StartTimestamp","Interval_Length",…`), then one
+//! line per interval and tag: `Tag=<op>,<start s>,<length s>,<max>,<base64
+//! of a V2-deflate histogram>`. The tag is optional in the format. Start
+//! timestamps are relative to BaseTime, which wpbench sets to the start of
+//! the measured phase; values are nanoseconds.
+
+use std::io;
+use std::path::Path;
+
+use hdrhistogram::Histogram;
+
+use super::decode_histogram;
+
+/// One line of the log: one op's histogram over one interval.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HlogInterval {
+    /// The op name (`Tag=`), or `None` for an untagged line.
+    pub tag: Option<String>,
+    /// Seconds from the log's BaseTime (the measured phase's start).
+    pub start_s: f64,
+    pub length_s: f64,
+    /// The interval's max as written (ms for wpbench's logs); the
+    /// histogram's own max is exact, this is only for the record.
+    pub max: f64,
+    /// Latencies in ns.
+    pub hist: Histogram<u64>,
+}
+
+/// A whole interval log, lines in file order.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct HlogData {
+    /// `#[StartTime: …]`, seconds since the epoch.
+    pub start_time_s: Option<f64>,
+    /// `#[BaseTime: …]`, seconds since the epoch.
+    pub base_time_s: Option<f64>,
+    pub intervals: Vec<HlogInterval>,
+}
+
+impl HlogData {
+    /// The intervals of one op, in file order.
+    pub fn tagged<'a>(&'a self, tag: &'a str) -> impl Iterator<Item = &'a HlogInterval> + 'a {
+        self.intervals
+            .iter()
+            .filter(move |i| i.tag.as_deref() == Some(tag))
+    }
+
+    /// The op tags present, sorted and deduplicated.
+    pub fn tags(&self) -> Vec<&str> {
+        let mut tags: Vec<&str> = self
+            .intervals
+            .iter()
+            .filter_map(|i| i.tag.as_deref())
+            .collect();
+        tags.sort_unstable();
+        tags.dedup();
+        tags
+    }
+}
+
+/// Why a log could not be read, with the 1-based line number.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("hlog line {line}: {what}")]
+pub struct HlogError {
+    pub line: usize,
+    pub what: String,
+}
+
+/// Parses the text of an interval log.
+pub fn parse_hlog(text: &str) -> Result<HlogData, HlogError> {
+    let mut data = HlogData::default();
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        let err = |what: String| HlogError { line: i + 1, what };
+        if line.is_empty() {
+            continue;
+        }
+        if let Some(comment) = line.strip_prefix('#') {
+            if let Some(v) = header_seconds(comment, "StartTime:") {
+                data.start_time_s = Some(v);
+            } else if let Some(v) = header_seconds(comment, "BaseTime:") {
+                data.base_time_s = Some(v);
+            }
+            continue;
+        }
+        // The CSV legend line ("StartTimestamp",…).
+        if line.starts_with('"') {
+            continue;
+        }
+        let (tag, rest) = match line.strip_prefix("Tag=") {
+            Some(tagged) => {
+                let (tag, rest) = tagged
+                    .split_once(',')
+                    .ok_or_else(|| err("a tag but no fields".into()))?;
+                (Some(tag.to_string()), rest)
+            }
+            None => (None, line),
+        };
+        let fields: Vec<&str> = rest.split(',').collect();
+        if fields.len() != 4 {
+            return Err(err(format!(
+                "expected start,length,max,histogram; found {} fields",
+                fields.len()
+            )));
+        }
+        let number = |s: &str, name: &str| {
+            s.trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+                .ok_or_else(|| err(format!("{name} `{s}` is not a number")))
+        };
+        let hist = decode_histogram(fields[3].trim())
+            .ok_or_else(|| err("the histogram is not base64 of a V2 histogram".into()))?;
+        data.intervals.push(HlogInterval {
+            tag,
+            start_s: number(fields[0], "start")?,
+            length_s: number(fields[1], "length")?,
+            max: number(fields[2], "max")?,
+            hist,
+        });
+    }
+    Ok(data)
+}
+
+/// Reads and parses an interval log file.
+pub fn read_hlog(path: &Path) -> io::Result<HlogData> {
+    let text = std::fs::read_to_string(path)?;
+    parse_hlog(&text).map_err(|e| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{}: {e}", path.display()),
+        )
+    })
+}
+
+/// `[StartTime: 1700000000.123 (seconds since epoch)]` → 1700000000.123.
+fn header_seconds(comment: &str, key: &str) -> Option<f64> {
+    let rest = comment
+        .trim()
+        .strip_prefix('[')?
+        .trim_start()
+        .strip_prefix(key)?;
+    rest.split_whitespace()
+        .next()?
+        .trim_end_matches(']')
+        .parse()
+        .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use super::*;
+    use crate::record::collector::HlogWriter;
+    use crate::record::new_histogram;
+
+    fn hist(values: &[u64]) -> Histogram<u64> {
+        let mut h = new_histogram();
+        for v in values {
+            h.record(*v).unwrap();
+        }
+        h
+    }
+
+    #[test]
+    fn reads_what_the_writer_wrote() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cell.hlog");
+        let start = UNIX_EPOCH + Duration::from_millis(1_700_000_000_250);
+        let mut w = HlogWriter::create(path.clone(), "wpbench test\nsecond line", start).unwrap();
+        let a = hist(&[1_000, 2_000, 3_000_000]);
+        let b = hist(&[50_000]);
+        let empty = new_histogram();
+        let sec = Duration::from_secs(1);
+        w.write("file", Duration::ZERO, sec, &a).unwrap();
+        w.write("fsync", Duration::ZERO, sec, &b).unwrap();
+        w.write("file", sec, sec, &b).unwrap();
+        w.write("file", sec * 2, sec, &empty).unwrap();
+        w.finish().unwrap();
+
+        let data = read_hlog(&path).unwrap();
+        assert_eq!(data.start_time_s, Some(1_700_000_000.25));
+        assert_eq!(data.base_time_s, Some(1_700_000_000.25));
+        assert_eq!(data.intervals.len(), 4);
+        assert_eq!(data.tags(), ["file", "fsync"]);
+        let file: Vec<&HlogInterval> = data.tagged("file").collect();
+        assert_eq!(file.len(), 3);
+        assert_eq!(file[0].hist, a);
+        assert_eq!(file[0].start_s, 0.0);
+        assert_eq!(file[0].length_s, 1.0);
+        assert_eq!(file[0].max, 3.0); // ms, as the writer spells it
+        assert_eq!(file[1].start_s, 1.0);
+        assert_eq!(file[1].hist, b);
+        assert_eq!(file[2].hist.len(), 0);
+    }
+
+    #[test]
+    fn accepts_untagged_lines_and_names_bad_lines() {
+        let b64 = crate::record::encode_histogram(&hist(&[7]));
+        let text = format!("#[BaseTime: 10.000 (seconds since epoch)]\n\n0.5,1.0,0.0,{b64}\n");
+        let data = parse_hlog(&text).unwrap();
+        assert_eq!(data.start_time_s, None);
+        assert_eq!(data.base_time_s, Some(10.0));
+        assert_eq!(data.intervals[0].tag, None);
+        assert_eq!(data.intervals[0].start_s, 0.5);
+
+        let e = parse_hlog("#c\nTag=file,0,1,0,!!!\n").unwrap_err();
+        assert_eq!(e.line, 2);
+        assert!(e.to_string().contains("base64"), "{e}");
+        let e = parse_hlog(&format!("Tag=file,x,1,0,{b64}")).unwrap_err();
+        assert!(e.to_string().contains("start `x`"), "{e}");
+        let e = parse_hlog("Tag=file,1,2").unwrap_err();
+        assert!(e.to_string().contains("found 2 fields"), "{e}");
+        assert_eq!(parse_hlog("").unwrap(), HlogData::default());
+    }
+}
