@@ -1,7 +1,8 @@
 //! The report room: exporters that turn a finished (or in-progress)
 //! `RunResult` into bytes for a reader — the terminal table, summary.md,
-//! result.json. Exporters are pure: they take `&RunResult` and return text,
-//! never measure, never read the clock or the filesystem.
+//! result.json, and the charts (SVG and PNG, see [`charts`]). Exporters
+//! are pure: they take `&RunResult` and return text or bytes, never
+//! measure, never read the clock or the filesystem.
 //!
 //! The helpers here are shared by the exporters so every view orders ops and
 //! spells numbers the same way.
@@ -11,6 +12,7 @@ use std::collections::BTreeMap;
 use crate::record::Op;
 use crate::result::OpStats;
 
+pub mod charts;
 pub mod compare;
 pub mod json;
 pub mod summary;

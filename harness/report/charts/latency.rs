@@ -1,0 +1,347 @@
+//! Latency charts: the percentile spectrum, the CDF, and grouped bars of
+//! p50/p95/p99 with an optional gate threshold. Inputs are histograms in
+//! nanoseconds; axes switch to a log scale when the values span more than
+//! 100×, so a tmpfs and a disk can share a chart.
+
+use hdrhistogram::Histogram;
+
+use super::draw::{self, Axis, BarSeries, Body, Curve, Figure, HLine, Panel};
+use super::{Chart, ChartText};
+
+/// One line of a latency chart: a label (the target) and its histogram.
+#[derive(Debug, Clone)]
+pub struct LatencySeries {
+    pub label: String,
+    /// Latencies in ns.
+    pub hist: Histogram<u64>,
+}
+
+/// One group of the percentile bars (a target), values in ns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PercentileGroup {
+    pub label: String,
+    pub p50_ns: f64,
+    pub p95_ns: f64,
+    pub p99_ns: f64,
+}
+
+/// Spread beyond which a latency axis goes logarithmic.
+const LOG_SPREAD: f64 = 100.0;
+
+/// The display unit for latencies up to `max_ns`: (name, ns per unit).
+pub(crate) fn latency_unit(max_ns: f64) -> (&'static str, f64) {
+    if max_ns < 1e3 {
+        ("ns", 1.0)
+    } else if max_ns < 1e6 {
+        ("µs", 1e3)
+    } else if max_ns < 1e9 {
+        ("ms", 1e6)
+    } else {
+        ("s", 1e9)
+    }
+}
+
+/// A latency axis for these values (ns): unit by the largest, log scale
+/// when they spread more than 100×. `headroom` is the share of the axis
+/// kept free above the largest value (for legends and labels).
+pub(crate) fn latency_axis(what: &str, values_ns: &[f64], headroom: f64) -> Axis {
+    latency_axis_padded(what, values_ns, headroom, 0.04)
+}
+
+/// [`latency_axis`] with `floor_pad` (share of the log span) below the
+/// smallest value: bars on a log axis need some, or the smallest is a sliver.
+pub(crate) fn latency_axis_padded(
+    what: &str,
+    values_ns: &[f64],
+    headroom: f64,
+    floor_pad: f64,
+) -> Axis {
+    let finite: Vec<f64> = values_ns
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite())
+        .collect();
+    let max = finite.iter().copied().fold(0.0, f64::max);
+    let min_pos = finite
+        .iter()
+        .copied()
+        .filter(|v| *v > 0.0)
+        .fold(f64::INFINITY, f64::min);
+    let (unit, scale) = latency_unit(max);
+    if max > 0.0 && min_pos.is_finite() && max / min_pos > LOG_SPREAD {
+        let label = format!("{what} ({unit}, log scale)");
+        // Pad below by `floor_pad` of the log span, and the headroom above.
+        let (lo, hi) = (min_pos.log10(), max.log10());
+        let span = hi - lo;
+        let hi_padded = lo + span / (1.0 - headroom).max(0.1) + span * 0.04;
+        Axis::log(
+            &label,
+            10f64.powf(lo - span * floor_pad),
+            10f64.powf(hi_padded),
+            scale,
+        )
+    } else {
+        let label = format!("{what} ({unit})");
+        let top = if max > 0.0 { max } else { scale };
+        Axis::linear(&label, 0.0, top / (1.0 - headroom).max(0.1) * 1.02, scale)
+    }
+}
+
+/// Draws a chart's figure and packs it with its names.
+pub(crate) fn finish(text: &ChartText, panels: Vec<Panel>) -> Chart {
+    let fig = Figure {
+        title: text.title.clone(),
+        panels,
+        footer: text.footer.clone(),
+    };
+    let (svg, png) = draw::render(&fig);
+    Chart {
+        file_stem: text.file_stem.clone(),
+        title: text.title.clone(),
+        svg,
+        png,
+    }
+}
+
+/// The x axis of the spectrum: percentiles on the HdrHistogram scale,
+/// x = log10(1 / (1 − p)), so 90 %, 99 %, 99.9 % … are equally spaced.
+fn spectrum_x_axis(max_nines: f64) -> Axis {
+    let named = [
+        (0.0, "0%"),
+        (2f64.log10(), "50%"),
+        (1.0, "90%"),
+        (2.0, "99%"),
+        (3.0, "99.9%"),
+        (4.0, "99.99%"),
+        (5.0, "99.999%"),
+        (6.0, "99.9999%"),
+    ];
+    let ticks = named
+        .iter()
+        .filter(|(x, _)| *x <= max_nines + 1e-9)
+        .map(|(x, s)| (*x, s.to_string()))
+        .collect();
+    Axis::fixed("percentile", 0.0, max_nines + 0.05, ticks)
+}
+
+fn quantile_at(x: f64) -> f64 {
+    1.0 - 10f64.powf(-x)
+}
+
+/// How far right a histogram's spectrum is meaningful: log10 of its count
+/// (beyond it every percentile is the max).
+fn nines_of(h: &Histogram<u64>) -> f64 {
+    (h.len().max(1) as f64).log10()
+}
+
+/// Percentile spectrum of one op, one line per series.
+pub fn percentile_spectrum(text: &ChartText, series: &[LatencySeries]) -> Chart {
+    let with_data: Vec<&LatencySeries> = series.iter().filter(|s| !s.hist.is_empty()).collect();
+    let max_nines = with_data
+        .iter()
+        .map(|s| nines_of(&s.hist).floor())
+        .fold(4.0, f64::max)
+        .min(6.0);
+    let x = spectrum_x_axis(max_nines);
+    if with_data.is_empty() {
+        return finish(
+            text,
+            vec![Panel::empty(x, Axis::blank("latency"), "no data")],
+        );
+    }
+    // Per series: (x, ns) on a fixed grid, up to where its data ends.
+    const STEP: f64 = 0.025;
+    let curves: Vec<Vec<(f64, f64)>> = with_data
+        .iter()
+        .map(|s| {
+            // Even a handful of samples has a median: reach 50 % at least.
+            let cap = nines_of(&s.hist).max(2f64.log10()).min(max_nines);
+            let mut pts = Vec::new();
+            let mut k = 0u32;
+            while (k as f64) * STEP < cap - 1e-9 {
+                let xk = k as f64 * STEP;
+                pts.push((xk, s.hist.value_at_quantile(quantile_at(xk)) as f64));
+                k += 1;
+            }
+            pts.push((cap, s.hist.value_at_quantile(quantile_at(cap)) as f64));
+            pts
+        })
+        .collect();
+    let values: Vec<f64> = curves.iter().flatten().map(|p| p.1).collect();
+    let y = latency_axis_padded("latency", &values, 0.1, 0.2);
+    let lines = with_data
+        .iter()
+        .zip(&curves)
+        .enumerate()
+        .map(|(i, (s, pts))| Curve {
+            label: s.label.clone(),
+            color: draw::palette(i),
+            segments: vec![pts.iter().map(|(px, v)| (*px, y.map(*v))).collect()],
+            dots: false,
+        })
+        .collect();
+    let panel = Panel {
+        x,
+        y,
+        body: Body::Lines(lines),
+        legend: true,
+        vlines: Vec::new(),
+        hlines: Vec::new(),
+        note: None,
+    };
+    finish(text, vec![panel])
+}
+
+/// CDF of one op's latency, one line per series.
+pub fn latency_cdf(text: &ChartText, series: &[LatencySeries]) -> Chart {
+    let with_data: Vec<&LatencySeries> = series.iter().filter(|s| !s.hist.is_empty()).collect();
+    let mut y = Axis::linear("share of operations at or below (%)", 0.0, 100.0, 1.0);
+    y.hi = 101.0; // keep the 100 % plateau off the frame
+    if with_data.is_empty() {
+        return finish(
+            text,
+            vec![Panel::empty(Axis::blank("latency"), y, "no data")],
+        );
+    }
+    // Quantiles: a linear grid for the body, a log grid for the tail.
+    let mut qs: Vec<f64> = (0..=200).map(|k| k as f64 / 200.0).collect();
+    let mut t = 2.0;
+    while t <= 6.0 + 1e-9 {
+        qs.push(quantile_at(t));
+        t += 0.1;
+    }
+    qs.sort_by(f64::total_cmp);
+    qs.dedup();
+    let curves: Vec<Vec<(f64, f64)>> = with_data
+        .iter()
+        .map(|s| {
+            let mut pts: Vec<(f64, f64)> = qs
+                .iter()
+                .map(|q| (s.hist.value_at_quantile(*q) as f64, q * 100.0))
+                .collect();
+            pts.dedup();
+            pts
+        })
+        .collect();
+    let values: Vec<f64> = curves.iter().flatten().map(|p| p.0).collect();
+    let x = latency_axis("latency", &values, 0.0);
+    let lines = with_data
+        .iter()
+        .zip(&curves)
+        .enumerate()
+        .map(|(i, (s, pts))| Curve {
+            label: s.label.clone(),
+            color: draw::palette(i),
+            segments: vec![pts.iter().map(|(v, q)| (x.map(*v), *q)).collect()],
+            dots: false,
+        })
+        .collect();
+    let panel = Panel {
+        x,
+        y,
+        body: Body::Lines(lines),
+        legend: true,
+        vlines: Vec::new(),
+        hlines: Vec::new(),
+        note: None,
+    };
+    finish(text, vec![panel])
+}
+
+/// Grouped bars of p50/p95/p99 per group, with the gate threshold (ns) as
+/// a dashed line when there is one.
+pub fn percentile_bars(
+    text: &ChartText,
+    groups: &[PercentileGroup],
+    threshold_ns: Option<f64>,
+) -> Chart {
+    let threshold_ns = threshold_ns.filter(|t| t.is_finite() && *t > 0.0);
+    let mut values: Vec<f64> = groups
+        .iter()
+        .flat_map(|g| [g.p50_ns, g.p95_ns, g.p99_ns])
+        .filter(|v| v.is_finite() && *v > 0.0)
+        .collect();
+    if values.is_empty() {
+        let y = Axis::blank("latency");
+        let mut p = Panel::bars(groups.iter().map(|g| g.label.clone()).collect(), y, vec![]);
+        p.note = Some("no data".to_string());
+        p.legend = false;
+        return finish(text, vec![p]);
+    }
+    values.extend(threshold_ns);
+    let y = latency_axis_padded("latency", &values, 0.1, 0.2);
+    // Light to dark: the tail reads as the heaviest bar.
+    let shades = [
+        ("p50", plotters::style::RGBColor(150, 195, 225)),
+        ("p95", plotters::style::RGBColor(50, 130, 190)),
+        ("p99", plotters::style::RGBColor(10, 60, 130)),
+    ];
+    let series = shades
+        .iter()
+        .enumerate()
+        .map(|(j, (name, color))| BarSeries {
+            label: name.to_string(),
+            color: *color,
+            values: groups
+                .iter()
+                .map(|g| {
+                    let v = [g.p50_ns, g.p95_ns, g.p99_ns][j];
+                    (v.is_finite() && v >= 0.0).then(|| (y.map(v), draw::format_value(v / y.scale)))
+                })
+                .collect(),
+        })
+        .collect();
+    let mut panel = Panel::bars(groups.iter().map(|g| g.label.clone()).collect(), y, series);
+    if let Some(t) = threshold_ns {
+        panel.hlines.push(HLine {
+            y: panel.y.map(t),
+            label: format!(
+                "gate {} {}",
+                draw::format_value(t / panel.y.scale),
+                axis_unit(&panel.y)
+            ),
+            color: draw::ALERT,
+        });
+    }
+    finish(text, vec![panel])
+}
+
+/// The unit named in a latency axis label ("latency (ms, log scale)" → "ms").
+fn axis_unit(axis: &Axis) -> &str {
+    match axis.scale {
+        s if s >= 1e9 => "s",
+        s if s >= 1e6 => "ms",
+        s if s >= 1e3 => "µs",
+        _ => "ns",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units_and_scales_follow_the_data() {
+        assert_eq!(latency_unit(900.0).0, "ns");
+        assert_eq!(latency_unit(2e5).0, "µs");
+        assert_eq!(latency_unit(5e8).0, "ms");
+        assert_eq!(latency_unit(2e9).0, "s");
+        let narrow = latency_axis("latency", &[1e6, 5e6], 0.0);
+        assert!(!narrow.log && narrow.label == "latency (ms)", "{narrow:?}");
+        let wide = latency_axis("latency", &[1e3, 5e6], 0.0);
+        assert!(wide.log && wide.label.contains("log scale"), "{wide:?}");
+        // Nothing to show still makes a usable axis.
+        let none = latency_axis("latency", &[], 0.0);
+        assert!(none.hi > none.lo);
+        let zeros = latency_axis("latency", &[0.0, f64::NAN], 0.0);
+        assert!(zeros.hi > zeros.lo && !zeros.log);
+    }
+
+    #[test]
+    fn spectrum_ticks_are_the_nines() {
+        let x = spectrum_x_axis(4.0);
+        let labels: Vec<&str> = x.ticks.iter().map(|t| t.1.as_str()).collect();
+        assert_eq!(labels, ["0%", "50%", "90%", "99%", "99.9%", "99.99%"]);
+        assert!((quantile_at(3.0) - 0.999).abs() < 1e-12);
+    }
+}

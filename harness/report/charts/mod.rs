@@ -1,0 +1,399 @@
+//! The charts room: a run's results as pictures, each chart both as SVG
+//! text and as a PNG file's bytes.
+//!
+//! Like the other exporters, charts are a pure function of their inputs:
+//! the same `RunResult` and interval logs give byte-identical SVG and PNG
+//! (no clock, no hash-map order, a font embedded in the binary rather than
+//! looked up on the machine). Nothing here reads or writes files; the caller
+//! loads the .hlog files (see [`crate::record::read_hlog`]) and writes
+//! `charts/<file_stem>.svg|png`.
+//!
+//! Families, one function each:
+//! - [`percentile_spectrum`] and [`latency_cdf`]: one op, one line per target;
+//! - [`percentile_bars`]: p50/p95/p99 of a workload's unit op per target,
+//!   with an optional gate threshold;
+//! - [`cell_time_series`]: one cell per second (throughput, p99) with its
+//!   fault events;
+//! - [`device_chart`]: payload vs device bytes, write amplification;
+//! - [`durability_chart`]: what crash trials lost.
+//!
+//! [`render_all`] decides which apply to a run, merging repeats of the same
+//! target and workload.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use hdrhistogram::Histogram;
+
+use crate::record::{decode_histogram, new_histogram, HlogData, Op};
+use crate::result::{CellResult, RunResult};
+
+mod draw;
+mod latency;
+mod storage;
+mod timeseries;
+
+pub use latency::{
+    latency_cdf, percentile_bars, percentile_spectrum, LatencySeries, PercentileGroup,
+};
+pub use storage::{device_chart, durability_chart, DeviceBar, DurabilityBar};
+pub use timeseries::{cell_time_series, fault_marks, FaultMark};
+
+/// Pixel size of the PNGs (and the SVG canvas).
+pub const CHART_SIZE: (u32, u32) = draw::SIZE;
+
+/// One rendered chart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chart {
+    /// File name without extension: `[A-Za-z0-9._-]`, unique within a run.
+    pub file_stem: String,
+    pub title: String,
+    pub svg: String,
+    /// A complete PNG file.
+    pub png: Vec<u8>,
+}
+
+/// The words of a chart: its file stem, the title drawn on top, and a line
+/// of small print at the bottom (scenario, run, what was merged).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ChartText {
+    pub file_stem: String,
+    pub title: String,
+    pub footer: String,
+}
+
+/// Inputs to [`render_all_with`] that are not in the result.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ChartOptions {
+    /// Per workload name: a latency limit (ns) on its unit op, drawn on
+    /// the percentile bars (e.g. the gate's p95 or p99).
+    pub unit_op_threshold_ns: BTreeMap<String, f64>,
+}
+
+/// Every chart that applies to `run`. `hlogs` holds the parsed interval
+/// logs by the cell's `hlog` path (as in result.json); cells without one
+/// get no time series.
+pub fn render_all(run: &RunResult, hlogs: &BTreeMap<String, HlogData>) -> Vec<Chart> {
+    render_all_with(run, hlogs, &ChartOptions::default())
+}
+
+/// [`render_all`] with gate thresholds.
+pub fn render_all_with(
+    run: &RunResult,
+    hlogs: &BTreeMap<String, HlogData>,
+    opts: &ChartOptions,
+) -> Vec<Chart> {
+    let mut cells: Vec<&CellResult> = run.cells.iter().collect();
+    // Plan order, so series and charts come out in the order the user wrote.
+    cells.sort_by_key(|c| c.index);
+    let repeats = cells
+        .iter()
+        .map(|c| c.repeat)
+        .collect::<BTreeSet<_>>()
+        .len();
+    let base_footer = format!("wpbench · {} · run {}", run.scenario.name, run.run_id);
+    let footer = if repeats > 1 {
+        format!("{base_footer} · {repeats} repeats merged per target")
+    } else {
+        base_footer.clone()
+    };
+    let mut stems = Stems::default();
+    let mut out = Vec::new();
+
+    let workloads = first_seen(cells.iter().map(|c| c.workload.name.as_str()));
+    let many_workloads = workloads.len() > 1;
+    for w in &workloads {
+        let wcells: Vec<&CellResult> = cells
+            .iter()
+            .copied()
+            .filter(|c| c.workload.name == *w)
+            .collect();
+        let targets = first_seen(wcells.iter().map(|c| c.target.name.as_str()));
+        let mut ops: Vec<&str> = wcells
+            .iter()
+            .flat_map(|c| c.ops.iter())
+            .filter(|(_, s)| s.count > 0)
+            .map(|(name, _)| name.as_str())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        ops.sort_by(|a, b| super::op_order_key(a).cmp(&super::op_order_key(b)));
+        let unit = ops
+            .iter()
+            .copied()
+            .find(|o| Op::from_name(o).is_some_and(Op::is_unit));
+
+        if let Some(unit) = unit {
+            let groups: Vec<PercentileGroup> = targets
+                .iter()
+                .filter_map(|t| percentile_group(&wcells, t, unit))
+                .collect();
+            let text = ChartText {
+                file_stem: stems.make(&["percentiles", w, unit]),
+                title: format!("{unit} latency p50 / p95 / p99 per target · workload {w}"),
+                footer: footer.clone(),
+            };
+            out.push(percentile_bars(
+                &text,
+                &groups,
+                opts.unit_op_threshold_ns.get(*w).copied(),
+            ));
+        }
+        for op in &ops {
+            let series: Vec<LatencySeries> = targets
+                .iter()
+                .map(|t| LatencySeries {
+                    label: t.to_string(),
+                    hist: merged_histogram(&wcells, t, op),
+                })
+                .collect();
+            let text = ChartText {
+                file_stem: stems.make(&["spectrum", w, op]),
+                title: format!("{op} latency by percentile · workload {w}"),
+                footer: footer.clone(),
+            };
+            out.push(percentile_spectrum(&text, &series));
+            let text = ChartText {
+                file_stem: stems.make(&["cdf", w, op]),
+                title: format!("{op} latency CDF · workload {w}"),
+                footer: footer.clone(),
+            };
+            out.push(latency_cdf(&text, &series));
+        }
+    }
+
+    let label = |c: &CellResult| {
+        if many_workloads {
+            format!("{} · {}", c.target.name, c.workload.name)
+        } else {
+            c.target.name.clone()
+        }
+    };
+    let device = device_bars(&cells, &label);
+    if !device.is_empty() {
+        let text = ChartText {
+            file_stem: stems.make(&["device"]),
+            title: "Bytes written and write amplification per target".to_string(),
+            footer: footer.clone(),
+        };
+        out.push(device_chart(&text, &device));
+    }
+    let durability = durability_bars(&cells, &label);
+    if !durability.is_empty() {
+        let text = ChartText {
+            file_stem: stems.make(&["durability"]),
+            title: "Writes lost after crash trials".to_string(),
+            footer: footer.clone(),
+        };
+        out.push(durability_chart(&text, &durability));
+    }
+
+    for c in &cells {
+        let Some(hlog) = hlogs.get(&c.hlog) else {
+            continue;
+        };
+        let unit = unit_op_of(c, hlog);
+        let repeat = c.repeat.to_string();
+        let text = ChartText {
+            file_stem: stems.make(&[
+                "timeseries",
+                &format!("{:03}", c.index),
+                &c.target.name,
+                &c.workload.name,
+                &format!("r{repeat}"),
+            ]),
+            title: format!(
+                "Per second: {} · {} · repeat {repeat}",
+                c.target.name, c.workload.name
+            ),
+            footer: format!("{base_footer} · cell {} · {}", c.index, c.hlog),
+        };
+        out.push(cell_time_series(
+            &text,
+            hlog,
+            &unit,
+            c.duration_s,
+            &fault_marks(c),
+        ));
+    }
+    out
+}
+
+/// Distinct values in first-seen order.
+fn first_seen<'a>(items: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut seen = BTreeSet::new();
+    items.filter(|s| seen.insert(*s)).collect()
+}
+
+/// The repeats of `target` added into one histogram (empty when none of
+/// them carries a readable one).
+fn merged_histogram(cells: &[&CellResult], target: &str, op: &str) -> Histogram<u64> {
+    let mut sum = new_histogram();
+    for c in cells.iter().filter(|c| c.target.name == target) {
+        if let Some(h) = c.ops.get(op).and_then(|s| decode_histogram(&s.histogram)) {
+            // Bounds differ only for foreign histograms: skip, don't fail.
+            let _ = sum.add(&h);
+        }
+    }
+    sum
+}
+
+/// p50/p95/p99 of the merged repeats; without histograms, the mean of
+/// the repeats' own percentiles.
+fn percentile_group(cells: &[&CellResult], target: &str, op: &str) -> Option<PercentileGroup> {
+    let h = merged_histogram(cells, target, op);
+    if !h.is_empty() {
+        return Some(PercentileGroup {
+            label: target.to_string(),
+            p50_ns: h.value_at_quantile(0.50) as f64,
+            p95_ns: h.value_at_quantile(0.95) as f64,
+            p99_ns: h.value_at_quantile(0.99) as f64,
+        });
+    }
+    let stats: Vec<_> = cells
+        .iter()
+        .filter(|c| c.target.name == target)
+        .filter_map(|c| c.ops.get(op))
+        .filter(|s| s.count > 0)
+        .collect();
+    if stats.is_empty() {
+        return None;
+    }
+    let mean = |f: fn(&crate::result::OpStats) -> u64| {
+        stats.iter().map(|s| f(s) as f64).sum::<f64>() / stats.len() as f64
+    };
+    Some(PercentileGroup {
+        label: target.to_string(),
+        p50_ns: mean(|s| s.p50_ns),
+        p95_ns: mean(|s| s.p95_ns),
+        p99_ns: mean(|s| s.p99_ns),
+    })
+}
+
+/// The unit op of a cell: from its ops, else from its log's tags.
+fn unit_op_of(c: &CellResult, hlog: &HlogData) -> String {
+    let from_ops = super::ordered_ops(&c.ops)
+        .into_iter()
+        .map(|(name, _)| name)
+        .find(|o| Op::from_name(o).is_some_and(Op::is_unit));
+    if let Some(op) = from_ops {
+        return op.to_string();
+    }
+    let mut tags = hlog.tags();
+    tags.sort_by(|a, b| super::op_order_key(a).cmp(&super::op_order_key(b)));
+    tags.first()
+        .map(|t| t.to_string())
+        .unwrap_or_else(|| "op".to_string())
+}
+
+/// Device counters per configuration (target × workload), repeats averaged.
+fn device_bars(cells: &[&CellResult], label: &dyn Fn(&CellResult) -> String) -> Vec<DeviceBar> {
+    let mut order: Vec<String> = Vec::new();
+    let mut acc: BTreeMap<String, (DeviceBar, Vec<f64>, usize)> = BTreeMap::new();
+    for c in cells {
+        let Some(d) = &c.device else { continue };
+        let key = label(c);
+        let entry = acc.entry(key.clone()).or_insert_with(|| {
+            order.push(key.clone());
+            (
+                DeviceBar {
+                    label: key.clone(),
+                    payload_bytes: 0.0,
+                    device_bytes: 0.0,
+                    write_amplification: None,
+                    shared: false,
+                },
+                Vec::new(),
+                0,
+            )
+        });
+        entry.0.payload_bytes += c.bytes_written as f64;
+        entry.0.device_bytes += d.bytes_written as f64;
+        entry.0.shared |= d.shared;
+        entry
+            .1
+            .extend(d.write_amplification.filter(|w| w.is_finite()));
+        entry.2 += 1;
+    }
+    order
+        .iter()
+        .filter_map(|k| acc.remove(k))
+        .map(|(mut bar, was, n)| {
+            bar.payload_bytes /= n as f64;
+            bar.device_bytes /= n as f64;
+            bar.write_amplification =
+                (!was.is_empty()).then(|| was.iter().sum::<f64>() / was.len() as f64);
+            bar
+        })
+        .collect()
+}
+
+/// Crash durability per configuration, summed over repeats.
+fn durability_bars(
+    cells: &[&CellResult],
+    label: &dyn Fn(&CellResult) -> String,
+) -> Vec<DurabilityBar> {
+    let mut out: Vec<DurabilityBar> = Vec::new();
+    for c in cells {
+        for f in &c.faults {
+            if f.get("kind").and_then(|k| k.as_str()) != Some("crash") {
+                continue;
+            }
+            let Some(d) = f.get("durability").filter(|d| d.is_object()) else {
+                continue;
+            };
+            let bar = DurabilityBar::from_json(&label(c), d);
+            match out.iter_mut().find(|b| b.label == bar.label) {
+                Some(b) => b.add(&bar),
+                None => out.push(bar),
+            }
+        }
+    }
+    out
+}
+
+/// Hands out file stems: parts joined by '-', each reduced to
+/// `[A-Za-z0-9._-]`, and a `-2`, `-3` … suffix when two charts would clash
+/// (e.g. `ext4[a]` and `ext4(a)`).
+#[derive(Default)]
+struct Stems {
+    used: BTreeSet<String>,
+}
+
+impl Stems {
+    fn make(&mut self, parts: &[&str]) -> String {
+        let base: Vec<String> = parts.iter().map(|p| safe_part(p)).collect();
+        let base = base.join("-");
+        let mut stem = base.clone();
+        let mut n = 2;
+        while !self.used.insert(stem.clone()) {
+            stem = format!("{base}-{n}");
+            n += 1;
+        }
+        stem
+    }
+}
+
+/// `ext4[noatime,data=writeback]` → `ext4_noatime_data_writeback`.
+fn safe_part(s: &str) -> String {
+    let mut out = String::new();
+    for ch in s.chars() {
+        let c = if ch.is_ascii_alphanumeric() || ch == '.' || ch == '-' {
+            ch
+        } else {
+            '_'
+        };
+        if !(c == '_' && out.ends_with('_')) {
+            out.push(c);
+        }
+    }
+    // No hidden files, no edge underscores, bounded length.
+    let trimmed: String = out.trim_matches(['_', '.', '-']).chars().take(60).collect();
+    if trimmed.is_empty() {
+        "x".to_string()
+    } else {
+        trimmed
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,268 @@
+//! What reached the device and what survived a crash: payload vs device
+//! bytes and write amplification per target, and durability outcomes of
+//! crash trials per configuration.
+
+use plotters::style::RGBColor;
+
+use super::draw::{self, Axis, BarSeries, HLine, Panel};
+use super::latency::finish;
+use super::{Chart, ChartText};
+
+/// Device counters of one configuration (mean over its repeats).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceBar {
+    pub label: String,
+    /// Bytes the workload handed to write().
+    pub payload_bytes: f64,
+    /// Bytes the block device saw written.
+    pub device_bytes: f64,
+    /// Device ÷ payload, when the model has it.
+    pub write_amplification: Option<f64>,
+    /// Other writers share the device (hostPath): numbers are an upper bound.
+    pub shared: bool,
+}
+
+/// Durability of one configuration over all its crash trials.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct DurabilityBar {
+    pub label: String,
+    pub trials: u64,
+    pub acked_lost: u64,
+    pub acked_name_lost: u64,
+    pub unacked_lost: u64,
+    pub loss_window_records: u64,
+    /// Worst trial.
+    pub loss_window_ms: f64,
+}
+
+impl DurabilityBar {
+    /// Reads `faults[].durability` of a crash entry (missing fields are 0).
+    pub fn from_json(label: &str, d: &serde_json::Value) -> DurabilityBar {
+        let n = |k: &str| d.get(k).and_then(|v| v.as_u64()).unwrap_or(0);
+        DurabilityBar {
+            label: label.to_string(),
+            trials: n("trials"),
+            acked_lost: n("acked_lost"),
+            acked_name_lost: n("acked_name_lost"),
+            unacked_lost: n("unacked_lost"),
+            loss_window_records: n("loss_window_records"),
+            loss_window_ms: d
+                .get("loss_window_ms")
+                .and_then(|v| v.as_f64())
+                .filter(|v| v.is_finite())
+                .unwrap_or(0.0),
+        }
+    }
+
+    /// Adds another cell's trials (sums; the loss window is the worst).
+    pub fn add(&mut self, o: &DurabilityBar) {
+        self.trials += o.trials;
+        self.acked_lost += o.acked_lost;
+        self.acked_name_lost += o.acked_name_lost;
+        self.unacked_lost += o.unacked_lost;
+        self.loss_window_records += o.loss_window_records;
+        self.loss_window_ms = self.loss_window_ms.max(o.loss_window_ms);
+    }
+}
+
+/// (unit name, bytes per unit) for sizes up to `max`.
+fn byte_unit(max: f64) -> (&'static str, f64) {
+    const K: f64 = 1024.0;
+    if max >= K * K * K * 10.0 {
+        ("GiB", K * K * K)
+    } else if max >= K * K * 10.0 {
+        ("MiB", K * K)
+    } else if max >= K * 10.0 {
+        ("KiB", K)
+    } else {
+        ("B", 1.0)
+    }
+}
+
+fn bar_values(values: &[Option<f64>], axis: &Axis, suffix: &str) -> Vec<Option<(f64, String)>> {
+    values
+        .iter()
+        .map(|v| {
+            v.filter(|v| v.is_finite()).map(|v| {
+                (
+                    axis.map(v),
+                    format!("{}{suffix}", draw::format_value(v / axis.scale)),
+                )
+            })
+        })
+        .collect()
+}
+
+/// Bytes written (payload and device) and write amplification per
+/// configuration.
+pub fn device_chart(text: &ChartText, bars: &[DeviceBar]) -> Chart {
+    let labels: Vec<String> = bars
+        .iter()
+        .map(|b| {
+            if b.shared {
+                format!("{} (shared)", b.label)
+            } else {
+                b.label.clone()
+            }
+        })
+        .collect();
+    let max_bytes = bars
+        .iter()
+        .flat_map(|b| [b.payload_bytes, b.device_bytes])
+        .filter(|v| v.is_finite())
+        .fold(0.0, f64::max);
+    let (unit, per) = byte_unit(max_bytes);
+    let top_hi = if max_bytes > 0.0 { max_bytes } else { per };
+    let y_bytes = Axis::linear(&format!("bytes written ({unit})"), 0.0, top_hi * 1.15, per);
+    let payload: Vec<Option<f64>> = bars.iter().map(|b| Some(b.payload_bytes)).collect();
+    let device: Vec<Option<f64>> = bars.iter().map(|b| Some(b.device_bytes)).collect();
+    let mut top = Panel::bars(
+        labels.clone(),
+        y_bytes.clone(),
+        vec![
+            BarSeries {
+                label: "payload (write() calls)".to_string(),
+                color: RGBColor(150, 195, 225),
+                values: bar_values(&payload, &y_bytes, ""),
+            },
+            BarSeries {
+                label: "device (block layer)".to_string(),
+                color: RGBColor(10, 60, 130),
+                values: bar_values(&device, &y_bytes, ""),
+            },
+        ],
+    );
+    if bars.is_empty() {
+        top.note = Some("no device counters".to_string());
+        top.legend = false;
+    }
+
+    let was: Vec<Option<f64>> = bars.iter().map(|b| b.write_amplification).collect();
+    let wa_max = was
+        .iter()
+        .flatten()
+        .copied()
+        .filter(|v| v.is_finite())
+        .fold(1.0, f64::max);
+    let y_wa = Axis::linear("write amplification (×)", 0.0, wa_max * 1.15, 1.0);
+    let mut bottom = Panel::bars(
+        labels,
+        y_wa.clone(),
+        vec![BarSeries {
+            label: "device ÷ payload".to_string(),
+            color: draw::palette(1),
+            values: bar_values(&was, &y_wa, "×"),
+        }],
+    );
+    bottom.hlines.push(HLine {
+        y: y_wa.map(1.0),
+        label: "1× = no amplification".to_string(),
+        color: draw::NEUTRAL,
+    });
+    if bars.is_empty() || was.iter().all(Option::is_none) {
+        bottom.note = Some("no write amplification (no payload or no device)".to_string());
+    }
+    finish(text, vec![top, bottom])
+}
+
+/// Writes lost after crash trials (acknowledged, names, unacknowledged)
+/// and the loss window, per configuration.
+pub fn durability_chart(text: &ChartText, bars: &[DurabilityBar]) -> Chart {
+    let labels: Vec<String> = bars
+        .iter()
+        .map(|b| {
+            let s = if b.trials == 1 { "" } else { "s" };
+            format!("{} ({} trial{s})", b.label, b.trials)
+        })
+        .collect();
+    let counts_max = bars
+        .iter()
+        .flat_map(|b| [b.acked_lost, b.acked_name_lost, b.unacked_lost])
+        .max()
+        .unwrap_or(0)
+        .max(1) as f64;
+    let y_counts = Axis::linear("writes lost (count)", 0.0, counts_max * 1.15, 1.0);
+    let col = |f: fn(&DurabilityBar) -> u64| -> Vec<Option<f64>> {
+        bars.iter().map(|b| Some(f(b) as f64)).collect()
+    };
+    let mut top = Panel::bars(
+        labels.clone(),
+        y_counts.clone(),
+        vec![
+            BarSeries {
+                label: "acknowledged, lost (violation)".to_string(),
+                color: draw::ALERT,
+                values: bar_values(&col(|b| b.acked_lost), &y_counts, ""),
+            },
+            BarSeries {
+                label: "acknowledged, name lost".to_string(),
+                color: draw::palette(1),
+                values: bar_values(&col(|b| b.acked_name_lost), &y_counts, ""),
+            },
+            BarSeries {
+                label: "unacknowledged, lost".to_string(),
+                color: RGBColor(120, 120, 120),
+                values: bar_values(&col(|b| b.unacked_lost), &y_counts, ""),
+            },
+        ],
+    );
+    if bars.is_empty() {
+        top.note = Some("no crash trials".to_string());
+        top.legend = false;
+    }
+    let window_max = bars
+        .iter()
+        .map(|b| b.loss_window_ms)
+        .filter(|v| v.is_finite())
+        .fold(0.0, f64::max);
+    let y_window = Axis::linear(
+        "loss window (ms)",
+        0.0,
+        if window_max > 0.0 {
+            window_max * 1.15
+        } else {
+            1.0
+        },
+        1.0,
+    );
+    let windows: Vec<Option<f64>> = bars.iter().map(|b| Some(b.loss_window_ms)).collect();
+    let mut bottom = Panel::bars(
+        labels,
+        y_window.clone(),
+        vec![BarSeries {
+            label: "worst trial: oldest lost write → power cut".to_string(),
+            color: draw::palette(0),
+            values: bar_values(&windows, &y_window, " ms"),
+        }],
+    );
+    if bars.is_empty() {
+        bottom.legend = false;
+    }
+    finish(text, vec![top, bottom])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durability_reads_and_adds() {
+        let d = serde_json::json!({"trials": 10, "acked_lost": 1, "unacked_lost": 7,
+            "loss_window_ms": 12.5, "loss_window_records": 7});
+        let mut a = DurabilityBar::from_json("ext4 · wal", &d);
+        assert_eq!((a.trials, a.acked_lost, a.acked_name_lost), (10, 1, 0));
+        let b = DurabilityBar::from_json("x", &serde_json::json!({"loss_window_ms": 30.0}));
+        a.add(&b);
+        assert_eq!(a.loss_window_ms, 30.0);
+        assert_eq!(a.unacked_lost, 7);
+        let junk = DurabilityBar::from_json("x", &serde_json::json!("nope"));
+        assert_eq!(junk.trials, 0);
+    }
+
+    #[test]
+    fn byte_units() {
+        assert_eq!(byte_unit(500.0).0, "B");
+        assert_eq!(byte_unit(23_068_672.0).0, "MiB");
+        assert_eq!(byte_unit(50.0 * 1024.0 * 1024.0 * 1024.0).0, "GiB");
+    }
+}

@@ -1,0 +1,432 @@
+//! Every chart renders for a synthetic run, as well-formed SVG and a
+//! decodable PNG with something drawn on it, identically twice; odd input
+//! gives a "no data" chart, never a panic.
+//!
+//! `WPBENCH_CHART_PREVIEW=1 cargo test --release --lib charts` also writes
+//! the synthetic run's charts to /tmp/wpbench-charts-preview/ to look at.
+
+use std::collections::BTreeMap;
+
+use hdrhistogram::Histogram;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::*;
+use crate::record::{encode_histogram, HlogInterval};
+use crate::report::fixtures;
+use crate::result::{DeviceStats, OpStats, RunResult};
+
+/// Log-normal latencies around `median_ns`, with a slow tail: one in 200
+/// samples takes `tail`× longer. Seeded, so every run sees the same data.
+fn latencies(seed: u64, n: usize, median_ns: f64, tail: f64) -> Histogram<u64> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut h = new_histogram();
+    for _ in 0..n {
+        let (u1, u2): (f64, f64) = (rng.random::<f64>().max(1e-12), rng.random());
+        let z = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
+        let mut v = median_ns * (0.5 * z).exp();
+        if rng.random_range(0..200) == 0 {
+            v *= tail;
+        }
+        h.record(v.max(1.0) as u64).unwrap();
+    }
+    h
+}
+
+fn stats_of(h: &Histogram<u64>, seconds: f64) -> OpStats {
+    let mut s = fixtures::op(h.len(), h.len() as f64 / seconds, h.value_at_quantile(0.5));
+    s.p95_ns = h.value_at_quantile(0.95);
+    s.p99_ns = h.value_at_quantile(0.99);
+    s.max_ns = h.max();
+    s.histogram = encode_histogram(h);
+    s
+}
+
+/// 3 targets × 2 workloads × 2 repeats; device counters on the loop-backed
+/// targets, crash trials and a throttle timeline on ext4's WAL cells.
+fn synthetic_run() -> RunResult {
+    let targets = [
+        ("tmpfs", 20_000.0, 1.0),
+        ("ext4[noatime]", 900_000.0, 1.1),
+        ("overlay[metacopy=on]", 1_200_000.0, 1.6),
+    ];
+    let workloads = [
+        ("wal", "record", "fdatasync"),
+        ("small-files", "file", "fsync"),
+    ];
+    let mut cells = Vec::new();
+    let mut index = 0;
+    for repeat in 0..2u32 {
+        for (wi, (workload, unit, sync)) in workloads.iter().enumerate() {
+            for (ti, (target, median, wa)) in targets.iter().enumerate() {
+                let seed = (repeat as u64) * 100 + (wi as u64) * 10 + ti as u64;
+                let unit_h = latencies(seed, 4000, *median * (1.0 + wi as f64), 30.0);
+                let sync_h = latencies(seed + 1000, 4000, *median * 0.9, 30.0);
+                let write_h = latencies(seed + 2000, 4000, 3_000.0, 8.0);
+                let mut c = fixtures::cell(
+                    index,
+                    target,
+                    workload,
+                    repeat,
+                    vec![
+                        (unit, stats_of(&unit_h, 5.0)),
+                        (sync, stats_of(&sync_h, 5.0)),
+                        ("write", stats_of(&write_h, 5.0)),
+                    ],
+                );
+                if *target != "tmpfs" {
+                    c.device = Some(DeviceStats {
+                        bytes_written: (c.bytes_written as f64 * wa) as u64,
+                        write_amplification: Some(*wa),
+                        ..fixtures::loop_device()
+                    });
+                }
+                if target.starts_with("ext4") && *workload == "wal" {
+                    c.faults.push(serde_json::json!({
+                        "kind": "crash",
+                        "trials": 5,
+                        "fired_at_s": 2.4,
+                        "durability": {"trials": 5, "acked_intact": 5000, "acked_lost": 0,
+                            "acked_name_lost": 0, "acked_after_cut": 1, "torn": 0,
+                            "unacked_survived": 3, "unacked_lost": 12,
+                            "loss_window_records": 12, "loss_window_bytes": 49152,
+                            "loss_window_ms": 8.5 + repeat as f64},
+                        "per_trial": [{"trial": 0, "timeline": [
+                            {"event": "armed", "at_s": 0.0},
+                            {"event": "fired", "at_s": 2.4}]}],
+                    }));
+                }
+                if target.starts_with("overlay") && *workload == "wal" {
+                    c.faults.push(serde_json::json!({
+                        "kind": "crash",
+                        "durability": {"trials": 5, "acked_lost": 3, "acked_name_lost": 2,
+                            "unacked_lost": 40, "loss_window_ms": 31.0},
+                    }));
+                    c.faults.push(serde_json::json!({
+                        "kind": "throttle",
+                        "timeline": [{"event": "armed", "at_s": 1.0},
+                                     {"event": "healed", "at_s": 3.5}],
+                    }));
+                }
+                cells.push(c);
+                index += 1;
+            }
+        }
+    }
+    let mut run = fixtures::run(cells);
+    run.scenario.name = "charts-test".to_string();
+    run
+}
+
+/// Interval logs for the first repeat's WAL cells: 5 one-second intervals,
+/// the third stalled (no unit op) on the throttled overlay.
+fn synthetic_hlogs(run: &RunResult) -> BTreeMap<String, HlogData> {
+    let mut out = BTreeMap::new();
+    for c in run
+        .cells
+        .iter()
+        .filter(|c| c.repeat == 0 && c.workload.name == "wal")
+    {
+        let mut intervals = Vec::new();
+        for k in 0..5u64 {
+            let stalled = c.target.name.starts_with("overlay") && k == 2;
+            let n = if stalled { 0 } else { 600 + 80 * k as usize };
+            let slow = if k == 3 { 6.0 } else { 1.0 };
+            let seed = c.index as u64 * 10 + k;
+            for (tag, median) in [("record", 400_000.0 * slow), ("fdatasync", 350_000.0)] {
+                if n == 0 && tag == "record" {
+                    continue;
+                }
+                intervals.push(HlogInterval {
+                    tag: Some(tag.to_string()),
+                    start_s: k as f64,
+                    length_s: 1.0,
+                    max: 0.0,
+                    hist: latencies(seed, n.max(50), median, 20.0),
+                });
+            }
+        }
+        out.insert(
+            c.hlog.clone(),
+            HlogData {
+                start_time_s: Some(1.7e9),
+                base_time_s: Some(1.7e9),
+                intervals,
+            },
+        );
+    }
+    out
+}
+
+/// The checks every chart must pass.
+fn check(chart: &Chart) {
+    let what = &chart.file_stem;
+    assert!(!chart.title.is_empty(), "{what}: no title");
+    assert!(
+        chart
+            .file_stem
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+            && !chart.file_stem.starts_with(['.', '-']),
+        "{what}: unsafe stem"
+    );
+    let doc = roxmltree::Document::parse(&chart.svg)
+        .unwrap_or_else(|e| panic!("{what}: SVG does not parse: {e}"));
+    assert_eq!(doc.root_element().tag_name().name(), "svg", "{what}");
+    assert!(
+        doc.descendants()
+            .any(|n| n.text().map(str::trim) == Some(chart.title.as_str())),
+        "{what}: the SVG lacks its title"
+    );
+
+    let decoder = png::Decoder::new(std::io::Cursor::new(chart.png.as_slice()));
+    let mut reader = decoder
+        .read_info()
+        .unwrap_or_else(|e| panic!("{what}: PNG does not decode: {e}"));
+    let mut pixels = vec![0; reader.output_buffer_size().expect("sane size")];
+    let frame = reader.next_frame(&mut pixels).unwrap();
+    assert_eq!((frame.width, frame.height), CHART_SIZE, "{what}");
+    let pixels = &pixels[..frame.buffer_size()];
+    // Something is drawn: plenty of non-white pixels, and not all one colour.
+    let inked = pixels
+        .chunks(3)
+        .filter(|p| p.iter().any(|c| *c < 200))
+        .count();
+    let total = (frame.width * frame.height) as usize;
+    assert!(inked > total / 1000, "{what}: only {inked} inked pixels");
+    assert!(inked < total / 2, "{what}: {inked} of {total} pixels inked");
+}
+
+/// With WPBENCH_CHART_PREVIEW set, writes the charts to
+/// /tmp/wpbench-charts-preview/ for a person to look at.
+fn preview(charts: &[Chart]) {
+    if std::env::var_os("WPBENCH_CHART_PREVIEW").is_none() {
+        return;
+    }
+    let dir = std::path::Path::new("/tmp/wpbench-charts-preview");
+    std::fs::create_dir_all(dir).unwrap();
+    for c in charts {
+        std::fs::write(dir.join(format!("{}.png", c.file_stem)), &c.png).unwrap();
+        std::fs::write(dir.join(format!("{}.svg", c.file_stem)), &c.svg).unwrap();
+    }
+}
+
+fn find<'a>(charts: &'a [Chart], stem: &str) -> &'a Chart {
+    charts
+        .iter()
+        .find(|c| c.file_stem == stem)
+        .unwrap_or_else(|| panic!("no chart {stem} in {:?}", stems(charts)))
+}
+
+fn stems(charts: &[Chart]) -> Vec<&str> {
+    charts.iter().map(|c| c.file_stem.as_str()).collect()
+}
+
+#[test]
+fn every_chart_renders_for_a_synthetic_run() {
+    let run = synthetic_run();
+    let hlogs = synthetic_hlogs(&run);
+    let mut opts = ChartOptions::default();
+    opts.unit_op_threshold_ns
+        .insert("wal".to_string(), 2_000_000.0);
+    let charts = render_all_with(&run, &hlogs, &opts);
+    assert_eq!(
+        stems(&charts),
+        [
+            "percentiles-wal-record",
+            "spectrum-wal-record",
+            "cdf-wal-record",
+            "spectrum-wal-write",
+            "cdf-wal-write",
+            "spectrum-wal-fdatasync",
+            "cdf-wal-fdatasync",
+            "percentiles-small-files-file",
+            "spectrum-small-files-file",
+            "cdf-small-files-file",
+            "spectrum-small-files-write",
+            "cdf-small-files-write",
+            "spectrum-small-files-fsync",
+            "cdf-small-files-fsync",
+            "device",
+            "durability",
+            "timeseries-000-tmpfs-wal-r0",
+            "timeseries-001-ext4_noatime-wal-r0",
+            "timeseries-002-overlay_metacopy_on-wal-r0",
+        ]
+    );
+    preview(&charts);
+    for c in &charts {
+        check(c);
+    }
+    // Repeats merged into one line per target; one bar group per target.
+    let spectrum = &find(&charts, "spectrum-wal-record").svg;
+    assert_eq!(
+        spectrum.matches("\next4[noatime]\n</text>").count(),
+        1,
+        "one legend entry"
+    );
+    assert!(spectrum.contains("99.99%") && spectrum.contains("latency (ms, log scale)"));
+    assert!(charts[0].svg.contains("gate 2 ms"), "threshold drawn");
+    // Fault events, from the first trial's timeline and the throttle's.
+    let ts = &find(&charts, "timeseries-001-ext4_noatime-wal-r0").svg;
+    assert!(ts.contains("crash fired 2.4 s") && ts.contains("crash armed 0 s"));
+    let ts = &find(&charts, "timeseries-002-overlay_metacopy_on-wal-r0").svg;
+    assert!(ts.contains("throttle healed 3.5 s"));
+    // Labels name the workload when the chart spans several.
+    let durability = &find(&charts, "durability").svg;
+    assert!(durability.contains("\nwal (10 trials)\n"), "repeats summed");
+    assert!(find(&charts, "device").svg.contains("\nsmall-files\n"));
+}
+
+#[test]
+fn rendering_twice_gives_identical_bytes() {
+    let run = synthetic_run();
+    let hlogs = synthetic_hlogs(&run);
+    let a = render_all(&run, &hlogs);
+    let b = render_all(&run.clone(), &hlogs.clone());
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(&b) {
+        assert!(x.svg == y.svg, "{}: SVG differs", x.file_stem);
+        assert!(x.png == y.png, "{}: PNG differs", x.file_stem);
+    }
+}
+
+#[test]
+fn charts_that_do_not_apply_are_skipped() {
+    // The exporters' one-cell fixture: no histograms, device, faults or logs.
+    let run = fixtures::wal_run();
+    let charts = render_all(&run, &BTreeMap::new());
+    let names = stems(&charts);
+    assert!(names.contains(&"percentiles-wal-record"), "{names:?}");
+    assert!(!names.iter().any(|n| ["device", "durability"].contains(n)));
+    assert!(!names.iter().any(|n| n.starts_with("timeseries")));
+    // Bars fall back to the cell's own percentiles; spectra say "no data".
+    for c in &charts {
+        check(c);
+    }
+    assert!(find(&charts, "spectrum-wal-record").svg.contains("no data"));
+    assert!(!find(&charts, "percentiles-wal-record")
+        .svg
+        .contains("no data"));
+    assert!(render_all(&fixtures::run(vec![]), &BTreeMap::new()).is_empty());
+}
+
+#[test]
+fn odd_input_gives_a_no_data_chart() {
+    let text = |stem: &str| ChartText {
+        file_stem: stem.to_string(),
+        title: format!("odd {stem}"),
+        footer: String::new(),
+    };
+    let empty = LatencySeries {
+        label: "empty".to_string(),
+        hist: new_histogram(),
+    };
+    let mut one = new_histogram();
+    one.record(1_234).unwrap();
+    let single = LatencySeries {
+        label: "one value".to_string(),
+        hist: one,
+    };
+    let mut zero = new_histogram();
+    zero.record(0).unwrap();
+    let zero = LatencySeries {
+        label: "zero".to_string(),
+        hist: zero,
+    };
+
+    let none = [
+        percentile_spectrum(&text("s0"), &[]),
+        percentile_spectrum(&text("s1"), std::slice::from_ref(&empty)),
+        latency_cdf(&text("c0"), &[]),
+        percentile_bars(&text("b0"), &[], Some(f64::NAN)),
+        cell_time_series(&text("t0"), &HlogData::default(), "record", 0.0, &[]),
+        device_chart(&text("d0"), &[]),
+        durability_chart(&text("u0"), &[]),
+    ];
+    for c in &none {
+        check(c);
+        assert!(c.svg.contains("no "), "{}: no note", c.file_stem);
+    }
+    let lone = [
+        percentile_spectrum(&text("s2"), &[single.clone(), empty.clone(), zero.clone()]),
+        latency_cdf(&text("c2"), &[single.clone(), zero]),
+        percentile_bars(
+            &text("b2"),
+            &[PercentileGroup {
+                label: "x".to_string(),
+                p50_ns: 5.0,
+                p95_ns: f64::INFINITY,
+                p99_ns: 0.0,
+            }],
+            Some(1e12),
+        ),
+        cell_time_series(
+            &text("t2"),
+            &HlogData::default(),
+            "record",
+            3.0,
+            &[FaultMark {
+                at_s: f64::MAX,
+                event: "fired".to_string(),
+                label: "far away".to_string(),
+            }],
+        ),
+        device_chart(
+            &text("d2"),
+            &[DeviceBar {
+                label: "zero".to_string(),
+                payload_bytes: 0.0,
+                device_bytes: 0.0,
+                write_amplification: None,
+                shared: true,
+            }],
+        ),
+        durability_chart(&text("u2"), &[DurabilityBar::default()]),
+    ];
+    // Many targets with long names: the legend stops at three rows.
+    let many: Vec<LatencySeries> = (0..40)
+        .map(|i| LatencySeries {
+            label: format!("overlay[metacopy=on,index=off,redirect_dir=on]-{i}"),
+            hist: latencies(i, 200, 1e5 * (1.0 + i as f64), 5.0),
+        })
+        .collect();
+    let groups: Vec<PercentileGroup> = (0..40)
+        .map(|i| PercentileGroup {
+            label: format!("target-with-a-long-name-{i} · workload"),
+            p50_ns: 1e5,
+            p95_ns: 2e5,
+            p99_ns: 3e5 + i as f64,
+        })
+        .collect();
+    let lone = [
+        lone.to_vec(),
+        vec![
+            percentile_spectrum(&text("s3"), &many),
+            percentile_bars(&text("b3"), &groups, Some(2.5e5)),
+        ],
+    ]
+    .concat();
+    assert!(lone[lone.len() - 2].svg.contains("more"));
+    for c in &lone {
+        check(c);
+    }
+    preview(&none);
+    preview(&lone);
+}
+
+#[test]
+fn stems_are_safe_and_unique() {
+    let mut s = Stems::default();
+    assert_eq!(
+        s.make(&["spectrum", "ext4[a]", "fsync"]),
+        "spectrum-ext4_a-fsync"
+    );
+    assert_eq!(
+        s.make(&["spectrum", "ext4(a)", "fsync"]),
+        "spectrum-ext4_a-fsync-2"
+    );
+    assert_eq!(s.make(&["../..", "", "a b/c"]), "x-x-a_b_c");
+    assert_eq!(safe_part(".hidden"), "hidden");
+    assert_eq!(safe_part(&"y".repeat(100)).len(), 60);
+}

@@ -1,0 +1,330 @@
+//! A cell second by second, from its .hlog: unit-op throughput on top, p99
+//! latency below, fault events (armed, fired, healed …) as dashed vertical
+//! lines in both. A stall shows as a dip to zero, not as a missing point.
+
+use hdrhistogram::Histogram;
+use plotters::style::RGBColor;
+
+use super::draw::{self, Axis, Body, Curve, Panel, VLine};
+use super::latency::{finish, latency_axis};
+use super::{Chart, ChartText};
+use crate::record::{new_histogram, HlogData};
+use crate::result::CellResult;
+
+/// A fault event on the time axis: seconds from the measured phase's start
+/// (the .hlog's BaseTime).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FaultMark {
+    pub at_s: f64,
+    /// "armed", "fired", "healed" …
+    pub event: String,
+    /// What the chart prints ("crash fired 2.31 s").
+    pub label: String,
+}
+
+/// Longest series drawn (intervals); beyond it the log is truncated.
+const MAX_INTERVALS: usize = 100_000;
+
+/// The fault events of a cell, in time order.
+///
+/// Each `faults[]` entry may carry `timeline: [{event, at_s}]`. Crash
+/// entries carry one per trial in `per_trial[].timeline`; the cell's ops
+/// and .hlog are the first trial's, so only the first trial with a
+/// timeline is shown. Without any timeline, `fired_at_s` stands for a
+/// single "fired" event.
+pub fn fault_marks(cell: &CellResult) -> Vec<FaultMark> {
+    let mut marks = Vec::new();
+    for f in &cell.faults {
+        let kind = f.get("kind").and_then(|k| k.as_str()).unwrap_or("fault");
+        let timeline = f.get("timeline").and_then(|t| t.as_array()).or_else(|| {
+            f.get("per_trial")?
+                .as_array()?
+                .iter()
+                .find_map(|t| t.get("timeline")?.as_array())
+        });
+        let events: Vec<(String, f64)> = match timeline {
+            Some(events) => events
+                .iter()
+                .filter_map(|e| {
+                    let at = e.get("at_s")?.as_f64()?;
+                    let name = e.get("event").and_then(|n| n.as_str()).unwrap_or("event");
+                    Some((name.to_string(), at))
+                })
+                .collect(),
+            None => f
+                .get("fired_at_s")
+                .and_then(|v| v.as_f64())
+                .map(|at| vec![("fired".to_string(), at)])
+                .unwrap_or_default(),
+        };
+        for (event, at_s) in events {
+            if at_s.is_finite() {
+                marks.push(FaultMark {
+                    at_s,
+                    label: format!("{kind} {event} {} s", draw::format_value(at_s)),
+                    event,
+                });
+            }
+        }
+    }
+    // Stable: equal times keep the faults' order.
+    marks.sort_by(|a, b| a.at_s.total_cmp(&b.at_s));
+    marks
+}
+
+fn event_color(event: &str) -> RGBColor {
+    match event {
+        "fired" | "cut" | "crash" => draw::ALERT,
+        "healed" | "recovered" => RGBColor(0, 140, 100),
+        "armed" => RGBColor(120, 90, 0),
+        _ => RGBColor(120, 60, 160),
+    }
+}
+
+/// Per interval: (unit ops, merged histogram).
+struct Bins {
+    length_s: f64,
+    counts: Vec<u64>,
+    hists: Vec<Option<Histogram<u64>>>,
+}
+
+fn bin(hlog: &HlogData, unit_op: &str, duration_s: f64) -> Bins {
+    // wpbench writes 1 s intervals; take the log's own length to be safe.
+    let length_s = hlog
+        .intervals
+        .iter()
+        .map(|i| i.length_s)
+        .find(|l| l.is_finite() && *l > 0.0)
+        .unwrap_or(1.0);
+    let index = |start: f64| (start / length_s + 1e-6).floor();
+    let from_log = hlog
+        .intervals
+        .iter()
+        .filter(|i| i.start_s.is_finite() && i.start_s >= 0.0)
+        .map(|i| index(i.start_s) + 1.0)
+        .fold(0.0, f64::max);
+    let from_duration = if duration_s.is_finite() && duration_s > 0.0 {
+        (duration_s / length_s - 1e-6).ceil()
+    } else {
+        0.0
+    };
+    let n = (from_log.max(from_duration) as usize).min(MAX_INTERVALS);
+    let mut bins = Bins {
+        length_s,
+        counts: vec![0; n],
+        hists: vec![None; n],
+    };
+    for i in hlog.tagged(unit_op) {
+        if !(i.start_s.is_finite() && i.start_s >= 0.0) {
+            continue;
+        }
+        let k = index(i.start_s) as usize;
+        if k >= n {
+            continue;
+        }
+        bins.counts[k] += i.hist.len();
+        let h = bins.hists[k].get_or_insert_with(new_histogram);
+        // Histograms from other tools may have other bounds: a failed add
+        // only loses that interval's p99, never the chart.
+        let _ = h.add(&i.hist);
+    }
+    bins
+}
+
+/// Throughput and p99 latency per interval of one cell, with fault marks.
+pub fn cell_time_series(
+    text: &ChartText,
+    hlog: &HlogData,
+    unit_op: &str,
+    duration_s: f64,
+    marks: &[FaultMark],
+) -> Chart {
+    let bins = bin(hlog, unit_op, duration_s);
+    let n = bins.counts.len();
+    let data_hi = (n as f64 * bins.length_s).max(if duration_s.is_finite() {
+        duration_s
+    } else {
+        0.0
+    });
+    // Events long after the data (a heal after the cell ended) would squash
+    // the series into a corner: show those up to twice the data's span.
+    let marks: Vec<&FaultMark> = marks
+        .iter()
+        .filter(|m| m.at_s.is_finite() && m.at_s <= data_hi * 2.0 + 1.0)
+        .collect();
+    let mark_max = marks.iter().map(|m| m.at_s).fold(0.0, f64::max);
+    let x_hi = data_hi.max(mark_max * 1.02).max(1.0);
+    let x = Axis::linear("time since the measured phase began (s)", 0.0, x_hi, 1.0);
+    let rate_label = format!("throughput ({unit_op}/s)");
+
+    let rates: Vec<f64> = bins
+        .counts
+        .iter()
+        .map(|c| *c as f64 / bins.length_s)
+        .collect();
+    let rate_max = rates.iter().copied().fold(0.0, f64::max);
+    let p99s: Vec<Option<f64>> = bins
+        .hists
+        .iter()
+        .map(|h| {
+            h.as_ref()
+                .filter(|h| !h.is_empty())
+                .map(|h| h.value_at_quantile(0.99) as f64)
+        })
+        .collect();
+    let p99_values: Vec<f64> = p99s.iter().flatten().copied().collect();
+
+    let vlines = |with_labels: bool, x: &Axis| -> Vec<VLine> {
+        marks
+            .iter()
+            .map(|m| VLine {
+                x: x.map(m.at_s),
+                label: if with_labels {
+                    m.label.clone()
+                } else {
+                    String::new()
+                },
+                color: event_color(&m.event),
+            })
+            .collect()
+    };
+
+    if n == 0 || rate_max == 0.0 && p99_values.is_empty() {
+        let mut top = Panel::empty(
+            Axis {
+                label: String::new(),
+                ..x.clone()
+            },
+            Axis::blank(&rate_label),
+            "no data",
+        );
+        top.vlines = vlines(true, &x);
+        let mut bottom = Panel::empty(x.clone(), Axis::blank("p99 latency"), "");
+        bottom.note = None;
+        bottom.vlines = vlines(false, &x);
+        return finish(text, vec![top, bottom]);
+    }
+
+    let mid = |k: usize| (k as f64 + 0.5) * bins.length_s;
+    // Room above the data for three rows of event labels.
+    let headroom = if marks.is_empty() { 0.05 } else { 0.4 };
+    let y_rate = Axis::linear(&rate_label, 0.0, rate_max.max(1.0) / (1.0 - headroom), 1.0);
+    let few = n <= 40;
+    let rate_line = Curve {
+        label: String::new(),
+        color: draw::palette(0),
+        segments: vec![(0..n)
+            .map(|k| (x.map(mid(k)), y_rate.map(rates[k])))
+            .collect()],
+        dots: few,
+    };
+    let y_lat = latency_axis("p99 latency", &p99_values, 0.05);
+    // Break the p99 line where an interval had no unit op.
+    let mut segments: Vec<Vec<(f64, f64)>> = Vec::new();
+    let mut current = Vec::new();
+    for (k, p) in p99s.iter().enumerate() {
+        match p {
+            Some(v) => current.push((x.map(mid(k)), y_lat.map(*v))),
+            None if !current.is_empty() => segments.push(std::mem::take(&mut current)),
+            None => {}
+        }
+    }
+    if !current.is_empty() {
+        segments.push(current);
+    }
+    let p99_line = Curve {
+        label: String::new(),
+        color: draw::palette(5),
+        segments,
+        dots: few,
+    };
+    // One time axis title, under the bottom panel.
+    let top = Panel {
+        x: Axis {
+            label: String::new(),
+            ..x.clone()
+        },
+        y: y_rate,
+        body: Body::Lines(vec![rate_line]),
+        legend: false,
+        vlines: vlines(true, &x),
+        hlines: Vec::new(),
+        note: None,
+    };
+    let bottom = Panel {
+        x: x.clone(),
+        y: y_lat,
+        body: Body::Lines(vec![p99_line]),
+        legend: false,
+        vlines: vlines(false, &x),
+        hlines: Vec::new(),
+        note: None,
+    };
+    finish(text, vec![top, bottom])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::HlogInterval;
+
+    fn interval(tag: &str, start_s: f64, values: &[u64]) -> HlogInterval {
+        let mut hist = new_histogram();
+        for v in values {
+            hist.record(*v).unwrap();
+        }
+        HlogInterval {
+            tag: Some(tag.to_string()),
+            start_s,
+            length_s: 1.0,
+            max: 0.0,
+            hist,
+        }
+    }
+
+    #[test]
+    fn bins_fill_gaps_with_zero_and_cover_the_duration() {
+        let hlog = HlogData {
+            intervals: vec![
+                interval("record", 0.0, &[10, 20]),
+                interval("fsync", 1.0, &[5]),
+                interval("record", 2.0, &[30]),
+                interval("record", 2.0, &[40]),
+            ],
+            ..HlogData::default()
+        };
+        let b = bin(&hlog, "record", 4.5);
+        assert_eq!(b.counts, [2, 0, 2, 0, 0]);
+        assert!(b.hists[1].is_none());
+        assert_eq!(b.hists[2].as_ref().unwrap().len(), 2);
+        let none = bin(&HlogData::default(), "record", 0.0);
+        assert!(none.counts.is_empty());
+    }
+
+    #[test]
+    fn marks_come_from_timelines_then_trials_then_fired_at() {
+        let mut cell = crate::report::fixtures::cell(0, "ext4", "wal", 0, vec![]);
+        cell.faults = vec![
+            serde_json::json!({"kind": "throttle", "timeline": [
+                {"event": "armed", "at_s": 0.0}, {"event": "healed", "at_s": 4.0},
+                {"event": "bad", "at_s": "x"}]}),
+            serde_json::json!({"kind": "crash", "fired_at_s": 9.0, "per_trial": [
+                {"trial": 0, "fired": false},
+                {"trial": 1, "timeline": [{"event": "fired", "at_s": 2.5}]},
+                {"trial": 2, "timeline": [{"event": "fired", "at_s": 3.5}]}]}),
+            serde_json::json!({"kind": "enospc", "fired_at_s": 1.25}),
+            serde_json::json!("not an object"),
+        ];
+        let marks = fault_marks(&cell);
+        let got: Vec<(&str, f64)> = marks.iter().map(|m| (m.label.as_str(), m.at_s)).collect();
+        assert_eq!(
+            got,
+            [
+                ("throttle armed 0 s", 0.0),
+                ("enospc fired 1.25 s", 1.25),
+                ("crash fired 2.5 s", 2.5),
+                ("throttle healed 4 s", 4.0),
+            ]
+        );
+    }
+}
