@@ -29,7 +29,7 @@ use crate::target::{guardian, namespace, scratch};
     about = "Write-path benchmarking and fault-injection harness for container storage",
     long_about = "Runs YAML scenarios (targets × workloads × repeats) against real mounts, \
                   records per-operation latency histograms, and writes result.json, \
-                  HdrHistogram interval logs and a Markdown summary.\n\n\
+                  HdrHistogram interval logs, charts, report.html and a Markdown summary.\n\n\
                   Exit codes: 0 ok · 1 a gate failed · 2 scenario or command line wrong · \
                   3 this machine cannot run it · 4 the run failed"
 )]
@@ -48,6 +48,12 @@ pub enum Command {
     },
     /// Run a scenario and write its results.
     Run(RunArgs),
+    /// Render a run directory's charts, summary.md and report.html again from
+    /// its result.json and interval logs (same input, same bytes).
+    Report {
+        /// The run directory.
+        run_dir: PathBuf,
+    },
     /// Compare two runs: per cell and op, base vs new p50/p95/p99/throughput,
     /// and whether each change is significant across the repeats.
     Compare {
@@ -141,6 +147,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Validate { files } => validate(&files),
         Command::Run(args) => run(args),
+        Command::Report { run_dir } => report_run(&run_dir),
         Command::Compare { base, new, format } => compare(&base, &new, format),
         Command::Cleanup { scratch } => cleanup(scratch),
         Command::Guard { scratch, run } => {
@@ -159,6 +166,32 @@ fn read_run(path: &std::path::Path) -> Result<crate::result::RunResult> {
             path.display()
         ))
     })
+}
+
+fn report_run(dir: &std::path::Path) -> Result<ExitCode> {
+    let run = read_run(dir)?;
+    let run_dir = crate::result::writer::RunDir::open(dir).map_err(|e| {
+        Error::Usage(format!(
+            "{e}: `wpbench report` takes a run directory (it writes next to result.json)"
+        ))
+    })?;
+    let (written, unreadable) = run_dir
+        .write_reports(&run)
+        .map_err(|e| Error::run_io(format!("writing the reports to {}", dir.display()), e))?;
+    for u in &unreadable {
+        eprintln!("wpbench: no time-series chart for {u}");
+    }
+    let charts = written
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "svg"))
+        .count();
+    println!(
+        "wrote {} and {}, and {charts} charts as SVG and PNG in {}",
+        dir.join(crate::result::writer::HTML_FILE).display(),
+        dir.join(crate::result::writer::SUMMARY_FILE).display(),
+        dir.join(crate::result::writer::CHARTS_DIR).display()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn compare(
@@ -333,7 +366,7 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         }
         Format::Text if !args.quiet => {
             eprintln!(
-                "wrote {0}/result.json, {0}/summary.md and {1} interval logs",
+                "wrote {0}/result.json, {0}/report.html, {0}/summary.md, charts/ and {1} interval logs",
                 out_dir.display(),
                 result.cells.len()
             );

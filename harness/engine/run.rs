@@ -168,7 +168,18 @@ pub fn run(
     }
     .into();
     let problems = scratch.remove_all();
-    let written = write(&result);
+    let written = write(&result).and_then(|()| {
+        let (_, unreadable) = run_dir.write_reports(&result).map_err(|e| {
+            Error::run_io(
+                format!("writing the reports to {}", run_dir.path().display()),
+                e,
+            )
+        })?;
+        for u in unreadable {
+            obs.message(&format!("no time-series chart for {u}"));
+        }
+        Ok(())
+    });
     outcome?;
     written?;
     if !problems.is_empty() {

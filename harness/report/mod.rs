@@ -14,9 +14,43 @@ use crate::result::OpStats;
 
 pub mod charts;
 pub mod compare;
+pub mod html;
 pub mod json;
 pub mod summary;
+pub mod tables;
 pub mod terminal;
+
+/// Every report file of a finished run, as (path relative to the run
+/// directory, bytes): each chart as `charts/<stem>.svg` and `.png`,
+/// summary.md linking them, and the self-contained report.html. Pure:
+/// `hlogs` are the cells' parsed interval logs, keyed by their `hlog` path.
+pub fn render_files(
+    run: &crate::result::RunResult,
+    hlogs: &BTreeMap<String, crate::record::HlogData>,
+) -> Vec<(String, Vec<u8>)> {
+    let charts = charts::render_all(run, hlogs);
+    let links: Vec<summary::ChartLink> = charts
+        .iter()
+        .map(|c| summary::ChartLink {
+            file_stem: c.file_stem.clone(),
+            title: c.title.clone(),
+        })
+        .collect();
+    let mut files = Vec::with_capacity(2 * charts.len() + 2);
+    files.push((
+        "summary.md".to_string(),
+        summary::render_with_charts(run, &links).into_bytes(),
+    ));
+    files.push((
+        "report.html".to_string(),
+        html::render(run, &charts).into_bytes(),
+    ));
+    for c in charts {
+        files.push((format!("charts/{}.svg", c.file_stem), c.svg.into_bytes()));
+        files.push((format!("charts/{}.png", c.file_stem), c.png));
+    }
+    files
+}
 
 /// Sort key of an op name: unit ops first in Op table order, then the other
 /// ops of the table in table order, then unknown names alphabetically.

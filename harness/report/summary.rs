@@ -3,29 +3,17 @@
 //!
 //! It shows what a reviewer needs to judge a run at a glance — where it ran,
 //! on which mounts, the unit-op and sync-op latencies, what reached the
-//! device, and the notes — and leaves the rest (every syscall, histograms)
-//! to result.json and the HTML report. Pure: `&RunResult` in, text out.
+//! device, faults and what they cost, the notes, and links to the charts —
+//! and leaves the rest (every syscall, histograms) to result.json and
+//! report.html. The tables come from [`super::tables`], shared with the
+//! HTML report. Pure: `&RunResult` in, text out.
 
 use std::fmt::Write as _;
 
-use super::{format_errors, format_rate, ordered_ops};
-use crate::record::Op;
-use crate::result::{CellResult, RunResult};
-use crate::scenario::units::{format_nanos, format_size};
+use super::tables::{self, Table};
+use crate::result::RunResult;
 
-/// The sync ops shown in the results table next to unit ops.
-pub const SYNC_OPS: &[Op] = &[
-    Op::Fsync,
-    Op::Fdatasync,
-    Op::SyncFileRange,
-    Op::Syncfs,
-    Op::FsyncDir,
-];
-
-/// True for the ops the summary's results table shows.
-pub fn is_summary_op(name: &str) -> bool {
-    Op::from_name(name).is_some_and(|op| op.is_unit() || SYNC_OPS.contains(&op))
-}
+pub use super::tables::{is_summary_op, SYNC_OPS};
 
 /// Makes text safe inside a Markdown table cell: `|` escaped, line breaks
 /// turned into spaces.
@@ -35,131 +23,76 @@ pub fn escape(text: &str) -> String {
         .replace(['\n', '\r'], " ")
 }
 
+/// A chart the summary links to: `charts/<stem>.svg` (and `.png`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChartLink {
+    pub file_stem: String,
+    pub title: String,
+}
+
 /// The whole summary.md.
 pub fn render(run: &RunResult) -> String {
+    render_with_charts(run, &[])
+}
+
+/// summary.md with a "Charts" section linking the rendered charts.
+pub fn render_with_charts(run: &RunResult, charts: &[ChartLink]) -> String {
     let mut out = String::new();
     header(&mut out, run);
-    environment(&mut out, run);
-    targets(&mut out, run);
-    results(&mut out, run);
-    devices(&mut out, run);
-    faults(&mut out, run);
-    notes(&mut out, run);
+    table(&mut out, &tables::environment(run));
+    if let Some(t) = tables::targets(run) {
+        table(&mut out, &t);
+    }
+    let results = tables::results(run);
+    if results.rows.is_empty() {
+        out.push_str("## Results\n\nNo unit or sync operations recorded.\n\n");
+    } else {
+        table(&mut out, &results);
+    }
+    for t in [tables::devices(run), tables::faults(run)]
+        .into_iter()
+        .flatten()
+    {
+        table(&mut out, &t);
+    }
+    let notes = tables::notes(run);
+    if !notes.is_empty() {
+        out.push_str("## Notes\n\n");
+        for (cell, note) in notes {
+            let _ = writeln!(out, "- **{cell}**: {note}");
+        }
+        out.push('\n');
+    }
+    if !charts.is_empty() {
+        out.push_str("## Charts\n\nEach as SVG and PNG; all of them in report.html.\n\n");
+        for c in charts {
+            let _ = writeln!(
+                out,
+                "- [{}](charts/{}.svg) ([PNG](charts/{}.png))",
+                c.title.replace(['[', ']'], ""),
+                c.file_stem,
+                c.file_stem
+            );
+        }
+        out.push('\n');
+    }
     out
 }
 
-/// The fault's outcome, plus the syncs that returned only after the cut
-/// (counted as unacknowledged) and the fsync probe's verdict, when there
-/// are any.
-fn outcome_with_late_acks(f: &serde_json::Value) -> String {
-    let mut outcome = f["outcome"].as_str().unwrap_or("").to_string();
-    if let Some(late) = f["durability"]["acked_after_cut"]
-        .as_u64()
-        .filter(|n| *n > 0)
-    {
-        outcome.push_str(&format!(
-            "; {late} sync(s) returned success only after the cut"
-        ));
+/// A `## title` section: the intro, then the table. A line break inside a
+/// cell becomes `<br>`, which GitHub renders.
+fn table(out: &mut String, t: &Table) {
+    let _ = writeln!(out, "## {}\n", t.title);
+    if let Some(intro) = t.intro {
+        let _ = writeln!(out, "{intro}\n");
     }
-    if let Some(verdict) = f["fsync_probe"]["verdict"].as_str() {
-        outcome.push_str(&format!("; fsync probe: {verdict}"));
-    }
-    outcome
-}
-
-/// `armed -0.00 · fired 0.14 · healed 0.26`: the fault's timeline (of the
-/// first trial, for a crash), in seconds from the start of the measured
-/// phase, as on the interval log's time axis.
-fn timeline(f: &serde_json::Value) -> String {
-    let events = f["timeline"]
-        .as_array()
-        .or_else(|| f["per_trial"][0]["timeline"].as_array());
-    let parts: Vec<String> = events
-        .into_iter()
-        .flatten()
-        .filter(|e| e["event"] != "note")
-        .filter_map(|e| {
-            Some(format!(
-                "{} {:.2}",
-                e["event"].as_str()?,
-                e["at_s"].as_f64()?
-            ))
-        })
-        .collect();
-    if parts.is_empty() {
-        "-".into()
-    } else {
-        parts.join(" · ")
-    }
-}
-
-/// One row per fault of a cell: what was done and, after a crash, what the
-/// verifier found — speed and what a crash costs, side by side.
-fn faults(out: &mut String, run: &RunResult) {
-    let num =
-        |v: &serde_json::Value, k: &str| v[k].as_u64().map_or("-".to_string(), |n| n.to_string());
-    let rows: Vec<Vec<String>> =
-        run.cells
+    let _ = writeln!(out, "| {} |", t.columns.join(" | "));
+    let _ = writeln!(out, "|{}", "---|".repeat(t.columns.len()));
+    for row in &t.rows {
+        let cells: Vec<String> = row
             .iter()
-            .flat_map(|c| c.faults.iter().map(move |f| (c, f)))
-            .map(|(c, f)| {
-                let d = &f["durability"];
-                let unit = c.ops.iter().find(|(name, _)| {
-                    crate::record::Op::from_name(name).is_some_and(|o| o.is_unit())
-                });
-                vec![
-                    c.target.name.clone(),
-                    c.workload.name.clone(),
-                    c.workload.params.get("fsync").cloned().unwrap_or_default(),
-                    f["kind"].as_str().unwrap_or("?").to_string(),
-                    unit.map_or("-".into(), |(_, s)| super::format_rate(s.ops_per_sec)),
-                    num(d, "trials"),
-                    num(d, "acked_intact"),
-                    num(d, "acked_lost"),
-                    num(d, "acked_name_lost"),
-                    num(d, "unacked_lost"),
-                    d["loss_window_ms"]
-                        .as_f64()
-                        .map_or("-".into(), |ms| format!("{ms:.0} ms")),
-                    timeline(f),
-                    outcome_with_late_acks(f),
-                ]
-            })
+            .map(|c| c.split('\n').map(escape).collect::<Vec<_>>().join("<br>"))
             .collect();
-    if rows.is_empty() {
-        return;
-    }
-    out.push_str("## Faults and durability\n\n");
-    out.push_str(
-        "`acked lost` counts acknowledged writes lost, short or corrupt after a crash: \
-         durability violations. `name lost`: synced data whose directory entry was not.\n\n",
-    );
-    table(
-        out,
-        &[
-            "target",
-            "workload",
-            "fsync",
-            "fault",
-            "unit ops/s",
-            "trials",
-            "acked intact",
-            "acked lost",
-            "name lost",
-            "unacked lost",
-            "loss window",
-            "timeline (s)",
-            "outcome",
-        ],
-        &rows,
-    );
-}
-
-fn table(out: &mut String, columns: &[&str], rows: &[Vec<String>]) {
-    let _ = writeln!(out, "| {} |", columns.join(" | "));
-    let _ = writeln!(out, "|{}", "---|".repeat(columns.len()));
-    for row in rows {
-        let cells: Vec<String> = row.iter().map(|c| escape(c)).collect();
         let _ = writeln!(out, "| {} |", cells.join(" | "));
     }
     out.push('\n');
@@ -199,199 +132,6 @@ fn header(out: &mut String, run: &RunResult) {
         or_dash(&run.started_at),
         or_dash(&run.finished_at)
     );
-}
-
-fn environment(out: &mut String, run: &RunResult) {
-    let e = &run.env;
-    out.push_str("## Environment\n\n");
-    let mut rows = vec![
-        vec!["Kernel".to_string(), or_dash(&e.kernel).to_string()],
-        vec!["CPU".to_string(), or_dash(&e.cpu).to_string()],
-        vec!["Cores".to_string(), e.cores.to_string()],
-        vec!["Memory".to_string(), format_size(e.memory_bytes)],
-        vec!["cgroup".to_string(), or_dash(&e.cgroup).to_string()],
-    ];
-    if !e.hostname.is_empty() {
-        rows.push(vec!["Host".to_string(), e.hostname.clone()]);
-    }
-    rows.push(vec!["wpbench".to_string(), or_dash(&e.wpbench).to_string()]);
-    for (name, value) in &e.vm {
-        rows.push(vec![name.clone(), value.clone()]);
-    }
-    table(out, &["setting", "value"], &rows);
-}
-
-/// One row per target name, in order of first appearance; a target whose
-/// effective mount differed between cells (a new loop device per cell)
-/// lists the distinct values.
-fn targets(out: &mut String, run: &RunResult) {
-    let mut names: Vec<&str> = Vec::new();
-    let mut fields: Vec<[Vec<&str>; 4]> = Vec::new();
-    for c in &run.cells {
-        let t = &c.target;
-        let i = match names.iter().position(|n| *n == t.name) {
-            Some(i) => i,
-            None => {
-                names.push(&t.name);
-                fields.push(Default::default());
-                names.len() - 1
-            }
-        };
-        let values = [
-            t.kind.as_str(),
-            t.mount.fstype.as_str(),
-            t.mount.source.as_str(),
-            t.mount.options.as_str(),
-        ];
-        for (seen, v) in fields[i].iter_mut().zip(values) {
-            if !seen.contains(&v) {
-                seen.push(v);
-            }
-        }
-    }
-    if names.is_empty() {
-        return;
-    }
-    out.push_str("## Targets\n\n");
-    let rows: Vec<Vec<String>> = names
-        .iter()
-        .zip(&fields)
-        .map(|(name, f)| {
-            let mut row = vec![name.to_string()];
-            row.extend(f.iter().map(|vs| {
-                let joined = vs
-                    .iter()
-                    .map(|v| escape(v))
-                    .collect::<Vec<_>>()
-                    .join("<br>");
-                or_dash(&joined).to_string()
-            }));
-            row
-        })
-        .collect();
-    // Already escaped above (so "<br>" survives); add no second escape.
-    let _ = writeln!(out, "| target | kind | fstype | source | mount options |");
-    out.push_str("|---|---|---|---|---|\n");
-    for row in rows {
-        let name = escape(&row[0]);
-        let _ = writeln!(out, "| {} | {} |", name, row[1..].join(" | "));
-    }
-    out.push('\n');
-}
-
-fn results(out: &mut String, run: &RunResult) {
-    let rows: Vec<Vec<String>> = run
-        .cells
-        .iter()
-        .flat_map(|c| {
-            ordered_ops(&c.ops)
-                .into_iter()
-                .filter(|(name, _)| is_summary_op(name))
-                .map(move |(name, s)| {
-                    let mut row = cell_key(c);
-                    row.extend([
-                        name.to_string(),
-                        s.count.to_string(),
-                        format_rate(s.ops_per_sec),
-                        format_nanos(s.p50_ns),
-                        format_nanos(s.p95_ns),
-                        format_nanos(s.p99_ns),
-                        format_nanos(s.p999_ns),
-                        format_nanos(s.max_ns),
-                        format_errors(&s.errors),
-                    ]);
-                    row
-                })
-        })
-        .collect();
-    out.push_str("## Results\n\n");
-    if rows.is_empty() {
-        out.push_str("No unit or sync operations recorded.\n\n");
-        return;
-    }
-    table(
-        out,
-        &[
-            "target", "workload", "repeat", "op", "count", "ops/s", "p50", "p95", "p99", "p99.9",
-            "max", "errors",
-        ],
-        &rows,
-    );
-}
-
-fn cell_key(c: &CellResult) -> Vec<String> {
-    vec![
-        c.target.name.clone(),
-        c.workload.name.clone(),
-        c.repeat.to_string(),
-    ]
-}
-
-fn devices(out: &mut String, run: &RunResult) {
-    let rows: Vec<Vec<String>> = run
-        .cells
-        .iter()
-        .filter_map(|c| {
-            let d = c.device.as_ref()?;
-            let mut row = cell_key(c);
-            row.extend([
-                d.name.clone(),
-                format_size(d.bytes_written),
-                d.write_ios.to_string(),
-                d.flushes.to_string(),
-                d.write_amplification
-                    .map_or_else(|| "-".to_string(), |wa| format!("{wa:.2}")),
-                if d.shared { "yes" } else { "no" }.to_string(),
-            ]);
-            Some(row)
-        })
-        .collect();
-    if rows.is_empty() {
-        return;
-    }
-    out.push_str("## Device\n\n");
-    table(
-        out,
-        &[
-            "target",
-            "workload",
-            "repeat",
-            "device",
-            "bytes written",
-            "write IOs",
-            "flushes",
-            "write amplification",
-            "shared",
-        ],
-        &rows,
-    );
-}
-
-fn notes(out: &mut String, run: &RunResult) {
-    let notes: Vec<String> = run
-        .cells
-        .iter()
-        .flat_map(|c| {
-            c.notes.iter().map(move |n| {
-                format!(
-                    "- **{} / {} (repeat {})**: {}",
-                    c.target.name,
-                    c.workload.name,
-                    c.repeat,
-                    n.replace('\n', " ")
-                )
-            })
-        })
-        .collect();
-    if notes.is_empty() {
-        return;
-    }
-    out.push_str("## Notes\n\n");
-    for n in notes {
-        out.push_str(&n);
-        out.push('\n');
-    }
-    out.push('\n');
 }
 
 #[cfg(test)]

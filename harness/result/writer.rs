@@ -1,6 +1,7 @@
 //! The run directory on disk: result.json and summary.md rewritten after
 //! every cell (atomically, so a crash of wpbench loses at most the cell in
-//! flight), .hlog files streamed by the collector.
+//! flight), .hlog files streamed by the collector, and at the end (or on
+//! `wpbench report`) the charts and report.html.
 
 use std::fs;
 use std::io::{self, Write};
@@ -12,6 +13,8 @@ use crate::report;
 pub const RESULT_FILE: &str = "result.json";
 pub const SUMMARY_FILE: &str = "summary.md";
 pub const HLOG_DIR: &str = "hlog";
+pub const CHARTS_DIR: &str = "charts";
+pub const HTML_FILE: &str = "report.html";
 
 pub struct RunDir {
     path: PathBuf,
@@ -52,6 +55,51 @@ impl RunDir {
             &self.path.join(SUMMARY_FILE),
             report::summary::render(run).as_bytes(),
         )
+    }
+}
+
+impl RunDir {
+    /// Opens an existing run directory (for `wpbench report`).
+    pub fn open(path: &Path) -> io::Result<RunDir> {
+        if !path.join(RESULT_FILE).is_file() {
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("{} holds no {RESULT_FILE}", path.display()),
+            ));
+        }
+        Ok(RunDir {
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Renders and writes every report file (charts, summary.md with links
+    /// to them, report.html) from `run` and the interval logs on disk.
+    /// Returns the files written, and the interval logs that could not be
+    /// read (their cells get no time-series chart).
+    pub fn write_reports(&self, run: &RunResult) -> io::Result<(Vec<PathBuf>, Vec<String>)> {
+        let mut hlogs = std::collections::BTreeMap::new();
+        let mut unreadable = Vec::new();
+        for cell in run.cells.iter().filter(|c| !c.hlog.is_empty()) {
+            match crate::record::read_hlog(&self.path.join(&cell.hlog)) {
+                Ok(h) => {
+                    hlogs.insert(cell.hlog.clone(), h);
+                }
+                Err(e) => unreadable.push(format!("{}: {e}", cell.hlog)),
+            }
+        }
+        let charts_dir = self.path.join(CHARTS_DIR);
+        // Charts of an earlier rendering that no longer apply must not linger.
+        if charts_dir.exists() {
+            fs::remove_dir_all(&charts_dir)?;
+        }
+        fs::create_dir_all(&charts_dir)?;
+        let mut written = Vec::new();
+        for (rel, bytes) in report::render_files(run, &hlogs) {
+            let path = self.path.join(&rel);
+            write_atomic(&path, &bytes)?;
+            written.push(path);
+        }
+        Ok((written, unreadable))
     }
 }
 

@@ -37,6 +37,23 @@ pub fn require_root(test: &str) -> bool {
     false
 }
 
+/// The path of `program` when it is installed. Otherwise prints why the
+/// test skips — or fails in CI, which installs it (`.ci/run`).
+pub fn require_program(test: &str, program: &str, package: &str) -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(program))
+            .find(|p| p.is_file())
+    });
+    if found.is_none() {
+        if in_ci() {
+            panic!("{test} needs {program} (Debian package {package}), and CI must not skip it");
+        }
+        eprintln!("SKIP {test}: needs {program}; apt-get install {package}");
+    }
+    found
+}
+
 /// A scratch root, a hostPath base and an output directory for one test,
 /// all removed when dropped.
 pub struct Sandbox {

@@ -1,0 +1,324 @@
+//! The tables every report shows — environment, targets with their
+//! effective mount options, results, device, faults and durability, notes —
+//! built once from a `RunResult`, so summary.md and report.html say exactly
+//! the same thing. Cells are plain text; a `\n` inside one is a line break.
+
+use super::{format_errors, format_rate, ordered_ops};
+use crate::record::Op;
+use crate::result::{CellResult, RunResult};
+use crate::scenario::units::{format_nanos, format_size};
+
+/// The sync ops shown in the results table next to unit ops.
+pub const SYNC_OPS: &[Op] = &[
+    Op::Fsync,
+    Op::Fdatasync,
+    Op::SyncFileRange,
+    Op::Syncfs,
+    Op::FsyncDir,
+];
+
+/// True for the ops the results table shows.
+pub fn is_summary_op(name: &str) -> bool {
+    Op::from_name(name).is_some_and(|op| op.is_unit() || SYNC_OPS.contains(&op))
+}
+
+/// One titled table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table {
+    /// A short identifier (an HTML anchor).
+    pub id: &'static str,
+    pub title: &'static str,
+    /// A sentence above the table; `code` in backticks.
+    pub intro: Option<&'static str>,
+    pub columns: Vec<&'static str>,
+    pub rows: Vec<Vec<String>>,
+}
+
+fn or_dash(s: &str) -> String {
+    if s.is_empty() {
+        "-".into()
+    } else {
+        s.to_string()
+    }
+}
+
+pub fn environment(run: &RunResult) -> Table {
+    let e = &run.env;
+    let mut rows = vec![
+        vec!["Kernel".to_string(), or_dash(&e.kernel)],
+        vec!["CPU".to_string(), or_dash(&e.cpu)],
+        vec!["Cores".to_string(), e.cores.to_string()],
+        vec!["Memory".to_string(), format_size(e.memory_bytes)],
+        vec!["cgroup".to_string(), or_dash(&e.cgroup)],
+    ];
+    if !e.hostname.is_empty() {
+        rows.push(vec!["Host".to_string(), e.hostname.clone()]);
+    }
+    rows.push(vec!["wpbench".to_string(), or_dash(&e.wpbench)]);
+    for (name, value) in &e.vm {
+        rows.push(vec![name.clone(), value.clone()]);
+    }
+    Table {
+        id: "environment",
+        title: "Environment",
+        intro: None,
+        columns: vec!["setting", "value"],
+        rows,
+    }
+}
+
+/// One row per target name, in order of first appearance; a target whose
+/// effective mount differed between cells (a new loop device per cell)
+/// lists the distinct values, one per line.
+pub fn targets(run: &RunResult) -> Option<Table> {
+    let mut names: Vec<&str> = Vec::new();
+    let mut fields: Vec<[Vec<&str>; 4]> = Vec::new();
+    for c in &run.cells {
+        let t = &c.target;
+        let i = match names.iter().position(|n| *n == t.name) {
+            Some(i) => i,
+            None => {
+                names.push(&t.name);
+                fields.push(Default::default());
+                names.len() - 1
+            }
+        };
+        let values = [
+            t.kind.as_str(),
+            t.mount.fstype.as_str(),
+            t.mount.source.as_str(),
+            t.mount.options.as_str(),
+        ];
+        for (seen, v) in fields[i].iter_mut().zip(values) {
+            if !seen.contains(&v) {
+                seen.push(v);
+            }
+        }
+    }
+    if names.is_empty() {
+        return None;
+    }
+    let rows = names
+        .iter()
+        .zip(&fields)
+        .map(|(name, f)| {
+            let mut row = vec![name.to_string()];
+            row.extend(f.iter().map(|vs| or_dash(&vs.join("\n"))));
+            row
+        })
+        .collect();
+    Some(Table {
+        id: "targets",
+        title: "Targets",
+        intro: None,
+        columns: vec!["target", "kind", "fstype", "source", "mount options"],
+        rows,
+    })
+}
+
+fn cell_key(c: &CellResult) -> Vec<String> {
+    vec![
+        c.target.name.clone(),
+        c.workload.name.clone(),
+        c.repeat.to_string(),
+    ]
+}
+
+/// Unit and sync ops of every cell; empty rows when none was recorded.
+pub fn results(run: &RunResult) -> Table {
+    let rows = run
+        .cells
+        .iter()
+        .flat_map(|c| {
+            ordered_ops(&c.ops)
+                .into_iter()
+                .filter(|(name, _)| is_summary_op(name))
+                .map(move |(name, s)| {
+                    let mut row = cell_key(c);
+                    row.extend([
+                        name.to_string(),
+                        s.count.to_string(),
+                        format_rate(s.ops_per_sec),
+                        format_nanos(s.p50_ns),
+                        format_nanos(s.p95_ns),
+                        format_nanos(s.p99_ns),
+                        format_nanos(s.p999_ns),
+                        format_nanos(s.max_ns),
+                        format_errors(&s.errors),
+                    ]);
+                    row
+                })
+        })
+        .collect();
+    Table {
+        id: "results",
+        title: "Results",
+        intro: None,
+        columns: vec![
+            "target", "workload", "repeat", "op", "count", "ops/s", "p50", "p95", "p99", "p99.9",
+            "max", "errors",
+        ],
+        rows,
+    }
+}
+
+pub fn devices(run: &RunResult) -> Option<Table> {
+    let rows: Vec<Vec<String>> = run
+        .cells
+        .iter()
+        .filter_map(|c| {
+            let d = c.device.as_ref()?;
+            let mut row = cell_key(c);
+            row.extend([
+                d.name.clone(),
+                format_size(d.bytes_written),
+                d.write_ios.to_string(),
+                d.flushes.to_string(),
+                d.write_amplification
+                    .map_or_else(|| "-".to_string(), |wa| format!("{wa:.2}")),
+                if d.shared { "yes" } else { "no" }.to_string(),
+            ]);
+            Some(row)
+        })
+        .collect();
+    (!rows.is_empty()).then(|| Table {
+        id: "device",
+        title: "Device",
+        intro: None,
+        columns: vec![
+            "target",
+            "workload",
+            "repeat",
+            "device",
+            "bytes written",
+            "write IOs",
+            "flushes",
+            "write amplification",
+            "shared",
+        ],
+        rows,
+    })
+}
+
+/// The fault's outcome, plus the syncs that returned only after the cut
+/// (counted as unacknowledged) and the fsync probe's verdict, when there
+/// are any.
+fn outcome_with_late_acks(f: &serde_json::Value) -> String {
+    let mut outcome = f["outcome"].as_str().unwrap_or("").to_string();
+    if let Some(late) = f["durability"]["acked_after_cut"]
+        .as_u64()
+        .filter(|n| *n > 0)
+    {
+        outcome.push_str(&format!(
+            "; {late} sync(s) returned success only after the cut"
+        ));
+    }
+    if let Some(verdict) = f["fsync_probe"]["verdict"].as_str() {
+        outcome.push_str(&format!("; fsync probe: {verdict}"));
+    }
+    outcome
+}
+
+/// `armed -0.00 · fired 0.14 · healed 0.26`: the fault's timeline (of the
+/// first trial, for a crash), in seconds from the start of the measured
+/// phase, as on the interval log's time axis.
+fn timeline(f: &serde_json::Value) -> String {
+    let events = f["timeline"]
+        .as_array()
+        .or_else(|| f["per_trial"][0]["timeline"].as_array());
+    let parts: Vec<String> = events
+        .into_iter()
+        .flatten()
+        .filter(|e| e["event"] != "note")
+        .filter_map(|e| {
+            Some(format!(
+                "{} {:.2}",
+                e["event"].as_str()?,
+                e["at_s"].as_f64()?
+            ))
+        })
+        .collect();
+    if parts.is_empty() {
+        "-".into()
+    } else {
+        parts.join(" · ")
+    }
+}
+
+/// One row per fault of a cell: what was done and, after a crash, what the
+/// verifier found — speed and what a crash costs, side by side.
+pub fn faults(run: &RunResult) -> Option<Table> {
+    let num =
+        |v: &serde_json::Value, k: &str| v[k].as_u64().map_or("-".to_string(), |n| n.to_string());
+    let rows: Vec<Vec<String>> = run
+        .cells
+        .iter()
+        .flat_map(|c| c.faults.iter().map(move |f| (c, f)))
+        .map(|(c, f)| {
+            let d = &f["durability"];
+            let unit = c
+                .ops
+                .iter()
+                .find(|(name, _)| Op::from_name(name).is_some_and(|o| o.is_unit()));
+            vec![
+                c.target.name.clone(),
+                c.workload.name.clone(),
+                c.workload.params.get("fsync").cloned().unwrap_or_default(),
+                f["kind"].as_str().unwrap_or("?").to_string(),
+                unit.map_or("-".into(), |(_, s)| format_rate(s.ops_per_sec)),
+                num(d, "trials"),
+                num(d, "acked_intact"),
+                num(d, "acked_lost"),
+                num(d, "acked_name_lost"),
+                num(d, "unacked_lost"),
+                d["loss_window_ms"]
+                    .as_f64()
+                    .map_or("-".into(), |ms| format!("{ms:.0} ms")),
+                timeline(f),
+                outcome_with_late_acks(f),
+            ]
+        })
+        .collect();
+    (!rows.is_empty()).then(|| Table {
+        id: "faults",
+        title: "Faults and durability",
+        intro: Some(
+            "`acked lost` counts acknowledged writes lost, short or corrupt after a crash: \
+             durability violations. `name lost`: synced data whose directory entry was not.",
+        ),
+        columns: vec![
+            "target",
+            "workload",
+            "fsync",
+            "fault",
+            "unit ops/s",
+            "trials",
+            "acked intact",
+            "acked lost",
+            "name lost",
+            "unacked lost",
+            "loss window",
+            "timeline (s)",
+            "outcome",
+        ],
+        rows,
+    })
+}
+
+/// `(target / workload (repeat r), note)` for every cell's notes.
+pub fn notes(run: &RunResult) -> Vec<(String, String)> {
+    run.cells
+        .iter()
+        .flat_map(|c| {
+            c.notes.iter().map(move |n| {
+                (
+                    format!(
+                        "{} / {} (repeat {})",
+                        c.target.name, c.workload.name, c.repeat
+                    ),
+                    n.replace('\n', " "),
+                )
+            })
+        })
+        .collect()
+}
