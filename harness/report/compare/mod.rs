@@ -16,6 +16,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use super::charts::{percentile_spectrum, Chart, ChartText, LatencySeries};
 use super::summary::escape;
 use super::{format_rate, op_order_key};
 use crate::record::Op;
@@ -420,6 +421,144 @@ pub fn render_markdown(c: &Comparison) -> String {
     out
 }
 
+/// The histogram of `op` over a group's repeats, added (never averaged).
+fn merged(cells: &[&CellResult], op: &str) -> Option<hdrhistogram::Histogram<u64>> {
+    let mut total = crate::record::new_histogram();
+    let mut any = false;
+    for h in cells
+        .iter()
+        .filter_map(|c| crate::record::decode_histogram(&c.ops.get(op)?.histogram))
+    {
+        // Same bounds on both sides, so adding cannot fail.
+        let _ = total.add(&h);
+        any = true;
+    }
+    (any && !total.is_empty()).then_some(total)
+}
+
+/// For each compared cell, base and new percentile spectra of its unit op
+/// overlaid in one chart.
+pub fn spectra(base: &RunResult, new: &RunResult, c: &Comparison) -> Vec<Chart> {
+    let (gb, gn) = (groups(base), groups(new));
+    c.cells
+        .iter()
+        .filter_map(|cell| {
+            let key = (cell.target.clone(), cell.workload.clone());
+            let series = [("base", gb.get(&key)?), ("new", gn.get(&key)?)]
+                .into_iter()
+                .filter_map(|(label, cells)| {
+                    Some(LatencySeries {
+                        label: format!("{label} ({} repeats)", cells.len()),
+                        hist: merged(cells, &cell.op)?,
+                    })
+                })
+                .collect::<Vec<_>>();
+            (series.len() == 2).then(|| {
+                let stem: String = format!("compare-{}-{}-{}", cell.target, cell.workload, cell.op)
+                    .chars()
+                    .map(|ch| {
+                        if ch.is_ascii_alphanumeric() || "-_.".contains(ch) {
+                            ch
+                        } else {
+                            '_'
+                        }
+                    })
+                    .collect();
+                percentile_spectrum(
+                    &ChartText {
+                        file_stem: stem,
+                        title: format!(
+                            "{} latency by percentile · {} / {}",
+                            cell.op, cell.target, cell.workload
+                        ),
+                        footer: format!(
+                            "wpbench compare · base {} · new {}",
+                            c.base.run_id, c.new.run_id
+                        ),
+                    },
+                    &series,
+                )
+            })
+        })
+        .collect()
+}
+
+/// The comparison as one self-contained page: verdicts, figures, and the
+/// overlaid spectra inline.
+pub fn render_html(c: &Comparison, spectra: &[Chart]) -> String {
+    use super::html::escape as h;
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <title>wpbench compare: {} → {}</title>\n<style>{}</style>\n</head>\n<body>\n\
+         <h1>wpbench compare: {} → {}</h1>\n<p>base <code>{}</code> ({}), new <code>{}</code> ({}). \
+         A change is significant when a two-sided Mann–Whitney U test over the per-repeat values \
+         gives p &lt; {}.</p>\n",
+        h(&c.base.scenario),
+        h(&c.new.scenario),
+        super::html::STYLE,
+        h(&c.base.scenario),
+        h(&c.new.scenario),
+        h(&c.base.run_id),
+        h(&c.base.started_at),
+        h(&c.new.run_id),
+        h(&c.new.started_at),
+        c.alpha
+    );
+    out.push_str("<h2 id=\"verdicts\">Verdicts</h2>\n<table>\n<thead><tr><th>target</th><th>workload</th><th>op</th><th>verdict</th><th>mount options</th></tr></thead>\n<tbody>\n");
+    for cell in &c.cells {
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            h(&cell.target),
+            h(&cell.workload),
+            h(&cell.op),
+            h(&cell.verdict),
+            cell.options
+                .as_ref()
+                .map_or("same".into(), |(b, n)| h(&format!("{b} → {n}")))
+        );
+    }
+    out.push_str("</tbody>\n</table>\n<h2 id=\"figures\">Figures</h2>\n<table>\n<thead><tr><th>target</th><th>workload</th><th>op</th><th>metric</th><th>base</th><th>new</th><th>change</th><th>p</th><th>repeats</th><th></th></tr></thead>\n<tbody>\n");
+    for r in &c.rows {
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{:+.1} %</td><td class=\"num\">{}</td><td class=\"num\">{}/{}</td><td>{}</td></tr>",
+            h(&r.target),
+            h(&r.workload),
+            h(&r.op),
+            r.metric.name(),
+            h(&r.metric.format(r.base)),
+            h(&r.metric.format(r.new)),
+            r.change * 100.0,
+            p_text(r),
+            r.n_base,
+            r.n_new,
+            mark(r)
+        );
+    }
+    out.push_str("</tbody>\n</table>\n<h2 id=\"spectra\">Percentile spectra</h2>\n");
+    if spectra.is_empty() {
+        out.push_str("<p>No histograms to overlay.</p>\n");
+    }
+    for chart in spectra {
+        let _ = writeln!(
+            out,
+            "<figure>\n{}\n<figcaption>{}</figcaption>\n</figure>",
+            chart.svg.trim(),
+            h(&chart.title)
+        );
+    }
+    for (which, list) in [("base", &c.only_in_base), ("new", &c.only_in_new)] {
+        if !list.is_empty() {
+            let _ = writeln!(out, "<p>Only in {which}: {}</p>", h(&list.join(", ")));
+        }
+    }
+    out.push_str("</body>\n</html>\n");
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -483,6 +622,10 @@ mod tests {
         assert!(text.contains("better"), "{text}");
         let md = render_markdown(&c);
         assert!(md.contains("| ext4 | read | file | better: "), "{md}");
+        let html = render_html(&c, &[]);
+        assert!(html.contains("<td>ext4</td><td>read</td><td>file</td><td>better: "));
+        assert!(html.contains("rw,strictatime → rw,noatime"));
+        assert!(!html.contains("<script"));
     }
 
     #[test]
