@@ -48,6 +48,13 @@ pub enum Command {
     },
     /// Run a scenario and write its results.
     Run(RunArgs),
+    /// Judge a finished run against its scenario's gates, gate files and a
+    /// baseline; writes gate.json, junit.xml and bmf.json into the run
+    /// directory. Exit 0 when every fail-level gate passes, 1 when one fails.
+    Gate(GateArgs),
+    /// Baselines for `--baseline`.
+    #[command(subcommand)]
+    Baseline(BaselineCommand),
     /// Render a run directory's charts, summary.md and report.html again from
     /// its result.json and interval logs (same input, same bytes).
     Report {
@@ -87,6 +94,43 @@ pub enum Format {
     Text,
     /// result.json on stdout at the end.
     Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BaselineCommand {
+    /// Store a run as a baseline: histograms per cell, repeat and op.
+    Save {
+        /// The run directory (or its result.json).
+        run: PathBuf,
+        /// The baseline's name (the file is DIR/NAME.json).
+        #[arg(long)]
+        name: String,
+        /// Where baselines live.
+        #[arg(long, default_value = crate::gate::baseline::DEFAULT_DIR)]
+        dir: PathBuf,
+    },
+}
+
+/// What gates a run, for `gate` and `run`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct GateOptions {
+    /// A gate file (`version: 1`, `gates:` as in a scenario); repeatable.
+    #[arg(long = "gate", value_name = "FILE")]
+    pub gates: Vec<PathBuf>,
+    /// Compare with a baseline: a name in --baseline-dir, or a file.
+    #[arg(long, value_name = "NAME|FILE")]
+    pub baseline: Option<String>,
+    /// Where `--baseline NAME` is looked up.
+    #[arg(long, value_name = "DIR", default_value = crate::gate::baseline::DEFAULT_DIR)]
+    pub baseline_dir: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct GateArgs {
+    /// The run directory.
+    pub run: PathBuf,
+    #[command(flatten)]
+    pub options: GateOptions,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -139,6 +183,8 @@ pub struct RunArgs {
     /// Scratch root [default: /var/tmp/wpbench-runs, or $WPBENCH_SCRATCH].
     #[arg(long, value_name = "DIR")]
     pub scratch: Option<PathBuf>,
+    #[command(flatten)]
+    pub gating: GateOptions,
 }
 
 fn parse_duration_arg(s: &str) -> std::result::Result<Duration, String> {
@@ -151,6 +197,10 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Validate { files } => validate(&files),
         Command::Run(args) => run(args),
         Command::Report { run_dir } => report_run(&run_dir),
+        Command::Gate(args) => gate_command(&args),
+        Command::Baseline(BaselineCommand::Save { run, name, dir }) => {
+            baseline_save(&run, &name, &dir)
+        }
         Command::Compare { base, new, format } => compare(&base, &new, format),
         Command::Cleanup { scratch } => cleanup(scratch),
         Command::Guard { scratch, run } => {
@@ -169,6 +219,196 @@ fn read_run(path: &std::path::Path) -> Result<crate::result::RunResult> {
             path.display()
         ))
     })
+}
+
+/// The names a gate file is checked against: a run's cells.
+fn gate_names(run: &crate::result::RunResult) -> scenario::GateNames {
+    let mut names = scenario::GateNames::default();
+    let written = |full: &str| full.split('[').next().unwrap_or(full).to_string();
+    for c in &run.cells {
+        let t = (c.target.name.clone(), written(&c.target.name));
+        if !names.targets.contains(&t) {
+            names.targets.push(t);
+        }
+        let w = (c.workload.name.clone(), written(&c.workload.name));
+        if !names.workloads.contains(&w) {
+            names.workloads.push(w);
+        }
+        for kind in c.faults.iter().filter_map(|f| f["kind"].as_str()) {
+            if !names.faults.iter().any(|f| f == kind) {
+                names.faults.push(kind.to_string());
+            }
+        }
+    }
+    names
+}
+
+/// The names of a scenario's plan, to check gate files before a run.
+fn scenario_gate_names(s: &scenario::Scenario) -> scenario::GateNames {
+    scenario::GateNames {
+        targets: s
+            .targets
+            .iter()
+            .map(|t| (t.name.clone(), t.base_name.clone()))
+            .collect(),
+        workloads: s
+            .workloads
+            .iter()
+            .map(|w| (w.name.clone(), w.base_name.clone()))
+            .collect(),
+        faults: s
+            .faults
+            .iter()
+            .filter_map(|f| {
+                serde_json::to_value(f.kind)
+                    .ok()?
+                    .as_str()
+                    .map(String::from)
+            })
+            .collect(),
+    }
+}
+
+/// Gate files and the baseline, loaded (and checked against `names`) up front.
+fn load_gating(
+    o: &GateOptions,
+    names: &scenario::GateNames,
+) -> Result<(
+    Vec<scenario::GateSpec>,
+    Option<crate::gate::baseline::Baseline>,
+)> {
+    let mut gates = Vec::new();
+    for f in &o.gates {
+        gates.extend(scenario::load_gates(f, names)?);
+    }
+    let baseline = match &o.baseline {
+        Some(arg) => {
+            let path = crate::gate::baseline::resolve(arg, &o.baseline_dir);
+            Some(crate::gate::baseline::Baseline::read(&path).map_err(|e| {
+                Error::Usage(format!(
+                    "--baseline {arg}: {e} (save one with `wpbench baseline save RUN --name NAME`)"
+                ))
+            })?)
+        }
+        None => None,
+    };
+    Ok((gates, baseline))
+}
+
+/// Judges `run` and writes gate.json, junit.xml and bmf.json into
+/// `run_dir`, appends Markdown to $GITHUB_STEP_SUMMARY when set, prints
+/// the verdict table. Exit 1 when a fail-level gate failed.
+fn judge(
+    run_dir: &std::path::Path,
+    run: &crate::result::RunResult,
+    gates: &[scenario::GateSpec],
+    baseline: Option<&crate::gate::baseline::Baseline>,
+    verdict_to_stderr: bool,
+) -> Result<ExitCode> {
+    use crate::gate;
+    let report = gate::evaluate(run, gates, baseline).map_err(|e| Error::Usage(e.0))?;
+    let write = |name: &str, bytes: &[u8]| {
+        crate::result::writer::write_atomic(&run_dir.join(name), bytes)
+            .map_err(|e| Error::run_io(format!("writing {}", run_dir.join(name).display()), e))
+    };
+    let mut json = serde_json::to_vec_pretty(&report).map_err(|e| Error::Run(e.to_string()))?;
+    json.push(b'\n');
+    write("gate.json", &json)?;
+    write("junit.xml", gate::junit::render(&report).as_bytes())?;
+    write("bmf.json", &gate::bmf::render(run))?;
+    // report.html shows the verdicts: render it again now that they exist.
+    crate::result::writer::RunDir::open(run_dir)
+        .and_then(|d| d.write_reports(run))
+        .map_err(|e| Error::run_io(format!("writing the reports to {}", run_dir.display()), e))?;
+    if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
+        let appended = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| f.write_all(gate::render::markdown(&report).as_bytes()));
+        if let Err(e) = appended {
+            eprintln!(
+                "wpbench: could not append to $GITHUB_STEP_SUMMARY ({}): {e}",
+                std::path::Path::new(&path).display()
+            );
+        }
+    }
+    let verdict = format!(
+        "{}wrote {1}/gate.json, {1}/junit.xml and {1}/bmf.json\n",
+        gate::render::text(&report),
+        run_dir.display()
+    );
+    if verdict_to_stderr {
+        eprint!("{verdict}");
+    } else {
+        print!("{verdict}");
+    }
+    Ok(if report.status == gate::Status::Fail {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn gate_command(args: &GateArgs) -> Result<ExitCode> {
+    let run = read_run(&args.run)?;
+    let run_dir = if args.run.is_dir() {
+        args.run.clone()
+    } else {
+        args.run
+            .parent()
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_default()
+    };
+    let (mut gates, baseline) = load_gating(&args.options, &gate_names(&run))?;
+    // The scenario's own gates, when its file is still the one that ran.
+    let file = std::path::Path::new(&run.scenario.file);
+    match scenario::load(file) {
+        Ok(s) if s.sha256 == run.scenario.sha256 => {
+            let mut own = s.gates;
+            own.append(&mut gates);
+            gates = own;
+        }
+        Ok(_) => eprintln!(
+            "wpbench: {} changed since the run; its gates are not applied (give them with --gate)",
+            file.display()
+        ),
+        Err(_) => eprintln!(
+            "wpbench: {} is not readable; its gates are not applied (give them with --gate)",
+            file.display()
+        ),
+    }
+    if gates.is_empty() && baseline.is_none() {
+        return Err(Error::Usage(
+            "nothing to gate: no `gates:` in the scenario, and no --gate or --baseline given"
+                .into(),
+        ));
+    }
+    judge(&run_dir, &run, &gates, baseline.as_ref(), false)
+}
+
+fn baseline_save(run: &std::path::Path, name: &str, dir: &std::path::Path) -> Result<ExitCode> {
+    crate::gate::baseline::check_name(name).map_err(Error::Usage)?;
+    let result = read_run(run)?;
+    if result.cells.is_empty() {
+        return Err(Error::Usage(format!(
+            "{}: the run has no cells to keep as a baseline",
+            run.display()
+        )));
+    }
+    let b = crate::gate::baseline::Baseline::from_run(&result, name);
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::run_io(format!("creating {}", dir.display()), e))?;
+    let path = dir.join(format!("{name}.json"));
+    crate::result::writer::write_atomic(&path, &b.to_bytes())
+        .map_err(|e| Error::run_io(format!("writing {}", path.display()), e))?;
+    println!(
+        "saved baseline {name} ({} cells of run {}) to {}",
+        b.cells.len(),
+        b.run_id,
+        path.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn report_run(dir: &std::path::Path) -> Result<ExitCode> {
@@ -330,6 +570,9 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         }
     }
     let plan = plan(&scenario, &args.only).map_err(Error::Usage)?;
+    // Gate files and the baseline are checked before anything runs.
+    let (mut gates, baseline) = load_gating(&args.gating, &scenario_gate_names(&scenario))?;
+    gates.splice(0..0, scenario.gates.iter().cloned());
     let privileged = namespace::is_privileged();
     runner::check_environment(&scenario, &plan, privileged)?;
     let run_id = new_run_id();
@@ -388,7 +631,17 @@ fn run(args: RunArgs) -> Result<ExitCode> {
             out_dir.display()
         )));
     }
-    Ok(ExitCode::SUCCESS)
+    if gates.is_empty() && baseline.is_none() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    // stdout may be carrying result.json (--format json).
+    judge(
+        &out_dir,
+        &result,
+        &gates,
+        baseline.as_ref(),
+        args.format == Format::Json,
+    )
 }
 
 /// Progress on stderr (a bar on a terminal, plain lines otherwise) and a

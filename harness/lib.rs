@@ -7,6 +7,7 @@ pub mod device;
 pub mod engine;
 pub mod error;
 pub mod fault;
+pub mod gate;
 pub mod glob;
 pub mod record;
 pub mod report;

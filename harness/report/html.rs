@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 
 use super::charts::Chart;
 use super::tables::{self, Table};
+use crate::gate::{GateReport, Status};
 use crate::result::RunResult;
 
 /// Escapes text for HTML element content and attribute values.
@@ -62,7 +63,7 @@ code { background: #f3f3f3; padding: 0 .2rem; border-radius: 3px; }
 ";
 
 /// The whole page.
-pub fn render(run: &RunResult, charts: &[Chart]) -> String {
+pub fn render(run: &RunResult, charts: &[Chart], gates: Option<&GateReport>) -> String {
     let mut out = String::new();
     let s = &run.scenario;
     let _ = write!(
@@ -113,12 +114,15 @@ pub fn render(run: &RunResult, charts: &[Chart]) -> String {
         table(&mut out, &t);
     }
     charts_section(&mut out, charts);
-    empty(
-        &mut out,
-        "gates",
-        "Gates",
-        "This run was not gated: no gate verdicts to show.",
-    );
+    match gates {
+        Some(g) => gates_section(&mut out, g),
+        None => empty(
+            &mut out,
+            "gates",
+            "Gates",
+            "This run was not gated: no gate verdicts to show.",
+        ),
+    }
     match tables::faults(run) {
         Some(t) => table(&mut out, &t),
         None => empty(&mut out, "faults", "Faults", "No faults were injected."),
@@ -194,6 +198,10 @@ fn table(out: &mut String, t: &Table) {
     if let Some(intro) = t.intro {
         let _ = writeln!(out, "<p>{}</p>", inline_code(intro));
     }
+    table_body(out, t);
+}
+
+fn table_body(out: &mut String, t: &Table) {
     out.push_str("<div class=\"scroll\"><table>\n<thead><tr>");
     for c in &t.columns {
         let _ = write!(out, "<th>{}</th>", escape(c));
@@ -209,6 +217,50 @@ fn table(out: &mut String, t: &Table) {
         out.push_str("</tr>\n");
     }
     out.push_str("</tbody>\n</table></div>\n");
+}
+
+fn gates_section(out: &mut String, g: &GateReport) {
+    let _ = writeln!(
+        out,
+        "<h2 id=\"gates\">Gates</h2>\n<p><strong class=\"{}\">{}</strong>: {} passed, {} warned, {} failed, {} skipped{}</p>",
+        if g.status == Status::Fail { "violation" } else { "" },
+        g.status.as_str(),
+        g.count(Status::Pass),
+        g.count(Status::Warn),
+        g.count(Status::Fail),
+        g.count(Status::Skip),
+        g.baseline
+            .as_ref()
+            .map(|b| format!(" · baseline {}", escape(b)))
+            .unwrap_or_default()
+    );
+    let rows = g
+        .checks
+        .iter()
+        .map(|c| {
+            vec![
+                c.status.as_str().to_string(),
+                c.gate.clone(),
+                format!("{}/{}", c.target, c.workload),
+                c.op.clone(),
+                c.limit.clone(),
+                c.measured.clone(),
+                c.message.clone(),
+            ]
+        })
+        .collect();
+    let mut t = Table {
+        id: "gate-checks",
+        title: "Gate checks",
+        intro: None,
+        columns: vec!["", "gate", "cell", "op", "limit", "measured", "detail"],
+        rows,
+    };
+    t.rows.sort_by_key(|r| std::cmp::Reverse(r[0] == "FAIL"));
+    table_body(out, &t);
+    for n in &g.notes {
+        let _ = writeln!(out, "<p>{}</p>", escape(n));
+    }
 }
 
 fn charts_section(out: &mut String, charts: &[Chart]) {
@@ -252,7 +304,7 @@ mod tests {
             svg: "<svg viewBox=\"0 0 10 10\" xmlns=\"http://www.w3.org/2000/svg\"></svg>".into(),
             png: Vec::new(),
         };
-        let html = render(&run, std::slice::from_ref(&chart));
+        let html = render(&run, std::slice::from_ref(&chart), None);
         for id in [
             "scenario",
             "environment",
@@ -274,7 +326,7 @@ mod tests {
         }
         assert!(html.contains("class=\"violation\""));
         assert!(html.contains("DURABILITY VIOLATION: &lt;3&gt; lost"));
-        assert_eq!(html, render(&run, &[chart]), "pure");
+        assert_eq!(html, render(&run, &[chart], None), "pure");
     }
 
     #[test]

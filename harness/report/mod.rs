@@ -22,11 +22,13 @@ pub mod terminal;
 
 /// Every report file of a finished run, as (path relative to the run
 /// directory, bytes): each chart as `charts/<stem>.svg` and `.png`,
-/// summary.md linking them, and the self-contained report.html. Pure:
-/// `hlogs` are the cells' parsed interval logs, keyed by their `hlog` path.
+/// summary.md linking them, and the self-contained report.html (with the
+/// gate verdicts, when the run was gated). Pure: `hlogs` are the cells'
+/// parsed interval logs, keyed by their `hlog` path.
 pub fn render_files(
     run: &crate::result::RunResult,
     hlogs: &BTreeMap<String, crate::record::HlogData>,
+    gates: Option<&crate::gate::GateReport>,
 ) -> Vec<(String, Vec<u8>)> {
     let charts = charts::render_all(run, hlogs);
     let links: Vec<summary::ChartLink> = charts
@@ -43,7 +45,7 @@ pub fn render_files(
     ));
     files.push((
         "report.html".to_string(),
-        html::render(run, &charts).into_bytes(),
+        html::render(run, &charts, gates).into_bytes(),
     ));
     for c in charts {
         files.push((format!("charts/{}.svg", c.file_stem), c.svg.into_bytes()));

@@ -15,6 +15,7 @@ pub const SUMMARY_FILE: &str = "summary.md";
 pub const HLOG_DIR: &str = "hlog";
 pub const CHARTS_DIR: &str = "charts";
 pub const HTML_FILE: &str = "report.html";
+pub const GATE_FILE: &str = "gate.json";
 
 pub struct RunDir {
     path: PathBuf,
@@ -94,7 +95,11 @@ impl RunDir {
         }
         fs::create_dir_all(&charts_dir)?;
         let mut written = Vec::new();
-        for (rel, bytes) in report::render_files(run, &hlogs) {
+        // A gated run's verdicts (gate.json) go into report.html too.
+        let gates: Option<crate::gate::GateReport> = fs::read(self.path.join(GATE_FILE))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok());
+        for (rel, bytes) in report::render_files(run, &hlogs, gates.as_ref()) {
             let path = self.path.join(&rel);
             write_atomic(&path, &bytes)?;
             written.push(path);

@@ -1921,51 +1921,18 @@ fn gate_entry(
             return None;
         }
     };
-    let lat = |stat, v: Option<U<Duration>>| v.map(|U(max)| Limit::Latency { stat, max });
-    let mut limits: Vec<(&str, Limit)> = [
-        ("p50", lat(LatencyStat::P50, raw.p50)),
-        ("p90", lat(LatencyStat::P90, raw.p90)),
-        ("p95", lat(LatencyStat::P95, raw.p95)),
-        ("p99", lat(LatencyStat::P99, raw.p99)),
-        ("p999", lat(LatencyStat::P999, raw.p999)),
-        ("max", lat(LatencyStat::Max, raw.max)),
-        ("mean", lat(LatencyStat::Mean, raw.mean)),
-        (
-            "throughput",
-            raw.throughput
-                .map(|U(Rate(r))| Limit::Throughput { min_per_sec: r }),
-        ),
-        (
-            "error_rate",
-            raw.error_rate
-                .map(|U(Percent(p))| Limit::ErrorRate { max: p }),
-        ),
-        (
-            "write_amplification",
-            raw.write_amplification
-                .map(|w| Limit::WriteAmplification { max: w }),
-        ),
-        (
-            "acked_lost",
-            raw.acked_lost.map(|n| Limit::AckedLost { max: n }),
-        ),
-    ]
-    .into_iter()
-    .filter_map(|(k, l)| l.map(|l| (k, l)))
-    .collect();
-    for (k, l) in &limits {
-        let bad = match *l {
-            Limit::Throughput { min_per_sec } => {
-                (!(min_per_sec.is_finite() && min_per_sec > 0.0)).then_some("must be more than 0/s")
-            }
-            Limit::ErrorRate { max } => (max > 1.0).then_some("must be at most 100%"),
-            Limit::WriteAmplification { max } => {
-                (!(max.is_finite() && max > 0.0)).then_some("must be a number above 0, e.g. 1.5")
-            }
-            _ => None,
-        };
-        if let Some(m) = bad {
-            cx.err(&at.key(k), m);
+    let mut limits: Vec<GateLimit> = Vec::new();
+    for (prefix, level, raw_limits) in [
+        ("", Level::Fail, Some(raw.top_limits())),
+        ("fail.", Level::Fail, raw.fail),
+        ("warn.", Level::Warn, raw.warn),
+    ] {
+        if let Some(r) = raw_limits {
+            limits.extend(
+                check_limits(cx, &at, prefix, &r)
+                    .into_iter()
+                    .map(|limit| GateLimit { level, limit }),
+            );
         }
     }
 
@@ -1999,8 +1966,19 @@ fn gate_entry(
         }
     }
 
+    let mut warn_regression = None;
     let max_regression = match &raw.baseline {
         Some(b) => {
+            warn_regression = b.warn_regression.map(|U(Percent(p))| p);
+            if let (Some(w), Some(U(Percent(m)))) = (warn_regression, b.max_regression) {
+                if w > m {
+                    cx.err(
+                        &at.key("baseline.warn_regression"),
+                        "must not exceed `max_regression`: a regression that fails cannot be \
+                         smaller than one that only warns",
+                    );
+                }
+            }
             if raw.select.is_some() || !limits.is_empty() {
                 cx.err(
                     &at.key("baseline"),
@@ -2045,7 +2023,155 @@ fn gate_entry(
             op: select.op,
             fault: select.fault,
         },
-        limits: limits.drain(..).map(|(_, l)| l).collect(),
+        limits,
         max_regression,
+        warn_regression,
+        origin: at.base.clone(),
     })
+}
+
+/// The limits of one level (`prefix` "", "fail." or "warn."), checked.
+fn check_limits(cx: &mut Ctx, at: &At, prefix: &str, raw: &RawLimits) -> Vec<Limit> {
+    let lat = |stat, v: Option<U<Duration>>| v.map(|U(max)| Limit::Latency { stat, max });
+    let limits: Vec<(&str, Limit)> = [
+        ("p50", lat(LatencyStat::P50, raw.p50)),
+        ("p90", lat(LatencyStat::P90, raw.p90)),
+        ("p95", lat(LatencyStat::P95, raw.p95)),
+        ("p99", lat(LatencyStat::P99, raw.p99)),
+        ("p999", lat(LatencyStat::P999, raw.p999)),
+        ("max", lat(LatencyStat::Max, raw.max)),
+        ("mean", lat(LatencyStat::Mean, raw.mean)),
+        (
+            "throughput",
+            raw.throughput
+                .map(|U(Rate(r))| Limit::Throughput { min_per_sec: r }),
+        ),
+        (
+            "error_rate",
+            raw.error_rate
+                .map(|U(Percent(p))| Limit::ErrorRate { max: p }),
+        ),
+        (
+            "write_amplification",
+            raw.write_amplification
+                .map(|w| Limit::WriteAmplification { max: w }),
+        ),
+        (
+            "acked_lost",
+            raw.acked_lost.map(|n| Limit::AckedLost { max: n }),
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(k, l)| l.map(|l| (k, l)))
+    .collect();
+    for (k, l) in &limits {
+        let bad = match *l {
+            Limit::Throughput { min_per_sec } => {
+                (!(min_per_sec.is_finite() && min_per_sec > 0.0)).then_some("must be more than 0/s")
+            }
+            Limit::ErrorRate { max } => (max > 1.0).then_some("must be at most 100%"),
+            Limit::WriteAmplification { max } => {
+                (!(max.is_finite() && max > 0.0)).then_some("must be a number above 0, e.g. 1.5")
+            }
+            _ => None,
+        };
+        if let Some(m) = bad {
+            cx.err(&at.key(&format!("{prefix}{k}")), m);
+        }
+    }
+    limits.into_iter().map(|(_, l)| l).collect()
+}
+
+/// The names a separate gate file is checked against: those of the run it
+/// gates (`(full, written)` pairs, as in a scenario).
+#[derive(Debug, Clone, Default)]
+pub struct GateNames {
+    pub targets: Vec<(String, String)>,
+    pub workloads: Vec<(String, String)>,
+    pub faults: Vec<String>,
+}
+
+/// Reads and checks a gate file (`--gate ci/gate.yaml`): `version: 1` and
+/// `gates:`, each gate exactly as in a scenario, checked against `names`.
+pub fn load_gates_str(
+    text: &str,
+    file: &Path,
+    names: &GateNames,
+) -> Result<Vec<GateSpec>, Diagnostics> {
+    let mut cx = Ctx {
+        file,
+        spans: Spans::build(text),
+        diags: Vec::new(),
+    };
+    let node = yaml::parse(text).map_err(|e| {
+        Diagnostics(vec![Diagnostic {
+            file: file.to_path_buf(),
+            line: e.line,
+            column: e.column,
+            key: String::new(),
+            message: format!("YAML syntax error: {}", e.message),
+        }])
+    })?;
+    if !yaml::is_mapping(&node) {
+        cx.err(
+            "",
+            format!(
+                "a gate file is a mapping with `version: 1` and `gates:`; this file holds {}",
+                yaml::describe(&node)
+            ),
+        );
+        return Err(cx.finish());
+    }
+    let raw: RawGateFile = match yaml::from_node(&node) {
+        Ok(r) => r,
+        Err(e) => {
+            cx.de_err(&At::new(String::new()), e);
+            return Err(cx.finish());
+        }
+    };
+    match raw.version {
+        None => cx.err(
+            "version",
+            "missing required key `version`; add `version: 1`",
+        ),
+        Some(1) => {}
+        Some(v) => cx.err(
+            "version",
+            format!("unsupported version {v}; this wpbench reads version 1"),
+        ),
+    }
+    fn pairs(v: &[(String, String)]) -> Vec<(&str, &str)> {
+        v.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect()
+    }
+    let names_ref = Names {
+        targets: pairs(&names.targets),
+        workloads: pairs(&names.workloads),
+    };
+    let faults: Vec<(&str, &str)> = names
+        .faults
+        .iter()
+        .map(|f| (f.as_str(), f.as_str()))
+        .collect();
+    let nodes = raw.gates.unwrap_or_default();
+    if nodes.is_empty() {
+        cx.err(
+            "gates",
+            "missing or empty `gates:`; a gate file needs at least one gate",
+        );
+    }
+    let display = file.display().to_string();
+    let gates: Vec<GateSpec> = nodes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, n)| gate_entry(&mut cx, i, n, &names_ref, &faults))
+        .map(|mut g| {
+            g.origin = format!("{display}: {}", g.origin);
+            g
+        })
+        .collect();
+    if cx.diags.is_empty() {
+        Ok(gates)
+    } else {
+        Err(cx.finish())
+    }
 }

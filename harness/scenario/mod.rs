@@ -25,6 +25,7 @@ mod tests;
 
 use std::path::Path;
 
+pub use check::GateNames;
 pub use diag::{Diagnostic, Diagnostics};
 pub use options::{merge_options, refused_host_path};
 pub use spec::*;
@@ -45,6 +46,26 @@ pub fn load(path: &Path) -> Result<Scenario, Diagnostics> {
     let text = String::from_utf8(bytes)
         .map_err(|e| fail(format!("the scenario is not UTF-8 text: {e}")))?;
     load_str(&text, path)
+}
+
+/// Reads and checks a gate file (`--gate FILE`) against the names of the
+/// run it gates.
+pub fn load_gates(path: &Path, names: &GateNames) -> Result<Vec<GateSpec>, Diagnostics> {
+    let text = std::fs::read(path)
+        .map_err(|e| format!("cannot read the gate file: {e}"))
+        .and_then(|b| {
+            String::from_utf8(b).map_err(|e| format!("the gate file is not UTF-8 text: {e}"))
+        })
+        .map_err(|message| {
+            Diagnostics(vec![Diagnostic {
+                file: path.to_path_buf(),
+                line: 0,
+                column: 0,
+                key: String::new(),
+                message,
+            }])
+        })?;
+    check::load_gates_str(&text, path, names)
 }
 
 /// Checks scenario text; `file` is only used in diagnostics and

@@ -582,6 +582,10 @@ impl RawFault {
 pub struct RawGate {
     pub select: Option<RawSelect>,
     pub baseline: Option<RawBaseline>,
+    /// Limits at the warn level.
+    pub warn: Option<RawLimits>,
+    /// Limits at the fail level (the same as giving them at the top).
+    pub fail: Option<RawLimits>,
     pub p50: Option<U<Duration>>,
     pub p90: Option<U<Duration>>,
     pub p95: Option<U<Duration>>,
@@ -593,6 +597,50 @@ pub struct RawGate {
     pub error_rate: Option<U<Percent>>,
     pub write_amplification: Option<f64>,
     pub acked_lost: Option<u64>,
+}
+
+impl RawGate {
+    /// The limits given at the top of the gate (fail level).
+    pub fn top_limits(&self) -> RawLimits {
+        RawLimits {
+            p50: self.p50,
+            p90: self.p90,
+            p95: self.p95,
+            p99: self.p99,
+            p999: self.p999,
+            max: self.max,
+            mean: self.mean,
+            throughput: self.throughput,
+            error_rate: self.error_rate,
+            write_amplification: self.write_amplification,
+            acked_lost: self.acked_lost,
+        }
+    }
+}
+
+/// The limits of a `warn:` or `fail:` level (the same keys as a gate's top).
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLimits {
+    pub p50: Option<U<Duration>>,
+    pub p90: Option<U<Duration>>,
+    pub p95: Option<U<Duration>>,
+    pub p99: Option<U<Duration>>,
+    pub p999: Option<U<Duration>>,
+    pub max: Option<U<Duration>>,
+    pub mean: Option<U<Duration>>,
+    pub throughput: Option<U<Rate>>,
+    pub error_rate: Option<U<Percent>>,
+    pub write_amplification: Option<f64>,
+    pub acked_lost: Option<u64>,
+}
+
+/// A gate file (`--gate ci/gate.yaml`): gates without a scenario.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGateFile {
+    pub version: Option<u64>,
+    pub gates: Option<Vec<Node>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -608,4 +656,6 @@ pub struct RawSelect {
 #[serde(deny_unknown_fields)]
 pub struct RawBaseline {
     pub max_regression: Option<U<Percent>>,
+    /// A smaller significant regression that only warns.
+    pub warn_regression: Option<U<Percent>>,
 }

@@ -531,9 +531,32 @@ pub struct Selector {
 #[derive(Debug, Clone, PartialEq)]
 pub struct GateSpec {
     pub select: Selector,
-    pub limits: Vec<Limit>,
-    /// `baseline: {max_regression: 10%}` — a fraction (0.10).
+    pub limits: Vec<GateLimit>,
+    /// `baseline: {max_regression: 10%}` — a fraction (0.10): a significant
+    /// regression beyond it fails.
     pub max_regression: Option<f64>,
+    /// `baseline: {warn_regression: 5%}`: a significant regression beyond it warns.
+    pub warn_regression: Option<f64>,
+    /// Where the gate came from (`gates[2]`, or `ci/gate.yaml: gates[0]`),
+    /// to name it in verdicts.
+    pub origin: String,
+}
+
+/// How bad breaking a limit is.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    Warn,
+    Fail,
+}
+
+/// A limit at a level: top-level and `fail:` limits fail, `warn:` limits warn.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GateLimit {
+    pub level: Level,
+    pub limit: Limit,
 }
 
 /// One limit of a gate.

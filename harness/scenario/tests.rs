@@ -184,7 +184,7 @@ fn design_example_loads_with_every_key() {
     assert_eq!(s.gates.len(), 4);
     assert_eq!(s.gates[0].select.target.as_deref(), Some("ext4*"));
     assert_eq!(
-        s.gates[0].limits,
+        fails(&s.gates[0]),
         [
             Limit::Latency {
                 stat: LatencyStat::P95,
@@ -197,10 +197,11 @@ fn design_example_loads_with_every_key() {
         ]
     );
     assert_eq!(
-        s.gates[1].limits,
+        fails(&s.gates[1]),
         [Limit::Throughput { min_per_sec: 500.0 }]
     );
-    assert_eq!(s.gates[2].limits, [Limit::AckedLost { max: 0 }]);
+    assert_eq!(fails(&s.gates[2]), [Limit::AckedLost { max: 0 }]);
+    assert_eq!(s.gates[2].origin, "gates[2]");
     assert_eq!(s.gates[3].max_regression, Some(0.10));
 }
 
@@ -978,7 +979,7 @@ fn gate_rules() {
         "{base}gates:\n  - error_rate: 1%\n    write_amplification: 2\n    throughput: 10/s\n"
     ));
     assert_eq!(
-        s.gates[0].limits,
+        fails(&s.gates[0]),
         [
             Limit::Throughput { min_per_sec: 10.0 },
             Limit::ErrorRate { max: 0.01 },
@@ -1531,4 +1532,96 @@ fn eio_needs_a_size_and_a_loop_device() {
         "{base}faults:\n  - kind: eio\n    target: e\n    after: 1MiB\n    trials: 3\n"
     ));
     expect(&d, 13, 5, "faults[0].trials", "not a key of eio faults");
+}
+
+/// A gate's fail-level limits.
+fn fails(g: &GateSpec) -> Vec<Limit> {
+    g.limits
+        .iter()
+        .filter(|l| l.level == Level::Fail)
+        .map(|l| l.limit)
+        .collect()
+}
+
+#[test]
+fn gates_have_warn_and_fail_levels() {
+    let base = with("  - {name: e, kind: ext4}\n", "");
+    let s = ok(&format!(
+        "{base}gates:\n  - select: {{workload: w}}\n    p95: 3ms\n    fail: {{p99: 9ms}}\n    warn: {{p95: 2ms, throughput: 100/s}}\n  - baseline: {{max_regression: 10%, warn_regression: 5%}}\n"
+    ));
+    let g = &s.gates[0];
+    let levels: Vec<(Level, Limit)> = g.limits.iter().map(|l| (l.level, l.limit)).collect();
+    assert_eq!(
+        levels,
+        [
+            (
+                Level::Fail,
+                Limit::Latency {
+                    stat: LatencyStat::P95,
+                    max: Duration::from_millis(3)
+                }
+            ),
+            (
+                Level::Fail,
+                Limit::Latency {
+                    stat: LatencyStat::P99,
+                    max: Duration::from_millis(9)
+                }
+            ),
+            (
+                Level::Warn,
+                Limit::Latency {
+                    stat: LatencyStat::P95,
+                    max: Duration::from_millis(2)
+                }
+            ),
+            (Level::Warn, Limit::Throughput { min_per_sec: 100.0 }),
+        ]
+    );
+    assert_eq!(
+        (s.gates[1].max_regression, s.gates[1].warn_regression),
+        (Some(0.10), Some(0.05))
+    );
+    // Lines: 1-3 header, 4 tmp, 5 e, 6 workloads:, 7 w, 8 gates:, 9 first.
+    let d = errs(&format!(
+        "{base}gates:\n  - select: {{workload: w}}\n    warn: {{p95: 2ms, p59: 1ms}}\n"
+    ));
+    expect(&d, 10, 22, "gates[0].warn.p59", "did you mean `p50`");
+    let d = errs(&format!(
+        "{base}gates:\n  - baseline: {{max_regression: 5%, warn_regression: 10%}}\n"
+    ));
+    expect(
+        &d,
+        9,
+        36,
+        "gates[0].baseline.warn_regression",
+        "must not exceed",
+    );
+}
+
+#[test]
+fn a_gate_file_is_checked_against_the_run_it_gates() {
+    let names = GateNames {
+        targets: vec![("ext4[noatime]".into(), "ext4".into())],
+        workloads: vec![("wal".into(), "wal".into())],
+        faults: vec!["crash".into()],
+    };
+    let file = std::path::Path::new("ci/gate.yaml");
+    let gates = crate::scenario::check::load_gates_str(
+        "version: 1\ngates:\n  - select: {target: ext4, op: fsync}\n    p95: 2ms\n  - select: {fault: crash}\n    acked_lost: 0\n",
+        file,
+        &names,
+    )
+    .unwrap();
+    assert_eq!(gates.len(), 2);
+    assert_eq!(gates[1].origin, "ci/gate.yaml: gates[1]");
+    let d = crate::scenario::check::load_gates_str(
+        "version: 1\ngates:\n  - select: {target: xfs}\n    p95: 2ms\n",
+        file,
+        &names,
+    )
+    .unwrap_err();
+    assert!(d.to_string().contains("`xfs` matches no target"), "{d}");
+    let d = crate::scenario::check::load_gates_str("version: 1\n", file, &names).unwrap_err();
+    assert!(d.to_string().contains("at least one gate"), "{d}");
 }

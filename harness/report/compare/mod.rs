@@ -29,7 +29,7 @@ pub const ALPHA: f64 = 0.05;
 
 /// What is compared for each op; latencies are better lower, throughput
 /// higher.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Metric {
     P50,

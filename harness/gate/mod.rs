@@ -1,0 +1,592 @@
+//! The gate room: does a run ship? Pure: `RunResult` × gate specs ×
+//! (optional) baseline → a `GateReport` of checks, each PASS, WARN or FAIL.
+//!
+//! - A gate's `select` (globs over target, workload, op and fault) must
+//!   match at least one cell of the run; a selector that matches nothing is
+//!   a mistake in the spec (exit 2), never a pass.
+//! - Repeats of a cell are judged together: a latency, throughput or error
+//!   limit on the **median** of the per-repeat values, with the spread
+//!   (min–max) shown; `acked_lost` on the **sum** (any loss counts).
+//! - A baseline gate compares against a saved baseline ([`baseline`]): a
+//!   regression fails only when it exceeds `max_regression` *and* a
+//!   two-sided Mann–Whitney U test over the repeats finds it significant
+//!   (p < 0.05), so noise does not fail the build; improvements are
+//!   reported too.
+//!
+//! Exporters of a report live beside it: [`render`] (terminal, Markdown),
+//! [`junit`], [`bmf`] (Bencher Metric Format).
+
+pub mod baseline;
+pub mod bmf;
+pub mod junit;
+pub mod render;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::glob::glob_match;
+use crate::record::Op;
+use crate::report::compare::{self, Direction, Metric};
+use crate::result::{CellResult, RunResult};
+use crate::scenario::units::format_nanos;
+use crate::scenario::{GateSpec, LatencyStat, Level, Limit, Selector};
+use baseline::Baseline;
+
+/// A regression gate given no `max_regression` of its own (a `--baseline`
+/// with no baseline gate in the spec).
+pub const DEFAULT_MAX_REGRESSION: f64 = 0.10;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Status {
+    Pass,
+    /// Not judged (a baseline gate without a baseline, a cell without the
+    /// figure); said why.
+    Skip,
+    Warn,
+    Fail,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "PASS",
+            Status::Skip => "SKIP",
+            Status::Warn => "WARN",
+            Status::Fail => "FAIL",
+        }
+    }
+}
+
+/// A baseline comparison behind a check.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Delta {
+    pub metric: Metric,
+    pub base: f64,
+    pub new: f64,
+    /// new / base − 1.
+    pub change: f64,
+    pub p: Option<f64>,
+    pub significant: bool,
+    pub test: String,
+}
+
+/// One testcase: a limit of a gate on one cell (all its repeats) and op.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Check {
+    /// Where the gate is written (`gates[0]`, `ci/gate.yaml: gates[1]`).
+    pub gate: String,
+    pub target: String,
+    pub workload: String,
+    /// The op judged, or `-` for cell-level figures.
+    pub op: String,
+    pub level: Level,
+    /// The limit as written: `p95 ≤ 2ms`, `throughput ≥ 500/s`.
+    pub limit: String,
+    /// The judged value (median over repeats, or the sum for acked_lost).
+    pub value: Option<f64>,
+    /// `2.41ms (median of 5: 2.10ms–2.93ms)`.
+    pub measured: String,
+    pub repeats: usize,
+    pub status: Status,
+    /// One line for a human: why it passed, warned or failed.
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delta: Option<Delta>,
+}
+
+/// Every check of a run, and what the reader should know besides.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GateReport {
+    pub schema: String,
+    pub run_id: String,
+    pub scenario: String,
+    /// PASS, WARN or FAIL: the worst check (SKIPs aside).
+    pub status: Status,
+    pub baseline: Option<String>,
+    pub checks: Vec<Check>,
+    pub notes: Vec<String>,
+}
+
+impl GateReport {
+    pub fn count(&self, status: Status) -> usize {
+        self.checks.iter().filter(|c| c.status == status).count()
+    }
+}
+
+/// A mistake in the gate spec: exit 2.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpecError(pub String);
+
+/// The cells of a run grouped by (target, workload): repeats together.
+type Groups<'a> = BTreeMap<(String, String), Vec<&'a CellResult>>;
+
+fn written_name(full: &str) -> &str {
+    full.split('[').next().unwrap_or(full)
+}
+
+fn selects(glob: &Option<String>, full: &str) -> bool {
+    glob.as_deref().map_or(true, |g| {
+        glob_match(g, full) || glob_match(g, written_name(full))
+    })
+}
+
+fn matching<'a>(run: &'a RunResult, select: &Selector) -> Groups<'a> {
+    let mut groups: Groups = BTreeMap::new();
+    for c in &run.cells {
+        let fault_ok = select.fault.as_deref().map_or(true, |g| {
+            c.faults
+                .iter()
+                .any(|f| f["kind"].as_str().is_some_and(|k| glob_match(g, k)))
+        });
+        if selects(&select.target, &c.target.name)
+            && selects(&select.workload, &c.workload.name)
+            && fault_ok
+        {
+            groups
+                .entry((c.target.name.clone(), c.workload.name.clone()))
+                .or_default()
+                .push(c);
+        }
+    }
+    groups
+}
+
+fn describe(select: &Selector) -> String {
+    let parts: Vec<String> = [
+        ("target", &select.target),
+        ("workload", &select.workload),
+        ("op", &select.op),
+        ("fault", &select.fault),
+    ]
+    .iter()
+    .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}: {v}")))
+    .collect();
+    if parts.is_empty() {
+        "every cell".into()
+    } else {
+        format!("{{{}}}", parts.join(", "))
+    }
+}
+
+/// The ops a gate judges in a group: those its `op` glob matches, or the
+/// cell's unit op.
+fn ops_of(cells: &[&CellResult], select: &Selector) -> Vec<String> {
+    let mut names: Vec<String> = cells
+        .iter()
+        .flat_map(|c| c.ops.keys().cloned())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    match &select.op {
+        Some(g) => names.retain(|n| glob_match(g, n)),
+        None => names.retain(|n| Op::from_name(n).is_some_and(Op::is_unit)),
+    }
+    names.sort_by(|a, b| crate::report::op_order_key(a).cmp(&crate::report::op_order_key(b)));
+    names
+}
+
+fn median(values: &[f64]) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+fn limit_text(limit: &Limit) -> String {
+    match *limit {
+        Limit::Latency { stat, max } => format!("{} ≤ {}", stat.as_str(), limit_duration(max)),
+        Limit::Throughput { min_per_sec } => format!("throughput ≥ {min_per_sec}/s"),
+        Limit::ErrorRate { max } => format!("error_rate ≤ {}%", max * 100.0),
+        Limit::WriteAmplification { max } => format!("write_amplification ≤ {max}"),
+        Limit::AckedLost { max } => format!("acked_lost ≤ {max}"),
+    }
+}
+
+/// A latency limit as a user writes it: `2ms`, `500µs`, else 3 figures.
+fn limit_duration(d: std::time::Duration) -> String {
+    let ns = d.as_nanos();
+    match ns {
+        n if n > 0 && n % 1_000_000_000 == 0 => format!("{}s", n / 1_000_000_000),
+        n if n > 0 && n % 1_000_000 == 0 => format!("{}ms", n / 1_000_000),
+        n if n > 0 && n % 1_000 == 0 => format!("{}µs", n / 1_000),
+        n => format_nanos(n as u64),
+    }
+}
+
+/// How to print a value of a limit's kind.
+fn format_value(limit: &Limit, v: f64) -> String {
+    match limit {
+        Limit::Latency { .. } => format_nanos(v.round().max(0.0) as u64),
+        Limit::Throughput { .. } => format!("{}/s", crate::report::format_rate(v)),
+        Limit::ErrorRate { .. } => format!("{:.3}%", v * 100.0),
+        Limit::WriteAmplification { .. } => format!("{v:.2}"),
+        Limit::AckedLost { .. } => format!("{v:.0}"),
+    }
+}
+
+/// One repeat's figure for a limit: None when the cell does not have it.
+fn figure(limit: &Limit, c: &CellResult, op: &str, fault: &Option<String>) -> Option<f64> {
+    let s = c.ops.get(op);
+    match *limit {
+        Limit::Latency { stat, .. } => {
+            let s = s.filter(|s| s.count > 0)?;
+            Some(match stat {
+                LatencyStat::P50 => s.p50_ns as f64,
+                LatencyStat::P90 => s.p90_ns as f64,
+                LatencyStat::P95 => s.p95_ns as f64,
+                LatencyStat::P99 => s.p99_ns as f64,
+                LatencyStat::P999 => s.p999_ns as f64,
+                LatencyStat::Max => s.max_ns as f64,
+                LatencyStat::Mean => s.mean_ns,
+            })
+        }
+        Limit::Throughput { .. } => s.map(|s| s.ops_per_sec),
+        Limit::ErrorRate { .. } => {
+            let s = s?;
+            let errors = s.error_count();
+            let all = s.count + errors;
+            (all > 0).then(|| errors as f64 / all as f64)
+        }
+        Limit::WriteAmplification { .. } => c.device.as_ref()?.write_amplification,
+        Limit::AckedLost { .. } => {
+            let lost: Vec<u64> = c
+                .faults
+                .iter()
+                .filter(|f| {
+                    fault.as_deref().map_or(true, |g| {
+                        f["kind"].as_str().is_some_and(|k| glob_match(g, k))
+                    })
+                })
+                .filter_map(|f| f["durability"]["acked_lost"].as_u64())
+                .collect();
+            (!lost.is_empty()).then(|| lost.iter().sum::<u64>() as f64)
+        }
+    }
+}
+
+fn passes(limit: &Limit, v: f64) -> bool {
+    match *limit {
+        Limit::Latency { max, .. } => v <= max.as_nanos() as f64,
+        Limit::Throughput { min_per_sec } => v >= min_per_sec,
+        Limit::ErrorRate { max } => v <= max,
+        Limit::WriteAmplification { max } => v <= max,
+        Limit::AckedLost { max } => v <= max as f64,
+    }
+}
+
+/// Whether a limit is on the whole cell rather than on an op.
+fn cell_level(limit: &Limit) -> bool {
+    matches!(
+        limit,
+        Limit::WriteAmplification { .. } | Limit::AckedLost { .. }
+    )
+}
+
+/// Judges `run` against `gates` (the scenario's and a gate file's) and,
+/// when given, a baseline.
+pub fn evaluate(
+    run: &RunResult,
+    gates: &[GateSpec],
+    baseline: Option<&Baseline>,
+) -> Result<GateReport, SpecError> {
+    let mut checks = Vec::new();
+    let mut notes = Vec::new();
+    let mut errors = Vec::new();
+    let mut baseline_gates = 0;
+    for gate in gates {
+        let groups = matching(run, &gate.select);
+        if groups.is_empty() {
+            let cells: Vec<String> = run
+                .cells
+                .iter()
+                .map(|c| format!("{}/{}", c.target.name, c.workload.name))
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            errors.push(format!(
+                "{}: select {} matches no cell of this run (its cells: {})",
+                gate.origin,
+                describe(&gate.select),
+                if cells.is_empty() {
+                    "none".to_string()
+                } else {
+                    cells.join(", ")
+                }
+            ));
+            continue;
+        }
+        if let Some(max) = gate.max_regression {
+            baseline_gates += 1;
+            match baseline {
+                Some(b) => checks.extend(regressions(
+                    run,
+                    b,
+                    &gate.origin,
+                    &gate.select,
+                    max,
+                    gate.warn_regression,
+                )),
+                None => notes.push(format!(
+                    "{}: baseline gate skipped: no --baseline given",
+                    gate.origin
+                )),
+            }
+        }
+        for gl in &gate.limits {
+            let mut judged_any = false;
+            for ((target, workload), cells) in &groups {
+                let ops = if cell_level(&gl.limit) {
+                    vec!["-".to_string()]
+                } else {
+                    ops_of(cells, &gate.select)
+                };
+                for op in ops {
+                    let values: Vec<f64> = cells
+                        .iter()
+                        .filter_map(|c| figure(&gl.limit, c, &op, &gate.select.fault))
+                        .collect();
+                    let mut check = Check {
+                        gate: gate.origin.clone(),
+                        target: target.clone(),
+                        workload: workload.clone(),
+                        op: op.clone(),
+                        level: gl.level,
+                        limit: limit_text(&gl.limit),
+                        value: None,
+                        measured: "-".into(),
+                        repeats: values.len(),
+                        status: Status::Skip,
+                        message: String::new(),
+                        delta: None,
+                    };
+                    if values.is_empty() {
+                        check.message = match gl.limit {
+                            Limit::WriteAmplification { .. } => {
+                                "no device counters for this cell (no block device of its own)"
+                                    .into()
+                            }
+                            Limit::AckedLost { .. } => {
+                                "no fault with a durability verdict in this cell".into()
+                            }
+                            _ => {
+                                // An op that was selected but never completed must not pass.
+                                check.status = Status::Fail;
+                                format!("{op} never completed in this cell: nothing to judge")
+                            }
+                        };
+                        if check.status == Status::Fail {
+                            judged_any = true;
+                        }
+                        checks.push(check);
+                        continue;
+                    }
+                    judged_any = true;
+                    let value = if matches!(gl.limit, Limit::AckedLost { .. }) {
+                        values.iter().sum()
+                    } else {
+                        median(&values)
+                    };
+                    let (lo, hi) = values
+                        .iter()
+                        .fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(*v), b.max(*v)));
+                    check.value = Some(value);
+                    check.measured = match (values.len(), &gl.limit) {
+                        (_, Limit::AckedLost { .. }) => format!(
+                            "{} (sum of {} repeats)",
+                            format_value(&gl.limit, value),
+                            values.len()
+                        ),
+                        (1, _) => format_value(&gl.limit, value),
+                        (n, _) => format!(
+                            "{} (median of {n}: {}–{})",
+                            format_value(&gl.limit, value),
+                            format_value(&gl.limit, lo),
+                            format_value(&gl.limit, hi)
+                        ),
+                    };
+                    let ok = passes(&gl.limit, value);
+                    check.status = match (ok, gl.level) {
+                        (true, _) => Status::Pass,
+                        (false, Level::Warn) => Status::Warn,
+                        (false, Level::Fail) => Status::Fail,
+                    };
+                    check.message = format!(
+                        "{target}/{workload}{}: {} {} limit {}",
+                        if op == "-" {
+                            String::new()
+                        } else {
+                            format!(" {op}")
+                        },
+                        check.measured,
+                        if ok { "within" } else { "breaks" },
+                        check.limit
+                    );
+                    checks.push(check);
+                }
+            }
+            if !judged_any {
+                errors.push(format!(
+                    "{}: `{}` has nothing to judge in the cells it selects ({})",
+                    gate.origin,
+                    limit_text(&gl.limit),
+                    match gl.limit {
+                        Limit::WriteAmplification { .. } =>
+                            "none has a block device of its own; select ext4, xfs or overlay cells",
+                        Limit::AckedLost { .. } =>
+                            "none had a crash, enospc or eio fault with a durability verdict",
+                        _ => "none recorded the op",
+                    }
+                ));
+            }
+        }
+    }
+    if let (Some(b), 0) = (baseline, baseline_gates) {
+        notes.push(format!(
+            "--baseline given and no gate has `baseline:`; judged with max_regression {:.0}%",
+            DEFAULT_MAX_REGRESSION * 100.0
+        ));
+        checks.extend(regressions(
+            run,
+            b,
+            "--baseline",
+            &Selector::default(),
+            DEFAULT_MAX_REGRESSION,
+            None,
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(SpecError(errors.join("\n")));
+    }
+    let status = checks
+        .iter()
+        .map(|c| c.status)
+        .filter(|s| *s != Status::Skip)
+        .max()
+        .unwrap_or(Status::Pass);
+    Ok(GateReport {
+        schema: "wpbench/gate/v1".into(),
+        run_id: run.run_id.clone(),
+        scenario: run.scenario.name.clone(),
+        status,
+        baseline: baseline.map(|b| format!("{} (from run {})", b.name, b.run_id)),
+        checks,
+        notes,
+    })
+}
+
+/// Baseline checks: per selected cell present in both, the unit op's p50,
+/// p95, p99 and throughput against the baseline's.
+fn regressions(
+    run: &RunResult,
+    baseline: &Baseline,
+    origin: &str,
+    select: &Selector,
+    max: f64,
+    warn: Option<f64>,
+) -> Vec<Check> {
+    let base_run = baseline.to_run();
+    let c = compare::compare(&base_run, run);
+    let groups = matching(run, select);
+    let mut checks = Vec::new();
+    for row in &c.rows {
+        let key = (row.target.clone(), row.workload.clone());
+        let unit = c
+            .cells
+            .iter()
+            .find(|v| v.target == row.target && v.workload == row.workload)
+            .map(|v| v.op.as_str());
+        if !groups.contains_key(&key) || unit != Some(row.op.as_str()) {
+            continue;
+        }
+        if select
+            .op
+            .as_deref()
+            .is_some_and(|g| !glob_match(g, &row.op))
+        {
+            continue;
+        }
+        // A regression is a change for the worse: latency up, throughput down.
+        let worse_by = if row.metric == Metric::Throughput {
+            -row.change
+        } else {
+            row.change
+        };
+        let significant_worse = row.significant && row.direction == Direction::Worse;
+        let status = if significant_worse && worse_by > max {
+            Status::Fail
+        } else if significant_worse && warn.is_some_and(|w| worse_by > w) {
+            Status::Warn
+        } else {
+            Status::Pass
+        };
+        let p = row.p.map_or("-".into(), |p| format!("{p:.3}"));
+        let message = format!(
+            "{}/{} {} {}: {} → {} ({:+.1} %, Mann–Whitney U p={p}, {}/{} repeats): {}",
+            row.target,
+            row.workload,
+            row.op,
+            row.metric.name(),
+            format_metric(row.metric, row.base),
+            format_metric(row.metric, row.new),
+            row.change * 100.0,
+            row.n_base,
+            row.n_new,
+            match (status, row.direction) {
+                (Status::Fail, _) => format!("a significant regression beyond {:.0}%", max * 100.0),
+                (Status::Warn, _) => "a significant regression beyond the warn level".into(),
+                (_, Direction::Better) => "a significant improvement".into(),
+                (_, Direction::Worse) => format!(
+                    "worse, but within {:.0}% — not a regression that fails",
+                    max * 100.0
+                ),
+                (_, Direction::Unchanged) if row.min_p.is_some_and(|m| m >= compare::ALPHA) => {
+                    "not significant: too few repeats to tell (run 4 or more)".into()
+                }
+                (_, Direction::Unchanged) => "no significant change".into(),
+            }
+        );
+        checks.push(Check {
+            gate: origin.to_string(),
+            target: row.target.clone(),
+            workload: row.workload.clone(),
+            op: row.op.clone(),
+            level: if status == Status::Warn {
+                Level::Warn
+            } else {
+                Level::Fail
+            },
+            limit: format!("{} regression ≤ {:.0}%", row.metric.name(), max * 100.0),
+            value: Some(row.new),
+            measured: format!("{:+.1} %", row.change * 100.0),
+            repeats: row.n_new,
+            status,
+            message,
+            delta: Some(Delta {
+                metric: row.metric,
+                base: row.base,
+                new: row.new,
+                change: row.change,
+                p: row.p,
+                significant: row.significant,
+                test: "two-sided Mann–Whitney U over per-repeat values".into(),
+            }),
+        });
+    }
+    checks
+}
+
+fn format_metric(m: Metric, v: f64) -> String {
+    match m {
+        Metric::Throughput => format!("{}/s", crate::report::format_rate(v)),
+        _ => format_nanos(v.round().max(0.0) as u64),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,261 @@
+//! Gating real runs: exit codes, which gate and cell failed, baselines,
+//! and a junit.xml an independent JUnit parser reads.
+
+use std::path::Path;
+use std::process::Output;
+
+use crate::support::*;
+
+fn junitparser_available() -> bool {
+    std::process::Command::new("python3")
+        .args(["-c", "import junitparser"])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// (tests, failures, skipped, names of failed testcases) as junitparser reads them.
+fn parse_junit(path: &Path) -> (u64, u64, u64, Vec<String>) {
+    let script = r#"
+import sys
+from junitparser import JUnitXml, Failure, Skipped
+xml = JUnitXml.fromfile(sys.argv[1])
+tests = failures = skipped = 0
+failed = []
+for suite in xml:
+    for case in suite:
+        tests += 1
+        kinds = [type(r) for r in case.result]
+        if Failure in kinds:
+            failures += 1
+            failed.append(case.name)
+        if Skipped in kinds:
+            skipped += 1
+print(tests, failures, skipped)
+for f in failed:
+    print(f)
+"#;
+    let out = std::process::Command::new("python3")
+        .args(["-c", script])
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let mut lines = stdout.lines();
+    let counts: Vec<u64> = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .map(|n| n.parse().unwrap())
+        .collect();
+    (
+        counts[0],
+        counts[1],
+        counts[2],
+        lines.map(String::from).collect(),
+    )
+}
+
+const SCENARIO: &str = "version: 1\nname: gated\nseed: 2\nduration: 300ms\nwarmup: 0s\nrepeat: 3\n\
+targets:\n  - {name: vol, kind: tmpfs, size: 64MiB}\n\
+workloads:\n  - {name: wal, kind: fsync_heavy, fsync: always, file_size: 4MiB}\n";
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn a_passing_gate_exits_0_an_impossible_one_exits_1_and_a_typo_exits_2() {
+    const TEST: &str = "a_passing_gate_exits_0_an_impossible_one_exits_1_and_a_typo_exits_2";
+    if !require_root(TEST) {
+        return;
+    }
+    let _serial = serial();
+    let sb = Sandbox::new();
+    // Generous limits in the scenario: pass.
+    let file = sb.write(
+        "ok.yaml",
+        &format!(
+            "{SCENARIO}gates:\n  - select: {{workload: wal, op: fdatasync}}\n    p95: 1s\n    \
+             warn: {{p99: 1ns}}\n  - select: {{target: vol}}\n    throughput: 1/s\n"
+        ),
+    );
+    let out = sb.run(&file, "ok", &["--quiet"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let verdict = stdout(&out);
+    assert!(
+        verdict.contains("gates: WARN — 2 passed, 1 warned, 0 failed"),
+        "{verdict}"
+    );
+    let gate: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(sb.out("ok").join("gate.json")).unwrap()).unwrap();
+    assert_eq!(gate["status"], "WARN");
+    assert_eq!(gate["checks"][0]["repeats"], 3);
+    let bmf: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(sb.out("ok").join("bmf.json")).unwrap()).unwrap();
+    assert!(
+        bmf["vol/wal/record"]["throughput"]["value"]
+            .as_f64()
+            .unwrap()
+            > 1.0
+    );
+
+    // An impossible limit in a gate file, on the finished run: exit 1, and
+    // the verdict names the gate, the cell, what was measured and the limit.
+    let gate_file = sb.write(
+        "gate.yaml",
+        "version: 1\ngates:\n  - select: {workload: wal}\n    p50: 1ns\n  - select: {workload: wal}\n    throughput: 1/s\n",
+    );
+    let summary = sb.dir.path().join("step-summary.md");
+    let out = wpbench()
+        .arg("gate")
+        .arg(sb.out("ok"))
+        .arg("--gate")
+        .arg(&gate_file)
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let table = stdout(&out);
+    let first = table.lines().nth(1).unwrap();
+    assert!(
+        first.starts_with("FAIL")
+            && first.contains("gate.yaml: gates[0]")
+            && first.contains("vol/wal record")
+            && first.contains("p50 ≤ 1ns"),
+        "{table}"
+    );
+    assert!(table.contains("breaks limit p50 ≤ 1ns"), "{table}");
+    let md = std::fs::read_to_string(&summary).unwrap();
+    assert!(md.contains("❌ FAIL"), "{md}");
+    let html = std::fs::read_to_string(sb.out("ok").join("report.html")).unwrap();
+    assert!(
+        html.contains("<strong class=\"violation\">FAIL</strong>")
+            && html.contains("breaks limit p50 ≤ 1ns"),
+        "{html}"
+    );
+
+    // The JUnit file, read by an independent parser: 2 scenario gates + 2
+    // from the file = 5 checks (3 in the scenario: p95, warn p99, throughput).
+    if junitparser_available() {
+        let (tests, failures, skipped, failed) = parse_junit(&sb.out("ok").join("junit.xml"));
+        assert_eq!((tests, failures, skipped), (5, 1, 0), "{failed:?}");
+        assert_eq!(failed, ["vol/wal record: p50 ≤ 1ns"]);
+    } else if in_ci() {
+        panic!("python3 with junitparser is required in CI (.ci/run installs it)");
+    } else {
+        eprintln!("SKIP junit.xml parse: needs python3 -m pip install junitparser");
+    }
+
+    // A typo in a gate key, or a selector matching nothing: exit 2.
+    let typo = sb.write(
+        "typo.yaml",
+        "version: 1\ngates:\n  - select: {workload: wal}\n    p59: 1ms\n",
+    );
+    let out = wpbench()
+        .arg("gate")
+        .arg(sb.out("ok"))
+        .arg("--gate")
+        .arg(&typo)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown key `p59`, did you mean `p50`?"));
+    let nothing = sb.write(
+        "nothing.yaml",
+        "version: 1\ngates:\n  - select: {workload: w*, fault: crash}\n    p50: 1ms\n",
+    );
+    let out = wpbench()
+        .arg("gate")
+        .arg(sb.out("ok"))
+        .arg("--gate")
+        .arg(&nothing)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    // Checked before the run too: nothing is created.
+    let out = sb.run(
+        &file,
+        "never",
+        &["--quiet", "--gate", typo.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(!sb.out("never").exists());
+    assert_nothing_left(&sb);
+}
+
+#[test]
+fn a_run_passes_against_its_own_baseline_and_fails_against_a_faster_one() {
+    const TEST: &str = "a_run_passes_against_its_own_baseline_and_fails_against_a_faster_one";
+    if !require_root(TEST) {
+        return;
+    }
+    let _serial = serial();
+    let sb = Sandbox::new();
+    let baselines = sb.dir.path().join("baselines");
+    let gate = "gates:\n  - baseline: {max_regression: 10%}\n";
+    // The same target name, "vol": tmpfs (fast fdatasync) and ext4 (slow).
+    let fast = sb.write(
+        "fast.yaml",
+        &format!("{}{gate}", SCENARIO.replace("repeat: 3", "repeat: 5")),
+    );
+    let slow = sb.write(
+        "slow.yaml",
+        &format!(
+            "{}{gate}",
+            SCENARIO
+                .replace("repeat: 3", "repeat: 5")
+                .replace("kind: tmpfs, size: 64MiB", "kind: ext4, size: 128MiB")
+        ),
+    );
+    for (file, out) in [(&fast, "fast"), (&slow, "slow")] {
+        // Without --baseline the baseline gate is skipped, not failed.
+        let o = sb.run(file, out, &["--quiet"]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        assert!(stdout(&o).contains("no --baseline given"), "{}", text(&o));
+    }
+    for (run, name) in [("fast", "fast"), ("slow", "slow")] {
+        let o = wpbench()
+            .args(["baseline", "save"])
+            .arg(sb.out(run))
+            .args(["--name", name, "--dir"])
+            .arg(&baselines)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    }
+    let gate_with = |run: &str, baseline: &str| {
+        wpbench()
+            .arg("gate")
+            .arg(sb.out(run))
+            .args(["--baseline", baseline, "--baseline-dir"])
+            .arg(&baselines)
+            .output()
+            .unwrap()
+    };
+    // Against itself: every metric passes, no significant change.
+    let o = gate_with("slow", "slow");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(stdout(&o).contains("no significant change"), "{}", text(&o));
+    // Against the faster configuration: a significant regression fails.
+    let o = gate_with("slow", "fast");
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let table = stdout(&o);
+    assert!(
+        table.contains("a significant regression beyond 10%")
+            && table.contains("Mann–Whitney U p=0.008"),
+        "{table}"
+    );
+    // And the faster one against the slower baseline improved.
+    let o = gate_with("fast", &baselines.join("slow.json").display().to_string());
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        stdout(&o).contains("a significant improvement"),
+        "{}",
+        text(&o)
+    );
+    // A baseline that does not exist is a usage error.
+    let o = gate_with("fast", "nope");
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert_nothing_left(&sb);
+}
