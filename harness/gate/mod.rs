@@ -86,6 +86,9 @@ pub struct Check {
     pub limit: String,
     /// The judged value (median over repeats, or the sum for acked_lost).
     pub value: Option<f64>,
+    /// A latency limit in ns (drawn on the percentile-bars chart).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit_ns: Option<f64>,
     /// `2.41ms (median of 5: 2.10ms–2.93ms)`.
     pub measured: String,
     pub repeats: usize,
@@ -112,6 +115,20 @@ pub struct GateReport {
 impl GateReport {
     pub fn count(&self, status: Status) -> usize {
         self.checks.iter().filter(|c| c.status == status).count()
+    }
+
+    /// Per workload, the tightest fail-level latency limit on its unit op:
+    /// the line the percentile-bars chart draws.
+    pub fn unit_op_thresholds(&self) -> BTreeMap<String, f64> {
+        let mut out: BTreeMap<String, f64> = BTreeMap::new();
+        for c in &self.checks {
+            let unit = Op::from_name(&c.op).is_some_and(Op::is_unit);
+            if let (true, Level::Fail, Some(ns)) = (unit, c.level, c.limit_ns) {
+                let e = out.entry(c.workload.clone()).or_insert(ns);
+                *e = e.min(ns);
+            }
+        }
+        out
     }
 }
 
@@ -359,6 +376,10 @@ pub fn evaluate(
                         level: gl.level,
                         limit: limit_text(&gl.limit),
                         value: None,
+                        limit_ns: match gl.limit {
+                            Limit::Latency { max, .. } => Some(max.as_nanos() as f64),
+                            _ => None,
+                        },
                         measured: "-".into(),
                         repeats: values.len(),
                         status: Status::Skip,
@@ -563,6 +584,7 @@ fn regressions(
             },
             limit: format!("{} regression ≤ {:.0}%", row.metric.name(), max * 100.0),
             value: Some(row.new),
+            limit_ns: None,
             measured: format!("{:+.1} %", row.change * 100.0),
             repeats: row.n_new,
             status,

@@ -30,7 +30,10 @@ pub fn render_files(
     hlogs: &BTreeMap<String, crate::record::HlogData>,
     gates: Option<&crate::gate::GateReport>,
 ) -> Vec<(String, Vec<u8>)> {
-    let charts = charts::render_all(run, hlogs);
+    let opts = charts::ChartOptions {
+        unit_op_threshold_ns: gates.map(|g| g.unit_op_thresholds()).unwrap_or_default(),
+    };
+    let charts = charts::render_all_with(run, hlogs, &opts);
     let links: Vec<summary::ChartLink> = charts
         .iter()
         .map(|c| summary::ChartLink {

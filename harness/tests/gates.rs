@@ -128,6 +128,10 @@ fn a_passing_gate_exits_0_an_impossible_one_exits_1_and_a_typo_exits_2() {
     assert!(table.contains("breaks limit p50 ≤ 1ns"), "{table}");
     let md = std::fs::read_to_string(&summary).unwrap();
     assert!(md.contains("❌ FAIL"), "{md}");
+    // The gated limit on the unit op is drawn on its percentile bars.
+    let bars =
+        std::fs::read_to_string(sb.out("ok").join("charts/percentiles-wal-record.svg")).unwrap();
+    assert!(bars.contains(">\ngate "), "no gate line in the bars chart");
     let html = std::fs::read_to_string(sb.out("ok").join("report.html")).unwrap();
     assert!(
         html.contains("<strong class=\"violation\">FAIL</strong>")
