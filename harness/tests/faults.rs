@@ -168,27 +168,29 @@ fn a_throttle_caps_iops_and_a_noisy_neighbour_shares_the_device() {
         concat!(
             "version: 1\nname: throttle\nduration: 3s\nwarmup: 0s\n",
             "targets:\n  - {name: ext4, kind: ext4, size: 256MiB}\n",
+            "  - {name: nobarrier, kind: ext4, size: 256MiB, options: [nobarrier]}\n",
             "workloads:\n",
             "  - {name: capped, kind: fsync_heavy, fsync: always, file_size: 16MiB}\n",
             "  - {name: free, kind: fsync_heavy, fsync: always, file_size: 16MiB}\n",
             "  - {name: shared, kind: fsync_heavy, fsync: always, file_size: 16MiB}\n",
             "faults:\n",
-            "  - {kind: throttle, target: ext4, workload: capped, write_iops: 100}\n",
+            "  - {kind: throttle, workload: capped, write_iops: 100}\n",
             "  - {kind: noisy_neighbor, target: ext4, workload: shared, write_bps: 4MiB/s, fsync_every: 1MiB}\n",
         ),
     );
     let out = sb.run(&file, "throttle", &["--quiet"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let result = read_json(&sb.out("throttle").join("result.json"));
-    let cell = |w: &str| {
+    let cell_on = |t: &str, w: &str| {
         result["cells"]
             .as_array()
             .unwrap()
             .iter()
-            .find(|c| c["workload"]["name"] == w)
+            .find(|c| c["target"]["name"] == t && c["workload"]["name"] == w)
             .unwrap()
             .clone()
     };
+    let cell = |w: &str| cell_on("ext4", w);
     let rate = |w: &str| cell(w)["ops"]["record"]["ops_per_sec"].as_f64().unwrap();
     let (capped, free) = (rate("capped"), rate("free"));
     eprintln!(
@@ -202,6 +204,15 @@ fn a_throttle_caps_iops_and_a_noisy_neighbour_shares_the_device() {
     assert!(
         free > 3.0 * capped,
         "unthrottled {free} vs throttled {capped}"
+    );
+    // Without cache flushes (nobarrier) each record is one write: ~100/s.
+    let one_io = cell_on("nobarrier", "capped")["ops"]["record"]["ops_per_sec"]
+        .as_f64()
+        .unwrap();
+    eprintln!("nobarrier: {one_io:.0} records/s at 100 write IOPS");
+    assert!(
+        (85.0..=115.0).contains(&one_io),
+        "{one_io} records/s at 100 write IOPS with one IO per record"
     );
     let throttle = &cell("capped")["faults"][0];
     assert_eq!(throttle["kind"], "throttle");
