@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 
 use crate::report::tables::is_summary_op;
+use crate::result::stats::median;
 use crate::result::RunResult;
 
 pub fn render(run: &RunResult) -> Vec<u8> {
@@ -41,17 +42,13 @@ pub fn render(run: &RunResult) -> Vec<u8> {
         .map(|(bench, measures)| {
             let m = measures
                 .into_iter()
-                .map(|(k, mut v)| {
-                    v.sort_by(f64::total_cmp);
-                    let n = v.len();
-                    let median = if n % 2 == 1 {
-                        v[n / 2]
-                    } else {
-                        (v[n / 2 - 1] + v[n / 2]) / 2.0
-                    };
+                .map(|(k, v)| {
+                    let (lo, hi) = v
+                        .iter()
+                        .fold((f64::MAX, f64::MIN), |(a, b), x| (a.min(*x), b.max(*x)));
                     (
                         k,
-                        json!({"value": median, "lower_value": v[0], "upper_value": v[n - 1]}),
+                        json!({"value": median(&v), "lower_value": lo, "upper_value": hi}),
                     )
                 })
                 .collect();

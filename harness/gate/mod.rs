@@ -28,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use crate::glob::glob_match;
 use crate::record::Op;
 use crate::report::compare::{self, Direction, Metric};
+use crate::result::stats::median;
 use crate::result::{CellResult, RunResult};
 use crate::scenario::units::format_nanos;
 use crate::scenario::{GateSpec, LatencyStat, Level, Limit, Selector};
@@ -202,17 +203,6 @@ fn ops_of(cells: &[&CellResult], select: &Selector) -> Vec<String> {
     }
     names.sort_by(|a, b| crate::report::op_order_key(a).cmp(&crate::report::op_order_key(b)));
     names
-}
-
-fn median(values: &[f64]) -> f64 {
-    let mut v = values.to_vec();
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
 }
 
 fn limit_text(limit: &Limit) -> String {

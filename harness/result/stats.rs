@@ -7,6 +7,18 @@ use hdrhistogram::Histogram;
 use super::OpStats;
 use crate::record::encode_histogram;
 
+/// The median of `values` (the mean of the middle two for an even count);
+/// NaN when there are none. Repeats and nodes are summarized by it.
+pub fn median(values: &[f64]) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
 /// Statistics of one op over a phase of `duration_s` seconds. `hist` is
 /// None when the op never succeeded (only errors).
 pub fn op_stats(

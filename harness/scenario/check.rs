@@ -29,6 +29,34 @@ const MIN_RECORD: u64 = 32;
 /// A guard against a `vary` that would expand into an unrunnable matrix.
 const MAX_VARY: usize = 1000;
 
+/// The YAML tree of `text`, or its syntax error as a diagnostic.
+fn parse(text: &str, file: &Path) -> Result<Node, Diagnostics> {
+    yaml::parse(text).map_err(|e| {
+        Diagnostics(vec![Diagnostic {
+            file: file.to_path_buf(),
+            line: e.line,
+            column: e.column,
+            key: String::new(),
+            message: format!("YAML syntax error: {}", e.message),
+        }])
+    })
+}
+
+/// `version: 1` is required, and the only one there is.
+fn check_version(cx: &mut Ctx, version: Option<u64>) {
+    match version {
+        None => cx.err(
+            "version",
+            "missing required key `version`; add `version: 1`",
+        ),
+        Some(1) => {}
+        Some(v) => cx.err(
+            "version",
+            format!("unsupported version {v}; this wpbench reads version 1"),
+        ),
+    }
+}
+
 /// Reads, checks and expands one scenario text.
 pub fn load_str(text: &str, file: &Path) -> Result<Scenario, Diagnostics> {
     let sha256: String = Sha256::digest(text.as_bytes())
@@ -40,18 +68,7 @@ pub fn load_str(text: &str, file: &Path) -> Result<Scenario, Diagnostics> {
         spans: Spans::build(text),
         diags: Vec::new(),
     };
-    let node = match yaml::parse(text) {
-        Ok(n) => n,
-        Err(e) => {
-            return Err(Diagnostics(vec![Diagnostic {
-                file: file.to_path_buf(),
-                line: e.line,
-                column: e.column,
-                key: String::new(),
-                message: format!("YAML syntax error: {}", e.message),
-            }]))
-        }
-    };
+    let node = parse(text, file)?;
     let scenario = scenario(&mut cx, &node, file, sha256);
     match scenario {
         Some(s) if cx.diags.is_empty() => Ok(s),
@@ -137,17 +154,7 @@ fn scenario(cx: &mut Ctx, node: &Node, file: &Path, sha256: String) -> Option<Sc
         }
     };
 
-    match raw.version {
-        None => cx.err(
-            "version",
-            "missing required key `version`; add `version: 1`",
-        ),
-        Some(1) => {}
-        Some(v) => cx.err(
-            "version",
-            format!("unsupported version {v}; this wpbench reads version 1"),
-        ),
-    }
+    check_version(cx, raw.version);
     let name = match raw.name {
         None => {
             cx.err("name", "missing required key `name`");
@@ -2103,15 +2110,7 @@ pub fn load_gates_str(
         spans: Spans::build(text),
         diags: Vec::new(),
     };
-    let node = yaml::parse(text).map_err(|e| {
-        Diagnostics(vec![Diagnostic {
-            file: file.to_path_buf(),
-            line: e.line,
-            column: e.column,
-            key: String::new(),
-            message: format!("YAML syntax error: {}", e.message),
-        }])
-    })?;
+    let node = parse(text, file)?;
     if !yaml::is_mapping(&node) {
         cx.err(
             "",
@@ -2129,17 +2128,7 @@ pub fn load_gates_str(
             return Err(cx.finish());
         }
     };
-    match raw.version {
-        None => cx.err(
-            "version",
-            "missing required key `version`; add `version: 1`",
-        ),
-        Some(1) => {}
-        Some(v) => cx.err(
-            "version",
-            format!("unsupported version {v}; this wpbench reads version 1"),
-        ),
-    }
+    check_version(&mut cx, raw.version);
     fn pairs(v: &[(String, String)]) -> Vec<(&str, &str)> {
         v.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect()
     }

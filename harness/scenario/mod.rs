@@ -33,29 +33,20 @@ pub use spec::*;
 /// Reads and checks a scenario file. An unreadable file is one diagnostic
 /// at line 0, column 0.
 pub fn load(path: &Path) -> Result<Scenario, Diagnostics> {
-    let fail = |message: String| {
-        Diagnostics(vec![Diagnostic {
-            file: path.to_path_buf(),
-            line: 0,
-            column: 0,
-            key: String::new(),
-            message,
-        }])
-    };
-    let bytes = std::fs::read(path).map_err(|e| fail(format!("cannot read the scenario: {e}")))?;
-    let text = String::from_utf8(bytes)
-        .map_err(|e| fail(format!("the scenario is not UTF-8 text: {e}")))?;
-    load_str(&text, path)
+    load_str(&read_text(path, "the scenario")?, path)
 }
 
 /// Reads and checks a gate file (`--gate FILE`) against the names of the
 /// run it gates.
 pub fn load_gates(path: &Path, names: &GateNames) -> Result<Vec<GateSpec>, Diagnostics> {
-    let text = std::fs::read(path)
-        .map_err(|e| format!("cannot read the gate file: {e}"))
-        .and_then(|b| {
-            String::from_utf8(b).map_err(|e| format!("the gate file is not UTF-8 text: {e}"))
-        })
+    check::load_gates_str(&read_text(path, "the gate file")?, path, names)
+}
+
+/// A file's text, or why it cannot be read, as a diagnostic at line 0.
+fn read_text(path: &Path, what: &str) -> Result<String, Diagnostics> {
+    std::fs::read(path)
+        .map_err(|e| format!("cannot read {what}: {e}"))
+        .and_then(|b| String::from_utf8(b).map_err(|e| format!("{what} is not UTF-8 text: {e}")))
         .map_err(|message| {
             Diagnostics(vec![Diagnostic {
                 file: path.to_path_buf(),
@@ -64,8 +55,7 @@ pub fn load_gates(path: &Path, names: &GateNames) -> Result<Vec<GateSpec>, Diagn
                 key: String::new(),
                 message,
             }])
-        })?;
-    check::load_gates_str(&text, path, names)
+        })
 }
 
 /// Checks scenario text; `file` is only used in diagnostics and

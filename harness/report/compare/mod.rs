@@ -20,6 +20,7 @@ use super::charts::{percentile_spectrum, Chart, ChartText, LatencySeries};
 use super::summary::escape;
 use super::{format_rate, op_order_key};
 use crate::record::Op;
+use crate::result::stats::median;
 use crate::result::{CellResult, RunResult};
 use crate::scenario::units::format_nanos;
 use significance::mann_whitney;
@@ -158,16 +159,6 @@ fn groups(run: &RunResult) -> BTreeMap<(String, String), Vec<&CellResult>> {
             .push(c);
     }
     g
-}
-
-fn median(values: &[f64]) -> f64 {
-    let mut v = values.to_vec();
-    v.sort_by(f64::total_cmp);
-    match v.len() {
-        0 => f64::NAN,
-        n if n % 2 == 1 => v[n / 2],
-        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
-    }
 }
 
 /// Compares two runs cell by cell.
