@@ -72,6 +72,22 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = CompareFormat::Text)]
         format: CompareFormat,
     },
+    /// Combine run directories (the nodes of a fleet, or many runs) into one
+    /// run directory: matching cells' histograms added exactly, counts and
+    /// device bytes summed, throughput summed over the sources, each
+    /// source's figures and interval logs kept per node.
+    Merge {
+        /// The runs: run directories or their result.json.
+        #[arg(required = true, value_name = "RUN")]
+        runs: Vec<PathBuf>,
+        /// The merged run directory to write.
+        #[arg(short, long, value_name = "OUT")]
+        out: PathBuf,
+        /// Merge cells even when the runs differ (scenario file, effective
+        /// mount options, workload parameters); each such cell notes it.
+        #[arg(long)]
+        force: bool,
+    },
     /// Remove what killed runs left behind (scratch directories, hostPath subdirectories).
     Cleanup {
         /// Scratch root to clean [default: /var/tmp/wpbench-runs, or $WPBENCH_SCRATCH].
@@ -202,6 +218,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
             baseline_save(&run, &name, &dir)
         }
         Command::Compare { base, new, format } => compare(&base, &new, format),
+        Command::Merge { runs, out, force } => merge_runs(&runs, &out, force),
         Command::Cleanup { scratch } => cleanup(scratch),
         Command::Guard { scratch, run } => {
             guardian::guard(&scratch, &run)?;
@@ -457,6 +474,33 @@ fn compare(
         }
     };
     print!("{text}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn merge_runs(runs: &[PathBuf], out: &std::path::Path, force: bool) -> Result<ExitCode> {
+    let (merged, warnings) =
+        crate::result::merge::merge_dirs(runs, out, force, std::env::args().collect())?;
+    for w in &warnings {
+        eprintln!("wpbench: {w}");
+    }
+    let nodes: Vec<&str> = merged.sources.iter().map(|s| s.node.as_str()).collect();
+    let forced = merged
+        .cells
+        .iter()
+        .filter(|c| c.notes.iter().any(|n| n.starts_with("merged with --force")))
+        .count();
+    println!(
+        "merged {} runs ({}) into {} cells: wrote {}/result.json, report.html, summary.md, charts/ and hlog/{}",
+        merged.sources.len(),
+        nodes.join(", "),
+        merged.cells.len(),
+        out.display(),
+        if forced > 0 {
+            format!(" ({forced} cells merged with --force despite differences: see their notes)")
+        } else {
+            String::new()
+        }
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -138,6 +138,7 @@ pub fn run(
         status: "running".into(),
         command: opts.command.clone(),
         cells: Vec::new(),
+        sources: Vec::new(),
     };
     let write = |r: &RunResult| {
         run_dir.write(r).map_err(|e| {
@@ -558,6 +559,7 @@ fn run_trial(
             provision_s,
             teardown_s,
             notes,
+            sources: Vec::new(),
         };
         Ok((cell_result, fault))
     }

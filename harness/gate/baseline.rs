@@ -137,6 +137,7 @@ impl Baseline {
                 provision_s: 0.0,
                 teardown_s: 0.0,
                 notes: Vec::new(),
+                sources: Vec::new(),
             })
             .collect();
         RunResult {
@@ -160,6 +161,7 @@ impl Baseline {
             status: "completed".into(),
             command: Vec::new(),
             cells,
+            sources: Vec::new(),
         }
     }
 

@@ -190,6 +190,7 @@ pub(crate) mod fixtures {
             hlog: format!("cell-{index}.hlog"),
             rate_per_thread: None,
             notes: Vec::new(),
+            sources: Vec::new(),
         }
     }
 
@@ -229,6 +230,7 @@ pub(crate) mod fixtures {
             status: "completed".to_string(),
             command: vec!["wpbench".to_string(), "run".to_string()],
             cells,
+            sources: Vec::new(),
         }
     }
 

@@ -26,6 +26,28 @@ pub struct RunResult {
     #[serde(default)]
     pub command: Vec<String>,
     pub cells: Vec<CellResult>,
+    /// For a run made by `wpbench merge`: the runs it combines, in the
+    /// order given. Empty for a run wpbench measured itself.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<RunSource>,
+}
+
+/// One run that `wpbench merge` combined (a node of a fleet, or one run
+/// of many).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct RunSource {
+    /// The source's env.hostname, or its run directory's name when the
+    /// hostname is empty or shared with another source.
+    pub node: String,
+    pub run_id: String,
+    pub started_at: String,
+    pub kernel: String,
+    #[serde(default)]
+    pub hostname: String,
+    #[serde(default)]
+    pub seed: u64,
+    #[serde(default)]
+    pub status: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -99,6 +121,34 @@ pub struct CellResult {
     /// Problems worth a reader's attention (errors seen, rate not sustained…).
     #[serde(default)]
     pub notes: Vec<String>,
+    /// For a cell of a merged run: each source's own figures for this
+    /// cell, in the order the runs were given. Empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<SourceCell>,
+}
+
+/// One source's share of a merged cell.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct SourceCell {
+    /// As in the run's `sources`.
+    pub node: String,
+    pub run_id: String,
+    /// The cell's index in the source run.
+    #[serde(default)]
+    pub index: usize,
+    #[serde(default)]
+    pub duration_s: f64,
+    /// The source's own statistics per op, histograms included.
+    pub ops: BTreeMap<String, OpStats>,
+    #[serde(default)]
+    pub bytes_written: u64,
+    #[serde(default)]
+    pub device: Option<DeviceStats>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<serde_json::Value>,
+    /// The source's interval log, copied into the merged run directory.
+    #[serde(default)]
+    pub hlog: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

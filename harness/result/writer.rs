@@ -80,12 +80,21 @@ impl RunDir {
     pub fn write_reports(&self, run: &RunResult) -> io::Result<(Vec<PathBuf>, Vec<String>)> {
         let mut hlogs = std::collections::BTreeMap::new();
         let mut unreadable = Vec::new();
-        for cell in run.cells.iter().filter(|c| !c.hlog.is_empty()) {
-            match crate::record::read_hlog(&self.path.join(&cell.hlog)) {
+        // A merged run's cells also name each source's own interval log.
+        let paths = run
+            .cells
+            .iter()
+            .flat_map(|c| std::iter::once(&c.hlog).chain(c.sources.iter().map(|s| &s.hlog)));
+        let mut seen = std::collections::BTreeSet::new();
+        for hlog in paths.filter(|h| !h.is_empty()) {
+            if !seen.insert(hlog) {
+                continue;
+            }
+            match crate::record::read_hlog(&self.path.join(hlog)) {
                 Ok(h) => {
-                    hlogs.insert(cell.hlog.clone(), h);
+                    hlogs.insert(hlog.clone(), h);
                 }
-                Err(e) => unreadable.push(format!("{}: {e}", cell.hlog)),
+                Err(e) => unreadable.push(format!("{hlog}: {e}")),
             }
         }
         let charts_dir = self.path.join(CHARTS_DIR);

@@ -9,6 +9,7 @@ mod cleanup;
 mod faults;
 mod gates;
 mod hlog;
+mod merge;
 mod report;
 mod run;
 mod targets;

@@ -1,0 +1,649 @@
+//! `wpbench merge`: many run directories (the nodes of a fleet, or many
+//! runs of one machine) combined into one run directory that `report`,
+//! `compare` and `gate` read like any other.
+//!
+//! Cells are matched by (target name, workload name, repeat index). Cells
+//! that match are one measurement taken in several places, and combine
+//! exactly:
+//!
+//! - latency: the sources' histograms are **added** (never percentiles
+//!   averaged) and every figure (count, mean, p50 … max) is recomputed
+//!   from the sum, so the merged p99 is the p99 of all samples;
+//! - throughput (`ops_per_sec`) is the **sum** of the sources' rates: the
+//!   fleet's aggregate throughput, as if the sources ran side by side;
+//!   each source's own rate stays in the cell's `sources`;
+//! - errors by errno, payload bytes, warm-up ops and device bytes, write
+//!   IOs and flushes are summed; write amplification is recomputed from
+//!   the sums; durations are the longest source's;
+//! - fault entries are paired by position and kind, and their durability
+//!   counters summed (the loss window in ms is the longest);
+//! - interval logs are not merged: each source's .hlog is copied into
+//!   `hlog/<node>--<name>.hlog`, the cell's `hlog` points at the first
+//!   source's copy and each source's entry at its own.
+//!
+//! Cells that measured different things are refused — a different
+//! scenario file (sha256), different effective mount options, a different
+//! workload (kind, threads, parameters) — unless `force`, which merges
+//! them anyway and says so in the cell's notes.
+//!
+//! [`merge`] is pure; [`merge_dirs`] reads the sources and writes the run
+//! directory.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use hdrhistogram::Histogram;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::stats::op_stats;
+use super::writer::{read_result, RunDir, HLOG_DIR, RESULT_FILE};
+use super::{CellResult, DeviceStats, OpStats, RunResult, RunSource, SourceCell, SCHEMA};
+use crate::error::{Error, Result};
+use crate::record::{decode_histogram, new_histogram};
+
+/// One run to merge: the node it stands for, and its result.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub node: String,
+    pub run: RunResult,
+}
+
+/// A merged run, and the interval logs to copy into its directory.
+#[derive(Debug, Clone)]
+pub struct Merged {
+    pub run: RunResult,
+    pub hlog_copies: Vec<HlogCopy>,
+}
+
+/// Copy `from` (relative to source `source`'s run directory) to `to`
+/// (relative to the merged run directory).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HlogCopy {
+    pub source: usize,
+    pub from: String,
+    pub to: String,
+}
+
+/// The node name of each source, from (hostname, run directory name):
+/// the hostname when it is set and no other source shares it, the run
+/// directory's name otherwise; `-2`, `-3` … make names unique.
+pub fn node_names(sources: &[(String, String)]) -> Vec<String> {
+    let mut hosts: BTreeMap<&str, usize> = BTreeMap::new();
+    for (host, _) in sources {
+        *hosts.entry(host.as_str()).or_default() += 1;
+    }
+    let mut used = BTreeSet::new();
+    sources
+        .iter()
+        .map(|(host, dir)| {
+            let base = if !host.is_empty() && hosts[host.as_str()] == 1 {
+                host.clone()
+            } else if !dir.is_empty() {
+                dir.clone()
+            } else {
+                "run".to_string()
+            };
+            let mut name = base.clone();
+            let mut n = 2;
+            while !used.insert(name.clone()) {
+                name = format!("{base}-{n}");
+                n += 1;
+            }
+            name
+        })
+        .collect()
+}
+
+type Key = (String, String, u32);
+
+fn key_of(c: &CellResult) -> Key {
+    (c.target.name.clone(), c.workload.name.clone(), c.repeat)
+}
+
+fn cell_label(k: &Key) -> String {
+    format!("{}/{} repeat {}", k.0, k.1, k.2)
+}
+
+/// Merges `sources` (at least one) into one run. `command` is recorded as
+/// the run's command line. Errors are the user's to fix (exit 2).
+pub fn merge(sources: &[Source], force: bool, command: Vec<String>) -> Result<Merged> {
+    let Some(first) = sources.first() else {
+        return Err(Error::Usage(
+            "nothing to merge: give at least one run".into(),
+        ));
+    };
+    let mut seen_ids: BTreeMap<&str, &str> = BTreeMap::new();
+    for s in sources {
+        if let Some(other) = seen_ids.insert(&s.run.run_id, &s.node) {
+            return Err(Error::Usage(format!(
+                "run {} is given twice ({other} and {}): merging it with itself would count it twice",
+                s.run.run_id, s.node
+            )));
+        }
+    }
+
+    // Matching cells, in first-seen order (the first source's plan order).
+    let mut order: Vec<Key> = Vec::new();
+    let mut groups: BTreeMap<Key, Vec<(usize, &CellResult)>> = BTreeMap::new();
+    for (si, s) in sources.iter().enumerate() {
+        let mut cells: Vec<&CellResult> = s.run.cells.iter().collect();
+        cells.sort_by_key(|c| c.index);
+        for c in cells {
+            let key = key_of(c);
+            let group = groups.entry(key.clone()).or_insert_with(|| {
+                order.push(key.clone());
+                Vec::new()
+            });
+            if group.iter().any(|(i, _)| *i == si) {
+                return Err(Error::Usage(format!(
+                    "{}: run {} has two cells {}; cannot tell which to merge",
+                    s.node,
+                    s.run.run_id,
+                    cell_label(&key)
+                )));
+            }
+            group.push((si, c));
+        }
+    }
+
+    // Refusals first, all of them, so one message names every problem.
+    let mut refused: Vec<String> = Vec::new();
+    let mut differences: BTreeMap<Key, Vec<String>> = BTreeMap::new();
+    for key in &order {
+        let diffs = differences_of(sources, &groups[key]);
+        if !diffs.is_empty() {
+            refused.push(format!("cell {}: {}", cell_label(key), diffs.join("; ")));
+            differences.insert(key.clone(), diffs);
+        }
+    }
+    if !refused.is_empty() && !force {
+        let shown: Vec<&String> = refused.iter().take(5).collect();
+        let more = refused.len().saturating_sub(shown.len());
+        return Err(Error::Usage(format!(
+            "refusing to merge runs that measured different things:\n  {}{}\n\
+             merge runs of the same scenario file and options, or give --force to merge them \
+             anyway (each merged cell then notes the differences)",
+            shown
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join("\n  "),
+            if more > 0 {
+                format!("\n  … and {more} more cells")
+            } else {
+                String::new()
+            }
+        )));
+    }
+
+    let mut copies = Vec::new();
+    let mut cells = Vec::with_capacity(order.len());
+    for (index, key) in order.iter().enumerate() {
+        let group = &groups[key];
+        let mut cell = merge_cell(sources, group, &mut copies)?;
+        cell.index = index;
+        if group.len() < sources.len() {
+            let missing: Vec<&str> = (0..sources.len())
+                .filter(|i| !group.iter().any(|(g, _)| g == i))
+                .map(|i| sources[i].node.as_str())
+                .collect();
+            cell.notes.push(format!(
+                "merged from {} of {} runs (not in: {})",
+                group.len(),
+                sources.len(),
+                missing.join(", ")
+            ));
+        }
+        if let Some(diffs) = differences.get(key) {
+            cell.notes.push(format!(
+                "merged with --force although the runs differ: {}",
+                diffs.join("; ")
+            ));
+        }
+        cells.push(cell);
+    }
+
+    let mut scenario = first.run.scenario.clone();
+    scenario.planned_cells = sources
+        .iter()
+        .map(|s| s.run.scenario.planned_cells)
+        .max()
+        .unwrap_or(0)
+        .max(cells.len());
+    let started_at = sources
+        .iter()
+        .map(|s| s.run.started_at.clone())
+        .filter(|t| !t.is_empty())
+        .min()
+        .unwrap_or_default();
+    let finished_at = if sources.iter().any(|s| s.run.finished_at.is_empty()) {
+        String::new()
+    } else {
+        sources
+            .iter()
+            .map(|s| s.run.finished_at.clone())
+            .max()
+            .unwrap_or_default()
+    };
+    let status = sources
+        .iter()
+        .map(|s| s.run.status.as_str())
+        .find(|s| *s != "completed")
+        .unwrap_or("completed")
+        .to_string();
+    let mut id = Sha256::new();
+    for s in sources {
+        id.update(s.run.run_id.as_bytes());
+        id.update(b"\n");
+    }
+    let digest = id.finalize();
+    let run_id = format!(
+        "merge-{}",
+        digest[..4]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    );
+    let run = RunResult {
+        schema: SCHEMA.to_string(),
+        run_id,
+        scenario,
+        env: first.run.env.clone(),
+        started_at,
+        finished_at,
+        status,
+        command,
+        cells,
+        sources: sources
+            .iter()
+            .map(|s| RunSource {
+                node: s.node.clone(),
+                run_id: s.run.run_id.clone(),
+                started_at: s.run.started_at.clone(),
+                kernel: s.run.env.kernel.clone(),
+                hostname: s.run.env.hostname.clone(),
+                seed: s.run.scenario.seed,
+                status: s.run.status.clone(),
+            })
+            .collect(),
+    };
+    Ok(Merged {
+        run,
+        hlog_copies: copies,
+    })
+}
+
+/// What differs between the group's first cell and the others, naming the
+/// nodes: scenario file, mount options, workload.
+fn differences_of(sources: &[Source], group: &[(usize, &CellResult)]) -> Vec<String> {
+    let mut out = Vec::new();
+    let Some(&(f, fc)) = group.first() else {
+        return out;
+    };
+    let fnode = &sources[f].node;
+    for &(o, oc) in &group[1..] {
+        let onode = &sources[o].node;
+        let (fs, os) = (&sources[f].run.scenario, &sources[o].run.scenario);
+        if fs.sha256 != os.sha256 {
+            out.push(format!(
+                "scenario sha256 {} ({fnode}, {}) vs {} ({onode}, {})",
+                short(&fs.sha256),
+                fs.file,
+                short(&os.sha256),
+                os.file
+            ));
+        }
+        if fc.target.mount.options != oc.target.mount.options {
+            out.push(format!(
+                "mount options `{}` ({fnode}) vs `{}` ({onode})",
+                fc.target.mount.options, oc.target.mount.options
+            ));
+        }
+        if fc.target.kind != oc.target.kind {
+            out.push(format!(
+                "target kind {} ({fnode}) vs {} ({onode})",
+                fc.target.kind, oc.target.kind
+            ));
+        }
+        let (fw, ow) = (&fc.workload, &oc.workload);
+        if fw.kind != ow.kind || fw.threads != ow.threads || fw.params != ow.params {
+            out.push(format!(
+                "workload params {} ({fnode}) vs {} ({onode})",
+                workload_text(fw),
+                workload_text(ow)
+            ));
+        }
+    }
+    out
+}
+
+fn short(sha: &str) -> &str {
+    sha.get(..12).unwrap_or(sha)
+}
+
+fn workload_text(w: &super::WorkloadInfo) -> String {
+    let mut parts = vec![format!("kind={}", w.kind), format!("threads={}", w.threads)];
+    parts.extend(w.params.iter().map(|(k, v)| format!("{k}={v}")));
+    format!("[{}]", parts.join(", "))
+}
+
+/// A file name that is safe in `hlog/`: `[A-Za-z0-9._-]`, other
+/// characters as `_`.
+fn safe_name(s: &str) -> String {
+    let out: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let out = out.trim_start_matches('.').to_string();
+    if out.is_empty() {
+        "x".to_string()
+    } else {
+        out
+    }
+}
+
+fn merge_cell(
+    sources: &[Source],
+    group: &[(usize, &CellResult)],
+    copies: &mut Vec<HlogCopy>,
+) -> Result<CellResult> {
+    let (_, first) = group[0];
+    let many = sources.len() > 1;
+    let duration_s = group.iter().map(|(_, c)| c.duration_s).fold(0.0, f64::max);
+
+    // Ops: histograms added, errors and rates summed.
+    let names: BTreeSet<&String> = group.iter().flat_map(|(_, c)| c.ops.keys()).collect();
+    let mut ops = BTreeMap::new();
+    for name in names {
+        let mut sum: Histogram<u64> = new_histogram();
+        let mut errors: BTreeMap<String, u64> = BTreeMap::new();
+        let mut rate = 0.0;
+        for &(si, c) in group {
+            let Some(s) = c.ops.get(name) else { continue };
+            for (errno, n) in &s.errors {
+                *errors.entry(errno.clone()).or_default() += n;
+            }
+            rate += s.ops_per_sec;
+            if s.count == 0 {
+                continue;
+            }
+            let h = decode_histogram(&s.histogram).ok_or_else(|| {
+                Error::Usage(format!(
+                    "{}: cell {} op {} has {} samples but no readable histogram; \
+                     cannot merge it exactly",
+                    sources[si].node,
+                    cell_label(&key_of(c)),
+                    name,
+                    s.count
+                ))
+            })?;
+            sum.add(&h).map_err(|e| {
+                Error::Usage(format!(
+                    "{}: cell {} op {}: its histogram cannot be added to the others ({e:?})",
+                    sources[si].node,
+                    cell_label(&key_of(c)),
+                    name
+                ))
+            })?;
+        }
+        let mut stats: OpStats = op_stats(Some(&sum), errors, duration_s);
+        stats.ops_per_sec = rate;
+        ops.insert(name.clone(), stats);
+    }
+
+    // Device counters: summed over the sources that have them.
+    let with_device: Vec<(&CellResult, &DeviceStats)> = group
+        .iter()
+        .filter_map(|(_, c)| c.device.as_ref().map(|d| (*c, d)))
+        .collect();
+    let device = (!with_device.is_empty()).then(|| {
+        let mut names: Vec<&str> = Vec::new();
+        for (_, d) in &with_device {
+            if !names.contains(&d.name.as_str()) {
+                names.push(&d.name);
+            }
+        }
+        let payload: u64 = with_device.iter().map(|(c, _)| c.bytes_written).sum();
+        let bytes: u64 = with_device.iter().map(|(_, d)| d.bytes_written).sum();
+        DeviceStats {
+            name: names.join(","),
+            bytes_written: bytes,
+            write_ios: with_device.iter().map(|(_, d)| d.write_ios).sum(),
+            flushes: with_device.iter().map(|(_, d)| d.flushes).sum(),
+            write_amplification: (payload > 0).then(|| bytes as f64 / payload as f64),
+            shared: with_device.iter().any(|(_, d)| d.shared),
+        }
+    });
+
+    // Faults: paired by position and kind, durability counters summed.
+    let mut faults: Vec<Value> = first.faults.clone();
+    let mut paired = vec![1u32; faults.len()];
+    for &(si, c) in &group[1..] {
+        for (i, fault) in c.faults.iter().enumerate() {
+            match faults.get_mut(i) {
+                Some(m) if m.get("kind") == fault.get("kind") => {
+                    if let (Some(Value::Object(into)), Some(Value::Object(from))) =
+                        (m.get_mut("durability"), fault.get("durability"))
+                    {
+                        add_durability(into, from);
+                    }
+                    paired[i] += 1;
+                }
+                _ => {
+                    let mut unpaired = fault.clone();
+                    if let Value::Object(o) = &mut unpaired {
+                        o.insert("source".into(), Value::String(sources[si].node.clone()));
+                    }
+                    faults.push(unpaired);
+                }
+            }
+        }
+    }
+    if group.len() > 1 {
+        for (m, n) in faults.iter_mut().zip(&paired) {
+            if let Value::Object(o) = m {
+                if !o.contains_key("source") {
+                    o.insert("merged_sources".into(), Value::from(*n));
+                }
+            }
+        }
+    }
+
+    // Per-source breakdown and interval logs (copied, never merged).
+    let mut cell_sources = Vec::with_capacity(group.len());
+    let mut notes = Vec::new();
+    for &(si, c) in group {
+        let node = &sources[si].node;
+        let hlog = if c.hlog.is_empty() {
+            String::new()
+        } else {
+            let file = Path::new(&c.hlog)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| c.hlog.clone());
+            let to = format!("{HLOG_DIR}/{}--{}", safe_name(node), safe_name(&file));
+            copies.push(HlogCopy {
+                source: si,
+                from: c.hlog.clone(),
+                to: to.clone(),
+            });
+            to
+        };
+        for n in &c.notes {
+            notes.push(if many {
+                format!("[{node}] {n}")
+            } else {
+                n.clone()
+            });
+        }
+        cell_sources.push(SourceCell {
+            node: node.clone(),
+            run_id: sources[si].run.run_id.clone(),
+            index: c.index,
+            duration_s: c.duration_s,
+            ops: c.ops.clone(),
+            bytes_written: c.bytes_written,
+            device: c.device.clone(),
+            faults: c.faults.clone(),
+            hlog,
+        });
+    }
+    let max = |g: fn(&CellResult) -> f64| group.iter().map(|(_, c)| g(c)).fold(0.0, f64::max);
+    Ok(CellResult {
+        index: 0,
+        target: first.target.clone(),
+        workload: first.workload.clone(),
+        repeat: first.repeat,
+        duration_s,
+        warmup_s: max(|c| c.warmup_s),
+        ops,
+        bytes_written: group.iter().map(|(_, c)| c.bytes_written).sum(),
+        warmup_unit_ops: group.iter().map(|(_, c)| c.warmup_unit_ops).sum(),
+        device,
+        faults,
+        hlog: cell_sources[0].hlog.clone(),
+        rate_per_thread: first.rate_per_thread,
+        provision_s: max(|c| c.provision_s),
+        teardown_s: max(|c| c.teardown_s),
+        notes,
+        sources: cell_sources,
+    })
+}
+
+/// Adds one durability verdict's counters into another: counts summed,
+/// `*_ms` windows the longest.
+fn add_durability(
+    into: &mut serde_json::Map<String, Value>,
+    from: &serde_json::Map<String, Value>,
+) {
+    for (k, v) in from {
+        let merged = match (into.get(k), v) {
+            (None, v) => v.clone(),
+            (Some(a), b) if k.ends_with("_ms") => match (a.as_f64(), b.as_f64()) {
+                (Some(x), Some(y)) => Value::from(x.max(y)),
+                _ => a.clone(),
+            },
+            (Some(a), b) => match (a.as_u64(), b.as_u64(), a.as_f64(), b.as_f64()) {
+                (Some(x), Some(y), _, _) => Value::from(x + y),
+                (_, _, Some(x), Some(y)) => Value::from(x + y),
+                _ => a.clone(),
+            },
+        };
+        into.insert(k.clone(), merged);
+    }
+}
+
+/// The directory of a run given as a directory or as its result.json.
+fn run_dir_of(path: &Path) -> PathBuf {
+    if path.is_dir() {
+        path.to_path_buf()
+    } else {
+        path.parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."))
+    }
+}
+
+/// Reads the runs at `paths`, merges them (see [`merge`]) and writes the
+/// merged run directory `out`: result.json, the copied interval logs,
+/// summary.md, charts and report.html. Returns the run and warnings
+/// (interval logs that could not be copied).
+pub fn merge_dirs(
+    paths: &[PathBuf],
+    out: &Path,
+    force: bool,
+    command: Vec<String>,
+) -> Result<(RunResult, Vec<String>)> {
+    let mut runs = Vec::with_capacity(paths.len());
+    let mut hints = Vec::with_capacity(paths.len());
+    let mut dirs = Vec::with_capacity(paths.len());
+    for p in paths {
+        let run = read_result(p).map_err(|e| {
+            Error::Usage(format!(
+                "{}: cannot read a wpbench result there: {e} (give run directories or their result.json)",
+                p.display()
+            ))
+        })?;
+        let dir = run_dir_of(p);
+        let name = fs::canonicalize(&dir)
+            .ok()
+            .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_default();
+        hints.push((run.env.hostname.clone(), name));
+        dirs.push(dir);
+        runs.push(run);
+    }
+    let out_canon = fs::canonicalize(out).ok();
+    if out.join(RESULT_FILE).exists()
+        || dirs
+            .iter()
+            .any(|d| fs::canonicalize(d).ok().is_some() && fs::canonicalize(d).ok() == out_canon)
+    {
+        return Err(Error::Usage(format!(
+            "{} already holds a run; give -o a new directory",
+            out.display()
+        )));
+    }
+    let sources: Vec<Source> = node_names(&hints)
+        .into_iter()
+        .zip(runs)
+        .map(|(node, run)| Source { node, run })
+        .collect();
+    let Merged {
+        mut run,
+        hlog_copies,
+    } = merge(&sources, force, command)?;
+
+    let run_dir = RunDir::create(out).map_err(|e| {
+        Error::Usage(format!(
+            "{}: cannot create the merged run there: {e}",
+            out.display()
+        ))
+    })?;
+    let mut warnings = Vec::new();
+    let mut lost = BTreeSet::new();
+    for c in &hlog_copies {
+        let from = dirs[c.source].join(&c.from);
+        if let Err(e) = fs::copy(&from, out.join(&c.to)) {
+            warnings.push(format!(
+                "{}: interval log not copied ({e}); its cell has no time series",
+                from.display()
+            ));
+            lost.insert(c.to.clone());
+        }
+    }
+    for cell in &mut run.cells {
+        if lost.contains(&cell.hlog) {
+            cell.hlog.clear();
+        }
+        for s in &mut cell.sources {
+            if lost.contains(&s.hlog) {
+                s.hlog.clear();
+            }
+        }
+    }
+    run_dir
+        .write(&run)
+        .map_err(|e| Error::run_io(format!("writing {}", out.display()), e))?;
+    let (_, unreadable) = run_dir
+        .write_reports(&run)
+        .map_err(|e| Error::run_io(format!("writing the reports to {}", out.display()), e))?;
+    warnings.extend(
+        unreadable
+            .into_iter()
+            .map(|u| format!("no time-series chart for {u}")),
+    );
+    Ok((run, warnings))
+}
+
+#[cfg(test)]
+mod tests;
