@@ -15,7 +15,10 @@
 //! - [`cell_time_series`]: one cell per second (throughput, p99) with its
 //!   fault events;
 //! - [`device_chart`]: payload vs device bytes, write amplification;
-//! - [`durability_chart`]: what crash trials lost.
+//! - [`durability_chart`]: what crash trials lost;
+//! - for a merged run (`wpbench merge`), the unit op's percentile
+//!   spectrum per target with one line per node (`nodes-*`), and each
+//!   source's own time series.
 //!
 //! [`render_all`] decides which apply to a run, merging repeats of the same
 //! target and workload.
@@ -159,6 +162,30 @@ pub fn render_all_with(
             };
             out.push(latency_cdf(&text, &series));
         }
+        // A merged run: per target, the unit op's spectrum one line per
+        // node, so an outlier node stands out.
+        if let Some(unit) = unit {
+            for t in &targets {
+                let series = node_series(&wcells, t, unit);
+                if series.len() < 2 {
+                    continue;
+                }
+                let text = ChartText {
+                    file_stem: stems.make(&["nodes", w, t, unit]),
+                    title: format!("{unit} latency by percentile per node · {t} · workload {w}"),
+                    footer: format!(
+                        "{base_footer} · {} nodes{}",
+                        series.len(),
+                        if repeats > 1 {
+                            ", repeats merged per node"
+                        } else {
+                            ""
+                        }
+                    ),
+                };
+                out.push(percentile_spectrum(&text, &series));
+            }
+        }
     }
 
     let label = |c: &CellResult| {
@@ -188,6 +215,43 @@ pub fn render_all_with(
     }
 
     for c in &cells {
+        if c.sources.len() > 1 {
+            // A merged cell: time series stay per source.
+            for src in &c.sources {
+                let Some(hlog) = hlogs.get(&src.hlog) else {
+                    continue;
+                };
+                let unit = unit_op_of(c, hlog);
+                let repeat = c.repeat.to_string();
+                let text = ChartText {
+                    file_stem: stems.make(&[
+                        "timeseries",
+                        &format!("{:03}", c.index),
+                        &c.target.name,
+                        &c.workload.name,
+                        &format!("r{repeat}"),
+                        &src.node,
+                    ]),
+                    title: format!(
+                        "Per second: {} · {} · repeat {repeat} · node {}",
+                        c.target.name, c.workload.name, src.node
+                    ),
+                    footer: format!("{base_footer} · cell {} · {}", c.index, src.hlog),
+                };
+                let own = CellResult {
+                    faults: src.faults.clone(),
+                    ..(*c).clone()
+                };
+                out.push(cell_time_series(
+                    &text,
+                    hlog,
+                    &unit,
+                    src.duration_s,
+                    &fault_marks(&own),
+                ));
+            }
+            continue;
+        }
         let Some(hlog) = hlogs.get(&c.hlog) else {
             continue;
         };
@@ -235,6 +299,31 @@ fn merged_histogram(cells: &[&CellResult], target: &str, op: &str) -> Histogram<
         }
     }
     sum
+}
+
+/// For the cells of one workload in a merged run: per node (first-seen
+/// order) the histograms of `op` on `target`, repeats added. Empty unless
+/// some cell has per-source figures.
+fn node_series(cells: &[&CellResult], target: &str, op: &str) -> Vec<LatencySeries> {
+    let mut series: Vec<LatencySeries> = Vec::new();
+    for c in cells.iter().filter(|c| c.target.name == target) {
+        for src in &c.sources {
+            let i = match series.iter().position(|s| s.label == src.node) {
+                Some(i) => i,
+                None => {
+                    series.push(LatencySeries {
+                        label: src.node.clone(),
+                        hist: new_histogram(),
+                    });
+                    series.len() - 1
+                }
+            };
+            if let Some(h) = src.ops.get(op).and_then(|s| decode_histogram(&s.histogram)) {
+                let _ = series[i].hist.add(&h);
+            }
+        }
+    }
+    series
 }
 
 /// p50/p95/p99 of the merged repeats; without histograms, the mean of

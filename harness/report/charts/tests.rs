@@ -430,3 +430,100 @@ fn stems_are_safe_and_unique() {
     assert_eq!(safe_part(".hidden"), "hidden");
     assert_eq!(safe_part(&"y".repeat(100)).len(), 60);
 }
+
+/// The synthetic run as if merged from three nodes: every WAL cell gets
+/// per-source figures (the third node 5× slower), and the first repeat's
+/// sources their own interval logs.
+fn merged_synthetic_run() -> (RunResult, BTreeMap<String, HlogData>) {
+    let mut run = synthetic_run();
+    let base_logs = synthetic_hlogs(&run);
+    let mut hlogs = BTreeMap::new();
+    for c in run.cells.iter_mut().filter(|c| c.workload.name == "wal") {
+        c.sources = ["node-a", "node-b", "node-c"]
+            .iter()
+            .enumerate()
+            .map(|(i, node)| {
+                let slow = if i == 2 { 5.0 } else { 1.0 };
+                let h = latencies(c.index as u64 * 7 + i as u64, 2000, 400_000.0 * slow, 20.0);
+                let hlog = match base_logs.get(&c.hlog) {
+                    Some(log) => {
+                        let rel = format!("hlog/{node}--{}", c.hlog);
+                        hlogs.insert(rel.clone(), log.clone());
+                        rel
+                    }
+                    None => String::new(),
+                };
+                crate::result::SourceCell {
+                    node: node.to_string(),
+                    run_id: format!("run-{i}"),
+                    index: c.index,
+                    duration_s: 5.0,
+                    ops: BTreeMap::from([("record".to_string(), stats_of(&h, 5.0))]),
+                    hlog,
+                    ..Default::default()
+                }
+            })
+            .collect();
+    }
+    (run, hlogs)
+}
+
+#[test]
+fn a_merged_run_gets_a_spectrum_with_one_line_per_node() {
+    assert!(
+        !stems(&render_all(&synthetic_run(), &BTreeMap::new()))
+            .iter()
+            .any(|s| s.starts_with("nodes-")),
+        "no per-node chart without sources"
+    );
+    let (run, hlogs) = merged_synthetic_run();
+    let charts = render_all(&run, &hlogs);
+    let names = stems(&charts);
+    let nodes: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|s| s.starts_with("nodes-"))
+        .collect();
+    assert_eq!(
+        nodes,
+        [
+            "nodes-wal-tmpfs-record",
+            "nodes-wal-ext4_noatime-record",
+            "nodes-wal-overlay_metacopy_on-record",
+        ]
+    );
+    preview(&charts);
+    for stem in &nodes {
+        let chart = find(&charts, stem);
+        check(chart);
+        for node in ["node-a", "node-b", "node-c"] {
+            assert_eq!(
+                chart.svg.matches(&format!("\n{node}\n</text>")).count(),
+                1,
+                "{stem}: one legend entry for {node}"
+            );
+        }
+        assert!(chart.title.contains("per node"), "{}", chart.title);
+    }
+    // Time series stay per source: one per node for the first repeat's WAL cells.
+    let ts: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|s| s.starts_with("timeseries-000-tmpfs-wal-r0"))
+        .collect();
+    assert_eq!(
+        ts,
+        [
+            "timeseries-000-tmpfs-wal-r0-node-a",
+            "timeseries-000-tmpfs-wal-r0-node-b",
+            "timeseries-000-tmpfs-wal-r0-node-c",
+        ]
+    );
+    assert!(find(&charts, ts[2]).title.ends_with("node node-c"));
+    // Pure: the same input, the same bytes.
+    let again = render_all(&run.clone(), &hlogs.clone());
+    assert_eq!(again.len(), charts.len());
+    for (x, y) in charts.iter().zip(&again) {
+        assert!(x.svg == y.svg && x.png == y.png, "{} differs", x.file_stem);
+    }
+}
