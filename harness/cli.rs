@@ -94,6 +94,9 @@ pub enum Command {
         #[arg(long)]
         scratch: Option<PathBuf>,
     },
+    /// Kubernetes: run a scenario on a fleet of nodes, one pod per node.
+    #[command(subcommand)]
+    K8s(K8sCommand),
     /// Internal: the guardian process a run starts (see target::guardian).
     #[command(hide = true)]
     Guard {
@@ -102,6 +105,50 @@ pub enum Command {
         #[arg(long)]
         run: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum K8sCommand {
+    /// Render a Namespace, a ConfigMap with the scenario and an Indexed Job
+    /// whose privileged pods run it, one per node; each pod prints its run
+    /// directory as a tarball between marker lines for `kubectl logs`.
+    Render(K8sRenderArgs),
+}
+
+#[derive(Debug, clap::Args)]
+#[command(group(
+    clap::ArgGroup::new("placement")
+        .required(true)
+        .args(["nodes", "node_selector"])
+))]
+pub struct K8sRenderArgs {
+    /// Scenario file (its text goes into the ConfigMap verbatim).
+    pub file: PathBuf,
+    /// The container image with wpbench in it (built from the Dockerfile).
+    #[arg(long)]
+    pub image: String,
+    /// The nodes to run on, one pod each (names as `kubectl get nodes` shows them).
+    #[arg(long, value_name = "NODE,...")]
+    pub nodes: Option<String>,
+    /// Run on nodes with these labels, at most one pod per node (needs --count).
+    #[arg(long, value_name = "KEY=VALUE,...", requires = "count")]
+    pub node_selector: Option<String>,
+    /// With --node-selector: how many nodes (pods) to run on.
+    #[arg(long, value_name = "N", conflicts_with = "nodes",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub count: Option<u32>,
+    /// The namespace of every object.
+    #[arg(long, value_name = "NS", default_value = "wpbench")]
+    pub namespace: String,
+    /// Render the Namespace too (labelled for privileged pods).
+    #[arg(long)]
+    pub create_namespace: bool,
+    /// The Job's and ConfigMap's name [default: wpbench-<scenario>].
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Write one file per object into DIR [default: a multi-document YAML stream on stdout].
+    #[arg(long, short = 'o', value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -220,6 +267,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Compare { base, new, format } => compare(&base, &new, format),
         Command::Merge { runs, out, force } => merge_runs(&runs, &out, force),
         Command::Cleanup { scratch } => cleanup(scratch),
+        Command::K8s(K8sCommand::Render(args)) => k8s_render(&args),
         Command::Guard { scratch, run } => {
             guardian::guard(&scratch, &run)?;
             Ok(ExitCode::SUCCESS)
@@ -559,6 +607,66 @@ fn cleanup(root: Option<PathBuf>) -> Result<ExitCode> {
             report.problems.join("; ")
         )))
     }
+}
+
+fn k8s_render(a: &K8sRenderArgs) -> Result<ExitCode> {
+    use crate::k8s;
+    let bytes = std::fs::read(&a.file).map_err(|e| {
+        Error::Usage(format!(
+            "{}: cannot read the scenario: {e}",
+            a.file.display()
+        ))
+    })?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        Error::Usage(format!(
+            "{}: the scenario is not UTF-8 text: {e}",
+            a.file.display()
+        ))
+    })?;
+    let scenario = scenario::load_str(&text, &a.file)?;
+    let file_name = k8s::file_name(&a.file)
+        .ok_or_else(|| Error::Usage(format!("{}: not a file name", a.file.display())))?;
+    let placement = match (&a.nodes, &a.node_selector, a.count) {
+        (Some(nodes), _, _) => k8s::Placement::Nodes(k8s::parse_nodes(nodes)),
+        (None, Some(sel), Some(count)) => k8s::Placement::Selector {
+            labels: k8s::parse_selector(sel).map_err(Error::Usage)?,
+            count,
+        },
+        _ => {
+            return Err(Error::Usage(
+                "give --nodes a,b,c or --node-selector key=value --count N".into(),
+            ))
+        }
+    };
+    let opts = k8s::Options {
+        image: a.image.clone(),
+        placement,
+        namespace: a.namespace.clone(),
+        create_namespace: a.create_namespace,
+        name: a.name.clone(),
+    };
+    let source = k8s::Source {
+        file_name,
+        text: &text,
+    };
+    let manifests = k8s::render(&scenario, source, &opts).map_err(Error::Usage)?;
+    let Some(dir) = &a.out else {
+        print!("{}", k8s::stream(&manifests));
+        return Ok(ExitCode::SUCCESS);
+    };
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::run_io(format!("creating {}", dir.display()), e))?;
+    for m in &manifests {
+        let path = dir.join(&m.file_name);
+        std::fs::write(&path, &m.yaml)
+            .map_err(|e| Error::run_io(format!("writing {}", path.display()), e))?;
+        println!("wrote {}", path.display());
+    }
+    println!(
+        "apply with: kubectl apply -f {}  (README.md, \"Running on a fleet\", gathers the results)",
+        dir.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn new_run_id() -> String {

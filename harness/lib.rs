@@ -9,6 +9,7 @@ pub mod error;
 pub mod fault;
 pub mod gate;
 pub mod glob;
+pub mod k8s;
 pub mod record;
 pub mod report;
 pub mod result;

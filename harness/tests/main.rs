@@ -9,6 +9,7 @@ mod cleanup;
 mod faults;
 mod gates;
 mod hlog;
+mod k8s;
 mod merge;
 mod report;
 mod run;
