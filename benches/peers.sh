@@ -103,7 +103,8 @@ fsmark_run() { # DIR THREADS SYNC FILES
     mkdir -p "$dir/t$t"
     args+=(-d "$dir/t$t")
   done
-  if ! fs_mark "${args[@]}" -s 4096 -n "$files" -L 1 -S "$sync" -k >"$work/fsmark.out" 2>&1; then
+  # -l: its log file goes to the scratch directory, not the working one.
+  if ! fs_mark "${args[@]}" -s 4096 -n "$files" -L 1 -S "$sync" -k -l "$work/fs_log.txt" >"$work/fsmark.out" 2>&1; then
     echo "peers.sh: fs_mark failed:" >&2
     head -5 "$work/fsmark.out" >&2
     return 1
