@@ -116,6 +116,7 @@ pub struct CellMeasurement {
 pub struct FirstError {
     pub op: Op,
     pub errno: i32,
+    pub at: Instant,
     /// Seconds into the measured phase (negative: during warm-up).
     pub at_s: f64,
 }
@@ -333,6 +334,7 @@ pub fn run_cell(
         .map(|(&(op, errno), &at)| FirstError {
             op,
             errno,
+            at,
             at_s: seconds_since(measure_start, at),
         })
         .collect();

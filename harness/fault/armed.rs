@@ -236,11 +236,7 @@ impl CellFaults {
         if let Some((spec, fill, mut timeline)) = self.enospc {
             let first = m.and_then(|m| m.first(libc::ENOSPC));
             if let Some(f) = first {
-                timeline.mark_at(
-                    Event::Fired,
-                    at(origin, f.at_s),
-                    format!("first ENOSPC, from {}", f.op),
-                );
+                timeline.mark_at(Event::Fired, f.at, format!("first ENOSPC, from {}", f.op));
             }
             let durability = m
                 .filter(|_| self.verifiable)
@@ -290,16 +286,6 @@ impl CellFaults {
     }
 }
 
-/// `origin` shifted by `s` seconds (negative: earlier).
-fn at(origin: Instant, s: f64) -> Instant {
-    let d = std::time::Duration::from_secs_f64(s.abs());
-    if s >= 0.0 {
-        origin + d
-    } else {
-        origin.checked_sub(d).unwrap_or(origin)
-    }
-}
-
 impl ArmedEio {
     /// `ledgers`: the measurement when the workload kept ledgers to verify.
     fn heal(
@@ -332,7 +318,7 @@ impl ArmedEio {
         if let Some(f) = first {
             timeline.mark_at(
                 Event::Fired,
-                at(origin, f.at_s),
+                f.at,
                 format!("first {} from {}", errno_name(f.errno), f.op),
             );
         }

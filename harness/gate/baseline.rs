@@ -225,7 +225,7 @@ impl Baseline {
 mod tests {
     use super::*;
     use crate::record::{encode_histogram, new_histogram};
-    use crate::report::fixtures::{cell, op, run};
+    use crate::report::fixtures::{cell, run};
 
     #[test]
     fn a_baseline_keeps_histograms_and_recomputes_every_figure() {
@@ -248,7 +248,6 @@ mod tests {
         // Compact: no notes, no hlog paths, no summary figures.
         let text = String::from_utf8(b.to_bytes()).unwrap();
         assert!(!text.contains("p99_ns") && !text.contains("hlog"));
-        let _ = op(1, 1.0, 1);
     }
 
     #[test]

@@ -158,15 +158,7 @@ fn scenario(out: &mut String, run: &RunResult) {
         out,
         "<h2 id=\"scenario\">Scenario</h2>\n<dl class=\"meta\">"
     );
-    let mut status = run.status.clone();
-    if s.planned_cells > 0 {
-        let _ = write!(
-            status,
-            " ({} of {} cells)",
-            run.cells.len(),
-            s.planned_cells
-        );
-    }
+    let status = tables::status(run);
     let rows = [
         ("File", s.file.clone()),
         ("sha256", s.sha256.clone()),

@@ -116,15 +116,7 @@ fn header(out: &mut String, run: &RunResult) {
     let _ = writeln!(out, "- Scenario: `{}` (sha256 `{}`)", s.file, or_dash(&sha));
     let _ = writeln!(out, "- Seed: {}", s.seed);
     let _ = writeln!(out, "- Run: `{}`", run.run_id);
-    let mut status = run.status.clone();
-    if s.planned_cells > 0 {
-        let _ = write!(
-            status,
-            " ({} of {} cells)",
-            run.cells.len(),
-            s.planned_cells
-        );
-    }
+    let status = tables::status(run);
     let _ = writeln!(out, "- Status: {status}");
     let _ = writeln!(
         out,

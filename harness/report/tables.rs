@@ -34,6 +34,15 @@ pub struct Table {
     pub rows: Vec<Vec<String>>,
 }
 
+/// The run's status, with how many of the planned cells ran:
+/// `completed (6 of 6 cells)`.
+pub fn status(run: &RunResult) -> String {
+    match run.scenario.planned_cells {
+        0 => run.status.clone(),
+        planned => format!("{} ({} of {planned} cells)", run.status, run.cells.len()),
+    }
+}
+
 fn or_dash(s: &str) -> String {
     if s.is_empty() {
         "-".into()

@@ -169,18 +169,27 @@ pub fn percentile_spectrum(text: &ChartText, series: &[LatencySeries]) -> Chart 
         .collect();
     let values: Vec<f64> = curves.iter().flatten().map(|p| p.1).collect();
     let y = latency_axis_padded("latency", &values, 0.1, 0.2);
-    let lines = with_data
+    let points = curves
         .iter()
-        .zip(&curves)
+        .map(|pts| pts.iter().map(|(px, v)| (*px, y.map(*v))).collect())
+        .collect();
+    finish(text, vec![lines_panel(x, y, &with_data, points)])
+}
+
+/// One line per series (points already in plot space), with a legend.
+fn lines_panel(x: Axis, y: Axis, series: &[&LatencySeries], points: Vec<Vec<(f64, f64)>>) -> Panel {
+    let lines = series
+        .iter()
+        .zip(points)
         .enumerate()
         .map(|(i, (s, pts))| Curve {
             label: s.label.clone(),
             color: draw::palette(i),
-            segments: vec![pts.iter().map(|(px, v)| (*px, y.map(*v))).collect()],
+            segments: vec![pts],
             dots: false,
         })
         .collect();
-    let panel = Panel {
+    Panel {
         x,
         y,
         body: Body::Lines(lines),
@@ -188,8 +197,7 @@ pub fn percentile_spectrum(text: &ChartText, series: &[LatencySeries]) -> Chart 
         vlines: Vec::new(),
         hlines: Vec::new(),
         note: None,
-    };
-    finish(text, vec![panel])
+    }
 }
 
 /// CDF of one op's latency, one line per series.
@@ -225,27 +233,11 @@ pub fn latency_cdf(text: &ChartText, series: &[LatencySeries]) -> Chart {
         .collect();
     let values: Vec<f64> = curves.iter().flatten().map(|p| p.0).collect();
     let x = latency_axis("latency", &values, 0.0);
-    let lines = with_data
+    let points = curves
         .iter()
-        .zip(&curves)
-        .enumerate()
-        .map(|(i, (s, pts))| Curve {
-            label: s.label.clone(),
-            color: draw::palette(i),
-            segments: vec![pts.iter().map(|(v, q)| (x.map(*v), *q)).collect()],
-            dots: false,
-        })
+        .map(|pts| pts.iter().map(|(v, q)| (x.map(*v), *q)).collect())
         .collect();
-    let panel = Panel {
-        x,
-        y,
-        body: Body::Lines(lines),
-        legend: true,
-        vlines: Vec::new(),
-        hlines: Vec::new(),
-        note: None,
-    };
-    finish(text, vec![panel])
+    finish(text, vec![lines_panel(x, y, &with_data, points)])
 }
 
 /// Grouped bars of p50/p95/p99 per group, with the gate threshold (ns) as

@@ -218,68 +218,67 @@ pub fn render_all_with(
         if c.sources.len() > 1 {
             // A merged cell: time series stay per source.
             for src in &c.sources {
-                let Some(hlog) = hlogs.get(&src.hlog) else {
-                    continue;
-                };
-                let unit = unit_op_of(c, hlog);
-                let repeat = c.repeat.to_string();
-                let text = ChartText {
-                    file_stem: stems.make(&[
-                        "timeseries",
-                        &format!("{:03}", c.index),
-                        &c.target.name,
-                        &c.workload.name,
-                        &format!("r{repeat}"),
-                        &src.node,
-                    ]),
-                    title: format!(
-                        "Per second: {} · {} · repeat {repeat} · node {}",
-                        c.target.name, c.workload.name, src.node
-                    ),
-                    footer: format!("{base_footer} · cell {} · {}", c.index, src.hlog),
-                };
-                let own = CellResult {
-                    faults: src.faults.clone(),
-                    ..(*c).clone()
-                };
-                out.push(cell_time_series(
-                    &text,
-                    hlog,
-                    &unit,
-                    src.duration_s,
-                    &fault_marks(&own),
-                ));
+                if let Some(hlog) = hlogs.get(&src.hlog) {
+                    out.push(time_series(
+                        &mut stems,
+                        &base_footer,
+                        c,
+                        (hlog, &src.hlog),
+                        Some(&src.node),
+                        src.duration_s,
+                        &src.faults,
+                    ));
+                }
             }
-            continue;
+        } else if let Some(hlog) = hlogs.get(&c.hlog) {
+            out.push(time_series(
+                &mut stems,
+                &base_footer,
+                c,
+                (hlog, &c.hlog),
+                None,
+                c.duration_s,
+                &c.faults,
+            ));
         }
-        let Some(hlog) = hlogs.get(&c.hlog) else {
-            continue;
-        };
-        let unit = unit_op_of(c, hlog);
-        let repeat = c.repeat.to_string();
-        let text = ChartText {
-            file_stem: stems.make(&[
-                "timeseries",
-                &format!("{:03}", c.index),
-                &c.target.name,
-                &c.workload.name,
-                &format!("r{repeat}"),
-            ]),
-            title: format!(
-                "Per second: {} · {} · repeat {repeat}",
-                c.target.name, c.workload.name
-            ),
-            footer: format!("{base_footer} · cell {} · {}", c.index, c.hlog),
-        };
-        out.push(cell_time_series(
-            &text,
-            hlog,
-            &unit,
-            c.duration_s,
-            &fault_marks(c),
-        ));
     }
     out
+}
+
+/// The per-second chart of one cell — or of one source node of a merged
+/// cell — with its own fault marks.
+fn time_series(
+    stems: &mut Stems,
+    base_footer: &str,
+    c: &CellResult,
+    (hlog, hlog_path): (&HlogData, &str),
+    node: Option<&str>,
+    duration_s: f64,
+    faults: &[serde_json::Value],
+) -> Chart {
+    let unit = unit_op_of(c, hlog);
+    let repeat = format!("r{}", c.repeat);
+    let index = format!("{:03}", c.index);
+    let mut parts = vec![
+        "timeseries",
+        index.as_str(),
+        c.target.name.as_str(),
+        c.workload.name.as_str(),
+        repeat.as_str(),
+    ];
+    parts.extend(node);
+    let text = ChartText {
+        file_stem: stems.make(&parts),
+        title: format!(
+            "Per second: {} · {} · repeat {}{}",
+            c.target.name,
+            c.workload.name,
+            c.repeat,
+            node.map(|n| format!(" · node {n}")).unwrap_or_default()
+        ),
+        footer: format!("{base_footer} · cell {} · {hlog_path}", c.index),
+    };
+    cell_time_series(&text, hlog, &unit, duration_s, &fault_marks(faults))
 }
 
 /// Distinct values in first-seen order.

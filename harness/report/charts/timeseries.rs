@@ -9,7 +9,6 @@ use super::draw::{self, Axis, Body, Curve, Panel, VLine};
 use super::latency::{finish, latency_axis};
 use super::{Chart, ChartText};
 use crate::record::{new_histogram, HlogData};
-use crate::result::CellResult;
 
 /// A fault event on the time axis: seconds from the measured phase's start
 /// (the .hlog's BaseTime).
@@ -32,9 +31,9 @@ const MAX_INTERVALS: usize = 100_000;
 /// and .hlog are the first trial's, so only the first trial with a
 /// timeline is shown. Without any timeline, `fired_at_s` stands for a
 /// single "fired" event.
-pub fn fault_marks(cell: &CellResult) -> Vec<FaultMark> {
+pub fn fault_marks(faults: &[serde_json::Value]) -> Vec<FaultMark> {
     let mut marks = Vec::new();
-    for f in &cell.faults {
+    for f in faults {
         let kind = f.get("kind").and_then(|k| k.as_str()).unwrap_or("fault");
         let timeline = f.get("timeline").and_then(|t| t.as_array()).or_else(|| {
             f.get("per_trial")?
@@ -315,7 +314,7 @@ mod tests {
             serde_json::json!({"kind": "enospc", "fired_at_s": 1.25}),
             serde_json::json!("not an object"),
         ];
-        let marks = fault_marks(&cell);
+        let marks = fault_marks(&cell.faults);
         let got: Vec<(&str, f64)> = marks.iter().map(|m| (m.label.as_str(), m.at_s)).collect();
         assert_eq!(
             got,
