@@ -478,6 +478,12 @@ fn drive(mut d: Drive) -> ThreadEnd {
     let mut next_intended = d.start;
     let mut measured = 0u64;
     let mut consecutive_failures = 0u32;
+    // Closed-loop ops are timed on the recorder's clock (the TSC where it
+    // can be trusted: a third of the cost of `Instant::now()`); the cell's
+    // bounds are converted to it once.
+    let clock = *d.rec.clock();
+    let measure_start = clock.stamp_of(d.measure_start);
+    let measure_end = d.measure_end.map(|end| clock.stamp_of(end));
     loop {
         if d.stop.load(Ordering::Relaxed) {
             break;
@@ -485,8 +491,8 @@ fn drive(mut d: Drive) -> ThreadEnd {
         if d.quota.is_some_and(|q| measured >= q) {
             break;
         }
-        let now = Instant::now();
-        if d.measure_end.is_some_and(|end| now >= end) {
+        let now = clock.now();
+        if measure_end.is_some_and(|end| now >= end) {
             break;
         }
         // Open loop: each op has an intended start on a fixed schedule; a
@@ -504,24 +510,40 @@ fn drive(mut d: Drive) -> ThreadEnd {
             }
             None => None,
         };
-        let t0 = Instant::now();
-        let step = d.worker.step(&mut d.rec);
-        let t1 = Instant::now();
+        let step;
+        let t1 = match intended {
+            // Open loop: response time runs from an intended start on the
+            // Instant timeline, so both ends are read there.
+            Some(i) => {
+                let t0 = Instant::now();
+                step = d.worker.step(&mut d.rec);
+                let t1 = Instant::now();
+                if matches!(step, Step::Done) {
+                    d.rec.record_open_loop(d.unit, i, t0, t1);
+                }
+                clock.stamp_of(t1)
+            }
+            None => {
+                step = d.worker.step(&mut d.rec);
+                let t1 = clock.now();
+                if matches!(step, Step::Done) {
+                    d.rec.record_stamps(d.unit, now, t1);
+                }
+                t1
+            }
+        };
         match step {
             Step::Done => {
                 consecutive_failures = 0;
-                match intended {
-                    Some(i) => d.rec.record_open_loop(d.unit, i, t0, t1),
-                    None => d.rec.record(d.unit, t0, t1),
-                }
-                if t1 >= d.measure_start {
+                if t1 >= measure_start {
                     measured += 1;
                     d.counter.fetch_add(1, Ordering::Relaxed);
                 }
             }
             Step::Exhausted => break,
             Step::Failed(errno) => {
-                d.rec.error(d.unit, errno, t1);
+                let at = d.rec.clock().instant_of(t1);
+                d.rec.error(d.unit, errno, at);
                 if d.stop_on_errnos.contains(&errno) {
                     note = Some(format!(
                         "stopped at its first {} (on_error: stop)",

@@ -2,13 +2,17 @@
 //! the collector that merges them into per-second intervals (streamed to an
 //! HdrHistogram interval log) and cell totals.
 //!
-//! The hot path is `Recorder::record`: one clock comparison and one
-//! histogram increment. Each worker thread owns its `Recorder`; once a
+//! The hot path is `Recorder::time`: two reads of the calibrated clock
+//! (`clock.rs`), one comparison with the next interval boundary and one
+//! bucket increment (`counts.rs`); the increments become an HdrHistogram
+//! once per interval. Each worker thread owns its `Recorder`; once a
 //! second (on the first op that completes past the boundary) it hands the
 //! finished interval to the collector over a channel, so nothing grows in
 //! memory with the length of a run.
 
+pub mod clock;
 mod collector;
+mod counts;
 pub mod errno;
 pub mod hlog_read;
 pub mod op;
@@ -18,9 +22,11 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 
+pub use clock::{Clock, Stamp};
 pub use collector::{
     decode_histogram, encode_histogram, spawn_collector, CellTotals, CollectorHandle,
 };
+pub use counts::Counts;
 pub use hlog_read::{parse_hlog, read_hlog, HlogData, HlogError, HlogInterval};
 pub use op::Op;
 
@@ -61,7 +67,10 @@ pub struct Recorder {
     measure_start: Instant,
     interval: i64,
     next_boundary: Instant,
-    hists: Vec<Option<Histogram<u64>>>,
+    clock: Clock,
+    /// `next_boundary` on `clock`'s timeline.
+    next_boundary_stamp: Stamp,
+    hists: Vec<Option<Counts>>,
     errors: Vec<(Op, i32, u64, Instant)>,
     bytes_written: u64,
     clamped: u64,
@@ -74,11 +83,15 @@ impl Recorder {
     pub fn new(thread: u32, measure_start: Instant, sink: Sender<IntervalSample>) -> Recorder {
         let now = Instant::now();
         let interval = interval_of(measure_start, now);
+        let clock = Clock::system();
+        let next_boundary = boundary_after(measure_start, interval);
         Recorder {
             thread,
             measure_start,
             interval,
-            next_boundary: boundary_after(measure_start, interval),
+            next_boundary,
+            clock,
+            next_boundary_stamp: clock.stamp_of(next_boundary),
             hists: (0..Op::COUNT).map(|_| None).collect(),
             errors: Vec::new(),
             bytes_written: 0,
@@ -104,9 +117,30 @@ impl Recorder {
         } else {
             ns.max(1)
         };
-        let h = self.hists[op.index()].get_or_insert_with(new_histogram);
-        // Cannot fail: ns is within the histogram's bounds.
-        let _ = h.record(ns);
+        self.hists[op.index()]
+            .get_or_insert_with(Counts::default)
+            .record(ns);
+    }
+
+    /// Reads the recorder's clock (cheaper than `Instant::now()` where the
+    /// TSC can be trusted).
+    #[inline(always)]
+    pub fn now(&self) -> Stamp {
+        self.clock.now()
+    }
+
+    /// The recorder's clock, to turn stamps into instants.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// Records one successful op between two stamps of `self.now()`.
+    #[inline(always)]
+    pub fn record_stamps(&mut self, op: Op, start: Stamp, end: Stamp) {
+        if end >= self.next_boundary_stamp {
+            self.rotate(self.clock.instant_of(end));
+        }
+        self.record_ns(op, self.clock.ns_between(start, end));
     }
 
     /// Records an open-loop unit op: response time from the intended start
@@ -157,12 +191,12 @@ impl Recorder {
         op: Op,
         f: impl FnOnce() -> std::io::Result<T>,
     ) -> std::io::Result<T> {
-        let start = Instant::now();
+        let start = self.clock.now();
         let result = f();
-        let end = Instant::now();
+        let end = self.clock.now();
         match &result {
-            Ok(_) => self.record(op, start, end),
-            Err(e) => self.error(op, errno::errno_of(e), end),
+            Ok(_) => self.record_stamps(op, start, end),
+            Err(e) => self.error(op, errno::errno_of(e), self.clock.instant_of(end)),
         }
         result
     }
@@ -176,7 +210,10 @@ impl Recorder {
                 .hists
                 .iter_mut()
                 .enumerate()
-                .filter_map(|(i, h)| h.take().map(|h| (Op::ALL[i], h)))
+                .filter_map(|(i, h)| match h {
+                    Some(c) if !c.is_empty() => Some((Op::ALL[i], c.drain_into_histogram())),
+                    _ => None,
+                })
                 .collect(),
             errors: std::mem::take(&mut self.errors),
             bytes_written: std::mem::take(&mut self.bytes_written),
@@ -186,12 +223,16 @@ impl Recorder {
 
     #[cold]
     fn rotate(&mut self, now: Instant) {
-        let next = interval_of(self.measure_start, now);
+        // At least one interval on: a stamp past the boundary may convert to
+        // an instant a nanosecond short of it.
+        let next = interval_of(self.measure_start, now).max(self.interval + 1);
         let sample = self.take_sample(Some(next));
         // A closed collector means the cell is being torn down; nothing to keep.
         let _ = self.sink.send(sample);
         self.interval = next;
         self.next_boundary = boundary_after(self.measure_start, next);
+        self.clock.reanchor();
+        self.next_boundary_stamp = self.clock.stamp_of(self.next_boundary);
     }
 
     /// Sends the last, partial interval; call when the thread is done.
