@@ -34,7 +34,9 @@ impl Syncer {
     /// Extra open flags: O_DSYNC / O_SYNC make every write synchronous.
     pub fn open_flags(&self) -> OFlags {
         match self.call {
-            SyncCall::ODsync => OFlags::DSYNC,
+            // Not OFlags::DSYNC: rustix's linux_raw backend spells that as
+            // O_SYNC's bits, which would turn o_dsync into o_sync.
+            SyncCall::ODsync => OFlags::from_bits_retain(libc::O_DSYNC as u32),
             SyncCall::OSync => OFlags::SYNC,
             _ => OFlags::empty(),
         }
@@ -163,5 +165,30 @@ mod tests {
             Duration::from_millis(10),
         );
         assert!((3..=6).contains(&interval), "{interval}");
+    }
+
+    #[test]
+    fn o_dsync_and_o_sync_open_with_their_own_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let root =
+            rustix::fs::open(dir.path(), OFlags::RDONLY | OFlags::DIRECTORY, 0.into()).unwrap();
+        // O_SYNC is O_DSYNC plus a bit of its own (__O_SYNC).
+        let sync_only = (libc::O_SYNC & !libc::O_DSYNC) as u32;
+        for (call, name, want_sync_bit) in [
+            (SyncCall::ODsync, c"d", false),
+            (SyncCall::OSync, c"s", true),
+        ] {
+            let flags = Syncer::new(SyncPolicy::Always, call).open_flags();
+            let fd = rustix::fs::openat(
+                &root,
+                name,
+                OFlags::WRONLY | OFlags::CREATE | flags,
+                0o644.into(),
+            )
+            .unwrap();
+            let got = rustix::fs::fcntl_getfl(&fd).unwrap().bits();
+            assert_ne!(got & libc::O_DSYNC as u32, 0, "{call:?}: {got:#x}");
+            assert_eq!(got & sync_only != 0, want_sync_bit, "{call:?}: {got:#x}");
+        }
     }
 }
