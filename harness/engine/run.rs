@@ -21,7 +21,7 @@ use crate::result::stats::op_stats;
 use crate::result::writer::RunDir;
 use crate::result::{CellResult, RunResult, ScenarioInfo, TargetInfo, WorkloadInfo, SCHEMA};
 use crate::scenario::plan::{Cell, Plan};
-use crate::scenario::units::{format_duration, format_size};
+use crate::scenario::units::{format_duration_exact, format_size};
 use crate::scenario::{
     FaultKind, FaultSpec, Scenario, SyncPolicy, WorkloadKind, WorkloadParams, WorkloadSpec,
 };
@@ -643,13 +643,16 @@ fn workload_info(w: &WorkloadSpec) -> WorkloadInfo {
         p.insert("o_direct".into(), "true".into());
     }
     if let Some(t) = w.think_time {
-        p.insert("think_time".into(), format_duration(t));
+        p.insert("think_time".into(), format_duration_exact(t));
     }
-    if matches!(
+    if !matches!(
         w.params,
-        WorkloadParams::ReadAtime { .. } | WorkloadParams::CopyUp { .. }
+        WorkloadParams::SmallFiles { .. }
+            | WorkloadParams::FsyncHeavy { .. }
+            | WorkloadParams::LogAppend { .. }
     ) {
-        // Read-only and copy-up work has no sync policy.
+        // Only these take a sync policy; the others sync in their own steps
+        // or not at all.
         for key in ["fsync", "sync_call", "fsync_dir"] {
             p.remove(key);
         }
@@ -670,7 +673,7 @@ pub fn sync_policy_name(p: SyncPolicy) -> String {
         SyncPolicy::OnClose => "on_close".into(),
         SyncPolicy::Every(n) => format!("every {n}"),
         SyncPolicy::EveryBytes(b) => format!("every {}", format_size(b)),
-        SyncPolicy::Interval(d) => format!("interval {}", format_duration(d)),
+        SyncPolicy::Interval(d) => format!("interval {}", format_duration_exact(d)),
     }
 }
 

@@ -278,9 +278,38 @@ pub fn format_duration(d: Duration) -> String {
     }
 }
 
+/// A duration in the largest unit that holds it exactly ("5ms", "1500us",
+/// "2m"): what a scenario would say, and parses back to the same value.
+pub fn format_duration_exact(d: Duration) -> String {
+    let ns = d.as_nanos();
+    const UNITS: [(u128, &str); 6] = [
+        (3_600_000_000_000, "h"),
+        (60_000_000_000, "m"),
+        (1_000_000_000, "s"),
+        (1_000_000, "ms"),
+        (1_000, "us"),
+        (1, "ns"),
+    ];
+    let (scale, unit) = UNITS
+        .iter()
+        .find(|(scale, _)| ns % scale == 0 && ns >= *scale)
+        .copied()
+        .unwrap_or((1, "ns"));
+    format!("{}{unit}", ns / scale)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exact_durations_round_trip() {
+        for text in ["5ms", "100us", "1500ms", "2m", "1h", "7ns", "0ns", "90s"] {
+            let d = parse_duration(text).unwrap();
+            assert_eq!(format_duration_exact(d), text);
+            assert_eq!(parse_duration(&format_duration_exact(d)).unwrap(), d);
+        }
+    }
 
     #[test]
     fn durations_need_units() {
