@@ -95,7 +95,20 @@ impl Ctx<'_> {
     }
 
     fn de_err(&mut self, at: &At, e: yaml::DeError) {
-        self.err(&at.key(&e.path), diag::rewrite_serde_message(&e.message));
+        let key = at.key(&e.path);
+        let mut message = diag::rewrite_serde_message(&e.message);
+        // serde_yaml's word for a name-valued key given a number or a map.
+        if let Some(i) = message.find("a Value::Tagged enum") {
+            let names = if key.ends_with("sync_call") {
+                "fsync, fdatasync, sync_file_range, o_dsync, o_sync or syncfs"
+            } else if key.ends_with("kind") {
+                "crash, enospc, eio, throttle or noisy_neighbor"
+            } else {
+                "one of the names this key takes (see the README's scenario reference)"
+            };
+            message.replace_range(i.., names);
+        }
+        self.err(&key, message);
     }
 
     /// In file order; a `vary` repeats a base entry's mistake per expansion,
@@ -1145,6 +1158,7 @@ fn check_workload(
     if o_direct {
         check_direct_sizes(cx, at, &params);
     }
+    check_buffer_sizes(cx, at, &params);
     let payload = match raw.payload {
         None | Some(RawPayload::Random) => PayloadKind::Random,
         Some(RawPayload::Zeros) => PayloadKind::Zeros,
@@ -1182,6 +1196,49 @@ fn files_at_least_one(cx: &mut Ctx, at: &At, files: Option<u64>, default: u64) -
         }
         Some(n) => n,
         None => default,
+    }
+}
+
+/// Largest file, record, line or step a workload writes or reads: each is
+/// one buffer in memory, so a typo such as `4GiB` for `4KiB` would eat the
+/// node's memory one thread at a time.
+const MAX_BUFFER: u64 = GIB;
+
+fn check_buffer_sizes(cx: &mut Ctx, at: &At, params: &WorkloadParams) {
+    let mut sizes: Vec<(String, SizeRange)> = Vec::new();
+    match params {
+        WorkloadParams::SmallFiles { file_size, .. }
+        | WorkloadParams::ReadAtime { file_size, .. }
+        | WorkloadParams::Metadata { file_size, .. }
+        | WorkloadParams::CopyUp { file_size, .. } => sizes.push(("file_size".into(), *file_size)),
+        WorkloadParams::FsyncHeavy { record_size, .. } => {
+            sizes.push(("record_size".into(), *record_size))
+        }
+        WorkloadParams::LogAppend { line_size, .. } => sizes.push(("line_size".into(), *line_size)),
+        WorkloadParams::Sequence {
+            steps, file_size, ..
+        } => {
+            sizes.push(("file_size".into(), *file_size));
+            for (j, step) in steps.iter().enumerate() {
+                match step {
+                    SeqStep::Write(r) => sizes.push((format!("steps[{j}].write"), *r)),
+                    SeqStep::Append(r) => sizes.push((format!("steps[{j}].append"), *r)),
+                    _ => {}
+                }
+            }
+        }
+    }
+    for (key, r) in sizes {
+        if r.max > MAX_BUFFER {
+            cx.err(
+                &at.key(&key),
+                format!(
+                    "`{r}` is over {}: each one is written or read from one buffer in memory, per thread; use a size up to {}",
+                    format_size(MAX_BUFFER),
+                    format_size(MAX_BUFFER)
+                ),
+            );
+        }
     }
 }
 

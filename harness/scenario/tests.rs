@@ -321,6 +321,36 @@ fn missing_units() {
 }
 
 #[test]
+fn sizes_held_in_one_buffer_are_capped() {
+    let d = errs(&with(
+        "",
+        "  - name: m\n    kind: small_files\n    file_size: 4GiB\n",
+    ));
+    expect(
+        &d,
+        9,
+        5,
+        "workloads[1].file_size",
+        "`4GiB` is over 1GiB: each one is written or read from one buffer in memory, per thread; use a size up to 1GiB",
+    );
+}
+
+#[test]
+fn a_number_for_a_name_lists_the_names() {
+    let d = errs(&with(
+        "",
+        "  - name: m\n    kind: fsync_heavy\n    sync_call: 5\n",
+    ));
+    expect(
+        &d,
+        9,
+        5,
+        "workloads[1].sync_call",
+        "invalid type: integer `5`, expected fsync, fdatasync, sync_file_range, o_dsync, o_sync or syncfs",
+    );
+}
+
+#[test]
 fn wrong_type_and_bad_values() {
     let d = errs(&with(
         "",
