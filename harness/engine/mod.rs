@@ -233,7 +233,8 @@ pub fn run_cell(
         Stop::Ops(_) => None,
     };
     let quotas = split_quota(plan.stop, plan.threads);
-    let (tx, collector) = spawn_collector(plan.threads, start_wall, plan.hlog.clone())
+    let unit = plan.workload.unit_op();
+    let (tx, collector) = spawn_collector(plan.threads, unit, start_wall, plan.hlog.clone())
         .map_err(|e| Error::run_io("starting the collector", e))?;
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -242,7 +243,6 @@ pub fn run_cell(
             .map(|_| PaddedCounter::default())
             .collect(),
     );
-    let unit = plan.workload.unit_op();
     let period = plan.rate.map(|r| Duration::from_secs_f64(1.0 / r));
 
     type Ends = Vec<std::thread::Result<ThreadEnd>>;

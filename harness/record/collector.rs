@@ -55,6 +55,7 @@ impl CollectorHandle {
 /// interval 0, written as the log's StartTime.
 pub fn spawn_collector(
     threads: u32,
+    unit: Op,
     start_wall: SystemTime,
     hlog: Option<(PathBuf, String)>,
 ) -> io::Result<(Sender<IntervalSample>, CollectorHandle)> {
@@ -65,7 +66,7 @@ pub fn spawn_collector(
     };
     let thread = std::thread::Builder::new()
         .name("wpbench-collector".into())
-        .spawn(move || collect(rx, threads, log))?;
+        .spawn(move || collect(rx, threads, unit, log))?;
     Ok((tx, CollectorHandle { thread }))
 }
 
@@ -78,6 +79,7 @@ struct Pending {
 fn collect(
     rx: Receiver<IntervalSample>,
     threads: u32,
+    unit: Op,
     mut log: Option<HlogWriter>,
 ) -> io::Result<CellTotals> {
     let mut totals = CellTotals {
@@ -112,7 +114,8 @@ fn collect(
         }
         let slot = pending.entry(sample.interval).or_default();
         for (op, h) in sample.hists {
-            if op.is_unit() {
+            // The workload's own unit (log_append's `line`, not also its `task`).
+            if op == unit {
                 if measured {
                     slot.unit_ops += h.len();
                 } else {
@@ -261,8 +264,13 @@ mod tests {
     fn merges_threads_and_streams_intervals() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("cell.hlog");
-        let (tx, handle) =
-            spawn_collector(2, SystemTime::now(), Some((path.clone(), "test".into()))).unwrap();
+        let (tx, handle) = spawn_collector(
+            2,
+            Op::File,
+            SystemTime::now(),
+            Some((path.clone(), "test".into())),
+        )
+        .unwrap();
         // The measured phase starts 2 s from now, as after a warm-up.
         let start = Instant::now() + Duration::from_secs(2);
         let mut a = Recorder::new(0, start, tx.clone());
@@ -279,6 +287,12 @@ mod tests {
             b.record(Op::File, t, t + Duration::from_micros(20 + i));
         }
         b.record(Op::Fsync, start, start + Duration::from_millis(2500));
+        // Another unit-like op of the workload is not its unit.
+        a.record(
+            Op::Task,
+            start - Duration::from_secs(2),
+            start - Duration::from_secs(1),
+        );
         a.finish();
         b.finish();
         let totals = handle.join().unwrap();
