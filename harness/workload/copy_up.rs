@@ -14,7 +14,7 @@ use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 
-use rustix::fs::{AtFlags, Mode, OFlags, Timespec, Timestamps};
+use rustix::fs::OFlags;
 
 use super::payload::{thread_seed, Payload};
 use super::{failed, sys, Step, Worker, Workload};
@@ -105,50 +105,13 @@ struct CopyUpWorker {
     append: Vec<u8>,
 }
 
-fn io_err(e: rustix::io::Errno) -> io::Error {
-    e.into()
-}
-
 impl CopyUpWorker {
     fn act(&mut self, rec: &mut Recorder, name: &CString) -> io::Result<()> {
         let dir = self.root.as_fd();
         match self.action {
-            CopyUpAction::Chmod => rec.time(Op::Chmod, || {
-                rustix::fs::chmodat(
-                    dir,
-                    name.as_c_str(),
-                    Mode::from_raw_mode(0o600),
-                    AtFlags::empty(),
-                )
-                .map_err(io_err)
-            }),
-            CopyUpAction::Chown => {
-                let (uid, gid) = (rustix::process::geteuid(), rustix::process::getegid());
-                rec.time(Op::Chown, || {
-                    rustix::fs::chownat(
-                        dir,
-                        name.as_c_str(),
-                        Some(uid),
-                        Some(gid),
-                        AtFlags::SYMLINK_NOFOLLOW,
-                    )
-                    .map_err(io_err)
-                })
-            }
-            CopyUpAction::Touch => {
-                let now = Timespec {
-                    tv_sec: 0,
-                    tv_nsec: rustix::fs::UTIME_NOW,
-                };
-                let times = Timestamps {
-                    last_access: now,
-                    last_modification: now,
-                };
-                rec.time(Op::Utimes, || {
-                    rustix::fs::utimensat(dir, name.as_c_str(), &times, AtFlags::SYMLINK_NOFOLLOW)
-                        .map_err(io_err)
-                })
-            }
+            CopyUpAction::Chmod => sys::chmod(rec, dir, name, 0o600),
+            CopyUpAction::Chown => sys::chown_to_self(rec, dir, name),
+            CopyUpAction::Touch => sys::touch(rec, dir, name),
             CopyUpAction::OpenRw => {
                 let fd = sys::open(rec, dir, name, OFlags::RDWR)?;
                 sys::close(rec, fd)
@@ -163,12 +126,8 @@ impl CopyUpWorker {
             }
             CopyUpAction::Truncate => {
                 let fd = sys::open(rec, dir, name, OFlags::WRONLY)?;
-                let size = rustix::fs::fstat(&fd)
-                    .map(|s| s.st_size as u64 / 2)
-                    .unwrap_or(0);
-                if let Err(e) = rec.time(Op::Truncate, || {
-                    rustix::fs::ftruncate(&fd, size).map_err(io_err)
-                }) {
+                let size = sys::size_of(fd.as_fd()) / 2;
+                if let Err(e) = sys::truncate(rec, fd.as_fd(), size) {
                     sys::discard(fd);
                     return Err(e);
                 }

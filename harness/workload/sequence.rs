@@ -39,7 +39,7 @@ use std::path::Path;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use rustix::fs::{OFlags, SeekFrom};
+use rustix::fs::OFlags;
 
 use super::payload::{thread_seed, Payload};
 use super::sys::AlignedBuf;
@@ -163,10 +163,6 @@ struct SeqWorker {
     seq: u64,
 }
 
-fn io_err(e: rustix::io::Errno) -> io::Error {
-    e.into()
-}
-
 impl SeqWorker {
     fn direct(&self) -> OFlags {
         if self.o_direct {
@@ -227,7 +223,7 @@ impl SeqWorker {
         self.current(rec)?;
         let fd = self.current.as_ref().expect("opened above").as_fd();
         if append {
-            rustix::fs::seek(fd, SeekFrom::End(0)).map_err(io_err)?;
+            sys::seek_end(fd)?;
         }
         if self.o_direct {
             let aligned = self.aligned.slice(len);
@@ -237,20 +233,6 @@ impl SeqWorker {
             sys::write_all(rec, fd, &self.buf)?;
         }
         Ok(())
-    }
-
-    /// Reads `fd` whole from offset 0, one recorded `read` per pread.
-    fn read_whole(rec: &mut Recorder, fd: BorrowedFd, buf: &mut [u8]) -> io::Result<u64> {
-        let mut off = 0u64;
-        loop {
-            let n = rec.time(Op::Read, || {
-                rustix::io::pread(fd, &mut *buf, off).map_err(io_err)
-            })?;
-            if n == 0 {
-                return Ok(off);
-            }
-            off += n as u64;
-        }
     }
 
     fn run(&mut self, rec: &mut Recorder, step: SeqStep) -> Result<(), Stop> {
@@ -285,12 +267,12 @@ impl SeqWorker {
             SeqStep::Read => match &self.current {
                 Some(fd) => {
                     let buf = self.read_buf.slice(READ_CHUNK);
-                    Self::read_whole(rec, fd.as_fd(), buf)?;
+                    sys::pread_all(rec, fd.as_fd(), buf)?;
                 }
                 None => {
                     let fd = self.open_any(rec, OFlags::RDONLY)?;
                     let buf = self.read_buf.slice(READ_CHUNK);
-                    if let Err(e) = Self::read_whole(rec, fd.as_fd(), buf) {
+                    if let Err(e) = sys::pread_all(rec, fd.as_fd(), buf) {
                         sys::discard(fd);
                         return Err(e.into());
                     }

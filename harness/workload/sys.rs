@@ -8,7 +8,7 @@ use std::ffi::CStr;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, OwnedFd};
 
-use rustix::fs::{Mode, OFlags};
+use rustix::fs::{AtFlags, Mode, OFlags, Timespec, Timestamps};
 
 use crate::record::{Op, Recorder};
 
@@ -18,6 +18,9 @@ fn io_err(e: rustix::io::Errno) -> io::Error {
 
 /// Opens a directory under `dir` (or `dir` itself with ".").
 pub fn open_dir(dir: BorrowedFd, name: &CStr) -> io::Result<OwnedFd> {
+    if null_kernel::on() {
+        return null_kernel::fd();
+    }
     rustix::fs::openat(
         dir,
         name,
@@ -62,6 +65,71 @@ pub fn write_new_file(dir: BorrowedFd, name: &CStr, bytes: &[u8]) -> io::Result<
     Ok(())
 }
 
+/// The null kernel, for benchmarking wpbench's own per-op cost (the
+/// `workload step` benches): while it is on, this thread's timed syscalls
+/// are timed and recorded as usual but return at once without entering
+/// the kernel. Descriptors come from a per-thread pool of /dev/null
+/// descriptors that `close` refills, so a steady state makes no syscall.
+/// Off (the only state `wpbench run` knows), each timed call pays one
+/// thread-local load.
+pub mod null_kernel {
+    use std::cell::{Cell, RefCell};
+    use std::io;
+    use std::os::fd::OwnedFd;
+
+    thread_local! {
+        static ON: Cell<bool> = const { Cell::new(false) };
+        static POOL: RefCell<Vec<OwnedFd>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// Runs `f` with this thread's timed syscalls replaced by no-ops.
+    pub fn with<R>(f: impl FnOnce() -> R) -> R {
+        struct Off;
+        impl Drop for Off {
+            fn drop(&mut self) {
+                ON.with(|on| on.set(false));
+                POOL.with(|p| p.borrow_mut().clear());
+            }
+        }
+        ON.with(|on| on.set(true));
+        let _off = Off;
+        f()
+    }
+
+    #[inline(always)]
+    pub(super) fn on() -> bool {
+        ON.with(Cell::get)
+    }
+
+    /// A descriptor standing in for an opened file.
+    pub(super) fn fd() -> io::Result<OwnedFd> {
+        match POOL.with(|p| p.borrow_mut().pop()) {
+            Some(fd) => Ok(fd),
+            None => Ok(std::fs::File::open("/dev/null")?.into()),
+        }
+    }
+
+    pub(super) fn close(fd: OwnedFd) {
+        POOL.with(|p| p.borrow_mut().push(fd));
+    }
+}
+
+/// Times one syscall under `op`: `real` normally, `null` under the null
+/// kernel.
+#[inline(always)]
+fn call<T>(
+    rec: &mut Recorder,
+    op: Op,
+    real: impl FnOnce() -> io::Result<T>,
+    null: impl FnOnce() -> io::Result<T>,
+) -> io::Result<T> {
+    if null_kernel::on() {
+        rec.time(op, null)
+    } else {
+        rec.time(op, real)
+    }
+}
+
 /// Creates a new file (O_EXCL: never reuses one) for writing.
 pub fn create(
     rec: &mut Recorder,
@@ -89,62 +157,167 @@ fn create_as(
     name: &CStr,
     flags: OFlags,
 ) -> io::Result<OwnedFd> {
-    rec.time(Op::Create, || {
-        rustix::fs::openat(
-            dir,
-            name,
-            OFlags::CREATE | OFlags::EXCL | OFlags::CLOEXEC | OFlags::NOFOLLOW | flags,
-            Mode::from_raw_mode(0o644),
-        )
-        .map_err(io_err)
-    })
+    call(
+        rec,
+        Op::Create,
+        || {
+            rustix::fs::openat(
+                dir,
+                name,
+                OFlags::CREATE | OFlags::EXCL | OFlags::CLOEXEC | OFlags::NOFOLLOW | flags,
+                Mode::from_raw_mode(0o644),
+            )
+            .map_err(io_err)
+        },
+        null_kernel::fd,
+    )
 }
 
 /// Removes an empty directory.
 pub fn rmdir(rec: &mut Recorder, dir: BorrowedFd, name: &CStr) -> io::Result<()> {
-    rec.time(Op::Rmdir, || {
-        rustix::fs::unlinkat(dir, name, rustix::fs::AtFlags::REMOVEDIR).map_err(io_err)
-    })
+    call(
+        rec,
+        Op::Rmdir,
+        || rustix::fs::unlinkat(dir, name, AtFlags::REMOVEDIR).map_err(io_err),
+        || Ok(()),
+    )
 }
 
 /// renameat(2) within one directory tree (never replacing a symlink's target).
 pub fn rename(rec: &mut Recorder, dir: BorrowedFd, from: &CStr, to: &CStr) -> io::Result<()> {
-    rec.time(Op::Rename, || {
-        rustix::fs::renameat(dir, from, dir, to).map_err(io_err)
-    })
+    call(
+        rec,
+        Op::Rename,
+        || rustix::fs::renameat(dir, from, dir, to).map_err(io_err),
+        || Ok(()),
+    )
 }
 
 /// A hard link `to` of `from` (a final symlink is linked, not followed).
 pub fn link(rec: &mut Recorder, dir: BorrowedFd, from: &CStr, to: &CStr) -> io::Result<()> {
-    rec.time(Op::Link, || {
-        rustix::fs::linkat(dir, from, dir, to, rustix::fs::AtFlags::empty()).map_err(io_err)
-    })
+    call(
+        rec,
+        Op::Link,
+        || rustix::fs::linkat(dir, from, dir, to, AtFlags::empty()).map_err(io_err),
+        || Ok(()),
+    )
 }
 
 /// lstat-like: statat with SYMLINK_NOFOLLOW.
 pub fn stat(rec: &mut Recorder, dir: BorrowedFd, name: &CStr) -> io::Result<rustix::fs::Stat> {
-    rec.time(Op::Stat, || {
-        rustix::fs::statat(dir, name, rustix::fs::AtFlags::SYMLINK_NOFOLLOW).map_err(io_err)
-    })
+    call(
+        rec,
+        Op::Stat,
+        || rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW).map_err(io_err),
+        // The null kernel's files are empty and were never touched.
+        // SAFETY: `stat` is plain integers, for which all zeros is valid.
+        || Ok(unsafe { std::mem::zeroed() }),
+    )
 }
 
 pub fn mkdir(rec: &mut Recorder, dir: BorrowedFd, name: &CStr) -> io::Result<()> {
-    rec.time(Op::Mkdir, || {
-        rustix::fs::mkdirat(dir, name, Mode::from_raw_mode(0o755)).map_err(io_err)
-    })
+    call(
+        rec,
+        Op::Mkdir,
+        || rustix::fs::mkdirat(dir, name, Mode::from_raw_mode(0o755)).map_err(io_err),
+        || Ok(()),
+    )
 }
 
 pub fn unlink(rec: &mut Recorder, dir: BorrowedFd, name: &CStr) -> io::Result<()> {
-    rec.time(Op::Unlink, || {
-        rustix::fs::unlinkat(dir, name, rustix::fs::AtFlags::empty()).map_err(io_err)
-    })
+    call(
+        rec,
+        Op::Unlink,
+        || rustix::fs::unlinkat(dir, name, AtFlags::empty()).map_err(io_err),
+        || Ok(()),
+    )
+}
+
+/// chmod of `name` under `dir` (what copies a lower file up).
+pub fn chmod(rec: &mut Recorder, dir: BorrowedFd, name: &CStr, mode: u32) -> io::Result<()> {
+    call(
+        rec,
+        Op::Chmod,
+        || {
+            rustix::fs::chmodat(dir, name, Mode::from_raw_mode(mode), AtFlags::empty())
+                .map_err(io_err)
+        },
+        || Ok(()),
+    )
+}
+
+/// chown of `name` under `dir` to this process's own uid and gid: a change
+/// of owner that changes nothing but still copies a lower file up.
+pub fn chown_to_self(rec: &mut Recorder, dir: BorrowedFd, name: &CStr) -> io::Result<()> {
+    let (uid, gid) = (rustix::process::geteuid(), rustix::process::getegid());
+    call(
+        rec,
+        Op::Chown,
+        || {
+            rustix::fs::chownat(dir, name, Some(uid), Some(gid), AtFlags::SYMLINK_NOFOLLOW)
+                .map_err(io_err)
+        },
+        || Ok(()),
+    )
+}
+
+/// Sets `name`'s atime and mtime to now (`touch`).
+pub fn touch(rec: &mut Recorder, dir: BorrowedFd, name: &CStr) -> io::Result<()> {
+    let now = Timespec {
+        tv_sec: 0,
+        tv_nsec: rustix::fs::UTIME_NOW,
+    };
+    let times = Timestamps {
+        last_access: now,
+        last_modification: now,
+    };
+    call(
+        rec,
+        Op::Utimes,
+        || rustix::fs::utimensat(dir, name, &times, AtFlags::SYMLINK_NOFOLLOW).map_err(io_err),
+        || Ok(()),
+    )
+}
+
+/// ftruncate(2) to `size`.
+pub fn truncate(rec: &mut Recorder, fd: BorrowedFd, size: u64) -> io::Result<()> {
+    call(
+        rec,
+        Op::Truncate,
+        || rustix::fs::ftruncate(fd, size).map_err(io_err),
+        || Ok(()),
+    )
+}
+
+/// The size of an open file (untimed: bookkeeping, not the workload's op).
+pub fn size_of(fd: BorrowedFd) -> u64 {
+    if null_kernel::on() {
+        return 0;
+    }
+    rustix::fs::fstat(fd).map_or(0, |s| s.st_size as u64)
+}
+
+/// Moves the file offset to the end (untimed, like the `append` it serves).
+pub fn seek_end(fd: BorrowedFd) -> io::Result<()> {
+    if null_kernel::on() {
+        return Ok(());
+    }
+    rustix::fs::seek(fd, rustix::fs::SeekFrom::End(0))
+        .map(|_| ())
+        .map_err(io_err)
 }
 
 /// Writes all of `buf`, one recorded `write` per call (a short write is
 /// followed by another call, as any application would).
 pub fn write_all(rec: &mut Recorder, fd: BorrowedFd, mut buf: &[u8]) -> io::Result<()> {
     while !buf.is_empty() {
-        let n = rec.time(Op::Write, || rustix::io::write(fd, buf).map_err(io_err))?;
+        let len = buf.len();
+        let n = call(
+            rec,
+            Op::Write,
+            || rustix::io::write(fd, buf).map_err(io_err),
+            || Ok(len),
+        )?;
         if n == 0 {
             return Err(io::Error::from_raw_os_error(libc::EIO));
         }
@@ -162,9 +335,13 @@ pub fn pwrite_all(
     mut offset: u64,
 ) -> io::Result<()> {
     while !buf.is_empty() {
-        let n = rec.time(Op::Write, || {
-            rustix::io::pwrite(fd, buf, offset).map_err(io_err)
-        })?;
+        let len = buf.len();
+        let n = call(
+            rec,
+            Op::Write,
+            || rustix::io::pwrite(fd, buf, offset).map_err(io_err),
+            || Ok(len),
+        )?;
         if n == 0 {
             return Err(io::Error::from_raw_os_error(libc::EIO));
         }
@@ -178,6 +355,12 @@ pub fn pwrite_all(
 /// close(2), timed, with its error reported (writeback errors can surface
 /// here; dropping an OwnedFd would swallow them).
 pub fn close(rec: &mut Recorder, fd: OwnedFd) -> io::Result<()> {
+    if null_kernel::on() {
+        return rec.time(Op::Close, || {
+            null_kernel::close(fd);
+            Ok(())
+        });
+    }
     let raw = fd.into_raw_fd();
     rec.time(Op::Close, || {
         // SAFETY: `raw` came from an OwnedFd we own and is closed exactly once.
@@ -190,15 +373,25 @@ pub fn close(rec: &mut Recorder, fd: OwnedFd) -> io::Result<()> {
 }
 
 pub fn fsync(rec: &mut Recorder, op: Op, fd: BorrowedFd) -> io::Result<()> {
-    rec.time(op, || rustix::fs::fsync(fd).map_err(io_err))
+    call(rec, op, || rustix::fs::fsync(fd).map_err(io_err), || Ok(()))
 }
 
 pub fn fdatasync(rec: &mut Recorder, fd: BorrowedFd) -> io::Result<()> {
-    rec.time(Op::Fdatasync, || rustix::fs::fdatasync(fd).map_err(io_err))
+    call(
+        rec,
+        Op::Fdatasync,
+        || rustix::fs::fdatasync(fd).map_err(io_err),
+        || Ok(()),
+    )
 }
 
 pub fn syncfs(rec: &mut Recorder, fd: BorrowedFd) -> io::Result<()> {
-    rec.time(Op::Syncfs, || rustix::fs::syncfs(fd).map_err(io_err))
+    call(
+        rec,
+        Op::Syncfs,
+        || rustix::fs::syncfs(fd).map_err(io_err),
+        || Ok(()),
+    )
 }
 
 /// sync_file_range over the whole file with WAIT_BEFORE|WRITE|WAIT_AFTER:
@@ -206,17 +399,22 @@ pub fn syncfs(rec: &mut Recorder, fd: BorrowedFd) -> io::Result<()> {
 /// cache flush, so not a durability guarantee.
 pub fn sync_file_range(rec: &mut Recorder, fd: BorrowedFd) -> io::Result<()> {
     let raw = fd.as_raw_fd();
-    rec.time(Op::SyncFileRange, || {
-        let flags = libc::SYNC_FILE_RANGE_WAIT_BEFORE
-            | libc::SYNC_FILE_RANGE_WRITE
-            | libc::SYNC_FILE_RANGE_WAIT_AFTER;
-        // SAFETY: plain syscall on a descriptor we hold.
-        if unsafe { libc::sync_file_range(raw, 0, 0, flags) } == 0 {
-            Ok(())
-        } else {
-            Err(io::Error::last_os_error())
-        }
-    })
+    call(
+        rec,
+        Op::SyncFileRange,
+        || {
+            let flags = libc::SYNC_FILE_RANGE_WAIT_BEFORE
+                | libc::SYNC_FILE_RANGE_WRITE
+                | libc::SYNC_FILE_RANGE_WAIT_AFTER;
+            // SAFETY: plain syscall on a descriptor we hold.
+            if unsafe { libc::sync_file_range(raw, 0, 0, flags) } == 0 {
+                Ok(())
+            } else {
+                Err(io::Error::last_os_error())
+            }
+        },
+        || Ok(()),
+    )
 }
 
 /// Opens an existing file under `dir` (never following a final symlink).
@@ -226,26 +424,54 @@ pub fn open(
     name: &CStr,
     flags: OFlags,
 ) -> io::Result<OwnedFd> {
-    rec.time(Op::Open, || {
-        rustix::fs::openat(
-            dir,
-            name,
-            flags | OFlags::CLOEXEC | OFlags::NOFOLLOW,
-            Mode::empty(),
-        )
-        .map_err(io_err)
-    })
+    call(
+        rec,
+        Op::Open,
+        || {
+            rustix::fs::openat(
+                dir,
+                name,
+                flags | OFlags::CLOEXEC | OFlags::NOFOLLOW,
+                Mode::empty(),
+            )
+            .map_err(io_err)
+        },
+        null_kernel::fd,
+    )
 }
 
 /// Reads the whole file, one recorded `read` per call; returns the bytes read.
 pub fn read_all(rec: &mut Recorder, fd: BorrowedFd, buf: &mut [u8]) -> io::Result<u64> {
     let mut total = 0u64;
     loop {
-        let n = rec.time(Op::Read, || rustix::io::read(fd, &mut *buf).map_err(io_err))?;
+        let n = call(
+            rec,
+            Op::Read,
+            || rustix::io::read(fd, &mut *buf).map_err(io_err),
+            || Ok(0),
+        )?;
         if n == 0 {
             return Ok(total);
         }
         total += n as u64;
+    }
+}
+
+/// Reads the whole file from offset 0, one recorded `read` per pread (the
+/// descriptor's offset is left alone); returns the bytes read.
+pub fn pread_all(rec: &mut Recorder, fd: BorrowedFd, buf: &mut [u8]) -> io::Result<u64> {
+    let mut off = 0u64;
+    loop {
+        let n = call(
+            rec,
+            Op::Read,
+            || rustix::io::pread(fd, &mut *buf, off).map_err(io_err),
+            || Ok(0),
+        )?;
+        if n == 0 {
+            return Ok(off);
+        }
+        off += n as u64;
     }
 }
 
@@ -306,4 +532,38 @@ pub fn discard(fd: OwnedFd) {
 /// Borrow helper so workers can pass `&OwnedFd` where a BorrowedFd is needed.
 pub fn b(fd: &OwnedFd) -> BorrowedFd<'_> {
     fd.as_fd()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc::channel;
+    use std::time::Instant;
+
+    #[test]
+    fn the_null_kernel_times_calls_that_never_reach_the_filesystem() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = open_root(dir.path()).unwrap();
+        let (tx, rx) = channel();
+        let mut rec = Recorder::new(0, Instant::now(), tx);
+        null_kernel::with(|| {
+            for _ in 0..3 {
+                let fd = create(&mut rec, root.as_fd(), c"f", OFlags::empty()).unwrap();
+                write_all(&mut rec, fd.as_fd(), b"hello").unwrap();
+                fsync(&mut rec, Op::Fsync, fd.as_fd()).unwrap();
+                close(&mut rec, fd).unwrap();
+            }
+            mkdir(&mut rec, root.as_fd(), c"d").unwrap();
+        });
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        // Off again: the real thing.
+        let fd = create(&mut rec, root.as_fd(), c"real", OFlags::empty()).unwrap();
+        close(&mut rec, fd).unwrap();
+        assert!(dir.path().join("real").exists());
+        rec.finish();
+        let (ok, err) = crate::workload::testing::counts(&rx);
+        assert_eq!(ok[&Op::Create], 4);
+        assert_eq!((ok[&Op::Write], ok[&Op::Fsync], ok[&Op::Mkdir]), (3, 3, 1));
+        assert!(err.is_empty());
+    }
 }
