@@ -416,6 +416,9 @@ fn run_trial(
                 tspec.kind.as_str()
             ));
         }
+        if let crate::scenario::WorkloadParams::Metadata { mix, .. } = &wspec.params {
+            cell_notes.extend(rename_dir_note(tspec, wspec.threads, mix));
+        }
         let crash_point = target.crash_point().map(Path::to_path_buf);
         let attached = target.loop_devices();
         let fire = move || match &crash_point {
@@ -620,7 +623,7 @@ fn workload_info(w: &WorkloadSpec) -> WorkloadInfo {
             p.insert("file_size".into(), file_size.to_string());
             let mix: Vec<String> = mix
                 .iter()
-                .map(|(op, w)| format!("{op:?}:{w}").to_lowercase())
+                .map(|(op, w)| format!("{}:{w}", op.as_str()))
                 .collect();
             p.insert("mix".into(), mix.join(","));
         }
@@ -674,6 +677,48 @@ pub fn sync_policy_name(p: SyncPolicy) -> String {
         SyncPolicy::Every(n) => format!("every {n}"),
         SyncPolicy::EveryBytes(b) => format!("every {}", format_size(b)),
         SyncPolicy::Interval(d) => format!("interval {}", format_duration_exact(d)),
+    }
+}
+
+/// What `rename_dir` in a metadata mix moves on this target, when that is
+/// not an overlay's lower directories, one per thread.
+fn rename_dir_note(
+    tspec: &crate::scenario::TargetSpec,
+    threads: u32,
+    mix: &[(crate::scenario::MetaOp, u32)],
+) -> Option<String> {
+    if !workload::metadata::moves_dirs(mix) {
+        return None;
+    }
+    let made = || {
+        format!(
+            "the workload made {} empty directories per thread to move",
+            workload::metadata::BASELINE_DIRS_PER_THREAD
+        )
+    };
+    let lower = tspec.lower.as_ref().filter(|l| l.files > 0);
+    match (tspec.kind, lower) {
+        (crate::scenario::TargetKind::Overlay, None) => Some(format!(
+            "rename_dir on an overlay without lower files: {} in the upper layer, so no move \
+             needs redirect_dir",
+            made()
+        )),
+        (crate::scenario::TargetKind::Overlay, Some(l))
+            if l.dirs.min(l.files) < u64::from(threads) =>
+        {
+            Some(format!(
+                "rename_dir: the lower layer has {} directories for {threads} threads; a thread \
+                 without one renames files instead",
+                l.dirs.min(l.files)
+            ))
+        }
+        (crate::scenario::TargetKind::Overlay, Some(_)) => None,
+        (kind, _) => Some(format!(
+            "rename_dir on {}: no lower layer, so {} — a baseline of the same renames without \
+             overlay's redirect_dir",
+            kind.as_str(),
+            made()
+        )),
     }
 }
 

@@ -47,6 +47,7 @@ ops! {
     Fallocate => "fallocate", false;
     Close => "close", false;
     Rename => "rename", false;
+    RenameDir => "rename_dir", false;
     Unlink => "unlink", false;
     Chmod => "chmod", false;
     Chown => "chown", false;

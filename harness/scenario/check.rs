@@ -1286,16 +1286,6 @@ fn check_direct_sizes(cx: &mut Ctx, at: &At, params: &WorkloadParams) {
     }
 }
 
-const META_OPS: &[(&str, MetaOp)] = &[
-    ("create", MetaOp::Create),
-    ("rename", MetaOp::Rename),
-    ("unlink", MetaOp::Unlink),
-    ("mkdir", MetaOp::Mkdir),
-    ("rmdir", MetaOp::Rmdir),
-    ("stat", MetaOp::Stat),
-    ("link", MetaOp::Link),
-];
-
 fn check_mix(cx: &mut Ctx, at: &At, mix: Option<&Node>) -> Vec<(MetaOp, u32)> {
     let Some(node) = mix else {
         return MetaOp::DEFAULT_MIX.to_vec();
@@ -1311,12 +1301,12 @@ fn check_mix(cx: &mut Ctx, at: &At, mix: Option<&Node>) -> Vec<(MetaOp, u32)> {
         );
         return MetaOp::DEFAULT_MIX.to_vec();
     };
-    let names: Vec<&str> = META_OPS.iter().map(|(n, _)| *n).collect();
+    let names: Vec<&str> = MetaOp::ALL.iter().map(|o| o.as_str()).collect();
     let mut out = Vec::new();
     let mut ok = true;
     for (k, v) in entries {
         let kp = at.key(&format!("mix.{k}"));
-        let Some(&(_, op)) = META_OPS.iter().find(|(n, _)| *n == k) else {
+        let Some(&op) = MetaOp::ALL.iter().find(|o| o.as_str() == k) else {
             cx.err(&kp, diag::unknown("operation", &k, &names));
             ok = false;
             continue;

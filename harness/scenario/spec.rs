@@ -257,6 +257,9 @@ pub enum WorkloadParams {
 pub enum MetaOp {
     Create,
     Rename,
+    /// Moves a directory that was already there (an overlay's lower
+    /// directory): on an overlay this needs `redirect_dir=on` (else EXDEV).
+    RenameDir,
     Unlink,
     Mkdir,
     Rmdir,
@@ -265,6 +268,32 @@ pub enum MetaOp {
 }
 
 impl MetaOp {
+    /// Every op, in the order results and tables list them.
+    pub const ALL: [MetaOp; 8] = [
+        MetaOp::Create,
+        MetaOp::Rename,
+        MetaOp::RenameDir,
+        MetaOp::Unlink,
+        MetaOp::Mkdir,
+        MetaOp::Rmdir,
+        MetaOp::Stat,
+        MetaOp::Link,
+    ];
+
+    /// The name a scenario's `mix:` keys it by.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MetaOp::Create => "create",
+            MetaOp::Rename => "rename",
+            MetaOp::RenameDir => "rename_dir",
+            MetaOp::Unlink => "unlink",
+            MetaOp::Mkdir => "mkdir",
+            MetaOp::Rmdir => "rmdir",
+            MetaOp::Stat => "stat",
+            MetaOp::Link => "link",
+        }
+    }
+
     /// The default mix: a namespace-heavy blend where lookups dominate.
     pub const DEFAULT_MIX: &'static [(MetaOp, u32)] = &[
         (MetaOp::Create, 4),

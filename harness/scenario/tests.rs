@@ -1274,7 +1274,7 @@ fn every_bytes_and_syncfs() {
 #[test]
 fn metadata_keys() {
     let s = ok(&one(
-        "  - {name: d, kind: metadata}\n  - {name: m, kind: metadata, files: 10, file_size: 1KiB, fsync_dir: true, threads: 2, mix: {create: 3, stat: 0, rmdir: 2}}\n",
+        "  - {name: d, kind: metadata}\n  - {name: m, kind: metadata, files: 10, file_size: 1KiB, fsync_dir: true, threads: 2, mix: {create: 3, stat: 0, rmdir: 2, rename_dir: 1}}\n",
     ));
     assert_eq!(
         s.workloads[0].params,
@@ -1299,7 +1299,12 @@ fn metadata_keys() {
         WorkloadParams::Metadata {
             files: 10,
             file_size: SizeRange::fixed(1024),
-            mix: vec![(MetaOp::Create, 3), (MetaOp::Stat, 0), (MetaOp::Rmdir, 2)],
+            mix: vec![
+                (MetaOp::Create, 3),
+                (MetaOp::Stat, 0),
+                (MetaOp::Rmdir, 2),
+                (MetaOp::RenameDir, 1),
+            ],
         }
     );
     let d = errs(&one(
@@ -1346,6 +1351,16 @@ fn metadata_keys() {
         11,
         "workloads[0].mix.stat",
         "a weight is a whole number",
+    );
+    let d = errs(&one(
+        "  - name: m\n    kind: metadata\n    mix: {renamedir: 1}\n",
+    ));
+    expect(
+        &d,
+        8,
+        11,
+        "workloads[0].mix.renamedir",
+        "did you mean `rename_dir`?",
     );
 }
 

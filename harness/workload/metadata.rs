@@ -1,14 +1,42 @@
 //! metadata: namespace operations drawn from a weighted `mix` — create,
-//! rename, unlink, mkdir, rmdir, stat, link — the directory and inode work
-//! a package install, a build or an image unpack does, with little data.
-//! Unit op: `meta` (one drawn operation).
+//! rename, rename_dir, unlink, mkdir, rmdir, stat, link — the directory and
+//! inode work a package install, a build or an image unpack does, with
+//! little data. Unit op: `meta` (one drawn operation).
 //!
 //! Each thread works in its own `tNN` directory on a *working set*: the
 //! files and directories it made, plus its share of the regular files that
 //! were already under the target root outside `tNN` directories (an
 //! overlay's lower files, split over threads by index as copy_up does).
-//! Renaming or unlinking a lower file makes the overlay write a whiteout
-//! or a redirect, which is the point of running this on an overlay.
+//! Renaming or unlinking a lower file copies it up and leaves a whiteout
+//! at its old name, which is the point of running this on an overlay.
+//!
+//! `rename_dir` moves a directory that was already there — `mv` of an image
+//! directory, as an upgrade or `pip uninstall` does. On an overlay these are
+//! the lower directories directly under the root (`dNNNN`), and moving one
+//! is what `redirect_dir` is about: with `redirect_dir=on` the first move
+//! copies the directory (not its files) up, whites out its old name and
+//! records where it came from in a `trusted.overlay.redirect` xattr; with
+//! it off the kernel refuses with EXDEV, counted under `rename_dir` (an
+//! application without a copy fallback fails there). With `rename_dir` in
+//! the mix:
+//! - a thread owns whole directories (directory j, sorted, goes to thread
+//!   j % threads) and the lower files in them, so that a move never pulls a
+//!   file from under another thread; files directly under the root are
+//!   still dealt out by index. A lower layer with fewer `dirs` than threads
+//!   leaves some threads without one.
+//! - each `rename_dir` picks one of the thread's directories at random,
+//!   wherever it is now, and moves it to a new name in `tNN` — a container
+//!   that keeps reshuffling image directories. Directories are never used
+//!   up: a moved directory still has its lower layer, so with
+//!   `redirect_dir=off` every later move fails with EXDEV again; with it
+//!   on, the kernel keeps the absolute redirect of the first move and
+//!   writes no new xattr, so only a directory's first move copies it up.
+//!   Its files move with it and stay in the working set.
+//! - on a target with no such directory (ext4, tmpfs, a hostPath) the first
+//!   thread makes `BASELINE_DIRS_PER_THREAD` empty `dNNNN` per thread before
+//!   the clock: the baseline of the same renames without an overlay. The
+//!   cell's notes say so.
+//! - a thread with no directory of its own does `rename` instead.
 //!
 //! How a drawn operation becomes the one that runs (the histograms count
 //! what ran, under each syscall's own op):
@@ -24,10 +52,14 @@
 //!   `rmdir` of an empty directory when there is one, otherwise each of them
 //!   becomes `unlink` of a random file.
 //!
+//! `rmdir` never takes a directory that was already there: removing a lower
+//! directory would need all of its files unlinked first.
+//!
 //! With `fsync_dir`, the directory of the changed entry is fsynced (op
-//! `fsync_dir`) after create, rename (source and destination) and unlink.
+//! `fsync_dir`) after create, rename and rename_dir (source and
+//! destination) and unlink.
 
-use std::ffi::CString;
+use std::ffi::{CStr, CString};
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
@@ -48,6 +80,9 @@ pub struct Metadata {
     mix: Vec<(MetaOp, u32)>,
 }
 
+/// Directories made per thread for `rename_dir` on a target that has none.
+pub const BASELINE_DIRS_PER_THREAD: usize = 10;
+
 impl Metadata {
     pub fn new(spec: WorkloadSpec) -> Metadata {
         let WorkloadParams::Metadata {
@@ -66,6 +101,11 @@ impl Metadata {
             mix,
         }
     }
+}
+
+/// True when the mix can draw `rename_dir`.
+pub fn moves_dirs(mix: &[(MetaOp, u32)]) -> bool {
+    mix.iter().any(|&(op, w)| op == MetaOp::RenameDir && w > 0)
 }
 
 /// True for a thread directory name (`t00`, `t123`).
@@ -91,13 +131,56 @@ impl Workload for Metadata {
 impl Metadata {
     fn build(&self, root: &Path, thread: u32, seed: u64) -> io::Result<MetaWorker> {
         // Scan before making `tNN`; other threads' `tNN` are skipped, so the
-        // split is the same for every thread.
+        // split is the same for every thread (workers are built one after
+        // another, before any of them runs).
         let threads = self.spec.threads.max(1) as usize;
-        let files = super::existing_files(root)?
+        let mine = |i: usize| i % threads == thread as usize;
+        let mut tops = Vec::new();
+        if moves_dirs(&self.mix) {
+            tops = super::existing_dirs(root)?;
+            if tops.is_empty() {
+                for i in 0..BASELINE_DIRS_PER_THREAD * threads {
+                    std::fs::create_dir(root.join(format!("d{i:04}")))?;
+                }
+                tops = super::existing_dirs(root)?;
+            }
+        }
+        // With directories to move, a file goes with its top directory.
+        let mut loose = 0;
+        let mut owned = Vec::new();
+        for (i, p) in super::existing_files(root)?.into_iter().enumerate() {
+            let top = match p.components().next() {
+                Some(first) if p.parent().is_some_and(|d| !d.as_os_str().is_empty()) => tops
+                    .binary_search_by(|t| t.as_os_str().cmp(first.as_os_str()))
+                    .ok(),
+                _ => None,
+            };
+            let take = match top {
+                Some(j) => mine(j),
+                None if tops.is_empty() => mine(i),
+                None => {
+                    loose += 1;
+                    mine(loose - 1)
+                }
+            };
+            if take {
+                owned.push(p);
+            }
+        }
+        let moving = tops
             .into_iter()
             .enumerate()
-            .filter(|(i, _)| i % threads == thread as usize)
+            .filter(|(j, _)| mine(*j))
             .map(|(_, p)| {
+                Ok(MovingDir {
+                    path: to_cstring(p)?,
+                    parent: Parent::Other(cname(".".into())),
+                })
+            })
+            .collect::<io::Result<Vec<_>>>()?;
+        let files = owned
+            .into_iter()
+            .map(|p| {
                 let parent = p.parent().map(Path::to_path_buf).unwrap_or_default();
                 Ok(FileEnt {
                     path: to_cstring(p)?,
@@ -111,14 +194,9 @@ impl Metadata {
             .collect::<io::Result<Vec<_>>>()?;
         let thread_dir = sys::thread_dir(root, thread)?;
         let s = thread_seed(seed, &self.spec.base_name, thread);
-        Ok(MetaWorker::new(
-            sys::open_root(root)?,
-            thread_dir,
-            thread,
-            self,
-            files,
-            s,
-        ))
+        let mut worker = MetaWorker::new(sys::open_root(root)?, thread_dir, thread, self, files, s);
+        worker.moving = moving;
+        Ok(worker)
     }
 }
 
@@ -140,6 +218,15 @@ struct FileEnt {
     parent: Parent,
 }
 
+/// A directory that was already there, which `rename_dir` moves.
+#[derive(Debug)]
+struct MovingDir {
+    /// Where it is now, relative to the root.
+    path: CString,
+    /// The root (`.`) until its first move, then `tNN`.
+    parent: Parent,
+}
+
 #[derive(Debug)]
 struct DirEnt {
     id: u64,
@@ -148,18 +235,9 @@ struct DirEnt {
     children: u32,
 }
 
-const OPS: [MetaOp; 7] = [
-    MetaOp::Create,
-    MetaOp::Rename,
-    MetaOp::Unlink,
-    MetaOp::Mkdir,
-    MetaOp::Rmdir,
-    MetaOp::Stat,
-    MetaOp::Link,
-];
-
 fn index(op: MetaOp) -> usize {
-    OPS.iter()
+    MetaOp::ALL
+        .iter()
         .position(|o| *o == op)
         .expect("every op is listed")
 }
@@ -181,10 +259,12 @@ struct MetaWorker {
     buf: Vec<u8>,
     files: Vec<FileEnt>,
     dirs: Vec<DirEnt>,
+    /// Directories that were already there (not in the working set).
+    moving: Vec<MovingDir>,
     next: u64,
     /// Draws per op, and what ran instead (see the module doc).
-    drawn: [u64; 7],
-    ran: [u64; 7],
+    drawn: [u64; MetaOp::ALL.len()],
+    ran: [u64; MetaOp::ALL.len()],
 }
 
 impl MetaWorker {
@@ -220,9 +300,10 @@ impl MetaWorker {
             buf: Vec::new(),
             files,
             dirs: Vec::new(),
+            moving: Vec::new(),
             next: 0,
-            drawn: [0; 7],
-            ran: [0; 7],
+            drawn: [0; MetaOp::ALL.len()],
+            ran: [0; MetaOp::ALL.len()],
         }
     }
 
@@ -256,6 +337,7 @@ impl MetaWorker {
             }
         };
         match drawn {
+            MetaOp::RenameDir if self.moving.is_empty() => self.resolve(MetaOp::Rename),
             MetaOp::Create | MetaOp::Link | MetaOp::Mkdir if full => shrink(drawn == MetaOp::Mkdir),
             MetaOp::Rename | MetaOp::Unlink | MetaOp::Link if !has_file => {
                 if full {
@@ -305,6 +387,29 @@ impl MetaWorker {
         if let Parent::Own(id) = parent {
             if let Some(d) = self.dirs.iter_mut().find(|d| d.id == *id) {
                 d.children = d.children.saturating_add_signed(delta);
+            }
+        }
+    }
+
+    /// A directory moved from `from` to `to`: the paths under it follow.
+    fn relocate(&mut self, from: &CStr, to: &CStr) {
+        let (from, to) = (from.to_bytes(), to.to_bytes());
+        let moved = |p: &CString| -> Option<CString> {
+            let rest = p.as_bytes().strip_prefix(from)?;
+            (rest.is_empty() || rest[0] == b'/').then(|| {
+                let mut path = to.to_vec();
+                path.extend_from_slice(rest);
+                CString::new(path).expect("paths contain no NUL")
+            })
+        };
+        for f in &mut self.files {
+            if let Some(p) = moved(&f.path) {
+                f.path = p;
+            }
+            if let Parent::Other(dir) = &mut f.parent {
+                if let Some(p) = moved(dir) {
+                    *dir = p;
+                }
             }
         }
     }
@@ -359,6 +464,19 @@ impl MetaWorker {
                 self.adjust(&to_parent, 1);
                 self.sync_parent(rec, &to_parent)?;
                 if from_parent != to_parent {
+                    self.sync_parent(rec, &from_parent)?;
+                }
+                Ok(())
+            }
+            MetaOp::RenameDir => {
+                let i = self.rng.random_range(0..self.moving.len());
+                let to = self.new_name(&Parent::Thread, 'r');
+                sys::rename_dir(rec, self.root.as_fd(), &self.moving[i].path, &to)?;
+                let from = std::mem::replace(&mut self.moving[i].path, to.clone());
+                let from_parent = std::mem::replace(&mut self.moving[i].parent, Parent::Thread);
+                self.relocate(&from, &to);
+                self.sync_parent(rec, &Parent::Thread)?;
+                if from_parent != Parent::Thread {
                     self.sync_parent(rec, &from_parent)?;
                 }
                 Ok(())
@@ -492,6 +610,7 @@ mod tests {
         let pairs = [
             (MetaOp::Create, Op::Create),
             (MetaOp::Rename, Op::Rename),
+            (MetaOp::RenameDir, Op::RenameDir),
             (MetaOp::Unlink, Op::Unlink),
             (MetaOp::Mkdir, Op::Mkdir),
             (MetaOp::Rmdir, Op::Rmdir),
@@ -616,5 +735,170 @@ mod tests {
             (mw.ran, names)
         };
         assert_eq!(run(), run());
+    }
+
+    /// `dirs` directories of `per_dir` files each, and `loose` files at the root.
+    fn image(root: &Path, dirs: usize, per_dir: usize, loose: usize) {
+        for d in 0..dirs {
+            let sub = root.join(format!("d{d:04}"));
+            std::fs::create_dir(&sub).unwrap();
+            for f in 0..per_dir {
+                std::fs::write(sub.join(format!("f{:06}", d * per_dir + f)), b"lower").unwrap();
+            }
+        }
+        for f in 0..loose {
+            std::fs::write(root.join(format!("top{f}")), b"lower").unwrap();
+        }
+    }
+
+    /// Every entry under `root`, relative, sorted.
+    fn tree(root: &Path) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut stack = vec![root.to_path_buf()];
+        while let Some(dir) = stack.pop() {
+            for e in std::fs::read_dir(&dir).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    stack.push(p.clone());
+                }
+                out.push(p.strip_prefix(root).unwrap().display().to_string());
+            }
+        }
+        out.sort();
+        out
+    }
+
+    fn moving_mix() -> Vec<(MetaOp, u32)> {
+        vec![
+            (MetaOp::RenameDir, 3),
+            (MetaOp::Rename, 1),
+            (MetaOp::Unlink, 1),
+            (MetaOp::Link, 1),
+            (MetaOp::Stat, 2),
+        ]
+    }
+
+    #[test]
+    fn rename_dir_moves_whole_directories_and_their_files_follow() {
+        let run = || {
+            let dir = tempfile::tempdir().unwrap();
+            image(dir.path(), 4, 5, 2);
+            let mut s = spec(1000, moving_mix(), true);
+            s.threads = 2;
+            let w = Metadata::new(s);
+            let mut a = worker(&w, dir.path(), 0);
+            let mut b = worker(&w, dir.path(), 1);
+            // Whole directories per thread, their files with them; the two
+            // files at the root dealt out one each.
+            let paths = |m: &MetaWorker| -> Vec<String> {
+                let mut v: Vec<String> = m
+                    .files
+                    .iter()
+                    .map(|f| f.path.to_string_lossy().into_owned())
+                    .collect();
+                v.sort();
+                v
+            };
+            let moving = |m: &MetaWorker| -> Vec<String> {
+                m.moving
+                    .iter()
+                    .map(|d| d.path.to_string_lossy().into_owned())
+                    .collect()
+            };
+            assert_eq!(moving(&a), ["d0000", "d0002"]);
+            assert_eq!(moving(&b), ["d0001", "d0003"]);
+            assert_eq!(a.files.len(), 11);
+            assert!(paths(&a)
+                .iter()
+                .all(|p| p.starts_with("d0000/") || p.starts_with("d0002/") || p == "top0"));
+            assert!(paths(&b)
+                .iter()
+                .all(|p| p.starts_with("d0001/") || p.starts_with("d0003/") || p == "top1"));
+            let (tx, rx) = channel();
+            let mut rec = Recorder::new(0, Instant::now(), tx);
+            for _ in 0..300 {
+                assert_eq!(a.step(&mut rec), Step::Done);
+                assert_eq!(b.step(&mut rec), Step::Done);
+            }
+            rec.finish();
+            let (ok, err) = counts(&rx);
+            // A move never pulls a file from under the other thread.
+            assert!(err.is_empty(), "errors: {err:?}");
+            let moves = a.ran[index(MetaOp::RenameDir)] + b.ran[index(MetaOp::RenameDir)];
+            assert!(moves > 100, "{moves}");
+            assert_eq!(ok[&Op::RenameDir], moves);
+            // Source (the root, on a first move) and destination synced.
+            assert!(ok[&Op::FsyncDir] >= moves);
+            for m in [&a, &b] {
+                for d in &m.moving {
+                    let p = d.path.to_str().unwrap();
+                    assert!(p.starts_with(&format!("t{:02}/r", m.thread)), "{p}");
+                    assert!(dir.path().join(p).is_dir(), "{p}");
+                }
+                for f in &m.files {
+                    assert!(dir.path().join(f.path.to_str().unwrap()).is_file());
+                    if let Parent::Other(p) = &f.parent {
+                        assert!(dir.path().join(p.to_str().unwrap()).is_dir());
+                    }
+                }
+            }
+            // Every image directory has moved; none is left at the root.
+            assert!(!tree(dir.path()).iter().any(|p| p.starts_with('d')));
+            (a.ran, b.ran, tree(dir.path()))
+        };
+        // Same seed, same moves, same tree.
+        assert_eq!(run(), run());
+    }
+
+    #[test]
+    fn rename_dir_without_directories_makes_a_baseline_or_renames_files() {
+        // An empty target: the first thread makes the directories to move.
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = spec(1000, vec![(MetaOp::RenameDir, 1)], false);
+        s.threads = 2;
+        let w = Metadata::new(s);
+        let mut a = worker(&w, dir.path(), 0);
+        let mut b = worker(&w, dir.path(), 1);
+        assert_eq!(a.moving.len(), BASELINE_DIRS_PER_THREAD);
+        assert_eq!(b.moving.len(), BASELINE_DIRS_PER_THREAD);
+        assert!(a.files.is_empty() && b.files.is_empty());
+        let (tx, rx) = channel();
+        let mut rec = Recorder::new(0, Instant::now(), tx);
+        for _ in 0..50 {
+            assert_eq!(a.step(&mut rec), Step::Done);
+            assert_eq!(b.step(&mut rec), Step::Done);
+        }
+        rec.finish();
+        let (ok, err) = counts(&rx);
+        assert!(err.is_empty(), "errors: {err:?}");
+        assert_eq!(ok[&Op::RenameDir], 100);
+
+        // One image directory for two threads: the second renames files
+        // (none here, so it creates) instead.
+        let dir = tempfile::tempdir().unwrap();
+        image(dir.path(), 1, 3, 0);
+        let mut s = spec(1000, vec![(MetaOp::RenameDir, 1)], false);
+        s.threads = 2;
+        let w = Metadata::new(s);
+        let mut a = worker(&w, dir.path(), 0);
+        let mut b = worker(&w, dir.path(), 1);
+        assert_eq!((a.moving.len(), a.files.len()), (1, 3));
+        assert_eq!((b.moving.len(), b.files.len()), (0, 0));
+        let (tx, rx) = channel();
+        let mut rec = Recorder::new(0, Instant::now(), tx);
+        for _ in 0..3 {
+            assert_eq!(a.step(&mut rec), Step::Done);
+            assert_eq!(b.step(&mut rec), Step::Done);
+        }
+        rec.finish();
+        let (ok, err) = counts(&rx);
+        assert!(err.is_empty(), "errors: {err:?}");
+        assert_eq!(ok[&Op::RenameDir], 3);
+        assert_eq!(b.ran[index(MetaOp::Create)], 1);
+        assert_eq!(b.ran[index(MetaOp::Rename)], 2);
+        // a's files moved with their directory.
+        for f in &a.files {
+            assert!(dir.path().join(f.path.to_str().unwrap()).is_file());
+        }
     }
 }

@@ -108,6 +108,29 @@ pub(crate) fn existing_files(root: &Path) -> io::Result<Vec<std::path::PathBuf>>
     Ok(out)
 }
 
+/// Directories directly under `root` that were already there (an
+/// overlay's lower `dNNNN`), sorted — outside the workloads' own `tNN`,
+/// wpbench's `.wpbench*` entries and a filesystem's own `lost+found`;
+/// symlinks are not followed.
+pub(crate) fn existing_dirs(root: &Path) -> io::Result<Vec<std::path::PathBuf>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(root)? {
+        let entry = entry?;
+        if !entry.file_type()?.is_dir() {
+            continue;
+        }
+        let name = entry.file_name();
+        let ours = name.to_str().is_some_and(|n| {
+            n.starts_with(".wpbench") || n == "lost+found" || metadata::is_thread_dir(n)
+        });
+        if !ours {
+            out.push(std::path::PathBuf::from(name));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
 /// Turns an io::Error into a failed step.
 pub(crate) fn failed(e: &io::Error) -> Step {
     Step::Failed(crate::record::errno::errno_of(e))

@@ -193,6 +193,15 @@ pub fn rename(rec: &mut Recorder, dir: BorrowedFd, from: &CStr, to: &CStr) -> io
     )
 }
 
+/// renameat(2) of a directory, recorded apart from file renames: on an
+/// overlay, moving a lower directory is a different operation (a redirect,
+/// or EXDEV).
+pub fn rename_dir(rec: &mut Recorder, dir: BorrowedFd, from: &CStr, to: &CStr) -> io::Result<()> {
+    rec.time(Op::RenameDir, || {
+        rustix::fs::renameat(dir, from, dir, to).map_err(io_err)
+    })
+}
+
 /// A hard link `to` of `from` (a final symlink is linked, not followed).
 pub fn link(rec: &mut Recorder, dir: BorrowedFd, from: &CStr, to: &CStr) -> io::Result<()> {
     call(
