@@ -1,6 +1,8 @@
 //! The workload catalog on real targets: a varmail `sequence` does exactly
 //! the operations its steps say, `metadata` churns an overlay's lower
-//! files, O_DIRECT writes reach the device, think time paces a loop.
+//! files and moves its lower directories (a redirect with redirect_dir=on,
+//! EXDEV with it off), O_DIRECT writes reach the device, think time paces
+//! a loop.
 
 use serde_json::Value;
 
@@ -102,6 +104,145 @@ fn metadata_churns_an_overlays_lower_files_and_o_direct_reaches_the_device() {
             );
             // 2000 think times of 100 µs: at least 0.2 s.
             assert!(cell["duration_s"].as_f64().unwrap() >= 0.2, "{name}");
+        }
+    }
+    assert_nothing_left(&sb);
+}
+
+/// The overlay's upper layers as the run sees them: its mounts live in its
+/// private namespace, reached through /proc/PID/root.
+fn uppers(pid: u32, scratch: &std::path::Path, target: &str) -> Vec<std::path::PathBuf> {
+    let seen = std::path::PathBuf::from(format!("/proc/{pid}/root"))
+        .join(scratch.strip_prefix("/").unwrap());
+    entries_with_prefix(&seen, "")
+        .into_iter()
+        .flat_map(|run| entries_with_prefix(&run.join("mnt"), ""))
+        .filter(|m| m.to_string_lossy().ends_with(&format!("-{target}-upper")))
+        .map(|m| m.join("upper"))
+        .collect()
+}
+
+/// One look at an upper layer: (`tNN/name` of a moved directory → its
+/// `trusted.overlay.redirect`, sorted) and the whiteouts at the top (sorted).
+type Upper = (Vec<(String, String)>, Vec<String>);
+
+fn redirects(upper: &std::path::Path) -> Upper {
+    use std::os::unix::fs::FileTypeExt;
+    let mut moved = Vec::new();
+    for t in ["t00", "t01"] {
+        for dir in entries_with_prefix(&upper.join(t), "r") {
+            let mut buf = [0u8; 256];
+            // A directory may move again between the listing and the read.
+            if let Ok(n) = rustix::fs::lgetxattr(&dir, "trusted.overlay.redirect", &mut buf[..]) {
+                let name = dir.file_name().unwrap().to_string_lossy();
+                moved.push((
+                    format!("{t}/{name}"),
+                    String::from_utf8_lossy(&buf[..n]).into_owned(),
+                ));
+            }
+        }
+    }
+    moved.sort();
+    let mut whiteouts: Vec<String> = entries_with_prefix(upper, "d")
+        .into_iter()
+        .filter(|p| std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_char_device()))
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    whiteouts.sort();
+    (moved, whiteouts)
+}
+
+#[test]
+fn rename_dir_redirects_with_redirect_dir_on_and_fails_with_exdev_off() {
+    if !require_root("rename_dir_redirects_with_redirect_dir_on_and_fails_with_exdev_off") {
+        return;
+    }
+    let _serial = serial();
+    let sb = Sandbox::new();
+    let lower = "upper: {kind: ext4, size: 128MiB}, lower: {files: 40, file_size: 1KiB, dirs: 4}";
+    let file = sb.write(
+        "mv.yaml",
+        &format!(
+            "version: 1\nname: mv\nops: 400\nwarmup: 0s\n\
+             targets:\n\
+             \x20 - {{name: on, kind: overlay, {lower}, options: [redirect_dir=on]}}\n\
+             \x20 - {{name: off, kind: overlay, {lower}, options: [redirect_dir=off]}}\n\
+             workloads:\n\
+             \x20 - {{name: mv, kind: metadata, threads: 2, mix: {{rename_dir: 1, stat: 1}}}}\n"
+        ),
+    );
+    // Each cell pauses 3 s before its teardown: time to look at the upper
+    // layer the run is about to discard.
+    let mut child = sb
+        .run_command(&file, "mv", &["--quiet"])
+        .env("WPBENCH_TEST_HOOK", "pause:teardown")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let (mut on, mut off): (Upper, usize) = Default::default();
+    while child.try_wait().unwrap().is_none() {
+        for upper in uppers(pid, &sb.scratch(), "on") {
+            let seen = redirects(&upper);
+            if seen.0.len() >= on.0.len() {
+                on = seen;
+            }
+        }
+        for upper in uppers(pid, &sb.scratch(), "off") {
+            let moved = ["t00", "t01"].map(|t| entries_with_prefix(&upper.join(t), "r").len());
+            off = off.max(moved.iter().sum());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    // redirect_dir=on: the four lower directories moved into their thread's
+    // `tNN` (thread 0 owns d0000 and d0002), each carrying where it came
+    // from, and their old names are whiteouts.
+    let (moved, whiteouts) = on;
+    assert_eq!(
+        moved.len(),
+        4,
+        "redirected directories seen in the upper layer: {moved:?}"
+    );
+    for (name, redirect) in &moved {
+        let owner = if ["/d0000", "/d0002"].contains(&redirect.as_str()) {
+            "t00/"
+        } else {
+            "t01/"
+        };
+        assert!(name.starts_with(owner), "{name}: redirect {redirect:?}");
+    }
+    let mut origins: Vec<&str> = moved.iter().map(|(_, r)| r.as_str()).collect();
+    origins.sort();
+    assert_eq!(origins, ["/d0000", "/d0001", "/d0002", "/d0003"]);
+    assert_eq!(whiteouts, ["d0000", "d0001", "d0002", "d0003"]);
+    // redirect_dir=off: nothing moved.
+    assert_eq!(off, 0);
+
+    let result = read_json(&sb.out("mv").join("result.json"));
+    let cells = result["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), 2);
+    for cell in cells {
+        let target = cell["target"]["name"].as_str().unwrap();
+        let mv = &cell["ops"]["rename_dir"];
+        let exdev = mv["errors"]["EXDEV"].as_u64().unwrap_or(0);
+        assert!(count(cell, "stat") > 100, "{target}: {}", cell["ops"]);
+        if target == "on" {
+            assert!(count(cell, "rename_dir") > 100, "{target}: {mv}");
+            assert_eq!(errors(cell), 0, "{target}: {}", cell["ops"]);
+        } else {
+            // Every move refused, counted by errno under rename_dir and its
+            // unit op, and the run carried on: `ops:` counts completed unit
+            // ops, so all 400 are stats.
+            assert_eq!(count(cell, "rename_dir"), 0, "{target}: {mv}");
+            assert!(exdev > 100, "{target}: {mv}");
+            assert_eq!(cell["ops"]["meta"]["errors"]["EXDEV"], exdev, "{target}");
+            assert_eq!(count(cell, "stat"), 400, "{target}");
+            assert_eq!(count(cell, "meta"), 400, "{target}");
+            assert_eq!(errors(cell), 2 * exdev, "{target}: {}", cell["ops"]);
         }
     }
     assert_nothing_left(&sb);
