@@ -210,9 +210,9 @@ impl Recorder {
                 .hists
                 .iter_mut()
                 .enumerate()
-                .filter_map(|(i, h)| match h {
-                    Some(c) if !c.is_empty() => Some((Op::ALL[i], c.drain_into_histogram())),
-                    _ => None,
+                .filter_map(|(i, c)| {
+                    let h = c.as_mut()?.drain_into_histogram()?;
+                    Some((Op::ALL[i], h))
                 })
                 .collect(),
             errors: std::mem::take(&mut self.errors),
