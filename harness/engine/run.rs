@@ -106,6 +106,9 @@ pub fn run(
             "removed the leftovers of an earlier killed run ({run})"
         ));
     }
+    for problem in crate::result::writer::mark_killed_runs(&report.killed_results) {
+        obs.message(&problem);
+    }
     let run_dir = RunDir::create(&opts.out_dir).map_err(|e| match e.kind() {
         std::io::ErrorKind::AlreadyExists => Error::Usage(e.to_string()),
         _ => Error::run_io(format!("creating {}", opts.out_dir.display()), e),
@@ -120,6 +123,11 @@ pub fn run(
         )
     })?;
     scratch.keep_outside(opts.keep);
+    if let Ok(dir) = run_dir.path().canonicalize() {
+        scratch
+            .set_result_dir(&dir)
+            .map_err(|e| Error::run_io("writing the scratch manifest", e))?;
+    }
 
     let mut result = RunResult {
         schema: SCHEMA.to_string(),
@@ -150,17 +158,31 @@ pub fn run(
     };
     write(&result)?;
 
-    let outcome = run_cells(
-        scenario,
-        plan,
-        opts,
-        cancel,
-        obs,
-        &run_dir,
-        &mut scratch,
-        &mut result,
-        &write,
-    );
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        run_cells(
+            scenario,
+            plan,
+            opts,
+            cancel,
+            obs,
+            &run_dir,
+            &mut scratch,
+            &mut result,
+            &write,
+        )
+    }));
+    let outcome = match outcome {
+        Ok(outcome) => outcome,
+        Err(panic) => {
+            // A bug: the finished cells are kept and the run says `failed`;
+            // main reports the panic (exit 4) and the scratch area's drop
+            // cleans up on the way.
+            result.finished_at = now_rfc3339();
+            result.status = "failed".into();
+            let _ = write(&result);
+            std::panic::resume_unwind(panic);
+        }
+    };
     result.finished_at = now_rfc3339();
     result.status = match &outcome {
         Ok(()) if cancel.load(Ordering::Relaxed) => "interrupted",

@@ -20,7 +20,8 @@ pub struct RunResult {
     /// RFC 3339, UTC; empty while the run is in progress.
     #[serde(default)]
     pub finished_at: String,
-    /// "running", "completed", "interrupted" or "failed".
+    /// "running", "completed", "interrupted", "failed", or "killed" (set by
+    /// the guardian or `wpbench cleanup` once a killed run is found).
     pub status: String,
     /// The command line that produced the run.
     #[serde(default)]

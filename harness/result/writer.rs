@@ -117,6 +117,33 @@ impl RunDir {
     }
 }
 
+/// Marks the result of a run that was killed (SIGKILL, or the machine
+/// went down) as `killed`, where it still says `running`: its finished
+/// cells are all there, the cell in flight is lost. Returns whether it
+/// changed anything.
+pub fn mark_killed(dir: &Path) -> io::Result<bool> {
+    let mut run = read_result(dir)?;
+    if run.status != "running" {
+        return Ok(false);
+    }
+    run.status = "killed".into();
+    RunDir::open(dir)?.write(&run)?;
+    Ok(true)
+}
+
+/// `mark_killed` for every run a cleanup removed; problems are returned
+/// as messages (a results directory may have been moved or deleted).
+pub fn mark_killed_runs(dirs: &[PathBuf]) -> Vec<String> {
+    dirs.iter()
+        .filter(|d| d.join(RESULT_FILE).is_file())
+        .filter_map(|d| {
+            mark_killed(d)
+                .err()
+                .map(|e| format!("marking {} as killed: {e}", d.display()))
+        })
+        .collect()
+}
+
 /// Writes via a temporary file and rename, so readers never see half a file.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let tmp = path.with_extension("tmp");

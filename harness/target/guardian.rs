@@ -63,6 +63,9 @@ pub fn guard(scratch_root: &Path, run_id: &str) -> Result<()> {
         let mut report = CleanupReport::default();
         match cleanup_run(&dir, &mut report) {
             RunState::NotARun | RunState::Removed => {
+                // Nobody reads the guardian's output; a result it cannot
+                // mark keeps saying `running`.
+                let _ = crate::result::writer::mark_killed_runs(&report.killed_results);
                 // A throttle's cgroup, emptied by the run's death.
                 crate::fault::throttle::remove_stale(run_id);
                 return Ok(());

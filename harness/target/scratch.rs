@@ -40,6 +40,10 @@ struct Manifest {
     /// field 22), so a recycled PID is not mistaken for the owner.
     start_ticks: u64,
     created: Vec<Created>,
+    /// The run's results directory (absolute), so whoever removes a killed
+    /// run's leftovers can mark its result.json as killed.
+    #[serde(default)]
+    result_dir: Option<PathBuf>,
 }
 
 /// This run's scratch directory. Removes everything it recorded on drop.
@@ -84,6 +88,7 @@ impl ScratchArea {
                 pid,
                 start_ticks: start_ticks(pid).unwrap_or(0),
                 created: Vec::new(),
+                result_dir: None,
             },
             keep: false,
         };
@@ -99,6 +104,12 @@ impl ScratchArea {
     /// end (`--keep`), for inspecting what a workload wrote.
     pub fn keep_outside(&mut self, keep: bool) {
         self.keep = keep;
+    }
+
+    /// Records where the run writes its results.
+    pub fn set_result_dir(&mut self, dir: &Path) -> io::Result<()> {
+        self.manifest.result_dir = Some(dir.to_path_buf());
+        self.persist()
     }
 
     /// Records `path` before the caller creates it.
@@ -218,6 +229,9 @@ pub struct CleanupReport {
     pub removed_paths: Vec<PathBuf>,
     pub live_runs: Vec<String>,
     pub problems: Vec<String>,
+    /// Results directories of the removed runs, whose result.json still
+    /// says `running`.
+    pub killed_results: Vec<PathBuf>,
 }
 
 /// Removes the scratch areas of runs whose process is gone (killed by
@@ -261,6 +275,7 @@ pub fn cleanup_run(dir: &Path, report: &mut CleanupReport) -> RunState {
         report.live_runs.push(manifest.run_id);
         return RunState::Live;
     }
+    report.killed_results.extend(manifest.result_dir.clone());
     let mut ok = true;
     for created in manifest.created.iter().rev() {
         match remove(&created.path, created.removal) {
@@ -327,6 +342,7 @@ mod tests {
                 path: dead_path.clone(),
                 removal: Removal::Tree,
             }],
+            result_dir: Some(PathBuf::from("/results/of/dead-run")),
         };
         fs::write(
             dead_dir.join(MANIFEST),
@@ -340,6 +356,10 @@ mod tests {
         let report = cleanup_stale(root.path());
         assert_eq!(report.removed_runs, vec!["dead-run".to_string()]);
         assert_eq!(report.live_runs, vec!["live-run".to_string()]);
+        assert_eq!(
+            report.killed_results,
+            vec![PathBuf::from("/results/of/dead-run")]
+        );
         assert!(!dead_path.exists() && !dead_dir.exists());
         assert!(root.path().join("foreign").exists());
         assert!(live.dir().exists());

@@ -89,7 +89,15 @@ fn sigkill_mid_cell_leaves_nothing_behind() {
         eventually("the guardian to exit", || {
             guardians_of(&sb.scratch()).is_empty()
         });
+        // What was written stays, and says the run was killed.
+        assert_eq!(run_status(&sb, &format!("killed-{target}")), "killed");
     }
+}
+
+fn run_status(sb: &Sandbox, out: &str) -> String {
+    let text = std::fs::read_to_string(sb.out(out).join("result.json")).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    json["status"].as_str().unwrap().to_string()
 }
 
 #[test]
@@ -134,6 +142,12 @@ fn when_the_guardian_dies_too_cleanup_and_the_next_run_remove_the_rest() {
         "{}",
         text(&out)
     );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("as killed"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(run_status(&sb, "orphan1"), "killed");
     assert!(entries_with_prefix(&sb.scratch(), "").is_empty());
     assert!(entries_with_prefix(&sb.hostpath(), "wpbench-").is_empty());
 
@@ -270,5 +284,12 @@ fn signals_and_panics_in_every_phase_leave_nothing() {
         eventually("the guardian to exit", || {
             guardians_of(&sb.scratch()).is_empty()
         });
+        // The result says how the run ended.
+        let want = match sig {
+            Some(Signal::KILL) => "killed",
+            Some(_) => "interrupted",
+            None => "failed",
+        };
+        assert_eq!(run_status(&sb, "phase"), want, "{what}");
     }
 }
