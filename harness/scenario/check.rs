@@ -1204,7 +1204,9 @@ fn files_at_least_one(cx: &mut Ctx, at: &At, files: Option<u64>, default: u64) -
 /// node's memory one thread at a time.
 const MAX_BUFFER: u64 = GIB;
 
-fn check_buffer_sizes(cx: &mut Ctx, at: &At, params: &WorkloadParams) {
+/// What one op writes or reads from one buffer, by key: the file of
+/// small_files, the record of a WAL, a log line, a sequence's steps.
+fn op_sizes(params: &WorkloadParams) -> Vec<(String, SizeRange)> {
     let mut sizes: Vec<(String, SizeRange)> = Vec::new();
     match params {
         WorkloadParams::SmallFiles { file_size, .. }
@@ -1228,7 +1230,11 @@ fn check_buffer_sizes(cx: &mut Ctx, at: &At, params: &WorkloadParams) {
             }
         }
     }
-    for (key, r) in sizes {
+    sizes
+}
+
+fn check_buffer_sizes(cx: &mut Ctx, at: &At, params: &WorkloadParams) {
+    for (key, r) in op_sizes(params) {
         if r.max > MAX_BUFFER {
             cx.err(
                 &at.key(&key),
@@ -1245,35 +1251,15 @@ fn check_buffer_sizes(cx: &mut Ctx, at: &At, params: &WorkloadParams) {
 /// O_DIRECT writes whole blocks from aligned buffers at aligned offsets.
 const DIRECT_BLOCK: u64 = 4 * KIB;
 
+/// For the kinds that take `o_direct` (small_files, fsync_heavy, sequence).
 fn check_direct_sizes(cx: &mut Ctx, at: &At, params: &WorkloadParams) {
     let aligned = |r: &SizeRange| r.min % DIRECT_BLOCK == 0 && r.max % DIRECT_BLOCK == 0;
-    let mut bad: Vec<(String, SizeRange)> = Vec::new();
-    match params {
-        WorkloadParams::SmallFiles { file_size, .. } => {
-            bad.push(("file_size".into(), *file_size));
-        }
-        WorkloadParams::FsyncHeavy {
-            record_size,
-            file_size,
-        } => {
-            bad.push(("record_size".into(), *record_size));
-            bad.push(("file_size".into(), SizeRange::fixed(*file_size)));
-        }
-        WorkloadParams::Sequence {
-            steps, file_size, ..
-        } => {
-            bad.push(("file_size".into(), *file_size));
-            for (j, step) in steps.iter().enumerate() {
-                match step {
-                    SeqStep::Write(r) => bad.push((format!("steps[{j}].write"), *r)),
-                    SeqStep::Append(r) => bad.push((format!("steps[{j}].append"), *r)),
-                    _ => {}
-                }
-            }
-        }
-        _ => {}
+    let mut sizes = op_sizes(params);
+    if let WorkloadParams::FsyncHeavy { file_size, .. } = params {
+        // The preallocated log is written with O_DIRECT too.
+        sizes.push(("file_size".into(), SizeRange::fixed(*file_size)));
     }
-    for (key, r) in bad {
+    for (key, r) in sizes {
         if !aligned(&r) || r.min == 0 {
             cx.err(
                 &at.key(&key),

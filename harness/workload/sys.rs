@@ -451,36 +451,33 @@ pub fn open(
 
 /// Reads the whole file, one recorded `read` per call; returns the bytes read.
 pub fn read_all(rec: &mut Recorder, fd: BorrowedFd, buf: &mut [u8]) -> io::Result<u64> {
+    read_to_end(rec, buf, |buf, _| rustix::io::read(fd, buf))
+}
+
+/// Reads the whole file from offset 0, one recorded `read` per pread (the
+/// descriptor's offset is left alone); returns the bytes read.
+pub fn pread_all(rec: &mut Recorder, fd: BorrowedFd, buf: &mut [u8]) -> io::Result<u64> {
+    read_to_end(rec, buf, |buf, off| rustix::io::pread(fd, buf, off))
+}
+
+/// Calls `read(buf, bytes so far)` until it returns 0, each call recorded.
+fn read_to_end(
+    rec: &mut Recorder,
+    buf: &mut [u8],
+    mut read: impl FnMut(&mut [u8], u64) -> rustix::io::Result<usize>,
+) -> io::Result<u64> {
     let mut total = 0u64;
     loop {
         let n = call(
             rec,
             Op::Read,
-            || rustix::io::read(fd, &mut *buf).map_err(io_err),
+            || read(&mut *buf, total).map_err(io_err),
             || Ok(0),
         )?;
         if n == 0 {
             return Ok(total);
         }
         total += n as u64;
-    }
-}
-
-/// Reads the whole file from offset 0, one recorded `read` per pread (the
-/// descriptor's offset is left alone); returns the bytes read.
-pub fn pread_all(rec: &mut Recorder, fd: BorrowedFd, buf: &mut [u8]) -> io::Result<u64> {
-    let mut off = 0u64;
-    loop {
-        let n = call(
-            rec,
-            Op::Read,
-            || rustix::io::pread(fd, &mut *buf, off).map_err(io_err),
-            || Ok(0),
-        )?;
-        if n == 0 {
-            return Ok(off);
-        }
-        off += n as u64;
     }
 }
 
