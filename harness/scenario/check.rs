@@ -11,6 +11,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 
 use super::diag::{self, Diagnostic, Diagnostics};
+use super::mkfs_args;
 use super::options::{check_option, contradiction, merge_options, refused_host_path};
 use super::raw::*;
 use super::spec::*;
@@ -667,14 +668,31 @@ fn check_size(cx: &mut Ctx, key: &str, size: Option<U<Size>>) -> Option<u64> {
     size
 }
 
-fn check_mkfs(cx: &mut Ctx, at: &At, prefix: &str, args: &Option<Vec<Arg>>) -> Vec<String> {
+/// The `mkfs:` arguments of a `kind` filesystem: each must be a non-empty
+/// string, and together they must pass the mkfs argument rules
+/// (`-e panic`, other devices, undo files … are refused here, before
+/// anything is created).
+fn check_mkfs(
+    cx: &mut Ctx,
+    at: &At,
+    prefix: &str,
+    kind: TargetKind,
+    args: &Option<Vec<Arg>>,
+) -> Vec<String> {
     let args: Vec<String> = args.iter().flatten().map(|a| a.0.clone()).collect();
+    let mut clean = true;
     for (j, a) in args.iter().enumerate() {
         if a.is_empty() || a.contains('\0') {
+            clean = false;
             cx.err(
                 &at.key(&format!("{prefix}[{j}]")),
                 "an empty argument or one with a NUL byte",
             );
+        }
+    }
+    if clean {
+        if let Err(r) = mkfs_args::parse(kind, &args) {
+            cx.err(&at.key(&format!("{prefix}[{}]", r.at)), r.message);
         }
     }
     args
@@ -709,7 +727,7 @@ fn check_target(
         _ => None,
     };
     let mkfs = if block {
-        check_mkfs(cx, at, "mkfs", &raw.mkfs)
+        check_mkfs(cx, at, "mkfs", kind, &raw.mkfs)
     } else {
         Vec::new()
     };
@@ -821,7 +839,7 @@ fn check_upper(cx: &mut Ctx, u: &RawUpper, at: &At) -> Option<Box<BaseFsSpec>> {
         },
         options,
         mkfs: if block {
-            check_mkfs(cx, at, "upper.mkfs", &u.mkfs)
+            check_mkfs(cx, at, "upper.mkfs", kind, &u.mkfs)
         } else {
             Vec::new()
         },

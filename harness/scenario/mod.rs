@@ -3,7 +3,8 @@
 //! This room is for turning what a user wrote into values every later room
 //! can trust without re-checking: units parsed, defaults applied, `vary`
 //! expanded, names unique, globs proven to select something, and unsafe
-//! settings (system host paths, `errors=panic`, smuggled overlay dirs)
+//! settings (system host paths, `errors=panic` as a mount option or through
+//! mkfs's `-e panic`, smuggled overlay dirs)
 //! refused. Every problem is reported at once as `file:line:col: `key`:
 //! message`, with "did you mean" for typos.
 //!
@@ -13,6 +14,7 @@
 
 mod check;
 mod diag;
+pub mod mkfs_args;
 mod options;
 pub mod plan;
 mod raw;

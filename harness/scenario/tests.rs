@@ -461,6 +461,72 @@ fn options_are_refused() {
 }
 
 #[test]
+fn mkfs_e_panic_is_refused_at_the_entry() {
+    let d = errs(&with(
+        "  - name: e\n    kind: ext4\n    mkfs: [-N, '100', -e, panic]\n",
+        "",
+    ));
+    expect(
+        &d,
+        7,
+        23,
+        "targets[1].mkfs[2]",
+        "`-e panic` makes errors=panic the filesystem's default",
+    );
+    let d = errs(&with("  - {name: e, kind: ext4, mkfs: [-qepanic]}\n", ""));
+    expect(
+        &d,
+        5,
+        34,
+        "targets[1].mkfs[0]",
+        "use -e remount-ro or -e continue",
+    );
+    // An overlay's upper goes through the same rule.
+    let d = errs(&with(
+        "  - name: o\n    kind: overlay\n    upper: {kind: ext4, mkfs: [-e, panic]}\n",
+        "",
+    ));
+    expect(&d, 7, 32, "targets[1].upper.mkfs[0]", "errors=panic");
+    // So does every value of a `vary`.
+    let d = errs(&with(
+        "  - name: e\n    kind: ext4\n    vary:\n      mkfs: [[-e, continue], [-e, panic]]\n",
+        "",
+    ));
+    expect(&d, 8, 31, "targets[1].vary.mkfs[1][0]", "errors=panic");
+    // The other mkfs rules apply at load time too.
+    let d = errs(&with(
+        "  - {name: e, kind: ext4, mkfs: [-F, /dev/vda]}\n",
+        "",
+    ));
+    expect(
+        &d,
+        5,
+        38,
+        "targets[1].mkfs[1]",
+        "wpbench gives mkfs its device itself",
+    );
+    let d = errs(&with(
+        "  - {name: x, kind: xfs, mkfs: [-l, logdev=/dev/vdb]}\n",
+        "",
+    ));
+    expect(&d, 5, 33, "targets[1].mkfs[0]", "names another device");
+    let d = errs(&with("  - {name: e, kind: ext4, mkfs: [-e, stop]}\n", ""));
+    expect(
+        &d,
+        5,
+        34,
+        "targets[1].mkfs[0]",
+        "takes continue or remount-ro",
+    );
+    // Good ones load.
+    load(&with(
+        "  - {name: e, kind: ext4, mkfs: [-e, remount-ro, -N4096, -qF]}\n  - {name: x, kind: xfs, size: 320MiB, mkfs: [-m, reflink=0, -N]}\n",
+        "",
+    ))
+    .unwrap();
+}
+
+#[test]
 fn host_paths_are_refused() {
     let d = errs(&with("  - {name: h, kind: hostpath, path: /}\n", ""));
     expect(&d, 5, 31, "targets[1].path", "host's root");

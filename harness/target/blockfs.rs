@@ -13,7 +13,8 @@ use super::mkfs::{self, FsKind};
 use super::scratch::Removal;
 use super::thinpool::ThinPool;
 use super::{
-    mount_error, new_mount_point, verify_options, ProvisionCtx, Provisioner, Recipe, Target,
+    mount_error, new_mount_point, options, verify_options, ProvisionCtx, Provisioner, Recipe,
+    Target,
 };
 use crate::error::{Error, Result};
 use crate::scenario::{units::format_size, LoopSpec, TargetKind, TargetSpec};
@@ -159,6 +160,16 @@ pub(crate) fn make_fs(
         TargetKind::Ext4 => verify_options(name, &mp, p.options, &ext4_options(&dev), &|_| false)?,
         _ => verify_options(name, &mp, p.options, &[], &xfs_hidden_default)?,
     };
+    // mkfs made sure of it before the mount; this is the kernel's word.
+    if options::panics_on_error(&target.mount.options, &target.mount.fs_options) {
+        // Returning drops `target`, which unmounts it at once.
+        return Err(Error::Environment(format!(
+            "target {name}: the kernel mounted {source} with errors=panic (in effect: {}; {}), \
+             so the first I/O error would panic it; wpbench unmounted it. Check \
+             /etc/mke2fs.conf and $MKE2FS_CONFIG for `errors = panic`",
+            target.mount.options, target.mount.fs_options
+        )));
+    }
     if target.pool.is_some() && p.kind == TargetKind::Xfs {
         let note = xfs_fail_fast(&dev)
             .map_err(|e| Error::run_io(format!("configuring xfs error handling on {dev}"), e))?;

@@ -9,6 +9,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
+use crate::scenario::mkfs_args::{self, MkfsArg};
+use crate::scenario::TargetKind;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FsKind {
@@ -41,12 +43,11 @@ impl FsKind {
         }
     }
 
-    /// Short options of this mkfs that take no value; every other
-    /// two-character option takes the next argument as its value.
-    fn flag_options(self) -> &'static [char] {
+    /// The scenario's kind, for the mkfs argument rules.
+    fn target_kind(self) -> TargetKind {
         match self {
-            FsKind::Ext4 => &['c', 'D', 'F', 'j', 'K', 'n', 'q', 'S', 'v', 'V'],
-            FsKind::Xfs => &['f', 'K', 'N', 'q', 'V'],
+            FsKind::Ext4 => TargetKind::Ext4,
+            FsKind::Xfs => TargetKind::Xfs,
         }
     }
 }
@@ -108,7 +109,8 @@ const EXT4_EXTENDED_DEFAULTS: [&str; 2] = ["lazy_itable_init=0", "lazy_journal_i
 /// Runs mkfs on `target` (an image file or block device) with wpbench's
 /// defaults plus the user's `extra` arguments, and returns how long it
 /// took. ext4: `-F -q -E lazy_itable_init=0,lazy_journal_init=0`, with a
-/// user `-E` merged in (theirs win on the same key); xfs: `-f -q`.
+/// user `-E` merged in (theirs win on the same key), and `-e continue`
+/// unless the user gives `-e`; xfs: `-f -q`.
 pub fn make(kind: FsKind, mkfs: &Path, target: &Path, extra: &[String]) -> Result<Duration> {
     let mut args = build_args(kind, extra)?;
     args.push(target.as_os_str().to_string_lossy().into_owned());
@@ -138,6 +140,9 @@ pub fn make(kind: FsKind, mkfs: &Path, target: &Path, extra: &[String]) -> Resul
     })?;
     let took = start.elapsed();
     if out.status.success() {
+        if kind == FsKind::Ext4 {
+            refuse_panicking_superblock(target)?;
+        }
         return Ok(took);
     }
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -163,6 +168,48 @@ pub fn make(kind: FsKind, mkfs: &Path, target: &Path, extra: &[String]) -> Resul
     }
 }
 
+/// ext4's superblock: magic at byte 56, default error behaviour at 60
+/// (1 continue, 2 remount-ro, 3 panic), both little-endian u16, in the
+/// superblock 1024 bytes into the device.
+const EXT4_SB_OFFSET: u64 = 1024;
+const EXT4_MAGIC: u16 = 0xEF53;
+const EXT4_ERRORS_PANIC: u16 = 3;
+
+/// The default error behaviour recorded in the ext4 superblock of `dev`
+/// (an image or block device), or None when it holds no ext4 superblock.
+pub fn ext4_error_behaviour(dev: &Path) -> std::io::Result<Option<u16>> {
+    use std::os::unix::fs::FileExt;
+    let mut sb = [0u8; 64];
+    std::fs::File::open(dev)?.read_exact_at(&mut sb, EXT4_SB_OFFSET)?;
+    let le16 = |o: usize| u16::from_le_bytes([sb[o], sb[o + 1]]);
+    Ok((le16(56) == EXT4_MAGIC).then(|| le16(60)))
+}
+
+/// Refuses a freshly made ext4 whose superblock says errors=panic, before
+/// it is ever attached or mounted: whatever put it there (a mke2fs.conf
+/// profile wpbench's `-e continue` did not override, a patched mke2fs),
+/// the first I/O error on it would panic the kernel.
+fn refuse_panicking_superblock(dev: &Path) -> Result<()> {
+    let behaviour = ext4_error_behaviour(dev).map_err(|e| {
+        Error::run_io(
+            format!(
+                "reading the superblock mkfs.ext4 wrote on {}",
+                dev.display()
+            ),
+            e,
+        )
+    })?;
+    if behaviour == Some(EXT4_ERRORS_PANIC) {
+        return Err(Error::Environment(format!(
+            "mkfs.ext4 made {} with errors=panic as its default error behaviour (check \
+             /etc/mke2fs.conf and $MKE2FS_CONFIG for `errors = panic`); wpbench never mounts \
+             such a filesystem: the first I/O error would panic the kernel",
+            dev.display()
+        )));
+    }
+    Ok(())
+}
+
 /// Whether mkfs's complaint is about its arguments (it then prints its
 /// usage text or names the bad option).
 fn blames_arguments(stderr: &str) -> bool {
@@ -181,8 +228,14 @@ fn blames_arguments(stderr: &str) -> bool {
 
 /// The argv (without the target) for `kind`: defaults, then the user's
 /// arguments, which are checked first.
+///
+/// ext4 gets `-e continue` unless the user chose an error behaviour: a
+/// host's /etc/mke2fs.conf (or $MKE2FS_CONFIG) may set `errors = panic` in
+/// its profile, and the command line is what overrides a profile. The
+/// superblock's default is then what mke2fs would have written anyway
+/// (continue), so the mount options the kernel shows do not change.
 fn build_args(kind: FsKind, extra: &[String]) -> Result<Vec<String>> {
-    check_extra(kind, extra)?;
+    let parsed = check_extra(kind, extra)?;
     match kind {
         FsKind::Xfs => Ok(["-f", "-q"]
             .iter()
@@ -191,24 +244,26 @@ fn build_args(kind: FsKind, extra: &[String]) -> Result<Vec<String>> {
             .collect()),
         FsKind::Ext4 => {
             let mut user_ext = Vec::new();
+            let mut user_errors = false;
             let mut rest = Vec::new();
-            let mut i = 0;
-            while i < extra.len() {
-                let a = &extra[i];
-                if a == "-E" {
-                    // check_extra made sure a value follows.
-                    user_ext.push(extra[i + 1].clone());
-                    i += 2;
-                    continue;
+            for arg in &parsed {
+                match arg {
+                    MkfsArg::Short {
+                        letter: 'E',
+                        value: Some(v),
+                        ..
+                    } => user_ext.push(v.clone()),
+                    MkfsArg::Short { letter: 'e', .. } => {
+                        user_errors = true;
+                        rest.extend(arg.argv());
+                    }
+                    _ => rest.extend(arg.argv()),
                 }
-                if let Some(v) = a.strip_prefix("-E") {
-                    user_ext.push(v.to_string());
-                } else {
-                    rest.push(a.clone());
-                }
-                i += 1;
             }
             let mut args: Vec<String> = vec!["-F".into(), "-q".into()];
+            if !user_errors {
+                args.extend(["-e".into(), "continue".into()]);
+            }
             args.push("-E".into());
             args.push(merge_extended(&EXT4_EXTENDED_DEFAULTS, &user_ext));
             args.extend(rest);
@@ -236,59 +291,12 @@ fn merge_extended(ours: &[&str], theirs: &[String]) -> String {
 }
 
 /// Refuses user arguments that could make mkfs write somewhere other than
-/// the target: a bare word that is not an option's value would be taken as
-/// the device; data/log/realtime/journal device options and undo files
-/// name other devices or files.
-fn check_extra(kind: FsKind, extra: &[String]) -> Result<()> {
-    let refuse = |what: String| {
-        Err(Error::Usage(format!(
-            "{} arguments {:?}: {what}",
-            kind.program(),
-            extra
-        )))
-    };
-    let mut i = 0;
-    while i < extra.len() {
-        let a = &extra[i];
-        if a == "--" || a == "-" || !a.starts_with('-') {
-            return refuse(format!(
-                "`{a}` is not an option; wpbench gives mkfs its device itself"
-            ));
-        }
-        let mut chars = a.chars().skip(1);
-        let (letter, attached) = (chars.next(), chars.next().is_some());
-        let takes_value =
-            matches!(letter, Some(c) if c != '-' && !kind.flag_options().contains(&c));
-        if kind == FsKind::Ext4 && letter == Some('z') {
-            return refuse("-z (undo file) writes outside the target; it is not allowed".into());
-        }
-        let value = if takes_value && !attached {
-            match extra.get(i + 1) {
-                Some(v) => {
-                    i += 1;
-                    Some(v.as_str())
-                }
-                None => return refuse(format!("option {a} needs a value")),
-            }
-        } else if takes_value {
-            Some(&a[2..])
-        } else {
-            None
-        };
-        if let Some(v) = value {
-            let lower = v.to_ascii_lowercase();
-            for bad in ["/dev/", "device=", "logdev=", "rtdev=", "name="] {
-                if lower.contains(bad) {
-                    return refuse(format!(
-                        "`{v}` names another device or file (`{bad}`); \
-                         wpbench only makes filesystems on its own targets"
-                    ));
-                }
-            }
-        }
-        i += 1;
-    }
-    Ok(())
+/// the target, or make a filesystem that panics the kernel on an error
+/// (`-e panic`): the scenario check refused them already; this is the
+/// same rule asked again where mkfs runs.
+fn check_extra(kind: FsKind, extra: &[String]) -> Result<Vec<MkfsArg>> {
+    mkfs_args::parse(kind.target_kind(), extra)
+        .map_err(|r| Error::Usage(mkfs_args::refusal_text(kind.target_kind(), extra, &r)))
 }
 
 fn truncate(s: &str, max: usize) -> String {
@@ -329,7 +337,27 @@ mod tests {
     fn ext4_defaults() {
         assert_eq!(
             build_args(FsKind::Ext4, &[]).unwrap(),
-            strings(&["-F", "-q", "-E", "lazy_itable_init=0,lazy_journal_init=0"])
+            strings(&[
+                "-F",
+                "-q",
+                "-e",
+                "continue",
+                "-E",
+                "lazy_itable_init=0,lazy_journal_init=0"
+            ])
+        );
+        // The user's own error behaviour replaces wpbench's `-e continue`.
+        assert_eq!(
+            build_args(FsKind::Ext4, &strings(&["-qe", "remount-ro"])).unwrap(),
+            strings(&[
+                "-F",
+                "-q",
+                "-E",
+                "lazy_itable_init=0,lazy_journal_init=0",
+                "-q",
+                "-e",
+                "remount-ro"
+            ])
         );
         assert_eq!(
             build_args(FsKind::Xfs, &[]).unwrap(),
@@ -355,6 +383,8 @@ mod tests {
             strings(&[
                 "-F",
                 "-q",
+                "-e",
+                "continue",
                 "-E",
                 "lazy_itable_init=1,lazy_journal_init=0,stride=4,nodiscard",
                 "-N",
@@ -372,6 +402,8 @@ mod tests {
             vec!["-J", "device=/dev/vdb"],
             vec!["-z", "/tmp/undo"],
             vec!["-N"],
+            vec!["-e", "panic"],
+            vec!["-qFepanic"],
         ] {
             let err = build_args(FsKind::Ext4, &strings(&extra)).unwrap_err();
             assert!(matches!(err, Error::Usage(_)), "{extra:?}: {err}");
@@ -391,6 +423,66 @@ mod tests {
         )
         .unwrap();
         build_args(FsKind::Xfs, &strings(&["-m", "reflink=0", "-N"])).unwrap();
+    }
+
+    /// A host profile that sets `errors = panic` does not get through:
+    /// wpbench's `-e continue` overrides it. The image is only read, never
+    /// attached or mounted.
+    #[test]
+    fn a_panicking_mke2fs_profile_is_overridden() {
+        let Ok(mkfs) = find(FsKind::Ext4) else {
+            eprintln!("SKIP a_panicking_mke2fs_profile_is_overridden: mkfs.ext4 missing");
+            return;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let profile = dir.path().join("mke2fs.conf");
+        std::fs::write(
+            &profile,
+            "[defaults]\n\terrors = panic\n[fs_types]\n\text4 = {\n\t\terrors = panic\n\t}\n",
+        )
+        .unwrap();
+        for (extra, want) in [(vec![], 1), (vec!["-e", "remount-ro"], 2)] {
+            let img = dir.path().join(format!("p{want}.img"));
+            create_image(&img, 8 << 20).unwrap();
+            let out = Command::new(&mkfs)
+                .args(build_args(FsKind::Ext4, &strings(&extra)).unwrap())
+                .arg(&img)
+                .env("MKE2FS_CONFIG", &profile)
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{out:?}");
+            assert_eq!(ext4_error_behaviour(&img).unwrap(), Some(want), "{extra:?}");
+            refuse_panicking_superblock(&img).unwrap();
+        }
+    }
+
+    /// A superblock saying errors=panic is refused before anything mounts
+    /// it (a crafted one: no test ever makes a real panicking filesystem).
+    #[test]
+    fn a_panicking_superblock_is_refused() {
+        use std::os::unix::fs::FileExt;
+        let dir = tempfile::tempdir().unwrap();
+        let img = dir.path().join("sb.img");
+        create_image(&img, 1 << 20).unwrap();
+        assert_eq!(
+            ext4_error_behaviour(&img).unwrap(),
+            None,
+            "no magic, no ext4"
+        );
+        let f = std::fs::OpenOptions::new().write(true).open(&img).unwrap();
+        f.write_all_at(&EXT4_MAGIC.to_le_bytes(), EXT4_SB_OFFSET + 56)
+            .unwrap();
+        for (behaviour, refused) in [(1u16, false), (2, false), (3, true)] {
+            f.write_all_at(&behaviour.to_le_bytes(), EXT4_SB_OFFSET + 60)
+                .unwrap();
+            assert_eq!(ext4_error_behaviour(&img).unwrap(), Some(behaviour));
+            let r = refuse_panicking_superblock(&img);
+            assert_eq!(r.is_err(), refused, "{behaviour}: {r:?}");
+            if let Err(e) = r {
+                assert!(matches!(e, Error::Environment(_)), "{e}");
+                assert!(e.to_string().contains("errors=panic"), "{e}");
+            }
+        }
     }
 
     #[test]

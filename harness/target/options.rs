@@ -77,6 +77,16 @@ pub fn missing(requested: &[String], effective: &[String]) -> Vec<String> {
         .collect()
 }
 
+/// Whether a mount's options (comma-separated, as recorded: mountinfo's
+/// view and the filesystem's own full list) say the kernel panics on the
+/// first filesystem error.
+pub fn panics_on_error(options: &str, fs_options: &str) -> bool {
+    options
+        .split(',')
+        .chain(fs_options.split(','))
+        .any(|o| o == "errors=panic")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,5 +117,20 @@ mod tests {
         );
         assert_eq!(missing(&s(&["strictatime"]), &eff), s(&["strictatime"]));
         assert!(missing(&s(&["strictatime"]), &s(&["rw"])).is_empty());
+    }
+
+    #[test]
+    fn errors_panic_is_seen_in_either_view() {
+        assert!(panics_on_error("rw,relatime,errors=panic", ""));
+        // ext4 hides a superblock default from mountinfo; its own list shows it.
+        assert!(panics_on_error(
+            "rw,relatime",
+            "rw,barrier,errors=panic,commit=5"
+        ));
+        assert!(!panics_on_error(
+            "rw,relatime,errors=remount-ro",
+            "errors=continue,data=ordered"
+        ));
+        assert!(!panics_on_error("rw", ""));
     }
 }

@@ -50,6 +50,12 @@ const CASES: &[Case] = &[
         says: &["wall"],
     },
     Case {
+        name: "mkfs-e-panic",
+        yaml: "targets:\n  - name: e\n    kind: ext4\n    mkfs: [-N, '4096', -e, panic]\nworkloads:\n  - name: w\n    kind: small_files\n",
+        at: ":7:24:",
+        says: &["targets[0].mkfs[2]", "-e panic", "errors=panic", "-e remount-ro"],
+    },
+    Case {
         name: "unknown-kind",
         yaml: "targets:\n  - name: t\n    kind: tmpfz\nworkloads:\n  - name: w\n    kind: small_files\n",
         at: ":6:",
@@ -165,6 +171,8 @@ fn unsafe_targets_are_refused_before_anything_is_mounted() {
         "{name: h, kind: hostpath, path: /}",
         "{name: h, kind: hostpath, path: /var/tmp/x, options: [data=writeback]}",
         "{name: e, kind: ext4, options: [errors=panic]}",
+        "{name: e, kind: ext4, mkfs: [-e, panic]}",
+        "{name: o, kind: overlay, upper: {kind: ext4, mkfs: [-qepanic]}}",
         "{name: e, kind: ext4, options: ['noatime,nodev']}",
         "{name: o, kind: overlay, upper: {kind: tmpfs}, options: [upperdir=/etc]}",
     ]
