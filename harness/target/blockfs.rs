@@ -52,6 +52,12 @@ pub(crate) fn check(name: &str, kind: TargetKind, size: u64, privileged: bool) -
         )));
     }
     mkfs::find(fs_kind(kind))?;
+    if kind == TargetKind::Xfs {
+        let mask = std::fs::read_to_string(XFS_PANIC_MASK).ok();
+        if let Some(m) = xfs_panic_refusal(mask.as_deref()) {
+            return Err(Error::Environment(format!("target {name}: {m}")));
+        }
+    }
     if kind == TargetKind::Xfs && size < XFS_MIN_SIZE {
         return Err(Error::Usage(format!(
             "target {name}: xfs needs at least {} (size is {})",
@@ -60,6 +66,25 @@ pub(crate) fn check(name: &str, kind: TargetKind, size: u64, privileged: bool) -
         )));
     }
     Ok(())
+}
+
+/// xfs has no errors=panic; its equivalent is host-wide: a bit set in
+/// fs.xfs.panic_mask turns the matching xfs alert — a shutdown after an I/O
+/// error or a forced shutdown among them — into a kernel BUG.
+const XFS_PANIC_MASK: &str = "/proc/sys/fs/xfs/panic_mask";
+
+/// Why xfs targets are refused, given the sysctl's text (None: xfs is not
+/// loaded yet, so the mask is its default 0).
+fn xfs_panic_refusal(mask: Option<&str>) -> Option<String> {
+    let text = mask?.trim();
+    if text == "0" {
+        return None;
+    }
+    Some(format!(
+        "fs.xfs.panic_mask is {text}: xfs would turn an error or a shutdown (which wpbench's \
+         crash and eio faults cause on purpose) into a kernel BUG; set it to 0 \
+         (sysctl -w fs.xfs.panic_mask=0) or drop the xfs targets"
+    ))
 }
 
 /// ext4's own list of every option in effect, defaults included.
@@ -226,5 +251,19 @@ impl Provisioner for BlockFs {
             loop_dev: spec.loop_dev,
         };
         make_fs(&spec.name, &spec.name, &params, ctx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_set_xfs_panic_mask_refuses_xfs() {
+        assert_eq!(xfs_panic_refusal(None), None);
+        assert_eq!(xfs_panic_refusal(Some("0\n")), None);
+        let m = xfs_panic_refusal(Some("32\n")).unwrap();
+        assert!(m.contains("panic_mask is 32"), "{m}");
+        assert!(m.contains("fs.xfs.panic_mask=0"), "{m}");
     }
 }
