@@ -80,6 +80,14 @@ pub fn check_option(opt: &str, hostpath: bool) -> Option<String> {
                 .into(),
         );
     }
+    let key = opt.split_once('=').map_or(opt, |(k, _)| k);
+    if ["logdev", "rtdev", "journal_path", "journal_dev"].contains(&key) {
+        return Some(format!(
+            "`{opt}` names another device for the filesystem's log or journal; wpbench's \
+             filesystems keep theirs inside their own image, and it never writes to a \
+             device it did not attach"
+        ));
+    }
     for key in ["lowerdir", "upperdir", "workdir"] {
         if opt.split_once('=').map(|(k, _)| k) == Some(key) || opt == key {
             return Some(format!(
@@ -212,6 +220,18 @@ mod tests {
             .unwrap()
             .contains("bind mount"));
         assert!(check_option("noatime", true).is_none());
+        for dev in [
+            "logdev=/dev/vdb",
+            "rtdev=/dev/vdc",
+            "journal_path=/dev/vdb",
+            "journal_dev=2049",
+        ] {
+            assert!(
+                check_option(dev, false).unwrap().contains("another device"),
+                "{dev}"
+            );
+        }
+        assert!(check_option("logbsize=256k", false).is_none());
         assert!(check_option("", false).is_some());
         assert_eq!(
             contradiction(&v(&["noatime", "x", "relatime"])),

@@ -69,7 +69,8 @@ pub struct TargetSpec {
     pub base_name: String,
     pub kind: TargetKind,
     /// Mount options, validated: no commas, no `errors=panic`, no
-    /// `lowerdir=`/`upperdir=`/`workdir=` smuggled in.
+    /// `lowerdir=`/`upperdir=`/`workdir=` smuggled in, no `logdev=` and the
+    /// like naming another device.
     pub options: Vec<String>,
     /// Filesystem or tmpfs size (tmpfs, ext4, xfs).
     pub size: Option<u64>,
