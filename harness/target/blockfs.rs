@@ -99,14 +99,50 @@ fn ext4_options(dev: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Options xfs applies without displaying them.
-fn xfs_hidden_default(o: &str) -> bool {
-    // Since Linux 4.19 (barrier removed) xfs always flushes; these are the
-    // defaults xfs_showargs leaves out.
-    matches!(
-        o,
-        "relatime" | "attr2" | "noquota" | "inode64" | "largeio=0"
-    )
+/// Whether `option`, not shown as written, is in effect on an ext4 whose
+/// mountinfo and /proc/fs/ext4/<dev>/options together are `effective`.
+/// ext4's own list names every option with its value, defaults included,
+/// but some options are accepted in a spelling it does not print:
+/// `barrier=1`/`barrier=0` (shown as barrier/nobarrier), `auto_da_alloc=N`
+/// likewise, `commit=0` (the default, shown as commit=5), `init_itable`
+/// (init_itable=10), `noload` (norecovery),
+/// `data_err=ignore` (the default; only abort is shown), and
+/// `journal_ioprio=3`, the default of an option ext4 never shows.
+pub(crate) fn ext4_in_effect(option: &str, effective: &[String]) -> bool {
+    let has = |o: &str| options::shows(effective, o);
+    match option {
+        "init_itable" => return options::shown_value(effective, "init_itable").is_some(),
+        "noload" => return has("norecovery"),
+        "data_err=ignore" => return !has("data_err=abort"),
+        "commit=0" => return has("commit=5"),
+        "journal_ioprio=3" => return true,
+        _ => {}
+    }
+    match option.split_once('=') {
+        Some((flag @ ("barrier" | "auto_da_alloc"), n)) => match n.parse::<u32>() {
+            Ok(0) => has(&format!("no{flag}")),
+            Ok(_) => has(flag),
+            Err(_) => false,
+        },
+        _ => false,
+    }
+}
+
+/// Whether `option`, not shown as written, is in effect on an xfs showing
+/// `effective`. xfs_showargs (Linux 6.18) hides the defaults: attr2 (always
+/// on), nolargeio, nodiscard, nogrpid/sysvgroups, noikeep; it shows
+/// bsdgroups as grpid. Since Linux 4.19 xfs has no barrier option: it
+/// always flushes, and the kernel refuses barrier/nobarrier.
+pub(crate) fn xfs_in_effect(option: &str, effective: &[String]) -> bool {
+    let has = |o: &str| options::shows(effective, o);
+    match option {
+        "attr2" | "noikeep" => true,
+        "nolargeio" => !has("largeio"),
+        "nodiscard" => !has("discard"),
+        "nogrpid" | "sysvgroups" => !has("grpid"),
+        "bsdgroups" => has("grpid"),
+        _ => false,
+    }
 }
 
 /// Makes, attaches and mounts a fresh ext4 or xfs at `mnt/c<cell>-<label>`.
@@ -182,8 +218,10 @@ pub(crate) fn make_fs(
 
     let dev = source.trim_start_matches("/dev/").to_string();
     target.mount = match p.kind {
-        TargetKind::Ext4 => verify_options(name, &mp, p.options, &ext4_options(&dev), &|_| false)?,
-        _ => verify_options(name, &mp, p.options, &[], &xfs_hidden_default)?,
+        TargetKind::Ext4 => {
+            verify_options(name, &mp, p.options, &ext4_options(&dev), &ext4_in_effect)?
+        }
+        _ => verify_options(name, &mp, p.options, &[], &xfs_in_effect)?,
     };
     // mkfs made sure of it before the mount; this is the kernel's word.
     if options::panics_on_error(&target.mount.options, &target.mount.fs_options) {
@@ -257,6 +295,122 @@ impl Provisioner for BlockFs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| x.to_string()).collect()
+    }
+
+    /// What 6.18 showed here (mountinfo + /proc/fs/ext4/loopN/options) for
+    /// a default mount.
+    const EXT4_DEFAULT: &str = "rw,relatime,bsddf,nogrpid,block_validity,dioread_nolock,\
+        nodiscard,delalloc,nowarn_on_error,journal_checksum,barrier,auto_da_alloc,user_xattr,\
+        acl,noquota,resuid=0,resgid=0,errors=continue,commit=5,min_batch_time=0,\
+        max_batch_time=15000,i_version,stripe=0,data=ordered,inode_readahead_blks=32,\
+        init_itable=10,max_dir_size_kb=0,prefetch_block_bitmaps";
+
+    fn ext4_ok(requested: &str, effective: &str) -> bool {
+        let eff: Vec<String> = effective.split(',').map(str::to_string).collect();
+        let req = s(&[requested]);
+        options::missing(&req, &eff)
+            .iter()
+            .all(|o| ext4_in_effect(o, &eff))
+    }
+
+    #[test]
+    fn ext4_defaults_are_in_effect_in_any_spelling() {
+        for o in [
+            "data=ordered",
+            "barrier",
+            "barrier=1",
+            "auto_da_alloc",
+            "auto_da_alloc=1",
+            "commit=5",
+            "commit=0",
+            "errors=continue",
+            "relatime",
+            "delalloc",
+            "journal_checksum",
+            "nodiscard",
+            "i_version",
+            "init_itable",
+            "data_err=ignore",
+            "journal_ioprio=3",
+            "nolazytime",
+            "async",
+            "block_validity",
+            "dioread_nolock",
+            "user_xattr",
+            "acl",
+        ] {
+            assert!(ext4_ok(o, EXT4_DEFAULT), "{o}");
+        }
+        // Not in effect on a default mount.
+        for o in [
+            "barrier=0",
+            "nobarrier",
+            "auto_da_alloc=0",
+            "commit=10",
+            "data=writeback",
+            "lazytime",
+            "noload",
+            "data_err=abort",
+            "journal_ioprio=4",
+            "noiversion",
+            "strictatime",
+        ] {
+            assert!(!ext4_ok(o, EXT4_DEFAULT), "{o}");
+        }
+        // The other spellings, as 6.18 showed them.
+        assert!(ext4_ok("barrier=0", "rw,relatime,nobarrier"));
+        assert!(ext4_ok("auto_da_alloc=0", "rw,noauto_da_alloc"));
+        assert!(ext4_ok("noload", "rw,norecovery"));
+    }
+
+    #[test]
+    fn xfs_defaults_are_in_effect() {
+        let eff = s(&[
+            "rw",
+            "relatime",
+            "inode64",
+            "logbufs=8",
+            "logbsize=32k",
+            "noquota",
+        ]);
+        let ok = |o: &str| {
+            options::missing(&s(&[o]), &eff)
+                .iter()
+                .all(|m| xfs_in_effect(m, &eff))
+        };
+        for o in [
+            "relatime",
+            "inode64",
+            "logbufs=8",
+            "logbsize=32k",
+            "logbsize=32768",
+            "noquota",
+            "attr2",
+            "nolargeio",
+            "nodiscard",
+            "nogrpid",
+            "sysvgroups",
+            "noikeep",
+            "nolazytime",
+        ] {
+            assert!(ok(o), "{o}");
+        }
+        for o in [
+            "inode32",
+            "logbsize=256k",
+            "largeio",
+            "discard",
+            "grpid",
+            "bsdgroups",
+            "noattr2",
+        ] {
+            assert!(!ok(o), "{o}");
+        }
+        assert!(xfs_in_effect("bsdgroups", &s(&["rw", "grpid"])));
+    }
 
     #[test]
     fn a_set_xfs_panic_mask_refuses_xfs() {

@@ -13,7 +13,7 @@ use rustix::mount::MountFlags;
 
 use super::scratch::Removal;
 use super::{
-    mountinfo, no_hidden_defaults, options, verify_options, ProvisionCtx, Provisioner, Target,
+    mountinfo, options, shown_as_written, verify_options, ProvisionCtx, Provisioner, Target,
 };
 use crate::device::blockstat;
 use crate::error::{Error, Result};
@@ -115,8 +115,7 @@ impl Provisioner for HostPath {
         if ctx.privileged {
             bind_with_flags(spec, &dir)?;
             target.mounts.push(dir.clone());
-            target.mount =
-                verify_options(&spec.name, &dir, &spec.options, &[], &no_hidden_defaults)?;
+            target.mount = verify_options(&spec.name, &dir, &spec.options, &[], &shown_as_written)?;
         } else {
             let entries =
                 mountinfo::read().map_err(|e| Error::run_io("reading /proc/self/mountinfo", e))?;

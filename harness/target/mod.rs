@@ -324,14 +324,16 @@ pub fn path_component(name: &str) -> String {
 ///
 /// `fs_options` is the filesystem's own full view where it has one (ext4's
 /// /proc/fs/ext4/<dev>/options lists defaults that mountinfo hides);
-/// `hidden_default` says whether an option that appears nowhere is a
-/// default the kernel does not display (overlay's module defaults).
+/// `in_effect` is asked about each requested option not shown as written,
+/// with everything that is shown: the kernel hides defaults (tmpfs's
+/// `mode=1777`, overlay's module defaults) and shows some options in
+/// another spelling (ext4's `barrier=1` as `barrier`).
 pub(crate) fn verify_options(
     target: &str,
     mount_point: &Path,
     requested: &[String],
     fs_options: &[String],
-    hidden_default: &dyn Fn(&str) -> bool,
+    in_effect: &dyn Fn(&str, &[String]) -> bool,
 ) -> Result<MountInfo> {
     let entries =
         mountinfo::read().map_err(|e| Error::run_io("reading /proc/self/mountinfo", e))?;
@@ -347,7 +349,7 @@ pub(crate) fn verify_options(
     effective.extend(fs_options.iter().cloned());
     let missing: Vec<String> = options::missing(requested, &effective)
         .into_iter()
-        .filter(|o| !hidden_default(o))
+        .filter(|o| !in_effect(o, &effective))
         .collect();
     if !missing.is_empty() {
         return Err(Error::Environment(format!(
@@ -361,8 +363,8 @@ pub(crate) fn verify_options(
     Ok(info)
 }
 
-/// An option that restates a default nobody displays — never.
-pub(crate) fn no_hidden_defaults(_: &str) -> bool {
+/// For a mount that shows every option as written (a bind mount's flags).
+pub(crate) fn shown_as_written(_: &str, _: &[String]) -> bool {
     false
 }
 

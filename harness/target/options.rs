@@ -33,7 +33,7 @@ pub fn vfs_flags(options: &[String]) -> Result<MountFlags, String> {
 }
 
 /// Parses a size as mount options print it: `1048576k`, `1G`, `4096`.
-fn option_size(v: &str) -> Option<u64> {
+pub(crate) fn option_size(v: &str) -> Option<u64> {
     let (num, mult) = match v.chars().last()? {
         'k' | 'K' => (&v[..v.len() - 1], 1u64 << 10),
         'm' | 'M' => (&v[..v.len() - 1], 1 << 20),
@@ -47,9 +47,10 @@ fn option_size(v: &str) -> Option<u64> {
 /// Requested options that `effective` (from mountinfo) does not show.
 ///
 /// Flags must appear by name; `strictatime` shows as the absence of
-/// `relatime` and `noatime`; `key=value` must appear with the same value
-/// (sizes compared in bytes, since the kernel prints `size=1G` as
-/// `size=1048576k`).
+/// `relatime` and `noatime`, `nolazytime` as the absence of `lazytime`;
+/// `key=value` must appear with the same value (sizes compared in bytes,
+/// since the kernel prints `size=1G` as `size=1048576k`). What a
+/// filesystem hides or spells differently is for its provisioner to know.
 pub fn missing(requested: &[String], effective: &[String]) -> Vec<String> {
     let has = |o: &str| effective.iter().any(|e| e == o);
     requested
@@ -58,6 +59,7 @@ pub fn missing(requested: &[String], effective: &[String]) -> Vec<String> {
             let r = r.as_str();
             let present = match r {
                 "strictatime" => !has("relatime") && !has("noatime"),
+                "nolazytime" => !has("lazytime"),
                 _ if DEFAULTS.contains(&r) => true,
                 _ => match r.split_once('=') {
                     None => has(r),
@@ -75,6 +77,19 @@ pub fn missing(requested: &[String], effective: &[String]) -> Vec<String> {
         })
         .cloned()
         .collect()
+}
+
+/// The value shown for `key=` among `effective`, if any (the last one).
+pub fn shown_value<'a>(effective: &'a [String], key: &str) -> Option<&'a str> {
+    effective
+        .iter()
+        .rev()
+        .find_map(|e| e.split_once('=').filter(|(k, _)| *k == key).map(|(_, v)| v))
+}
+
+/// Whether the flag `opt` is among `effective`.
+pub fn shows(effective: &[String], opt: &str) -> bool {
+    effective.iter().any(|e| e == opt)
 }
 
 /// Whether a mount's options (comma-separated, as recorded: mountinfo's
@@ -117,6 +132,11 @@ mod tests {
         );
         assert_eq!(missing(&s(&["strictatime"]), &eff), s(&["strictatime"]));
         assert!(missing(&s(&["strictatime"]), &s(&["rw"])).is_empty());
+        assert!(missing(&s(&["nolazytime"]), &s(&["rw", "relatime"])).is_empty());
+        assert_eq!(
+            missing(&s(&["nolazytime"]), &s(&["rw", "lazytime"])),
+            s(&["nolazytime"])
+        );
     }
 
     #[test]

@@ -11,7 +11,8 @@ use std::time::Instant;
 use super::blockfs::{self, FsParams};
 use super::scratch::Removal;
 use super::{
-    mount_error, new_mount_point, tmpfs, verify_options, ProvisionCtx, Provisioner, Recipe, Target,
+    mount_error, new_mount_point, options, tmpfs, verify_options, ProvisionCtx, Provisioner,
+    Recipe, Target,
 };
 use crate::error::{Error, Result};
 use crate::scenario::{BaseFsSpec, LowerSpec, TargetKind, TargetSpec};
@@ -25,30 +26,106 @@ fn upper(spec: &TargetSpec) -> Result<&BaseFsSpec> {
         .ok_or_else(|| Error::Usage(format!("target {}: overlay needs `upper:`", spec.name)))
 }
 
-/// Whether `option` restates one of overlay's defaults, which the kernel
-/// does not display: the module parameters hold them.
-fn hidden_default(option: &str) -> bool {
+/// overlay's module parameters (/sys/module/overlay/parameters): the
+/// defaults of the mount options, which the kernel shows only when a
+/// mount's value differs from them.
+#[derive(Debug, Clone, Copy, Default)]
+struct ModuleDefaults {
+    index: bool,
+    metacopy: bool,
+    nfs_export: bool,
+    redirect_dir: bool,
+    redirect_always_follow: bool,
+    xino_auto: bool,
+}
+
+impl ModuleDefaults {
+    /// None when the parameters cannot be read (overlay not loaded).
+    fn read() -> Option<ModuleDefaults> {
+        let param = |name: &str| {
+            std::fs::read_to_string(format!("/sys/module/overlay/parameters/{name}"))
+                .map(|v| v.trim() == "Y")
+                .ok()
+        };
+        Some(ModuleDefaults {
+            index: param("index")?,
+            metacopy: param("metacopy")?,
+            nfs_export: param("nfs_export")?,
+            redirect_dir: param("redirect_dir")?,
+            redirect_always_follow: param("redirect_always_follow")?,
+            xino_auto: param("xino_auto")?,
+        })
+    }
+
+    /// What `redirect_dir` is when a mount does not say (fs/overlayfs/
+    /// params.c, ovl_redirect_mode_def): `on` if the redirect_dir
+    /// parameter is set, else `follow` if redirect_always_follow is, else
+    /// `nofollow`. Never `off`.
+    fn redirect_dir(self) -> &'static str {
+        if self.redirect_dir {
+            "on"
+        } else if self.redirect_always_follow {
+            "follow"
+        } else {
+            "nofollow"
+        }
+    }
+
+    /// What the kernel makes of `redirect_dir=value`: `off` is stored as
+    /// `follow` or `nofollow` (redirects not created, followed as
+    /// redirect_always_follow says).
+    fn redirect_applied(self, value: &str) -> &str {
+        match value {
+            "off" if self.redirect_always_follow => "follow",
+            "off" => "nofollow",
+            v => v,
+        }
+    }
+}
+
+/// Whether `option`, not shown as written, is in effect on an overlay
+/// showing `effective`: a default the kernel hides, or `redirect_dir=off`
+/// under the name the kernel stores it as.
+fn overlay_in_effect(option: &str, effective: &[String], defaults: Option<ModuleDefaults>) -> bool {
     let Some((key, value)) = option.split_once('=') else {
         return false;
     };
-    let param = |name: &str| {
-        std::fs::read_to_string(format!("/sys/module/overlay/parameters/{name}"))
-            .map(|v| v.trim() == "Y")
-            .ok()
+    let shown = options::shown_value(effective, key);
+    let on_off = |b: bool| if b { "on" } else { "off" };
+    // Defaults that do not depend on the module's parameters.
+    match (key, value) {
+        ("fsync", "auto") | ("verity", "off") => return shown.is_none(),
+        // auto is resolved at mount time and shown as what it resolved to.
+        ("uuid", "auto") => return true,
+        // auto falls back to off (shown as nothing) when the layers cannot
+        // use it, as here with a tmpfs upper; it is shown when it is on.
+        ("xino", "auto") => return shown.is_none(),
+        _ => {}
+    }
+    let Some(d) = defaults else {
+        return false;
     };
-    let on_off = |b: Option<bool>| b.map(|b| if b { "on" } else { "off" });
     let default = match key {
-        "index" => on_off(param("index")),
-        "metacopy" => on_off(param("metacopy")),
-        "nfs_export" => on_off(param("nfs_export")),
-        "redirect_dir" => on_off(param("redirect_dir")),
-        "xino" => param("xino_auto").map(|b| if b { "auto" } else { "off" }),
-        "fsync" => Some("auto"),
-        "uuid" => Some("auto"),
-        "verity" => Some("off"),
-        _ => None,
+        "redirect_dir" => {
+            let applied = d.redirect_applied(value);
+            return match shown {
+                Some(v) => v == applied,
+                None => applied == d.redirect_dir(),
+            };
+        }
+        "index" => on_off(d.index),
+        "metacopy" => on_off(d.metacopy),
+        "nfs_export" => on_off(d.nfs_export),
+        "xino" => {
+            if d.xino_auto {
+                "auto"
+            } else {
+                "off"
+            }
+        }
+        _ => return false,
     };
-    default == Some(value)
+    shown.is_none() && value == default
 }
 
 /// Writes the lower layers: `files` files spread over `dirs` directories
@@ -204,7 +281,33 @@ impl Provisioner for Overlay {
             .filter(|o| *o != "volatile")
             .cloned()
             .collect();
-        target.mount = verify_options(&spec.name, &mp, &check, &[], &hidden_default)?;
+        let defaults = ModuleDefaults::read();
+        target.mount = verify_options(&spec.name, &mp, &check, &[], &|o, eff| {
+            overlay_in_effect(o, eff, defaults)
+        })?;
+        let asked = |o: &str| spec.options.iter().any(|x| x == o);
+        if asked("xino=auto")
+            && !target
+                .mount
+                .options
+                .split(',')
+                .any(|o| o.starts_with("xino="))
+        {
+            target.notes.push(
+                "xino=auto: the kernel resolved it to off on these layers (it shows no xino=)"
+                    .into(),
+            );
+        }
+        if let Some(d) = defaults.filter(|_| asked("redirect_dir=off")) {
+            target.notes.push(format!(
+                "redirect_dir=off: this kernel applies it as redirect_dir={} (redirects are \
+                 not created; existing ones are {}followed, as the module parameter \
+                 redirect_always_follow={} says)",
+                d.redirect_applied("off"),
+                if d.redirect_always_follow { "" } else { "not " },
+                if d.redirect_always_follow { "Y" } else { "N" }
+            ));
+        }
         let shown = target
             .mount
             .options
@@ -230,5 +333,113 @@ impl Provisioner for Overlay {
         }
         target.provision_time = started.elapsed();
         Ok(target)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| x.to_string()).collect()
+    }
+
+    /// This machine's parameters (Linux 6.18): redirect_dir=N,
+    /// redirect_always_follow=Y, everything else N.
+    const HERE: ModuleDefaults = ModuleDefaults {
+        index: false,
+        metacopy: false,
+        nfs_export: false,
+        redirect_dir: false,
+        redirect_always_follow: true,
+        xino_auto: false,
+    };
+
+    #[test]
+    fn redirect_dir_default_follows_the_module_parameters() {
+        assert_eq!(HERE.redirect_dir(), "follow");
+        let nofollow = ModuleDefaults {
+            redirect_always_follow: false,
+            ..HERE
+        };
+        assert_eq!(nofollow.redirect_dir(), "nofollow");
+        let on = ModuleDefaults {
+            redirect_dir: true,
+            ..HERE
+        };
+        assert_eq!(on.redirect_dir(), "on");
+    }
+
+    #[test]
+    fn redirect_dir_values_as_the_kernel_shows_them() {
+        // What 6.18 showed here: follow and off → nothing; nofollow and on by name.
+        let plain = s(&["rw", "uuid=on"]);
+        let d = Some(HERE);
+        assert!(overlay_in_effect("redirect_dir=follow", &plain, d));
+        assert!(overlay_in_effect("redirect_dir=off", &plain, d));
+        assert!(!overlay_in_effect("redirect_dir=nofollow", &plain, d));
+        assert!(!overlay_in_effect("redirect_dir=on", &plain, d));
+        // Shown values decide when present (off stored as nofollow without always_follow).
+        let nofollow = ModuleDefaults {
+            redirect_always_follow: false,
+            ..HERE
+        };
+        let shown = s(&["rw", "redirect_dir=nofollow"]);
+        assert!(overlay_in_effect(
+            "redirect_dir=off",
+            &plain,
+            Some(nofollow)
+        ));
+        // Here off is stored as follow, so a mount showing nofollow is not it.
+        assert!(!overlay_in_effect("redirect_dir=off", &shown, d));
+        assert!(!overlay_in_effect(
+            "redirect_dir=follow",
+            &plain,
+            Some(nofollow)
+        ));
+        // With redirect_dir=Y, off is shown as follow.
+        let on = ModuleDefaults {
+            redirect_dir: true,
+            ..HERE
+        };
+        assert!(overlay_in_effect(
+            "redirect_dir=off",
+            &s(&["redirect_dir=follow"]),
+            Some(on)
+        ));
+        assert!(overlay_in_effect("redirect_dir=on", &plain, Some(on)));
+        // Unknown parameters: nothing is assumed.
+        assert!(!overlay_in_effect("redirect_dir=follow", &plain, None));
+    }
+
+    #[test]
+    fn other_module_defaults_are_hidden() {
+        let plain = s(&["rw", "uuid=on"]);
+        let d = Some(HERE);
+        for hidden in [
+            "index=off",
+            "metacopy=off",
+            "nfs_export=off",
+            "xino=off",
+            "fsync=auto",
+            "verity=off",
+            "uuid=auto",
+        ] {
+            assert!(overlay_in_effect(hidden, &plain, d), "{hidden}");
+        }
+        // xino=auto that fell back to off shows nothing, like the default.
+        assert!(overlay_in_effect("xino=auto", &plain, d));
+        assert!(!overlay_in_effect("xino=auto", &s(&["xino=on"]), d));
+        for not_default in [
+            "index=on",
+            "metacopy=on",
+            "xino=on",
+            "fsync=strict",
+            "noatime",
+        ] {
+            assert!(!overlay_in_effect(not_default, &plain, d), "{not_default}");
+        }
+        // Shown with another value: not in effect.
+        assert!(!overlay_in_effect("index=off", &s(&["index=on"]), d));
     }
 }

@@ -129,6 +129,58 @@ fn every_kind_mounts_with_its_options_in_effect() {
     assert_nothing_left(&sb);
 }
 
+/// Options whose value is the default, or which the kernel spells its own
+/// way, are in effect though mountinfo does not show them as written.
+#[test]
+fn defaults_the_kernel_does_not_show_are_in_effect() {
+    if !require_root("defaults_the_kernel_does_not_show_are_in_effect") {
+        return;
+    }
+    let _serial = serial();
+    let sb = Sandbox::new();
+    let result = run_ok(
+        &sb,
+        "defaults",
+        "ops: 20\nwarmup: 0s\n\
+         targets:\n\
+         \x20 - {name: ovl, kind: overlay, upper: {kind: tmpfs, size: 32MiB}, lower: {files: 4}, options: [noatime], vary: {options: [[redirect_dir=follow], [redirect_dir=nofollow], [redirect_dir=on], [redirect_dir=off], [index=off, metacopy=off, xino=off, fsync=auto, uuid=auto, nfs_export=off]]}}\n\
+         \x20 - {name: tmp, kind: tmpfs, options: [huge=never, mode=1777, uid=0, gid=0, mpol=default, nolazytime], vary: {options: [[size=50%], [size=25%], [size=1234567]]}}\n\
+         \x20 - {name: ext4, kind: ext4, size: 128MiB, options: [data=ordered, barrier=1, auto_da_alloc=1, commit=0, errors=continue, relatime, delalloc, journal_checksum, nodiscard, init_itable, data_err=ignore, journal_ioprio=3, nolazytime]}\n\
+         \x20 - {name: xfs, kind: xfs, size: 320MiB, options: [relatime, inode64, logbufs=8, logbsize=32768, noquota, attr2, nolargeio, nodiscard, nogrpid, noikeep]}\n\
+         workloads:\n\
+         \x20 - {name: small, kind: small_files}\n",
+        &[],
+    );
+    let mount = |t: &str| by_target(&result, t)[0]["target"]["mount"].clone();
+    let has = |m: &Value, opt: &str| m["options"].as_str().unwrap().split(',').any(|o| o == opt);
+    assert!(has(
+        &mount("ovl[redirect_dir=nofollow]"),
+        "redirect_dir=nofollow"
+    ));
+    assert!(has(&mount("ovl[redirect_dir=on]"), "redirect_dir=on"));
+    let off = by_target(&result, "ovl[redirect_dir=off]")[0];
+    assert!(
+        off["notes"]
+            .to_string()
+            .contains("redirect_dir=off: this kernel applies it as"),
+        "{off}"
+    );
+    // Rounded up to whole pages (1208k with 4 KiB pages).
+    let tmp = mount("tmp[size=1234567]");
+    let kib: u64 = tmp["options"]
+        .as_str()
+        .unwrap()
+        .split(',')
+        .find_map(|o| o.strip_prefix("size=")?.strip_suffix('k')?.parse().ok())
+        .unwrap_or_else(|| panic!("{tmp}"));
+    assert!((1234567..1234567 + 65536).contains(&(kib * 1024)), "{tmp}");
+    assert!(has(&mount("xfs"), "logbsize=32k"));
+    for c in cells(&result) {
+        assert_eq!(c["ops"]["file"]["count"], 20, "{}", c["target"]["name"]);
+    }
+    assert_nothing_left(&sb);
+}
+
 #[test]
 fn refused_options_are_named_and_nothing_is_left() {
     if !require_root("refused_options_are_named_and_nothing_is_left") {
