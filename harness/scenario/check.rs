@@ -12,7 +12,9 @@ use sha2::{Digest, Sha256};
 
 use super::diag::{self, Diagnostic, Diagnostics};
 use super::mkfs_args;
-use super::options::{check_option, contradiction, merge_options, refused_host_path};
+use super::options::{
+    check_option, contradiction, merge_options, refused_host_path, unverifiable_option,
+};
 use super::raw::*;
 use super::spec::*;
 use super::units::{format_duration, format_size, SizeRange};
@@ -639,9 +641,11 @@ fn target_entry(cx: &mut Ctx, i: usize, node: &Node) -> Vec<(TargetSpec, String)
     .collect()
 }
 
-fn check_options(cx: &mut Ctx, opts: &[String], paths: &[String], hostpath: bool) {
+fn check_options(cx: &mut Ctx, opts: &[String], paths: &[String], kind: TargetKind) {
     for (opt, path) in opts.iter().zip(paths) {
-        if let Some(m) = check_option(opt, hostpath) {
+        if let Some(m) = check_option(opt, kind == TargetKind::Hostpath)
+            .or_else(|| unverifiable_option(opt, kind))
+        {
             cx.err(path, m);
         }
     }
@@ -717,7 +721,7 @@ fn check_target(
         Some(p) => p.to_vec(),
         None => option_paths(at, "options", options.len()),
     };
-    check_options(cx, &options, &paths, kind == TargetKind::Hostpath);
+    check_options(cx, &options, &paths, kind);
 
     let block = matches!(kind, TargetKind::Ext4 | TargetKind::Xfs);
     let size = check_size(cx, &at.key("size"), raw.size);
@@ -827,7 +831,7 @@ fn check_upper(cx: &mut Ctx, u: &RawUpper, at: &At) -> Option<Box<BaseFsSpec>> {
         cx,
         &options,
         &option_paths(at, "upper.options", options.len()),
-        false,
+        kind,
     );
     let size = check_size(cx, &key("size"), u.size);
     Some(Box::new(BaseFsSpec {

@@ -3,6 +3,8 @@
 
 use std::path::{Component, Path, PathBuf};
 
+use super::spec::TargetKind;
+
 /// Per-mount flags: all a bind mount can change. Everything else belongs to
 /// the filesystem underneath.
 const BIND_FLAGS: &[&str] = &[
@@ -104,6 +106,21 @@ pub fn check_option(opt: &str, hostpath: bool) -> Option<String> {
         ));
     }
     None
+}
+
+/// Why an option of a `kind` target is refused because the kernel never
+/// shows it, so wpbench could not prove it in effect: ext4's
+/// `journal_ioprio` appears neither in mountinfo nor in
+/// /proc/fs/ext4/<dev>/options, so only its default (3) can be given.
+pub fn unverifiable_option(opt: &str, kind: TargetKind) -> Option<String> {
+    match (kind, opt.split_once('=')) {
+        (TargetKind::Ext4, Some(("journal_ioprio", v))) if v != "3" => Some(format!(
+            "`{opt}`: ext4 never shows journal_ioprio (not in /proc/self/mountinfo, not in \
+             /proc/fs/ext4/<dev>/options), so wpbench cannot show it is in effect and records \
+             only options it can; only its default, journal_ioprio=3, can be given"
+        )),
+        _ => None,
+    }
 }
 
 /// Two options in one list that contradict each other (`noatime` and
@@ -232,6 +249,11 @@ mod tests {
             );
         }
         assert!(check_option("logbsize=256k", false).is_none());
+        assert!(unverifiable_option("journal_ioprio=1", TargetKind::Ext4)
+            .unwrap()
+            .contains("never shows journal_ioprio"));
+        assert!(unverifiable_option("journal_ioprio=3", TargetKind::Ext4).is_none());
+        assert!(unverifiable_option("journal_ioprio=1", TargetKind::Tmpfs).is_none());
         assert!(check_option("", false).is_some());
         assert_eq!(
             contradiction(&v(&["noatime", "x", "relatime"])),

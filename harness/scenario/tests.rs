@@ -458,6 +458,17 @@ fn options_are_refused() {
         "",
     ));
     expect(&d, 5, 46, "targets[1].options[1]", "contradicts `noatime`");
+    let d = errs(&with(
+        "  - {name: e, kind: ext4, options: [journal_ioprio=1]}\n",
+        "",
+    ));
+    expect(
+        &d,
+        5,
+        37,
+        "targets[1].options[0]",
+        "ext4 never shows journal_ioprio",
+    );
 }
 
 #[test]
