@@ -641,13 +641,28 @@ fn target_entry(cx: &mut Ctx, i: usize, node: &Node) -> Vec<(TargetSpec, String)
     .collect()
 }
 
-fn check_options(cx: &mut Ctx, opts: &[String], paths: &[String], kind: TargetKind) {
+/// The options of a `kind` target; `host_path` is a hostPath's `path`.
+fn check_options(
+    cx: &mut Ctx,
+    opts: &[String],
+    paths: &[String],
+    kind: TargetKind,
+    host_path: Option<&Path>,
+) {
     for (opt, path) in opts.iter().zip(paths) {
-        if let Some(m) = check_option(opt, kind == TargetKind::Hostpath)
+        let Some(m) = check_option(opt, kind == TargetKind::Hostpath)
             .or_else(|| unverifiable_option(opt, kind))
-        {
-            cx.err(path, m);
-        }
+        else {
+            continue;
+        };
+        // A filesystem option on a hostPath (the only thing wrong with it
+        // when it passes as an option of other kinds): say which
+        // filesystem lies underneath and how it is mounted, read from
+        // /proc/self/mountinfo.
+        let underneath = host_path
+            .filter(|_| kind == TargetKind::Hostpath && check_option(opt, false).is_none())
+            .and_then(|p| crate::target::hostpath::fs_option_refusal(opt, p));
+        cx.err(path, underneath.unwrap_or(m));
     }
     if let Some((i, prev)) = contradiction(opts) {
         cx.err(
@@ -721,7 +736,13 @@ fn check_target(
         Some(p) => p.to_vec(),
         None => option_paths(at, "options", options.len()),
     };
-    check_options(cx, &options, &paths, kind);
+    check_options(
+        cx,
+        &options,
+        &paths,
+        kind,
+        raw.path.as_deref().map(Path::new),
+    );
 
     let block = matches!(kind, TargetKind::Ext4 | TargetKind::Xfs);
     let size = check_size(cx, &at.key("size"), raw.size);
@@ -832,6 +853,7 @@ fn check_upper(cx: &mut Ctx, u: &RawUpper, at: &At) -> Option<Box<BaseFsSpec>> {
         &options,
         &option_paths(at, "upper.options", options.len()),
         kind,
+        None,
     );
     let size = check_size(cx, &key("size"), u.size);
     Some(Box::new(BaseFsSpec {

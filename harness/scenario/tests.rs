@@ -557,6 +557,32 @@ fn host_paths_are_refused() {
         8,
         15,
         "targets[1].options[0]",
+        "`data=writeback` is a filesystem option",
+    );
+    // It names the filesystem underneath, as /proc/self/mountinfo says.
+    let entries = crate::target::mountinfo::read().unwrap();
+    let real = std::path::Path::new("/var/tmp").canonicalize().unwrap();
+    let under = crate::target::mountinfo::containing(&entries, &real).unwrap();
+    expect(
+        &d,
+        8,
+        15,
+        "targets[1].options[0]",
+        &format!(
+            "/var/tmp/x lies on {} {} (mounted at {}, options ",
+            under.fstype, under.source, under.mount_point
+        ),
+    );
+    // With nothing to look at (a relative path), the message says where it belongs.
+    let d = errs(&with(
+        "  - {name: h, kind: hostpath, path: rel, options: [data=writeback]}\n",
+        "",
+    ));
+    expect(
+        &d,
+        5,
+        52,
+        "targets[1].options[0]",
         "which a bind mount cannot change",
     );
     ok(&with(

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use rustix::mount::MountFlags;
 
+use super::mountinfo::MountEntry;
 use super::scratch::Removal;
 use super::{
     mountinfo, options, shown_as_written, verify_options, ProvisionCtx, Provisioner, Target,
@@ -27,20 +28,55 @@ fn base_path(spec: &TargetSpec) -> Result<&Path> {
         .ok_or_else(|| Error::Usage(format!("target {}: hostpath needs `path`", spec.name)))
 }
 
-/// Describes the filesystem holding `dir`, for error messages.
-fn underlying(dir: &Path) -> String {
-    let entries = mountinfo::read().unwrap_or_default();
-    match mountinfo::containing(&entries, dir) {
+/// The per-mount flags a bind mount takes, for messages.
+const PER_MOUNT_FLAGS: &str =
+    "noatime, relatime, strictatime, nodiratime, ro, nosuid, nodev, noexec";
+
+/// The mount that holds `path`, or will once it is created: the one
+/// containing its nearest existing ancestor, symlinks resolved. None when
+/// that cannot be told (a relative path, nothing resolvable).
+fn mount_holding(path: &Path, entries: &[MountEntry]) -> Option<MountEntry> {
+    if !path.is_absolute() {
+        return None;
+    }
+    let existing = path.ancestors().find(|p| p.exists())?;
+    let real = existing.canonicalize().ok()?;
+    mountinfo::containing(entries, &real).cloned()
+}
+
+/// Why filesystem option `opt` cannot be given to a hostPath at `path`,
+/// naming the filesystem underneath (`under`) and its current options, so
+/// the user knows where the option would have to be set.
+pub(crate) fn fs_option_message(opt: &str, path: &Path, under: Option<&MountEntry>) -> String {
+    let head = format!(
+        "`{opt}` is a filesystem option, and a hostPath is a bind mount, which takes only \
+         per-mount flags ({PER_MOUNT_FLAGS})"
+    );
+    match under {
         Some(e) => format!(
-            "{} lies on {} ({} mounted at {}, options {})",
-            dir.display(),
+            "{head}. {} lies on {} {} (mounted at {}, options {}): set {opt} on that \
+             filesystem, or measure it on an ext4 or xfs target",
+            path.display(),
             e.fstype,
             e.source,
             e.mount_point,
             e.effective_options().join(",")
         ),
-        None => format!("{} lies on an unknown filesystem", dir.display()),
+        None => format!(
+            "{head}; it belongs to the filesystem underneath {}: set it there, or measure it \
+             on an ext4 or xfs target",
+            path.display()
+        ),
     }
+}
+
+/// The message for filesystem option `opt` on a hostPath at `path`, with
+/// the filesystem underneath read from /proc/self/mountinfo (read-only; fine
+/// for `validate`). None when that filesystem cannot be found.
+pub fn fs_option_refusal(opt: &str, path: &Path) -> Option<String> {
+    let entries = mountinfo::read().ok()?;
+    let under = mount_holding(path, &entries)?;
+    Some(fs_option_message(opt, path, Some(&under)))
 }
 
 impl Provisioner for HostPath {
@@ -61,16 +97,12 @@ impl Provisioner for HostPath {
             }
         }
         if let Err(bad) = options::vfs_flags(&spec.options) {
-            let existing = base
-                .ancestors()
-                .find(|p| p.exists())
-                .unwrap_or(Path::new("/"));
+            let entries = mountinfo::read().unwrap_or_default();
+            let under = mount_holding(base, &entries);
             return Err(Error::Usage(format!(
-                "target {}: `{bad}` is a filesystem option, and a hostPath is a bind mount, \
-                 which takes only per-mount flags (noatime, relatime, strictatime, nodiratime, \
-                 ro, nosuid, nodev, noexec); {} — set it on that filesystem, or use an ext4 target",
+                "target {}: {}",
                 spec.name,
-                underlying(existing)
+                fs_option_message(&bad, base, under.as_ref())
             )));
         }
         if !privileged && !spec.options.is_empty() {
@@ -175,4 +207,61 @@ fn bind_with_flags(spec: &TargetSpec, dir: &Path) -> Result<()> {
             spec.options.join(",")
         ))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MOUNTINFO: &str = "\
+27 1 254:0 / / rw,relatime - ext4 /dev/vda rw,discard,resv_strict
+98 27 0:45 / /var/tmp/t rw,nosuid,noatime - tmpfs wpbench rw,size=1048576k
+";
+
+    #[test]
+    fn the_message_names_the_filesystem_underneath() {
+        let entries = mountinfo::parse(MOUNTINFO);
+        let m = fs_option_message(
+            "data=writeback",
+            Path::new("/var/tmp/wpbench"),
+            mountinfo::containing(&entries, Path::new("/var/tmp/wpbench")),
+        );
+        assert!(m.contains("`data=writeback` is a filesystem option"), "{m}");
+        assert!(m.contains("per-mount flags (noatime, relatime"), "{m}");
+        assert!(
+            m.contains(
+                "/var/tmp/wpbench lies on ext4 /dev/vda (mounted at /, options \
+                 rw,relatime,discard,resv_strict): set data=writeback on that filesystem"
+            ),
+            "{m}"
+        );
+        let m = fs_option_message(
+            "size=1G",
+            Path::new("/var/tmp/t/x"),
+            mountinfo::containing(&entries, Path::new("/var/tmp/t/x")),
+        );
+        assert!(
+            m.contains("lies on tmpfs wpbench (mounted at /var/tmp/t"),
+            "{m}"
+        );
+        // Nothing found: the generic message, still saying where it belongs.
+        let m = fs_option_message("data=writeback", Path::new("/x"), None);
+        assert!(m.contains("the filesystem underneath /x"), "{m}");
+    }
+
+    #[test]
+    fn the_mount_of_a_path_not_yet_created_is_its_ancestors() {
+        let entries = mountinfo::read().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("a/b/c");
+        let m = mount_holding(&missing, &entries).unwrap();
+        assert_eq!(
+            Some(&m),
+            mountinfo::containing(&entries, &dir.path().canonicalize().unwrap())
+        );
+        assert!(mount_holding(Path::new("relative/x"), &entries).is_none());
+        assert!(fs_option_refusal("data=writeback", &missing)
+            .unwrap()
+            .contains(&format!("lies on {} ", m.fstype)));
+    }
 }

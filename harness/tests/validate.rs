@@ -164,6 +164,53 @@ fn bad_command_lines_exit_2() {
     assert_eq!(out.status.code(), Some(2));
 }
 
+/// The mount holding `path` in this process's /proc/self/mountinfo:
+/// (fstype, source, mount point).
+fn mount_holding(path: &std::path::Path) -> (String, String, String) {
+    let text = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    text.lines()
+        .filter_map(|l| {
+            let (left, right) = l.split_once(" - ")?;
+            let mp = left.split(' ').nth(4)?.replace("\\040", " ");
+            let mut r = right.split(' ');
+            let (fstype, source) = (r.next()?.to_string(), r.next()?.to_string());
+            path.starts_with(&mp).then_some((fstype, source, mp))
+        })
+        .max_by_key(|(_, _, mp)| mp.len())
+        .unwrap()
+}
+
+#[test]
+fn a_filesystem_option_on_a_hostpath_names_the_filesystem_underneath() {
+    let sb = Sandbox::new();
+    let host = sb.dir.path().join("not-yet/wpbench");
+    let file = sb.write(
+        "fsopt.yaml",
+        &format!(
+            "version: 1\nname: fsopt\ntargets:\n  - name: h\n    kind: hostpath\n    path: {}\n\
+             \x20   options: [noatime, data=writeback]\nworkloads:\n  - {{name: w, kind: small_files}}\n",
+            host.display()
+        ),
+    );
+    let out = wpbench().arg("validate").arg(&file).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let (fstype, source, mp) = mount_holding(&sb.dir.path().canonicalize().unwrap());
+    for says in [
+        format!("{}:7:24: `targets[0].options[1]`", file.display()),
+        "`data=writeback` is a filesystem option".to_string(),
+        "per-mount flags (noatime".to_string(),
+        format!(
+            "{} lies on {fstype} {source} (mounted at {mp}, options ",
+            host.display()
+        ),
+        "set data=writeback on that filesystem".to_string(),
+    ] {
+        assert!(err.contains(&says), "expected `{says}` in:\n{err}");
+    }
+    assert!(!host.exists(), "validate creates nothing");
+}
+
 #[test]
 fn unsafe_targets_are_refused_before_anything_is_mounted() {
     let sb = Sandbox::new();
