@@ -16,6 +16,7 @@ use crate::engine::run::{self as runner, RunObserver, RunOptions};
 use crate::engine::{Observer, Phase, Tick};
 use crate::error::{Error, Result};
 use crate::report;
+use crate::result::writer::{out_dir_problem, out_flag_problem};
 use crate::result::CellResult;
 use crate::scenario::plan::{plan, Cell};
 use crate::scenario::units::{format_duration, parse_duration};
@@ -661,6 +662,9 @@ fn k8s_render(a: &K8sRenderArgs) -> Result<ExitCode> {
         print!("{}", k8s::stream(&manifests));
         return Ok(ExitCode::SUCCESS);
     };
+    if let Some(problem) = out_flag_problem(dir) {
+        return Err(Error::Usage(problem));
+    }
     std::fs::create_dir_all(dir)
         .map_err(|e| Error::run_io(format!("creating {}", dir.display()), e))?;
     for m in &manifests {
@@ -729,6 +733,14 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         }
     }
     let plan = plan(&scenario, &args.only).map_err(Error::Usage)?;
+    let problem = match &args.out {
+        Some(out) => out_flag_problem(out),
+        None => out_dir_problem(&PathBuf::from("reports").join(&scenario.name))
+            .map(|p| format!("the default run directory: {p}; give --out DIR")),
+    };
+    if let Some(problem) = problem {
+        return Err(Error::Usage(problem));
+    }
     // Gate files and the baseline are checked before anything runs.
     let (mut gates, baseline) = load_gating(&args.gating, &scenario_gate_names(&scenario))?;
     gates.splice(0..0, scenario.gates.iter().cloned());

@@ -110,7 +110,9 @@ pub fn run(
         obs.message(&problem);
     }
     let run_dir = RunDir::create(&opts.out_dir).map_err(|e| match e.kind() {
-        std::io::ErrorKind::AlreadyExists => Error::Usage(e.to_string()),
+        std::io::ErrorKind::AlreadyExists | std::io::ErrorKind::InvalidInput => {
+            Error::Usage(e.to_string())
+        }
         _ => Error::run_io(format!("creating {}", opts.out_dir.display()), e),
     })?;
     let mut scratch = ScratchArea::create(&opts.scratch_root, &opts.run_id).map_err(|e| {

@@ -21,9 +21,43 @@ pub struct RunDir {
     path: PathBuf,
 }
 
+/// Why `path` cannot become a directory wpbench writes into (`--out`), if
+/// it cannot: it, or the nearest of its ancestors that exists, is not a
+/// directory. Checked before a run starts, so it fails with advice (exit
+/// 2) rather than with ENOTDIR (exit 4) once everything else was checked.
+pub fn out_dir_problem(path: &Path) -> Option<String> {
+    let existing = path.ancestors().find(|p| p.symlink_metadata().is_ok())?;
+    if existing.is_dir() {
+        return None;
+    }
+    Some(if existing == path {
+        format!("{} is a file, not a directory", path.display())
+    } else {
+        format!(
+            "{} cannot be a directory: {} is a file",
+            path.display(),
+            existing.display()
+        )
+    })
+}
+
+/// `out_dir_problem` for the `--out` option, with what to do.
+pub fn out_flag_problem(out: &Path) -> Option<String> {
+    out_dir_problem(out).map(|p| {
+        format!(
+            "--out {}: {p}; --out names a directory (created if missing) to write into, \
+             e.g. --out reports/mine",
+            out.display()
+        )
+    })
+}
+
 impl RunDir {
     /// Creates the run directory; refuses one that already holds a result.
     pub fn create(path: &Path) -> io::Result<RunDir> {
+        if let Some(problem) = out_flag_problem(path) {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, problem));
+        }
         if path.join(RESULT_FILE).exists() {
             return Err(io::Error::new(
                 io::ErrorKind::AlreadyExists,
@@ -167,4 +201,26 @@ pub fn read_result(path: &Path) -> io::Result<RunResult> {
             format!("{}: {e}", file.display()),
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn out_must_be_a_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("afile");
+        std::fs::write(&file, b"x").unwrap();
+        assert_eq!(out_dir_problem(dir.path()), None);
+        assert_eq!(out_dir_problem(&dir.path().join("new/run")), None);
+        let p = out_flag_problem(&file).unwrap();
+        assert!(p.contains("is a file, not a directory"), "{p}");
+        assert!(p.contains("--out names a directory"), "{p}");
+        let p = out_dir_problem(&file.join("run")).unwrap();
+        assert!(p.contains(&format!("{} is a file", file.display())), "{p}");
+        let e = RunDir::create(&file).err().unwrap();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
+        assert_eq!(std::fs::read(&file).unwrap(), b"x");
+    }
 }

@@ -398,6 +398,20 @@ fn refusals_exit_2_before_anything_is_created() {
         text(&out)
     );
     assert_eq!(std::fs::read(taken.join("result.json")).unwrap(), b"{}");
+
+    // An --out that is a regular file: a usage error with advice, before
+    // anything is created (it used to be exit 4, "Not a directory").
+    let afile = sb.out("afile");
+    std::fs::write(&afile, b"mine").unwrap();
+    for out in ["afile", "afile/run"] {
+        let out = sb.run(&file, out, &[]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+        assert!(err.contains("is a file"), "{err}");
+        assert!(err.contains("--out names a directory"), "{err}");
+        assert!(!sb.scratch().exists(), "no scratch area: {err}");
+    }
+    assert_eq!(std::fs::read(&afile).unwrap(), b"mine");
 }
 
 #[test]
