@@ -104,6 +104,9 @@ pub struct CellMeasurement {
     pub crash: Option<CrashReport>,
     /// The workers' ledgers (kept only when a crash was planned).
     pub ledgers: Vec<Ledger>,
+    /// Tasks that ended in the measured phase but had begun before the
+    /// cell, so no `task` op counts them (log_append's head start).
+    pub uncounted_tasks: u64,
     /// Each (op, errno) and when it first failed that way, earliest first.
     pub first_errors: Vec<FirstError>,
     /// The start of the measured phase: the origin of the interval log and
@@ -178,6 +181,7 @@ struct ThreadEnd {
     finished_at: Instant,
     note: Option<String>,
     ledger: Option<Ledger>,
+    uncounted_tasks: u64,
 }
 
 /// Runs one cell. `cancel` is set by a signal handler; the engine then
@@ -290,6 +294,7 @@ pub fn run_cell(
 
     let mut notes = Vec::new();
     let mut ledgers = Vec::new();
+    let mut uncounted_tasks = 0;
     let mut last_end = measure_start;
     for (t, end) in ends.into_iter().enumerate() {
         match end {
@@ -297,6 +302,7 @@ pub fn run_cell(
                 last_end = last_end.max(end.finished_at);
                 notes.extend(end.note.map(|n| format!("thread {t}: {n}")));
                 ledgers.extend(end.ledger);
+                uncounted_tasks += end.uncounted_tasks;
             }
             Err(_) => {
                 return Err(Error::Run(format!(
@@ -344,6 +350,7 @@ pub fn run_cell(
         device,
         crash,
         ledgers,
+        uncounted_tasks,
         first_errors,
         totals,
         duration: last_end.saturating_duration_since(measure_start),
@@ -573,6 +580,7 @@ fn drive(mut d: Drive) -> ThreadEnd {
         finished_at,
         note,
         ledger: d.worker.take_ledger(),
+        uncounted_tasks: d.worker.uncounted_tasks(),
     }
 }
 

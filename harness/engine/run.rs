@@ -544,6 +544,18 @@ fn run_trial(
         if measured.interrupted {
             notes.push("interrupted: the cell was cut short by a signal".into());
         }
+        if measured.uncounted_tasks > 0 {
+            notes.push(format!(
+                "{} already under way when the cell began (the open_tasks head start) ended \
+                 in the measured phase; a task's length is then unknown, so `task` leaves them \
+                 out and leans toward short tasks — a warm-up longer than the longest task \
+                 avoids this",
+                match measured.uncounted_tasks {
+                    1 => "1 task".to_string(),
+                    n => format!("{n} tasks"),
+                }
+            ));
+        }
         if let (Some(rate), Some(unit)) = (wspec.rate, ops.get(work.unit_op().name())) {
             let wanted = rate * f64::from(wspec.threads);
             if unit.ops_per_sec < wanted * 0.98 {
@@ -620,10 +632,12 @@ fn workload_info(w: &WorkloadSpec) -> WorkloadInfo {
             line_size,
             file_size,
             retain,
+            open_tasks,
         } => {
             p.insert("line_size".into(), line_size.to_string());
             p.insert("file_size".into(), file_size.to_string());
             p.insert("retain".into(), retain.to_string());
+            p.insert("open_tasks".into(), open_tasks.to_string());
         }
         WorkloadParams::ReadAtime { files, file_size } => {
             p.insert("files".into(), files.to_string());

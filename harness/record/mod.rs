@@ -122,6 +122,11 @@ impl Recorder {
             .record(ns);
     }
 
+    /// True when `t` is in the measured phase (not warm-up).
+    pub fn measuring(&self, t: Instant) -> bool {
+        t >= self.measure_start
+    }
+
     /// Reads the recorder's clock (cheaper than `Instant::now()` where the
     /// TSC can be trusted).
     #[inline(always)]

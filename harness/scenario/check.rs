@@ -903,6 +903,10 @@ fn check_lower(cx: &mut Ctx, l: Option<&RawLower>, at: &At) -> LowerSpec {
 
 // -------------------------------------------------------------- workloads
 
+/// Most task logs one log_append thread keeps open (each is a file
+/// descriptor; the run raises the soft RLIMIT_NOFILE as far as needed).
+const MAX_OPEN_TASKS: u64 = 10_000;
+
 const WORKLOAD_COMMON: &[&str] = &["name", "kind", "threads", "rate", "think_time", "vary"];
 const WRITERS: &[&str] = &["small_files", "fsync_heavy", "log_append"];
 const WORKLOAD_KEYS: &[(&str, &[&str])] = &[
@@ -930,6 +934,7 @@ const WORKLOAD_KEYS: &[(&str, &[&str])] = &[
     ("record_size", &["fsync_heavy"]),
     ("line_size", &["log_append"]),
     ("retain", &["log_append"]),
+    ("open_tasks", &["log_append"]),
     ("o_direct", &["small_files", "fsync_heavy", "sequence"]),
     (
         "payload",
@@ -1148,10 +1153,24 @@ fn check_workload(
                     ),
                 );
             }
+            let open_tasks = match raw.open_tasks {
+                None => 1,
+                Some(n @ 1..=MAX_OPEN_TASKS) => n as u32,
+                Some(n) => {
+                    cx.err(
+                        &at.key("open_tasks"),
+                        format!(
+                            "must be between 1 and {MAX_OPEN_TASKS} task logs open per thread, not {n}"
+                        ),
+                    );
+                    1
+                }
+            };
             WorkloadParams::LogAppend {
                 line_size,
                 file_size,
                 retain: raw.retain.unwrap_or(10),
+                open_tasks,
             }
         }
         WorkloadKind::ReadAtime => WorkloadParams::ReadAtime {

@@ -468,6 +468,7 @@ pub struct RawWorkload {
     pub record_size: Option<U<SizeRange>>,
     pub line_size: Option<U<SizeRange>>,
     pub retain: Option<u64>,
+    pub open_tasks: Option<u64>,
     pub files: Option<u64>,
     pub action: Option<CopyUpAction>,
     pub o_direct: Option<bool>,
@@ -496,6 +497,7 @@ impl RawWorkload {
         add(self.record_size.is_some(), "record_size");
         add(self.line_size.is_some(), "line_size");
         add(self.retain.is_some(), "retain");
+        add(self.open_tasks.is_some(), "open_tasks");
         add(self.files.is_some(), "files");
         add(self.action.is_some(), "action");
         add(self.fsync.is_some(), "fsync");

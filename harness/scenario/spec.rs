@@ -219,6 +219,9 @@ pub enum WorkloadParams {
         /// Finished task logs kept per thread; older ones are unlinked, as
         /// log shipping or container removal would.
         retain: u64,
+        /// Task logs each thread keeps open at once, its lines spread over
+        /// them (1: one task after another).
+        open_tasks: u32,
     },
     ReadAtime {
         /// Files in the read set (over all threads), made before the clock starts.

@@ -173,7 +173,8 @@ fn design_example_loads_with_every_key() {
                 min: 100 << 10,
                 max: 300 << 10
             },
-            retain: 10
+            retain: 10,
+            open_tasks: 1
         }
     );
 
@@ -253,7 +254,8 @@ fn defaults_are_applied() {
                 min: 100 << 10,
                 max: 300 << 10
             },
-            retain: 10
+            retain: 10,
+            open_tasks: 1
         }
     );
 }
@@ -381,6 +383,57 @@ fn wrong_type_and_bad_values() {
     expect(&d, 9, 5, "workloads[1].line_size", "upside down");
     let d = errs("version: 1\nname: t\ntargets: 5\nworkloads: [{name: w, kind: small_files}]\n");
     expect(&d, 3, 1, "targets", "expected a list");
+}
+
+#[test]
+fn open_tasks_is_a_bounded_log_append_key() {
+    let s = ok(&with(
+        "",
+        "  - name: l\n    kind: log_append\n    open_tasks: 600\n    vary:\n      open_tasks: [1, 50]\n",
+    ));
+    let open: Vec<u32> = s.workloads[1..]
+        .iter()
+        .map(|w| match w.params {
+            WorkloadParams::LogAppend { open_tasks, .. } => open_tasks,
+            _ => panic!("log_append"),
+        })
+        .collect();
+    assert_eq!(open, [1, 50], "vary overrides the base value");
+    for (n, col) in [("0", 5), ("10001", 5)] {
+        let d = errs(&with(
+            "",
+            &format!("  - name: l\n    kind: log_append\n    open_tasks: {n}\n"),
+        ));
+        expect(
+            &d,
+            9,
+            col,
+            "workloads[1].open_tasks",
+            &format!("must be between 1 and 10000 task logs open per thread, not {n}"),
+        );
+    }
+    let d = errs(&with(
+        "",
+        "  - name: l\n    kind: log_append\n    open_task: 4\n",
+    ));
+    expect(
+        &d,
+        9,
+        5,
+        "workloads[1].open_task",
+        "did you mean `open_tasks`?",
+    );
+    let d = errs(&with(
+        "",
+        "  - {name: f, kind: small_files, open_tasks: 4}\n",
+    ));
+    expect(
+        &d,
+        7,
+        34,
+        "workloads[1].open_tasks",
+        "not a key of small_files workloads; it belongs to log_append",
+    );
 }
 
 #[test]

@@ -1,9 +1,48 @@
-//! log_append: short-lived task logs. Each thread runs one task at a time:
-//! create `tNN/taskNNNNNNNN.log`, append lines of `line_size` until the log
-//! reaches the task's `file_size` (both drawn with the seed), sync per
-//! policy, close. Finished logs beyond `retain` per thread are unlinked, as
-//! log shipping or container removal would. Unit ops: `line` (each append,
-//! rate-controlled when `rate` is set) and `task` (create → last close).
+//! log_append: short-lived task logs. Each thread keeps `open_tasks` task
+//! logs open at once (default 1: one task after another). Every unit op
+//! `line` appends one line of `line_size` to one of them; a task's log is
+//! `tNN/taskNNNNNNNN.log`, and when it reaches the task's `file_size` (both
+//! sizes drawn with the seed) it is synced per policy, closed, and a new
+//! task takes its place. Finished logs beyond `retain` per thread are
+//! unlinked, as log shipping or container removal would. Unit ops: `line`
+//! (each append, rate-controlled when `rate` is set) and `task` (create →
+//! last close, so seconds long when many tasks share a thread).
+//!
+//! Choices, and why:
+//!
+//! - **Which open task gets a line: a seeded uniform draw**, not round
+//!   robin. Containers write independently, so a node sees their lines
+//!   interleaved irregularly; round robin would give every log a fixed
+//!   stride, a regularity the page cache and the allocator never see in
+//!   production. Each task still gets `rate / open_tasks` lines per second
+//!   on average, so a task lasts ≈ lines per task × `open_tasks` / `rate`
+//!   (within a few per cent for logs of hundreds of lines), and the same
+//!   seed gives the same interleaving.
+//! - **`open_tasks`, not a `task_duration`.** The engine paces unit ops
+//!   (`line`) per thread; how long a task lives follows from how many
+//!   tasks share that pace. Pacing each task's lines to a drawn duration
+//!   would need a second scheduler inside the worker, fighting the
+//!   engine's open loop, and a task arrival rate besides. With
+//!   `open_tasks` one schedule says everything: lines/s is `rate`, tasks/s
+//!   ≈ `rate` / lines per task, a task's life ≈ lines per task ×
+//!   `open_tasks` / `rate`.
+//! - **A head start** (open_tasks > 1): before the clock, each slot gets a
+//!   task already under way — its size drawn as a task in progress at a
+//!   random moment is (length-biased), a uniform share of it written as
+//!   setup. Tasks then end at a steady rate from the first second, instead
+//!   of all together one lifetime in. A head-start task's `task` op is not
+//!   recorded (it began before the cell; its length is unknown); one that
+//!   ends in the measured phase is counted in a note, since leaving it out
+//!   biases `task` toward short tasks — a warm-up longer than the longest
+//!   task avoids that. `open_tasks: 1` keeps the earlier behaviour (and
+//!   the same bytes for a seed): one task at a time, from scratch.
+//! - **The sync policy applies per task log**: each open log counts its own
+//!   writes, bytes and interval, as each container's logger would; a sync
+//!   of one log covers nothing of another's. So `{interval: 1s}` syncs
+//!   every open log about once a second.
+//! - **At the end of the cell** the tasks still open are closed without
+//!   their `on_close` sync and are not recorded: the cell ended, the tasks
+//!   did not. `task` counts only tasks that ended.
 
 use std::collections::VecDeque;
 use std::ffi::CString;
@@ -16,13 +55,18 @@ use super::payload::{thread_seed, Payload};
 use super::sync::Syncer;
 use super::{cname, failed, sys, Step, Worker, Workload};
 use crate::record::{Op, Recorder};
-use crate::scenario::{SizeRange, WorkloadParams, WorkloadSpec};
+use crate::scenario::{SizeRange, SyncCall, SyncPolicy, WorkloadParams, WorkloadSpec};
+
+/// Open files a run needs besides the task logs (directories, the interval
+/// log, the target's own descriptors).
+const OTHER_FDS: u64 = 256;
 
 pub struct LogAppend {
     spec: WorkloadSpec,
     line_size: SizeRange,
     file_size: SizeRange,
     retain: u64,
+    open_tasks: u32,
 }
 
 impl LogAppend {
@@ -31,6 +75,7 @@ impl LogAppend {
             line_size,
             file_size,
             retain,
+            open_tasks,
         } = spec.params
         else {
             unreachable!("built from a log_append spec")
@@ -40,7 +85,51 @@ impl LogAppend {
             line_size,
             file_size,
             retain,
+            open_tasks,
         }
+    }
+
+    /// Room for every thread's open task logs, or a clear error.
+    fn ensure_fd_limit(&self) -> io::Result<()> {
+        let logs = u64::from(self.spec.threads) * u64::from(self.open_tasks);
+        sys::ensure_open_files(logs + OTHER_FDS).map_err(|why| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "`open_tasks: {}` × `threads: {}` keep {logs} task logs open, and {why}; \
+                     raise it (ulimit -n, LimitNOFILE=) or lower open_tasks or threads",
+                    self.open_tasks, self.spec.threads
+                ),
+            )
+        })
+    }
+
+    fn build(&self, root: &Path, thread: u32, seed: u64) -> io::Result<LogWorker> {
+        self.ensure_fd_limit()?;
+        let mut w = LogWorker {
+            thread,
+            line_size: self.line_size,
+            file_size: self.file_size,
+            retain: self.retain,
+            fsync_dir: self.spec.fsync_dir,
+            policy: self.spec.fsync,
+            call: self.spec.sync_call,
+            payload: Payload::with_kind(
+                thread_seed(seed, &self.spec.base_name, thread),
+                self.spec.payload,
+            ),
+            dir: sys::thread_dir(root, thread)?,
+            slots: (0..self.open_tasks).map(|_| None).collect(),
+            tasks_begun: 0,
+            line_seq: 0,
+            finished: VecDeque::new(),
+            buf: Vec::new(),
+            uncounted: 0,
+        };
+        if self.open_tasks > 1 {
+            w.head_start()?;
+        }
+        Ok(w)
     }
 }
 
@@ -50,24 +139,7 @@ impl Workload for LogAppend {
     }
 
     fn worker(&self, root: &Path, thread: u32, seed: u64) -> io::Result<Box<dyn Worker>> {
-        Ok(Box::new(LogWorker {
-            thread,
-            line_size: self.line_size,
-            file_size: self.file_size,
-            retain: self.retain,
-            fsync_dir: self.spec.fsync_dir,
-            syncer: Syncer::new(self.spec.fsync, self.spec.sync_call),
-            payload: Payload::with_kind(
-                thread_seed(seed, &self.spec.base_name, thread),
-                self.spec.payload,
-            ),
-            dir: sys::thread_dir(root, thread)?,
-            task: None,
-            tasks_begun: 0,
-            line_seq: 0,
-            finished: VecDeque::new(),
-            buf: Vec::new(),
-        }))
+        Ok(Box::new(self.build(root, thread, seed)?))
     }
 }
 
@@ -76,7 +148,11 @@ struct Task {
     name: CString,
     target_size: u64,
     written: u64,
-    started: Instant,
+    /// When the task began; `None` for a head-start task, which began
+    /// before the cell.
+    started: Option<Instant>,
+    /// This log's own sync state.
+    syncer: Syncer,
 }
 
 struct LogWorker {
@@ -85,27 +161,81 @@ struct LogWorker {
     file_size: SizeRange,
     retain: u64,
     fsync_dir: bool,
-    syncer: Syncer,
+    policy: SyncPolicy,
+    call: SyncCall,
     payload: Payload,
     dir: OwnedFd,
-    task: Option<Task>,
+    /// The open tasks; an empty slot gets a new task at its next line.
+    slots: Vec<Option<Task>>,
     tasks_begun: u64,
     line_seq: u64,
     finished: VecDeque<CString>,
     buf: Vec<u8>,
+    /// Head-start tasks that ended in the measured phase.
+    uncounted: u64,
 }
 
 impl LogWorker {
-    fn begin_task(&mut self, rec: &mut Recorder) -> io::Result<()> {
-        let started = Instant::now();
+    fn next_name(&mut self) -> CString {
         let name = cname(format!("task{:08}.log", self.tasks_begun));
         self.tasks_begun += 1;
+        name
+    }
+
+    /// Setup, not measured: every slot gets a task already under way. In
+    /// a steady state the task open at a random moment is length-biased (a
+    /// long task is open for longer) and a uniform share of the way
+    /// through, so: draw a size, keep it with probability size / max, and
+    /// write a uniform share of it as whole lines.
+    fn head_start(&mut self) -> io::Result<()> {
+        let open_flags = Syncer::new(self.policy, self.call).open_flags();
+        let mut head = Vec::new();
+        for slot in 0..self.slots.len() {
+            let target_size = loop {
+                let s = self.payload.size(self.file_size);
+                if self.payload.fraction() * self.file_size.max as f64 <= s as f64 {
+                    break s;
+                }
+            };
+            let head_bytes = (self.payload.fraction() * target_size as f64) as usize;
+            head.clear();
+            loop {
+                let len = self.payload.size(self.line_size) as usize;
+                if head.len() + len > head_bytes {
+                    break;
+                }
+                self.payload
+                    .line(&mut self.buf, self.thread, self.line_seq, len);
+                self.line_seq += 1;
+                head.extend_from_slice(&self.buf);
+            }
+            let name = self.next_name();
+            sys::write_new_file(self.dir.as_fd(), &name, &head)?;
+            let fd = sys::open_append(self.dir.as_fd(), &name, open_flags)?;
+            let phase = self.payload.fraction();
+            self.slots[slot] = Some(Task {
+                fd,
+                name,
+                target_size,
+                // < target_size: head_bytes is, and whole lines stop short of it.
+                written: head.len() as u64,
+                started: None,
+                syncer: Syncer::with_phase(self.policy, self.call, phase),
+            });
+        }
+        Ok(())
+    }
+
+    fn begin_task(&mut self, rec: &mut Recorder) -> io::Result<Task> {
+        let started = Instant::now();
+        let name = self.next_name();
         let target_size = self.payload.size(self.file_size);
+        let syncer = Syncer::new(self.policy, self.call);
         let fd = sys::create(
             rec,
             self.dir.as_fd(),
             &name,
-            rustix::fs::OFlags::APPEND | self.syncer.open_flags(),
+            rustix::fs::OFlags::APPEND | syncer.open_flags(),
         )?;
         if self.fsync_dir {
             if let Err(e) = sys::fsync(rec, Op::FsyncDir, self.dir.as_fd()) {
@@ -113,23 +243,28 @@ impl LogWorker {
                 return Err(e);
             }
         }
-        self.task = Some(Task {
+        Ok(Task {
             fd,
             name,
             target_size,
             written: 0,
-            started,
-        });
-        Ok(())
+            started: Some(started),
+            syncer,
+        })
     }
 
-    fn end_task(&mut self, rec: &mut Recorder, task: Task) -> io::Result<()> {
-        if let Err(e) = self.syncer.before_close(rec, task.fd.as_fd()) {
+    fn end_task(&mut self, rec: &mut Recorder, mut task: Task) -> io::Result<()> {
+        if let Err(e) = task.syncer.before_close(rec, task.fd.as_fd()) {
             sys::discard(task.fd);
             return Err(e);
         }
         sys::close(rec, task.fd)?;
-        rec.record(Op::Task, task.started, Instant::now());
+        let now = Instant::now();
+        match task.started {
+            Some(started) => rec.record(Op::Task, started, now),
+            None if rec.measuring(now) => self.uncounted += 1,
+            None => {}
+        }
         self.finished.push_back(task.name);
         while self.finished.len() as u64 > self.retain {
             let oldest = self.finished.pop_front().expect("non-empty");
@@ -139,26 +274,32 @@ impl LogWorker {
     }
 
     fn one_line(&mut self, rec: &mut Recorder) -> io::Result<()> {
-        if self.task.is_none() {
-            self.begin_task(rec)?;
+        // With one slot there is nothing to draw (and the seed's stream
+        // stays what it was before open_tasks existed).
+        let slot = match self.slots.len() {
+            1 => 0,
+            n => self.payload.index(n),
+        };
+        if self.slots[slot].is_none() {
+            self.slots[slot] = Some(self.begin_task(rec)?);
         }
-        let task = self.task.as_mut().expect("begun above");
         let len = self.payload.size(self.line_size) as usize;
         self.payload
             .line(&mut self.buf, self.thread, self.line_seq, len);
         self.line_seq += 1;
+        let task = self.slots[slot].as_mut().expect("begun above");
         let written = sys::write_all(rec, task.fd.as_fd(), &self.buf)
-            .and_then(|()| self.syncer.after_write(rec, task.fd.as_fd(), len as u64));
+            .and_then(|()| task.syncer.after_write(rec, task.fd.as_fd(), len as u64));
         if let Err(e) = written {
             // Abandon the task: a log with a hole is not worth continuing.
-            if let Some(t) = self.task.take() {
+            if let Some(t) = self.slots[slot].take() {
                 sys::discard(t.fd);
             }
             return Err(e);
         }
         task.written += len as u64;
         if task.written >= task.target_size {
-            let done = self.task.take().expect("present");
+            let done = self.slots[slot].take().expect("present");
             self.end_task(rec, done)?;
         }
         Ok(())
@@ -174,14 +315,286 @@ impl Worker for LogWorker {
     }
 
     fn finish(&mut self, rec: &mut Recorder) {
-        // The task in progress is cut short by the end of the cell; it is
-        // closed but not counted as a task.
-        if let Some(task) = self.task.take() {
-            let _ = self.syncer.before_close(rec, task.fd.as_fd());
-            let _ = sys::close(rec, task.fd);
+        // The tasks in progress are cut short by the end of the cell, not
+        // finished: closed without their on_close sync, not counted.
+        for slot in &mut self.slots {
+            if let Some(task) = slot.take() {
+                sys::discard(task.fd);
+            }
         }
-        if self.syncer.at_end() {
+        if self.policy == SyncPolicy::End {
             let _ = sys::syncfs(rec, self.dir.as_fd());
         }
+    }
+
+    fn uncounted_tasks(&self) -> u64 {
+        self.uncounted
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::{PayloadKind, WorkloadKind};
+    use crate::workload::testing::counts;
+    use std::collections::BTreeMap;
+    use std::sync::mpsc::channel;
+
+    const LINE: SizeRange = SizeRange { min: 40, max: 200 };
+    const FILE: SizeRange = SizeRange {
+        min: 8 << 10,
+        max: 24 << 10,
+    };
+
+    fn spec(open_tasks: u32, retain: u64, fsync: SyncPolicy) -> WorkloadSpec {
+        WorkloadSpec {
+            name: "logs".into(),
+            base_name: "logs".into(),
+            kind: WorkloadKind::LogAppend,
+            threads: 1,
+            rate: None,
+            fsync,
+            sync_call: SyncCall::Fsync,
+            fsync_dir: false,
+            o_direct: false,
+            think_time: None,
+            payload: PayloadKind::Random,
+            params: WorkloadParams::LogAppend {
+                line_size: LINE,
+                file_size: FILE,
+                retain,
+                open_tasks,
+            },
+        }
+    }
+
+    /// Every file under `dir`'s thread 0 directory: name → bytes.
+    fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+        std::fs::read_dir(dir.join("t00"))
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                (
+                    e.file_name().into_string().unwrap(),
+                    std::fs::read(e.path()).unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    /// The sequence numbers of a log's lines.
+    fn seqs(log: &[u8]) -> Vec<u64> {
+        log.split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(|l| u64::from_str_radix(std::str::from_utf8(&l[5..17]).unwrap(), 16).unwrap())
+            .collect()
+    }
+
+    fn open_names(w: &LogWorker) -> Vec<String> {
+        w.slots
+            .iter()
+            .flatten()
+            .map(|t| t.name.to_str().unwrap().to_string())
+            .collect()
+    }
+
+    /// Runs `steps` lines; returns the worker (finished) and the recorded
+    /// (successes, errors) per op.
+    fn run(
+        dir: &Path,
+        s: WorkloadSpec,
+        seed: u64,
+        steps: u64,
+    ) -> (LogWorker, BTreeMap<Op, u64>, BTreeMap<Op, u64>) {
+        let mut w = LogAppend::new(s).build(dir, 0, seed).unwrap();
+        let (tx, rx) = channel();
+        let mut rec = Recorder::new(0, Instant::now(), tx);
+        for _ in 0..steps {
+            assert_eq!(w.step(&mut rec), Step::Done);
+        }
+        w.finish(&mut rec);
+        rec.finish();
+        let (ok, err) = counts(&rx);
+        (w, ok, err)
+    }
+
+    #[test]
+    fn one_open_task_writes_its_tasks_one_after_another() {
+        let dir = tempfile::tempdir().unwrap();
+        let (w, ok, err) = run(dir.path(), spec(1, 1000, SyncPolicy::OnClose), 5, 3000);
+        assert!(err.is_empty(), "{err:?}");
+        assert_eq!(ok[&Op::Write], 3000);
+        let on_disk = files(dir.path());
+        assert_eq!(on_disk.len() as u64, w.tasks_begun);
+        // Every task but the one cut short by the end was recorded, and
+        // synced once on close (the cut one was not).
+        let ended = w.tasks_begun - 1;
+        assert!(ended >= 10, "{ended} tasks");
+        assert_eq!((ok[&Op::Task], ok[&Op::Fsync]), (ended, ended));
+        assert_eq!(w.uncounted, 0, "no head start with one open task");
+        // One task at a time: each log holds consecutive lines.
+        let mut next = 0;
+        for log in on_disk.values() {
+            let s = seqs(log);
+            assert_eq!(s, (next..next + s.len() as u64).collect::<Vec<_>>());
+            next += s.len() as u64;
+        }
+        assert_eq!(next, 3000);
+    }
+
+    #[test]
+    fn many_open_tasks_interleave_start_under_way_and_live_longer() {
+        const OPEN: u32 = 16;
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = LogAppend::new(spec(OPEN, 100_000, SyncPolicy::OnClose))
+            .build(dir.path(), 0, 9)
+            .unwrap();
+        // The head start: every slot holds a task part-way through.
+        let heads = files(dir.path());
+        assert_eq!(heads.len(), OPEN as usize);
+        assert_eq!(open_names(&w), heads.keys().cloned().collect::<Vec<_>>());
+        for t in w.slots.iter().flatten() {
+            assert!(t.started.is_none() && t.written < t.target_size);
+            assert!(FILE.min <= t.target_size && t.target_size <= FILE.max);
+            let name = t.name.to_str().unwrap();
+            assert_eq!(heads[name].len() as u64, t.written);
+        }
+        let head_lines: u64 = heads.values().map(|h| seqs(h).len() as u64).sum();
+        assert_eq!(w.line_seq, head_lines);
+
+        let (tx, rx) = channel();
+        let mut rec = Recorder::new(0, Instant::now(), tx);
+        let steps = 30_000;
+        let mut first_end = None;
+        for i in 0..steps {
+            assert_eq!(w.step(&mut rec), Step::Done);
+            if first_end.is_none() && w.tasks_begun > u64::from(OPEN) {
+                first_end = Some(i);
+            }
+        }
+        let still_open = open_names(&w);
+        w.finish(&mut rec);
+        rec.finish();
+        let (ok, err) = counts(&rx);
+        assert!(err.is_empty(), "{err:?}");
+        assert_eq!(ok[&Op::Write], steps);
+
+        // Tasks under way end soon, rather than all together a lifetime in
+        // (a fresh task needs ≥ 8 KiB / 200 B × 16 ≈ 650 lines).
+        assert!(
+            first_end.unwrap() < 200,
+            "first task ended at line {first_end:?}"
+        );
+
+        // The files are the tasks: head starts + fresh ones, every line once.
+        let on_disk = files(dir.path());
+        assert_eq!(on_disk.len() as u64, w.tasks_begun);
+        let total_lines: u64 = on_disk.values().map(|l| seqs(l).len() as u64).sum();
+        assert_eq!(total_lines, head_lines + steps);
+        let ended = w.tasks_begun - still_open.len() as u64;
+        // Every ended task is a `task` op, or a head start (not timed).
+        assert_eq!(ok[&Op::Task] + w.uncounted, ended);
+        assert_eq!(
+            w.uncounted,
+            u64::from(OPEN) - heads.keys().filter(|n| still_open.contains(n)).count() as u64
+        );
+        assert_eq!(
+            ok[&Op::Fsync],
+            ended,
+            "on_close: a sync per ended task only"
+        );
+        assert_eq!(ok[&Op::Create], w.tasks_begun - u64::from(OPEN));
+
+        // An ended log reached its size; a fresh one's lines span about
+        // OPEN times as many of the thread's lines as it holds.
+        let (mut spans, mut lines) = (0u64, 0u64);
+        for (name, log) in &on_disk {
+            if still_open.contains(name) {
+                continue;
+            }
+            let len = log.len() as u64;
+            assert!(
+                (FILE.min..FILE.max + LINE.max).contains(&len),
+                "{name}: {len}"
+            );
+            if !heads.contains_key(name) {
+                let s = seqs(log);
+                spans += s.last().unwrap() - s[0] + 1;
+                lines += s.len() as u64;
+            }
+        }
+        let stretch = spans as f64 / lines as f64;
+        assert!(
+            (0.8 * f64::from(OPEN)..1.2 * f64::from(OPEN)).contains(&stretch),
+            "a task's lines span {stretch:.1}× its own count"
+        );
+    }
+
+    #[test]
+    fn the_seed_fixes_every_log_with_many_open_tasks() {
+        let trees: Vec<_> = [3, 3, 4]
+            .iter()
+            .map(|&seed| {
+                let dir = tempfile::tempdir().unwrap();
+                run(dir.path(), spec(8, 20, SyncPolicy::Never), seed, 5000);
+                files(dir.path())
+            })
+            .collect();
+        assert!(trees[0].len() > 8);
+        assert_eq!(trees[0], trees[1], "same seed, same names and bytes");
+        assert_ne!(trees[0], trees[2], "another seed, other logs");
+    }
+
+    #[test]
+    fn each_open_log_keeps_its_own_sync_policy() {
+        // {every: 4}: each open log syncs on its own 4th, 8th … line (a
+        // head start's phase counts as part of its first cycle), so the
+        // syncs are the sum over logs of their lines in the run / 4.
+        const OPEN: u64 = 8;
+        let dir = tempfile::tempdir().unwrap();
+        let head_lines = LogAppend::new(spec(OPEN as u32, 1, SyncPolicy::Never))
+            .build(dir.path(), 0, 2)
+            .unwrap()
+            .line_seq;
+        let dir = tempfile::tempdir().unwrap();
+        let (_, ok, _) = run(
+            dir.path(),
+            spec(OPEN as u32, 100_000, SyncPolicy::Every(4)),
+            2,
+            4000,
+        );
+        let fours: u64 = files(dir.path())
+            .values()
+            .map(|l| seqs(l).iter().filter(|&&s| s >= head_lines).count() as u64 / 4)
+            .sum();
+        let syncs = ok[&Op::Fsync];
+        assert!(
+            (fours..=fours + OPEN).contains(&syncs),
+            "{syncs} syncs, {fours}"
+        );
+        // A count over the thread would sync every 4th line: 1000.
+        assert!(syncs < 1000 - OPEN, "{syncs}");
+        // `end`: no sync until the end, then one syncfs.
+        let dir = tempfile::tempdir().unwrap();
+        let (_, ok, _) = run(dir.path(), spec(8, 20, SyncPolicy::End), 2, 2000);
+        assert_eq!((ok.get(&Op::Fsync), ok[&Op::Syncfs]), (None, 1));
+    }
+
+    #[test]
+    fn too_many_open_files_is_a_clear_error() {
+        let mut s = spec(10_000, 10, SyncPolicy::Never);
+        s.threads = u32::MAX;
+        let dir = tempfile::tempdir().unwrap();
+        let e = LogAppend::new(s)
+            .build(dir.path(), 0, 1)
+            .err()
+            .expect("no system allows that many open files");
+        assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
+        assert!(
+            e.to_string()
+                .contains("`open_tasks: 10000` × `threads: 4294967295`"),
+            "{e}"
+        );
+        assert!(e.to_string().contains("RLIMIT_NOFILE"), "{e}");
     }
 }

@@ -120,6 +120,16 @@ impl Payload {
         }
     }
 
+    /// An index drawn uniformly from `0..n` (n ≥ 1).
+    pub fn index(&mut self, n: usize) -> usize {
+        self.rng.random_range(0..n)
+    }
+
+    /// A fraction drawn uniformly from [0, 1).
+    pub fn fraction(&mut self) -> f64 {
+        self.rng.random::<f64>()
+    }
+
     /// Appends `len` pseudo-random bytes to `out` (a window of the pool at
     /// a random offset, repeated for lengths beyond it).
     pub fn fill(&mut self, out: &mut Vec<u8>, len: usize) {

@@ -31,6 +31,27 @@ impl Syncer {
         }
     }
 
+    /// A syncer for a file already `phase` (0..1) of the way through its
+    /// sync cycle: that share of the interval has passed, or of the writes
+    /// or bytes between syncs have been counted. Files opened at one
+    /// moment (a head start) would otherwise all sync in step.
+    pub fn with_phase(policy: SyncPolicy, call: SyncCall, phase: f64) -> Syncer {
+        let mut s = Syncer::new(policy, call);
+        let phase = phase.clamp(0.0, 1.0);
+        match policy {
+            SyncPolicy::Interval(d) => {
+                s.last_sync = s
+                    .last_sync
+                    .checked_sub(d.mul_f64(phase))
+                    .unwrap_or(s.last_sync);
+            }
+            SyncPolicy::Every(n) => s.writes = ((n as f64 * phase) as u64).min(n - 1),
+            SyncPolicy::EveryBytes(b) => s.bytes_since = ((b as f64 * phase) as u64).min(b - 1),
+            _ => {}
+        }
+        s
+    }
+
     /// Extra open flags: O_DSYNC / O_SYNC make every write synchronous.
     pub fn open_flags(&self) -> OFlags {
         match self.call {
@@ -127,6 +148,35 @@ mod tests {
             })
             .map(|(_, h)| h.len())
             .sum()
+    }
+
+    #[test]
+    fn a_phase_moves_the_first_sync_earlier() {
+        let file = tempfile::tempfile().unwrap();
+        let (tx, _rx) = channel();
+        let mut rec = Recorder::new(0, Instant::now(), tx);
+        // Writes until the first sync, for a syncer at `phase`.
+        let mut first_sync = |policy, phase| {
+            let mut s = Syncer::with_phase(policy, SyncCall::Fsync, phase);
+            (1..=100u64)
+                .find(|_| s.after_write(&mut rec, file.as_fd(), 100).unwrap())
+                .unwrap_or(0)
+        };
+        assert_eq!(first_sync(SyncPolicy::Every(8), 0.0), 8);
+        assert_eq!(first_sync(SyncPolicy::Every(8), 0.5), 4);
+        assert_eq!(first_sync(SyncPolicy::Every(8), 1.0), 1);
+        assert_eq!(first_sync(SyncPolicy::EveryBytes(1000), 0.0), 10);
+        assert_eq!(first_sync(SyncPolicy::EveryBytes(1000), 0.75), 3);
+        // An interval already almost over: the first write syncs.
+        assert_eq!(
+            first_sync(SyncPolicy::Interval(Duration::from_secs(10)), 1.0),
+            1
+        );
+        assert_eq!(
+            first_sync(SyncPolicy::Interval(Duration::from_secs(10)), 0.5),
+            0
+        );
+        assert_eq!(first_sync(SyncPolicy::OnClose, 0.5), 0);
     }
 
     #[test]

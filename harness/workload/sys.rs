@@ -130,6 +130,41 @@ fn call<T>(
     }
 }
 
+/// Setup, not measured: opens an existing `name` under `dir` for appending
+/// (never following a symlink).
+pub fn open_append(dir: BorrowedFd, name: &CStr, extra: OFlags) -> io::Result<OwnedFd> {
+    rustix::fs::openat(
+        dir,
+        name,
+        OFlags::WRONLY | OFlags::APPEND | OFlags::CLOEXEC | OFlags::NOFOLLOW | extra,
+        Mode::empty(),
+    )
+    .map_err(io_err)
+}
+
+/// Makes room for `needed` open files: raises the soft RLIMIT_NOFILE (up
+/// to the hard limit) when it is lower. The error says what stood in the way.
+pub fn ensure_open_files(needed: u64) -> Result<(), String> {
+    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+    let lim = getrlimit(Resource::Nofile);
+    match lim.current {
+        Some(soft) if soft < needed => {}
+        _ => return Ok(()), // enough, or no limit
+    }
+    if let Some(hard) = lim.maximum.filter(|&hard| hard < needed) {
+        return Err(format!(
+            "the hard limit on open files (RLIMIT_NOFILE) is {hard}"
+        ));
+    }
+    let raised = Rlimit {
+        current: Some(needed),
+        maximum: lim.maximum,
+    };
+    setrlimit(Resource::Nofile, raised).map_err(|e| {
+        format!("the limit on open files (RLIMIT_NOFILE) could not be raised to {needed}: {e}")
+    })
+}
+
 /// Creates a new file (O_EXCL: never reuses one) for writing.
 pub fn create(
     rec: &mut Recorder,
