@@ -2,7 +2,9 @@
 //! the operations its steps say, `metadata` churns an overlay's lower
 //! files and moves its lower directories (a redirect with redirect_dir=on,
 //! EXDEV with it off), O_DIRECT writes reach the device, think time paces
-//! a loop.
+//! a loop, `log_append` with many open task logs matches the logs it leaves.
+
+use std::collections::BTreeMap;
 
 use serde_json::Value;
 
@@ -244,6 +246,157 @@ fn rename_dir_redirects_with_redirect_dir_on_and_fails_with_exdev_off() {
             assert_eq!(count(cell, "meta"), 400, "{target}");
             assert_eq!(errors(cell), 2 * exdev, "{target}: {}", cell["ops"]);
         }
+    }
+    assert_nothing_left(&sb);
+}
+
+/// The `task` op's count from a cell's note on head-start tasks, if any.
+fn head_starts_ended(cell: &Value) -> u64 {
+    cell["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|n| n.as_str())
+        .find(|n| n.contains("head start"))
+        .map_or(0, |n| n.split(' ').next().unwrap().parse().unwrap())
+}
+
+/// Task logs under a kept hostPath cell directory: thread dir → (name, bytes).
+fn task_logs(dir: &std::path::Path) -> BTreeMap<String, Vec<(String, Vec<u8>)>> {
+    let mut out: BTreeMap<String, Vec<(String, Vec<u8>)>> = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            let name = e.file_name().to_string_lossy().to_string();
+            if p.is_dir() {
+                stack.push(p);
+            } else if name.starts_with("task") {
+                let thread = d.file_name().unwrap().to_string_lossy().to_string();
+                out.entry(thread)
+                    .or_default()
+                    .push((name, std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn log_append_open_tasks_live_long_and_match_the_logs_on_disk() {
+    if !require_root("log_append_open_tasks_live_long_and_match_the_logs_on_disk") {
+        return;
+    }
+    let _serial = serial();
+    let sb = Sandbox::new();
+    // Fixed sizes make the bookkeeping exact: a task is 128 lines of 128 B.
+    // 2 threads × 2000 lines/s; with 50 open logs a thread's tasks each get
+    // 40 lines/s and live ≈ 3.2 s; with one, ≈ 64 ms.
+    let file = sb.write(
+        "logs.yaml",
+        &concat!(
+            "version: 1\nname: logs\nseed: 3\nduration: 6s\nwarmup: 0s\n",
+            "targets:\n",
+            "  - {name: tmpfs, kind: tmpfs, size: 512MiB}\n",
+            "  - {name: host, kind: hostpath, path: HOSTPATH}\n",
+            "workloads:\n",
+            "  - name: logs\n    kind: log_append\n    threads: 2\n    line_size: 128B\n",
+            "    file_size: 16KiB\n    retain: 100000\n    rate: 2000/s\n    fsync: on_close\n",
+            "    vary: {open_tasks: [1, 50]}\n",
+        )
+        .replace("HOSTPATH", &sb.hostpath().display().to_string()),
+    );
+    let out = sb.run(&file, "logs", &["--keep", "--quiet"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let result = read_json(&sb.out("logs").join("result.json"));
+    let task_p50 = |target: &str, open: &str| {
+        let c = result["cells"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| {
+                c["target"]["name"] == target && c["workload"]["params"]["open_tasks"] == open
+            })
+            .unwrap();
+        c["ops"]["task"]["p50_ns"].as_f64().unwrap() / 1e9
+    };
+    for cell in result["cells"].as_array().unwrap() {
+        let target = cell["target"]["name"].as_str().unwrap();
+        let open: u64 = cell["workload"]["params"]["open_tasks"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let name = format!("{target}/{}", cell["workload"]["name"]);
+        assert_eq!(errors(cell), 0, "{name}: {}", cell["ops"]);
+        let lines = count(cell, "line");
+        assert!(lines >= 22_800, "{name}: {lines} lines of 24 000");
+        assert_eq!(
+            cell["bytes_written"].as_u64().unwrap(),
+            lines * 128,
+            "{name}"
+        );
+        let (tasks, heads) = (count(cell, "task"), head_starts_ended(cell));
+        assert_eq!(heads == 0, open == 1, "{name}: {}", cell["notes"]);
+        // on_close: one sync per ended task; the ones cut short by the end
+        // of the cell were neither synced nor counted.
+        assert_eq!(count(cell, "fsync"), tasks + heads, "{name}");
+        assert!(tasks > 20, "{name}: {tasks} tasks");
+        if target != "host" {
+            continue;
+        }
+        let dir = entries_with_prefix(&sb.hostpath(), "wpbench-")
+            .into_iter()
+            .find(|d| {
+                d.to_string_lossy()
+                    .ends_with(&format!("-c{}", cell["index"]))
+            })
+            .unwrap_or_else(|| panic!("{name}: no kept directory"));
+        let logs = task_logs(&dir);
+        assert_eq!(logs.len(), 2, "{name}: one directory per thread");
+        let (mut complete, mut disk_bytes) = (0, 0);
+        for (thread, files) in &logs {
+            let cut = files.iter().filter(|(_, b)| b.len() < 16 << 10).count() as u64;
+            assert!(cut <= open, "{name} {thread}: {cut} logs cut short");
+            complete += files.len() as u64 - cut;
+            // Every line the thread wrote is in exactly one log.
+            let mut seqs: Vec<u64> = files
+                .iter()
+                .flat_map(|(_, b)| b.split(|c| *c == b'\n').filter(|l| !l.is_empty()))
+                .map(|l| {
+                    assert_eq!(l.len(), 127, "{name}: a line of 128 B with its newline");
+                    u64::from_str_radix(std::str::from_utf8(&l[5..17]).unwrap(), 16).unwrap()
+                })
+                .collect();
+            seqs.sort_unstable();
+            assert!(
+                seqs.iter().enumerate().all(|(i, s)| i as u64 == *s),
+                "{name} {thread}: lines missing or repeated"
+            );
+            disk_bytes += files.iter().map(|(_, b)| b.len() as u64).sum::<u64>();
+        }
+        // Every ended task is a full log on disk.
+        assert_eq!(complete, tasks + heads, "{name}");
+        // What is on disk beyond the run's lines was written before the
+        // clock: the head start, less than one log per open slot.
+        let head = disk_bytes - lines * 128;
+        assert!(
+            head < 2 * open * (16 << 10),
+            "{name}: {head} B of head start"
+        );
+        assert_eq!(head == 0, open == 1, "{name}: {head} B of head start");
+    }
+    // Fifty logs open per thread: each task lives about fifty times longer.
+    for target in ["tmpfs", "host"] {
+        let (one, fifty) = (task_p50(target, "1"), task_p50(target, "50"));
+        assert!((2.4..4.5).contains(&fifty), "{target}: task p50 {fifty} s");
+        assert!(
+            (25.0..75.0).contains(&(fifty / one)),
+            "{target}: {fifty} s vs {one} s"
+        );
+    }
+    for d in entries_with_prefix(&sb.hostpath(), "wpbench-") {
+        std::fs::remove_dir_all(d).unwrap();
     }
     assert_nothing_left(&sb);
 }
