@@ -43,6 +43,7 @@ pub fn capture() -> Environment {
         .to_string(),
         vm: read_vm_sysctls(Path::new("/proc/sys")),
         euid: rustix::process::geteuid().as_raw(),
+        clock: crate::record::Clock::system().describe(),
     }
 }
 

@@ -27,8 +27,27 @@ pub struct HlogInterval {
     /// The interval's max as written (ms for wpbench's logs); the
     /// histogram's own max is exact, this is only for the record.
     pub max: f64,
-    /// Latencies in ns.
-    pub hist: Histogram<u64>,
+    /// The histogram as written (base64 of V2 deflate), checked when read.
+    /// Kept encoded: a decoded histogram holds its full bucket array
+    /// (~270 KiB), and an hour-long cell has thousands of intervals.
+    pub encoded: String,
+}
+
+impl HlogInterval {
+    pub fn new(tag: Option<&str>, start_s: f64, length_s: f64, hist: &Histogram<u64>) -> Self {
+        HlogInterval {
+            tag: tag.map(str::to_string),
+            start_s,
+            length_s,
+            max: hist.max() as f64 / 1e6,
+            encoded: super::encode_histogram(hist),
+        }
+    }
+
+    /// Latencies in ns (decoded now; keep it only as long as needed).
+    pub fn hist(&self) -> Histogram<u64> {
+        decode_histogram(&self.encoded).unwrap_or_else(super::new_histogram)
+    }
 }
 
 /// A whole interval log, lines in file order.
@@ -114,14 +133,15 @@ pub fn parse_hlog(text: &str) -> Result<HlogData, HlogError> {
                 .filter(|v| v.is_finite())
                 .ok_or_else(|| err(format!("{name} `{s}` is not a number")))
         };
-        let hist = decode_histogram(fields[3].trim())
+        let encoded = fields[3].trim();
+        decode_histogram(encoded)
             .ok_or_else(|| err("the histogram is not base64 of a V2 histogram".into()))?;
         data.intervals.push(HlogInterval {
             tag,
             start_s: number(fields[0], "start")?,
             length_s: number(fields[1], "length")?,
             max: number(fields[2], "max")?,
-            hist,
+            encoded: encoded.to_string(),
         });
     }
     Ok(data)
@@ -191,13 +211,13 @@ mod tests {
         assert_eq!(data.tags(), ["file", "fsync"]);
         let file: Vec<&HlogInterval> = data.tagged("file").collect();
         assert_eq!(file.len(), 3);
-        assert_eq!(file[0].hist, a);
+        assert_eq!(file[0].hist(), a);
         assert_eq!(file[0].start_s, 0.0);
         assert_eq!(file[0].length_s, 1.0);
         assert_eq!(file[0].max, 3.0); // ms, as the writer spells it
         assert_eq!(file[1].start_s, 1.0);
-        assert_eq!(file[1].hist, b);
-        assert_eq!(file[2].hist.len(), 0);
+        assert_eq!(file[1].hist(), b);
+        assert_eq!(file[2].hist().len(), 0);
     }
 
     #[test]

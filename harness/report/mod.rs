@@ -224,6 +224,7 @@ pub(crate) mod fixtures {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
                 euid: 0,
+                clock: "CLOCK_MONOTONIC".to_string(),
             },
             started_at: "2025-01-01T00:00:00Z".to_string(),
             finished_at: "2025-01-01T00:00:12Z".to_string(),

@@ -82,6 +82,10 @@ pub struct Environment {
     pub vm: BTreeMap<String, String>,
     #[serde(default)]
     pub euid: u32,
+    /// The clock latencies were timed with (a calibrated invariant TSC, or
+    /// CLOCK_MONOTONIC).
+    #[serde(default)]
+    pub clock: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -49,8 +49,8 @@ pub struct Payload {
 /// body costs more than the rest of a record's bookkeeping together).
 #[derive(Default)]
 struct CrcMemo {
-    /// Body length the memo holds CRCs for.
-    len: usize,
+    /// Body length the memo holds CRCs for, once it holds any.
+    len: Option<usize>,
     /// Per 64-byte start: CRC | 1 << 32 once known, 0 before.
     crcs: Vec<u64>,
     /// The previous body length, so the memo follows a workload whose
@@ -63,13 +63,13 @@ const WINDOW_ALIGN: usize = 64;
 impl CrcMemo {
     fn crc(&mut self, pool: &[u8], start: usize, len: usize) -> u32 {
         let body = &pool[start..start + len];
-        if len != self.len {
+        if self.len != Some(len) {
             let settled = len == self.last_len;
             self.last_len = len;
             if !settled {
                 return crc32fast::hash(body);
             }
-            self.len = len;
+            self.len = Some(len);
             self.crcs.clear();
             self.crcs.resize(POOL / WINDOW_ALIGN + 1, 0);
         }
@@ -262,10 +262,11 @@ mod tests {
         let mut buf = Vec::new();
         // A settled size (the memo) and a range of sizes (no memo), mixed.
         for i in 0..50_000u64 {
-            let len = if i % 3 == 0 {
-                100 + (i as usize % 777)
-            } else {
-                4096
+            let len = match i % 3 {
+                // First, records that are all header: empty bodies.
+                _ if i < 10 => RECORD_HEADER,
+                0 => 100 + (i as usize % 777),
+                _ => 4096,
             };
             p.record(&mut buf, 1, i, len);
             let (.., crc) = parse_record_header(&buf).unwrap();

@@ -137,13 +137,12 @@ fn synthetic_hlogs(run: &RunResult) -> BTreeMap<String, HlogData> {
                 if n == 0 && tag == "record" {
                     continue;
                 }
-                intervals.push(HlogInterval {
-                    tag: Some(tag.to_string()),
-                    start_s: k as f64,
-                    length_s: 1.0,
-                    max: 0.0,
-                    hist: latencies(seed, n.max(50), median, 20.0),
-                });
+                intervals.push(HlogInterval::new(
+                    Some(tag),
+                    k as f64,
+                    1.0,
+                    &latencies(seed, n.max(50), median, 20.0),
+                ));
             }
         }
         out.insert(

@@ -2,7 +2,7 @@
 //! latency below, fault events (armed, fired, healed …) as dashed vertical
 //! lines in both. A stall shows as a dip to zero, not as a missing point.
 
-use hdrhistogram::Histogram;
+use crate::record::HlogInterval;
 use plotters::style::RGBColor;
 
 use super::draw::{self, Axis, Body, Curve, Panel, VLine};
@@ -84,7 +84,8 @@ fn event_color(event: &str) -> RGBColor {
 struct Bins {
     length_s: f64,
     counts: Vec<u64>,
-    hists: Vec<Option<Histogram<u64>>>,
+    /// p99 per bin, of the bin's ops added together; `None` when empty.
+    p99s: Vec<Option<f64>>,
 }
 
 fn bin(hlog: &HlogData, unit_op: &str, duration_s: f64) -> Bins {
@@ -111,21 +112,27 @@ fn bin(hlog: &HlogData, unit_op: &str, duration_s: f64) -> Bins {
     let mut bins = Bins {
         length_s,
         counts: vec![0; n],
-        hists: vec![None; n],
+        p99s: vec![None; n],
     };
-    for i in hlog.tagged(unit_op) {
-        if !(i.start_s.is_finite() && i.start_s >= 0.0) {
-            continue;
+    // One bin's histogram at a time (usually one interval's), so memory
+    // does not grow with the length of the cell.
+    let mut in_bins: Vec<(usize, &HlogInterval)> = hlog
+        .tagged(unit_op)
+        .filter(|i| i.start_s.is_finite() && i.start_s >= 0.0)
+        .map(|i| (index(i.start_s) as usize, i))
+        .filter(|(k, _)| *k < n)
+        .collect();
+    in_bins.sort_by_key(|(k, _)| *k);
+    for group in in_bins.chunk_by(|a, b| a.0 == b.0) {
+        let k = group[0].0;
+        let mut h = new_histogram();
+        for (_, i) in group {
+            // Histograms from other tools may have other bounds: a failed
+            // add only loses that interval's p99, never the chart.
+            let _ = h.add(i.hist());
         }
-        let k = index(i.start_s) as usize;
-        if k >= n {
-            continue;
-        }
-        bins.counts[k] += i.hist.len();
-        let h = bins.hists[k].get_or_insert_with(new_histogram);
-        // Histograms from other tools may have other bounds: a failed add
-        // only loses that interval's p99, never the chart.
-        let _ = h.add(&i.hist);
+        bins.counts[k] = h.len();
+        bins.p99s[k] = (!h.is_empty()).then(|| h.value_at_quantile(0.99) as f64);
     }
     bins
 }
@@ -162,15 +169,7 @@ pub fn cell_time_series(
         .map(|c| *c as f64 / bins.length_s)
         .collect();
     let rate_max = rates.iter().copied().fold(0.0, f64::max);
-    let p99s: Vec<Option<f64>> = bins
-        .hists
-        .iter()
-        .map(|h| {
-            h.as_ref()
-                .filter(|h| !h.is_empty())
-                .map(|h| h.value_at_quantile(0.99) as f64)
-        })
-        .collect();
+    let p99s = &bins.p99s;
     let p99_values: Vec<f64> = p99s.iter().flatten().copied().collect();
 
     let vlines = |with_labels: bool, x: &Axis| -> Vec<VLine> {
@@ -265,20 +264,13 @@ pub fn cell_time_series(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::HlogInterval;
 
     fn interval(tag: &str, start_s: f64, values: &[u64]) -> HlogInterval {
         let mut hist = new_histogram();
         for v in values {
             hist.record(*v).unwrap();
         }
-        HlogInterval {
-            tag: Some(tag.to_string()),
-            start_s,
-            length_s: 1.0,
-            max: 0.0,
-            hist,
-        }
+        HlogInterval::new(Some(tag), start_s, 1.0, &hist)
     }
 
     #[test]
@@ -294,8 +286,8 @@ mod tests {
         };
         let b = bin(&hlog, "record", 4.5);
         assert_eq!(b.counts, [2, 0, 2, 0, 0]);
-        assert!(b.hists[1].is_none());
-        assert_eq!(b.hists[2].as_ref().unwrap().len(), 2);
+        assert!(b.p99s[1].is_none());
+        assert_eq!(b.p99s[2], Some(40.0));
         let none = bin(&HlogData::default(), "record", 0.0);
         assert!(none.counts.is_empty());
     }
