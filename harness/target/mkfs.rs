@@ -425,13 +425,27 @@ mod tests {
         build_args(FsKind::Xfs, &strings(&["-m", "reflink=0", "-N"])).unwrap();
     }
 
+    /// mkfs.ext4, or `None` after saying why the test skips — and a
+    /// failure in CI, which installs it (`.ci/run`).
+    fn mkfs_ext4_or_skip(test: &str) -> Option<PathBuf> {
+        match find(FsKind::Ext4) {
+            Ok(mkfs) => Some(mkfs),
+            Err(_) if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") => {
+                panic!("{test}: mkfs.ext4 is missing, and CI must not skip: install e2fsprogs")
+            }
+            Err(_) => {
+                eprintln!("SKIP {test}: mkfs.ext4 missing (install e2fsprogs)");
+                None
+            }
+        }
+    }
+
     /// A host profile that sets `errors = panic` does not get through:
     /// wpbench's `-e continue` overrides it. The image is only read, never
     /// attached or mounted.
     #[test]
     fn a_panicking_mke2fs_profile_is_overridden() {
-        let Ok(mkfs) = find(FsKind::Ext4) else {
-            eprintln!("SKIP a_panicking_mke2fs_profile_is_overridden: mkfs.ext4 missing");
+        let Some(mkfs) = mkfs_ext4_or_skip("a_panicking_mke2fs_profile_is_overridden") else {
             return;
         };
         let dir = tempfile::tempdir().unwrap();
@@ -565,8 +579,7 @@ mod tests {
 
     #[test]
     fn bogus_arguments_give_mkfs_complaint() {
-        let Ok(mkfs) = find(FsKind::Ext4) else {
-            eprintln!("SKIP bogus_arguments_give_mkfs_complaint: mkfs.ext4 missing");
+        let Some(mkfs) = mkfs_ext4_or_skip("bogus_arguments_give_mkfs_complaint") else {
             return;
         };
         let dir = tempfile::tempdir().unwrap();
