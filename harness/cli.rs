@@ -590,12 +590,12 @@ fn cleanup(root: Option<PathBuf>) -> Result<ExitCode> {
     for run in &report.removed_runs {
         println!("removed run {run}");
     }
-    for dir in report.killed_results.iter().filter(|d| d.is_dir()) {
-        match crate::result::writer::mark_killed(dir) {
-            Ok(true) => println!("marked {} as killed", dir.display()),
-            Ok(false) => {}
-            Err(e) => eprintln!("wpbench: marking {} as killed: {e}", dir.display()),
-        }
+    let (marked, problems) = crate::result::writer::mark_killed_runs(&report.killed_results);
+    for dir in marked {
+        println!("marked {} as killed", dir.display());
+    }
+    for problem in problems {
+        eprintln!("wpbench: {problem}");
     }
     // Empty cgroups of killed runs (a live run's cgroup holds its threads).
     for cgroup in crate::fault::throttle::remove_stale("") {

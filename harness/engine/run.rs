@@ -106,7 +106,7 @@ pub fn run(
             "removed the leftovers of an earlier killed run ({run})"
         ));
     }
-    for problem in crate::result::writer::mark_killed_runs(&report.killed_results) {
+    for problem in crate::result::writer::mark_killed_runs(&report.killed_results).1 {
         obs.message(&problem);
     }
     let run_dir = RunDir::create(&opts.out_dir).map_err(|e| match e.kind() {

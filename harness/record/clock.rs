@@ -80,10 +80,6 @@ impl Clock {
         }
     }
 
-    pub fn is_tsc(&self) -> bool {
-        self.source == Source::Tsc
-    }
-
     fn ticks_per_ns(&self) -> f64 {
         (1u64 << SHIFT) as f64 / self.mult as f64
     }

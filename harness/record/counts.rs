@@ -21,9 +21,10 @@ const SUB_BUCKET_MASK: u64 = (2 << HALF_MAGNITUDE) - 1;
 /// 64 − unit magnitude (0) − half magnitude − 1.
 const LEADING_ZERO_BASE: u32 = 64 - HALF_MAGNITUDE - 1;
 
-/// Index of the counts slot that holds `value`.
+/// Index of the counts slot that holds `value` (const: it also sizes the
+/// array).
 #[inline(always)]
-fn index_of(value: u64) -> usize {
+const fn index_of(value: u64) -> usize {
     let bucket = LEADING_ZERO_BASE - (value | SUB_BUCKET_MASK).leading_zeros();
     let sub_bucket = (value >> bucket) as usize;
     ((bucket as usize + 1) << HALF_MAGNITUDE) + sub_bucket - HALF_COUNT
@@ -41,13 +42,7 @@ fn value_of(index: usize) -> u64 {
 }
 
 /// Slots needed to hold values up to HIST_MAX_NS.
-const LEN: usize = index_of_const(HIST_MAX_NS) + 1;
-
-const fn index_of_const(value: u64) -> usize {
-    let bucket = LEADING_ZERO_BASE - (value | SUB_BUCKET_MASK).leading_zeros();
-    let sub_bucket = (value >> bucket) as usize;
-    ((bucket as usize + 1) << HALF_MAGNITUDE) + sub_bucket - HALF_COUNT
-}
+const LEN: usize = index_of(HIST_MAX_NS) + 1;
 
 /// Counts per HdrHistogram bucket for one op in one interval.
 pub struct Counts {

@@ -165,17 +165,18 @@ pub fn mark_killed(dir: &Path) -> io::Result<bool> {
     Ok(true)
 }
 
-/// `mark_killed` for every run a cleanup removed; problems are returned
-/// as messages (a results directory may have been moved or deleted).
-pub fn mark_killed_runs(dirs: &[PathBuf]) -> Vec<String> {
-    dirs.iter()
-        .filter(|d| d.join(RESULT_FILE).is_file())
-        .filter_map(|d| {
-            mark_killed(d)
-                .err()
-                .map(|e| format!("marking {} as killed: {e}", d.display()))
-        })
-        .collect()
+/// `mark_killed` for every run a cleanup removed whose results are still
+/// there: the directories marked, and problems as messages.
+pub fn mark_killed_runs(dirs: &[PathBuf]) -> (Vec<PathBuf>, Vec<String>) {
+    let (mut marked, mut problems) = (Vec::new(), Vec::new());
+    for d in dirs.iter().filter(|d| d.join(RESULT_FILE).is_file()) {
+        match mark_killed(d) {
+            Ok(true) => marked.push(d.clone()),
+            Ok(false) => {}
+            Err(e) => problems.push(format!("marking {} as killed: {e}", d.display())),
+        }
+    }
+    (marked, problems)
 }
 
 /// Writes via a temporary file and rename, so readers never see half a file.
