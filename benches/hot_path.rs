@@ -84,7 +84,9 @@ fn workload_steps(c: &mut Criterion) {
         // temporary directory; only the measured steps meet the null kernel.
         let dir = tempfile::tempdir().expect("a temporary directory");
         let work = workload::build(spec);
-        let mut worker = work.worker(dir.path(), 0, 42).expect("worker setup");
+        let mut worker = work
+            .worker(dir.path(), 0, 42, &wpbench::cancel::Cancel::new())
+            .expect("worker setup");
         let mut rec = recorder();
         let unit = work.unit_op();
         null_kernel::with(|| {

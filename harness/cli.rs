@@ -5,13 +5,13 @@ use std::cell::RefCell;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use crate::cancel::Cancel;
+use crate::engine::preflight;
 use crate::engine::run::{self as runner, RunObserver, RunOptions};
 use crate::engine::{Observer, Phase, Tick};
 use crate::error::{Error, Result};
@@ -42,10 +42,16 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check scenario files without touching the system.
+    /// Check scenario files without touching the system, and print each
+    /// one's plan: cells, estimated time, and the most disk, inodes,
+    /// memory, threads and open files it will hold at once.
     Validate {
         /// Scenario files.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// What to print on stdout.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
     },
     /// Run a scenario and write its results.
     Run(RunArgs),
@@ -258,7 +264,7 @@ fn parse_duration_arg(s: &str) -> std::result::Result<Duration, String> {
 /// Runs a parsed command line.
 pub fn dispatch(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Validate { files } => validate(&files),
+        Command::Validate { files, format } => validate(&files, format),
         Command::Run(args) => run(args),
         Command::Report { run_dir } => report_run(&run_dir),
         Command::Gate(args) => gate_command(&args),
@@ -553,26 +559,71 @@ fn merge_runs(runs: &[PathBuf], out: &std::path::Path, force: bool) -> Result<Ex
     Ok(ExitCode::SUCCESS)
 }
 
-fn validate(files: &[PathBuf]) -> Result<ExitCode> {
+fn validate(files: &[PathBuf], format: Format) -> Result<ExitCode> {
     let mut failed = false;
+    let mut json = Vec::new();
     for file in files {
-        match scenario::load(file) {
-            Ok(s) => {
-                let cells = s.targets.len() * s.workloads.len() * s.repeat as usize;
+        let checked = scenario::load(file).and_then(|s| {
+            // A plan over the whole scenario (no --only): the cell count
+            // limit is the loader's, so this cannot fail on a loaded file.
+            let plan = plan(&s, &[]).map_err(|message| {
+                scenario::Diagnostics(vec![scenario::Diagnostic {
+                    file: file.clone(),
+                    line: 1,
+                    column: 1,
+                    key: "repeat".into(),
+                    message,
+                }])
+            })?;
+            let estimate = scenario::budget::estimate(&s, &plan);
+            Ok((s, estimate))
+        });
+        match (checked, format) {
+            (Ok((s, estimate)), Format::Text) => {
+                let plural = |n: usize, one: &str, many: &str| {
+                    format!("{n} {}", if n == 1 { one } else { many })
+                };
                 println!(
-                    "ok {}: {} targets × {} workloads × {} repeats = {} cells",
+                    "ok {}: {} × {} × {} = {}",
                     file.display(),
-                    s.targets.len(),
-                    s.workloads.len(),
-                    s.repeat,
-                    cells
+                    plural(s.targets.len(), "target", "targets"),
+                    plural(s.workloads.len(), "workload", "workloads"),
+                    plural(s.repeat as usize, "repeat", "repeats"),
+                    plural(estimate.cells as usize, "cell", "cells"),
                 );
+                for line in estimate.describe() {
+                    println!("  {line}");
+                }
             }
-            Err(d) => {
+            (Ok((_, estimate)), Format::Json) => json.push(serde_json::json!({
+                "file": file,
+                "ok": true,
+                "plan": estimate,
+            })),
+            (Err(d), Format::Text) => {
                 failed = true;
                 eprintln!("{d}");
             }
+            (Err(d), Format::Json) => {
+                failed = true;
+                json.push(serde_json::json!({
+                    "file": file,
+                    "ok": false,
+                    "diagnostics": d.0.iter().map(|d| serde_json::json!({
+                        "line": d.line,
+                        "column": d.column,
+                        "key": d.key,
+                        "message": d.message,
+                    })).collect::<Vec<_>>(),
+                }));
+            }
         }
+    }
+    if format == Format::Json {
+        let mut text =
+            serde_json::to_string_pretty(&json).map_err(|e| Error::Run(e.to_string()))?;
+        text.push('\n');
+        print!("{text}");
     }
     Ok(if failed {
         ExitCode::from(2)
@@ -694,7 +745,22 @@ fn new_run_id() -> String {
     format!("{stamp}-{:04x}", (nanos ^ std::process::id()) & 0xffff)
 }
 
+/// The first SIGINT or SIGTERM sets `cancel`, which every phase polls; a
+/// second exits at once (the namespace still takes the mounts with it, the
+/// guardian or `wpbench cleanup` removes the scratch).
+fn cancel_on_signals() -> Result<Cancel> {
+    let cancel = Cancel::new();
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register_conditional_shutdown(sig, 4, cancel.flag())
+            .and_then(|_| signal_hook::flag::register(sig, cancel.flag()))
+            .map_err(|e| Error::Environment(format!("installing signal handlers: {e}")))?;
+    }
+    Ok(cancel)
+}
+
 fn run(args: RunArgs) -> Result<ExitCode> {
+    // Before anything that can take time: every phase honours a signal.
+    let cancel = cancel_on_signals()?;
     let mut scenario = scenario::load(&args.file)?;
     if let Some(d) = args.duration {
         if d.is_zero() {
@@ -745,9 +811,16 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     let (mut gates, baseline) = load_gating(&args.gating, &scenario_gate_names(&scenario))?;
     gates.splice(0..0, scenario.gates.iter().cloned());
     let privileged = namespace::is_privileged();
-    runner::check_environment(&scenario, &plan, privileged)?;
     let run_id = new_run_id();
     let scratch_root = args.scratch.clone().unwrap_or_else(scratch::default_root);
+    let out_dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("reports").join(&scenario.name).join(&run_id));
+    // Everything that can be known before anything is written: each
+    // target's environment and mount options, and the plan's budget.
+    preflight::check_environment(&scenario, &plan, privileged)?;
+    preflight::check_budget(&scenario, &plan, &scratch_root, &out_dir)?;
     // Started before the namespace, so it stays in the host's; it removes
     // what the run leaves on disk if the run is killed with SIGKILL.
     let _guardian = guardian::spawn(&scratch_root, &run_id)?;
@@ -755,19 +828,7 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         // Before any thread exists: threads inherit the namespace.
         namespace::enter_private_mount_namespace()?;
     }
-    let cancel = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        // A second signal exits at once (the namespace still takes the
-        // mounts with it; `wpbench cleanup` removes the scratch).
-        signal_hook::flag::register_conditional_shutdown(sig, 4, cancel.clone())
-            .and_then(|_| signal_hook::flag::register(sig, cancel.clone()))
-            .map_err(|e| Error::Environment(format!("installing signal handlers: {e}")))?;
-    }
 
-    let out_dir = args
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("reports").join(&scenario.name).join(&run_id));
     let opts = RunOptions {
         run_id,
         out_dir: out_dir.clone(),
@@ -798,7 +859,7 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         return Err(Error::Run(format!(
             "interrupted by a signal after {} of {} cells; partial results are in {}",
             result.cells.len(),
-            plan.cells.len(),
+            plan.len(),
             out_dir.display()
         )));
     }

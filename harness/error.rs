@@ -22,6 +22,10 @@ pub enum Error {
     /// The run failed while running (exit 4).
     #[error("{0}")]
     Run(String),
+    /// A signal stopped the run while it was doing this (exit 4, status
+    /// `interrupted`).
+    #[error("interrupted by a signal while {0}")]
+    Interrupted(String),
     /// A gate failed (exit 1).
     #[error("{0}")]
     GateFailed(String),
@@ -33,7 +37,7 @@ impl Error {
             Error::GateFailed(_) => 1,
             Error::Scenario(_) | Error::Usage(_) => 2,
             Error::Environment(_) => 3,
-            Error::Run(_) => 4,
+            Error::Run(_) | Error::Interrupted(_) => 4,
         }
     }
 

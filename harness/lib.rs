@@ -2,6 +2,7 @@
 //! container storage. The data flow (see DESIGN.md):
 //! scenario → plan → target × workload → engine/record → result → report.
 
+pub mod cancel;
 pub mod cli;
 pub mod device;
 pub mod engine;

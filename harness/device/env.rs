@@ -96,8 +96,13 @@ pub fn parse_cpuinfo_model(text: &str) -> Option<String> {
 
 /// MemTotal from /proc/meminfo text, in bytes ("MemTotal: 16384 kB").
 pub fn parse_meminfo_total(text: &str) -> Option<u64> {
+    parse_meminfo(text, "MemTotal")
+}
+
+/// A field of /proc/meminfo text, in bytes (`MemAvailable`, …).
+pub fn parse_meminfo(text: &str, field: &str) -> Option<u64> {
     text.lines().find_map(|line| {
-        let rest = line.strip_prefix("MemTotal:")?;
+        let rest = line.strip_prefix(field)?.strip_prefix(':')?;
         let mut parts = rest.split_whitespace();
         let value: u64 = parts.next()?.parse().ok()?;
         let factor = match parts.next() {

@@ -8,3 +8,4 @@
 
 pub mod blockstat;
 pub mod env;
+pub mod room;

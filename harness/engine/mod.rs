@@ -5,6 +5,7 @@
 //! Nothing here prints: progress goes to an `Observer`, results to the
 //! collector.
 
+pub mod preflight;
 pub mod run;
 
 use std::path::{Path, PathBuf};
@@ -12,10 +13,12 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use crate::cancel::Cancel;
 use crate::device::blockstat::{self, BlockDev, DiskStat};
 use crate::error::{Error, Result};
 use crate::record::errno::errno_name;
 use crate::record::{spawn_collector, CellTotals, Op, Recorder};
+use crate::scenario::units::format_size;
 use crate::scenario::Stop;
 use crate::workload::ledger::Ledger;
 use crate::workload::{Step, Worker, Workload};
@@ -54,6 +57,31 @@ pub struct CellPlan<'a> {
     /// Called once setup is done and synced, just before the clock starts
     /// (a fault that must see the setup's writes before it arms).
     pub before_clock: Option<&'a (dyn Fn() + Sync)>,
+    /// A filesystem the cell shares with the node (a hostPath), and the
+    /// free bytes to leave on it: the workers stop when it has less.
+    pub keep_free: Option<KeepFree<'a>>,
+}
+
+/// Free space the cell must leave on a filesystem it shares with the node.
+#[derive(Debug, Clone, Copy)]
+pub struct KeepFree<'a> {
+    pub path: &'a Path,
+    pub bytes: u64,
+}
+
+impl KeepFree<'_> {
+    /// Free bytes now, when they fell under the reserve or will before the
+    /// next look: `last` is the free bytes a look ago, so a fast writer is
+    /// stopped a little early rather than a little late.
+    fn breached(&self, last: &mut Option<u64>) -> Option<u64> {
+        let st = rustix::fs::statvfs(self.path).ok()?;
+        let free = st.f_bavail.saturating_mul(st.f_frsize);
+        let used_since = last.map_or(0, |l| l.saturating_sub(free));
+        *last = Some(free);
+        // Two looks' worth: the one until the next look, and the writes in
+        // flight when the workers are told to stop.
+        (free < self.bytes.saturating_add(used_since.saturating_mul(2))).then_some(free)
+    }
 }
 
 /// What a worker thread reports itself to before it works.
@@ -188,26 +216,32 @@ struct ThreadEnd {
 /// stops the workers at their next op and returns what it has.
 pub fn run_cell(
     plan: &CellPlan,
-    cancel: &AtomicBool,
+    cancel: &Cancel,
     observer: &dyn Observer,
 ) -> Result<CellMeasurement> {
     // Workers prepare (preallocate, mkdir) before any clock starts.
     let mut workers: Vec<Box<dyn Worker>> = Vec::with_capacity(plan.threads as usize);
     for t in 0..plan.threads {
-        let w = plan.workload.worker(plan.root, t, plan.seed).map_err(|e| {
-            let what = format!("preparing worker thread {t}");
-            if e.kind() == std::io::ErrorKind::InvalidInput {
-                // A workload's own verdict on the target (no O_DIRECT, …).
-                return Error::Usage(format!("{what}: {e}"));
-            }
-            match e.raw_os_error() {
-                Some(libc::ENOSPC | libc::EDQUOT) => Error::Usage(format!(
-                    "{what}: {e}: the target is too small for the workload's setup \
+        let w = plan
+            .workload
+            .worker(plan.root, t, plan.seed, cancel)
+            .map_err(|e| {
+                let what = format!("preparing worker thread {t}");
+                if cancel.is_set() {
+                    return Error::Interrupted(what);
+                }
+                if e.kind() == std::io::ErrorKind::InvalidInput {
+                    // A workload's own verdict on the target (no O_DIRECT, …).
+                    return Error::Usage(format!("{what}: {e}"));
+                }
+                match e.raw_os_error() {
+                    Some(libc::ENOSPC | libc::EDQUOT) => Error::Usage(format!(
+                        "{what}: {e}: the target is too small for the workload's setup \
                      (preallocated files, a read set); make the target larger"
-                )),
-                _ => Error::run_io(what, e),
-            }
-        })?;
+                    )),
+                    _ => Error::run_io(what, e),
+                }
+            })?;
         workers.push(w);
     }
     if plan.crash.is_some() || plan.keep_ledgers {
@@ -250,49 +284,50 @@ pub fn run_cell(
     let period = plan.rate.map(|r| Duration::from_secs_f64(1.0 / r));
 
     type Ends = Vec<std::thread::Result<ThreadEnd>>;
-    let (ends, crash): (Ends, Option<CrashReport>) = std::thread::scope(|scope| {
-        let mut handles = Vec::new();
-        for (t, worker) in workers.into_iter().enumerate() {
-            let rec = Recorder::new(t as u32, measure_start, tx.clone());
-            let (stop, counters) = (stop.clone(), counters.clone());
-            let quota = quotas[t];
-            let handle = std::thread::Builder::new()
-                .name(format!("wpbench-w{t}"))
-                .spawn_scoped(scope, move || {
-                    drive(Drive {
-                        worker,
-                        rec,
-                        unit,
-                        start,
-                        measure_start,
-                        measure_end,
-                        quota,
-                        period,
-                        think_time: plan.think_time,
-                        on_start: plan.on_thread_start,
-                        stop_on_errnos: plan.stop_on_errnos,
-                        stop: &stop,
-                        counter: &counters[t].0,
+    let (ends, (crash, low_space)): (Ends, (Option<CrashReport>, Option<String>)) =
+        std::thread::scope(|scope| {
+            let mut handles = Vec::new();
+            for (t, worker) in workers.into_iter().enumerate() {
+                let rec = Recorder::new(t as u32, measure_start, tx.clone());
+                let (stop, counters) = (stop.clone(), counters.clone());
+                let quota = quotas[t];
+                let handle = std::thread::Builder::new()
+                    .name(format!("wpbench-w{t}"))
+                    .spawn_scoped(scope, move || {
+                        drive(Drive {
+                            worker,
+                            rec,
+                            unit,
+                            start,
+                            measure_start,
+                            measure_end,
+                            quota,
+                            period,
+                            think_time: plan.think_time,
+                            on_start: plan.on_thread_start,
+                            stop_on_errnos: plan.stop_on_errnos,
+                            stop: &stop,
+                            counter: &counters[t].0,
+                        })
                     })
-                })
-                .expect("spawning a worker thread");
-            handles.push(handle);
-        }
-        drop(tx);
-        let crash = watch(
-            plan,
-            &handles,
-            start,
-            measure_start,
-            &stop,
-            cancel,
-            &counters,
-            observer,
-        );
-        (handles.into_iter().map(|h| h.join()).collect(), crash)
-    });
+                    .expect("spawning a worker thread");
+                handles.push(handle);
+            }
+            drop(tx);
+            let watched = watch(
+                plan,
+                &handles,
+                start,
+                measure_start,
+                &stop,
+                cancel,
+                &counters,
+                observer,
+            );
+            (handles.into_iter().map(|h| h.join()).collect(), watched)
+        });
 
-    let mut notes = Vec::new();
+    let mut notes: Vec<String> = low_space.into_iter().collect();
     let mut ledgers = Vec::new();
     let mut uncounted_tasks = 0;
     let mut last_end = measure_start;
@@ -333,7 +368,7 @@ pub fn run_cell(
         }
         _ => None,
     };
-    let interrupted = cancel.load(Ordering::Relaxed);
+    let interrupted = cancel.is_set();
     let mut first_errors: Vec<FirstError> = totals
         .first_errors
         .iter()
@@ -373,7 +408,9 @@ fn split_quota(stop: Stop, threads: u32) -> Vec<Option<u64>> {
         .collect()
 }
 
-/// The main thread's loop while workers run: progress ticks and signals.
+/// The main thread's loop while workers run: progress ticks, signals, a
+/// planned power cut, and the free space of a filesystem shared with the
+/// node (a note when the cell had to stop for it).
 #[allow(clippy::too_many_arguments)]
 fn watch<T>(
     plan: &CellPlan,
@@ -381,18 +418,21 @@ fn watch<T>(
     start: Instant,
     measure_start: Instant,
     stop: &AtomicBool,
-    cancel: &AtomicBool,
+    cancel: &Cancel,
     counters: &[PaddedCounter],
     observer: &dyn Observer,
-) -> Option<CrashReport> {
+) -> (Option<CrashReport>, Option<String>) {
     let mut history: std::collections::VecDeque<(Instant, u64)> = Default::default();
     let mut crash: Option<CrashReport> = None;
+    let mut low_space = None;
+    let mut last_free = None;
     let mut last_tick = start;
     while !handles.iter().all(|h| h.is_finished()) {
         // A pending crash is checked every few ms so it fires near its moment.
         let pending = plan.crash.is_some() && crash.is_none();
-        std::thread::sleep(Duration::from_millis(if pending { 2 } else { 200 }));
-        if cancel.load(Ordering::Relaxed) {
+        // Otherwise a signal is seen within 100 ms.
+        std::thread::sleep(Duration::from_millis(if pending { 2 } else { 100 }));
+        if cancel.is_set() {
             stop.store(true, Ordering::Relaxed);
         }
         let now = Instant::now();
@@ -415,6 +455,18 @@ fn watch<T>(
                     unit_ops_before: done,
                     result,
                 });
+            }
+        }
+        if let (Some(k), None) = (&plan.keep_free, &low_space) {
+            if let Some(free) = k.breached(&mut last_free) {
+                stop.store(true, Ordering::Relaxed);
+                low_space = Some(format!(
+                    "stopped early: the filesystem of {} had {} free, under the {} wpbench \
+                     leaves to the node; the cell's figures cover the time before",
+                    k.path.display(),
+                    format_size(free),
+                    format_size(k.bytes)
+                ));
             }
         }
         if now.duration_since(last_tick) < Duration::from_millis(200) {
@@ -452,7 +504,7 @@ fn watch<T>(
             ops_per_sec,
         });
     }
-    crash
+    (crash, low_space)
 }
 
 struct Drive<'a> {
@@ -633,6 +685,7 @@ mod tests {
             keep_ledgers: false,
             stop_on_errnos: &[],
             before_clock: None,
+            keep_free: None,
         }
     }
 
@@ -646,7 +699,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let m = run_cell(
             &plan(&mock, dir.path(), 3, Stop::Ops(1000), None),
-            &AtomicBool::new(false),
+            &Cancel::new(),
             &Silent,
         )
         .unwrap();
@@ -669,7 +722,7 @@ mod tests {
                 Stop::Duration(Duration::from_secs(1)),
                 Some(1000.0),
             ),
-            &AtomicBool::new(false),
+            &Cancel::new(),
             &Silent,
         )
         .unwrap();
@@ -700,7 +753,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let m = run_cell(
             &plan(&mock, dir.path(), 1, Stop::Ops(2000), None),
-            &AtomicBool::new(false),
+            &Cancel::new(),
             &Silent,
         )
         .unwrap();
@@ -722,7 +775,7 @@ mod tests {
                 Stop::Duration(Duration::from_secs(5)),
                 None,
             ),
-            &AtomicBool::new(false),
+            &Cancel::new(),
             &Silent,
         )
         .unwrap();
@@ -741,7 +794,7 @@ mod tests {
         let mut p = plan(&mock, dir.path(), 1, Stop::Ops(20), None);
         p.think_time = Some(Duration::from_millis(10));
         let started = std::time::Instant::now();
-        let m = run_cell(&p, &AtomicBool::new(false), &Silent).unwrap();
+        let m = run_cell(&p, &Cancel::new(), &Silent).unwrap();
         assert_eq!(m.totals.hists[&Op::Record].len(), 20);
         // 20 pauses of 10 ms; the ops themselves take next to nothing.
         assert!(started.elapsed() >= Duration::from_millis(200));
@@ -752,10 +805,39 @@ mod tests {
     }
 
     #[test]
+    fn a_cell_stops_when_the_shared_filesystem_runs_low() {
+        let mock = Mock::new(Duration::from_micros(50));
+        let dir = tempfile::tempdir().unwrap();
+        let mut p = plan(
+            &mock,
+            dir.path(),
+            1,
+            Stop::Duration(Duration::from_secs(30)),
+            None,
+        );
+        // No filesystem has this much free: the reserve is breached at once.
+        p.keep_free = Some(KeepFree {
+            path: dir.path(),
+            bytes: u64::MAX,
+        });
+        let m = run_cell(&p, &Cancel::new(), &Silent).unwrap();
+        assert!(m.duration < Duration::from_secs(5), "{:?}", m.duration);
+        assert!(
+            m.notes
+                .iter()
+                .any(|n| n.starts_with("stopped early: the filesystem of")),
+            "{:?}",
+            m.notes
+        );
+        assert!(!m.interrupted, "not a signal");
+    }
+
+    #[test]
     fn cancel_stops_a_cell_early() {
         let mock = Mock::new(Duration::from_micros(50));
         let dir = tempfile::tempdir().unwrap();
-        let cancel = AtomicBool::new(true);
+        let cancel = Cancel::new();
+        cancel.set();
         let m = run_cell(
             &plan(
                 &mock,

@@ -3,13 +3,13 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use std::path::Path;
 
 use rand::{Rng, SeedableRng};
 
-use super::{run_cell, CellPlan, CrashAt, CrashPlan, Observer};
+use super::{run_cell, CellPlan, CrashAt, CrashPlan, KeepFree, Observer};
+use crate::cancel::Cancel;
 use crate::device::blockstat;
 use crate::error::{Error, Result};
 use crate::fault::armed::{applying, CellFaults};
@@ -22,9 +22,7 @@ use crate::result::writer::RunDir;
 use crate::result::{CellResult, RunResult, ScenarioInfo, TargetInfo, WorkloadInfo, SCHEMA};
 use crate::scenario::plan::{Cell, Plan};
 use crate::scenario::units::{format_duration_exact, format_size};
-use crate::scenario::{
-    FaultKind, FaultSpec, Scenario, SyncPolicy, WorkloadKind, WorkloadParams, WorkloadSpec,
-};
+use crate::scenario::{FaultKind, FaultSpec, Scenario, SyncPolicy, WorkloadParams, WorkloadSpec};
 use crate::target::scratch::ScratchArea;
 use crate::target::{path_component, provisioner_for, ProvisionCtx, Target};
 use crate::workload;
@@ -46,42 +44,16 @@ pub trait RunObserver: Observer {
     fn message(&self, text: &str);
 }
 
-/// Everything that must hold before anything is created: exit 3 early.
-pub fn check_environment(scenario: &Scenario, plan: &Plan, privileged: bool) -> Result<()> {
-    for cell in &plan.cells {
-        if crash_fault(scenario, cell).is_some()
-            && applying(scenario, cell, FaultKind::Eio).is_some()
-        {
-            return Err(Error::Usage(format!(
-                "cell {}: a crash and an eio fault both select it; a cell takes one of them — \
-                 narrow their `target:` or `workload:`",
-                cell_label(scenario, cell)
-            )));
-        }
-    }
-    for cell in &plan.cells {
-        let w = &scenario.workloads[cell.workload];
-        if crash_fault(scenario, cell).is_some()
-            && !matches!(w.kind, WorkloadKind::FsyncHeavy | WorkloadKind::SmallFiles)
-        {
-            return Err(Error::Environment(format!(
-                "crash verification covers fsync_heavy and small_files workloads in this build; \
-                 `{}` is {} — narrow the crash fault's `workload:`",
-                w.name,
-                w.kind.as_str()
-            )));
-        }
-    }
-    let mut seen = Vec::new();
-    for cell in &plan.cells {
-        if seen.contains(&cell.target) {
-            continue;
-        }
-        seen.push(cell.target);
-        let spec = &scenario.targets[cell.target];
-        provisioner_for(spec.kind)?.check_environment(spec, privileged)?;
-    }
-    Ok(())
+/// A failure to write the run's outputs: a full, read-only or forbidden
+/// place is the machine's to fix (exit 3), named with its path and errno.
+fn output_error(what: String, e: std::io::Error) -> Error {
+    let advice = match e.raw_os_error() {
+        Some(libc::ENOSPC | libc::EDQUOT) => "free some space there or give another --out",
+        Some(libc::EROFS) => "that filesystem is read-only; give another --out",
+        Some(libc::EACCES | libc::EPERM) => "this user may not write there; give another --out",
+        _ => return Error::run_io(what, e),
+    };
+    Error::Environment(format!("{what}: {e}; {advice}"))
 }
 
 pub fn cell_label(scenario: &Scenario, cell: &Cell) -> String {
@@ -97,7 +69,7 @@ pub fn run(
     scenario: &Scenario,
     plan: &Plan,
     opts: &RunOptions,
-    cancel: &AtomicBool,
+    cancel: &Cancel,
     obs: &dyn RunObserver,
 ) -> Result<RunResult> {
     let report = crate::target::scratch::cleanup_stale(&opts.scratch_root);
@@ -113,7 +85,7 @@ pub fn run(
         std::io::ErrorKind::AlreadyExists | std::io::ErrorKind::InvalidInput => {
             Error::Usage(e.to_string())
         }
-        _ => Error::run_io(format!("creating {}", opts.out_dir.display()), e),
+        _ => output_error(format!("writing into {}", opts.out_dir.display()), e),
     })?;
     let mut scratch = ScratchArea::create(&opts.scratch_root, &opts.run_id).map_err(|e| {
         Error::run_io(
@@ -140,19 +112,20 @@ pub fn run(
             sha256: scenario.sha256.clone(),
             seed: scenario.seed,
             description: scenario.description.clone(),
-            planned_cells: plan.cells.len(),
+            planned_cells: plan.len(),
         },
         env: crate::device::env::capture(),
         started_at: now_rfc3339(),
         finished_at: String::new(),
         status: "running".into(),
+        error: String::new(),
         command: opts.command.clone(),
         cells: Vec::new(),
         sources: Vec::new(),
     };
     let write = |r: &RunResult| {
         run_dir.write(r).map_err(|e| {
-            Error::run_io(
+            output_error(
                 format!("writing results to {}", run_dir.path().display()),
                 e,
             )
@@ -186,8 +159,11 @@ pub fn run(
         }
     };
     result.finished_at = now_rfc3339();
+    // A signal surfaces as whatever the interrupted step returned (a
+    // killed mkfs, an interrupted setup loop): the run was interrupted.
+    let interrupted = cancel.is_set();
     result.status = match &outcome {
-        Ok(()) if cancel.load(Ordering::Relaxed) => "interrupted",
+        _ if interrupted => "interrupted",
         Ok(()) => "completed",
         Err(_) => "failed",
     }
@@ -195,7 +171,7 @@ pub fn run(
     let problems = scratch.remove_all();
     let written = write(&result).and_then(|()| {
         let (_, unreadable) = run_dir.write_reports(&result).map_err(|e| {
-            Error::run_io(
+            output_error(
                 format!("writing the reports to {}", run_dir.path().display()),
                 e,
             )
@@ -205,7 +181,18 @@ pub fn run(
         }
         Ok(())
     });
-    outcome?;
+    if let Err(e) = &written {
+        // The measurements are in, but the run's outputs are not whole:
+        // result.json must not say `completed` (if it can still be written).
+        if result.status == "completed" {
+            result.status = "failed".into();
+        }
+        result.error = e.to_string();
+        let _ = write(&result);
+    }
+    if !interrupted {
+        outcome?;
+    }
     written?;
     if !problems.is_empty() {
         return Err(Error::Run(format!(
@@ -221,7 +208,7 @@ fn run_cells(
     scenario: &Scenario,
     plan: &Plan,
     opts: &RunOptions,
-    cancel: &AtomicBool,
+    cancel: &Cancel,
     obs: &dyn RunObserver,
     run_dir: &RunDir,
     scratch: &mut ScratchArea,
@@ -231,12 +218,12 @@ fn run_cells(
     // Targets with `reuse: true`, kept mounted between their cells.
     let mut kept: BTreeMap<usize, Target> = BTreeMap::new();
     let mut outcome = Ok(());
-    for cell in &plan.cells {
-        if cancel.load(Ordering::Relaxed) {
+    for cell in plan.cells() {
+        if cancel.is_set() {
             break;
         }
         outcome = run_one_cell(
-            scenario, plan, cell, opts, cancel, obs, run_dir, scratch, &mut kept,
+            scenario, plan, &cell, opts, cancel, obs, run_dir, scratch, &mut kept,
         )
         .and_then(|cell_result| {
             result.cells.push(cell_result);
@@ -263,20 +250,20 @@ fn run_one_cell(
     plan: &Plan,
     cell: &Cell,
     opts: &RunOptions,
-    cancel: &AtomicBool,
+    cancel: &Cancel,
     obs: &dyn RunObserver,
     run_dir: &RunDir,
     scratch: &mut ScratchArea,
     kept: &mut BTreeMap<usize, Target>,
 ) -> Result<CellResult> {
-    obs.cell_started(cell, &cell_label(scenario, cell), plan.cells.len());
+    obs.cell_started(cell, &cell_label(scenario, cell), plan.len());
     let crash = crash_fault(scenario, cell);
     let trials = crash.map_or(1, |f| f.trials);
     let mut first: Option<CellResult> = None;
     let mut entries = Vec::new();
     let mut total = Durability::default();
     for trial in 0..trials {
-        if trial > 0 && cancel.load(Ordering::Relaxed) {
+        if trial > 0 && cancel.is_set() {
             break;
         }
         let (result, fault) = run_trial(
@@ -328,7 +315,7 @@ fn run_one_cell(
 }
 
 /// The crash fault that applies to a cell, if any.
-fn crash_fault<'a>(scenario: &'a Scenario, cell: &Cell) -> Option<&'a FaultSpec> {
+pub(crate) fn crash_fault<'a>(scenario: &'a Scenario, cell: &Cell) -> Option<&'a FaultSpec> {
     applying(scenario, cell, FaultKind::Crash)
 }
 
@@ -360,7 +347,7 @@ fn run_trial(
     scenario: &Scenario,
     cell: &Cell,
     opts: &RunOptions,
-    cancel: &AtomicBool,
+    cancel: &Cancel,
     obs: &dyn RunObserver,
     run_dir: &RunDir,
     scratch: &mut ScratchArea,
@@ -382,6 +369,7 @@ fn run_trial(
                 tspec,
                 &mut ProvisionCtx {
                     scratch,
+                    cancel,
                     run_id: &opts.run_id,
                     cell: cell.index,
                     privileged: opts.privileged,
@@ -422,7 +410,7 @@ fn run_trial(
         test_hook("cell");
         let work = workload::build(wspec);
         let mut cell_notes = Vec::new();
-        let warmup = if work.cold_start() && !scenario.warmup.is_zero() {
+        let warmup = if wspec.kind.cold_start() && !scenario.warmup.is_zero() {
             cell_notes.push(format!(
                 "{} runs without warm-up: its first operations are the ones that matter",
                 wspec.kind.as_str()
@@ -449,7 +437,7 @@ fn run_trial(
             Some(point) => shutdown_guarded(point, &attached),
             None => Err("no filesystem to shut down (tmpfs)".to_string()),
         };
-        let faults = CellFaults::arm(scenario, cell, &target, &root, &opts.run_id)?;
+        let faults = CellFaults::arm(scenario, cell, &target, &root, &opts.run_id, cancel)?;
         let join_cgroup = |tid: i32| faults.join_throttle(tid);
         let before_clock = || faults.before_clock(&target);
         let measured = run_cell(
@@ -472,6 +460,16 @@ fn run_trial(
                 think_time: wspec.think_time,
                 hlog: Some((hlog_path, comment)),
                 device: target.device.as_ref(),
+                // A hostPath shares the node's filesystem: never fill it.
+                keep_free: (tspec.kind == crate::scenario::TargetKind::Hostpath)
+                    .then(|| rustix::fs::statvfs(&root).ok())
+                    .flatten()
+                    .map(|st| KeepFree {
+                        path: &root,
+                        bytes: crate::scenario::budget::reserve(
+                            st.f_blocks.saturating_mul(st.f_frsize),
+                        ),
+                    }),
             },
             cancel,
             obs,
@@ -491,7 +489,14 @@ fn run_trial(
                     .options
                     .iter()
                     .any(|o| o == "volatile" || o == "fsync=volatile");
-                Some(crash::outcome(&mut target, &root, m, volatile, trial))
+                Some(crash::outcome(
+                    &mut target,
+                    &root,
+                    m,
+                    volatile,
+                    trial,
+                    cancel,
+                ))
             }
             _ => None,
         };

@@ -15,6 +15,7 @@ use super::noisy::Neighbor;
 use super::throttle::{self, Throttle};
 use super::timeline::{Event, Timeline};
 use super::verify::verify;
+use crate::cancel::Cancel;
 use crate::engine::CellMeasurement;
 use crate::error::{Error, Result};
 use crate::record::errno::errno_name;
@@ -36,6 +37,8 @@ pub struct CellFaults {
     notes: Vec<Value>,
     /// The workload keeps a ledger, so what it acknowledged can be verified.
     verifiable: bool,
+    /// Polled while filling and verifying.
+    cancel: Cancel,
 }
 
 /// An eio fault between arming and healing.
@@ -70,6 +73,7 @@ impl CellFaults {
         target: &Target,
         root: &Path,
         run_id: &str,
+        cancel: &Cancel,
     ) -> Result<CellFaults> {
         let applies = |kind| applying(scenario, cell, kind);
         let mut armed = CellFaults {
@@ -82,11 +86,17 @@ impl CellFaults {
                 scenario.workloads[cell.workload].kind,
                 WorkloadKind::FsyncHeavy | WorkloadKind::SmallFiles
             ),
+            cancel: cancel.clone(),
         };
         if let Some(spec) = applies(FaultKind::Enospc).and_then(|f| f.enospc.as_ref()) {
             let fill = if spec.fill {
-                fill_target(root, spec)
-                    .map_err(|e| Error::run_io("filling the target for the enospc fault", e))?
+                fill_target(root, spec, cancel).map_err(|e| {
+                    let what = "filling the target for the enospc fault";
+                    match e.kind() {
+                        std::io::ErrorKind::Interrupted => Error::Interrupted(what.into()),
+                        _ => Error::run_io(what, e),
+                    }
+                })?
             } else {
                 Value::Null
             };
@@ -240,7 +250,7 @@ impl CellFaults {
             }
             let durability = m
                 .filter(|_| self.verifiable)
-                .map(|m| verify(root, &m.ledgers, Instant::now()));
+                .and_then(|m| verify(root, &m.ledgers, Instant::now(), &self.cancel));
             timeline.mark(Event::Healed, "cell ended");
             out.push(json!({
                 "kind": "enospc",
@@ -280,7 +290,14 @@ impl CellFaults {
             }));
         }
         if let Some(eio) = self.eio {
-            out.push(eio.heal(m.filter(|_| self.verifiable), m, origin, target, root));
+            out.push(eio.heal(
+                m.filter(|_| self.verifiable),
+                m,
+                origin,
+                target,
+                root,
+                &self.cancel,
+            ));
         }
         out
     }
@@ -295,6 +312,7 @@ impl ArmedEio {
         origin: Instant,
         target: &mut Target,
         root: &Path,
+        cancel: &Cancel,
     ) -> Value {
         let mut timeline = self.timeline.into_inner().unwrap_or_default();
         let capped = self.capped.into_inner().ok().flatten();
@@ -345,7 +363,7 @@ impl ArmedEio {
             .and_then(|()| target.remount_after_crash().map_err(|e| e.to_string()));
         let probe = pending.map(|p| p.look(healed.is_ok()));
         let durability = match (&healed, ledgers) {
-            (Ok(()), Some(m)) => Some(verify(root, &m.ledgers, Instant::now())),
+            (Ok(()), Some(m)) => verify(root, &m.ledgers, Instant::now(), cancel),
             _ => None,
         };
         match &healed {
@@ -411,7 +429,7 @@ fn is_read_only(mount_point: &Path) -> bool {
 /// Fills the target's filesystem before an enospc cell, leaving the spec's
 /// headroom: a file of zeros for blocks, empty files for inodes. Both live
 /// in `.wpbench-fill`, which workloads never touch.
-fn fill_target(root: &Path, spec: &EnospcSpec) -> std::io::Result<Value> {
+fn fill_target(root: &Path, spec: &EnospcSpec, cancel: &Cancel) -> std::io::Result<Value> {
     use std::io::Write;
     let dir = root.join(".wpbench-fill");
     std::fs::create_dir(&dir)?;
@@ -423,6 +441,7 @@ fn fill_target(root: &Path, spec: &EnospcSpec) -> std::io::Result<Value> {
             let chunk = vec![0u8; 1 << 20];
             let mut written = 0u64;
             loop {
+                cancel.check()?;
                 match file.write(&chunk) {
                     Ok(0) => break,
                     Ok(n) => written += n as u64,
@@ -443,6 +462,7 @@ fn fill_target(root: &Path, spec: &EnospcSpec) -> std::io::Result<Value> {
         Resource::Inodes => {
             let mut made = 0u64;
             loop {
+                cancel.check()?;
                 match std::fs::File::create(dir.join(format!("i{made:08}"))) {
                     Ok(_) => made += 1,
                     Err(e) if full(&e) => break,

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use super::timeline::{Event, Timeline};
 use super::verify::{everything_lost, verify, Durability};
+use crate::cancel::Cancel;
 use crate::engine::CellMeasurement;
 use crate::target::Target;
 
@@ -21,6 +22,7 @@ pub fn outcome(
     m: &CellMeasurement,
     volatile: bool,
     trial: u32,
+    cancel: &Cancel,
 ) -> TrialFault {
     let Some(rep) = &m.crash else {
         let entry = serde_json::json!({"trial": trial, "fired": false,
@@ -36,11 +38,19 @@ pub fn outcome(
         (format!("the shutdown was not issued: {e}"), None)
     } else {
         match target.remount_after_crash() {
-            Ok(()) => (
-                "power cut (shutdown ioctl, NOLOGFLUSH); remounted, journal replayed, verified"
-                    .to_string(),
-                Some(verify(root, &m.ledgers, rep.cut_at)),
-            ),
+            Ok(()) => match verify(root, &m.ledgers, rep.cut_at, cancel) {
+                Some(d) => (
+                    "power cut (shutdown ioctl, NOLOGFLUSH); remounted, journal replayed, verified"
+                        .to_string(),
+                    Some(d),
+                ),
+                None => (
+                    "power cut; remounted, but a signal stopped the run before every write was \
+                     verified"
+                        .to_string(),
+                    None,
+                ),
+            },
             Err(e) if volatile => (
                 format!(
                     "volatile overlay: the upper layer must be discarded after a crash (the kernel \

@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+use crate::cancel::Cancel;
 use crate::workload::ledger::{Entry, Ledger};
 
 /// What became of one write.
@@ -102,9 +103,24 @@ pub fn find(root: &Path, e: &Entry) -> Found {
 use std::os::unix::fs::OpenOptionsExt;
 
 /// Classifies every write in `ledgers` against what is under `root` now,
-/// the power having been cut at `cut_at`.
-pub fn verify(root: &Path, ledgers: &[Ledger], cut_at: Instant) -> Durability {
-    classify(ledgers, cut_at, |e| find(root, e))
+/// the power having been cut at `cut_at`. None when a signal stopped the
+/// reading half-way: a partial count would understate what was lost.
+pub fn verify(
+    root: &Path,
+    ledgers: &[Ledger],
+    cut_at: Instant,
+    cancel: &Cancel,
+) -> Option<Durability> {
+    let mut interrupted = false;
+    let d = classify(ledgers, cut_at, |e| {
+        interrupted = interrupted || cancel.is_set();
+        if interrupted {
+            Found::Lost
+        } else {
+            find(root, e)
+        }
+    });
+    (!interrupted).then_some(d)
 }
 
 /// What a power cut does to a target that keeps nothing (tmpfs, a volatile
@@ -113,7 +129,11 @@ pub fn everything_lost(ledgers: &[Ledger], cut_at: Instant) -> Durability {
     classify(ledgers, cut_at, |_| Found::Lost)
 }
 
-fn classify(ledgers: &[Ledger], cut_at: Instant, find: impl Fn(&Entry) -> Found) -> Durability {
+fn classify(
+    ledgers: &[Ledger],
+    cut_at: Instant,
+    mut find: impl FnMut(&Entry) -> Found,
+) -> Durability {
     let mut d = Durability {
         trials: 1,
         ..Durability::default()
@@ -175,7 +195,7 @@ mod tests {
         let cut_at = Instant::now();
         std::thread::sleep(std::time::Duration::from_millis(1));
         l.ack_last(false);
-        let d = verify(root, &[l.clone()], cut_at);
+        let d = verify(root, &[l.clone()], cut_at, &Cancel::new()).unwrap();
         assert_eq!(d.acked_intact, 1);
         assert_eq!(d.acked_lost, 1, "the zeroed record");
         assert_eq!(d.acked_name_lost, 1);

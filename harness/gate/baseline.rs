@@ -159,6 +159,7 @@ impl Baseline {
             started_at: self.started_at.clone(),
             finished_at: String::new(),
             status: "completed".into(),
+            error: String::new(),
             command: Vec::new(),
             cells,
             sources: Vec::new(),

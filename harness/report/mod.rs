@@ -229,6 +229,7 @@ pub(crate) mod fixtures {
             started_at: "2025-01-01T00:00:00Z".to_string(),
             finished_at: "2025-01-01T00:00:12Z".to_string(),
             status: "completed".to_string(),
+            error: String::new(),
             command: vec!["wpbench".to_string(), "run".to_string()],
             cells,
             sources: Vec::new(),

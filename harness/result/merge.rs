@@ -254,6 +254,7 @@ pub fn merge(sources: &[Source], force: bool, command: Vec<String>) -> Result<Me
         started_at,
         finished_at,
         status,
+        error: String::new(),
         command,
         cells,
         sources: sources

@@ -23,6 +23,10 @@ pub struct RunResult {
     /// "running", "completed", "interrupted", "failed", or "killed" (set by
     /// the guardian or `wpbench cleanup` once a killed run is found).
     pub status: String,
+    /// Why a `failed` run failed, when it could still say so (e.g. the
+    /// reports could not be written after every cell was measured).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub error: String,
     /// The command line that produced the run.
     #[serde(default)]
     pub command: Vec<String>,

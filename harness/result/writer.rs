@@ -67,7 +67,22 @@ impl RunDir {
                 ),
             ));
         }
-        fs::create_dir_all(path.join(HLOG_DIR))?;
+        // What did not exist yet is removed again if the probe fails, so a
+        // refused run leaves nothing behind.
+        let made: Vec<PathBuf> = path
+            .join(HLOG_DIR)
+            .ancestors()
+            .take_while(|p| p.symlink_metadata().is_err())
+            .map(Path::to_path_buf)
+            .collect();
+        let ready = fs::create_dir_all(path.join(HLOG_DIR)).and_then(|()| probe_writable(path));
+        if let Err(e) = ready {
+            for dir in &made {
+                // Only empty directories: nothing of anyone else's goes.
+                let _ = fs::remove_dir(dir);
+            }
+            return Err(e);
+        }
         Ok(RunDir {
             path: path.to_path_buf(),
         })
@@ -179,13 +194,36 @@ pub fn mark_killed_runs(dirs: &[PathBuf]) -> (Vec<PathBuf>, Vec<String>) {
     (marked, problems)
 }
 
-/// Writes via a temporary file and rename, so readers never see half a file.
+/// Writes via a temporary file and rename, so readers never see half a
+/// file; a failed write leaves no temporary file behind.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let tmp = path.with_extension("tmp");
-    let mut f = fs::File::create(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    fs::rename(&tmp, path)
+    let written = fs::File::create(&tmp).and_then(|mut f| {
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)
+    });
+    if written.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    written
+}
+
+/// Size of the probe written into a new run directory: enough to find a
+/// full or read-only filesystem (or a quota) before the first cell rather
+/// than after it.
+const PROBE_BYTES: usize = 1 << 20;
+
+/// Writes, syncs and removes a probe file in `dir`: its error (ENOSPC,
+/// EROFS, EACCES, EDQUOT …) is the one the run would meet later.
+fn probe_writable(dir: &Path) -> io::Result<()> {
+    let probe = dir.join(".wpbench-probe");
+    let written = fs::File::create(&probe).and_then(|mut f| {
+        f.write_all(&vec![0u8; PROBE_BYTES])?;
+        f.sync_all()
+    });
+    let _ = fs::remove_file(&probe);
+    written
 }
 
 /// Reads a result.json back.

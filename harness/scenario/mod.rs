@@ -12,6 +12,7 @@
 //! serde structs that mirror it (the only place YAML crates appear), and
 //! `check` turns them into the `spec` model.
 
+pub mod budget;
 mod check;
 mod diag;
 pub mod mkfs_args;

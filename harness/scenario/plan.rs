@@ -3,8 +3,16 @@
 //! Cells are target × workload × repeat, with repeats interleaved
 //! (A B C A B C) so that drift of a shared, noisy machine spreads over all
 //! configurations instead of biasing whichever ran last.
+//!
+//! The plan is iterated, never materialised: it holds the selected
+//! (target, workload) pairs and the repeat count, so its memory does not
+//! grow with `repeat`.
 
 use super::{Scenario, TargetSpec, WorkloadSpec};
+
+/// The most cells one run may have: beyond it a plan is a typo (`repeat:
+/// 4000000000`), not a benchmark.
+pub const MAX_CELLS: u64 = 100_000;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cell {
@@ -19,13 +27,61 @@ pub struct Cell {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
-    pub cells: Vec<Cell>,
+    /// Selected (target, workload) index pairs, in scenario order.
+    pairs: Vec<(usize, usize)>,
+    repeat: u32,
+}
+
+impl Plan {
+    /// Every cell, in run order.
+    pub fn cells(&self) -> impl Iterator<Item = Cell> + '_ {
+        let per_repeat = self.pairs.len();
+        (0..self.repeat).flat_map(move |repeat| {
+            self.pairs
+                .iter()
+                .enumerate()
+                .map(move |(i, &(target, workload))| Cell {
+                    index: repeat as usize * per_repeat + i,
+                    target,
+                    workload,
+                    repeat,
+                })
+        })
+    }
+
+    /// The number of cells (at most [`MAX_CELLS`]).
+    pub fn len(&self) -> usize {
+        self.pairs.len() * self.repeat as usize
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The distinct (target, workload) pairs, each run `repeat` times.
+    pub fn pairs(&self) -> &[(usize, usize)] {
+        &self.pairs
+    }
+
+    pub fn repeat(&self) -> u32 {
+        self.repeat
+    }
+
+    /// The distinct targets the plan provisions, in scenario order.
+    pub fn targets(&self) -> Vec<usize> {
+        let mut t: Vec<usize> = self.pairs.iter().map(|&(t, _)| t).collect();
+        t.sort_unstable();
+        t.dedup();
+        t
+    }
 }
 
 /// Expands the scenario into cells, keeping those matching any `only`
 /// selector (`target/workload` globs; a bare `target` means `target/*`;
 /// a written name selects all its `vary` variants).
-/// A selector that matches nothing is an error naming what exists.
+/// A selector that matches nothing is an error naming what exists, and so
+/// is a plan of more than [`MAX_CELLS`] cells (a `--repeat` override can
+/// make one).
 pub fn plan(scenario: &Scenario, only: &[String]) -> Result<Plan, String> {
     let selectors: Vec<(&str, &str)> = only
         .iter()
@@ -57,22 +113,27 @@ pub fn plan(scenario: &Scenario, only: &[String]) -> Result<Plan, String> {
                 .iter()
                 .any(|(st, sw)| t.selected_by(st) && w.selected_by(sw))
     };
-    let mut cells = Vec::new();
-    for repeat in 0..scenario.repeat {
-        for (ti, t) in scenario.targets.iter().enumerate() {
-            for (wi, w) in scenario.workloads.iter().enumerate() {
-                if wanted(t, w) {
-                    cells.push(Cell {
-                        index: cells.len(),
-                        target: ti,
-                        workload: wi,
-                        repeat,
-                    });
-                }
+    let mut pairs = Vec::new();
+    for (ti, t) in scenario.targets.iter().enumerate() {
+        for (wi, w) in scenario.workloads.iter().enumerate() {
+            if wanted(t, w) {
+                pairs.push((ti, wi));
             }
         }
     }
-    Ok(Plan { cells })
+    let cells = (pairs.len() as u64).saturating_mul(u64::from(scenario.repeat));
+    if cells > MAX_CELLS {
+        return Err(format!(
+            "{} target/workload pairs × {} repeats = {cells} cells; a run takes at most \
+             {MAX_CELLS} — lower the repeats (--repeat) or select cells with --only",
+            pairs.len(),
+            scenario.repeat
+        ));
+    }
+    Ok(Plan {
+        pairs,
+        repeat: scenario.repeat,
+    })
 }
 
 #[cfg(test)]
@@ -90,8 +151,7 @@ mod tests {
     fn repeats_are_interleaved() {
         let p = plan(&scenario(), &[]).unwrap();
         let order: Vec<(usize, usize, u32)> = p
-            .cells
-            .iter()
+            .cells()
             .map(|c| (c.target, c.workload, c.repeat))
             .collect();
         assert_eq!(
@@ -107,25 +167,36 @@ mod tests {
                 (1, 1, 1)
             ]
         );
-        assert!(p.cells.iter().enumerate().all(|(i, c)| c.index == i));
+        assert!(p.cells().enumerate().all(|(i, c)| c.index == i));
+        assert_eq!(p.len(), 8);
     }
 
     #[test]
     fn only_selects_and_rejects() {
         let s = scenario();
-        assert_eq!(plan(&s, &["a/w2".into()]).unwrap().cells.len(), 2);
-        assert_eq!(plan(&s, &["b".into()]).unwrap().cells.len(), 4);
-        assert_eq!(
-            plan(&s, &["*/w1".into(), "a/*".into()])
-                .unwrap()
-                .cells
-                .len(),
-            6
-        );
+        assert_eq!(plan(&s, &["a/w2".into()]).unwrap().len(), 2);
+        assert_eq!(plan(&s, &["b".into()]).unwrap().len(), 4);
+        assert_eq!(plan(&s, &["*/w1".into(), "a/*".into()]).unwrap().len(), 6);
+        assert_eq!(plan(&s, &["b".into()]).unwrap().targets(), vec![1]);
         let err = plan(&s, &["c/w1".into()]).unwrap_err();
         assert!(
             err.contains("matches no cell") && err.contains("a/w1"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_plan_of_billions_of_repeats_is_refused_without_materialising_it() {
+        let mut s = scenario();
+        s.repeat = 4_000_000_000;
+        let err = plan(&s, &[]).unwrap_err();
+        assert!(err.contains("16000000000 cells"), "{err}");
+        assert!(err.contains("at most 100000"), "{err}");
+        // At the limit the plan is a few pairs and a count, not a list.
+        s.repeat = 25_000;
+        let p = plan(&s, &[]).unwrap();
+        assert_eq!(p.len(), 100_000);
+        assert_eq!(p.pairs().len(), 4);
+        assert_eq!(p.cells().last().unwrap().index, 99_999);
     }
 }

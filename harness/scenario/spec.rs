@@ -152,6 +152,13 @@ impl WorkloadKind {
             WorkloadKind::Sequence => "sequence",
         }
     }
+
+    /// True when the work changes state that a warm-up would use up (a
+    /// file is copied up once; relatime updates atime on the first read):
+    /// such a workload runs without warm-up.
+    pub fn cold_start(self) -> bool {
+        matches!(self, WorkloadKind::CopyUp | WorkloadKind::ReadAtime)
+    }
 }
 
 /// One workload, after `vary` expansion.

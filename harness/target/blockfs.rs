@@ -179,10 +179,11 @@ pub(crate) fn make_fs(
         .register(&image, Removal::Tree)
         .map_err(|e| Error::run_io("writing the scratch manifest", e))?;
     mkfs::create_image(&image, p.size)?;
-    let mkfs_time = mkfs::make(kind, &mkfs::find(kind)?, &image, p.mkfs).map_err(|e| match e {
-        Error::Usage(m) => Error::Usage(format!("target {name}: {m}")),
-        other => other,
-    })?;
+    let mkfs_time =
+        mkfs::make(kind, &mkfs::find(kind)?, &image, p.mkfs, ctx.cancel).map_err(|e| match e {
+            Error::Usage(m) => Error::Usage(format!("target {name}: {m}")),
+            other => other,
+        })?;
     let lo = LoopDevice::attach(&image, p.loop_dev.direct_io)?;
     let mp = new_mount_point(ctx, label)?;
 

@@ -82,6 +82,7 @@ pub fn fs_option_refusal(opt: &str, path: &Path) -> Option<String> {
 impl Provisioner for HostPath {
     fn check_environment(&self, spec: &TargetSpec, privileged: bool) -> Result<()> {
         let base = base_path(spec)?;
+        check_base(&spec.name, base)?;
         // Resolve symlinks in the part that exists, before anything is created.
         if let Some(existing) = base.ancestors().find(|p| p.exists()) {
             if let Ok(real) = existing.canonicalize() {
@@ -157,6 +158,61 @@ impl Provisioner for HostPath {
         }
         Ok(target)
     }
+}
+
+/// What must hold of a hostPath's `path` before a run: it is (or can
+/// become) a directory that this user can write in. A file there, or a
+/// file where a parent directory should be, is the scenario's error (exit
+/// 2); a read-only filesystem or a denied write is the machine's (exit 3).
+fn check_base(target: &str, base: &Path) -> Result<()> {
+    if !base.is_absolute() {
+        return Err(Error::Usage(format!(
+            "target {target}: path {} must be absolute",
+            base.display()
+        )));
+    }
+    let Some(existing) = base.ancestors().find(|p| p.symlink_metadata().is_ok()) else {
+        return Ok(());
+    };
+    // Follow symlinks here: the refusal of system directories above
+    // already saw where they lead.
+    let meta = std::fs::metadata(existing).map_err(|e| {
+        Error::Usage(format!(
+            "target {target}: path {}: {} cannot be followed: {e}",
+            base.display(),
+            existing.display()
+        ))
+    })?;
+    if !meta.is_dir() {
+        return Err(Error::Usage(if existing == base {
+            format!(
+                "target {target}: path {} is a file, not a directory; a hostPath names a \
+                 directory wpbench makes a fresh subdirectory in",
+                base.display()
+            )
+        } else {
+            format!(
+                "target {target}: path {} cannot be made: {} is a file, not a directory",
+                base.display(),
+                existing.display()
+            )
+        }));
+    }
+    rustix::fs::access(
+        existing,
+        rustix::fs::Access::WRITE_OK | rustix::fs::Access::EXEC_OK,
+    )
+    .map_err(|e| {
+        Error::Environment(format!(
+            "target {target}: wpbench cannot write in {} ({e}){}",
+            existing.display(),
+            if existing == base {
+                String::new()
+            } else {
+                format!(", where it would make {}", base.display())
+            }
+        ))
+    })
 }
 
 /// Creates `base` if missing, recording each directory made so it is

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::cancel::Cancel;
 use crate::error::{Error, Result};
 use crate::scenario::mkfs_args::{self, MkfsArg};
 use crate::scenario::TargetKind;
@@ -111,7 +112,13 @@ const EXT4_EXTENDED_DEFAULTS: [&str; 2] = ["lazy_itable_init=0", "lazy_journal_i
 /// took. ext4: `-F -q -E lazy_itable_init=0,lazy_journal_init=0`, with a
 /// user `-E` merged in (theirs win on the same key), and `-e continue`
 /// unless the user gives `-e`; xfs: `-f -q`.
-pub fn make(kind: FsKind, mkfs: &Path, target: &Path, extra: &[String]) -> Result<Duration> {
+pub fn make(
+    kind: FsKind,
+    mkfs: &Path,
+    target: &Path,
+    extra: &[String],
+    cancel: &Cancel,
+) -> Result<Duration> {
     let mut args = build_args(kind, extra)?;
     args.push(target.as_os_str().to_string_lossy().into_owned());
     let command_line = std::iter::once(mkfs.display().to_string())
@@ -128,7 +135,7 @@ pub fn make(kind: FsKind, mkfs: &Path, target: &Path, extra: &[String]) -> Resul
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let start = Instant::now();
-    let out = cmd.output().map_err(|e| match e.kind() {
+    let out = run_cancellable(&mut cmd, cancel).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied => {
             Error::Environment(format!(
                 "cannot run {} ({e}); install it with: apt-get install -y {}",
@@ -136,6 +143,7 @@ pub fn make(kind: FsKind, mkfs: &Path, target: &Path, extra: &[String]) -> Resul
                 kind.package()
             ))
         }
+        std::io::ErrorKind::Interrupted => Error::Interrupted(format!("running {command_line}")),
         _ => Error::run_io(format!("running {command_line}"), e),
     })?;
     let took = start.elapsed();
@@ -166,6 +174,42 @@ pub fn make(kind: FsKind, mkfs: &Path, target: &Path, extra: &[String]) -> Resul
     } else {
         Err(Error::Run(message))
     }
+}
+
+/// Runs `cmd` to its end, collecting its output — unless `cancel` is set
+/// first: then the child (ours, by its PID) is killed and reaped, and the
+/// error is `Interrupted`. A large mkfs can take seconds; a signal must not
+/// wait for it.
+fn run_cancellable(cmd: &mut Command, cancel: &Cancel) -> std::io::Result<std::process::Output> {
+    let mut child = cmd.spawn()?;
+    // Drain both pipes on threads so a chatty child never blocks on a full pipe.
+    let drain = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut buf);
+            }
+            buf
+        })
+    };
+    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as _));
+    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as _));
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if cancel.is_set() {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(cancel.check().unwrap_err().into());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Ok(std::process::Output {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    })
 }
 
 /// ext4's superblock: magic at byte 56, default error behaviour at 60
@@ -539,7 +583,7 @@ mod tests {
         let img = dir.path().join("ext4.img");
         create_image(&img, 64 << 20).unwrap();
         let mkfs = find(FsKind::Ext4).unwrap();
-        make(FsKind::Ext4, &mkfs, &img, extra).unwrap();
+        make(FsKind::Ext4, &mkfs, &img, extra, &Cancel::new()).unwrap();
         let dev = LoopDevice::attach(&img, true).unwrap();
         let n = dev.number();
         let mnt = dir.path().join("mnt");
@@ -585,12 +629,26 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let img = dir.path().join("b.img");
         create_image(&img, 8 << 20).unwrap();
-        let err = make(FsKind::Ext4, &mkfs, &img, &strings(&["--nonsense"])).unwrap_err();
+        let err = make(
+            FsKind::Ext4,
+            &mkfs,
+            &img,
+            &strings(&["--nonsense"]),
+            &Cancel::new(),
+        )
+        .unwrap_err();
         assert!(matches!(err, Error::Usage(_)), "{err}");
         let msg = err.to_string();
         assert!(msg.contains("invalid option"), "{msg}");
         assert!(msg.contains("--nonsense"), "{msg}");
-        let err = make(FsKind::Ext4, &mkfs, &img, &strings(&["-E", "bogus=1"])).unwrap_err();
+        let err = make(
+            FsKind::Ext4,
+            &mkfs,
+            &img,
+            &strings(&["-E", "bogus=1"]),
+            &Cancel::new(),
+        )
+        .unwrap_err();
         assert!(matches!(err, Error::Usage(_)), "{err}");
         assert!(
             err.to_string().contains("Bad option(s) specified: bogus"),
@@ -611,7 +669,7 @@ mod tests {
         let dir = disk_tempdir();
         let img = dir.path().join("xfs.img");
         create_image(&img, 300 << 20).unwrap();
-        make(FsKind::Xfs, &mkfs, &img, &[]).unwrap();
+        make(FsKind::Xfs, &mkfs, &img, &[], &Cancel::new()).unwrap();
         let mut magic = [0u8; 4];
         use std::io::Read;
         std::fs::File::open(&img)
@@ -622,7 +680,7 @@ mod tests {
         // Too small: mkfs.xfs's complaint comes through.
         let small = dir.path().join("small.img");
         create_image(&small, 64 << 20).unwrap();
-        let err = make(FsKind::Xfs, &mkfs, &small, &[]).unwrap_err();
+        let err = make(FsKind::Xfs, &mkfs, &small, &[], &Cancel::new()).unwrap_err();
         assert!(err.to_string().contains("larger than 300MB"), "{err}");
     }
 }

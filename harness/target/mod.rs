@@ -22,6 +22,7 @@ pub mod tmpfs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::cancel::Cancel;
 use crate::device::blockstat::BlockDev;
 use crate::error::{Error, Result};
 use crate::result::MountInfo;
@@ -31,6 +32,8 @@ use scratch::ScratchArea;
 /// What a provisioner needs from the run.
 pub struct ProvisionCtx<'a> {
     pub scratch: &'a mut ScratchArea,
+    /// Polled by long setup steps (mkfs, lower layers).
+    pub cancel: &'a Cancel,
     pub run_id: &'a str,
     /// Plan index of the cell, to keep per-cell paths apart.
     pub cell: usize,

@@ -92,13 +92,55 @@ pub fn mount(
     options: &[String],
     target: &Path,
 ) -> Result<(), MountError> {
-    let fail = |step, option: Option<&str>, errno, fs: Option<&OwnedFd>| MountError {
+    let fail = failure(options);
+    let (fs, attrs) = configure(fstype, source, internal, options)?;
+    fsconfig_create(fs.as_fd()).map_err(|e| fail("create", None, e, Some(&fs)))?;
+    let mnt = fsmount(fs.as_fd(), FsMountFlags::FSMOUNT_CLOEXEC, attrs)
+        .map_err(|e| fail("fsmount", None, e, Some(&fs)))?;
+    move_mount(
+        mnt.as_fd(),
+        "",
+        rustix::fs::CWD,
+        target,
+        MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH,
+    )
+    .map_err(|e| fail("move_mount", None, e, None))
+}
+
+/// Asks the kernel whether `fstype` takes each of `options`, without
+/// making a filesystem or mounting anything: a filesystem context is opened
+/// and each option set on it, so an unknown option (`relatme`) or a bad
+/// value (`data=writebak`) is refused here exactly as a mount would refuse
+/// it. What only a real device can tell (an option the superblock does not
+/// support, a combination checked at creation) is left to the mount.
+pub fn probe(fstype: &str, options: &[String]) -> Result<(), MountError> {
+    configure(fstype, None, &[], options).map(|_| ())
+}
+
+/// Builds the error for a failed step, with the kernel's log when a
+/// filesystem context exists.
+fn failure(
+    options: &[String],
+) -> impl Fn(&'static str, Option<&str>, Errno, Option<&OwnedFd>) -> MountError + '_ {
+    move |step, option, errno, fs| MountError {
         step,
         option: option.map(str::to_string),
         errno,
         kernel: fs.map(kernel_log).unwrap_or_default(),
         options: options.to_vec(),
-    };
+    }
+}
+
+/// Opens a filesystem context for `fstype` and sets the source, wpbench's
+/// own parameters and the user's options on it; returns it with the
+/// per-mount attributes the options asked for.
+fn configure(
+    fstype: &str,
+    source: Option<&str>,
+    internal: &[(&str, String)],
+    options: &[String],
+) -> Result<(OwnedFd, MountAttrFlags), MountError> {
+    let fail = failure(options);
     let fs =
         fsopen(fstype, FsOpenFlags::FSOPEN_CLOEXEC).map_err(|e| fail("fsopen", None, e, None))?;
     if let Some(source) = source {
@@ -125,17 +167,7 @@ pub fn mount(
         };
         set.map_err(|e| fail("option", Some(option), e, Some(&fs)))?;
     }
-    fsconfig_create(fs.as_fd()).map_err(|e| fail("create", None, e, Some(&fs)))?;
-    let mnt = fsmount(fs.as_fd(), FsMountFlags::FSMOUNT_CLOEXEC, attrs)
-        .map_err(|e| fail("fsmount", None, e, Some(&fs)))?;
-    move_mount(
-        mnt.as_fd(),
-        "",
-        rustix::fs::CWD,
-        target,
-        MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH,
-    )
-    .map_err(|e| fail("move_mount", None, e, None))
+    Ok((fs, attrs))
 }
 
 #[cfg(test)]
@@ -174,6 +206,37 @@ mod tests {
         let unmounted = crate::target::unmount(&mp);
         verdict.unwrap();
         unmounted.unwrap();
+    }
+
+    #[test]
+    fn a_probe_refuses_a_typo_without_mounting_anything() {
+        if !require_root("a_probe_refuses_a_typo_without_mounting_anything") {
+            return;
+        }
+        let ok = |fstype: &str, opts: &[&str]| {
+            probe(
+                fstype,
+                &opts.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+            )
+        };
+        ok(
+            "tmpfs",
+            &["noatime", "size=8M", "nr_inodes=100", "huge=never"],
+        )
+        .unwrap();
+        ok(
+            "ext4",
+            &["data=writeback", "commit=30", "relatime", "barrier=0"],
+        )
+        .unwrap();
+        ok("overlay", &["metacopy=on", "index=off", "volatile"]).unwrap();
+        let e = ok("ext4", &["noatime", "relatme"]).unwrap_err();
+        assert_eq!(e.option.as_deref(), Some("relatme"), "{e:?}");
+        assert!(e.to_string().contains("relatme"), "{e}");
+        let e = ok("ext4", &["data=writebak"]).unwrap_err();
+        assert_eq!(e.option.as_deref(), Some("data=writebak"), "{e:?}");
+        let e = ok("overlay", &["metacopy=maybe"]).unwrap_err();
+        assert_eq!(e.option.as_deref(), Some("metacopy=maybe"), "{e:?}");
     }
 
     #[test]

@@ -14,6 +14,7 @@ use super::{
     mount_error, new_mount_point, options, tmpfs, verify_options, ProvisionCtx, Provisioner,
     Recipe, Target,
 };
+use crate::cancel::Cancel;
 use crate::error::{Error, Result};
 use crate::scenario::{BaseFsSpec, LowerSpec, TargetKind, TargetSpec};
 use crate::workload::payload::{thread_seed, Payload};
@@ -137,6 +138,7 @@ fn populate_lower(
     lower: &LowerSpec,
     seed: u64,
     name: &str,
+    cancel: &Cancel,
 ) -> std::io::Result<Vec<PathBuf>> {
     let layers: Vec<PathBuf> = (0..lower.layers.max(1))
         .map(|l| root.join(format!("L{l}")))
@@ -148,6 +150,7 @@ fn populate_lower(
     let mut buf = Vec::new();
     let dirs = lower.dirs.max(1);
     for i in 0..lower.files {
+        cancel.check()?;
         let dir = layers[(i % layers.len() as u64) as usize].join(format!("d{:04}", i % dirs));
         if i < dirs * layers.len() as u64 {
             std::fs::create_dir_all(&dir)?;
@@ -228,12 +231,16 @@ impl Provisioner for Overlay {
             dirs: 1,
             layers: 1,
         });
-        let layers = populate_lower(&lower_root, &lower, ctx.seed, &spec.name).map_err(|e| {
-            Error::run_io(
-                format!("populating the lower layers in {}", lower_root.display()),
-                e,
-            )
-        })?;
+        let layers = populate_lower(&lower_root, &lower, ctx.seed, &spec.name, ctx.cancel)
+            .map_err(|e| {
+                if e.kind() == std::io::ErrorKind::Interrupted {
+                    return Error::Interrupted("populating the lower layers".into());
+                }
+                Error::run_io(
+                    format!("populating the lower layers in {}", lower_root.display()),
+                    e,
+                )
+            })?;
         let mp = new_mount_point(ctx, &spec.name)?;
 
         let mut target = Target::new(&spec.name, TargetKind::Overlay, mp.clone());

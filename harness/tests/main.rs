@@ -11,6 +11,7 @@ mod gates;
 mod hlog;
 mod k8s;
 mod merge;
+mod production;
 mod report;
 mod run;
 mod targets;

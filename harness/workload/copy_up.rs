@@ -18,6 +18,7 @@ use rustix::fs::OFlags;
 
 use super::payload::{thread_seed, Payload};
 use super::{failed, sys, Step, Worker, Workload};
+use crate::cancel::Cancel;
 use crate::record::{Op, Recorder};
 use crate::scenario::{CopyUpAction, SizeRange, WorkloadParams, WorkloadSpec};
 
@@ -48,10 +49,18 @@ impl CopyUp {
 }
 
 /// The baseline's files, laid out like an overlay lower (`dNNNN/fNNNNNN`).
-fn make_files(root: &Path, files: u64, size: SizeRange, seed: u64, name: &str) -> io::Result<()> {
+fn make_files(
+    root: &Path,
+    files: u64,
+    size: SizeRange,
+    seed: u64,
+    name: &str,
+    cancel: &Cancel,
+) -> io::Result<()> {
     let mut payload = Payload::new(thread_seed(seed, name, u32::MAX));
     let mut buf = Vec::new();
     for i in 0..files {
+        cancel.check()?;
         let dir = root.join(format!("d{:04}", i % 10));
         std::fs::create_dir_all(&dir)?;
         let len = payload.size(size) as usize;
@@ -66,15 +75,24 @@ impl Workload for CopyUp {
         Op::CopyUp
     }
 
-    fn cold_start(&self) -> bool {
-        true
-    }
-
-    fn worker(&self, root: &Path, thread: u32, seed: u64) -> io::Result<Box<dyn Worker>> {
-        let mut all = super::existing_files(root)?;
+    fn worker(
+        &self,
+        root: &Path,
+        thread: u32,
+        seed: u64,
+        cancel: &Cancel,
+    ) -> io::Result<Box<dyn Worker>> {
+        let mut all = super::existing_files(root, cancel)?;
         if all.is_empty() {
-            make_files(root, self.files, self.file_size, seed, &self.spec.base_name)?;
-            all = super::existing_files(root)?;
+            make_files(
+                root,
+                self.files,
+                self.file_size,
+                seed,
+                &self.spec.base_name,
+                cancel,
+            )?;
+            all = super::existing_files(root, cancel)?;
         }
         let threads = self.spec.threads as usize;
         let mine = all

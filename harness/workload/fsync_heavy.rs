@@ -14,6 +14,7 @@ use super::payload::{thread_seed, Payload};
 use super::sync::Syncer;
 use super::sys::AlignedBuf;
 use super::{cname, failed, sys, Step, Worker, Workload};
+use crate::cancel::Cancel;
 use crate::record::{Op, Recorder};
 use crate::scenario::{SizeRange, WorkloadParams, WorkloadSpec};
 
@@ -45,7 +46,13 @@ impl Workload for FsyncHeavy {
         Op::Record
     }
 
-    fn worker(&self, root: &Path, thread: u32, seed: u64) -> io::Result<Box<dyn Worker>> {
+    fn worker(
+        &self,
+        root: &Path,
+        thread: u32,
+        seed: u64,
+        cancel: &Cancel,
+    ) -> io::Result<Box<dyn Worker>> {
         let syncer = Syncer::new(self.spec.fsync, self.spec.sync_call);
         let root_fd = sys::open_root(root)?;
         if self.spec.o_direct {
@@ -66,6 +73,7 @@ impl Workload for FsyncHeavy {
         let zeros = vec![0u8; 1 << 20];
         let mut off = 0u64;
         while off < self.file_size {
+            cancel.check()?;
             let n = (self.file_size - off).min(zeros.len() as u64) as usize;
             off += rustix::io::pwrite(&file, &zeros[..n], off)? as u64;
         }

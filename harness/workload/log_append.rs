@@ -54,6 +54,7 @@ use std::time::Instant;
 use super::payload::{thread_seed, Payload};
 use super::sync::Syncer;
 use super::{cname, failed, sys, Step, Worker, Workload};
+use crate::cancel::Cancel;
 use crate::record::{Op, Recorder};
 use crate::scenario::{SizeRange, SyncCall, SyncPolicy, WorkloadParams, WorkloadSpec};
 
@@ -104,7 +105,7 @@ impl LogAppend {
         })
     }
 
-    fn build(&self, root: &Path, thread: u32, seed: u64) -> io::Result<LogWorker> {
+    fn build(&self, root: &Path, thread: u32, seed: u64, cancel: &Cancel) -> io::Result<LogWorker> {
         self.ensure_fd_limit()?;
         let mut w = LogWorker {
             thread,
@@ -127,7 +128,7 @@ impl LogAppend {
             uncounted: 0,
         };
         if self.open_tasks > 1 {
-            w.head_start()?;
+            w.head_start(cancel)?;
         }
         Ok(w)
     }
@@ -138,8 +139,14 @@ impl Workload for LogAppend {
         Op::Line
     }
 
-    fn worker(&self, root: &Path, thread: u32, seed: u64) -> io::Result<Box<dyn Worker>> {
-        Ok(Box::new(self.build(root, thread, seed)?))
+    fn worker(
+        &self,
+        root: &Path,
+        thread: u32,
+        seed: u64,
+        cancel: &Cancel,
+    ) -> io::Result<Box<dyn Worker>> {
+        Ok(Box::new(self.build(root, thread, seed, cancel)?))
     }
 }
 
@@ -187,10 +194,11 @@ impl LogWorker {
     /// long task is open for longer) and a uniform share of the way
     /// through, so: draw a size, keep it with probability size / max, and
     /// write a uniform share of it as whole lines.
-    fn head_start(&mut self) -> io::Result<()> {
+    fn head_start(&mut self, cancel: &Cancel) -> io::Result<()> {
         let open_flags = Syncer::new(self.policy, self.call).open_flags();
         let mut head = Vec::new();
         for slot in 0..self.slots.len() {
+            cancel.check()?;
             let target_size = loop {
                 let s = self.payload.size(self.file_size);
                 if self.payload.fraction() * self.file_size.max as f64 <= s as f64 {
@@ -406,7 +414,9 @@ mod tests {
         seed: u64,
         steps: u64,
     ) -> (LogWorker, BTreeMap<Op, u64>, BTreeMap<Op, u64>) {
-        let mut w = LogAppend::new(s).build(dir, 0, seed).unwrap();
+        let mut w = LogAppend::new(s)
+            .build(dir, 0, seed, &Cancel::new())
+            .unwrap();
         let (tx, rx) = channel();
         let mut rec = Recorder::new(0, Instant::now(), tx);
         for _ in 0..steps {
@@ -447,7 +457,7 @@ mod tests {
         const OPEN: u32 = 16;
         let dir = tempfile::tempdir().unwrap();
         let mut w = LogAppend::new(spec(OPEN, 100_000, SyncPolicy::OnClose))
-            .build(dir.path(), 0, 9)
+            .build(dir.path(), 0, 9, &Cancel::new())
             .unwrap();
         // The head start: every slot holds a task part-way through.
         let heads = files(dir.path());
@@ -553,7 +563,7 @@ mod tests {
         const OPEN: u64 = 8;
         let dir = tempfile::tempdir().unwrap();
         let head_lines = LogAppend::new(spec(OPEN as u32, 1, SyncPolicy::Never))
-            .build(dir.path(), 0, 2)
+            .build(dir.path(), 0, 2, &Cancel::new())
             .unwrap()
             .line_seq;
         let dir = tempfile::tempdir().unwrap();
@@ -586,7 +596,7 @@ mod tests {
         s.threads = u32::MAX;
         let dir = tempfile::tempdir().unwrap();
         let e = LogAppend::new(s)
-            .build(dir.path(), 0, 1)
+            .build(dir.path(), 0, 1, &Cancel::new())
             .err()
             .expect("no system allows that many open files");
         assert_eq!(e.kind(), io::ErrorKind::InvalidInput);

@@ -70,6 +70,7 @@ use rustix::fs::OFlags;
 
 use super::payload::{thread_seed, Payload};
 use super::{cname, failed, sys, Step, Worker, Workload};
+use crate::cancel::Cancel;
 use crate::record::{Op, Recorder};
 use crate::scenario::{MetaOp, SizeRange, WorkloadParams, WorkloadSpec};
 
@@ -123,13 +124,25 @@ impl Workload for Metadata {
         Op::Meta
     }
 
-    fn worker(&self, root: &Path, thread: u32, seed: u64) -> io::Result<Box<dyn Worker>> {
-        Ok(Box::new(self.build(root, thread, seed)?))
+    fn worker(
+        &self,
+        root: &Path,
+        thread: u32,
+        seed: u64,
+        cancel: &Cancel,
+    ) -> io::Result<Box<dyn Worker>> {
+        Ok(Box::new(self.build(root, thread, seed, cancel)?))
     }
 }
 
 impl Metadata {
-    fn build(&self, root: &Path, thread: u32, seed: u64) -> io::Result<MetaWorker> {
+    fn build(
+        &self,
+        root: &Path,
+        thread: u32,
+        seed: u64,
+        cancel: &Cancel,
+    ) -> io::Result<MetaWorker> {
         // Scan before making `tNN`; other threads' `tNN` are skipped, so the
         // split is the same for every thread (workers are built one after
         // another, before any of them runs).
@@ -148,7 +161,7 @@ impl Metadata {
         // With directories to move, a file goes with its top directory.
         let mut loose = 0;
         let mut owned = Vec::new();
-        for (i, p) in super::existing_files(root)?.into_iter().enumerate() {
+        for (i, p) in super::existing_files(root, cancel)?.into_iter().enumerate() {
             let top = match p.components().next() {
                 Some(first) if p.parent().is_some_and(|d| !d.as_os_str().is_empty()) => tops
                     .binary_search_by(|t| t.as_os_str().cmp(first.as_os_str()))
@@ -578,7 +591,7 @@ mod tests {
     }
 
     fn worker(w: &Metadata, root: &Path, thread: u32) -> MetaWorker {
-        w.build(root, thread, 7).unwrap()
+        w.build(root, thread, 7, &Cancel::new()).unwrap()
     }
 
     #[test]
@@ -707,7 +720,11 @@ mod tests {
         let (ok, err) = counts(&rx);
         assert!(err.is_empty(), "errors: {err:?}");
         assert_eq!(ok[&Op::Unlink], 30);
-        assert!(super::super::existing_files(dir.path()).unwrap().is_empty());
+        assert!(
+            super::super::existing_files(dir.path(), &crate::cancel::Cancel::new())
+                .unwrap()
+                .is_empty()
+        );
         // With nothing left to unlink, unlink becomes create.
         let (tx, _rx) = channel();
         let mut rec = Recorder::new(0, Instant::now(), tx);

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::{Step, Worker, Workload};
+use crate::cancel::Cancel;
 use crate::record::{Op, Recorder};
 
 #[derive(Clone)]
@@ -38,7 +39,13 @@ impl Workload for Mock {
         Op::Record
     }
 
-    fn worker(&self, _root: &Path, thread: u32, _seed: u64) -> io::Result<Box<dyn Worker>> {
+    fn worker(
+        &self,
+        _root: &Path,
+        thread: u32,
+        _seed: u64,
+        _cancel: &Cancel,
+    ) -> io::Result<Box<dyn Worker>> {
         Ok(Box::new(MockWorker {
             mock: self.clone(),
             thread,

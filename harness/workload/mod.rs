@@ -22,6 +22,7 @@ pub mod sys;
 use std::io;
 use std::path::Path;
 
+use crate::cancel::Cancel;
 use crate::record::{Op, Recorder};
 use crate::scenario::{WorkloadParams, WorkloadSpec};
 
@@ -41,14 +42,15 @@ pub trait Workload: Send + Sync {
     /// The op a user counts throughput in.
     fn unit_op(&self) -> Op;
     /// Prepares thread `thread`'s worker under `root` (files it needs before
-    /// the clock starts, e.g. a preallocated WAL). Not measured.
-    fn worker(&self, root: &Path, thread: u32, seed: u64) -> io::Result<Box<dyn Worker>>;
-    /// True when the work changes state that a warm-up would use up (a
-    /// file is copied up once; relatime updates atime on the first read):
-    /// such a workload runs without warm-up.
-    fn cold_start(&self) -> bool {
-        false
-    }
+    /// the clock starts, e.g. a preallocated WAL). Not measured. Setup
+    /// loops poll `cancel` so that a signal stops them within 100 ms.
+    fn worker(
+        &self,
+        root: &Path,
+        thread: u32,
+        seed: u64,
+        cancel: &Cancel,
+    ) -> io::Result<Box<dyn Worker>>;
 }
 
 /// One thread's state machine.
@@ -88,10 +90,11 @@ pub fn build(spec: &WorkloadSpec) -> Box<dyn Workload> {
 /// Regular files already under `root` (an overlay's lower files), relative
 /// and sorted — outside the workloads' own `tNN` directories and
 /// wpbench's `.wpbench*` entries; symlinks are not followed.
-pub(crate) fn existing_files(root: &Path) -> io::Result<Vec<std::path::PathBuf>> {
+pub(crate) fn existing_files(root: &Path, cancel: &Cancel) -> io::Result<Vec<std::path::PathBuf>> {
     let mut out = Vec::new();
     let mut stack = vec![std::path::PathBuf::new()];
     while let Some(rel) = stack.pop() {
+        cancel.check()?;
         for entry in std::fs::read_dir(root.join(&rel))? {
             let entry = entry?;
             let ty = entry.file_type()?;

@@ -18,6 +18,7 @@ use rustix::fs::{Advice, OFlags, Timespec, Timestamps};
 
 use super::payload::{thread_seed, Payload};
 use super::{cname, failed, sys, Step, Worker, Workload};
+use crate::cancel::Cancel;
 use crate::record::{Op, Recorder};
 use crate::scenario::{SizeRange, WorkloadParams, WorkloadSpec};
 
@@ -68,11 +69,13 @@ impl Workload for ReadAtime {
         Op::ReadFile
     }
 
-    fn cold_start(&self) -> bool {
-        true
-    }
-
-    fn worker(&self, root: &Path, thread: u32, seed: u64) -> io::Result<Box<dyn Worker>> {
+    fn worker(
+        &self,
+        root: &Path,
+        thread: u32,
+        seed: u64,
+        cancel: &Cancel,
+    ) -> io::Result<Box<dyn Worker>> {
         let dir = sys::thread_dir(root, thread)?;
         let threads = u64::from(self.spec.threads);
         let mine = self.files / threads + u64::from(u64::from(thread) < self.files % threads);
@@ -81,6 +84,7 @@ impl Workload for ReadAtime {
         let mut buf = Vec::new();
         let mut largest = 0;
         for i in 0..mine {
+            cancel.check()?;
             let name = cname(format!("f{i:06}"));
             let len = payload.size(self.file_size) as usize;
             largest = largest.max(len);

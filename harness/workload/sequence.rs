@@ -44,6 +44,7 @@ use rustix::fs::OFlags;
 use super::payload::{thread_seed, Payload};
 use super::sys::AlignedBuf;
 use super::{cname, failed, sys, Step, Worker, Workload};
+use crate::cancel::Cancel;
 use crate::record::{Op, Recorder};
 use crate::scenario::{SeqStep, SizeRange, WorkloadParams, WorkloadSpec};
 
@@ -78,7 +79,7 @@ impl Sequence {
         }
     }
 
-    fn build(&self, root: &Path, thread: u32, seed: u64) -> io::Result<SeqWorker> {
+    fn build(&self, root: &Path, thread: u32, seed: u64, cancel: &Cancel) -> io::Result<SeqWorker> {
         let dir = sys::thread_dir(root, thread)?;
         if self.spec.o_direct {
             sys::probe_o_direct(dir.as_fd())?;
@@ -88,6 +89,7 @@ impl Sequence {
         let mut buf = Vec::new();
         let mut fileset = Vec::with_capacity(self.files as usize);
         for i in 0..self.files {
+            cancel.check()?;
             let name = cname(format!("f{i:06}"));
             let len = block_round(payload.size(self.file_size) as usize, self.spec.o_direct);
             payload.record(&mut buf, thread, i, len);
@@ -118,8 +120,14 @@ impl Workload for Sequence {
         Op::Sequence
     }
 
-    fn worker(&self, root: &Path, thread: u32, seed: u64) -> io::Result<Box<dyn Worker>> {
-        Ok(Box::new(self.build(root, thread, seed)?))
+    fn worker(
+        &self,
+        root: &Path,
+        thread: u32,
+        seed: u64,
+        cancel: &Cancel,
+    ) -> io::Result<Box<dyn Worker>> {
+        Ok(Box::new(self.build(root, thread, seed, cancel)?))
     }
 }
 
@@ -387,7 +395,7 @@ mod tests {
     fn varmail_loop_makes_exactly_the_ops_its_steps_imply() {
         let dir = tempfile::tempdir().unwrap();
         let w = Sequence::new(spec(varmail(), 20, false, true));
-        let mut sw = w.build(dir.path(), 0, 1).unwrap();
+        let mut sw = w.build(dir.path(), 0, 1, &Cancel::new()).unwrap();
         assert_eq!(files_in(dir.path()), 20);
         let (tx, rx) = channel();
         let mut rec = Recorder::new(0, Instant::now(), tx);
@@ -422,7 +430,7 @@ mod tests {
         // the `open` then closes it implicitly.
         let steps = vec![Write(SizeRange::fixed(100)), Fdatasync, Stat, Rename, Open];
         let w = Sequence::new(spec(steps, 5, false, false));
-        let mut sw = w.build(dir.path(), 0, 2).unwrap();
+        let mut sw = w.build(dir.path(), 0, 2, &Cancel::new()).unwrap();
         let (tx, rx) = channel();
         let mut rec = Recorder::new(0, Instant::now(), tx);
         // The first pass has no current file: `write` opens one.
@@ -448,7 +456,7 @@ mod tests {
         use SeqStep::*;
         let dir = tempfile::tempdir().unwrap();
         let w = Sequence::new(spec(vec![Unlink], 3, false, false));
-        let mut sw = w.build(dir.path(), 0, 3).unwrap();
+        let mut sw = w.build(dir.path(), 0, 3, &Cancel::new()).unwrap();
         let (tx, _rx) = channel();
         let mut rec = Recorder::new(0, Instant::now(), tx);
         for _ in 0..3 {
@@ -460,7 +468,7 @@ mod tests {
         // is taken by a directory, behind the workload's back.
         let dir = tempfile::tempdir().unwrap();
         let w = Sequence::new(spec(vec![Open, Rename], 1, false, false));
-        let mut sw = w.build(dir.path(), 0, 4).unwrap();
+        let mut sw = w.build(dir.path(), 0, 4, &Cancel::new()).unwrap();
         std::fs::create_dir_all(dir.path().join("t00/f000001/x")).unwrap();
         match sw.step(&mut rec) {
             Step::Failed(e) => assert_eq!(e, libc::EISDIR),
@@ -485,7 +493,7 @@ mod tests {
             Close,
         ];
         let w = Sequence::new(spec(steps, 2, true, false));
-        let mut sw = w.build(dir.path(), 0, 5).unwrap();
+        let mut sw = w.build(dir.path(), 0, 5, &Cancel::new()).unwrap();
         let (tx, rx) = channel();
         let mut rec = Recorder::new(0, Instant::now(), tx);
         let step = sw.step(&mut rec);

@@ -14,6 +14,7 @@ use super::payload::{thread_seed, Payload};
 use super::sync::Syncer;
 use super::sys::AlignedBuf;
 use super::{cname, failed, sys, Step, Worker, Workload};
+use crate::cancel::Cancel;
 use crate::record::{Op, Recorder};
 use crate::scenario::{SizeRange, WorkloadParams, WorkloadSpec};
 
@@ -45,7 +46,13 @@ impl Workload for SmallFiles {
         Op::File
     }
 
-    fn worker(&self, root: &Path, thread: u32, seed: u64) -> io::Result<Box<dyn Worker>> {
+    fn worker(
+        &self,
+        root: &Path,
+        thread: u32,
+        seed: u64,
+        _cancel: &Cancel,
+    ) -> io::Result<Box<dyn Worker>> {
         let thread_dir = sys::thread_dir(root, thread)?;
         if self.spec.o_direct {
             sys::probe_o_direct(thread_dir.as_fd())?;
