@@ -206,7 +206,7 @@ fn sigint_and_sigterm_tear_down_and_mark_the_run_interrupted() {
             "scratch removed"
         );
         assert!(entries_with_prefix(&sb.hostpath(), "wpbench-").is_empty());
-        assert!(host_mounts_of("wpbench-").is_empty());
+        assert_no_mounts(&sb);
     }
 }
 
