@@ -597,8 +597,8 @@ fn cleanup(root: Option<PathBuf>) -> Result<ExitCode> {
     for problem in problems {
         eprintln!("wpbench: {problem}");
     }
-    // Empty cgroups of killed runs (a live run's cgroup holds its threads).
-    for cgroup in crate::fault::throttle::remove_stale("") {
+    // Old empty cgroups of killed runs (a live run's holds its threads).
+    for cgroup in crate::fault::throttle::remove_stale(&report.live_runs) {
         println!("removed cgroup {}", cgroup.display());
     }
     for run in &report.live_runs {

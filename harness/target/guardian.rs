@@ -66,8 +66,12 @@ pub fn guard(scratch_root: &Path, run_id: &str) -> Result<()> {
                 // Nobody reads the guardian's output; a result it cannot
                 // mark keeps saying `running`.
                 let _ = crate::result::writer::mark_killed_runs(&report.killed_results);
-                // A throttle's cgroup, emptied by the run's death.
-                crate::fault::throttle::remove_stale(run_id);
+                // The run's cgroups. Its threads may still be finishing
+                // throttled I/O after its process is gone (seen here: 200 ms
+                // at 100 IOPS): they can only be removed once the last has
+                // exited.
+                let cgroups = crate::fault::throttle::run_cgroups(run_id);
+                crate::fault::throttle::remove_run_cgroups(run_id, &cgroups, CGROUP_PATIENCE);
                 return Ok(());
             }
             RunState::Live if Instant::now() > deadline => {
@@ -79,3 +83,7 @@ pub fn guard(scratch_root: &Path, run_id: &str) -> Result<()> {
         }
     }
 }
+
+/// How long the guardian waits for a dead run's exiting threads to leave
+/// its cgroups.
+const CGROUP_PATIENCE: Duration = Duration::from_secs(60);

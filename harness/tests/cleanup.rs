@@ -293,3 +293,55 @@ fn signals_and_panics_in_every_phase_leave_nothing() {
         assert_eq!(run_status(&sb, "phase"), want, "{what}");
     }
 }
+
+#[test]
+fn sigkill_in_a_throttled_cell_leaves_no_cgroup_of_the_run() {
+    if !require_root("sigkill_in_a_throttled_cell_leaves_no_cgroup_of_the_run") {
+        return;
+    }
+    let _serial = serial();
+    let sb = Sandbox::new();
+    // Two threads in throttled fsyncs when the kill comes: they finish
+    // their I/O before they exit, after the process is already gone.
+    let file = sb.write(
+        "throttled.yaml",
+        "version: 1\nname: throttled\nduration: 60s\nwarmup: 0s\n\
+         targets:\n  - {name: e, kind: ext4, size: 128MiB}\n\
+         workloads:\n  - {name: wal, kind: fsync_heavy, fsync: always, file_size: 8MiB, threads: 2}\n\
+         faults:\n  - {kind: throttle, write_iops: 50}\n",
+    );
+    let mut child = sb
+        .run_command(&file, "throttled", &[])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let result = sb.out("throttled").join("result.json");
+    eventually("the run to start", || result.exists());
+    let run_id = read_json(&result)["run_id"].as_str().unwrap().to_string();
+    eventually("the throttled cell to start", || {
+        !cgroups_of_run(&run_id).is_empty()
+    });
+    std::thread::sleep(Duration::from_millis(700));
+    signal(&child, rustix::process::Signal::KILL);
+    child.wait().unwrap();
+    let killed = Instant::now();
+    // The guardian, not `wpbench cleanup`.
+    while !cgroups_of_run(&run_id).is_empty() {
+        assert!(
+            killed.elapsed() < Duration::from_secs(5),
+            "cgroups of run {run_id} left: {:?}",
+            cgroups_of_run(&run_id)
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    eprintln!(
+        "cgroups of the killed run gone after {:?}",
+        killed.elapsed()
+    );
+    eventually("the guardian to exit", || {
+        guardians_of(&sb.scratch()).is_empty()
+    });
+    assert_nothing_left(&sb);
+    assert_eq!(run_status(&sb, "throttled"), "killed");
+}
