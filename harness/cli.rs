@@ -583,7 +583,8 @@ fn validate(files: &[PathBuf]) -> Result<ExitCode> {
 
 fn cleanup(root: Option<PathBuf>) -> Result<ExitCode> {
     let root = root.unwrap_or_else(scratch::default_root);
-    let report = scratch::cleanup_stale(&root);
+    // Refuses (exit 3) a scratch root another user could have written.
+    let report = scratch::cleanup_stale(&root)?;
     for path in &report.removed_paths {
         println!("removed {}", path.display());
     }
@@ -604,7 +605,11 @@ fn cleanup(root: Option<PathBuf>) -> Result<ExitCode> {
     for run in &report.live_runs {
         println!("left alone: run {run} is still running");
     }
-    if report.removed_runs.is_empty() && report.problems.is_empty() {
+    for what in &report.left_alone {
+        println!("left alone: {what}");
+    }
+    if report.removed_runs.is_empty() && report.problems.is_empty() && report.left_alone.is_empty()
+    {
         println!("nothing to clean up under {}", root.display());
     }
     if report.problems.is_empty() {

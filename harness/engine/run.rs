@@ -100,11 +100,16 @@ pub fn run(
     cancel: &AtomicBool,
     obs: &dyn RunObserver,
 ) -> Result<RunResult> {
-    let report = crate::target::scratch::cleanup_stale(&opts.scratch_root);
+    // Refuses (exit 3) a scratch root another user could write, before
+    // anything is written.
+    let report = crate::target::scratch::cleanup_stale(&opts.scratch_root)?;
     for run in &report.removed_runs {
         obs.message(&format!(
             "removed the leftovers of an earlier killed run ({run})"
         ));
+    }
+    for what in &report.left_alone {
+        obs.message(&format!("left alone: {what}"));
     }
     for problem in crate::result::writer::mark_killed_runs(&report.killed_results).1 {
         obs.message(&problem);
@@ -115,15 +120,7 @@ pub fn run(
         }
         _ => Error::run_io(format!("creating {}", opts.out_dir.display()), e),
     })?;
-    let mut scratch = ScratchArea::create(&opts.scratch_root, &opts.run_id).map_err(|e| {
-        Error::run_io(
-            format!(
-                "creating the scratch area under {}",
-                opts.scratch_root.display()
-            ),
-            e,
-        )
-    })?;
+    let mut scratch = ScratchArea::create(&opts.scratch_root, &opts.run_id)?;
     scratch.keep_outside(opts.keep);
     if let Ok(dir) = run_dir.path().canonicalize() {
         scratch

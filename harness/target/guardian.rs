@@ -8,8 +8,9 @@
 //! signal to the run's process group does not reach it. It waits for
 //! end-of-file on a pipe whose only writer is the run: the kernel closes it
 //! when the run exits, however it exits. Then, once the run's process is
-//! gone, it applies the run's manifest. After a normal exit the run has
-//! already cleaned up and the guardian finds nothing to do.
+//! gone, it applies the run's manifest — if it may trust it (see
+//! `scratch`). After a normal exit the run has already cleaned up and the
+//! guardian finds nothing to do.
 
 use std::io::Read;
 use std::os::fd::OwnedFd;
@@ -17,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::scratch::{cleanup_run, CleanupReport, RunState};
+use super::scratch::{cleanup_run, trusted_root, CleanupReport, RunState};
 use crate::error::{Error, Result};
 
 /// Keeps the guardian waiting while alive; dropping it (or dying) releases it.
@@ -56,13 +57,14 @@ pub fn guard(scratch_root: &Path, run_id: &str) -> Result<()> {
     let mut stdin = std::io::stdin().lock();
     while !matches!(stdin.read(&mut sink), Ok(0) | Err(_)) {}
 
-    let dir: PathBuf = scratch_root.join(run_id);
+    // The run checked the root before it started; an unsafe one is not used.
+    let dir: PathBuf = trusted_root(scratch_root)?.join(run_id);
     // The run's process may linger briefly after closing its files.
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let mut report = CleanupReport::default();
         match cleanup_run(&dir, &mut report) {
-            RunState::NotARun | RunState::Removed => {
+            RunState::NotARun | RunState::Removed | RunState::Untrusted => {
                 // Nobody reads the guardian's output; a result it cannot
                 // mark keeps saying `running`.
                 let _ = crate::result::writer::mark_killed_runs(&report.killed_results);
