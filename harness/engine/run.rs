@@ -102,7 +102,10 @@ pub fn run(
 ) -> Result<RunResult> {
     // Refuses (exit 3) a scratch root another user could write, before
     // anything is written.
-    let report = crate::target::scratch::cleanup_stale(&opts.scratch_root)?;
+    let dead_cgroups = |run: &str, names: &[String]| {
+        crate::fault::throttle::remove_run_cgroups(run, names, std::time::Duration::from_secs(2))
+    };
+    let report = crate::target::scratch::cleanup_stale(&opts.scratch_root, &dead_cgroups)?;
     for run in &report.removed_runs {
         obs.message(&format!(
             "removed the leftovers of an earlier killed run ({run})"
@@ -446,6 +449,13 @@ fn run_trial(
             Some(point) => shutdown_guarded(point, &attached),
             None => Err("no filesystem to shut down (tmpfs)".to_string()),
         };
+        if applying(scenario, cell, FaultKind::Throttle).is_some() {
+            // Recorded before it is made: a killed run's guardian removes it.
+            let name = crate::fault::throttle::cgroup_name(&opts.run_id, cell.index as u32);
+            scratch
+                .register_cgroup(&name)
+                .map_err(|e| Error::run_io("writing the scratch manifest", e))?;
+        }
         let faults = CellFaults::arm(scenario, cell, &target, &root, &opts.run_id)?;
         let join_cgroup = |tid: i32| faults.join_throttle(tid);
         let before_clock = || faults.before_clock(&target);

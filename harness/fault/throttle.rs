@@ -25,9 +25,11 @@
 //!
 //! Safety: wpbench only creates cgroups named `wpbench-…` at the top of the
 //! hierarchy, only moves threads of its own process, and removes the
-//! cgroup on drop (moving its threads back first). The guardian removes
-//! a killed run's ([`remove_run_cgroups`]); [`remove_stale`] sweeps old
-//! empty ones of runs that are not live.
+//! cgroup on drop (moving its threads back first). The run records each
+//! cgroup's name in its scratch manifest before making it, so that the
+//! guardian or `wpbench cleanup` remove exactly those of a killed run
+//! ([`remove_run_cgroups`]); [`remove_stale`] sweeps old empty ones that no
+//! manifest records.
 
 use std::fs;
 use std::io::{self, Write};

@@ -9,8 +9,10 @@
 //! end-of-file on a pipe whose only writer is the run: the kernel closes it
 //! when the run exits, however it exits. Then, once the run's process is
 //! gone, it applies the run's manifest — if it may trust it (see
-//! `scratch`). After a normal exit the run has already cleaned up and the
-//! guardian finds nothing to do.
+//! `scratch`) — including the cgroups it records: those wait until the
+//! kernel has let go of the run's last exiting thread. After a normal exit
+//! the run has already cleaned up and the guardian finds nothing to do
+//! (but a cgroup of this run that teardown could not remove).
 
 use std::io::Read;
 use std::os::fd::OwnedFd;
@@ -59,21 +61,25 @@ pub fn guard(scratch_root: &Path, run_id: &str) -> Result<()> {
 
     // The run checked the root before it started; an unsafe one is not used.
     let dir: PathBuf = trusted_root(scratch_root)?.join(run_id);
+    // The run's threads may still be finishing throttled I/O after its
+    // process is gone (seen here: 200 ms at 100 IOPS); its cgroups can only
+    // be removed once the last has exited.
+    let remove_cgroups = |run: &str, names: &[String]| {
+        crate::fault::throttle::remove_run_cgroups(run, names, CGROUP_PATIENCE)
+    };
     // The run's process may linger briefly after closing its files.
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let mut report = CleanupReport::default();
-        match cleanup_run(&dir, &mut report) {
+        match cleanup_run(&dir, &mut report, &remove_cgroups) {
             RunState::NotARun | RunState::Removed | RunState::Untrusted => {
                 // Nobody reads the guardian's output; a result it cannot
                 // mark keeps saying `running`.
                 let _ = crate::result::writer::mark_killed_runs(&report.killed_results);
-                // The run's cgroups. Its threads may still be finishing
-                // throttled I/O after its process is gone (seen here: 200 ms
-                // at 100 IOPS): they can only be removed once the last has
-                // exited.
-                let cgroups = crate::fault::throttle::run_cgroups(run_id);
-                crate::fault::throttle::remove_run_cgroups(run_id, &cgroups, CGROUP_PATIENCE);
+                // A cgroup of this run that its own teardown could not
+                // remove (the run ended normally, its manifest is gone).
+                let left = crate::fault::throttle::run_cgroups(run_id);
+                remove_cgroups(run_id, &left);
                 return Ok(());
             }
             RunState::Live if Instant::now() > deadline => {

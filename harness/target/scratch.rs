@@ -6,7 +6,8 @@
 //! `lower/`. Paths the run creates elsewhere (a hostPath's fresh
 //! subdirectory, and the parents of a hostPath base it had to make) are
 //! written to the manifest *before* they are created, and their device and
-//! inode right after.
+//! inode right after. The cgroups a run makes are recorded by name before
+//! they are made.
 //!
 //! wpbench runs as root, and a file that names paths to remove must not be
 //! something another user could have written. The rules:
@@ -89,6 +90,10 @@ struct Manifest {
     /// run's leftovers can mark its result.json as killed.
     #[serde(default)]
     result_dir: Option<PathBuf>,
+    /// Names of the cgroups the run makes (`wpbench-<run_id>-<n>`, at the
+    /// top of a cgroup hierarchy), each recorded before it is made.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    cgroups: Vec<String>,
 }
 
 /// This run's scratch directory. Removes everything it recorded on drop.
@@ -346,6 +351,7 @@ impl ScratchArea {
                 start_ticks: start_ticks(pid).unwrap_or(0),
                 created: Vec::new(),
                 result_dir: None,
+                cgroups: Vec::new(),
             },
             keep: false,
         };
@@ -419,6 +425,17 @@ impl ScratchArea {
         let st = rustix::fs::fstat(&fd)?;
         let (dev, ino) = dev_ino(&st);
         (entry.dev, entry.ino) = (Some(dev), Some(ino));
+        self.persist()
+    }
+
+    /// Records the name of a cgroup (`wpbench-<run_id>-<n>`) before it is
+    /// made, so that the guardian or `wpbench cleanup` remove exactly it if
+    /// the run is killed.
+    pub fn register_cgroup(&mut self, name: &str) -> io::Result<()> {
+        if self.manifest.cgroups.iter().any(|c| c == name) {
+            return Ok(());
+        }
+        self.manifest.cgroups.push(name.to_string());
         self.persist()
     }
 
@@ -851,6 +868,7 @@ fn owner_alive(m: &Manifest) -> bool {
 pub struct CleanupReport {
     pub removed_runs: Vec<String>,
     pub removed_paths: Vec<PathBuf>,
+    pub removed_cgroups: Vec<PathBuf>,
     pub live_runs: Vec<String>,
     /// What was not provably written or created by a run of this user, and
     /// why: left in place.
@@ -861,12 +879,17 @@ pub struct CleanupReport {
     pub killed_results: Vec<PathBuf>,
 }
 
+/// Removes the cgroups a dead run recorded: `(run_id, names)` → (removed,
+/// problems). The caller supplies it (the cgroup code lives in
+/// `fault::throttle`, above this module).
+pub type CgroupRemover<'a> = &'a dyn Fn(&str, &[String]) -> (Vec<PathBuf>, Vec<String>);
+
 /// Removes the scratch areas of runs whose process is gone (killed by
-/// SIGKILL, or a crash of the machine), with every path their manifests
-/// recorded. Live runs are left alone, and so is everything not
+/// SIGKILL, or a crash of the machine), with every path and cgroup their
+/// manifests recorded. Live runs are left alone, and so is everything not
 /// provably written by a run of this user. A scratch root that is not safe
 /// (see [`trusted_root`]) is refused (exit 3); a missing one is empty.
-pub fn cleanup_stale(root: &Path) -> Result<CleanupReport, Error> {
+pub fn cleanup_stale(root: &Path, cgroups: CgroupRemover) -> Result<CleanupReport, Error> {
     let root = trusted_root(root)?;
     let mut report = CleanupReport::default();
     let Ok(dirs) = fs::read_dir(&root) else {
@@ -875,7 +898,7 @@ pub fn cleanup_stale(root: &Path) -> Result<CleanupReport, Error> {
     let mut names: Vec<OsString> = dirs.flatten().map(|e| e.file_name()).collect();
     names.sort();
     for name in names {
-        cleanup_run(&root.join(name), &mut report);
+        cleanup_run(&root.join(name), &mut report, cgroups);
     }
     Ok(report)
 }
@@ -980,7 +1003,7 @@ fn read_manifest(dir: &Path) -> Result<Option<Manifest>, String> {
 
 /// Removes one run's leftovers if its process is gone, and if its
 /// directory and manifest may be trusted (see the module's rules).
-pub fn cleanup_run(dir: &Path, report: &mut CleanupReport) -> RunState {
+pub fn cleanup_run(dir: &Path, report: &mut CleanupReport, cgroups: CgroupRemover) -> RunState {
     let manifest = match read_manifest(dir) {
         Ok(Some(m)) => m,
         Ok(None) => return RunState::NotARun,
@@ -1007,6 +1030,12 @@ pub fn cleanup_run(dir: &Path, report: &mut CleanupReport) -> RunState {
             }
         }
     }
+    if !manifest.cgroups.is_empty() {
+        let (removed, problems) = cgroups(&manifest.run_id, &manifest.cgroups);
+        report.removed_cgroups.extend(removed);
+        ok &= problems.is_empty();
+        report.problems.extend(problems);
+    }
     // Kept (with its manifest) while anything failed, for a later cleanup.
     if ok {
         match remove_path(dir, Removal::Tree, Proof::Inside) {
@@ -1027,6 +1056,10 @@ pub fn cleanup_run(dir: &Path, report: &mut CleanupReport) -> RunState {
 mod tests {
     use super::*;
 
+    fn no_cgroups(_: &str, _: &[String]) -> (Vec<PathBuf>, Vec<String>) {
+        (Vec::new(), Vec::new())
+    }
+
     /// Writes the manifest of a run whose owner is gone (a PID that cannot
     /// exist) into `<root>/<run_id>/`.
     fn dead_run(root: &Path, run_id: &str, created: Vec<Created>) -> PathBuf {
@@ -1038,6 +1071,7 @@ mod tests {
             start_ticks: 1,
             created,
             result_dir: Some(PathBuf::from(format!("/results/of/{run_id}"))),
+            cgroups: Vec::new(),
         };
         fs::write(dir.join(MANIFEST), serde_json::to_vec(&manifest).unwrap()).unwrap();
         dir
@@ -1135,7 +1169,7 @@ mod tests {
         fs::create_dir(root.path().join("foreign")).unwrap();
         let live = ScratchArea::create(root.path(), "live-run").unwrap();
 
-        let report = cleanup_stale(root.path()).unwrap();
+        let report = cleanup_stale(root.path(), &no_cgroups).unwrap();
         assert_eq!(report.removed_runs, vec!["dead-run".to_string()]);
         assert_eq!(report.live_runs, vec!["live-run".to_string()]);
         assert_eq!(report.removed_paths, vec![inside.clone()]);
@@ -1179,7 +1213,7 @@ mod tests {
             area.persist().unwrap();
             std::mem::forget(area);
         }
-        let report = cleanup_stale(root.path()).unwrap();
+        let report = cleanup_stale(root.path(), &no_cgroups).unwrap();
         assert!(report.left_alone.is_empty(), "{:?}", report.left_alone);
         assert!(report.problems.is_empty(), "{:?}", report.problems);
         assert_eq!(report.removed_runs, vec!["run-9".to_string()]);
@@ -1223,7 +1257,7 @@ mod tests {
             "forged",
             vec![tree(&plain), unmarked, wrong_inode, other_run, not_it],
         );
-        let report = cleanup_stale(root.path()).unwrap();
+        let report = cleanup_stale(root.path(), &no_cgroups).unwrap();
         let text = report.left_alone.join("\n");
         assert_eq!(report.left_alone.len(), 5, "{text}");
         assert!(text.contains("no device and inode were recorded"), "{text}");
@@ -1266,7 +1300,7 @@ mod tests {
         through.path = link.join("c0-t");
         dead_run_add(&dir, through);
 
-        let report = cleanup_stale(root.path()).unwrap();
+        let report = cleanup_stale(root.path(), &no_cgroups).unwrap();
         assert!(victim.join("precious").exists());
         let text = report.left_alone.join("\n");
         assert!(text.contains("is a symlink (not followed)"), "{text}");
@@ -1391,7 +1425,7 @@ mod tests {
         let m6 = inside(&d6);
         std::os::unix::fs::symlink(&d6, root.path().join("linked-dir")).unwrap();
 
-        let report = cleanup_stale(root.path()).unwrap();
+        let report = cleanup_stale(root.path(), &no_cgroups).unwrap();
         let text = report.left_alone.join("\n");
         assert_eq!(report.left_alone.len(), 6, "{text}");
         for want in [
@@ -1427,7 +1461,7 @@ mod tests {
         dead_run(&root, "forged", vec![tree(&victim)]);
         for e in [
             trusted_root(&root).unwrap_err(),
-            cleanup_stale(&root).unwrap_err(),
+            cleanup_stale(&root, &no_cgroups).unwrap_err(),
             ScratchArea::create(&root, "run-1").unwrap_err(),
         ] {
             assert_eq!(e.exit_code(), 3, "{e}");
