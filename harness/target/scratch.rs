@@ -1222,6 +1222,37 @@ mod tests {
     }
 
     #[test]
+    fn a_killed_runs_recorded_cgroups_go_and_a_failure_keeps_its_manifest() {
+        let root = tempfile::tempdir().unwrap();
+        let mut area = ScratchArea::create(root.path(), "run-c").unwrap();
+        area.register_cgroup("wpbench-run-c-0").unwrap();
+        area.register_cgroup("wpbench-run-c-0").unwrap();
+        area.register_cgroup("wpbench-run-c-3").unwrap();
+        area.manifest.pid = u32::MAX;
+        area.persist().unwrap();
+        let dir = area.dir().to_path_buf();
+        std::mem::forget(area);
+        let asked = std::cell::RefCell::new(Vec::new());
+        let busy = |run: &str, names: &[String]| {
+            asked.borrow_mut().push((run.to_string(), names.to_vec()));
+            (Vec::new(), vec!["removing cgroup …: busy".to_string()])
+        };
+        let report = cleanup_stale(root.path(), &busy).unwrap();
+        let names = vec!["wpbench-run-c-0".to_string(), "wpbench-run-c-3".to_string()];
+        assert_eq!(*asked.borrow(), vec![("run-c".to_string(), names.clone())]);
+        assert_eq!(report.problems.len(), 1);
+        assert!(dir.join(MANIFEST).exists(), "kept for a later cleanup");
+        let gone = |_: &str, names: &[String]| {
+            let removed = names.iter().map(|n| PathBuf::from("/cg").join(n)).collect();
+            (removed, Vec::new())
+        };
+        let report = cleanup_stale(root.path(), &gone).unwrap();
+        assert_eq!(report.removed_cgroups.len(), 2);
+        assert_eq!(report.removed_runs, vec!["run-c".to_string()]);
+        assert!(!dir.exists());
+    }
+
+    #[test]
     fn an_outside_path_without_the_runs_marker_or_inode_is_left_alone() {
         let root = tempfile::tempdir().unwrap();
         let victims = tempfile::tempdir().unwrap();

@@ -680,3 +680,56 @@ fn sigkill_in_a_throttled_cell_leaves_no_cgroup_of_the_run() {
     assert_nothing_left(&sb);
     assert_eq!(run_status(&sb, "throttled"), "killed");
 }
+
+#[test]
+fn when_the_guardian_dies_too_cleanup_removes_the_runs_cgroups() {
+    if !require_root("when_the_guardian_dies_too_cleanup_removes_the_runs_cgroups") {
+        return;
+    }
+    let _serial = serial();
+    let sb = Sandbox::new();
+    let file = sb.write(
+        "throttled.yaml",
+        "version: 1\nname: throttled\nduration: 60s\nwarmup: 0s\n\
+         targets:\n  - {name: e, kind: ext4, size: 128MiB}\n\
+         workloads:\n  - {name: wal, kind: fsync_heavy, fsync: always, file_size: 8MiB}\n\
+         faults:\n  - {kind: throttle, write_iops: 50}\n",
+    );
+    let mut child = sb
+        .run_command(&file, "orphan", &[])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let result = sb.out("orphan").join("result.json");
+    eventually("the run to start", || result.exists());
+    let run_id = read_json(&result)["run_id"].as_str().unwrap().to_string();
+    eventually("the throttled cell to start", || {
+        !cgroups_of_run(&run_id).is_empty()
+    });
+    let guardians = guardians_of(&sb.scratch());
+    assert_eq!(guardians.len(), 1, "one guardian per run");
+    let pid = rustix::process::Pid::from_raw(guardians[0]).unwrap();
+    rustix::process::kill_process(pid, rustix::process::Signal::KILL).unwrap();
+    signal(&child, rustix::process::Signal::KILL);
+    child.wait().unwrap();
+    eventually("the guardian to die", || {
+        guardians_of(&sb.scratch()).is_empty()
+    });
+    // Made seconds ago: only the manifest's record lets cleanup take it.
+    assert!(
+        !cgroups_of_run(&run_id).is_empty(),
+        "nobody was left to remove it"
+    );
+    let out = cleanup(&sb.scratch());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        stdout(&out).lines().any(|l| l.starts_with("removed cgroup ")
+            && l.contains(&format!("/wpbench-{run_id}-"))),
+        "{}",
+        text(&out)
+    );
+    assert!(cgroups_of_run(&run_id).is_empty(), "{}", text(&out));
+    assert_nothing_left(&sb);
+    assert_eq!(run_status(&sb, "orphan"), "killed");
+}
