@@ -13,7 +13,8 @@
 //! something another user could have written. The rules:
 //!
 //! - The scratch root is owned by the user wpbench runs as (euid) and not
-//!   writable by group or others; wpbench creates it so (mode 0700). Each
+//!   writable by group or others; wpbench creates it so (mode 0700), and
+//!   makes an empty one of euid's 0700 (a Kubernetes emptyDir is 0777). Each
 //!   existing ancestor is owned by root or euid and is not writable by
 //!   group or others unless it has the sticky bit (`/tmp`, `/var/tmp`).
 //!   Otherwise `run` and `cleanup` stop (exit 3) before writing anything.
@@ -184,7 +185,8 @@ fn refuse(root: &Path, what: String, fix: String) -> Error {
 /// others unless it is sticky (like /tmp). Otherwise another user could
 /// plant a manifest in it or put another directory in its place.
 /// `Error::Environment` (exit 3) names the path, its owner and mode, and
-/// what to do. Creates nothing.
+/// what to do. Creates nothing; an empty root of euid's that others could
+/// write is made 0700 (see [`tighten_if_empty`]).
 pub fn trusted_root(root: &Path) -> Result<PathBuf, Error> {
     let abs = if root.is_absolute() {
         root.to_path_buf()
@@ -261,9 +263,9 @@ pub fn trusted_root(root: &Path) -> Result<PathBuf, Error> {
                     describe_owner(uid),
                     describe_mode(mode)
                 ))
-            } else if shared_writable(mode) {
+            } else if shared_writable(mode) && !tighten_if_empty(&canonical) {
                 Some(format!(
-                    "it is writable by group or others: owner {}, mode {}",
+                    "it is writable by group or others and not empty: owner {}, mode {}",
                     describe_owner(uid),
                     describe_mode(mode)
                 ))
@@ -292,6 +294,33 @@ pub fn trusted_root(root: &Path) -> Result<PathBuf, Error> {
         }
     }
     Ok(canonical)
+}
+
+/// Makes `dir` (owned by euid, its ancestors checked) 0700 if it is empty,
+/// and says whether it is empty then. An empty directory of ours that
+/// others could write is as good as one wpbench creates once it is 0700 —
+/// a Kubernetes emptyDir, wpbench's scratch root in a pod, is made 0777 —
+/// provided it is still empty after the chmod: nothing can be added after
+/// it. A directory with anything in it is refused untouched.
+fn tighten_if_empty(dir: &Path) -> bool {
+    let Ok(Opened::Dir(path_fd)) = open_dir_nofollow(dir) else {
+        return false;
+    };
+    let Ok(fd) = rustix::fs::openat(
+        &path_fd,
+        ".",
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) else {
+        return false;
+    };
+    let empty = |fd: &OwnedFd| {
+        rustix::fs::Dir::read_from(fd).is_ok_and(|mut entries| {
+            entries.all(|e| e.is_ok_and(|e| matches!(e.file_name().to_bytes(), b"." | b"..")))
+        })
+    };
+    let ours = rustix::fs::fstat(&fd).is_ok_and(|st| st.st_uid == euid() && is_dir(&st));
+    ours && empty(&fd) && rustix::fs::fchmod(&fd, Mode::from_raw_mode(0o700)).is_ok() && empty(&fd)
 }
 
 /// Creates the missing part of a checked scratch root: the root mode 0700,
@@ -1508,18 +1537,30 @@ mod tests {
     }
 
     #[test]
-    fn a_scratch_root_writable_by_others_is_refused() {
+    fn a_scratch_root_writable_by_others_is_refused_unless_empty() {
         let base = tempfile::tempdir().unwrap();
         let root = base.path().join("runs");
         fs::create_dir(&root).unwrap();
-        for mode in [0o777, 0o770, 0o1777] {
-            chmod(&root, mode);
+        fs::create_dir(root.join("someone-elses")).unwrap();
+        let mode = |p: &Path| fs::symlink_metadata(p).unwrap().mode() & 0o7777;
+        for m in [0o777, 0o770, 0o1777] {
+            chmod(&root, m);
             let e = trusted_root(&root).unwrap_err();
             assert_eq!(e.exit_code(), 3, "{e}");
-            assert!(e.to_string().contains("writable by group or others"), "{e}");
+            assert!(
+                e.to_string()
+                    .contains("writable by group or others and not empty"),
+                "{e}"
+            );
+            assert_eq!(mode(&root), m, "refused untouched");
         }
         chmod(&root, 0o755);
         assert_eq!(trusted_root(&root).unwrap(), root.canonicalize().unwrap());
+        // Empty (a Kubernetes emptyDir is 0777): made 0700, then used.
+        fs::remove_dir(root.join("someone-elses")).unwrap();
+        chmod(&root, 0o777);
+        assert_eq!(trusted_root(&root).unwrap(), root.canonicalize().unwrap());
+        assert_eq!(mode(&root), 0o700);
     }
 
     #[test]

@@ -444,6 +444,18 @@ fn a_world_writable_scratch_root_is_refused() {
         );
     }
     assert!(intact(&target));
+    // An empty one, like the Kubernetes emptyDir a pod's runs use (0777):
+    // nothing can have been planted in it; made 0700, it is used.
+    let empty_dir = sb.dir.path().join("emptydir");
+    std::fs::create_dir(&empty_dir).unwrap();
+    chmod(&empty_dir, 0o777);
+    let out = cleanup(&empty_dir);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(
+        std::fs::metadata(&empty_dir).unwrap().mode() & 0o7777,
+        0o700
+    );
     // And an ancestor anyone may write to, without the sticky bit.
     chmod(&root, 0o700);
     let open = sb.dir.path().join("open");
