@@ -72,11 +72,19 @@ pub fn run(
     cancel: &Cancel,
     obs: &dyn RunObserver,
 ) -> Result<RunResult> {
-    let report = crate::target::scratch::cleanup_stale(&opts.scratch_root);
+    // Refuses (exit 3) a scratch root another user could write, before
+    // anything is written.
+    let dead_cgroups = |run: &str, names: &[String]| {
+        crate::fault::throttle::remove_run_cgroups(run, names, std::time::Duration::from_secs(2))
+    };
+    let report = crate::target::scratch::cleanup_stale(&opts.scratch_root, &dead_cgroups)?;
     for run in &report.removed_runs {
         obs.message(&format!(
             "removed the leftovers of an earlier killed run ({run})"
         ));
+    }
+    for what in &report.left_alone {
+        obs.message(&format!("left alone: {what}"));
     }
     for problem in crate::result::writer::mark_killed_runs(&report.killed_results).1 {
         obs.message(&problem);
@@ -87,15 +95,7 @@ pub fn run(
         }
         _ => output_error(format!("writing into {}", opts.out_dir.display()), e),
     })?;
-    let mut scratch = ScratchArea::create(&opts.scratch_root, &opts.run_id).map_err(|e| {
-        Error::run_io(
-            format!(
-                "creating the scratch area under {}",
-                opts.scratch_root.display()
-            ),
-            e,
-        )
-    })?;
+    let mut scratch = ScratchArea::create(&opts.scratch_root, &opts.run_id)?;
     scratch.keep_outside(opts.keep);
     if let Ok(dir) = run_dir.path().canonicalize() {
         scratch
@@ -437,6 +437,13 @@ fn run_trial(
             Some(point) => shutdown_guarded(point, &attached),
             None => Err("no filesystem to shut down (tmpfs)".to_string()),
         };
+        if applying(scenario, cell, FaultKind::Throttle).is_some() {
+            // Recorded before it is made: a killed run's guardian removes it.
+            let name = crate::fault::throttle::cgroup_name(&opts.run_id, cell.index as u32);
+            scratch
+                .register_cgroup(&name)
+                .map_err(|e| Error::run_io("writing the scratch manifest", e))?;
+        }
         let faults = CellFaults::arm(scenario, cell, &target, &root, &opts.run_id, cancel)?;
         let join_cgroup = |tid: i32| faults.join_throttle(tid);
         let before_clock = || faults.before_clock(&target);

@@ -25,11 +25,15 @@
 //!
 //! Safety: wpbench only creates cgroups named `wpbench-…` at the top of the
 //! hierarchy, only moves threads of its own process, and removes the
-//! cgroup on drop (moving its threads back first). [`remove_stale`] clears
-//! what a killed run left behind.
+//! cgroup on drop (moving its threads back first). The run records each
+//! cgroup's name in its scratch manifest before making it, so that the
+//! guardian or `wpbench cleanup` remove exactly those of a killed run
+//! ([`remove_run_cgroups`]); [`remove_stale`] sweeps old empty ones that no
+//! manifest records.
 
 use std::fs;
 use std::io::{self, Write};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -543,41 +547,152 @@ fn enable_io(root: &Path) -> Result<()> {
     })
 }
 
-/// Removes `wpbench-<run_id_prefix>…` cgroups with no tasks at the top of
-/// every v1 blkio and cgroup2 hierarchy (what a killed run left; for
-/// `wpbench cleanup`). An empty prefix matches every wpbench cgroup.
-/// Returns the directories removed; busy ones are left alone.
-pub fn remove_stale(run_id_prefix: &str) -> Vec<PathBuf> {
+/// The top of every v1 blkio and cgroup2 hierarchy in this namespace's
+/// mountinfo, with the file that lists a cgroup's members there.
+fn hierarchy_roots() -> Vec<(PathBuf, &'static str)> {
     let Ok(mounts) = mountinfo::read() else {
         return Vec::new();
     };
     let (v1, v2) = cgroup_mounts(&mounts);
-    let prefix = format!("wpbench-{run_id_prefix}");
-    let mut removed = Vec::new();
-    for (root, members) in v1
-        .iter()
+    v1.into_iter()
         .map(|r| (r, "tasks"))
-        .chain(v2.iter().map(|r| (r, "cgroup.procs")))
-    {
-        let Ok(entries) = fs::read_dir(root) else {
+        .chain(v2.into_iter().map(|r| (r, "cgroup.procs")))
+        .collect()
+}
+
+/// The run id and number of a cgroup named `wpbench-<run_id>-<n>`.
+fn run_of_cgroup(name: &str) -> Option<(&str, u32)> {
+    check_name(name).ok()?;
+    let (run, n) = name.strip_prefix("wpbench-")?.rsplit_once('-')?;
+    if run.is_empty() || n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some((run, n.parse().ok()?))
+}
+
+/// Names of run `run_id`'s cgroups at the top of the hierarchies
+/// (`wpbench-<run_id>-<n>`, exactly that run id).
+pub fn run_cgroups(run_id: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    for (root, _) in hierarchy_roots() {
+        for entry in fs::read_dir(&root).into_iter().flatten().flatten() {
+            let Some(name) = entry.file_name().to_str().map(str::to_string) else {
+                continue;
+            };
+            if run_of_cgroup(&name).is_some_and(|(run, _)| run == run_id) && !names.contains(&name)
+            {
+                names.push(name);
+            }
+        }
+    }
+    names
+}
+
+/// Removes the cgroups of run `run_id` named in `names` (its manifest
+/// records each before it is made), wherever they are at the top of a v1
+/// blkio or cgroup2 hierarchy from mountinfo. A name that is not
+/// `wpbench-<run_id>-<n>` is refused. Tasks still in one are moved to the
+/// hierarchy's root first; while the kernel still counts the dead run's
+/// exiting threads (they may be finishing throttled I/O), rmdir says EBUSY
+/// and is retried until `patience` has passed. Returns the cgroups removed
+/// and the problems.
+pub fn remove_run_cgroups(
+    run_id: &str,
+    names: &[String],
+    patience: Duration,
+) -> (Vec<PathBuf>, Vec<String>) {
+    let deadline = Instant::now() + patience;
+    let roots = hierarchy_roots();
+    let (mut removed, mut problems) = (Vec::new(), Vec::new());
+    for name in names {
+        if !run_of_cgroup(name).is_some_and(|(run, _)| run == run_id) {
+            problems.push(format!(
+                "cgroup {name:?} left alone: not a name of run {run_id}'s cgroups \
+                 (wpbench-{run_id}-N)"
+            ));
             continue;
-        };
-        for entry in entries.flatten() {
-            let name = entry.file_name();
-            let Some(name) = name.to_str() else { continue };
+        }
+        for (root, members) in &roots {
+            let path = root.join(name);
+            if !fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir()) {
+                continue;
+            }
+            match evict_and_remove(root, &path, members, deadline) {
+                Ok(true) => removed.push(path),
+                Ok(false) => {}
+                Err(e) => problems.push(e),
+            }
+        }
+    }
+    (removed, problems)
+}
+
+/// Moves the members of the cgroup `path` to the hierarchy's `root` and
+/// removes it, retrying on EBUSY until `deadline`. Ok(false): it was gone.
+fn evict_and_remove(
+    root: &Path,
+    path: &Path,
+    members: &str,
+    deadline: Instant,
+) -> std::result::Result<bool, String> {
+    loop {
+        // ESRCH for a thread that is exiting: it leaves on its own.
+        for id in ids(&path.join(members)) {
+            let _ = write_file(&root.join(members), &id.to_string());
+        }
+        match fs::remove_dir(path) {
+            Ok(()) => return Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) && Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => {
+                return Err(format!(
+                    "removing cgroup {}: {e} (members: {:?})",
+                    path.display(),
+                    ids(&path.join(members))
+                ))
+            }
+        }
+    }
+}
+
+/// How old an empty cgroup must be before [`remove_stale`] takes it: a
+/// live run's cgroup is empty only between its creation and its threads
+/// joining, moments apart.
+const STALE_AFTER: Duration = Duration::from_secs(60);
+
+/// Removes empty cgroups named `wpbench-<run_id>-<n>` at the top of every
+/// v1 blkio and cgroup2 hierarchy (what a killed run left without a
+/// manifest that records it; for `wpbench cleanup`), except those of the
+/// `live` runs and those made less than a minute ago, which may belong to
+/// a run starting a cell elsewhere. Returns the directories removed.
+pub fn remove_stale(live: &[String]) -> Vec<PathBuf> {
+    let mut removed = Vec::new();
+    for (root, members) in hierarchy_roots() {
+        for entry in fs::read_dir(&root).into_iter().flatten().flatten() {
             let path = entry.path();
-            if !name.starts_with(&prefix) || check_name(name).is_err() || !path.is_dir() {
+            let Ok(meta) = fs::symlink_metadata(&path) else {
                 continue;
-            }
-            if !ids(&path.join(members)).is_empty() {
-                continue;
-            }
-            if fs::remove_dir(&path).is_ok() {
+            };
+            let made = std::time::UNIX_EPOCH + Duration::from_secs(meta.ctime().max(0) as u64);
+            let age = made.elapsed().unwrap_or_default();
+            let name = entry.file_name();
+            if meta.is_dir()
+                && name.to_str().is_some_and(|n| sweepable(n, live, age))
+                && ids(&path.join(members)).is_empty()
+                && fs::remove_dir(&path).is_ok()
+            {
                 removed.push(path);
             }
         }
     }
     removed
+}
+
+/// Whether [`remove_stale`] may take an empty cgroup `name` made `age` ago.
+fn sweepable(name: &str, live: &[String], age: Duration) -> bool {
+    run_of_cgroup(name).is_some_and(|(run, _)| !live.iter().any(|l| l == run)) && age >= STALE_AFTER
 }
 
 #[cfg(test)]
@@ -816,8 +931,21 @@ mod tests {
     }
 
     #[test]
-    fn stale_cgroups_are_removed() {
-        let Some(mode) = mode_or_skip("stale_cgroups_are_removed") else {
+    fn cgroup_names_tell_their_run() {
+        assert_eq!(
+            run_of_cgroup("wpbench-20240101T000000Z-ab12-3"),
+            Some(("20240101T000000Z-ab12", 3))
+        );
+        assert_eq!(run_of_cgroup("wpbench-x-"), None);
+        assert_eq!(run_of_cgroup("wpbench-x-1a"), None);
+        assert_eq!(run_of_cgroup("wpbench--1"), None);
+        assert_eq!(run_of_cgroup("system.slice"), None);
+        assert_eq!(run_of_cgroup("wpbench-../x-1"), None);
+    }
+
+    #[test]
+    fn a_runs_recorded_cgroups_are_removed_and_no_other() {
+        let Some(mode) = mode_or_skip("a_runs_recorded_cgroups_are_removed_and_no_other") else {
             return;
         };
         struct Guard(PathBuf);
@@ -826,16 +954,34 @@ mod tests {
                 let _ = fs::remove_dir(&self.0);
             }
         }
-        let run = format!("stale{}", std::process::id());
-        let g = Guard(mode.root().join(cgroup_name(&run, 7)));
-        fs::create_dir(&g.0).unwrap();
-        let other = Guard(mode.root().join(cgroup_name("zz-other", 0)));
-        let made_other = fs::create_dir(&other.0).is_ok();
-        let removed = remove_stale(&run);
-        assert_eq!(removed, vec![g.0.clone()]);
-        assert!(!g.0.exists());
-        if made_other {
-            assert!(other.0.exists(), "another run's cgroup was removed");
-        }
+        let run = format!("rec{}", std::process::id());
+        let mine = Guard(mode.root().join(cgroup_name(&run, 7)));
+        fs::create_dir(&mine.0).unwrap();
+        // Same prefix, another run; and a name of another run passed in.
+        let other = Guard(mode.root().join(cgroup_name(&format!("{run}-x"), 0)));
+        fs::create_dir(&other.0).unwrap();
+        assert_eq!(run_cgroups(&run), vec![cgroup_name(&run, 7)]);
+        let names = vec![
+            cgroup_name(&run, 7),
+            cgroup_name(&run, 8),
+            cgroup_name(&format!("{run}-x"), 0),
+        ];
+        let (removed, problems) = remove_run_cgroups(&run, &names, Duration::from_secs(1));
+        assert_eq!(removed, vec![mine.0.clone()]);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].contains("left alone"), "{problems:?}");
+        assert!(!mine.0.exists());
+        assert!(other.0.exists(), "another run's cgroup was removed");
+    }
+
+    #[test]
+    fn the_sweep_takes_old_cgroups_of_runs_not_live() {
+        let (old, young) = (STALE_AFTER, STALE_AFTER / 2);
+        let live = vec!["live-1".to_string()];
+        assert!(sweepable("wpbench-dead-1-0", &live, old));
+        assert!(!sweepable("wpbench-dead-1-0", &live, young));
+        assert!(!sweepable("wpbench-live-1-3", &live, old));
+        assert!(!sweepable("wpbench-notacgroupname", &live, old));
+        assert!(!sweepable("user.slice", &live, old));
     }
 }

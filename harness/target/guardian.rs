@@ -8,8 +8,11 @@
 //! signal to the run's process group does not reach it. It waits for
 //! end-of-file on a pipe whose only writer is the run: the kernel closes it
 //! when the run exits, however it exits. Then, once the run's process is
-//! gone, it applies the run's manifest. After a normal exit the run has
-//! already cleaned up and the guardian finds nothing to do.
+//! gone, it applies the run's manifest — if it may trust it (see
+//! `scratch`) — including the cgroups it records: those wait until the
+//! kernel has let go of the run's last exiting thread. After a normal exit
+//! the run has already cleaned up and the guardian finds nothing to do
+//! (but a cgroup of this run that teardown could not remove).
 
 use std::io::Read;
 use std::os::fd::OwnedFd;
@@ -17,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::scratch::{cleanup_run, CleanupReport, RunState};
+use super::scratch::{cleanup_run, trusted_root, CleanupReport, RunState};
 use crate::error::{Error, Result};
 
 /// Keeps the guardian waiting while alive; dropping it (or dying) releases it.
@@ -56,18 +59,27 @@ pub fn guard(scratch_root: &Path, run_id: &str) -> Result<()> {
     let mut stdin = std::io::stdin().lock();
     while !matches!(stdin.read(&mut sink), Ok(0) | Err(_)) {}
 
-    let dir: PathBuf = scratch_root.join(run_id);
+    // The run checked the root before it started; an unsafe one is not used.
+    let dir: PathBuf = trusted_root(scratch_root)?.join(run_id);
+    // The run's threads may still be finishing throttled I/O after its
+    // process is gone (seen here: 200 ms at 100 IOPS); its cgroups can only
+    // be removed once the last has exited.
+    let remove_cgroups = |run: &str, names: &[String]| {
+        crate::fault::throttle::remove_run_cgroups(run, names, CGROUP_PATIENCE)
+    };
     // The run's process may linger briefly after closing its files.
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let mut report = CleanupReport::default();
-        match cleanup_run(&dir, &mut report) {
-            RunState::NotARun | RunState::Removed => {
+        match cleanup_run(&dir, &mut report, &remove_cgroups) {
+            RunState::NotARun | RunState::Removed | RunState::Untrusted => {
                 // Nobody reads the guardian's output; a result it cannot
                 // mark keeps saying `running`.
                 let _ = crate::result::writer::mark_killed_runs(&report.killed_results);
-                // A throttle's cgroup, emptied by the run's death.
-                crate::fault::throttle::remove_stale(run_id);
+                // A cgroup of this run that its own teardown could not
+                // remove (the run ended normally, its manifest is gone).
+                let left = crate::fault::throttle::run_cgroups(run_id);
+                remove_cgroups(run_id, &left);
                 return Ok(());
             }
             RunState::Live if Instant::now() > deadline => {
@@ -79,3 +91,7 @@ pub fn guard(scratch_root: &Path, run_id: &str) -> Result<()> {
         }
     }
 }
+
+/// How long the guardian waits for a dead run's exiting threads to leave
+/// its cgroups.
+const CGROUP_PATIENCE: Duration = Duration::from_secs(60);

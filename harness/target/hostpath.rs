@@ -7,7 +7,7 @@
 //! cannot be set on a bind mount: that is an error naming it.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use rustix::mount::MountFlags;
 
@@ -139,6 +139,11 @@ impl Provisioner for HostPath {
         // create_dir fails if it exists: the directory is always fresh.
         fs::create_dir(&dir)
             .map_err(|e| Error::run_io(format!("creating {}", dir.display()), e))?;
+        // Its marker file (.wpbench-run) and inode: the proof a cleanup
+        // needs before it removes a directory outside the scratch area.
+        ctx.scratch
+            .created(&dir)
+            .map_err(|e| Error::run_io(format!("marking {} as this run's", dir.display()), e))?;
 
         let mut target = Target::new(&spec.name, spec.kind, dir.clone());
         target.requested_options = spec.options.clone();
@@ -216,18 +221,35 @@ fn check_base(target: &str, base: &Path) -> Result<()> {
 }
 
 /// Creates `base` if missing, recording each directory made so it is
-/// removed again (only if empty) at the end.
+/// removed again (only if empty) at the end. The paths recorded are those
+/// of the existing part with symlinks resolved (removal never follows one),
+/// each with its device and inode right after its creation: a cleanup
+/// removes one only if the directory there is still that one. No marker
+/// file here — these directories are the user's base, shared with other
+/// runs and other programs — and none is needed: rmdir removes only an
+/// empty directory, so even a directory that took the same inode later
+/// loses nothing but its emptiness.
 fn create_base(base: &Path, ctx: &mut ProvisionCtx) -> Result<()> {
-    let missing: Vec<PathBuf> = base
-        .ancestors()
-        .take_while(|p| !p.exists())
-        .map(Path::to_path_buf)
-        .collect();
-    for dir in missing.iter().rev() {
+    let Some(existing) = base.ancestors().find(|p| p.exists()) else {
+        return Ok(());
+    };
+    if existing == base {
+        return Ok(());
+    }
+    let real = existing
+        .canonicalize()
+        .map_err(|e| Error::run_io(format!("resolving {}", existing.display()), e))?;
+    let mut dir = real;
+    for part in base
+        .strip_prefix(existing)
+        .unwrap_or(Path::new(""))
+        .components()
+    {
+        dir.push(part);
         ctx.scratch
-            .register(dir, Removal::EmptyDir)
+            .register(&dir, Removal::EmptyDir)
             .map_err(|e| Error::run_io("writing the scratch manifest", e))?;
-        fs::create_dir(dir).map_err(|e| match e.kind() {
+        fs::create_dir(&dir).map_err(|e| match e.kind() {
             std::io::ErrorKind::PermissionDenied => Error::Environment(format!(
                 "cannot create the hostPath directory {}: {e}; create it with write access for \
                  this user, or run as root",
@@ -235,6 +257,9 @@ fn create_base(base: &Path, ctx: &mut ProvisionCtx) -> Result<()> {
             )),
             _ => Error::run_io(format!("creating {}", dir.display()), e),
         })?;
+        ctx.scratch
+            .created(&dir)
+            .map_err(|e| Error::run_io("writing the scratch manifest", e))?;
     }
     Ok(())
 }

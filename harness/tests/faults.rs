@@ -233,12 +233,16 @@ fn a_throttle_caps_iops_and_a_noisy_neighbour_shares_the_device() {
     );
     assert!(neighbour["fsyncs"].as_u64().unwrap() >= 8);
     assert_nothing_left(&sb);
-    let cgroups: Vec<_> = std::fs::read_dir("/sys/fs/cgroup/blkio")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter(|e| e.file_name().to_string_lossy().contains("wpbench"))
-        .collect();
+    // This run's cgroups only: another wpbench may be running beside it.
+    let run_id = result["run_id"].as_str().unwrap();
+    assert!(
+        throttle["cgroup"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("wpbench-{run_id}-")),
+        "{throttle:#}"
+    );
+    let cgroups = cgroups_of_run(run_id);
     assert!(cgroups.is_empty(), "cgroups left: {cgroups:?}");
 }
 

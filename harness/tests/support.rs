@@ -174,22 +174,66 @@ pub fn eventually(what: &str, cond: impl Fn() -> bool) {
     }
 }
 
-/// No mount of a run in `sb` is visible in the host's namespace.
-pub fn assert_no_mounts(sb: &Sandbox) {
-    let needle = sb.dir.path().display().to_string();
-    assert!(
-        host_mounts_of(&needle).is_empty(),
-        "{:?}",
-        host_mounts_of(&needle)
-    );
-    assert!(
-        host_mounts_of("wpbench-").is_empty(),
-        "{:?}",
-        host_mounts_of("wpbench-")
-    );
+/// The ids of the runs whose results are under `sb` (`run_id` in each
+/// result.json, written when a run starts), so that checks look only at
+/// what this test's runs made — never at another wpbench's on the machine.
+pub fn run_ids(sb: &Sandbox) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut stack = vec![(sb.dir.path().join("out"), 0)];
+    while let Some((dir, depth)) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            if e.file_name() == "result.json" {
+                let id = std::fs::read(&p)
+                    .ok()
+                    .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+                    .and_then(|v| v["run_id"].as_str().map(str::to_string));
+                ids.extend(id);
+            } else if depth < 4 && e.file_type().is_ok_and(|t| t.is_dir()) {
+                stack.push((p, depth + 1));
+            }
+        }
+    }
+    ids
 }
 
-/// Nothing of a run in `sb` is left: no mount, no loop device, no scratch.
+/// Cgroups of run `run_id` (named `wpbench-<run_id>-<n>`) at the top of
+/// any cgroup hierarchy.
+pub fn cgroups_of_run(run_id: &str) -> Vec<PathBuf> {
+    let prefix = format!("wpbench-{run_id}-");
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .filter_map(|l| {
+            let (left, right) = l.split_once(" - ")?;
+            let fstype = right.split(' ').next()?;
+            let mount_point = left.split(' ').nth(4)?;
+            matches!(fstype, "cgroup" | "cgroup2").then(|| PathBuf::from(mount_point))
+        })
+        .flat_map(|root| entries_with_prefix(&root, &prefix))
+        .collect()
+}
+
+/// No mount of a run in `sb` is visible in the host's namespace: none
+/// under the sandbox, none naming one of its runs (tmpfs sources are
+/// `wpbench-<run_id>`).
+pub fn assert_no_mounts(sb: &Sandbox) {
+    let mut needles = vec![sb.dir.path().display().to_string()];
+    needles.extend(run_ids(sb));
+    for needle in needles {
+        assert!(
+            host_mounts_of(&needle).is_empty(),
+            "{:?}",
+            host_mounts_of(&needle)
+        );
+    }
+}
+
+/// Nothing of a run in `sb` is left: no mount, no loop device, no
+/// scratch, no cgroup.
 pub fn assert_nothing_left(sb: &Sandbox) {
     assert_no_mounts(sb);
     eventually("loop devices to auto-clear", || {
@@ -203,4 +247,11 @@ pub fn assert_nothing_left(sb: &Sandbox) {
         entries_with_prefix(&sb.hostpath(), "wpbench-").is_empty(),
         "hostPath dirs left"
     );
+    for run in run_ids(sb) {
+        assert!(
+            cgroups_of_run(&run).is_empty(),
+            "cgroups left: {:?}",
+            cgroups_of_run(&run)
+        );
+    }
 }
