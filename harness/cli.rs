@@ -824,7 +824,10 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     gates.splice(0..0, scenario.gates.iter().cloned());
     let privileged = namespace::is_privileged();
     let run_id = new_run_id();
-    let scratch_root = args.scratch.clone().unwrap_or_else(scratch::default_root);
+    // A scratch root another user could write is refused before anything
+    // starts (exit 3); its checked, absolute form is used from here on.
+    let scratch_root =
+        scratch::trusted_root(&args.scratch.clone().unwrap_or_else(scratch::default_root))?;
     let out_dir = args
         .out
         .clone()

@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::thread::JoinHandle;
@@ -188,7 +189,19 @@ pub struct HlogWriter {
 
 impl HlogWriter {
     pub fn create(path: PathBuf, comment: &str, start: SystemTime) -> io::Result<HlogWriter> {
-        let mut out = BufWriter::new(File::create(&path)?);
+        // Never through a symlink planted in a results directory others can
+        // write: whatever is there is unlinked (unlink does not follow
+        // links) and the log created afresh.
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&path)?;
+        let mut out = BufWriter::new(file);
         let start_s = start
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()

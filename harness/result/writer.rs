@@ -198,7 +198,7 @@ pub fn mark_killed_runs(dirs: &[PathBuf]) -> (Vec<PathBuf>, Vec<String>) {
 /// file; a failed write leaves no temporary file behind.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let tmp = path.with_extension("tmp");
-    let written = fs::File::create(&tmp).and_then(|mut f| {
+    let written = create_new(&tmp).and_then(|mut f| {
         f.write_all(bytes)?;
         f.sync_all()?;
         fs::rename(&tmp, path)
@@ -207,6 +207,23 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
         let _ = fs::remove_file(&tmp);
     }
     written
+}
+
+/// Creates `path` afresh for writing, never through a symlink: whatever
+/// is there (a stale temporary file, a symlink someone planted in a
+/// directory others can write) is unlinked first — unlink does not follow
+/// links — and the file is created with O_EXCL and O_NOFOLLOW.
+fn create_new(path: &Path) -> io::Result<fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
 }
 
 /// Size of the probe written into a new run directory: enough to find a
@@ -218,7 +235,7 @@ const PROBE_BYTES: usize = 1 << 20;
 /// EROFS, EACCES, EDQUOT …) is the one the run would meet later.
 fn probe_writable(dir: &Path) -> io::Result<()> {
     let probe = dir.join(".wpbench-probe");
-    let written = fs::File::create(&probe).and_then(|mut f| {
+    let written = create_new(&probe).and_then(|mut f| {
         f.write_all(&vec![0u8; PROBE_BYTES])?;
         f.sync_all()
     });
@@ -245,6 +262,19 @@ pub fn read_result(path: &Path) -> io::Result<RunResult> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn writes_never_follow_a_planted_symlink() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, b"keep").unwrap();
+        let target = dir.path().join("result.json");
+        std::os::unix::fs::symlink(&victim, dir.path().join("result.tmp")).unwrap();
+        write_atomic(&target, b"{}").unwrap();
+        assert_eq!(std::fs::read(&victim).unwrap(), b"keep");
+        assert_eq!(std::fs::read(&target).unwrap(), b"{}");
+        assert!(!dir.path().join("result.tmp").exists());
+    }
 
     #[test]
     fn out_must_be_a_directory() {
