@@ -41,7 +41,6 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Check scenario files without touching the system.
     /// Check scenario files without touching the system, and print each
     /// one's plan: cells, estimated time, and the most disk, inodes,
     /// memory, threads and open files it will hold at once.
