@@ -32,9 +32,21 @@ const MIN_RECORD: u64 = 32;
 /// A guard against a `vary` that would expand into an unrunnable matrix.
 const MAX_VARY: usize = 1000;
 
-/// The YAML tree of `text`, or its syntax error as a diagnostic.
-fn parse(text: &str, file: &Path) -> Result<Node, Diagnostics> {
-    yaml::parse(text).map_err(|e| {
+/// The span index and YAML tree of `text`, or, as a diagnostic, the limit
+/// it crosses ([`yaml::check_bounds`], checked first so that nothing slow
+/// runs on it) or its syntax error.
+fn parse(text: &str, file: &Path) -> Result<(Spans, Node), Diagnostics> {
+    yaml::check_bounds(text).map_err(|e| {
+        Diagnostics(vec![Diagnostic {
+            file: file.to_path_buf(),
+            line: e.line,
+            column: e.column,
+            key: e.key,
+            message: e.message,
+        }])
+    })?;
+    let spans = Spans::build(text);
+    let node = yaml::parse(text).map_err(|e| {
         Diagnostics(vec![Diagnostic {
             file: file.to_path_buf(),
             line: e.line,
@@ -42,7 +54,8 @@ fn parse(text: &str, file: &Path) -> Result<Node, Diagnostics> {
             key: String::new(),
             message: format!("YAML syntax error: {}", e.message),
         }])
-    })
+    })?;
+    Ok((spans, node))
 }
 
 /// `version: 1` is required, and the only one there is.
@@ -66,12 +79,12 @@ pub fn load_str(text: &str, file: &Path) -> Result<Scenario, Diagnostics> {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
+    let (spans, node) = parse(text, file)?;
     let mut cx = Ctx {
         file,
-        spans: Spans::build(text),
+        spans,
         diags: Vec::new(),
     };
-    let node = parse(text, file)?;
     let scenario = scenario(&mut cx, &node, file, sha256);
     match scenario {
         Some(s) if cx.diags.is_empty() => Ok(s),
@@ -602,8 +615,45 @@ const TARGET_KEYS: &[(&str, &[&str])] = &[
     ("loop", &["ext4", "xfs"]),
 ];
 
+/// Mount options one list may hold. A real mount has a handful; the bound
+/// keeps the per-`vary`-value merging and checking of options cheap.
+const MAX_OPTIONS: usize = 64;
+
+/// The entry with every overlong `options` list (its own, its upper's, each
+/// `vary.options` value) cut to [`MAX_OPTIONS`] items, each reported.
+fn cap_options(cx: &mut Ctx, at: &At, node: &Node) -> Node {
+    let mut node = node.clone();
+    let report = |cx: &mut Ctx, key: String, list: &mut Vec<Node>| {
+        if list.len() > MAX_OPTIONS {
+            cx.err(
+                &key,
+                format!(
+                    "{} mount options; a target takes at most {MAX_OPTIONS}",
+                    list.len()
+                ),
+            );
+            list.truncate(MAX_OPTIONS);
+        }
+    };
+    if let Some(list) = yaml::list_mut(&mut node, &["options"]) {
+        report(cx, at.key("options"), list);
+    }
+    if let Some(list) = yaml::list_mut(&mut node, &["upper", "options"]) {
+        report(cx, at.key("upper.options"), list);
+    }
+    if let Some(values) = yaml::list_mut(&mut node, &["vary", "options"]) {
+        for (j, v) in values.iter_mut().enumerate() {
+            if let Some(list) = yaml::list_mut(v, &[]) {
+                report(cx, at.key(&format!("vary.options[{j}]")), list);
+            }
+        }
+    }
+    node
+}
+
 fn target_entry(cx: &mut Ctx, i: usize, node: &Node) -> Vec<(TargetSpec, String)> {
     let at = At::new(format!("targets[{i}]"));
+    let node = &cap_options(cx, &at, node);
     // The kind decides which keys a `vary` may name; read it before the
     // full deserialization reports anything wrong with it.
     let kind: Option<TargetKind> = yaml::get(node, "kind").and_then(|k| yaml::from_node(k).ok());
@@ -1595,10 +1645,7 @@ fn fault_name(kind: FaultKind) -> &'static str {
 /// A glob that must select something (by full or written name); the
 /// error lists what exists.
 fn check_glob(cx: &mut Ctx, key: &str, glob: &str, what: &str, names: &[(&str, &str)]) {
-    if names
-        .iter()
-        .any(|(full, base)| glob_match(glob, full) || glob_match(glob, base))
-    {
+    if names.iter().any(|(full, base)| selects(glob, full, base)) {
         return;
     }
     let full: Vec<&str> = names.iter().map(|(f, _)| *f).collect();
@@ -1606,16 +1653,26 @@ fn check_glob(cx: &mut Ctx, key: &str, glob: &str, what: &str, names: &[(&str, &
         Some(s) => format!("did you mean `{s}`? "),
         None => String::new(),
     };
-    let list = if full.is_empty() {
-        "(none)".to_string()
-    } else {
-        full.join(", ")
+    let list = match full.len() {
+        0 => "(none)".to_string(),
+        n if n <= MAX_LISTED => full.join(", "),
+        n => format!(
+            "{} … and {} more",
+            full[..MAX_LISTED].join(", "),
+            n - MAX_LISTED
+        ),
     };
     cx.err(
         key,
-        format!("`{glob}` matches no {what}; {hint}{what}s are: {list}"),
+        format!(
+            "`{}` matches no {what}; {hint}{what}s are: {list}",
+            diag::abbreviate(glob, 100)
+        ),
     );
 }
+
+/// Names listed in one message at most (a `vary` may make a thousand).
+const MAX_LISTED: usize = 20;
 
 const FAULT_COMMON: &[&str] = &["kind", "target", "workload"];
 const FAULT_KEYS: &[(&str, &[&str])] = &[
@@ -2201,12 +2258,12 @@ pub fn load_gates_str(
     file: &Path,
     names: &GateNames,
 ) -> Result<Vec<GateSpec>, Diagnostics> {
+    let (spans, node) = parse(text, file)?;
     let mut cx = Ctx {
         file,
-        spans: Spans::build(text),
+        spans,
         diags: Vec::new(),
     };
-    let node = parse(text, file)?;
     if !yaml::is_mapping(&node) {
         cx.err(
             "",

@@ -45,19 +45,27 @@ pub fn load_gates(path: &Path, names: &GateNames) -> Result<Vec<GateSpec>, Diagn
 }
 
 /// A file's text, or why it cannot be read, as a diagnostic at line 0.
+/// At most [`yaml::MAX_BYTES`] are read: a longer file (or `/dev/zero`) is
+/// refused where the limit is crossed, without reading the rest.
 fn read_text(path: &Path, what: &str) -> Result<String, Diagnostics> {
-    std::fs::read(path)
-        .map_err(|e| format!("cannot read {what}: {e}"))
-        .and_then(|b| String::from_utf8(b).map_err(|e| format!("{what} is not UTF-8 text: {e}")))
-        .map_err(|message| {
-            Diagnostics(vec![Diagnostic {
-                file: path.to_path_buf(),
-                line: 0,
-                column: 0,
-                key: String::new(),
-                message,
-            }])
-        })
+    use std::io::Read;
+    let diag = |line, column, message| {
+        Diagnostics(vec![Diagnostic {
+            file: path.to_path_buf(),
+            line,
+            column,
+            key: String::new(),
+            message,
+        }])
+    };
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(yaml::MAX_BYTES as u64 + 1).read_to_end(&mut bytes))
+        .map_err(|e| diag(0, 0, format!("cannot read {what}: {e}")))?;
+    if let Some(r) = yaml::size_refusal(&bytes) {
+        return Err(diag(r.line, r.column, r.message));
+    }
+    String::from_utf8(bytes).map_err(|e| diag(0, 0, format!("{what} is not UTF-8 text: {e}")))
 }
 
 /// Checks scenario text; `file` is only used in diagnostics and

@@ -1,6 +1,7 @@
 //! Mount option rules: what a user may write, how a `vary` value overrides
 //! a base list, and which host paths are never worked in.
 
+use std::collections::{HashMap, HashSet};
 use std::path::{Component, Path, PathBuf};
 
 use super::spec::TargetKind;
@@ -48,10 +49,15 @@ fn family(opt: &str) -> String {
 /// `merge_options(&[data=writeback, noatime], &[relatime])` →
 /// `[data=writeback, relatime]`.
 pub fn merge_options(base: &[String], over: &[String]) -> Vec<String> {
-    let replaced = |b: &String| over.iter().any(|o| family(o) == family(b));
+    let over_families: HashSet<String> = over.iter().map(|o| family(o)).collect();
+    let mut seen: HashSet<&String> = HashSet::new();
     let mut out: Vec<String> = Vec::with_capacity(base.len() + over.len());
-    for opt in base.iter().filter(|b| !replaced(b)).chain(over) {
-        if !out.contains(opt) {
+    for opt in base
+        .iter()
+        .filter(|b| !over_families.contains(&family(b)))
+        .chain(over)
+    {
+        if seen.insert(opt) {
             out.push(opt.clone());
         }
     }
@@ -126,10 +132,17 @@ pub fn unverifiable_option(opt: &str, kind: TargetKind) -> Option<String> {
 /// Two options in one list that contradict each other (`noatime` and
 /// `relatime`): the index of the later one and the earlier option.
 pub fn contradiction(opts: &[String]) -> Option<(usize, &str)> {
+    // The first option of each family: once another one of the family
+    // differs from it, that is the answer, so all earlier ones of a family
+    // are repeats of its first.
+    let mut first: HashMap<String, &str> = HashMap::new();
     for (i, opt) in opts.iter().enumerate() {
-        let fam = family(opt);
-        if let Some(prev) = opts[..i].iter().find(|p| *p != opt && family(p) == fam) {
-            return Some((i, prev));
+        match first.get(&family(opt)) {
+            Some(prev) if *prev != opt => return Some((i, prev)),
+            Some(_) => {}
+            None => {
+                first.insert(family(opt), opt);
+            }
         }
     }
     None

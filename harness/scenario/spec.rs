@@ -94,7 +94,20 @@ impl TargetSpec {
     /// (`ext4[noatime]`) or by its written name (`ext4` selects every
     /// variant of a `vary`).
     pub fn selected_by(&self, glob: &str) -> bool {
-        crate::glob::glob_match(glob, &self.name) || crate::glob::glob_match(glob, &self.base_name)
+        selects(glob, &self.name, &self.base_name)
+    }
+}
+
+/// Whether `glob` matches the full or the written name; `*` and globs
+/// without wildcards skip the matcher (the loader asks this for every
+/// fault and gate against every target and workload).
+pub(crate) fn selects(glob: &str, name: &str, base_name: &str) -> bool {
+    if glob == "*" {
+        true
+    } else if !glob.contains(['*', '?']) {
+        glob == name || glob == base_name
+    } else {
+        crate::glob::glob_match(glob, name) || crate::glob::glob_match(glob, base_name)
     }
 }
 
@@ -195,7 +208,7 @@ impl WorkloadSpec {
     /// True when a fault or gate glob selects this workload: by its full
     /// name (`wal[every=8]`) or by its written name (`wal`).
     pub fn selected_by(&self, glob: &str) -> bool {
-        crate::glob::glob_match(glob, &self.name) || crate::glob::glob_match(glob, &self.base_name)
+        selects(glob, &self.name, &self.base_name)
     }
 }
 

@@ -1826,3 +1826,152 @@ fn a_gate_file_is_checked_against_the_run_it_gates() {
     let d = crate::scenario::check::load_gates_str("version: 1\n", file, &names).unwrap_err();
     assert!(d.to_string().contains("at least one gate"), "{d}");
 }
+
+/// Loads `text` and asserts it is refused by one diagnostic at this place,
+/// quickly (a loose bound against anything quadratic).
+#[track_caller]
+fn refused_quickly(text: &str, line: usize, col: usize, key: &str, fragment: &str) {
+    let started = std::time::Instant::now();
+    let d = errs(text);
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(2), "took {took:?}");
+    assert_eq!(d.len(), 1, "{}", Diagnostics(d.clone()));
+    expect(&d, line, col, key, fragment);
+}
+
+#[test]
+fn deep_flow_nesting_is_refused_where_it_crosses_64_levels() {
+    // 200 KB: libyaml alone took minutes on this (its scanner's cost per
+    // token grows with the open `[`).
+    let n = 100_000;
+    let text = format!(
+        "version: 1\nname: t\ndescription: {}{}\n",
+        "[".repeat(n),
+        "]".repeat(n)
+    );
+    // The 65th `[`: the file's own mapping is the first level.
+    refused_quickly(&text, 3, 77, "description", "nested deeper than 64 levels");
+    // Just under the limit it is an ordinary type error.
+    let text = format!(
+        "version: 1\nname: t\ndescription: {}{}\n",
+        "[".repeat(63),
+        "]".repeat(63)
+    );
+    expect(&errs(&text), 3, 1, "description", "expected a string");
+    // `{` counts as `[` does.
+    let text = format!("version: 1\nname: t\ndescription: {}\n", "{a: ".repeat(n));
+    refused_quickly(
+        &text,
+        3,
+        14 + 63 * 4,
+        "description",
+        "nested deeper than 64 levels",
+    );
+}
+
+#[test]
+fn deep_block_nesting_is_refused() {
+    // Indentation: each key one level deeper.
+    let mut text = String::from("version: 1\nname: t\nd:\n");
+    for i in 0..100 {
+        text.push_str(&format!("{}k{i}:\n", " ".repeat(i + 1)));
+    }
+    // k63, on line 67 (col 65), is a key of the 65th mapping.
+    refused_quickly(&text, 67, 65, "d", "nested deeper than 64 levels");
+    // Compact block sequences on one line.
+    let text = format!("version: 1\nname: t\nd:\n{}x\n", "- ".repeat(100_000));
+    refused_quickly(&text, 4, 127, "d[0]", "nested deeper than 64 levels");
+}
+
+#[test]
+fn a_file_over_1_mib_is_refused_where_it_crosses() {
+    let text = format!(
+        "version: 1\nname: t\ndescription: \"{}\"\n",
+        "a".repeat(3 << 20)
+    );
+    // Byte 1 MiB + 1 is on line 3, after `version: 1\nname: t\n` (19 bytes).
+    refused_quickly(&text, 3, (1 << 20) - 19 + 1, "", "larger than 1 MiB");
+    // Read from disk, only the first MiB is read.
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("big.yaml");
+    std::fs::write(&p, &text).unwrap();
+    let d = super::load(&p).unwrap_err();
+    expect(&d.0, 3, (1 << 20) - 19 + 1, "", "larger than 1 MiB");
+    let d = super::load_gates(&p, &GateNames::default()).unwrap_err();
+    expect(&d.0, 3, (1 << 20) - 19 + 1, "", "larger than 1 MiB");
+}
+
+#[test]
+fn many_nodes_and_alias_bombs_are_refused() {
+    // A billion laughs: each level repeats the one before ten times.
+    let mut text = String::from("version: 1\nname: t\na0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..10 {
+        let refs = vec![format!("*a{}", i - 1); 10].join(", ");
+        text.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+    }
+    refused_quickly(&text, 6, 45, "a3[7]", "more than 10000 YAML nodes");
+    // Many aliases of one small anchor.
+    let text = format!(
+        "version: 1\nname: t\na: &a [x, y, z]\nl:\n{}",
+        "  - *a\n".repeat(20_000)
+    );
+    refused_quickly(
+        &text,
+        2502,
+        5,
+        "l[2497]",
+        "an alias counting as every node it repeats",
+    );
+    // Many plain values.
+    let text = format!(
+        "version: 1\nname: t\nd: [{}]\n",
+        vec!["a"; 400_000].join(",")
+    );
+    refused_quickly(&text, 3, 19991, "d[9993]", "more than 10000 YAML nodes");
+    // An alias inside the node it names never ends.
+    refused_quickly(
+        "version: 1\nname: t\na: &a [x, *a]\n",
+        3,
+        11,
+        "a[1]",
+        "recursive alias",
+    );
+    // Anchors of a sensible size still work.
+    ok(&with(
+        "",
+        "  - &w {name: w2, kind: small_files, threads: 2}\n  - {<<: *w, name: w3}\n",
+    ));
+}
+
+#[test]
+fn gate_files_are_bounded_too() {
+    let names = GateNames::default();
+    let file = Path::new("g.yaml");
+    let text = format!("version: 1\ngates: {}\n", "[".repeat(100_000));
+    let started = std::time::Instant::now();
+    let d = crate::scenario::check::load_gates_str(&text, file, &names).unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(2));
+    expect(&d.0, 2, 71, "gates", "nested deeper than 64 levels");
+    let text = format!(
+        "version: 1\na: &a [x, x, x, x, x, x, x, x]\nb: &b [{}]\ngates: [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n",
+        vec!["*a"; 100].join(", ")
+    );
+    let d = crate::scenario::check::load_gates_str(&text, file, &names).unwrap_err();
+    expect(&d.0, 4, 49, "gates[10]", "more than 10000 YAML nodes");
+}
+
+#[test]
+fn long_keys_and_words_are_abbreviated_and_cheap() {
+    let key = "k".repeat(500_000);
+    let text = format!(
+        "version: 1\nname: t\n? {key}\n: [{}]\n",
+        vec!["a"; 9000].join(",")
+    );
+    let started = std::time::Instant::now();
+    let d = errs(&text);
+    assert!(started.elapsed() < Duration::from_secs(2));
+    let shown = d[0].to_string();
+    assert!(shown.len() < 1000, "{}", &shown[..1000]);
+    assert!(shown.contains("unknown key `kkkk"), "{shown}");
+    assert!(shown.contains("…"), "{shown}");
+}
