@@ -710,6 +710,10 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     }
     if let Some(r) = args.repeat {
         scenario.repeat = r;
+        let counts = (scenario.targets.len(), scenario.workloads.len());
+        if let Some((_, m)) = scenario::too_many_cells(counts.0, counts.1, u64::from(r)) {
+            return Err(Error::Usage(format!("--repeat {r}: {m}")));
+        }
     }
     if let Some(s) = args.seed {
         scenario.seed = s;

@@ -11,7 +11,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 
 use super::diag::{self, Diagnostic, Diagnostics};
-use super::mkfs_args;
+use super::mkfs_args::{self, Layout};
 use super::options::{
     check_option, contradiction, merge_options, refused_host_path, unverifiable_option,
 };
@@ -214,11 +214,12 @@ fn scenario(cx: &mut Ctx, node: &Node, file: &Path, sha256: String) -> Option<Sc
     };
     let repeat = match raw.repeat {
         None => 1,
-        Some(r) if r >= 1 && r <= u64::from(u32::MAX) => r as u32,
-        Some(r) => {
-            cx.err("repeat", format!("must be at least 1, not {r}"));
+        Some(0) => {
+            cx.err("repeat", "must be at least 1, not 0");
             1
         }
+        // More than u32::MAX is reported below as too many cells.
+        Some(r) => u32::try_from(r).unwrap_or(u32::MAX),
     };
 
     let mut targets = Vec::new();
@@ -247,6 +248,13 @@ fn scenario(cx: &mut Ctx, node: &Node, file: &Path, sha256: String) -> Option<Sc
     );
     let targets: Vec<TargetSpec> = targets.into_iter().map(|(t, _)| t).collect();
     let workloads: Vec<WorkloadSpec> = workloads.into_iter().map(|(w, _)| w).collect();
+    if let Some((key, m)) = too_many_cells(
+        targets.len(),
+        workloads.len(),
+        raw.repeat.unwrap_or(1).max(1),
+    ) {
+        cx.err(key, m);
+    }
 
     let names = Names {
         targets: targets
@@ -291,6 +299,53 @@ fn scenario(cx: &mut Ctx, node: &Node, file: &Path, sha256: String) -> Option<Sc
         faults,
         gates,
     })
+}
+
+/// The most cells a run may plan: targets × workloads × repeat, after
+/// `vary`. Each cell provisions a target and runs for its duration, so
+/// this is days of machine time already.
+pub const MAX_CELLS: u64 = 100_000;
+
+/// When `targets × workloads × repeat` is more than [`MAX_CELLS`]: the key
+/// that made the count explode (`repeat`, or the larger of `targets` and
+/// `workloads`) and the message. Counted with checked arithmetic; nothing
+/// is materialised, so `repeat: 4000000000` costs nothing.
+pub fn too_many_cells(
+    targets: usize,
+    workloads: usize,
+    repeat: u64,
+) -> Option<(&'static str, String)> {
+    let (t, w) = (targets as u64, workloads as u64);
+    let per_repeat = t.checked_mul(w);
+    let cells = per_repeat.and_then(|n| n.checked_mul(repeat));
+    if cells.is_some_and(|c| c <= MAX_CELLS) {
+        return None;
+    }
+    let key = match per_repeat {
+        Some(n) if n <= MAX_CELLS => "repeat",
+        _ if t >= w => "targets",
+        _ => "workloads",
+    };
+    let count = match cells {
+        Some(c) => c.to_string(),
+        None => format!("more than {}", u64::MAX),
+    };
+    let hint = if key == "repeat" {
+        let most = MAX_CELLS / per_repeat.unwrap_or(1).max(1);
+        format!("with {t} × {w} cells per repeat, `repeat` can be at most {most}")
+    } else {
+        format!(
+            "fewer `vary` values, or split the scenario (each repeat already has {} cells)",
+            per_repeat.map_or_else(|| "too many".to_string(), |n| n.to_string())
+        )
+    };
+    Some((
+        key,
+        format!(
+            "{t} targets × {w} workloads × {repeat} repeats = {count} cells, more than the \
+             {MAX_CELLS} a run may have; {hint}"
+        ),
+    ))
 }
 
 /// A required, non-empty list section.
@@ -747,7 +802,7 @@ fn check_mkfs(
     prefix: &str,
     kind: TargetKind,
     args: &Option<Vec<Arg>>,
-) -> Vec<String> {
+) -> (Vec<String>, Option<Layout>) {
     let args: Vec<String> = args.iter().flatten().map(|a| a.0.clone()).collect();
     let mut clean = true;
     for (j, a) in args.iter().enumerate() {
@@ -759,12 +814,262 @@ fn check_mkfs(
             );
         }
     }
+    let mut layout = None;
     if clean {
-        if let Err(r) = mkfs_args::parse(kind, &args) {
-            cx.err(&at.key(&format!("{prefix}[{}]", r.at)), r.message);
+        match mkfs_args::parse(kind, &args) {
+            Ok(parsed) => layout = mkfs_args::layout(kind, &parsed).ok(),
+            Err(r) => cx.err(&at.key(&format!("{prefix}[{}]", r.at)), r.message),
         }
     }
-    args
+    (args, layout)
+}
+
+/// tmpfs's size: `size:` and the options that also set it (`size=`,
+/// `nr_blocks=`) exclude each other, and the kernel's sizes (`size=`,
+/// `nr_blocks=`, `nr_inodes=`) must be numbers it reads (memparse: digits
+/// with an optional k m g t p e; `size=` also a percentage of RAM).
+fn check_tmpfs(cx: &mut Ctx, size_key: &str, size: Option<u64>, opts: &[String], paths: &[String]) {
+    if let Some(s) = size.filter(|s| *s > MAX_FILE) {
+        cx.err(
+            size_key,
+            format!(
+                "{} is larger than any tmpfs can be ({}); give a smaller size",
+                format_size(s),
+                format_size(MAX_FILE)
+            ),
+        );
+    }
+    let mut sized_by: Option<&str> = None;
+    for (opt, path) in opts.iter().zip(paths) {
+        let Some((key, value)) = opt.split_once('=') else {
+            continue;
+        };
+        if !matches!(key, "size" | "nr_blocks" | "nr_inodes") {
+            continue;
+        }
+        let percent = key == "size" && value.ends_with('%');
+        let number = if percent {
+            value[..value.len() - 1]
+                .parse::<u64>()
+                .ok()
+                .filter(|p| *p <= 100)
+        } else {
+            kernel_number(value).filter(|n| *n <= MAX_FILE)
+        };
+        if number.is_none() {
+            cx.err(
+                path,
+                format!(
+                    "`{opt}`: tmpfs takes a whole number here, with an optional k, m, g, t, \
+                     p or e{}, up to 8 EiB",
+                    if key == "size" {
+                        " (or a percentage of RAM such as 50%)"
+                    } else {
+                        ""
+                    }
+                ),
+            );
+            continue;
+        }
+        if key == "nr_inodes" {
+            continue;
+        }
+        if size.is_some() {
+            cx.err(
+                path,
+                format!(
+                    "`{opt}` sets the tmpfs size, which `size:` already gives; keep one \
+                     (`size: 1GiB` is the usual spelling)"
+                ),
+            );
+        } else if let Some(prev) = sized_by.filter(|p| !p.starts_with(&format!("{key}="))) {
+            cx.err(
+                path,
+                format!("`{opt}` and `{prev}` both set the tmpfs size; keep one"),
+            );
+        }
+        sized_by.get_or_insert(opt);
+    }
+}
+
+/// A number as the kernel's memparse reads it: decimal, 0x hex or 0
+/// octal, then an optional K M G T P E (binary, either case). None when
+/// it is not one or does not fit in 64 bits.
+fn kernel_number(v: &str) -> Option<u64> {
+    let (radix, body) = match v.strip_prefix("0x").or_else(|| v.strip_prefix("0X")) {
+        Some(hex) => (16, hex),
+        None if v.len() > 1 && v.starts_with('0') => (8, &v[1..]),
+        None => (10, v),
+    };
+    let end = body
+        .find(|c: char| !c.is_digit(radix))
+        .unwrap_or(body.len());
+    let (digits, suffix) = body.split_at(end);
+    if digits.is_empty() && radix != 8 {
+        return None;
+    }
+    let n = if digits.is_empty() {
+        0
+    } else {
+        u64::from_str_radix(digits, radix).ok()?
+    };
+    let shift = match suffix {
+        "" => 0,
+        "k" | "K" => 10,
+        "m" | "M" => 20,
+        "g" | "G" => 30,
+        "t" | "T" => 40,
+        "p" | "P" => 50,
+        "e" | "E" => 60,
+        _ => return None,
+    };
+    n.checked_mul(1u64 << shift)
+}
+
+/// The largest file or filesystem Linux has (loff_t): an image, or a
+/// tmpfs, cannot be larger.
+const MAX_FILE: u64 = i64::MAX as u64;
+/// mkfs.ext4 with wpbench's arguments (`-F -q -e continue -E
+/// lazy_itable_init=0,lazy_journal_init=0`) and the stock mke2fs.conf
+/// fails on images below this: formatting sparse images found 103 KiB
+/// failing, 104 KiB working, and every size above it working.
+const EXT4_MIN_SIZE: u64 = 104 * KIB;
+/// The least any mkfs.ext4 arguments format (1 KiB blocks, 128-byte
+/// inodes, `-T small`); with 2 KiB blocks 112 KiB, with 4 KiB 220 KiB.
+const EXT4_FLOOR: u64 = 60 * KIB;
+const EXT4_FLOOR_2K: u64 = 112 * KIB;
+const EXT4_FLOOR_4K: u64 = 220 * KIB;
+/// ext4 counts blocks in 48 bits (with its default 64bit feature).
+const EXT4_MAX_BLOCKS: u64 = 1 << 48;
+/// mkfs.xfs refuses smaller filesystems ("Filesystem must be larger than
+/// 300MB"; 300 MiB exactly works).
+pub const XFS_MIN_SIZE: u64 = 300 * MIB;
+
+/// Sizes mkfs or the kernel certainly refuse, for an ext4 or xfs of
+/// `size` bytes (a target or an overlay's upper) made with `mkfs`
+/// arguments whose layout is `layout` (None when they were refused).
+/// `size_key` is where a size was written; `mkfs_key` the arguments.
+fn check_fs_size(
+    cx: &mut Ctx,
+    size_key: Option<&str>,
+    mkfs_key: &str,
+    kind: TargetKind,
+    size: u64,
+    mkfs: &[String],
+    layout: Option<Layout>,
+) {
+    let Some(l) = layout else { return };
+    // Without a written size, the default size is not the user's to fix:
+    // their mkfs arguments are.
+    let key = size_key.unwrap_or(mkfs_key);
+    if size > MAX_FILE {
+        cx.err(
+            key,
+            format!(
+                "{} is larger than any file Linux can hold ({}), so no image of it can exist; \
+                 give a smaller size",
+                format_size(size),
+                format_size(MAX_FILE)
+            ),
+        );
+        return;
+    }
+    match kind {
+        TargetKind::Ext4 => {
+            let (min, why) = if mkfs.is_empty() {
+                (EXT4_MIN_SIZE, "with wpbench's mkfs arguments".to_string())
+            } else {
+                let floor = match l.block_size {
+                    Some(b) if b >= 4096 => EXT4_FLOOR_4K,
+                    Some(2048) => EXT4_FLOOR_2K,
+                    _ => EXT4_FLOOR,
+                };
+                let plain = l.inodes.is_none()
+                    && l.inode_ratio.is_none()
+                    && l.inode_size.is_none()
+                    && !l.other;
+                match (l.block_size, plain) {
+                    (None, true) => (EXT4_MIN_SIZE, "with these mkfs arguments".to_string()),
+                    _ => (
+                        floor,
+                        "whatever the other mkfs arguments (the exact minimum depends on them)"
+                            .to_string(),
+                    ),
+                }
+            };
+            if size < min {
+                cx.err(
+                    key,
+                    format!(
+                        "{} is too small for ext4: mkfs.ext4 cannot format less than {} {why}; \
+                         give at least {}",
+                        format_size(size),
+                        format_size(min),
+                        format_size(min)
+                    ),
+                );
+            }
+            let block = l.block_size.unwrap_or(4096);
+            if size / block >= EXT4_MAX_BLOCKS {
+                cx.err(
+                    key,
+                    format!(
+                        "{} is too large for ext4: it counts at most 2^48 blocks ({} with {} \
+                         blocks)",
+                        format_size(size),
+                        format_size(EXT4_MAX_BLOCKS.saturating_mul(block) - 1),
+                        format_size(block)
+                    ),
+                );
+            }
+            if let Some(n) = l.inodes {
+                // mke2fs's own rule: the inode tables must fit in the image.
+                // Inodes are 256 bytes with the stock mke2fs.conf; other
+                // layout arguments may make them 128.
+                let isize = l.inode_size.unwrap_or(if l.other { 128 } else { 256 });
+                if u128::from(n) * u128::from(isize) >= u128::from(size) {
+                    cx.err(
+                        mkfs_key,
+                        format!(
+                            "-N {n}: {n} inodes of {isize} bytes or more do not fit in {}; \
+                             mkfs.ext4 refuses that; ask for fewer inodes or a larger size",
+                            format_size(size)
+                        ),
+                    );
+                }
+            }
+        }
+        TargetKind::Xfs => {
+            if let Some(d) = l.data_size.filter(|d| *d > size) {
+                cx.err(
+                    mkfs_key,
+                    format!(
+                        "-d size={} is larger than the image ({}); mkfs.xfs refuses that",
+                        format_size(d),
+                        format_size(size)
+                    ),
+                );
+            }
+            let fs = l.data_size.unwrap_or(size).min(size);
+            if fs < XFS_MIN_SIZE {
+                let (key, what) = if l.data_size.is_some_and(|d| d < size) {
+                    (mkfs_key, format!("-d size={}", format_size(fs)))
+                } else {
+                    (key, format_size(fs))
+                };
+                cx.err(
+                    key,
+                    format!(
+                        "{what} is too small for xfs: mkfs.xfs makes no filesystem under {}; \
+                         give at least {}",
+                        format_size(XFS_MIN_SIZE),
+                        format_size(XFS_MIN_SIZE)
+                    ),
+                );
+            }
+        }
+        _ => {}
+    }
 }
 
 fn check_target(
@@ -802,10 +1107,23 @@ fn check_target(
         _ => None,
     };
     let mkfs = if block {
-        check_mkfs(cx, at, "mkfs", kind, &raw.mkfs)
+        let (mkfs, layout) = check_mkfs(cx, at, "mkfs", kind, &raw.mkfs);
+        check_fs_size(
+            cx,
+            raw.size.is_some().then(|| at.key("size")).as_deref(),
+            &at.key("mkfs"),
+            kind,
+            size.unwrap_or(GIB),
+            &mkfs,
+            layout,
+        );
+        mkfs
     } else {
         Vec::new()
     };
+    if kind == TargetKind::Tmpfs {
+        check_tmpfs(cx, &at.key("size"), size, &options, &paths);
+    }
     let path = match (kind, &raw.path) {
         (TargetKind::Hostpath, None) => {
             cx.err(
@@ -816,7 +1134,7 @@ fn check_target(
             None
         }
         (TargetKind::Hostpath, Some(p)) => {
-            if let Some(m) = refused_host_path(Path::new(p)) {
+            if let Some(m) = impossible_path(p).or_else(|| refused_host_path(Path::new(p))) {
                 cx.err(&at.key("path"), m);
             }
             Some(PathBuf::from(p))
@@ -856,6 +1174,38 @@ fn check_target(
         loop_dev,
         reuse: raw.reuse.unwrap_or(false),
     })
+}
+
+/// Longest path and file name Linux takes (PATH_MAX with its NUL,
+/// NAME_MAX); wpbench adds its own directories under a hostPath, so the
+/// path itself must leave room.
+const PATH_MAX: usize = 4095;
+const NAME_MAX: usize = 255;
+
+/// Why `p` cannot name a directory at all: a NUL byte (the kernel ends a
+/// path there), a component longer than 255 bytes, or more than 4095 bytes.
+fn impossible_path(p: &str) -> Option<String> {
+    if p.contains('\0') {
+        return Some(
+            "the path holds a NUL byte, which no path can contain (the kernel would end it there)"
+                .into(),
+        );
+    }
+    if let Some(long) = p.split('/').find(|c| c.len() > NAME_MAX) {
+        return Some(format!(
+            "the name `{}` is {} bytes long; Linux file names are at most {NAME_MAX} bytes",
+            diag::abbreviate(long, 40),
+            long.len()
+        ));
+    }
+    if p.len() > PATH_MAX - 128 {
+        return Some(format!(
+            "the path is {} bytes long; Linux paths are at most {PATH_MAX} bytes, and wpbench \
+             needs about 128 of them for its own directories under it",
+            p.len()
+        ));
+    }
+    None
 }
 
 fn loop_spec(l: RawLoop) -> LoopSpec {
@@ -906,6 +1256,28 @@ fn check_upper(cx: &mut Ctx, u: &RawUpper, at: &At) -> Option<Box<BaseFsSpec>> {
         None,
     );
     let size = check_size(cx, &key("size"), u.size);
+    let mkfs = if block {
+        let (mkfs, layout) = check_mkfs(cx, at, "upper.mkfs", kind, &u.mkfs);
+        check_fs_size(
+            cx,
+            u.size.is_some().then(|| key("size")).as_deref(),
+            &key("mkfs"),
+            kind,
+            size.unwrap_or(GIB),
+            &mkfs,
+            layout,
+        );
+        mkfs
+    } else {
+        check_tmpfs(
+            cx,
+            &key("size"),
+            size,
+            &options,
+            &option_paths(at, "upper.options", options.len()),
+        );
+        Vec::new()
+    };
     Some(Box::new(BaseFsSpec {
         kind,
         size: if block {
@@ -914,11 +1286,7 @@ fn check_upper(cx: &mut Ctx, u: &RawUpper, at: &At) -> Option<Box<BaseFsSpec>> {
             size
         },
         options,
-        mkfs: if block {
-            check_mkfs(cx, at, "upper.mkfs", kind, &u.mkfs)
-        } else {
-            Vec::new()
-        },
+        mkfs,
         loop_dev: match (block, u.loop_dev) {
             (true, Some(l)) => loop_spec(l),
             _ => LoopSpec::default(),

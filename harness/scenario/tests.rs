@@ -584,7 +584,7 @@ fn mkfs_e_panic_is_refused_at_the_entry() {
     );
     // Good ones load.
     load(&with(
-        "  - {name: e, kind: ext4, mkfs: [-e, remount-ro, -N4096, -qF]}\n  - {name: x, kind: xfs, size: 320MiB, mkfs: [-m, reflink=0, -N]}\n",
+        "  - {name: e, kind: ext4, mkfs: [-e, remount-ro, -N4096, -qF]}\n  - {name: x, kind: xfs, size: 320MiB, mkfs: [-m, reflink=0, -K]}\n",
         "",
     ))
     .unwrap();
@@ -1974,4 +1974,291 @@ fn long_keys_and_words_are_abbreviated_and_cheap() {
     assert!(shown.len() < 1000, "{}", &shown[..1000]);
     assert!(shown.contains("unknown key `kkkk"), "{shown}");
     assert!(shown.contains("…"), "{shown}");
+}
+
+#[test]
+fn too_many_cells_are_refused_without_materialising_them() {
+    let started = std::time::Instant::now();
+    let d = errs(&format!("repeat: 4000000000\n{}", with("", "")));
+    assert!(started.elapsed() < Duration::from_secs(2));
+    expect(
+        &d,
+        1,
+        1,
+        "repeat",
+        "= 4000000000 cells, more than the 100000",
+    );
+    expect(&d, 1, 1, "repeat", "`repeat` can be at most 100000");
+    // A vary that explodes is pointed at by its section.
+    let many = (1..=1000)
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let text =
+        format!(
+        "version: 1\nname: t\ntargets:\n  - name: t\n    kind: tmpfs\n    vary: {{size: [{}]}}\n\
+         workloads:\n  - name: w\n    kind: small_files\n    vary: {{threads: [{many}]}}\n",
+        (1..=1000).map(|i| format!("{i}MiB")).collect::<Vec<_>>().join(", ")
+    );
+    let d = errs(&text);
+    expect(
+        &d,
+        3,
+        1,
+        "targets",
+        "1000 targets × 1000 workloads × 1 repeats = 1000000 cells",
+    );
+    // At the limit it loads.
+    let s = ok(&format!("repeat: 100000\n{}", with("", "")));
+    assert_eq!(s.repeat, 100000);
+    errs(&format!("repeat: 100001\n{}", with("", "")));
+    assert!(too_many_cells(1, 1, u64::MAX).is_some());
+    assert!(too_many_cells(usize::MAX, usize::MAX, 1).is_some());
+    let d = errs(&format!("repeat: 0\n{}", with("", "")));
+    expect(&d, 1, 1, "repeat", "must be at least 1");
+}
+
+#[test]
+fn filesystem_sizes_mkfs_refuses_are_refused_at_load() {
+    let t = |target: &str| errs(&with(&format!("  - {target}\n"), ""));
+    // xfs's minimum, for a target and an overlay's upper.
+    let d = t("{name: x, kind: xfs, size: 299MiB}");
+    expect(
+        &d,
+        5,
+        26,
+        "targets[1].size",
+        "too small for xfs: mkfs.xfs makes no filesystem under 300MiB",
+    );
+    let d = t("{name: o, kind: overlay, upper: {kind: xfs, size: 100MiB}}");
+    expect(&d, 5, 49, "targets[1].upper.size", "too small for xfs");
+    let d = t("{name: x, kind: xfs, mkfs: [-d, size=200m]}");
+    expect(
+        &d,
+        5,
+        26,
+        "targets[1].mkfs",
+        "-d size=200MiB is too small for xfs",
+    );
+    let d = t("{name: x, kind: xfs, size: 1GiB, mkfs: [-d, size=2g]}");
+    expect(&d, 5, 38, "targets[1].mkfs", "larger than the image");
+    ok(&with("  - {name: x, kind: xfs, size: 300MiB}\n", ""));
+    // ext4's minimum: 104 KiB with wpbench's arguments; with -b 4096 the
+    // least any arguments allow is 220 KiB.
+    let d = t("{name: e, kind: ext4, size: 103KiB}");
+    expect(
+        &d,
+        5,
+        27,
+        "targets[1].size",
+        "mkfs.ext4 cannot format less than 104KiB with wpbench's mkfs arguments",
+    );
+    ok(&with("  - {name: e, kind: ext4, size: 104KiB}\n", ""));
+    let d = t("{name: e, kind: ext4, size: 200KiB, mkfs: [-b, '4096']}");
+    expect(
+        &d,
+        5,
+        27,
+        "targets[1].size",
+        "less than 220KiB whatever the other mkfs arguments",
+    );
+    let d = t("{name: o, kind: overlay, upper: {kind: ext4, size: 64KiB}}");
+    expect(&d, 5, 50, "targets[1].upper.size", "too small for ext4");
+    // Too large for any image or for ext4's block counts.
+    let d = t("{name: e, kind: ext4, size: 16000000TiB}");
+    expect(
+        &d,
+        5,
+        27,
+        "targets[1].size",
+        "larger than any file Linux can hold",
+    );
+    let d = t("{name: e, kind: ext4, size: 1048576TiB}");
+    expect(
+        &d,
+        5,
+        27,
+        "targets[1].size",
+        "too large for ext4: it counts at most 2^48 blocks",
+    );
+    let d = t("{name: m, kind: tmpfs, size: 16000000TiB}");
+    expect(&d, 5, 28, "targets[1].size", "larger than any tmpfs can be");
+    let d = t("{name: e, kind: ext4, size: 99999999999TiB}");
+    expect(&d, 5, 27, "targets[1].size", "is too large");
+    // mkfs.ext4's numbers.
+    let d = t("{name: e, kind: ext4, size: 1MiB, mkfs: [-N, '5000']}");
+    expect(
+        &d,
+        5,
+        39,
+        "targets[1].mkfs",
+        "-N 5000: 5000 inodes of 256 bytes or more do not fit in 1MiB",
+    );
+    let d = t("{name: e, kind: ext4, mkfs: [-N, '5000000000']}");
+    expect(&d, 5, 34, "targets[1].mkfs[0]", "below 2^32");
+    let d = t("{name: e, kind: ext4, mkfs: [-b, '3000']}");
+    expect(
+        &d,
+        5,
+        34,
+        "targets[1].mkfs[0]",
+        "power of two from 1024 to 65536",
+    );
+    let d = t("{name: e, kind: ext4, mkfs: [-i, '512']}");
+    expect(&d, 5, 34, "targets[1].mkfs[0]", "bytes per inode");
+    let d = t("{name: e, kind: ext4, mkfs: [-m, '60']}");
+    expect(
+        &d,
+        5,
+        34,
+        "targets[1].mkfs[0]",
+        "reserved-blocks percentage",
+    );
+    ok(&with(
+        "  - {name: e, kind: ext4, size: 2GiB, mkfs: [-N, 400000, -b, 4k, -I, '512', -m, '0.5']}\n",
+        "",
+    ));
+}
+
+#[test]
+fn tmpfs_size_is_given_once_and_as_a_number() {
+    let t = |target: &str| errs(&with(&format!("  - {target}\n"), ""));
+    let d = t("{name: m, kind: tmpfs, size: 1GiB, options: [size=2g]}");
+    expect(
+        &d,
+        5,
+        50,
+        "targets[1].options[0]",
+        "`size=2g` sets the tmpfs size, which `size:` already gives",
+    );
+    let d = t("{name: m, kind: tmpfs, size: 1GiB, options: [nr_blocks=1000]}");
+    expect(&d, 5, 50, "targets[1].options[0]", "already gives");
+    let d = t("{name: m, kind: tmpfs, options: [size=2g, nr_blocks=100]}");
+    expect(
+        &d,
+        5,
+        47,
+        "targets[1].options[1]",
+        "`nr_blocks=100` and `size=2g` both set the tmpfs size",
+    );
+    let d = t("{name: o, kind: overlay, upper: {kind: tmpfs, size: 1GiB, options: [size=50%]}}");
+    expect(&d, 5, 73, "targets[1].upper.options[0]", "already gives");
+    let d = t("{name: m, kind: tmpfs, options: [size=lots, nr_inodes=99999999999999999999k]}");
+    expect(
+        &d,
+        5,
+        38,
+        "targets[1].options[0]",
+        "tmpfs takes a whole number here",
+    );
+    expect(
+        &d,
+        5,
+        49,
+        "targets[1].options[1]",
+        "tmpfs takes a whole number here",
+    );
+    ok(&with(
+        "  - {name: m, kind: tmpfs, options: [size=50%, nr_inodes=10k, mode=755]}\n  - {name: n, kind: tmpfs, options: [nr_blocks=0x100, nr_inodes=0]}\n",
+        "",
+    ));
+}
+
+#[test]
+fn mkfs_arguments_that_read_or_write_elsewhere_are_refused() {
+    for (kind, args, fragment) in [
+        ("ext4", "[-d, /etc]", "copies a host directory"),
+        (
+            "ext4",
+            "[-l, /tmp/bad]",
+            "reads a bad-block list from a host file",
+        ),
+        ("ext4", "[-c]", "scans the image for bad blocks"),
+        ("ext4", "[-qcc]", "scans the image for bad blocks"),
+        ("ext4", "[-D]", "O_DIRECT"),
+        ("ext4", "[-F, -n]", "dry run"),
+        ("ext4", "[-S]", "superblock and group descriptors"),
+        ("ext4", "[-V]", "only prints mkfs's version"),
+        (
+            "ext4",
+            "[-O, 'extent,journal_dev']",
+            "external journal device",
+        ),
+        ("ext4", "[-E, 'nodiscard,offset=4096']", "`offset=`"),
+        ("ext4", "[-t, xfs]", "as ext2, ext3 or ext4"),
+        ("ext4", "[-J, device=/dev/vdb]", "names another device"),
+        ("xfs", "[-p, /etc/proto]", "reads a prototype file"),
+        ("xfs", "[-c, options=/etc/xfs.conf]", "from a host file"),
+        (
+            "xfs",
+            "[-d, 'file,name=/var/tmp/img']",
+            "regular file of the host",
+        ),
+        ("xfs", "[-l, 'file=1']", "regular file of the host"),
+        ("xfs", "[-N]", "dry run"),
+    ] {
+        let size = if kind == "xfs" { "1GiB" } else { "64MiB" };
+        let d = errs(&with(
+            &format!("  - {{name: f, kind: {kind}, size: {size}, mkfs: {args}}}\n"),
+            "",
+        ));
+        assert!(
+            d.iter()
+                .any(|d| d.key.starts_with("targets[1].mkfs[") && d.message.contains(fragment)),
+            "{kind} {args}: {}",
+            Diagnostics(d.clone())
+        );
+    }
+    ok(&with(
+        "  - {name: e, kind: ext4, mkfs: [-t, ext4, -O, '^has_journal', -E, 'nodiscard,stride=4', -L, data]}\n\
+         \x20 - {name: x, kind: xfs, mkfs: [-K, -m, reflink=0, -d, 'agcount=4', -i, 'maxpct=5']}\n",
+        "",
+    ));
+}
+
+#[test]
+fn host_paths_that_cannot_exist_are_refused() {
+    let t = |path: &str| {
+        errs(&with(
+            &format!("  - {{name: h, kind: hostpath, path: \"{path}\"}}\n"),
+            "",
+        ))
+    };
+    let d = t("/var/tmp/a\\0b");
+    expect(&d, 5, 31, "targets[1].path", "NUL byte");
+    let d = t(&format!("/var/tmp/{}", "x".repeat(256)));
+    expect(
+        &d,
+        5,
+        31,
+        "targets[1].path",
+        "is 256 bytes long; Linux file names are at most 255 bytes",
+    );
+    let d = t(&format!("/var/tmp{}", "/x".repeat(2000)));
+    expect(
+        &d,
+        5,
+        31,
+        "targets[1].path",
+        "Linux paths are at most 4095 bytes",
+    );
+}
+
+#[test]
+fn an_options_list_holds_at_most_64() {
+    let opts: Vec<String> = (0..70).map(|i| format!("o{i}=1")).collect();
+    let d = errs(&with(
+        &format!(
+            "  - {{name: m, kind: tmpfs, options: [{}]}}\n",
+            opts.join(", ")
+        ),
+        "",
+    ));
+    expect(
+        &d,
+        5,
+        28,
+        "targets[1].options",
+        "70 mount options; a target takes at most 64",
+    );
 }
