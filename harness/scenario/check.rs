@@ -246,15 +246,17 @@ fn scenario(cx: &mut Ctx, node: &Node, file: &Path, sha256: String) -> Option<Sc
         "workload",
         workloads.iter().map(|(w, p)| (w.name.as_str(), p.as_str())),
     );
-    let targets: Vec<TargetSpec> = targets.into_iter().map(|(t, _)| t).collect();
-    let workloads: Vec<WorkloadSpec> = workloads.into_iter().map(|(w, _)| w).collect();
-    if let Some((key, m)) = too_many_cells(
+    let too_many = too_many_cells(
         targets.len(),
         workloads.len(),
         raw.repeat.unwrap_or(1).max(1),
-    ) {
-        cx.err(key, m);
+    );
+    match &too_many {
+        Some((key, m)) => cx.err(key, m.clone()),
+        None => check_room(cx, &targets, &workloads),
     }
+    let targets: Vec<TargetSpec> = targets.into_iter().map(|(t, _)| t).collect();
+    let workloads: Vec<WorkloadSpec> = workloads.into_iter().map(|(w, _)| w).collect();
 
     let names = Names {
         targets: targets
@@ -277,12 +279,16 @@ fn scenario(cx: &mut Ctx, node: &Node, file: &Path, sha256: String) -> Option<Sc
         .iter()
         .map(|f| (fault_name(f.kind), fault_name(f.kind)))
         .collect();
+    // Which limits the cells can have is asked only of a plan that fits.
+    let cells = too_many
+        .is_none()
+        .then(|| Cells::new(&targets, &workloads, &faults));
     let gates: Vec<GateSpec> = raw
         .gates
         .unwrap_or_default()
         .iter()
         .enumerate()
-        .filter_map(|(i, n)| gate_entry(cx, i, n, &names, &fault_names))
+        .filter_map(|(i, n)| gate_entry(cx, i, n, &names, &fault_names, cells.as_ref()))
         .collect();
 
     Some(Scenario {
@@ -346,6 +352,268 @@ pub fn too_many_cells(
              {MAX_CELLS} a run may have; {hint}"
         ),
     ))
+}
+
+// ------------------------------------------------------------------ room
+
+/// At most what a filesystem holds, as far as the scenario alone tells.
+struct Holds {
+    /// Files and directories that can still be made in it (an upper bound).
+    inodes: Option<u64>,
+    /// Bytes of file data it can hold (an upper bound).
+    bytes: Option<u64>,
+    /// `ext4, 2GiB, about 16384 bytes per inode`.
+    what: String,
+    /// What gives it more inodes.
+    more_inodes: &'static str,
+}
+
+/// ext4's bytes per inode with the stock mke2fs.conf, by size: floppy
+/// below 3 MiB, small below 512 MiB, default, big from 4 TiB, huge from
+/// 16 TiB (checked with dumpe2fs on images made with wpbench's arguments).
+fn ext4_inode_ratio(size: u64) -> u64 {
+    match size {
+        s if s < 3 * MIB => 8192,
+        s if s < 512 * MIB => 4096,
+        s if s < 4 << 40 => 16384,
+        s if s < 16 << 40 => 32768,
+        _ => 65536,
+    }
+}
+
+/// What an ext4, xfs or tmpfs of `size` with these options and mkfs
+/// arguments holds at most. Inode counts are upper bounds: mkfs rounds
+/// each block group's inodes up to whole inode-table blocks, which the
+/// slack covers; where an argument could change the count in ways not
+/// modelled here (ext4 `-T`, `-O`, …), none is given.
+fn fs_holds(kind: TargetKind, size: Option<u64>, options: &[String], mkfs: &[String]) -> Holds {
+    let layout = || {
+        mkfs_args::parse(kind, mkfs)
+            .ok()
+            .and_then(|p| mkfs_args::layout(kind, &p).ok())
+    };
+    match kind {
+        TargetKind::Ext4 => {
+            let s = size.unwrap_or(GIB);
+            let Some(l) = layout() else {
+                return Holds {
+                    inodes: None,
+                    bytes: Some(s),
+                    what: format!("ext4, {}", format_size(s)),
+                    more_inodes: "",
+                };
+            };
+            // The stock small and floppy types use 1 KiB blocks.
+            let bs = l
+                .block_size
+                .unwrap_or(if s < 512 * MIB { 1024 } else { 4096 });
+            let groups = s.div_ceil(8 * bs * bs).max(1);
+            let slack = groups.saturating_mul(bs / 128);
+            let (base, how) = match (l.inodes, l.inode_ratio) {
+                (Some(n), _) => (n, format!("mkfs -N {n}")),
+                (None, Some(r)) => (s / r, format!("mkfs -i {r}: one inode per {r} bytes")),
+                (None, None) => {
+                    let r = ext4_inode_ratio(s);
+                    (s / r, format!("one inode per {r} bytes"))
+                }
+            };
+            Holds {
+                // Inodes 1 to 11 are reserved or lost+found.
+                inodes: (!l.other).then(|| base.saturating_add(slack).saturating_sub(11)),
+                bytes: Some(s),
+                what: format!("ext4, {}, {how}", format_size(s)),
+                more_inodes: "a larger `size`, or more inodes with `mkfs: [-N, COUNT]`",
+            }
+        }
+        TargetKind::Xfs => {
+            let s = size.unwrap_or(GIB);
+            let l = layout();
+            let s = l.and_then(|l| l.data_size).map_or(s, |d| d.min(s));
+            // Inodes may take at most maxpct of the space (25 % by default
+            // below 1 TiB, less above; 0 means no limit), 512 bytes each
+            // (256 with crc=0).
+            let inodes = l.map(|l| {
+                let pct = match l.inode_max_pct {
+                    Some(0) => 100,
+                    Some(p) => p,
+                    None => 25,
+                };
+                let isize = l.inode_size.unwrap_or(if l.other { 256 } else { 512 });
+                s / 100 * pct / isize
+            });
+            Holds {
+                inodes,
+                bytes: Some(s),
+                what: format!(
+                    "xfs, {}, inodes in at most {}% of it",
+                    format_size(s),
+                    l.and_then(|l| l.inode_max_pct)
+                        .map_or(25, |p| if p == 0 { 100 } else { p })
+                ),
+                more_inodes: "a larger `size`, or `mkfs: [-i, maxpct=50]`",
+            }
+        }
+        TargetKind::Tmpfs => {
+            let value = |key: &str| {
+                options
+                    .iter()
+                    .rev()
+                    .find_map(|o| o.strip_prefix(key)?.strip_prefix('='))
+            };
+            let nr_inodes = value("nr_inodes")
+                .and_then(kernel_number)
+                .filter(|n| *n > 0);
+            // A page is at most 64 KiB, whatever the machine.
+            let bytes = size
+                .or_else(|| value("size").and_then(kernel_number))
+                .or_else(|| {
+                    value("nr_blocks")
+                        .and_then(kernel_number)
+                        .filter(|n| *n > 0)
+                        .map(|n| n.saturating_mul(64 * KIB))
+                });
+            Holds {
+                // The root directory takes one.
+                inodes: nr_inodes.map(|n| n - 1),
+                bytes,
+                what: match nr_inodes {
+                    Some(n) => format!("tmpfs, nr_inodes={n}"),
+                    None => "tmpfs".to_string(),
+                },
+                more_inodes: "a larger `nr_inodes=`",
+            }
+        }
+        _ => Holds {
+            inodes: None,
+            bytes: None,
+            what: String::new(),
+            more_inodes: "",
+        },
+    }
+}
+
+/// What target `t` holds: an overlay's is its upper filesystem's (its
+/// lower layers lie on the host's disk, under the run's scratch area).
+fn target_holds(t: &TargetSpec) -> Holds {
+    match (&t.upper, t.kind) {
+        (Some(u), TargetKind::Overlay) => {
+            let mut h = fs_holds(u.kind, u.size, &u.options, &u.mkfs);
+            h.what = format!("its upper filesystem: {}", h.what);
+            h
+        }
+        (None, TargetKind::Overlay) => fs_holds(TargetKind::Hostpath, None, &[], &[]),
+        _ => fs_holds(t.kind, t.size, &t.options, &t.mkfs),
+    }
+}
+
+/// What a cell of `w` on `t` makes before its clock starts, which must all
+/// succeed for the cell to run: (files and directories, bytes, the key
+/// that sets them, how they add up).
+fn before_clock(w: &WorkloadSpec, t: &TargetSpec) -> Option<(u128, u128, &'static str, String)> {
+    let threads = u128::from(w.threads);
+    let n = |v: u64| u128::from(v);
+    let files_of = |files: u64, min: u64| match min {
+        0 => format!("{files} files"),
+        _ => format!("{files} files of at least {}", format_size(min)),
+    };
+    match &w.params {
+        WorkloadParams::ReadAtime { files, file_size } => Some((
+            n(*files) + threads,
+            n(*files) * n(file_size.min),
+            "files",
+            files_of(*files, file_size.min),
+        )),
+        WorkloadParams::Sequence {
+            files, file_size, ..
+        } => Some((
+            threads * (n(*files) + 1),
+            threads * n(*files) * n(file_size.min),
+            "files",
+            format!(
+                "{} per thread, {} threads",
+                files_of(*files, file_size.min),
+                w.threads
+            ),
+        )),
+        // On an overlay with lower files, copy_up works on those.
+        WorkloadParams::CopyUp {
+            files, file_size, ..
+        } if t.lower.as_ref().map_or(true, |l| l.files == 0) => Some((
+            n(*files) + n((*files).min(10)),
+            n(*files) * n(file_size.min),
+            "files",
+            format!("{} to copy up", files_of(*files, file_size.min)),
+        )),
+        WorkloadParams::FsyncHeavy { file_size, .. } => Some((
+            threads * 2,
+            threads * n(*file_size),
+            "file_size",
+            format!(
+                "a log of {} written in full per thread, {} threads",
+                format_size(*file_size),
+                w.threads
+            ),
+        )),
+        _ => None,
+    }
+}
+
+/// Files and bytes a workload makes before its clock starts must fit in
+/// every target it runs on, where the scenario tells what the target holds
+/// (ext4 and xfs by their size and mkfs arguments; tmpfs by `size` and
+/// `nr_inodes=`; an overlay by its upper; a hostPath or a default tmpfs
+/// depend on the host and are left to the run). Reported once per workload,
+/// at the key to change, naming the targets.
+fn check_room(
+    cx: &mut Ctx,
+    targets: &[(TargetSpec, String)],
+    workloads: &[(WorkloadSpec, String)],
+) {
+    let holds: Vec<Holds> = targets.iter().map(|(t, _)| target_holds(t)).collect();
+    for (w, wpath) in workloads {
+        let mut short: Vec<String> = Vec::new();
+        let mut key = "files";
+        for ((t, _), h) in targets.iter().zip(&holds) {
+            let Some((inodes, bytes, k, how)) = before_clock(w, t) else {
+                continue;
+            };
+            key = k;
+            let problem = match (h.inodes, h.bytes) {
+                (Some(max), _) if inodes > u128::from(max) => Some(format!(
+                    "target `{}` ({}) has room for at most {max} files and directories, \
+                     and this makes {inodes} ({how}, and their directories); give fewer \
+                     files, or the target {}",
+                    t.name, h.what, h.more_inodes
+                )),
+                (_, Some(max)) if bytes > u128::from(max) => Some(format!(
+                    "target `{}` ({}) holds at most {}, and this writes {} ({how}); give \
+                     smaller or fewer files, or the target a larger size",
+                    t.name,
+                    h.what,
+                    format_size(max),
+                    u64::try_from(bytes).map_or("more than 16 EiB".into(), format_size)
+                )),
+                _ => None,
+            };
+            short.extend(problem);
+        }
+        if short.is_empty() {
+            continue;
+        }
+        let more = match short.len() {
+            n if n > 3 => format!(" (and {} more targets like it)", n - 3),
+            _ => String::new(),
+        };
+        short.truncate(3);
+        cx.err(
+            &yaml::join(wpath, key),
+            format!(
+                "`{}` makes its files before its clock starts, and they do not fit: {}{more}",
+                w.name,
+                short.join("; ")
+            ),
+        );
+    }
 }
 
 /// A required, non-empty list section.
@@ -2430,6 +2698,7 @@ fn gate_entry(
     node: &Node,
     names: &Names,
     faults: &[(&str, &str)],
+    cells: Option<&Cells>,
 ) -> Option<GateSpec> {
     let at = At::new(format!("gates[{i}]"));
     if !yaml::is_mapping(node) {
@@ -2450,17 +2719,17 @@ fn gate_entry(
         }
     };
     let mut limits: Vec<GateLimit> = Vec::new();
+    let mut limit_keys: Vec<(String, Limit)> = Vec::new();
     for (prefix, level, raw_limits) in [
         ("", Level::Fail, Some(raw.top_limits())),
         ("fail.", Level::Fail, raw.fail),
         ("warn.", Level::Warn, raw.warn),
     ] {
         if let Some(r) = raw_limits {
-            limits.extend(
-                check_limits(cx, &at, prefix, &r)
-                    .into_iter()
-                    .map(|limit| GateLimit { level, limit }),
-            );
+            for (key, limit) in check_limits(cx, &at, prefix, &r) {
+                limits.push(GateLimit { level, limit });
+                limit_keys.push((key, limit));
+            }
         }
     }
 
@@ -2544,13 +2813,19 @@ fn gate_entry(
             None
         }
     };
+    let select = Selector {
+        target: select.target,
+        workload: select.workload,
+        op: select.op,
+        fault: select.fault,
+    };
+    if let Some(cells) = cells {
+        for (key, m) in cells.inapplicable(&at, &select, &limit_keys) {
+            cx.err(&key, m);
+        }
+    }
     Some(GateSpec {
-        select: Selector {
-            target: select.target,
-            workload: select.workload,
-            op: select.op,
-            fault: select.fault,
-        },
+        select,
         limits,
         max_regression,
         warn_regression,
@@ -2558,8 +2833,370 @@ fn gate_entry(
     })
 }
 
+/// A set of targets or workloads (by index), for asking which cells a gate
+/// selects in time linear in their number.
+#[derive(Debug, Clone)]
+struct Bits(Vec<u64>);
+
+impl Bits {
+    fn of<T>(items: &[T], f: impl Fn(&T) -> bool) -> Bits {
+        let mut words = vec![0u64; items.len().div_ceil(64)];
+        for (i, item) in items.iter().enumerate() {
+            if f(item) {
+                words[i / 64] |= 1 << (i % 64);
+            }
+        }
+        Bits(words)
+    }
+
+    fn and(&self, other: &Bits) -> Bits {
+        Bits(self.0.iter().zip(&other.0).map(|(a, b)| a & b).collect())
+    }
+
+    fn any(&self) -> bool {
+        self.0.iter().any(|w| *w != 0)
+    }
+
+    fn meets(&self, other: &Bits) -> bool {
+        self.0.iter().zip(&other.0).any(|(a, b)| a & b != 0)
+    }
+}
+
+/// Whether a workload writes file data during its cell, so that write
+/// amplification (device bytes / bytes written) has a denominator:
+/// read_atime only reads, copy_up writes only when it appends, metadata
+/// only makes files of its `file_size`, small_files writes its files.
+fn writes_data(w: &WorkloadSpec) -> bool {
+    match &w.params {
+        WorkloadParams::ReadAtime { .. } => false,
+        WorkloadParams::CopyUp { action, .. } => *action == CopyUpAction::Append,
+        WorkloadParams::Metadata { file_size, mix, .. } => {
+            file_size.max > 0 && mix.iter().any(|(op, w)| *op == MetaOp::Create && *w > 0)
+        }
+        WorkloadParams::SmallFiles { file_size, .. } => file_size.max > 0,
+        WorkloadParams::Sequence { steps, .. } => steps
+            .iter()
+            .any(|s| matches!(s, SeqStep::Write(_) | SeqStep::Append(_))),
+        WorkloadParams::FsyncHeavy { .. } | WorkloadParams::LogAppend { .. } => true,
+    }
+}
+
+/// The ops a workload may record, from its kind's list
+/// ([`WorkloadKind::may_record`]) less those its settings rule out: a
+/// writer's sync op follows its `fsync` policy and `sync_call` (none under
+/// `never` or with O_DSYNC/O_SYNC; `end` is one syncfs for small_files and
+/// log_append), `fsync_dir` only when asked, a sequence's sync ops only
+/// from its steps, `.service` twins only with a `rate` (open loop).
+fn records(w: &WorkloadSpec) -> Vec<Op> {
+    let writer = matches!(
+        w.kind,
+        WorkloadKind::SmallFiles | WorkloadKind::FsyncHeavy | WorkloadKind::LogAppend
+    );
+    let call_op = match w.sync_call {
+        SyncCall::Fsync => Some(Op::Fsync),
+        SyncCall::Fdatasync => Some(Op::Fdatasync),
+        SyncCall::SyncFileRange => Some(Op::SyncFileRange),
+        SyncCall::Syncfs => Some(Op::Syncfs),
+        SyncCall::ODsync | SyncCall::OSync => None,
+    };
+    let writer_sync = match w.fsync {
+        SyncPolicy::Never => None,
+        SyncPolicy::End if w.kind != WorkloadKind::FsyncHeavy => Some(Op::Syncfs),
+        _ => call_op,
+    };
+    // A sequence records the syscalls of its steps (`read` opens and
+    // closes a fileset file when none is open).
+    let step_ops: Option<Vec<Op>> = match &w.params {
+        WorkloadParams::Sequence { steps, .. } => Some(
+            steps
+                .iter()
+                .flat_map(|s| match s {
+                    SeqStep::Create => vec![Op::Create],
+                    SeqStep::Open => vec![Op::Open],
+                    SeqStep::Write(_) | SeqStep::Append(_) => vec![Op::Write],
+                    SeqStep::Fsync => vec![Op::Fsync],
+                    SeqStep::Fdatasync => vec![Op::Fdatasync],
+                    SeqStep::Close => vec![Op::Close],
+                    SeqStep::Read => vec![Op::Open, Op::Read, Op::Close],
+                    SeqStep::Rename => vec![Op::Rename],
+                    SeqStep::Unlink => vec![Op::Unlink],
+                    SeqStep::Stat => vec![Op::Stat],
+                    SeqStep::Sleep(_) => vec![],
+                })
+                .collect(),
+        ),
+        _ => None,
+    };
+    // A copy_up records the syscalls of its action.
+    let action_ops: Option<&[Op]> = match &w.params {
+        WorkloadParams::CopyUp { action, .. } => Some(match action {
+            CopyUpAction::Chmod => &[Op::Chmod],
+            CopyUpAction::Chown => &[Op::Chown],
+            CopyUpAction::Touch => &[Op::Utimes],
+            CopyUpAction::OpenRw => &[Op::Open, Op::Close],
+            CopyUpAction::Append => &[Op::Open, Op::Write, Op::Close],
+            CopyUpAction::Truncate => &[Op::Open, Op::Truncate, Op::Close],
+        }),
+        _ => None,
+    };
+    w.kind
+        .may_record()
+        .iter()
+        .copied()
+        .filter(|op| match op {
+            op if op.is_unit() => true,
+            Op::FsyncDir => w.fsync_dir,
+            op if op.name().ends_with(".service") => w.rate.is_some(),
+            Op::Fsync | Op::Fdatasync | Op::SyncFileRange | Op::Syncfs if writer => {
+                writer_sync == Some(*op)
+            }
+            op => match (&step_ops, action_ops) {
+                (Some(ops), _) => ops.contains(op),
+                (_, Some(ops)) => ops.contains(op),
+                _ => true,
+            },
+        })
+        .collect()
+}
+
+/// The cells of a plan (every target × every workload) and the faults that
+/// apply to them, as `gate::evaluate` will find them in the run's result:
+/// what a gate can judge is known before the run.
+struct Cells<'a> {
+    targets: &'a [TargetSpec],
+    workloads: &'a [WorkloadSpec],
+    faults: &'a [FaultSpec],
+    /// Per fault: the targets and workloads it applies to.
+    fault_targets: Vec<Bits>,
+    fault_workloads: Vec<Bits>,
+    /// Targets with device counters: a loop device of their own, or the
+    /// shared disk under a hostPath (whose figures the gate room judges
+    /// too, marked shared).
+    counted: Bits,
+    /// Targets on a loop image (where an eio fault acts).
+    looped: Bits,
+    /// Workloads that write data.
+    writing: Bits,
+    /// Workloads that keep ledgers under enospc and eio faults (the fault
+    /// room verifies small_files and fsync_heavy only).
+    verified: Bits,
+}
+
+impl<'a> Cells<'a> {
+    fn new(
+        targets: &'a [TargetSpec],
+        workloads: &'a [WorkloadSpec],
+        faults: &'a [FaultSpec],
+    ) -> Cells<'a> {
+        Cells {
+            targets,
+            workloads,
+            faults,
+            fault_targets: faults
+                .iter()
+                .map(|f| Bits::of(targets, |t| t.selected_by(&f.target)))
+                .collect(),
+            fault_workloads: faults
+                .iter()
+                .map(|f| Bits::of(workloads, |w| w.selected_by(&f.workload)))
+                .collect(),
+            counted: Bits::of(targets, |t| device_of(t) != Device::None),
+            looped: Bits::of(targets, |t| device_of(t) == Device::Loop),
+            writing: Bits::of(workloads, writes_data),
+            verified: Bits::of(workloads, |w| {
+                matches!(w.kind, WorkloadKind::FsyncHeavy | WorkloadKind::SmallFiles)
+            }),
+        }
+    }
+
+    /// Whether some cell of `ts` × `ws` is one the gate selects: with
+    /// `fault:`, one that a fault of a matching kind applies to (the run
+    /// records an entry of that kind in it); `each` narrows the fault
+    /// further (its targets and workloads, by kind).
+    fn some_cell(
+        &self,
+        ts: &Bits,
+        ws: &Bits,
+        fault: Option<&str>,
+        each: impl Fn(&FaultSpec, &Bits, &Bits) -> bool,
+    ) -> bool {
+        match fault {
+            None => ts.any() && ws.any(),
+            Some(g) => self.faults.iter().enumerate().any(|(i, f)| {
+                glob_match(g, fault_name(f.kind)) && {
+                    let (ft, fw) = (
+                        ts.and(&self.fault_targets[i]),
+                        ws.and(&self.fault_workloads[i]),
+                    );
+                    ft.any() && fw.any() && each(f, &ft, &fw)
+                }
+            }),
+        }
+    }
+
+    /// Why limits of a gate (`select`, and its limits with their keys) have
+    /// nothing to judge in every cell it selects, key by key. Mirrors
+    /// `gate::evaluate`: among selected cells those without the figure are
+    /// skipped, and only "no selected cell can have it" is a mistake.
+    fn inapplicable(
+        &self,
+        at: &At,
+        select: &Selector,
+        limits: &[(String, Limit)],
+    ) -> Vec<(String, String)> {
+        let ts = Bits::of(self.targets, |t| {
+            select.target.as_deref().map_or(true, |g| t.selected_by(g))
+        });
+        let ws = Bits::of(self.workloads, |w| {
+            select
+                .workload
+                .as_deref()
+                .map_or(true, |g| w.selected_by(g))
+        });
+        if !ts.any() || !ws.any() {
+            return Vec::new(); // the glob was reported
+        }
+        let fault = select.fault.as_deref();
+        let names = |bits: &Bits, names: &mut dyn Iterator<Item = &str>| {
+            let listed: Vec<&str> = names
+                .enumerate()
+                .filter(|(i, _)| bits.0[i / 64] & (1 << (i % 64)) != 0)
+                .map(|(_, n)| n)
+                .collect();
+            let more = listed.len().saturating_sub(3);
+            let mut text = listed
+                .iter()
+                .take(3)
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            if more > 0 {
+                text.push_str(&format!(" and {more} more"));
+            }
+            text
+        };
+        let target_names = names(&ts, &mut self.targets.iter().map(|t| t.name.as_str()));
+        let workload_names = names(&ws, &mut self.workloads.iter().map(|w| w.name.as_str()));
+        if fault.is_some() && !self.some_cell(&ts, &ws, fault, |_, _, _| true) {
+            let g = fault.unwrap_or_default();
+            return vec![(
+                at.key("select.fault"),
+                format!(
+                    "selects no cell: no fault of a kind `{g}` matches applies to both a target \
+                     ({target_names}) and a workload ({workload_names}) this gate selects; \
+                     widen the gate's `target`/`workload`, or the fault's"
+                ),
+            )];
+        }
+        let mut out = Vec::new();
+        let op_limits = limits.iter().any(|(_, l)| {
+            matches!(
+                l,
+                Limit::Latency { .. } | Limit::Throughput { .. } | Limit::ErrorRate { .. }
+            )
+        });
+        // An op no workload kind records at all was reported already.
+        let known = |op: &str| Op::ALL.iter().any(|o| glob_match(op, o.name()));
+        if let (Some(op), true) = (select.op.as_deref().filter(|o| known(o)), op_limits) {
+            let recording = Bits::of(self.workloads, |w| {
+                records(w).iter().any(|o| glob_match(op, o.name()))
+            });
+            if !self.some_cell(&ts, &ws.and(&recording), fault, |_, _, _| true) {
+                let mut kinds: Vec<String> = Vec::new();
+                for (i, w) in self.workloads.iter().enumerate() {
+                    if ws.0[i / 64] & (1 << (i % 64)) == 0 {
+                        continue;
+                    }
+                    let ops: Vec<&str> = records(w).iter().map(|o| o.name()).collect();
+                    let line = format!(
+                        "`{}` ({}) records {}",
+                        w.name,
+                        w.kind.as_str(),
+                        ops.join(", ")
+                    );
+                    if kinds.len() < 3 && !kinds.contains(&line) {
+                        kinds.push(line);
+                    }
+                }
+                out.push((
+                    at.key("select.op"),
+                    format!(
+                        "`{op}` is an op no workload this gate selects ({workload_names}) \
+                         records, so its limits have nothing to judge: {}",
+                        kinds.join("; ")
+                    ),
+                ));
+            }
+        }
+        for (key, limit) in limits {
+            let why = match limit {
+                Limit::WriteAmplification { .. } => {
+                    let found = self.some_cell(
+                        &ts.and(&self.counted),
+                        &ws.and(&self.writing),
+                        fault,
+                        |_, _, _| true,
+                    );
+                    if found {
+                        continue;
+                    }
+                    if !ts.meets(&self.counted) {
+                        format!(
+                            "no cell this gate selects can have write amplification: its \
+                             targets ({target_names}) have no block device of their own (tmpfs, \
+                             or an overlay on tmpfs), so there are no device counters; select \
+                             ext4, xfs or hostpath targets, or an overlay on ext4 or xfs"
+                        )
+                    } else if !ws.meets(&self.writing) {
+                        format!(
+                            "no cell this gate selects can have write amplification: its \
+                             workloads ({workload_names}) write no data to divide the device's \
+                             bytes by (read_atime only reads; copy_up writes only with `action: \
+                             append`; metadata only with a `file_size` above 0B)"
+                        )
+                    } else {
+                        "no cell this gate selects can have write amplification: the cells \
+                         its `fault` selects have no block device of their own or write no data"
+                            .to_string()
+                    }
+                }
+                Limit::AckedLost { .. } => {
+                    // A crash verifies every workload; enospc and eio only
+                    // the ledgers of small_files and fsync_heavy, and eio
+                    // acts only on a loop image.
+                    let found =
+                        self.some_cell(&ts, &ws, Some(fault.unwrap_or("*")), |f, ft, fw| {
+                            match f.kind {
+                                FaultKind::Crash => true,
+                                FaultKind::Enospc => fw.meets(&self.verified),
+                                FaultKind::Eio => {
+                                    ft.meets(&self.looped) && fw.meets(&self.verified)
+                                }
+                                FaultKind::Throttle | FaultKind::NoisyNeighbor => false,
+                            }
+                        });
+                    if found {
+                        continue;
+                    }
+                    format!(
+                        "no cell this gate selects ({target_names} × {workload_names}{}) can \
+                         have a durability verdict: `acked_lost` needs a crash fault, or an \
+                         enospc or eio fault on a small_files or fsync_heavy workload (eio on \
+                         an ext4 or xfs target), applying to a cell the gate selects; add such \
+                         a fault, or select the cells one applies to",
+                        fault.map_or(String::new(), |g| format!(", faults `{g}`"))
+                    )
+                }
+                _ => continue,
+            };
+            out.push((key.clone(), why));
+        }
+        out
+    }
+}
+
 /// The limits of one level (`prefix` "", "fail." or "warn."), checked.
-fn check_limits(cx: &mut Ctx, at: &At, prefix: &str, raw: &RawLimits) -> Vec<Limit> {
+fn check_limits(cx: &mut Ctx, at: &At, prefix: &str, raw: &RawLimits) -> Vec<(String, Limit)> {
     let lat = |stat, v: Option<U<Duration>>| v.map(|U(max)| Limit::Latency { stat, max });
     let limits: Vec<(&str, Limit)> = [
         ("p50", lat(LatencyStat::P50, raw.p50)),
@@ -2607,7 +3244,10 @@ fn check_limits(cx: &mut Ctx, at: &At, prefix: &str, raw: &RawLimits) -> Vec<Lim
             cx.err(&at.key(&format!("{prefix}{k}")), m);
         }
     }
-    limits.into_iter().map(|(_, l)| l).collect()
+    limits
+        .into_iter()
+        .map(|(k, l)| (at.key(&format!("{prefix}{k}")), l))
+        .collect()
 }
 
 /// The names a separate gate file is checked against: those of the run it
@@ -2617,6 +3257,35 @@ pub struct GateNames {
     pub targets: Vec<(String, String)>,
     pub workloads: Vec<(String, String)>,
     pub faults: Vec<String>,
+    /// The checked scenario whose cells the gates will judge, when they are
+    /// loaded before its run: a limit no selected cell can have is then
+    /// refused at once, as in the scenario's own `gates:`. None for a
+    /// finished run (the gate room judges what it recorded).
+    pub scenario: Option<Box<Scenario>>,
+}
+
+impl GateNames {
+    /// The names, and the cells, of a checked scenario's run.
+    pub fn of(s: &Scenario) -> GateNames {
+        GateNames {
+            targets: s
+                .targets
+                .iter()
+                .map(|t| (t.name.clone(), t.base_name.clone()))
+                .collect(),
+            workloads: s
+                .workloads
+                .iter()
+                .map(|w| (w.name.clone(), w.base_name.clone()))
+                .collect(),
+            faults: s
+                .faults
+                .iter()
+                .map(|f| fault_name(f.kind).to_string())
+                .collect(),
+            scenario: Some(Box::new(s.clone())),
+        }
+    }
 }
 
 /// Reads and checks a gate file (`--gate ci/gate.yaml`): `version: 1` and
@@ -2670,10 +3339,14 @@ pub fn load_gates_str(
         );
     }
     let display = file.display().to_string();
+    let cells = names
+        .scenario
+        .as_deref()
+        .map(|s| Cells::new(&s.targets, &s.workloads, &s.faults));
     let gates: Vec<GateSpec> = nodes
         .iter()
         .enumerate()
-        .filter_map(|(i, n)| gate_entry(&mut cx, i, n, &names_ref, &faults))
+        .filter_map(|(i, n)| gate_entry(&mut cx, i, n, &names_ref, &faults, cells.as_ref()))
         .map(|mut g| {
             g.origin = format!("{display}: {}", g.origin);
             g

@@ -8,6 +8,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::record::Op;
+
 pub use super::units::{DurationRange, SizeRange};
 
 /// A whole scenario file, checked.
@@ -163,6 +165,102 @@ impl WorkloadKind {
             WorkloadKind::CopyUp => "copy_up",
             WorkloadKind::Metadata => "metadata",
             WorkloadKind::Sequence => "sequence",
+        }
+    }
+
+    /// Every op a workload of this kind may record, whatever its
+    /// parameters (its unit op and that op's `.service` twin included): a
+    /// gate whose `op` matches none of them for every cell it selects has
+    /// nothing to judge. A superset: which sync op a writer records, for
+    /// one, depends on its `sync_call`.
+    pub fn may_record(self) -> &'static [Op] {
+        const SYNC: [Op; 4] = [Op::Fsync, Op::Fdatasync, Op::SyncFileRange, Op::Syncfs];
+        match self {
+            WorkloadKind::SmallFiles => &[
+                Op::Create,
+                Op::Write,
+                SYNC[0],
+                SYNC[1],
+                SYNC[2],
+                SYNC[3],
+                Op::FsyncDir,
+                Op::Close,
+                Op::Mkdir,
+                Op::File,
+                Op::FileService,
+            ],
+            WorkloadKind::FsyncHeavy => &[
+                Op::Write,
+                SYNC[0],
+                SYNC[1],
+                SYNC[2],
+                SYNC[3],
+                Op::Close,
+                Op::Record,
+                Op::RecordService,
+            ],
+            WorkloadKind::LogAppend => &[
+                Op::Create,
+                Op::Write,
+                SYNC[0],
+                SYNC[1],
+                SYNC[2],
+                SYNC[3],
+                Op::FsyncDir,
+                Op::Close,
+                Op::Unlink,
+                Op::Line,
+                Op::Task,
+                Op::LineService,
+            ],
+            WorkloadKind::ReadAtime => &[
+                Op::Open,
+                Op::Read,
+                Op::Close,
+                Op::ReadFile,
+                Op::ReadFileService,
+            ],
+            WorkloadKind::CopyUp => &[
+                Op::Chmod,
+                Op::Chown,
+                Op::Utimes,
+                Op::Open,
+                Op::Write,
+                Op::Truncate,
+                Op::Close,
+                Op::CopyUp,
+                Op::CopyUpService,
+            ],
+            WorkloadKind::Metadata => &[
+                Op::Create,
+                Op::Write,
+                Op::Close,
+                Op::Rename,
+                Op::RenameDir,
+                Op::Unlink,
+                Op::Mkdir,
+                Op::Rmdir,
+                Op::Stat,
+                Op::Link,
+                Op::FsyncDir,
+                Op::Meta,
+                Op::MetaService,
+            ],
+            WorkloadKind::Sequence => &[
+                Op::Create,
+                Op::Open,
+                Op::Write,
+                Op::Fsync,
+                Op::Fdatasync,
+                Op::Close,
+                Op::Read,
+                Op::Rename,
+                Op::Unlink,
+                Op::Stat,
+                Op::FsyncDir,
+                Op::Sequence,
+                Op::SequenceService,
+            ],
         }
     }
 }

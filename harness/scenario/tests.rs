@@ -99,7 +99,7 @@ faults:
     at: 1s..3s
     trials: 10
 gates:
-  - select: {target: ext4*, workload: wal, op: fsync}
+  - select: {target: ext4*, workload: wal, op: fdatasync}   # DESIGN.md says `op: fsync`, which `wal` (sync_call: fdatasync) never records
     p95: 2ms
     p99: 5ms
   - select: {workload: small-files, op: file}
@@ -1140,9 +1140,21 @@ fn gate_rules() {
         "{base}gates:\n  - select: {{op: fsnyc}}\n    p95: 2ms\n"
     ));
     expect(&d, 8, 14, "gates[0].select.op", "did you mean `fsync`?");
+    // `.service` ops are recorded by open-loop workloads only.
+    let open_loop = with("", "  - {name: o, kind: small_files, rate: 100/s}\n");
     ok(&format!(
-        "{base}gates:\n  - select: {{op: \"*.service\"}}\n    p99: 2ms\n    error_rate: 1%\n"
+        "{open_loop}gates:\n  - select: {{op: \"*.service\"}}\n    p99: 2ms\n    error_rate: 1%\n"
     ));
+    let d = errs(&format!(
+        "{base}gates:\n  - select: {{op: \"*.service\"}}\n    p99: 2ms\n"
+    ));
+    expect(
+        &d,
+        8,
+        14,
+        "gates[0].select.op",
+        "is an op no workload this gate selects (`w`) records",
+    );
     let d = errs(&format!(
         "{base}gates:\n  - select: {{fault: crash}}\n    acked_lost: 0\n"
     ));
@@ -1161,8 +1173,10 @@ fn gate_rules() {
         "gates[0].baseline.max_regression",
         "write e.g. `10%`",
     );
+    // Write amplification needs a target with a device (tmpfs has none).
+    let with_ext4 = with("  - {name: e, kind: ext4}\n", "");
     let s = ok(&format!(
-        "{base}gates:\n  - error_rate: 1%\n    write_amplification: 2\n    throughput: 10/s\n"
+        "{with_ext4}gates:\n  - error_rate: 1%\n    write_amplification: 2\n    throughput: 10/s\n"
     ));
     assert_eq!(
         fails(&s.gates[0]),
@@ -1806,6 +1820,7 @@ fn a_gate_file_is_checked_against_the_run_it_gates() {
         targets: vec![("ext4[noatime]".into(), "ext4".into())],
         workloads: vec![("wal".into(), "wal".into())],
         faults: vec!["crash".into()],
+        scenario: None,
     };
     let file = std::path::Path::new("ci/gate.yaml");
     let gates = crate::scenario::check::load_gates_str(
@@ -2261,4 +2276,334 @@ fn an_options_list_holds_at_most_64() {
         "targets[1].options",
         "70 mount options; a target takes at most 64",
     );
+}
+
+#[test]
+fn files_made_before_the_clock_must_fit_the_target() {
+    let one = |target: &str, workload: &str| {
+        load(&format!(
+            "version: 1\nname: t\ntargets:\n  - {target}\nworkloads:\n  - {workload}\n"
+        ))
+    };
+    let refused = |target: &str, workload: &str, key: &str, fragment: &str| {
+        let d = one(target, workload).expect_err("should be refused").0;
+        assert!(
+            d.iter()
+                .any(|d| d.key == key && d.message.contains(fragment)),
+            "{target} / {workload}: {}",
+            Diagnostics(d.clone())
+        );
+    };
+    // ext4 of 64 MiB: one inode per 4096 bytes (the stock `small` type).
+    refused(
+        "{name: e, kind: ext4, size: 64MiB}",
+        "{name: r, kind: read_atime, files: 20000, file_size: 0B}",
+        "workloads[0].files",
+        "target `e` (ext4, 64MiB, one inode per 4096 bytes) has room for at most 16437 files and directories, and this makes 20001 (20000 files, and their directories)",
+    );
+    one(
+        "{name: e, kind: ext4, size: 64MiB}",
+        "{name: r, kind: read_atime, files: 16000, file_size: 0B}",
+    )
+    .unwrap();
+    // mkfs -N, per thread for a sequence.
+    refused(
+        "{name: e, kind: ext4, size: 2GiB, mkfs: [-N, '20000']}",
+        "{name: s, kind: sequence, threads: 4, files: 6000, steps: [open, close]}",
+        "workloads[0].files",
+        "mkfs -N 20000) has room for at most 20501",
+    );
+    // tmpfs nr_inodes=, less its root directory.
+    refused(
+        "{name: m, kind: tmpfs, options: [nr_inodes=1000]}",
+        "{name: c, kind: copy_up, files: 995}",
+        "workloads[0].files",
+        "(tmpfs, nr_inodes=1000) has room for at most 999 files and directories, and this makes 1005",
+    );
+    // An overlay's upper holds what copy_up makes when there is no lower
+    // layer; with one, copy_up uses the lower files (on the host's disk).
+    refused(
+        "{name: o, kind: overlay, upper: {kind: ext4, size: 512MiB, mkfs: [-N, '2048']}}",
+        "{name: c, kind: copy_up, files: 5000}",
+        "workloads[0].files",
+        "its upper filesystem: ext4, 512MiB, mkfs -N 2048",
+    );
+    one(
+        "{name: o, kind: overlay, upper: {kind: ext4, size: 512MiB, mkfs: [-N, '2048']}, lower: {files: 5000}}",
+        "{name: c, kind: copy_up, files: 5000}",
+    )
+    .unwrap();
+    // xfs: inodes in at most 25 % of the space, 512 bytes each.
+    refused(
+        "{name: x, kind: xfs, size: 300MiB}",
+        "{name: r, kind: read_atime, files: 200000, file_size: 0B}",
+        "workloads[0].files",
+        "(xfs, 300MiB, inodes in at most 25% of it) has room for at most 153600",
+    );
+    // Bytes: a WAL written in full per thread, files of a known size.
+    refused(
+        "{name: e, kind: ext4, size: 256MiB}",
+        "{name: w, kind: fsync_heavy, threads: 8}",
+        "workloads[0].file_size",
+        "holds at most 256MiB, and this writes 512MiB (a log of 64MiB written in full per thread, 8 threads)",
+    );
+    refused(
+        "{name: m, kind: tmpfs, size: 1MiB}",
+        "{name: r, kind: read_atime, files: 100, file_size: 64KiB}",
+        "workloads[0].files",
+        "holds at most 1MiB, and this writes 6.2MiB",
+    );
+    // Unknown room (a hostPath, a tmpfs of the default size): left to the run.
+    one(
+        "{name: h, kind: hostpath, path: /var/tmp/wpbench}",
+        "{name: r, kind: read_atime, files: 100000000, file_size: 64KiB}",
+    )
+    .unwrap();
+    one(
+        "{name: m, kind: tmpfs}",
+        "{name: r, kind: read_atime, files: 100000000}",
+    )
+    .unwrap();
+}
+
+/// Loads a scenario with these targets, workloads, faults and gates
+/// (each a list of YAML flow items) and returns its diagnostics.
+fn gated(targets: &[&str], workloads: &[&str], faults: &[&str], gates: &[&str]) -> Vec<Diagnostic> {
+    let list = |items: &[&str]| {
+        items
+            .iter()
+            .map(|i| format!("  - {i}\n"))
+            .collect::<String>()
+    };
+    let text = format!(
+        "version: 1\nname: t\nduration: 5s\ntargets:\n{}workloads:\n{}faults:\n{}gates:\n{}",
+        list(targets),
+        list(workloads),
+        list(faults),
+        list(gates)
+    );
+    match load(&text) {
+        Ok(_) => Vec::new(),
+        Err(d) => d.0,
+    }
+}
+
+#[test]
+fn gate_limits_no_selected_cell_can_have_are_refused_at_load() {
+    let tmp = "{name: m, kind: tmpfs}";
+    let ext4 = "{name: e, kind: ext4, size: 64MiB}";
+    let host = "{name: h, kind: hostpath, path: /var/tmp/wpbench}";
+    let ovl_tmp = "{name: mo, kind: overlay, upper: {kind: tmpfs}}";
+    let sf = "{name: w, kind: small_files}";
+    let ra = "{name: r, kind: read_atime, files: 10}";
+    let crash = "{kind: crash, target: e, workload: w, at: 1s}";
+    let no_faults: &[&str] = &["{kind: throttle, target: e, write_iops: 100}"];
+
+    // Write amplification: no device on tmpfs or an overlay on tmpfs.
+    let d = gated(
+        &[tmp, ovl_tmp, ext4],
+        &[sf],
+        no_faults,
+        &["{select: {target: 'm*'}, write_amplification: 2}"],
+    );
+    expect(
+        &d,
+        13,
+        30,
+        "gates[0].write_amplification",
+        "have no block device of their own",
+    );
+    // … nor when the workload writes no data.
+    let d = gated(
+        &[ext4],
+        &[ra],
+        no_faults,
+        &["{select: {workload: r}, fail: {write_amplification: 2}}"],
+    );
+    expect(
+        &d,
+        11,
+        36,
+        "gates[0].fail.write_amplification",
+        "write no data",
+    );
+    // Among several selected cells, those without the figure are skipped:
+    // one that can have it is enough. A hostPath's (shared) disk counts.
+    assert!(gated(
+        &[tmp, ext4],
+        &[sf, ra],
+        no_faults,
+        &["{select: {}, write_amplification: 2}"]
+    )
+    .is_empty());
+    assert!(gated(
+        &[host],
+        &[sf],
+        &[],
+        &["{select: {}, write_amplification: 2}"]
+    )
+    .is_empty());
+
+    // acked_lost needs a durability verdict: a crash anywhere, enospc/eio
+    // only for small_files and fsync_heavy.
+    let d = gated(
+        &[tmp, ext4],
+        &[sf],
+        no_faults,
+        &["{select: {}, acked_lost: 0}"],
+    );
+    expect(
+        &d,
+        12,
+        18,
+        "gates[0].acked_lost",
+        "can have a durability verdict",
+    );
+    assert!(gated(
+        &[tmp, ext4],
+        &[sf, ra],
+        &[crash],
+        &["{select: {}, acked_lost: 0}"]
+    )
+    .is_empty());
+    let d = gated(
+        &[tmp, ext4],
+        &[sf, ra],
+        &[crash],
+        &["{select: {target: m}, acked_lost: 0}"],
+    );
+    expect(&d, 13, 27, "gates[0].acked_lost", "(`m` × `w`, `r`)");
+    let enospc_r = "{kind: enospc, target: e, workload: r}";
+    let d = gated(
+        &[ext4],
+        &[ra],
+        &[enospc_r],
+        &["{select: {fault: enospc}, warn: {acked_lost: 0}}"],
+    );
+    expect(
+        &d,
+        11,
+        38,
+        "gates[0].warn.acked_lost",
+        "on a small_files or fsync_heavy workload",
+    );
+    // With `fault:`, only faults of that kind count.
+    let d = gated(
+        &[ext4],
+        &[sf],
+        &[crash, "{kind: throttle, target: e, write_iops: 5}"],
+        &["{select: {fault: throttle}, acked_lost: 0}"],
+    );
+    expect(&d, 12, 33, "gates[0].acked_lost", "faults `throttle`");
+
+    // `fault:` must select a cell that fault applies to.
+    let d = gated(
+        &[tmp, ext4],
+        &[sf, ra],
+        &[crash],
+        &["{select: {workload: r, fault: crash}, p95: 1ms}"],
+    );
+    expect(
+        &d,
+        13,
+        28,
+        "gates[0].select.fault",
+        "selects no cell: no fault of a kind `crash` matches applies",
+    );
+
+    // `op:` must be one a selected workload records with its settings.
+    let d = gated(&[tmp], &[sf], &[], &["{select: {op: fsync}, p95: 1ms}"]);
+    expect(
+        &d,
+        10,
+        15,
+        "gates[0].select.op",
+        "`w` (small_files) records create, write, close, mkdir, file",
+    );
+    let d = gated(
+        &[tmp],
+        &["{name: l, kind: log_append, fsync: end}"],
+        &[],
+        &["{select: {op: fsync}, throughput: 1/s}"],
+    );
+    expect(
+        &d,
+        10,
+        15,
+        "gates[0].select.op",
+        "records create, write, syncfs, close",
+    );
+    assert!(gated(
+        &[tmp],
+        &["{name: l, kind: log_append, fsync: end}"],
+        &[],
+        &["{select: {op: syncfs}, p99: 1ms}"]
+    )
+    .is_empty());
+    assert!(gated(
+        &[tmp],
+        &[sf, "{name: a, kind: small_files, fsync: always}"],
+        &[],
+        &["{select: {op: fsync}, p95: 1ms}"]
+    )
+    .is_empty());
+    let d = gated(
+        &[tmp],
+        &["{name: s, kind: fsync_heavy, sync_call: o_dsync}"],
+        &[],
+        &["{select: {op: 'f*sync'}, error_rate: 1%}"],
+    );
+    expect(
+        &d,
+        10,
+        15,
+        "gates[0].select.op",
+        "records write, close, record",
+    );
+    // A gate without limits on ops (write amplification only) does not ask.
+    assert!(gated(
+        &[ext4],
+        &[sf],
+        &[],
+        &["{select: {op: fsync}, write_amplification: 9}"]
+    )
+    .is_empty());
+}
+
+#[test]
+fn gate_files_are_checked_against_the_cells_of_the_scenario_they_gate() {
+    let s = ok(&with("  - {name: e, kind: ext4}\n", ""));
+    let names = GateNames::of(&s);
+    let file = Path::new("ci/gate.yaml");
+    let d = crate::scenario::check::load_gates_str(
+        "version: 1\ngates:\n  - select: {target: tmp}\n    write_amplification: 1.5\n  - select: {}\n    acked_lost: 0\n",
+        file,
+        &names,
+    )
+    .unwrap_err();
+    expect(
+        &d.0,
+        4,
+        5,
+        "gates[0].write_amplification",
+        "no block device of their own",
+    );
+    expect(&d.0, 6, 5, "gates[1].acked_lost", "durability verdict");
+    // Without a scenario (a finished run's names), only names are checked.
+    let mut names = names;
+    names.scenario = None;
+    crate::scenario::check::load_gates_str(
+        "version: 1\ngates:\n  - select: {target: tmp}\n    write_amplification: 1.5\n",
+        file,
+        &names,
+    )
+    .unwrap();
+}
+
+#[test]
+fn the_shipped_rollout_gate_applies_to_the_rollout_scenario() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let s = super::load(&root.join("scenarios/rollout.yaml")).unwrap();
+    let gates = super::load_gates(&root.join("ci/gate.yaml"), &GateNames::of(&s)).unwrap();
+    assert!(gates.len() >= 4);
 }
