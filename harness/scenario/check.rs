@@ -239,12 +239,16 @@ fn scenario(cx: &mut Ctx, node: &Node, file: &Path, sha256: String) -> Option<Sc
     unique(
         cx,
         "target",
-        targets.iter().map(|(t, p)| (t.name.as_str(), p.as_str())),
+        targets
+            .iter()
+            .map(|(t, p)| (t.name.as_str(), p.base.as_str())),
     );
     unique(
         cx,
         "workload",
-        workloads.iter().map(|(w, p)| (w.name.as_str(), p.as_str())),
+        workloads
+            .iter()
+            .map(|(w, p)| (w.name.as_str(), p.base.as_str())),
     );
     let too_many = too_many_cells(
         targets.len(),
@@ -564,11 +568,7 @@ fn before_clock(w: &WorkloadSpec, t: &TargetSpec) -> Option<(u128, u128, &'stati
 /// `nr_inodes=`; an overlay by its upper; a hostPath or a default tmpfs
 /// depend on the host and are left to the run). Reported once per workload,
 /// at the key to change, naming the targets.
-fn check_room(
-    cx: &mut Ctx,
-    targets: &[(TargetSpec, String)],
-    workloads: &[(WorkloadSpec, String)],
-) {
+fn check_room(cx: &mut Ctx, targets: &[(TargetSpec, At)], workloads: &[(WorkloadSpec, At)]) {
     let holds: Vec<Holds> = targets.iter().map(|(t, _)| target_holds(t)).collect();
     for (w, wpath) in workloads {
         let mut short: Vec<String> = Vec::new();
@@ -606,7 +606,7 @@ fn check_room(
         };
         short.truncate(3);
         cx.err(
-            &yaml::join(wpath, key),
+            &wpath.key(key),
             format!(
                 "`{}` makes its files before its clock starts, and they do not fit: {}{more}",
                 w.name,
@@ -884,7 +884,7 @@ fn entries_of<R: VaryEntry, S>(
     allowed: &dyn Fn(&str) -> Result<(), String>,
     merge_opts: bool,
     mut check: impl FnMut(&mut Ctx, &R, &At, Option<&[String]>, Option<&str>) -> S,
-) -> Vec<(S, String)> {
+) -> Vec<(S, At)> {
     if !yaml::is_mapping(node) {
         cx.err(
             &at.base,
@@ -904,14 +904,14 @@ fn entries_of<R: VaryEntry, S>(
         }
     };
     let Some(vary_node) = raw.vary() else {
-        return vec![(check(cx, &raw, at, None, None), at.base.clone())];
+        return vec![(check(cx, &raw, at, None, None), at.clone())];
     };
     let mut out = Vec::new();
     for e in expand(cx, at, node, vary_node, allowed, merge_opts) {
         match yaml::from_node::<R>(&e.node) {
             Ok(r) => out.push((
                 check(cx, &r, &e.at, e.option_paths.as_deref(), Some(&e.label)),
-                at.base.clone(),
+                e.at.clone(),
             )),
             Err(err) => cx.de_err(&e.at, err),
         }
@@ -974,7 +974,7 @@ fn cap_options(cx: &mut Ctx, at: &At, node: &Node) -> Node {
     node
 }
 
-fn target_entry(cx: &mut Ctx, i: usize, node: &Node) -> Vec<(TargetSpec, String)> {
+fn target_entry(cx: &mut Ctx, i: usize, node: &Node) -> Vec<(TargetSpec, At)> {
     let at = At::new(format!("targets[{i}]"));
     let node = &cap_options(cx, &at, node);
     // The kind decides which keys a `vary` may name; read it before the
@@ -1636,7 +1636,7 @@ const WORKLOAD_KEYS: &[(&str, &[&str])] = &[
     ("steps", &["sequence"]),
 ];
 
-fn workload_entry(cx: &mut Ctx, i: usize, node: &Node) -> Vec<(WorkloadSpec, String)> {
+fn workload_entry(cx: &mut Ctx, i: usize, node: &Node) -> Vec<(WorkloadSpec, At)> {
     let at = At::new(format!("workloads[{i}]"));
     let kind: Option<WorkloadKind> = yaml::get(node, "kind").and_then(|k| yaml::from_node(k).ok());
     let allowed = |k: &str| match kind {
