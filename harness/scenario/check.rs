@@ -13,7 +13,8 @@ use sha2::{Digest, Sha256};
 use super::diag::{self, Diagnostic, Diagnostics};
 use super::mkfs_args::{self, Layout};
 use super::options::{
-    check_option, contradiction, merge_options, refused_host_path, unverifiable_option,
+    check_option, contradiction, impossible_option, merge_options, refused_host_path,
+    unverifiable_option,
 };
 use super::raw::*;
 use super::spec::*;
@@ -250,6 +251,7 @@ fn scenario(cx: &mut Ctx, node: &Node, file: &Path, sha256: String) -> Option<Sc
             .iter()
             .map(|(w, p)| (w.name.as_str(), p.base.as_str())),
     );
+    check_name_lengths(cx, &name, &targets, &workloads);
     let too_many = too_many_cells(
         targets.len(),
         workloads.len(),
@@ -356,6 +358,56 @@ pub fn too_many_cells(
              {MAX_CELLS} a run may have; {hint}"
         ),
     ))
+}
+
+/// Longest file name Linux takes.
+const NAME_MAX_BYTES: usize = 255;
+/// What an interval log's name adds to a target's and a workload's name:
+/// `c<cell>-<target>-<workload>-r<repeat>-t<trial>.hlog`, with a cell and
+/// a repeat of up to 5 digits (100,000 cells) and a trial of up to 10.
+const HLOG_NAME_EXTRA: usize = 32;
+
+/// Names become file and directory names: the scenario's is the run's
+/// directory under reports/, and a target's and a workload's together
+/// name each cell's interval log. Refused where they cannot fit in 255
+/// bytes (Linux's NAME_MAX), which `run` would only find mid-run.
+fn check_name_lengths(
+    cx: &mut Ctx,
+    name: &str,
+    targets: &[(TargetSpec, At)],
+    workloads: &[(WorkloadSpec, At)],
+) {
+    if name.len() > NAME_MAX_BYTES {
+        cx.err(
+            "name",
+            format!(
+                "is {} bytes long; it names the run's directory (reports/<name>/), and Linux \
+                 file names are at most {NAME_MAX_BYTES} bytes",
+                name.len()
+            ),
+        );
+    }
+    let longest_t = targets.iter().max_by_key(|(t, _)| t.name.chars().count());
+    let longest_w = workloads.iter().max_by_key(|(w, _)| w.name.chars().count());
+    if let (Some((t, tat)), Some((w, wat))) = (longest_t, longest_w) {
+        let (tl, wl) = (t.name.chars().count(), w.name.chars().count());
+        if tl + wl + HLOG_NAME_EXTRA > NAME_MAX_BYTES {
+            let key = if tl >= wl { tat } else { wat };
+            cx.err(
+                &key.key("name"),
+                format!(
+                    "target `{}` ({tl} characters with its vary label) and workload `{}` \
+                     ({wl}) together name the cell's interval log, which would be {} bytes; \
+                     Linux file names are at most {NAME_MAX_BYTES}: shorten them to {} \
+                     characters together",
+                    diag::abbreviate(&t.name, 40),
+                    diag::abbreviate(&w.name, 40),
+                    tl + wl + HLOG_NAME_EXTRA,
+                    NAME_MAX_BYTES - HLOG_NAME_EXTRA
+                ),
+            );
+        }
+    }
 }
 
 // ------------------------------------------------------------------ room
@@ -1025,6 +1077,7 @@ fn check_options(
     for (opt, path) in opts.iter().zip(paths) {
         let Some(m) = check_option(opt, kind == TargetKind::Hostpath)
             .or_else(|| unverifiable_option(opt, kind))
+            .or_else(|| impossible_option(opt, kind))
         else {
             continue;
         };
@@ -1276,6 +1329,28 @@ fn check_fs_size(
                         format_size(min)
                     ),
                 );
+            }
+            // Inodes fit in a block: 1 KiB blocks below 512 MiB with the
+            // stock mke2fs.conf (other layout arguments may change that).
+            let bs =
+                l.block_size
+                    .or((!l.other).then_some(if size < 512 * MIB { 1024 } else { 4096 }));
+            if let (Some(i), Some(b)) = (l.inode_size, bs) {
+                if i > b {
+                    cx.err(
+                        mkfs_key,
+                        format!(
+                            "-I {i}: an inode cannot be larger than a block, and this ext4's \
+                             blocks are {} ({}); use -I {b} or less, or give -b",
+                            format_size(b),
+                            if l.block_size.is_some() {
+                                "from -b"
+                            } else {
+                                "mkfs.ext4's default below 512MiB is 1KiB"
+                            },
+                        ),
+                    );
+                }
             }
             let block = l.block_size.unwrap_or(4096);
             if size / block >= EXT4_MAX_BLOCKS {
@@ -1715,6 +1790,13 @@ fn check_workload(
             cx.err(
                 &at.key("rate"),
                 "must be more than 0/s; leave `rate` out for a closed loop",
+            );
+        } else if 1.0 / r > u64::MAX as f64 / 1e9 {
+            // The pacing interval is a Duration of nanoseconds.
+            cx.err(
+                &at.key("rate"),
+                "is too low: one op in more than 584 years, the longest interval wpbench \
+                 can schedule; leave `rate` out for a closed loop",
             );
         }
     }

@@ -274,6 +274,8 @@ pub struct Layout {
     pub inode_max_pct: Option<u64>,
     /// xfs `-d size=`: the filesystem's size when smaller than the image.
     pub data_size: Option<u64>,
+    /// xfs `-m crc=0` (metadata without checksums, which allows 256-byte inodes).
+    pub crc_off: bool,
     /// Another option that can change the layout (ext4 `-T`, `-t`, `-O`,
     /// `-g`, `-G`, `-C`, `-E`, `-J`, `-r`; xfs `-m`, `-n`, `-l`, `-r`, `-s`,
     /// other `-d`/`-i`/`-b` keys): the loader's minimum then falls back to
@@ -376,7 +378,23 @@ pub fn layout(kind: TargetKind, args: &[MkfsArg]) -> Result<Layout, (usize, Stri
                     Ok(p) if (0.0..=50.0).contains(&p) => {}
                     _ => return bad("the reserved-blocks percentage is a number from 0 to 50"),
                 },
-                'T' | 't' | 'O' | 'g' | 'G' | 'C' | 'E' | 'J' | 'r' => l.other = true,
+                'G' => match ext4_number(value) {
+                    Some(g) if g.is_power_of_two() => l.other = true,
+                    _ => return bad("the flex_bg size is a power of two"),
+                },
+                'U' => {
+                    let v = value.trim();
+                    let uuid = v.len() == 36
+                        && v.char_indices().all(|(i, c)| match i {
+                            8 | 13 | 18 | 23 => c == '-',
+                            _ => c.is_ascii_hexdigit(),
+                        });
+                    if !(uuid || ["clear", "random", "time", "null"].contains(&v)) {
+                        return bad("the UUID is clear, random, time or a UUID such as \
+                             01234567-89ab-cdef-0123-456789abcdef");
+                    }
+                }
+                'T' | 't' | 'O' | 'g' | 'C' | 'E' | 'J' | 'r' => l.other = true,
                 _ => {}
             }
             continue;
@@ -417,6 +435,13 @@ pub fn layout(kind: TargetKind, args: &[MkfsArg]) -> Result<Layout, (usize, Stri
                     }
                 }
             }
+            'L' if value.len() > 12 => return bad("an xfs label is at most 12 characters"),
+            'm' => {
+                l.other = true;
+                if subopts().any(|(k, v)| k == "crc" && v.trim() == "0") {
+                    l.crc_off = true;
+                }
+            }
             'i' => {
                 for (k, v) in subopts() {
                     match k {
@@ -438,6 +463,24 @@ pub fn layout(kind: TargetKind, args: &[MkfsArg]) -> Result<Layout, (usize, Stri
             }
             _ => l.other = true,
         }
+    }
+    if !ext4 && !l.crc_off && l.inode_size.is_some_and(|n| n < 512) {
+        let at = args
+            .iter()
+            .rev()
+            .find_map(|a| match a {
+                MkfsArg::Short {
+                    letter: 'i', at, ..
+                } => Some(*at),
+                _ => None,
+            })
+            .unwrap_or(0);
+        return Err((
+            at,
+            "-i size=256: xfs inodes with checksums (the default, crc=1) are at least 512 \
+             bytes; add -m crc=0 or use size=512"
+                .into(),
+        ));
     }
     Ok(l)
 }

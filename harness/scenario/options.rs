@@ -96,12 +96,21 @@ pub fn check_option(opt: &str, hostpath: bool) -> Option<String> {
              device it did not attach"
         ));
     }
-    for key in ["lowerdir", "upperdir", "workdir"] {
-        if opt.split_once('=').map(|(k, _)| k) == Some(key) || opt == key {
+    // `lowerdir+=` and `datadir+=` (Linux 6.8) add layers one at a time.
+    for key in ["lowerdir", "upperdir", "workdir", "datadir"] {
+        let given = opt.split_once('=').map_or(opt, |(k, _)| k);
+        if given == key || given == format!("{key}+") {
             return Some(format!(
                 "`{opt}`: wpbench sets {key}= itself; describe the overlay with `upper` and `lower`"
             ));
         }
+    }
+    if opt == "ro" {
+        return Some(
+            "`ro` mounts the target read-only, and every workload writes its files there \
+             (read_atime its read set, before the clock); leave it out"
+                .into(),
+        );
     }
     if hostpath && !BIND_FLAGS.contains(&opt) {
         return Some(format!(
@@ -125,6 +134,32 @@ pub fn unverifiable_option(opt: &str, kind: TargetKind) -> Option<String> {
              /proc/fs/ext4/<dev>/options), so wpbench cannot show it is in effect and records \
              only options it can; only its default, journal_ioprio=3, can be given"
         )),
+        _ => None,
+    }
+}
+
+/// Why an option of a `kind` target is refused because the kernel
+/// certainly refuses it: a value ext4's `data=` or `errors=` does not
+/// take, xfs's `norecovery` on a read-write mount.
+pub fn impossible_option(opt: &str, kind: TargetKind) -> Option<String> {
+    match (kind, opt.split_once('=')) {
+        (TargetKind::Ext4, Some(("data", v)))
+            if !["ordered", "writeback", "journal"].contains(&v) =>
+        {
+            Some(format!(
+                "`{opt}`: ext4's data mode is ordered, writeback or journal"
+            ))
+        }
+        (TargetKind::Ext4, Some(("errors", v)))
+            if !["continue", "remount-ro", "panic"].contains(&v) =>
+        {
+            Some(format!("`{opt}`: ext4's errors= is continue or remount-ro"))
+        }
+        (TargetKind::Xfs, None) if opt == "norecovery" => Some(
+            "`norecovery`: xfs mounts without log recovery only read-only, and wpbench's \
+             targets are written to; leave it out"
+                .into(),
+        ),
         _ => None,
     }
 }

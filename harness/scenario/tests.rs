@@ -2607,3 +2607,149 @@ fn the_shipped_rollout_gate_applies_to_the_rollout_scenario() {
     let gates = super::load_gates(&root.join("ci/gate.yaml"), &GateNames::of(&s)).unwrap();
     assert!(gates.len() >= 4);
 }
+
+#[test]
+fn a_key_given_twice_is_refused_where_it_repeats() {
+    let d = errs("version: 1\nname: t\nduration: 1s\nduration: 2s\n");
+    expect(
+        &d,
+        4,
+        1,
+        "duration",
+        "duplicate key `duration`: given twice in one mapping (first at line 3, column 1)",
+    );
+    let d = errs(&with(
+        "",
+        "  - {name: w2, kind: small_files, threads: 2, threads: 3}\n",
+    ));
+    expect(&d, 7, 47, "workloads[1]", "duplicate key `threads`");
+    // A quoted key and a plain one may differ (`"1"` and `1`): not refused here.
+    let d = errs("version: 1\nname: t\n1: a\n\"1\": b\n");
+    assert!(
+        !d.iter().any(|d| d.message.contains("duplicate key")),
+        "{}",
+        Diagnostics(d.clone())
+    );
+}
+
+#[test]
+fn options_the_kernel_certainly_refuses_are_refused_at_load() {
+    let t = |target: &str| errs(&with(&format!("  - {target}\n"), ""));
+    let d = t("{name: m, kind: tmpfs, options: [noatime, ro]}");
+    expect(
+        &d,
+        5,
+        47,
+        "targets[1].options[1]",
+        "`ro` mounts the target read-only",
+    );
+    let d = t("{name: h, kind: hostpath, path: /var/tmp/x, options: [ro]}");
+    expect(&d, 5, 59, "targets[1].options[0]", "read-only");
+    let d = t("{name: o, kind: overlay, upper: {kind: tmpfs}, options: ['lowerdir+=/etc']}");
+    expect(
+        &d,
+        5,
+        62,
+        "targets[1].options[0]",
+        "wpbench sets lowerdir= itself",
+    );
+    let d = t("{name: o, kind: overlay, upper: {kind: tmpfs}, options: ['datadir+=/srv']}");
+    expect(
+        &d,
+        5,
+        62,
+        "targets[1].options[0]",
+        "wpbench sets datadir= itself",
+    );
+    let d = t("{name: e, kind: ext4, options: [data=bogus, errors=stop]}");
+    expect(
+        &d,
+        5,
+        37,
+        "targets[1].options[0]",
+        "ordered, writeback or journal",
+    );
+    expect(&d, 5, 49, "targets[1].options[1]", "continue or remount-ro");
+    let d = t("{name: o, kind: overlay, upper: {kind: ext4, options: [data=ordred]}}");
+    expect(
+        &d,
+        5,
+        60,
+        "targets[1].upper.options[0]",
+        "ordered, writeback or journal",
+    );
+    let d = t("{name: x, kind: xfs, options: [norecovery]}");
+    expect(&d, 5, 36, "targets[1].options[0]", "only read-only");
+    ok(&with(
+        "  - {name: e, kind: ext4, options: [data=journal, errors=remount-ro, noload]}\n",
+        "",
+    ));
+}
+
+#[test]
+fn more_mkfs_values_mkfs_refuses() {
+    let t = |target: &str| errs(&with(&format!("  - {target}\n"), ""));
+    // 1 KiB blocks below 512 MiB: inodes of at most 1 KiB.
+    let d = t("{name: e, kind: ext4, size: 64MiB, mkfs: [-I, '4096']}");
+    expect(
+        &d,
+        5,
+        40,
+        "targets[1].mkfs",
+        "-I 4096: an inode cannot be larger than a block",
+    );
+    ok(&with(
+        "  - {name: e, kind: ext4, size: 64MiB, mkfs: [-I, '4096', -b, '4096']}\n",
+        "",
+    ));
+    let d = t("{name: e, kind: ext4, mkfs: [-G, '3']}");
+    expect(
+        &d,
+        5,
+        34,
+        "targets[1].mkfs[0]",
+        "flex_bg size is a power of two",
+    );
+    let d = t("{name: e, kind: ext4, mkfs: [-U, bad-uuid]}");
+    expect(
+        &d,
+        5,
+        34,
+        "targets[1].mkfs[0]",
+        "the UUID is clear, random, time or a UUID",
+    );
+    ok(&with(
+        "  - {name: e, kind: ext4, mkfs: [-U, 01234567-89ab-cdef-0123-456789abcdef, -G, '16']}\n",
+        "",
+    ));
+    let d = t("{name: x, kind: xfs, mkfs: [-L, averyveryverylonglabel]}");
+    expect(&d, 5, 33, "targets[1].mkfs[0]", "at most 12 characters");
+    let d = t("{name: x, kind: xfs, mkfs: [-i, size=256]}");
+    expect(&d, 5, 33, "targets[1].mkfs[0]", "add -m crc=0");
+    ok(&with(
+        "  - {name: x, kind: xfs, mkfs: [-m, crc=0, -i, size=256, -L, data]}\n",
+        "",
+    ));
+}
+
+#[test]
+fn a_rate_too_low_to_schedule_is_refused() {
+    let d = errs(&with(
+        "",
+        "  - {name: r, kind: small_files, rate: 0.0000000000000000000001/s}\n",
+    ));
+    expect(&d, 7, 34, "workloads[1].rate", "584 years");
+    ok(&with("", "  - {name: r, kind: small_files, rate: 1/h}\n"));
+}
+
+#[test]
+fn names_that_cannot_be_file_names_are_refused() {
+    let long = "n".repeat(300);
+    let d = errs(&format!("version: 1\nname: {long}\ntargets:\n  - {{name: t, kind: tmpfs}}\nworkloads:\n  - {{name: w, kind: small_files}}\n"));
+    expect(&d, 2, 1, "name", "is 300 bytes long");
+    let (t, w) = ("t".repeat(120), "w".repeat(120));
+    let d = errs(&format!("version: 1\nname: x\ntargets:\n  - {{name: {t}, kind: tmpfs}}\nworkloads:\n  - {{name: {w}, kind: small_files}}\n"));
+    expect(&d, 4, 6, "targets[0].name", "would be 272 bytes");
+    let (t, w) = ("t".repeat(110), "w".repeat(110));
+    ok(&format!("version: 1\nname: x\ntargets:\n  - {{name: {t}, kind: tmpfs}}\nworkloads:\n  - {{name: {w}, kind: small_files}}\n"));
+}

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use serde::de::DeserializeOwned;
 use serde_path_to_error::Segment;
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
-use yaml_rust2::scanner::Marker;
+use yaml_rust2::scanner::{Marker, TScalarStyle};
 
 /// A parsed YAML value. Other files treat it as opaque and use the helpers
 /// below.
@@ -200,6 +200,9 @@ struct Open {
     items: usize,
     anchor: usize,
     nodes_at_start: u64,
+    /// A mapping's scalar keys so far (plain or quoted, text) and where
+    /// each is: a key given twice is refused where it is repeated.
+    keys: HashMap<(bool, String), Marker>,
 }
 
 impl Bounds {
@@ -267,8 +270,34 @@ impl Bounds {
             return self.refuse(first, too_deep());
         }
         match ev {
-            Event::Scalar(s, _, anchor, _) => {
+            Event::Scalar(s, style, anchor, _) => {
+                let key = self
+                    .stack
+                    .last_mut()
+                    .filter(|p| p.map && p.expect_key)
+                    .and_then(|p| {
+                        let k = (*style == TScalarStyle::Plain, s.clone());
+                        match p.keys.get(&k) {
+                            Some(first) => Some(*first),
+                            None => {
+                                p.keys.insert(k, mark);
+                                None
+                            }
+                        }
+                    });
                 self.begin_node(Some(s));
+                if let Some(first) = key {
+                    return self.refuse(
+                        mark,
+                        format!(
+                            "duplicate key `{}`: given twice in one mapping (first at line \
+                             {}, column {}); keep one",
+                            crate::scenario::diag::abbreviate(s, 100),
+                            first.line(),
+                            first.col() + 1
+                        ),
+                    );
+                }
                 self.count(1, mark)?;
                 if *anchor > 0 {
                     self.anchors.insert(*anchor, Some(1));
@@ -308,6 +337,7 @@ impl Bounds {
                     items: 0,
                     anchor: *anchor,
                     nodes_at_start,
+                    keys: HashMap::new(),
                 });
             }
             Event::SequenceEnd | Event::MappingEnd => {
