@@ -99,7 +99,7 @@ pub fn check_option(opt: &str, hostpath: bool) -> Option<String> {
     // `lowerdir+=` and `datadir+=` (Linux 6.8) add layers one at a time.
     for key in ["lowerdir", "upperdir", "workdir", "datadir"] {
         let given = opt.split_once('=').map_or(opt, |(k, _)| k);
-        if given == key || given == format!("{key}+") {
+        if given.strip_suffix('+').unwrap_or(given) == key {
             return Some(format!(
                 "`{opt}`: wpbench sets {key}= itself; describe the overlay with `upper` and `lower`"
             ));
