@@ -614,6 +614,10 @@ fn before_clock(w: &WorkloadSpec, t: &TargetSpec) -> Option<(u128, u128, &'stati
     }
 }
 
+/// More files than any target holds (2^32): before its clock a cell would
+/// take days making them, and wpbench keeps each name in memory.
+const MAX_FILES: u64 = 1 << 32;
+
 /// Files and bytes a workload makes before its clock starts must fit in
 /// every target it runs on, where the scenario tells what the target holds
 /// (ext4 and xfs by their size and mkfs arguments; tmpfs by `size` and
@@ -625,11 +629,23 @@ fn check_room(cx: &mut Ctx, targets: &[(TargetSpec, At)], workloads: &[(Workload
     for (w, wpath) in workloads {
         let mut short: Vec<String> = Vec::new();
         let mut key = "files";
+        let mut too_many = false;
         for ((t, _), h) in targets.iter().zip(&holds) {
             let Some((inodes, bytes, k, how)) = before_clock(w, t) else {
                 continue;
             };
             key = k;
+            if inodes > u128::from(MAX_FILES) {
+                if !too_many {
+                    too_many = true;
+                    short.push(format!(
+                        "this makes {inodes} ({how}), more than the {MAX_FILES} files any \
+                         target can hold (ext4 numbers inodes in 32 bits, a tmpfs inode takes \
+                         RAM, and wpbench keeps every name in memory); give fewer files"
+                    ));
+                }
+                continue;
+            }
             let problem = match (h.inodes, h.bytes) {
                 (Some(max), _) if inodes > u128::from(max) => Some(format!(
                     "target `{}` ({}) has room for at most {max} files and directories, \
@@ -1648,19 +1664,52 @@ fn check_lower(cx: &mut Ctx, l: Option<&RawLower>, at: &At) -> LowerSpec {
     };
     let dirs = at_least_one(cx, "dirs", l.and_then(|l| l.dirs));
     let layers = at_least_one(cx, "layers", l.and_then(|l| l.layers));
-    let layers = u32::try_from(layers).unwrap_or_else(|_| {
-        cx.err(&at.key("lower.layers"), "too many layers");
-        1
-    });
+    let layers = match u32::try_from(layers) {
+        Ok(n) if n <= MAX_LOWER_LAYERS => n,
+        _ => {
+            cx.err(
+                &at.key("lower.layers"),
+                format!(
+                    "{layers} layers; overlayfs stacks at most {MAX_LOWER_LAYERS} lower layers"
+                ),
+            );
+            1
+        }
+    };
+    let files = l.and_then(|l| l.files).unwrap_or(0);
+    let file_size = l
+        .and_then(|l| l.file_size)
+        .map_or(SizeRange::fixed(4 * KIB), |U(r)| r);
+    // The lower layers are written on the host's disk before the run;
+    // how much room it has is asked at run time, but no disk holds this.
+    if files > MAX_FILES {
+        cx.err(
+            &at.key("lower.files"),
+            format!(
+                "{files} files; no filesystem wpbench writes the lower layers on holds more \
+                 than {MAX_FILES} (ext4 numbers inodes in 32 bits)"
+            ),
+        );
+    } else if u128::from(files) * u128::from(file_size.min) > u128::from(MAX_FILE) {
+        cx.err(
+            &at.key("lower.files"),
+            format!(
+                "{files} files of at least {} are more than the {} a Linux filesystem holds",
+                format_size(file_size.min),
+                format_size(MAX_FILE)
+            ),
+        );
+    }
     LowerSpec {
-        files: l.and_then(|l| l.files).unwrap_or(0),
-        file_size: l
-            .and_then(|l| l.file_size)
-            .map_or(SizeRange::fixed(4 * KIB), |U(r)| r),
+        files,
+        file_size,
         dirs,
         layers,
     }
 }
+
+/// overlayfs's OVL_MAX_STACK.
+const MAX_LOWER_LAYERS: u32 = 500;
 
 // -------------------------------------------------------------- workloads
 

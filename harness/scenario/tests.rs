@@ -2753,3 +2753,49 @@ fn names_that_cannot_be_file_names_are_refused() {
     let (t, w) = ("t".repeat(110), "w".repeat(110));
     ok(&format!("version: 1\nname: x\ntargets:\n  - {{name: {t}, kind: tmpfs}}\nworkloads:\n  - {{name: {w}, kind: small_files}}\n"));
 }
+
+#[test]
+fn more_files_than_any_target_holds_are_refused() {
+    // A default tmpfs holds what the host's RAM allows, but not 2^32 files:
+    // run aborted allocating their names (1e12) or panicked (1e18).
+    for files in ["1000000000000", "1000000000000000000"] {
+        let d = errs(&with(
+            "",
+            &format!("  - {{name: q, kind: sequence, files: {files}, steps: [open, close]}}\n"),
+        ));
+        expect(
+            &d,
+            7,
+            31,
+            "workloads[1].files",
+            "more than the 4294967296 files any target can hold",
+        );
+    }
+    let d = errs(&with(
+        "  - {name: o, kind: overlay, upper: {kind: tmpfs}, lower: {files: 5000000000}}\n",
+        "",
+    ));
+    expect(&d, 5, 60, "targets[1].lower.files", "5000000000 files");
+    let d = errs(&with(
+        "  - {name: o, kind: overlay, upper: {kind: tmpfs}, lower: {files: 1000000000, file_size: 1TiB}}\n",
+        "",
+    ));
+    expect(
+        &d,
+        5,
+        60,
+        "targets[1].lower.files",
+        "more than the 8388608TiB",
+    );
+    let d = errs(&with(
+        "  - {name: o, kind: overlay, upper: {kind: tmpfs}, lower: {layers: 501}}\n",
+        "",
+    ));
+    expect(
+        &d,
+        5,
+        60,
+        "targets[1].lower.layers",
+        "at most 500 lower layers",
+    );
+}
