@@ -690,8 +690,7 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     }
     if let Some(r) = args.repeat {
         scenario.repeat = r;
-        let counts = (scenario.targets.len(), scenario.workloads.len());
-        if let Some((_, m)) = scenario::too_many_cells(counts.0, counts.1, u64::from(r)) {
+        if let Some(m) = scenario::plan_too_large(&scenario) {
             return Err(Error::Usage(format!("--repeat {r}: {m}")));
         }
     }

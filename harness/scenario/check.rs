@@ -289,6 +289,11 @@ fn scenario(cx: &mut Ctx, node: &Node, file: &Path, sha256: String) -> Option<Sc
     let cells = too_many
         .is_none()
         .then(|| Cells::new(&targets, &workloads, &faults));
+    if let Some(cells) = &cells {
+        if let Some((i, m)) = cells.too_many_runs(u64::from(repeat)) {
+            cx.err(&format!("faults[{i}].trials"), m);
+        }
+    }
     let gates: Vec<GateSpec> = raw
         .gates
         .unwrap_or_default()
@@ -682,6 +687,20 @@ fn check_room(cx: &mut Ctx, targets: &[(TargetSpec, At)], workloads: &[(Workload
             ),
         );
     }
+}
+
+/// Why a checked scenario's plan is too large to run — more than
+/// [`MAX_CELLS`] cells, or cell runs counting crash trials — after its
+/// `repeat` was overridden (`run --repeat`). Counted, never materialised.
+pub fn plan_too_large(s: &Scenario) -> Option<String> {
+    let repeat = u64::from(s.repeat);
+    too_many_cells(s.targets.len(), s.workloads.len(), repeat)
+        .map(|(_, m)| m)
+        .or_else(|| {
+            Cells::new(&s.targets, &s.workloads, &s.faults)
+                .too_many_runs(repeat)
+                .map(|(_, m)| m)
+        })
 }
 
 /// A required, non-empty list section.
@@ -3138,6 +3157,48 @@ impl<'a> Cells<'a> {
                 matches!(w.kind, WorkloadKind::FsyncHeavy | WorkloadKind::SmallFiles)
             }),
         }
+    }
+
+    /// Cell runs of the plan: each cell once per repeat, and once per
+    /// trial of the first crash fault that applies to it (each trial is a
+    /// run of its own). When more than [`MAX_CELLS`]: the index of the
+    /// crash fault with the most trials, and the message.
+    fn too_many_runs(&self, repeat: u64) -> Option<(usize, String)> {
+        let crashes: Vec<usize> = (0..self.faults.len())
+            .filter(|i| self.faults[*i].kind == FaultKind::Crash)
+            .collect();
+        let most = crashes
+            .iter()
+            .copied()
+            .max_by_key(|i| self.faults[*i].trials)
+            .filter(|i| self.faults[*i].trials > 1)?;
+        let words = self.workloads.len().div_ceil(64);
+        let mut runs: u128 = 0;
+        for ti in 0..self.targets.len() {
+            let mut covered = vec![0u64; words];
+            runs += self.workloads.len() as u128;
+            for &f in &crashes {
+                if self.fault_targets[f].0[ti / 64] & (1 << (ti % 64)) == 0 {
+                    continue;
+                }
+                let extra = u128::from(self.faults[f].trials - 1);
+                for (c, w) in covered.iter_mut().zip(&self.fault_workloads[f].0) {
+                    runs += u128::from((w & !*c).count_ones()) * extra;
+                    *c |= w;
+                }
+            }
+        }
+        let runs = runs * u128::from(repeat);
+        (runs > u128::from(MAX_CELLS)).then(|| {
+            (
+                most,
+                format!(
+                    "each crash trial runs its cell again: with the trials of the crash faults, \
+                     the plan has {runs} cell runs, more than the {MAX_CELLS} a run may have; \
+                     give fewer trials"
+                ),
+            )
+        })
     }
 
     /// Whether some cell of `ts` × `ws` is one the gate selects: with

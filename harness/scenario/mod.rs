@@ -27,7 +27,7 @@ mod tests;
 
 use std::path::Path;
 
-pub use check::{too_many_cells, GateNames, MAX_CELLS};
+pub use check::{plan_too_large, too_many_cells, GateNames, MAX_CELLS};
 pub use diag::{Diagnostic, Diagnostics};
 pub use options::{merge_options, refused_host_path};
 pub use spec::*;

@@ -2799,3 +2799,30 @@ fn more_files_than_any_target_holds_are_refused() {
         "at most 500 lower layers",
     );
 }
+
+#[test]
+fn crash_trials_count_as_cell_runs() {
+    let text = |trials: u64| {
+        format!(
+            "version: 1\nname: t\nduration: 5s\nrepeat: 10\ntargets:\n  - {{name: e, kind: ext4}}\n  - {{name: m, kind: tmpfs}}\n\
+             workloads:\n  - {{name: w, kind: fsync_heavy}}\n  - {{name: s, kind: small_files}}\n\
+             faults:\n  - {{kind: crash, target: e, workload: w, at: 1s, trials: {trials}}}\n\
+             \x20 - {{kind: crash, target: '*', at: 1s, trials: 2}}\n"
+        )
+    };
+    // e/w runs 5000 times a repeat (the first crash fault applying wins),
+    // e/s, m/w and m/s twice: (5000 + 3 × 2) × 10 = 50060.
+    let s = ok(&text(5000));
+    assert!(plan_too_large(&s).is_none());
+    let d = errs(&text(4_000_000_000));
+    expect(
+        &d,
+        12,
+        51,
+        "faults[0].trials",
+        "the plan has 40000000060 cell runs, more than the 100000",
+    );
+    let mut s = s;
+    s.repeat = 20;
+    assert!(plan_too_large(&s).unwrap().contains("100120 cell runs"));
+}
