@@ -5,8 +5,13 @@
 //! expanded, names unique, globs proven to select something, and unsafe
 //! settings (system host paths, `errors=panic` as a mount option or through
 //! mkfs's `-e panic`, smuggled overlay dirs)
-//! refused. Every problem is reported at once as `file:line:col: `key`:
-//! message`, with "did you mean" for typos.
+//! refused, and what can be known without touching the system checked:
+//! sizes mkfs or the kernel refuse, files that cannot fit a target before
+//! the clock, plans over 100,000 cell runs, gate limits no selected cell
+//! can have. Every problem is reported at once as `file:line:col: `key`:
+//! message`, with "did you mean" for typos. Before any of that, one linear
+//! pass bounds the input (1 MiB, 64 levels of nesting, 10,000 nodes), so
+//! that no file makes the loader slow.
 //!
 //! Two steps, as in ripgrep's config: `yaml` + `raw` read the file into
 //! serde structs that mirror it (the only place YAML crates appear), and
