@@ -681,7 +681,8 @@ fn check_room(cx: &mut Ctx, targets: &[(TargetSpec, At)], workloads: &[(Workload
         cx.err(
             &wpath.key(key),
             format!(
-                "`{}` makes its files before its clock starts, and they do not fit: {}{more}",
+                "`{}` makes its files before its clock starts, and they cannot fit (the \
+                 target is too small for them): {}{more}",
                 w.name,
                 short.join("; ")
             ),
