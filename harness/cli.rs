@@ -314,30 +314,10 @@ fn gate_names(run: &crate::result::RunResult) -> scenario::GateNames {
     names
 }
 
-/// The names of a scenario's plan, to check gate files before a run.
+/// The names of a scenario's plan, and its cells, to check gate files
+/// before a run.
 fn scenario_gate_names(s: &scenario::Scenario) -> scenario::GateNames {
-    scenario::GateNames {
-        targets: s
-            .targets
-            .iter()
-            .map(|t| (t.name.clone(), t.base_name.clone()))
-            .collect(),
-        workloads: s
-            .workloads
-            .iter()
-            .map(|w| (w.name.clone(), w.base_name.clone()))
-            .collect(),
-        faults: s
-            .faults
-            .iter()
-            .filter_map(|f| {
-                serde_json::to_value(f.kind)
-                    .ok()?
-                    .as_str()
-                    .map(String::from)
-            })
-            .collect(),
-    }
+    scenario::GateNames::of(s)
 }
 
 /// Gate files and the baseline, loaded (and checked against `names`) up front.
@@ -787,6 +767,9 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     }
     if let Some(r) = args.repeat {
         scenario.repeat = r;
+        if let Some(m) = scenario::plan_too_large(&scenario) {
+            return Err(Error::Usage(format!("--repeat {r}: {m}")));
+        }
     }
     if let Some(s) = args.seed {
         scenario.seed = s;

@@ -92,34 +92,43 @@ fn probe_options(scenario: &Scenario, plan: &Plan) -> Vec<Error> {
     let mut problems = Vec::new();
     for t in plan.targets() {
         let spec = &scenario.targets[t];
-        let mut configs = vec![(spec.kind, spec.options.clone(), "")];
+        let mut configs = vec![(spec.kind, &spec.options, &spec.option_places, "")];
         if let Some(up) = &spec.upper {
-            configs.push((up.kind, up.options.clone(), "upper "));
+            configs.push((up.kind, &up.options, &up.option_places, "upper "));
         }
-        for (kind, options, what) in configs {
+        for (kind, options, places, what) in configs {
             // hostPath flags are checked without the kernel (a bind mount
             // takes only per-mount flags); a mount without options needs no probe.
             if kind == TargetKind::Hostpath || options.is_empty() {
                 continue;
             }
-            if asked.iter().any(|(k, o)| *k == kind && *o == options) {
+            if asked.iter().any(|(k, o)| *k == kind && o == options) {
                 continue;
             }
             asked.push((kind, options.clone()));
-            if let Err(e) = mounter::probe(kind.as_str(), &options) {
-                let text = format!("target {}: {what}{}: {e}", spec.name, kind.as_str());
-                problems.push(match (e.step, e.option.is_some()) {
-                    // The kernel lacks the filesystem type: the machine's.
-                    ("fsopen", _) => Error::Environment(format!(
-                        "{text}; this kernel cannot mount {} here",
-                        kind.as_str()
-                    )),
-                    (_, true) => {
-                        Error::Usage(format!("{text}; check the option's spelling and value"))
-                    }
-                    _ => Error::Environment(text),
-                });
-            }
+            let Err(e) = mounter::probe(kind.as_str(), options) else {
+                continue;
+            };
+            let text = format!("target {}: {what}{}: {e}", spec.name, kind.as_str());
+            // The option the kernel refused, where the file wrote it.
+            let place = e
+                .option
+                .as_ref()
+                .and_then(|o| options.iter().position(|x| x == o))
+                .and_then(|i| places.get(i));
+            let advice = "check the option's spelling and value";
+            problems.push(match (e.step, place) {
+                // The kernel lacks the filesystem type: the machine's.
+                ("fsopen", _) => Error::Environment(format!(
+                    "{text}; this kernel cannot mount {} here",
+                    kind.as_str()
+                )),
+                (_, Some(place)) => {
+                    Error::Usage(place.diagnostic(format!("{text}; {advice}")).to_string())
+                }
+                (_, None) if e.option.is_some() => Error::Usage(format!("{text}; {advice}")),
+                _ => Error::Environment(text),
+            });
         }
     }
     problems

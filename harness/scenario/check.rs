@@ -10,10 +10,11 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use super::diag::{self, Diagnostic, Diagnostics};
-use super::mkfs_args;
+use super::diag::{self, Diagnostic, Diagnostics, Place};
+use super::mkfs_args::{self, Layout};
 use super::options::{
-    check_option, contradiction, merge_options, refused_host_path, unverifiable_option,
+    check_option, contradiction, impossible_option, merge_options, refused_host_path,
+    unverifiable_option,
 };
 use super::raw::*;
 use super::spec::*;
@@ -32,9 +33,21 @@ const MIN_RECORD: u64 = 32;
 /// A guard against a `vary` that would expand into an unrunnable matrix.
 const MAX_VARY: usize = 1000;
 
-/// The YAML tree of `text`, or its syntax error as a diagnostic.
-fn parse(text: &str, file: &Path) -> Result<Node, Diagnostics> {
-    yaml::parse(text).map_err(|e| {
+/// The span index and YAML tree of `text`, or, as a diagnostic, the limit
+/// it crosses ([`yaml::check_bounds`], checked first so that nothing slow
+/// runs on it) or its syntax error.
+fn parse(text: &str, file: &Path) -> Result<(Spans, Node), Diagnostics> {
+    yaml::check_bounds(text).map_err(|e| {
+        Diagnostics(vec![Diagnostic {
+            file: file.to_path_buf(),
+            line: e.line,
+            column: e.column,
+            key: e.key,
+            message: e.message,
+        }])
+    })?;
+    let spans = Spans::build(text);
+    let node = yaml::parse(text).map_err(|e| {
         Diagnostics(vec![Diagnostic {
             file: file.to_path_buf(),
             line: e.line,
@@ -42,7 +55,8 @@ fn parse(text: &str, file: &Path) -> Result<Node, Diagnostics> {
             key: String::new(),
             message: format!("YAML syntax error: {}", e.message),
         }])
-    })
+    })?;
+    Ok((spans, node))
 }
 
 /// `version: 1` is required, and the only one there is.
@@ -66,12 +80,12 @@ pub fn load_str(text: &str, file: &Path) -> Result<Scenario, Diagnostics> {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
+    let (spans, node) = parse(text, file)?;
     let mut cx = Ctx {
         file,
-        spans: Spans::build(text),
+        spans,
         diags: Vec::new(),
     };
-    let node = parse(text, file)?;
     let scenario = scenario(&mut cx, &node, file, sha256);
     match scenario {
         Some(s) if cx.diags.is_empty() => Ok(s),
@@ -86,6 +100,17 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// Where `key` was written.
+    fn place(&self, key: &str) -> Place {
+        let (line, column) = self.spans.resolve(key);
+        Place {
+            file: self.file.to_path_buf(),
+            line,
+            column,
+            key: key.to_string(),
+        }
+    }
+
     fn err(&mut self, key: &str, message: impl Into<String>) {
         let (line, column) = self.spans.resolve(key);
         self.diags.push(Diagnostic {
@@ -201,11 +226,12 @@ fn scenario(cx: &mut Ctx, node: &Node, file: &Path, sha256: String) -> Option<Sc
     };
     let repeat = match raw.repeat {
         None => 1,
-        Some(r) if r >= 1 && r <= u64::from(u32::MAX) => r as u32,
-        Some(r) => {
-            cx.err("repeat", format!("must be at least 1, not {r}"));
+        Some(0) => {
+            cx.err("repeat", "must be at least 1, not 0");
             1
         }
+        // More than u32::MAX is reported below as too many cells.
+        Some(r) => u32::try_from(r).unwrap_or(u32::MAX),
     };
 
     let mut targets = Vec::new();
@@ -225,13 +251,27 @@ fn scenario(cx: &mut Ctx, node: &Node, file: &Path, sha256: String) -> Option<Sc
     unique(
         cx,
         "target",
-        targets.iter().map(|(t, p)| (t.name.as_str(), p.as_str())),
+        targets
+            .iter()
+            .map(|(t, p)| (t.name.as_str(), p.base.as_str())),
     );
     unique(
         cx,
         "workload",
-        workloads.iter().map(|(w, p)| (w.name.as_str(), p.as_str())),
+        workloads
+            .iter()
+            .map(|(w, p)| (w.name.as_str(), p.base.as_str())),
     );
+    check_name_lengths(cx, &name, &targets, &workloads);
+    let too_many = too_many_cells(
+        targets.len(),
+        workloads.len(),
+        raw.repeat.unwrap_or(1).max(1),
+    );
+    match &too_many {
+        Some((key, m)) => cx.err(key, m.clone()),
+        None => check_room(cx, &targets, &workloads),
+    }
     let targets: Vec<TargetSpec> = targets.into_iter().map(|(t, _)| t).collect();
     let workloads: Vec<WorkloadSpec> = workloads.into_iter().map(|(w, _)| w).collect();
 
@@ -256,12 +296,21 @@ fn scenario(cx: &mut Ctx, node: &Node, file: &Path, sha256: String) -> Option<Sc
         .iter()
         .map(|f| (fault_name(f.kind), fault_name(f.kind)))
         .collect();
+    // Which limits the cells can have is asked only of a plan that fits.
+    let cells = too_many
+        .is_none()
+        .then(|| Cells::new(&targets, &workloads, &faults));
+    if let Some(cells) = &cells {
+        if let Some((i, m)) = cells.too_many_runs(u64::from(repeat)) {
+            cx.err(&format!("faults[{i}].trials"), m);
+        }
+    }
     let gates: Vec<GateSpec> = raw
         .gates
         .unwrap_or_default()
         .iter()
         .enumerate()
-        .filter_map(|(i, n)| gate_entry(cx, i, n, &names, &fault_names))
+        .filter_map(|(i, n)| gate_entry(cx, i, n, &names, &fault_names, cells.as_ref()))
         .collect();
 
     Some(Scenario {
@@ -278,6 +327,392 @@ fn scenario(cx: &mut Ctx, node: &Node, file: &Path, sha256: String) -> Option<Sc
         faults,
         gates,
     })
+}
+
+/// The most cells a run may plan: targets × workloads × repeat, after
+/// `vary`. Each cell provisions a target and runs for its duration, so
+/// this is days of machine time already.
+pub const MAX_CELLS: u64 = 100_000;
+
+/// When `targets × workloads × repeat` is more than [`MAX_CELLS`]: the key
+/// that made the count explode (`repeat`, or the larger of `targets` and
+/// `workloads`) and the message. Counted with checked arithmetic; nothing
+/// is materialised, so `repeat: 4000000000` costs nothing.
+pub fn too_many_cells(
+    targets: usize,
+    workloads: usize,
+    repeat: u64,
+) -> Option<(&'static str, String)> {
+    let (t, w) = (targets as u64, workloads as u64);
+    let per_repeat = t.checked_mul(w);
+    let cells = per_repeat.and_then(|n| n.checked_mul(repeat));
+    if cells.is_some_and(|c| c <= MAX_CELLS) {
+        return None;
+    }
+    let key = match per_repeat {
+        Some(n) if n <= MAX_CELLS => "repeat",
+        _ if t >= w => "targets",
+        _ => "workloads",
+    };
+    let count = match cells {
+        Some(c) => c.to_string(),
+        None => format!("more than {}", u64::MAX),
+    };
+    let hint = if key == "repeat" {
+        let most = MAX_CELLS / per_repeat.unwrap_or(1).max(1);
+        format!("with {t} × {w} cells per repeat, `repeat` can be at most {most}")
+    } else {
+        format!(
+            "fewer `vary` values, or split the scenario (each repeat already has {} cells)",
+            per_repeat.map_or_else(|| "too many".to_string(), |n| n.to_string())
+        )
+    };
+    Some((
+        key,
+        format!(
+            "{t} targets × {w} workloads × {repeat} repeats = {count} cells, more than the \
+             {MAX_CELLS} a run may have; {hint}"
+        ),
+    ))
+}
+
+/// Longest file name Linux takes.
+const NAME_MAX_BYTES: usize = 255;
+/// What an interval log's name adds to a target's and a workload's name:
+/// `c<cell>-<target>-<workload>-r<repeat>-t<trial>.hlog`, with a cell and
+/// a repeat of up to 5 digits (100,000 cells) and a trial of up to 10.
+const HLOG_NAME_EXTRA: usize = 32;
+
+/// Names become file and directory names: the scenario's is the run's
+/// directory under reports/, and a target's and a workload's together
+/// name each cell's interval log. Refused where they cannot fit in 255
+/// bytes (Linux's NAME_MAX), which `run` would only find mid-run.
+fn check_name_lengths(
+    cx: &mut Ctx,
+    name: &str,
+    targets: &[(TargetSpec, At)],
+    workloads: &[(WorkloadSpec, At)],
+) {
+    if name.len() > NAME_MAX_BYTES {
+        cx.err(
+            "name",
+            format!(
+                "is {} bytes long; it names the run's directory (reports/<name>/), and Linux \
+                 file names are at most {NAME_MAX_BYTES} bytes",
+                name.len()
+            ),
+        );
+    }
+    let longest_t = targets.iter().max_by_key(|(t, _)| t.name.chars().count());
+    let longest_w = workloads.iter().max_by_key(|(w, _)| w.name.chars().count());
+    if let (Some((t, tat)), Some((w, wat))) = (longest_t, longest_w) {
+        let (tl, wl) = (t.name.chars().count(), w.name.chars().count());
+        if tl + wl + HLOG_NAME_EXTRA > NAME_MAX_BYTES {
+            let key = if tl >= wl { tat } else { wat };
+            cx.err(
+                &key.key("name"),
+                format!(
+                    "target `{}` ({tl} characters with its vary label) and workload `{}` \
+                     ({wl}) together name the cell's interval log, which would be {} bytes; \
+                     Linux file names are at most {NAME_MAX_BYTES}: shorten them to {} \
+                     characters together",
+                    diag::abbreviate(&t.name, 40),
+                    diag::abbreviate(&w.name, 40),
+                    tl + wl + HLOG_NAME_EXTRA,
+                    NAME_MAX_BYTES - HLOG_NAME_EXTRA
+                ),
+            );
+        }
+    }
+}
+
+// ------------------------------------------------------------------ room
+
+/// At most what a filesystem holds, as far as the scenario alone tells.
+struct Holds {
+    /// Files and directories that can still be made in it (an upper bound).
+    inodes: Option<u64>,
+    /// Bytes of file data it can hold (an upper bound).
+    bytes: Option<u64>,
+    /// `ext4, 2GiB, about 16384 bytes per inode`.
+    what: String,
+    /// What gives it more inodes.
+    more_inodes: &'static str,
+}
+
+/// ext4's bytes per inode with the stock mke2fs.conf, by size: floppy
+/// below 3 MiB, small below 512 MiB, default, big from 4 TiB, huge from
+/// 16 TiB (checked with dumpe2fs on images made with wpbench's arguments).
+fn ext4_inode_ratio(size: u64) -> u64 {
+    match size {
+        s if s < 3 * MIB => 8192,
+        s if s < 512 * MIB => 4096,
+        s if s < 4 << 40 => 16384,
+        s if s < 16 << 40 => 32768,
+        _ => 65536,
+    }
+}
+
+/// What an ext4, xfs or tmpfs of `size` with these options and mkfs
+/// arguments holds at most. Inode counts are upper bounds: mkfs rounds
+/// each block group's inodes up to whole inode-table blocks, which the
+/// slack covers; where an argument could change the count in ways not
+/// modelled here (ext4 `-T`, `-O`, …), none is given.
+fn fs_holds(kind: TargetKind, size: Option<u64>, options: &[String], mkfs: &[String]) -> Holds {
+    let layout = || {
+        mkfs_args::parse(kind, mkfs)
+            .ok()
+            .and_then(|p| mkfs_args::layout(kind, &p).ok())
+    };
+    match kind {
+        TargetKind::Ext4 => {
+            let s = size.unwrap_or(GIB);
+            let Some(l) = layout() else {
+                return Holds {
+                    inodes: None,
+                    bytes: Some(s),
+                    what: format!("ext4, {}", format_size(s)),
+                    more_inodes: "",
+                };
+            };
+            // The stock small and floppy types use 1 KiB blocks.
+            let bs = l
+                .block_size
+                .unwrap_or(if s < 512 * MIB { 1024 } else { 4096 });
+            let groups = s.div_ceil(8 * bs * bs).max(1);
+            let slack = groups.saturating_mul(bs / 128);
+            let (base, how) = match (l.inodes, l.inode_ratio) {
+                (Some(n), _) => (n, format!("mkfs -N {n}")),
+                (None, Some(r)) => (s / r, format!("mkfs -i {r}: one inode per {r} bytes")),
+                (None, None) => {
+                    let r = ext4_inode_ratio(s);
+                    (s / r, format!("one inode per {r} bytes"))
+                }
+            };
+            Holds {
+                // Inodes 1 to 11 are reserved or lost+found.
+                inodes: (!l.other).then(|| base.saturating_add(slack).saturating_sub(11)),
+                bytes: Some(s),
+                what: format!("ext4, {}, {how}", format_size(s)),
+                more_inodes: "a larger `size`, or more inodes with `mkfs: [-N, COUNT]`",
+            }
+        }
+        TargetKind::Xfs => {
+            let s = size.unwrap_or(GIB);
+            let l = layout();
+            let s = l.and_then(|l| l.data_size).map_or(s, |d| d.min(s));
+            // Inodes may take at most maxpct of the space (25 % by default
+            // below 1 TiB, less above; 0 means no limit), 512 bytes each
+            // (256 with crc=0).
+            let inodes = l.map(|l| {
+                let pct = match l.inode_max_pct {
+                    Some(0) => 100,
+                    Some(p) => p,
+                    None => 25,
+                };
+                let isize = l.inode_size.unwrap_or(if l.other { 256 } else { 512 });
+                s / 100 * pct / isize
+            });
+            Holds {
+                inodes,
+                bytes: Some(s),
+                what: format!(
+                    "xfs, {}, inodes in at most {}% of it",
+                    format_size(s),
+                    l.and_then(|l| l.inode_max_pct)
+                        .map_or(25, |p| if p == 0 { 100 } else { p })
+                ),
+                more_inodes: "a larger `size`, or `mkfs: [-i, maxpct=50]`",
+            }
+        }
+        TargetKind::Tmpfs => {
+            let value = |key: &str| {
+                options
+                    .iter()
+                    .rev()
+                    .find_map(|o| o.strip_prefix(key)?.strip_prefix('='))
+            };
+            let nr_inodes = value("nr_inodes")
+                .and_then(kernel_number)
+                .filter(|n| *n > 0);
+            // A page is at most 64 KiB, whatever the machine.
+            let bytes = size
+                .or_else(|| value("size").and_then(kernel_number))
+                .or_else(|| {
+                    value("nr_blocks")
+                        .and_then(kernel_number)
+                        .filter(|n| *n > 0)
+                        .map(|n| n.saturating_mul(64 * KIB))
+                });
+            Holds {
+                // The root directory takes one.
+                inodes: nr_inodes.map(|n| n - 1),
+                bytes,
+                what: match nr_inodes {
+                    Some(n) => format!("tmpfs, nr_inodes={n}"),
+                    None => "tmpfs".to_string(),
+                },
+                more_inodes: "a larger `nr_inodes=`",
+            }
+        }
+        _ => Holds {
+            inodes: None,
+            bytes: None,
+            what: String::new(),
+            more_inodes: "",
+        },
+    }
+}
+
+/// What target `t` holds: an overlay's is its upper filesystem's (its
+/// lower layers lie on the host's disk, under the run's scratch area).
+fn target_holds(t: &TargetSpec) -> Holds {
+    match (&t.upper, t.kind) {
+        (Some(u), TargetKind::Overlay) => {
+            let mut h = fs_holds(u.kind, u.size, &u.options, &u.mkfs);
+            h.what = format!("its upper filesystem: {}", h.what);
+            h
+        }
+        (None, TargetKind::Overlay) => fs_holds(TargetKind::Hostpath, None, &[], &[]),
+        _ => fs_holds(t.kind, t.size, &t.options, &t.mkfs),
+    }
+}
+
+/// What a cell of `w` on `t` makes before its clock starts, which must all
+/// succeed for the cell to run: (files and directories, bytes, the key
+/// that sets them, how they add up).
+fn before_clock(w: &WorkloadSpec, t: &TargetSpec) -> Option<(u128, u128, &'static str, String)> {
+    let threads = u128::from(w.threads);
+    let n = |v: u64| u128::from(v);
+    let files_of = |files: u64, min: u64| match min {
+        0 => format!("{files} files"),
+        _ => format!("{files} files of at least {}", format_size(min)),
+    };
+    match &w.params {
+        WorkloadParams::ReadAtime { files, file_size } => Some((
+            n(*files) + threads,
+            n(*files) * n(file_size.min),
+            "files",
+            files_of(*files, file_size.min),
+        )),
+        WorkloadParams::Sequence {
+            files, file_size, ..
+        } => Some((
+            threads * (n(*files) + 1),
+            threads * n(*files) * n(file_size.min),
+            "files",
+            format!(
+                "{} per thread, {} threads",
+                files_of(*files, file_size.min),
+                w.threads
+            ),
+        )),
+        // On an overlay with lower files, copy_up works on those.
+        WorkloadParams::CopyUp {
+            files, file_size, ..
+        } if t.lower.as_ref().map_or(true, |l| l.files == 0) => Some((
+            n(*files) + n((*files).min(10)),
+            n(*files) * n(file_size.min),
+            "files",
+            format!("{} to copy up", files_of(*files, file_size.min)),
+        )),
+        WorkloadParams::FsyncHeavy { file_size, .. } => Some((
+            threads * 2,
+            threads * n(*file_size),
+            "file_size",
+            format!(
+                "a log of {} written in full per thread, {} threads",
+                format_size(*file_size),
+                w.threads
+            ),
+        )),
+        _ => None,
+    }
+}
+
+/// More files than any target holds (2^32): before its clock a cell would
+/// take days making them, and wpbench keeps each name in memory.
+const MAX_FILES: u64 = 1 << 32;
+
+/// Files and bytes a workload makes before its clock starts must fit in
+/// every target it runs on, where the scenario tells what the target holds
+/// (ext4 and xfs by their size and mkfs arguments; tmpfs by `size` and
+/// `nr_inodes=`; an overlay by its upper; a hostPath or a default tmpfs
+/// depend on the host and are left to the run). Reported once per workload,
+/// at the key to change, naming the targets.
+fn check_room(cx: &mut Ctx, targets: &[(TargetSpec, At)], workloads: &[(WorkloadSpec, At)]) {
+    let holds: Vec<Holds> = targets.iter().map(|(t, _)| target_holds(t)).collect();
+    for (w, wpath) in workloads {
+        let mut short: Vec<String> = Vec::new();
+        let mut key = "files";
+        let mut too_many = false;
+        for ((t, _), h) in targets.iter().zip(&holds) {
+            let Some((inodes, bytes, k, how)) = before_clock(w, t) else {
+                continue;
+            };
+            key = k;
+            if inodes > u128::from(MAX_FILES) {
+                if !too_many {
+                    too_many = true;
+                    short.push(format!(
+                        "this makes {inodes} ({how}), more than the {MAX_FILES} files any \
+                         target can hold (ext4 numbers inodes in 32 bits, a tmpfs inode takes \
+                         RAM, and wpbench keeps every name in memory); give fewer files"
+                    ));
+                }
+                continue;
+            }
+            let problem = match (h.inodes, h.bytes) {
+                (Some(max), _) if inodes > u128::from(max) => Some(format!(
+                    "target `{}` ({}) has room for at most {max} files and directories, \
+                     and this makes {inodes} ({how}, and their directories); give fewer \
+                     files, or the target {}",
+                    t.name, h.what, h.more_inodes
+                )),
+                (_, Some(max)) if bytes > u128::from(max) => Some(format!(
+                    "target `{}` ({}) holds at most {}, and this writes {} ({how}); give \
+                     smaller or fewer files, or the target a larger size",
+                    t.name,
+                    h.what,
+                    format_size(max),
+                    u64::try_from(bytes).map_or("more than 16 EiB".into(), format_size)
+                )),
+                _ => None,
+            };
+            short.extend(problem);
+        }
+        if short.is_empty() {
+            continue;
+        }
+        let more = match short.len() {
+            n if n > 3 => format!(" (and {} more targets like it)", n - 3),
+            _ => String::new(),
+        };
+        short.truncate(3);
+        cx.err(
+            &wpath.key(key),
+            format!(
+                "`{}` makes its files before its clock starts, and they cannot fit (the \
+                 target is too small for them): {}{more}",
+                w.name,
+                short.join("; ")
+            ),
+        );
+    }
+}
+
+/// Why a checked scenario's plan is too large to run — more than
+/// [`MAX_CELLS`] cells, or cell runs counting crash trials — after its
+/// `repeat` was overridden (`run --repeat`). Counted, never materialised.
+pub fn plan_too_large(s: &Scenario) -> Option<String> {
+    let repeat = u64::from(s.repeat);
+    too_many_cells(s.targets.len(), s.workloads.len(), repeat)
+        .map(|(_, m)| m)
+        .or_else(|| {
+            Cells::new(&s.targets, &s.workloads, &s.faults)
+                .too_many_runs(repeat)
+                .map(|(_, m)| m)
+        })
 }
 
 /// A required, non-empty list section.
@@ -548,7 +983,7 @@ fn entries_of<R: VaryEntry, S>(
     allowed: &dyn Fn(&str) -> Result<(), String>,
     merge_opts: bool,
     mut check: impl FnMut(&mut Ctx, &R, &At, Option<&[String]>, Option<&str>) -> S,
-) -> Vec<(S, String)> {
+) -> Vec<(S, At)> {
     if !yaml::is_mapping(node) {
         cx.err(
             &at.base,
@@ -568,14 +1003,14 @@ fn entries_of<R: VaryEntry, S>(
         }
     };
     let Some(vary_node) = raw.vary() else {
-        return vec![(check(cx, &raw, at, None, None), at.base.clone())];
+        return vec![(check(cx, &raw, at, None, None), at.clone())];
     };
     let mut out = Vec::new();
     for e in expand(cx, at, node, vary_node, allowed, merge_opts) {
         match yaml::from_node::<R>(&e.node) {
             Ok(r) => out.push((
                 check(cx, &r, &e.at, e.option_paths.as_deref(), Some(&e.label)),
-                at.base.clone(),
+                e.at.clone(),
             )),
             Err(err) => cx.de_err(&e.at, err),
         }
@@ -602,8 +1037,45 @@ const TARGET_KEYS: &[(&str, &[&str])] = &[
     ("loop", &["ext4", "xfs"]),
 ];
 
-fn target_entry(cx: &mut Ctx, i: usize, node: &Node) -> Vec<(TargetSpec, String)> {
+/// Mount options one list may hold. A real mount has a handful; the bound
+/// keeps the per-`vary`-value merging and checking of options cheap.
+const MAX_OPTIONS: usize = 64;
+
+/// The entry with every overlong `options` list (its own, its upper's, each
+/// `vary.options` value) cut to [`MAX_OPTIONS`] items, each reported.
+fn cap_options(cx: &mut Ctx, at: &At, node: &Node) -> Node {
+    let mut node = node.clone();
+    let report = |cx: &mut Ctx, key: String, list: &mut Vec<Node>| {
+        if list.len() > MAX_OPTIONS {
+            cx.err(
+                &key,
+                format!(
+                    "{} mount options; a target takes at most {MAX_OPTIONS}",
+                    list.len()
+                ),
+            );
+            list.truncate(MAX_OPTIONS);
+        }
+    };
+    if let Some(list) = yaml::list_mut(&mut node, &["options"]) {
+        report(cx, at.key("options"), list);
+    }
+    if let Some(list) = yaml::list_mut(&mut node, &["upper", "options"]) {
+        report(cx, at.key("upper.options"), list);
+    }
+    if let Some(values) = yaml::list_mut(&mut node, &["vary", "options"]) {
+        for (j, v) in values.iter_mut().enumerate() {
+            if let Some(list) = yaml::list_mut(v, &[]) {
+                report(cx, at.key(&format!("vary.options[{j}]")), list);
+            }
+        }
+    }
+    node
+}
+
+fn target_entry(cx: &mut Ctx, i: usize, node: &Node) -> Vec<(TargetSpec, At)> {
     let at = At::new(format!("targets[{i}]"));
+    let node = &cap_options(cx, &at, node);
     // The kind decides which keys a `vary` may name; read it before the
     // full deserialization reports anything wrong with it.
     let kind: Option<TargetKind> = yaml::get(node, "kind").and_then(|k| yaml::from_node(k).ok());
@@ -652,6 +1124,7 @@ fn check_options(
     for (opt, path) in opts.iter().zip(paths) {
         let Some(m) = check_option(opt, kind == TargetKind::Hostpath)
             .or_else(|| unverifiable_option(opt, kind))
+            .or_else(|| impossible_option(opt, kind))
         else {
             continue;
         };
@@ -697,7 +1170,7 @@ fn check_mkfs(
     prefix: &str,
     kind: TargetKind,
     args: &Option<Vec<Arg>>,
-) -> Vec<String> {
+) -> (Vec<String>, Option<Layout>) {
     let args: Vec<String> = args.iter().flatten().map(|a| a.0.clone()).collect();
     let mut clean = true;
     for (j, a) in args.iter().enumerate() {
@@ -709,12 +1182,284 @@ fn check_mkfs(
             );
         }
     }
+    let mut layout = None;
     if clean {
-        if let Err(r) = mkfs_args::parse(kind, &args) {
-            cx.err(&at.key(&format!("{prefix}[{}]", r.at)), r.message);
+        match mkfs_args::parse(kind, &args) {
+            Ok(parsed) => layout = mkfs_args::layout(kind, &parsed).ok(),
+            Err(r) => cx.err(&at.key(&format!("{prefix}[{}]", r.at)), r.message),
         }
     }
-    args
+    (args, layout)
+}
+
+/// tmpfs's size: `size:` and the options that also set it (`size=`,
+/// `nr_blocks=`) exclude each other, and the kernel's sizes (`size=`,
+/// `nr_blocks=`, `nr_inodes=`) must be numbers it reads (memparse: digits
+/// with an optional k m g t p e; `size=` also a percentage of RAM).
+fn check_tmpfs(cx: &mut Ctx, size_key: &str, size: Option<u64>, opts: &[String], paths: &[String]) {
+    if let Some(s) = size.filter(|s| *s > MAX_FILE) {
+        cx.err(
+            size_key,
+            format!(
+                "{} is larger than any tmpfs can be ({}); give a smaller size",
+                format_size(s),
+                format_size(MAX_FILE)
+            ),
+        );
+    }
+    let mut sized_by: Option<&str> = None;
+    for (opt, path) in opts.iter().zip(paths) {
+        let Some((key, value)) = opt.split_once('=') else {
+            continue;
+        };
+        if !matches!(key, "size" | "nr_blocks" | "nr_inodes") {
+            continue;
+        }
+        let percent = key == "size" && value.ends_with('%');
+        let number = if percent {
+            value[..value.len() - 1]
+                .parse::<u64>()
+                .ok()
+                .filter(|p| *p <= 100)
+        } else {
+            kernel_number(value).filter(|n| *n <= MAX_FILE)
+        };
+        if number.is_none() {
+            cx.err(
+                path,
+                format!(
+                    "`{opt}`: tmpfs takes a whole number here, with an optional k, m, g, t, \
+                     p or e{}, up to 8 EiB",
+                    if key == "size" {
+                        " (or a percentage of RAM such as 50%)"
+                    } else {
+                        ""
+                    }
+                ),
+            );
+            continue;
+        }
+        if key == "nr_inodes" {
+            continue;
+        }
+        if size.is_some() {
+            cx.err(
+                path,
+                format!(
+                    "`{opt}` sets the tmpfs size, which `size:` already gives; keep one \
+                     (`size: 1GiB` is the usual spelling)"
+                ),
+            );
+        } else if let Some(prev) = sized_by.filter(|p| !p.starts_with(&format!("{key}="))) {
+            cx.err(
+                path,
+                format!("`{opt}` and `{prev}` both set the tmpfs size; keep one"),
+            );
+        }
+        sized_by.get_or_insert(opt);
+    }
+}
+
+/// A number as the kernel's memparse reads it: decimal, 0x hex or 0
+/// octal, then an optional K M G T P E (binary, either case). None when
+/// it is not one or does not fit in 64 bits.
+fn kernel_number(v: &str) -> Option<u64> {
+    let (radix, body) = match v.strip_prefix("0x").or_else(|| v.strip_prefix("0X")) {
+        Some(hex) => (16, hex),
+        None if v.len() > 1 && v.starts_with('0') => (8, &v[1..]),
+        None => (10, v),
+    };
+    let end = body
+        .find(|c: char| !c.is_digit(radix))
+        .unwrap_or(body.len());
+    let (digits, suffix) = body.split_at(end);
+    if digits.is_empty() && radix != 8 {
+        return None;
+    }
+    let n = if digits.is_empty() {
+        0
+    } else {
+        u64::from_str_radix(digits, radix).ok()?
+    };
+    let shift = match suffix {
+        "" => 0,
+        "k" | "K" => 10,
+        "m" | "M" => 20,
+        "g" | "G" => 30,
+        "t" | "T" => 40,
+        "p" | "P" => 50,
+        "e" | "E" => 60,
+        _ => return None,
+    };
+    n.checked_mul(1u64 << shift)
+}
+
+/// The largest file or filesystem Linux has (loff_t): an image, or a
+/// tmpfs, cannot be larger.
+const MAX_FILE: u64 = i64::MAX as u64;
+/// mkfs.ext4 with wpbench's arguments (`-F -q -e continue -E
+/// lazy_itable_init=0,lazy_journal_init=0`) and the stock mke2fs.conf
+/// fails on images below this: formatting sparse images found 103 KiB
+/// failing, 104 KiB working, and every size above it working.
+const EXT4_MIN_SIZE: u64 = 104 * KIB;
+/// The least any mkfs.ext4 arguments format (1 KiB blocks, 128-byte
+/// inodes, `-T small`); with 2 KiB blocks 112 KiB, with 4 KiB 220 KiB.
+const EXT4_FLOOR: u64 = 60 * KIB;
+const EXT4_FLOOR_2K: u64 = 112 * KIB;
+const EXT4_FLOOR_4K: u64 = 220 * KIB;
+/// ext4 counts blocks in 48 bits (with its default 64bit feature).
+const EXT4_MAX_BLOCKS: u64 = 1 << 48;
+/// mkfs.xfs refuses smaller filesystems ("Filesystem must be larger than
+/// 300MB"; 300 MiB exactly works).
+pub const XFS_MIN_SIZE: u64 = 300 * MIB;
+
+/// Sizes mkfs or the kernel certainly refuse, for an ext4 or xfs of
+/// `size` bytes (a target or an overlay's upper) made with `mkfs`
+/// arguments whose layout is `layout` (None when they were refused).
+/// `size_key` is where a size was written; `mkfs_key` the arguments.
+fn check_fs_size(
+    cx: &mut Ctx,
+    size_key: Option<&str>,
+    mkfs_key: &str,
+    kind: TargetKind,
+    size: u64,
+    mkfs: &[String],
+    layout: Option<Layout>,
+) {
+    let Some(l) = layout else { return };
+    // Without a written size, the default size is not the user's to fix:
+    // their mkfs arguments are.
+    let key = size_key.unwrap_or(mkfs_key);
+    if size > MAX_FILE {
+        cx.err(
+            key,
+            format!(
+                "{} is larger than any file Linux can hold ({}), so no image of it can exist; \
+                 give a smaller size",
+                format_size(size),
+                format_size(MAX_FILE)
+            ),
+        );
+        return;
+    }
+    match kind {
+        TargetKind::Ext4 => {
+            let (min, why) = if mkfs.is_empty() {
+                (EXT4_MIN_SIZE, "with wpbench's mkfs arguments".to_string())
+            } else {
+                let floor = match l.block_size {
+                    Some(b) if b >= 4096 => EXT4_FLOOR_4K,
+                    Some(2048) => EXT4_FLOOR_2K,
+                    _ => EXT4_FLOOR,
+                };
+                let plain = l.inodes.is_none()
+                    && l.inode_ratio.is_none()
+                    && l.inode_size.is_none()
+                    && !l.other;
+                match (l.block_size, plain) {
+                    (None, true) => (EXT4_MIN_SIZE, "with these mkfs arguments".to_string()),
+                    _ => (
+                        floor,
+                        "whatever the other mkfs arguments (the exact minimum depends on them)"
+                            .to_string(),
+                    ),
+                }
+            };
+            if size < min {
+                cx.err(
+                    key,
+                    format!(
+                        "{} is too small for ext4: mkfs.ext4 cannot format less than {} {why}; \
+                         give at least {}",
+                        format_size(size),
+                        format_size(min),
+                        format_size(min)
+                    ),
+                );
+            }
+            // Inodes fit in a block: 1 KiB blocks below 512 MiB with the
+            // stock mke2fs.conf (other layout arguments may change that).
+            let bs =
+                l.block_size
+                    .or((!l.other).then_some(if size < 512 * MIB { 1024 } else { 4096 }));
+            if let (Some(i), Some(b)) = (l.inode_size, bs) {
+                if i > b {
+                    cx.err(
+                        mkfs_key,
+                        format!(
+                            "-I {i}: an inode cannot be larger than a block, and this ext4's \
+                             blocks are {} ({}); use -I {b} or less, or give -b",
+                            format_size(b),
+                            if l.block_size.is_some() {
+                                "from -b"
+                            } else {
+                                "mkfs.ext4's default below 512MiB is 1KiB"
+                            },
+                        ),
+                    );
+                }
+            }
+            let block = l.block_size.unwrap_or(4096);
+            if size / block >= EXT4_MAX_BLOCKS {
+                cx.err(
+                    key,
+                    format!(
+                        "{} is too large for ext4: it counts at most 2^48 blocks ({} with {} \
+                         blocks)",
+                        format_size(size),
+                        format_size(EXT4_MAX_BLOCKS.saturating_mul(block) - 1),
+                        format_size(block)
+                    ),
+                );
+            }
+            if let Some(n) = l.inodes {
+                // mke2fs's own rule: the inode tables must fit in the image.
+                // Inodes are 256 bytes with the stock mke2fs.conf; other
+                // layout arguments may make them 128.
+                let isize = l.inode_size.unwrap_or(if l.other { 128 } else { 256 });
+                if u128::from(n) * u128::from(isize) >= u128::from(size) {
+                    cx.err(
+                        mkfs_key,
+                        format!(
+                            "-N {n}: {n} inodes of {isize} bytes or more do not fit in {}; \
+                             mkfs.ext4 refuses that; ask for fewer inodes or a larger size",
+                            format_size(size)
+                        ),
+                    );
+                }
+            }
+        }
+        TargetKind::Xfs => {
+            if let Some(d) = l.data_size.filter(|d| *d > size) {
+                cx.err(
+                    mkfs_key,
+                    format!(
+                        "-d size={} is larger than the image ({}); mkfs.xfs refuses that",
+                        format_size(d),
+                        format_size(size)
+                    ),
+                );
+            }
+            let fs = l.data_size.unwrap_or(size).min(size);
+            if fs < XFS_MIN_SIZE {
+                let (key, what) = if l.data_size.is_some_and(|d| d < size) {
+                    (mkfs_key, format!("-d size={}", format_size(fs)))
+                } else {
+                    (key, format_size(fs))
+                };
+                cx.err(
+                    key,
+                    format!(
+                        "{what} is too small for xfs: mkfs.xfs makes no filesystem under {}; \
+                         give at least {}",
+                        format_size(XFS_MIN_SIZE),
+                        format_size(XFS_MIN_SIZE)
+                    ),
+                );
+            }
+        }
+        _ => {}
+    }
 }
 
 fn check_target(
@@ -752,10 +1497,23 @@ fn check_target(
         _ => None,
     };
     let mkfs = if block {
-        check_mkfs(cx, at, "mkfs", kind, &raw.mkfs)
+        let (mkfs, layout) = check_mkfs(cx, at, "mkfs", kind, &raw.mkfs);
+        check_fs_size(
+            cx,
+            raw.size.is_some().then(|| at.key("size")).as_deref(),
+            &at.key("mkfs"),
+            kind,
+            size.unwrap_or(GIB),
+            &mkfs,
+            layout,
+        );
+        mkfs
     } else {
         Vec::new()
     };
+    if kind == TargetKind::Tmpfs {
+        check_tmpfs(cx, &at.key("size"), size, &options, &paths);
+    }
     let path = match (kind, &raw.path) {
         (TargetKind::Hostpath, None) => {
             cx.err(
@@ -766,7 +1524,7 @@ fn check_target(
             None
         }
         (TargetKind::Hostpath, Some(p)) => {
-            if let Some(m) = refused_host_path(Path::new(p)) {
+            if let Some(m) = impossible_path(p).or_else(|| refused_host_path(Path::new(p))) {
                 cx.err(&at.key("path"), m);
             }
             Some(PathBuf::from(p))
@@ -797,6 +1555,7 @@ fn check_target(
         name: expanded_name(base_name, label),
         base_name: base_name.to_string(),
         kind,
+        option_places: paths.iter().map(|p| cx.place(p)).collect(),
         options,
         size,
         mkfs,
@@ -806,6 +1565,38 @@ fn check_target(
         loop_dev,
         reuse: raw.reuse.unwrap_or(false),
     })
+}
+
+/// Longest path and file name Linux takes (PATH_MAX with its NUL,
+/// NAME_MAX); wpbench adds its own directories under a hostPath, so the
+/// path itself must leave room.
+const PATH_MAX: usize = 4095;
+const NAME_MAX: usize = 255;
+
+/// Why `p` cannot name a directory at all: a NUL byte (the kernel ends a
+/// path there), a component longer than 255 bytes, or more than 4095 bytes.
+fn impossible_path(p: &str) -> Option<String> {
+    if p.contains('\0') {
+        return Some(
+            "the path holds a NUL byte, which no path can contain (the kernel would end it there)"
+                .into(),
+        );
+    }
+    if let Some(long) = p.split('/').find(|c| c.len() > NAME_MAX) {
+        return Some(format!(
+            "the name `{}` is {} bytes long; Linux file names are at most {NAME_MAX} bytes",
+            diag::abbreviate(long, 40),
+            long.len()
+        ));
+    }
+    if p.len() > PATH_MAX - 128 {
+        return Some(format!(
+            "the path is {} bytes long; Linux paths are at most {PATH_MAX} bytes, and wpbench \
+             needs about 128 of them for its own directories under it",
+            p.len()
+        ));
+    }
+    None
 }
 
 fn loop_spec(l: RawLoop) -> LoopSpec {
@@ -848,27 +1639,41 @@ fn check_upper(cx: &mut Ctx, u: &RawUpper, at: &At) -> Option<Box<BaseFsSpec>> {
         }
     }
     let options = u.options.clone().unwrap_or_default();
-    check_options(
-        cx,
-        &options,
-        &option_paths(at, "upper.options", options.len()),
-        kind,
-        None,
-    );
+    let option_keys = option_paths(at, "upper.options", options.len());
+    check_options(cx, &options, &option_keys, kind, None);
     let size = check_size(cx, &key("size"), u.size);
+    let mkfs = if block {
+        let (mkfs, layout) = check_mkfs(cx, at, "upper.mkfs", kind, &u.mkfs);
+        check_fs_size(
+            cx,
+            u.size.is_some().then(|| key("size")).as_deref(),
+            &key("mkfs"),
+            kind,
+            size.unwrap_or(GIB),
+            &mkfs,
+            layout,
+        );
+        mkfs
+    } else {
+        check_tmpfs(
+            cx,
+            &key("size"),
+            size,
+            &options,
+            &option_paths(at, "upper.options", options.len()),
+        );
+        Vec::new()
+    };
     Some(Box::new(BaseFsSpec {
         kind,
+        option_places: option_keys.iter().map(|p| cx.place(p)).collect(),
         size: if block {
             Some(size.unwrap_or(GIB))
         } else {
             size
         },
         options,
-        mkfs: if block {
-            check_mkfs(cx, at, "upper.mkfs", kind, &u.mkfs)
-        } else {
-            Vec::new()
-        },
+        mkfs,
         loop_dev: match (block, u.loop_dev) {
             (true, Some(l)) => loop_spec(l),
             _ => LoopSpec::default(),
@@ -887,19 +1692,52 @@ fn check_lower(cx: &mut Ctx, l: Option<&RawLower>, at: &At) -> LowerSpec {
     };
     let dirs = at_least_one(cx, "dirs", l.and_then(|l| l.dirs));
     let layers = at_least_one(cx, "layers", l.and_then(|l| l.layers));
-    let layers = u32::try_from(layers).unwrap_or_else(|_| {
-        cx.err(&at.key("lower.layers"), "too many layers");
-        1
-    });
+    let layers = match u32::try_from(layers) {
+        Ok(n) if n <= MAX_LOWER_LAYERS => n,
+        _ => {
+            cx.err(
+                &at.key("lower.layers"),
+                format!(
+                    "{layers} layers; overlayfs stacks at most {MAX_LOWER_LAYERS} lower layers"
+                ),
+            );
+            1
+        }
+    };
+    let files = l.and_then(|l| l.files).unwrap_or(0);
+    let file_size = l
+        .and_then(|l| l.file_size)
+        .map_or(SizeRange::fixed(4 * KIB), |U(r)| r);
+    // The lower layers are written on the host's disk before the run;
+    // how much room it has is asked at run time, but no disk holds this.
+    if files > MAX_FILES {
+        cx.err(
+            &at.key("lower.files"),
+            format!(
+                "{files} files; no filesystem wpbench writes the lower layers on holds more \
+                 than {MAX_FILES} (ext4 numbers inodes in 32 bits)"
+            ),
+        );
+    } else if u128::from(files) * u128::from(file_size.min) > u128::from(MAX_FILE) {
+        cx.err(
+            &at.key("lower.files"),
+            format!(
+                "{files} files of at least {} are more than the {} a Linux filesystem holds",
+                format_size(file_size.min),
+                format_size(MAX_FILE)
+            ),
+        );
+    }
     LowerSpec {
-        files: l.and_then(|l| l.files).unwrap_or(0),
-        file_size: l
-            .and_then(|l| l.file_size)
-            .map_or(SizeRange::fixed(4 * KIB), |U(r)| r),
+        files,
+        file_size,
         dirs,
         layers,
     }
 }
+
+/// overlayfs's OVL_MAX_STACK.
+const MAX_LOWER_LAYERS: u32 = 500;
 
 // -------------------------------------------------------------- workloads
 
@@ -950,7 +1788,7 @@ const WORKLOAD_KEYS: &[(&str, &[&str])] = &[
     ("steps", &["sequence"]),
 ];
 
-fn workload_entry(cx: &mut Ctx, i: usize, node: &Node) -> Vec<(WorkloadSpec, String)> {
+fn workload_entry(cx: &mut Ctx, i: usize, node: &Node) -> Vec<(WorkloadSpec, At)> {
     let at = At::new(format!("workloads[{i}]"));
     let kind: Option<WorkloadKind> = yaml::get(node, "kind").and_then(|k| yaml::from_node(k).ok());
     let allowed = |k: &str| match kind {
@@ -1029,6 +1867,13 @@ fn check_workload(
             cx.err(
                 &at.key("rate"),
                 "must be more than 0/s; leave `rate` out for a closed loop",
+            );
+        } else if 1.0 / r > u64::MAX as f64 / 1e9 {
+            // The pacing interval is a Duration of nanoseconds.
+            cx.err(
+                &at.key("rate"),
+                "is too low: one op in more than 584 years, the longest interval wpbench \
+                 can schedule; leave `rate` out for a closed loop",
             );
         }
     }
@@ -1595,10 +2440,7 @@ fn fault_name(kind: FaultKind) -> &'static str {
 /// A glob that must select something (by full or written name); the
 /// error lists what exists.
 fn check_glob(cx: &mut Ctx, key: &str, glob: &str, what: &str, names: &[(&str, &str)]) {
-    if names
-        .iter()
-        .any(|(full, base)| glob_match(glob, full) || glob_match(glob, base))
-    {
+    if names.iter().any(|(full, base)| selects(glob, full, base)) {
         return;
     }
     let full: Vec<&str> = names.iter().map(|(f, _)| *f).collect();
@@ -1606,16 +2448,26 @@ fn check_glob(cx: &mut Ctx, key: &str, glob: &str, what: &str, names: &[(&str, &
         Some(s) => format!("did you mean `{s}`? "),
         None => String::new(),
     };
-    let list = if full.is_empty() {
-        "(none)".to_string()
-    } else {
-        full.join(", ")
+    let list = match full.len() {
+        0 => "(none)".to_string(),
+        n if n <= MAX_LISTED => full.join(", "),
+        n => format!(
+            "{} … and {} more",
+            full[..MAX_LISTED].join(", "),
+            n - MAX_LISTED
+        ),
     };
     cx.err(
         key,
-        format!("`{glob}` matches no {what}; {hint}{what}s are: {list}"),
+        format!(
+            "`{}` matches no {what}; {hint}{what}s are: {list}",
+            diag::abbreviate(glob, 100)
+        ),
     );
 }
+
+/// Names listed in one message at most (a `vary` may make a thousand).
+const MAX_LISTED: usize = 20;
 
 const FAULT_COMMON: &[&str] = &["kind", "target", "workload"];
 const FAULT_KEYS: &[(&str, &[&str])] = &[
@@ -2005,6 +2857,7 @@ fn gate_entry(
     node: &Node,
     names: &Names,
     faults: &[(&str, &str)],
+    cells: Option<&Cells>,
 ) -> Option<GateSpec> {
     let at = At::new(format!("gates[{i}]"));
     if !yaml::is_mapping(node) {
@@ -2025,17 +2878,17 @@ fn gate_entry(
         }
     };
     let mut limits: Vec<GateLimit> = Vec::new();
+    let mut limit_keys: Vec<(String, Limit)> = Vec::new();
     for (prefix, level, raw_limits) in [
         ("", Level::Fail, Some(raw.top_limits())),
         ("fail.", Level::Fail, raw.fail),
         ("warn.", Level::Warn, raw.warn),
     ] {
         if let Some(r) = raw_limits {
-            limits.extend(
-                check_limits(cx, &at, prefix, &r)
-                    .into_iter()
-                    .map(|limit| GateLimit { level, limit }),
-            );
+            for (key, limit) in check_limits(cx, &at, prefix, &r) {
+                limits.push(GateLimit { level, limit });
+                limit_keys.push((key, limit));
+            }
         }
     }
 
@@ -2119,13 +2972,19 @@ fn gate_entry(
             None
         }
     };
+    let select = Selector {
+        target: select.target,
+        workload: select.workload,
+        op: select.op,
+        fault: select.fault,
+    };
+    if let Some(cells) = cells {
+        for (key, m) in cells.inapplicable(&at, &select, &limit_keys) {
+            cx.err(&key, m);
+        }
+    }
     Some(GateSpec {
-        select: Selector {
-            target: select.target,
-            workload: select.workload,
-            op: select.op,
-            fault: select.fault,
-        },
+        select,
         limits,
         max_regression,
         warn_regression,
@@ -2133,8 +2992,412 @@ fn gate_entry(
     })
 }
 
+/// A set of targets or workloads (by index), for asking which cells a gate
+/// selects in time linear in their number.
+#[derive(Debug, Clone)]
+struct Bits(Vec<u64>);
+
+impl Bits {
+    fn of<T>(items: &[T], f: impl Fn(&T) -> bool) -> Bits {
+        let mut words = vec![0u64; items.len().div_ceil(64)];
+        for (i, item) in items.iter().enumerate() {
+            if f(item) {
+                words[i / 64] |= 1 << (i % 64);
+            }
+        }
+        Bits(words)
+    }
+
+    fn and(&self, other: &Bits) -> Bits {
+        Bits(self.0.iter().zip(&other.0).map(|(a, b)| a & b).collect())
+    }
+
+    fn any(&self) -> bool {
+        self.0.iter().any(|w| *w != 0)
+    }
+
+    fn meets(&self, other: &Bits) -> bool {
+        self.0.iter().zip(&other.0).any(|(a, b)| a & b != 0)
+    }
+}
+
+/// Whether a workload writes file data during its cell, so that write
+/// amplification (device bytes / bytes written) has a denominator:
+/// read_atime only reads, copy_up writes only when it appends, metadata
+/// only makes files of its `file_size`, small_files writes its files.
+fn writes_data(w: &WorkloadSpec) -> bool {
+    match &w.params {
+        WorkloadParams::ReadAtime { .. } => false,
+        WorkloadParams::CopyUp { action, .. } => *action == CopyUpAction::Append,
+        WorkloadParams::Metadata { file_size, mix, .. } => {
+            file_size.max > 0 && mix.iter().any(|(op, w)| *op == MetaOp::Create && *w > 0)
+        }
+        WorkloadParams::SmallFiles { file_size, .. } => file_size.max > 0,
+        WorkloadParams::Sequence { steps, .. } => steps
+            .iter()
+            .any(|s| matches!(s, SeqStep::Write(_) | SeqStep::Append(_))),
+        WorkloadParams::FsyncHeavy { .. } | WorkloadParams::LogAppend { .. } => true,
+    }
+}
+
+/// The ops a workload may record, from its kind's list
+/// ([`WorkloadKind::may_record`]) less those its settings rule out: a
+/// writer's sync op follows its `fsync` policy and `sync_call` (none under
+/// `never` or with O_DSYNC/O_SYNC; `end` is one syncfs for small_files and
+/// log_append), `fsync_dir` only when asked, a sequence's sync ops only
+/// from its steps, `.service` twins only with a `rate` (open loop).
+fn records(w: &WorkloadSpec) -> Vec<Op> {
+    let writer = matches!(
+        w.kind,
+        WorkloadKind::SmallFiles | WorkloadKind::FsyncHeavy | WorkloadKind::LogAppend
+    );
+    let call_op = match w.sync_call {
+        SyncCall::Fsync => Some(Op::Fsync),
+        SyncCall::Fdatasync => Some(Op::Fdatasync),
+        SyncCall::SyncFileRange => Some(Op::SyncFileRange),
+        SyncCall::Syncfs => Some(Op::Syncfs),
+        SyncCall::ODsync | SyncCall::OSync => None,
+    };
+    let writer_sync = match w.fsync {
+        SyncPolicy::Never => None,
+        SyncPolicy::End if w.kind != WorkloadKind::FsyncHeavy => Some(Op::Syncfs),
+        _ => call_op,
+    };
+    // A sequence records the syscalls of its steps (`read` opens and
+    // closes a fileset file when none is open).
+    let step_ops: Option<Vec<Op>> = match &w.params {
+        WorkloadParams::Sequence { steps, .. } => Some(
+            steps
+                .iter()
+                .flat_map(|s| match s {
+                    SeqStep::Create => vec![Op::Create],
+                    SeqStep::Open => vec![Op::Open],
+                    SeqStep::Write(_) | SeqStep::Append(_) => vec![Op::Write],
+                    SeqStep::Fsync => vec![Op::Fsync],
+                    SeqStep::Fdatasync => vec![Op::Fdatasync],
+                    SeqStep::Close => vec![Op::Close],
+                    SeqStep::Read => vec![Op::Open, Op::Read, Op::Close],
+                    SeqStep::Rename => vec![Op::Rename],
+                    SeqStep::Unlink => vec![Op::Unlink],
+                    SeqStep::Stat => vec![Op::Stat],
+                    SeqStep::Sleep(_) => vec![],
+                })
+                .collect(),
+        ),
+        _ => None,
+    };
+    // A copy_up records the syscalls of its action.
+    let action_ops: Option<&[Op]> = match &w.params {
+        WorkloadParams::CopyUp { action, .. } => Some(match action {
+            CopyUpAction::Chmod => &[Op::Chmod],
+            CopyUpAction::Chown => &[Op::Chown],
+            CopyUpAction::Touch => &[Op::Utimes],
+            CopyUpAction::OpenRw => &[Op::Open, Op::Close],
+            CopyUpAction::Append => &[Op::Open, Op::Write, Op::Close],
+            CopyUpAction::Truncate => &[Op::Open, Op::Truncate, Op::Close],
+        }),
+        _ => None,
+    };
+    w.kind
+        .may_record()
+        .iter()
+        .copied()
+        .filter(|op| match op {
+            op if op.is_unit() => true,
+            Op::FsyncDir => w.fsync_dir,
+            op if op.name().ends_with(".service") => w.rate.is_some(),
+            Op::Fsync | Op::Fdatasync | Op::SyncFileRange | Op::Syncfs if writer => {
+                writer_sync == Some(*op)
+            }
+            op => match (&step_ops, action_ops) {
+                (Some(ops), _) => ops.contains(op),
+                (_, Some(ops)) => ops.contains(op),
+                _ => true,
+            },
+        })
+        .collect()
+}
+
+/// The cells of a plan (every target × every workload) and the faults that
+/// apply to them, as `gate::evaluate` will find them in the run's result:
+/// what a gate can judge is known before the run.
+struct Cells<'a> {
+    targets: &'a [TargetSpec],
+    workloads: &'a [WorkloadSpec],
+    faults: &'a [FaultSpec],
+    /// Per fault: the targets and workloads it applies to.
+    fault_targets: Vec<Bits>,
+    fault_workloads: Vec<Bits>,
+    /// Targets with device counters: a loop device of their own, or the
+    /// shared disk under a hostPath (whose figures the gate room judges
+    /// too, marked shared).
+    counted: Bits,
+    /// Targets on a loop image (where an eio fault acts).
+    looped: Bits,
+    /// Workloads that write data.
+    writing: Bits,
+    /// Workloads that keep ledgers under enospc and eio faults (the fault
+    /// room verifies small_files and fsync_heavy only).
+    verified: Bits,
+}
+
+impl<'a> Cells<'a> {
+    fn new(
+        targets: &'a [TargetSpec],
+        workloads: &'a [WorkloadSpec],
+        faults: &'a [FaultSpec],
+    ) -> Cells<'a> {
+        Cells {
+            targets,
+            workloads,
+            faults,
+            fault_targets: faults
+                .iter()
+                .map(|f| Bits::of(targets, |t| t.selected_by(&f.target)))
+                .collect(),
+            fault_workloads: faults
+                .iter()
+                .map(|f| Bits::of(workloads, |w| w.selected_by(&f.workload)))
+                .collect(),
+            counted: Bits::of(targets, |t| device_of(t) != Device::None),
+            looped: Bits::of(targets, |t| device_of(t) == Device::Loop),
+            writing: Bits::of(workloads, writes_data),
+            verified: Bits::of(workloads, |w| {
+                matches!(w.kind, WorkloadKind::FsyncHeavy | WorkloadKind::SmallFiles)
+            }),
+        }
+    }
+
+    /// Cell runs of the plan: each cell once per repeat, and once per
+    /// trial of the first crash fault that applies to it (each trial is a
+    /// run of its own). When more than [`MAX_CELLS`]: the index of the
+    /// crash fault with the most trials, and the message.
+    fn too_many_runs(&self, repeat: u64) -> Option<(usize, String)> {
+        let crashes: Vec<usize> = (0..self.faults.len())
+            .filter(|i| self.faults[*i].kind == FaultKind::Crash)
+            .collect();
+        let most = crashes
+            .iter()
+            .copied()
+            .max_by_key(|i| self.faults[*i].trials)
+            .filter(|i| self.faults[*i].trials > 1)?;
+        let words = self.workloads.len().div_ceil(64);
+        let mut runs: u128 = 0;
+        for ti in 0..self.targets.len() {
+            let mut covered = vec![0u64; words];
+            runs += self.workloads.len() as u128;
+            for &f in &crashes {
+                if self.fault_targets[f].0[ti / 64] & (1 << (ti % 64)) == 0 {
+                    continue;
+                }
+                let extra = u128::from(self.faults[f].trials - 1);
+                for (c, w) in covered.iter_mut().zip(&self.fault_workloads[f].0) {
+                    runs += u128::from((w & !*c).count_ones()) * extra;
+                    *c |= w;
+                }
+            }
+        }
+        let runs = runs * u128::from(repeat);
+        (runs > u128::from(MAX_CELLS)).then(|| {
+            (
+                most,
+                format!(
+                    "each crash trial runs its cell again: with the trials of the crash faults, \
+                     the plan has {runs} cell runs, more than the {MAX_CELLS} a run may have; \
+                     give fewer trials"
+                ),
+            )
+        })
+    }
+
+    /// Whether some cell of `ts` × `ws` is one the gate selects: with
+    /// `fault:`, one that a fault of a matching kind applies to (the run
+    /// records an entry of that kind in it); `each` narrows the fault
+    /// further (its targets and workloads, by kind).
+    fn some_cell(
+        &self,
+        ts: &Bits,
+        ws: &Bits,
+        fault: Option<&str>,
+        each: impl Fn(&FaultSpec, &Bits, &Bits) -> bool,
+    ) -> bool {
+        match fault {
+            None => ts.any() && ws.any(),
+            Some(g) => self.faults.iter().enumerate().any(|(i, f)| {
+                glob_match(g, fault_name(f.kind)) && {
+                    let (ft, fw) = (
+                        ts.and(&self.fault_targets[i]),
+                        ws.and(&self.fault_workloads[i]),
+                    );
+                    ft.any() && fw.any() && each(f, &ft, &fw)
+                }
+            }),
+        }
+    }
+
+    /// Why limits of a gate (`select`, and its limits with their keys) have
+    /// nothing to judge in every cell it selects, key by key. Mirrors
+    /// `gate::evaluate`: among selected cells those without the figure are
+    /// skipped, and only "no selected cell can have it" is a mistake.
+    fn inapplicable(
+        &self,
+        at: &At,
+        select: &Selector,
+        limits: &[(String, Limit)],
+    ) -> Vec<(String, String)> {
+        let ts = Bits::of(self.targets, |t| {
+            select.target.as_deref().map_or(true, |g| t.selected_by(g))
+        });
+        let ws = Bits::of(self.workloads, |w| {
+            select
+                .workload
+                .as_deref()
+                .map_or(true, |g| w.selected_by(g))
+        });
+        if !ts.any() || !ws.any() {
+            return Vec::new(); // the glob was reported
+        }
+        let fault = select.fault.as_deref();
+        let names = |bits: &Bits, names: &mut dyn Iterator<Item = &str>| {
+            let listed: Vec<&str> = names
+                .enumerate()
+                .filter(|(i, _)| bits.0[i / 64] & (1 << (i % 64)) != 0)
+                .map(|(_, n)| n)
+                .collect();
+            let more = listed.len().saturating_sub(3);
+            let mut text = listed
+                .iter()
+                .take(3)
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            if more > 0 {
+                text.push_str(&format!(" and {more} more"));
+            }
+            text
+        };
+        let target_names = names(&ts, &mut self.targets.iter().map(|t| t.name.as_str()));
+        let workload_names = names(&ws, &mut self.workloads.iter().map(|w| w.name.as_str()));
+        if fault.is_some() && !self.some_cell(&ts, &ws, fault, |_, _, _| true) {
+            let g = fault.unwrap_or_default();
+            return vec![(
+                at.key("select.fault"),
+                format!(
+                    "selects no cell: no fault of a kind `{g}` matches applies to both a target \
+                     ({target_names}) and a workload ({workload_names}) this gate selects; \
+                     widen the gate's `target`/`workload`, or the fault's"
+                ),
+            )];
+        }
+        let mut out = Vec::new();
+        let op_limits = limits.iter().any(|(_, l)| {
+            matches!(
+                l,
+                Limit::Latency { .. } | Limit::Throughput { .. } | Limit::ErrorRate { .. }
+            )
+        });
+        // An op no workload kind records at all was reported already.
+        let known = |op: &str| Op::ALL.iter().any(|o| glob_match(op, o.name()));
+        if let (Some(op), true) = (select.op.as_deref().filter(|o| known(o)), op_limits) {
+            let recording = Bits::of(self.workloads, |w| {
+                records(w).iter().any(|o| glob_match(op, o.name()))
+            });
+            if !self.some_cell(&ts, &ws.and(&recording), fault, |_, _, _| true) {
+                let mut kinds: Vec<String> = Vec::new();
+                for (i, w) in self.workloads.iter().enumerate() {
+                    if ws.0[i / 64] & (1 << (i % 64)) == 0 {
+                        continue;
+                    }
+                    let ops: Vec<&str> = records(w).iter().map(|o| o.name()).collect();
+                    let line = format!(
+                        "`{}` ({}) records {}",
+                        w.name,
+                        w.kind.as_str(),
+                        ops.join(", ")
+                    );
+                    if kinds.len() < 3 && !kinds.contains(&line) {
+                        kinds.push(line);
+                    }
+                }
+                out.push((
+                    at.key("select.op"),
+                    format!(
+                        "`{op}` is an op no workload this gate selects ({workload_names}) \
+                         records, so its limits have nothing to judge: {}",
+                        kinds.join("; ")
+                    ),
+                ));
+            }
+        }
+        for (key, limit) in limits {
+            let why = match limit {
+                Limit::WriteAmplification { .. } => {
+                    let found = self.some_cell(
+                        &ts.and(&self.counted),
+                        &ws.and(&self.writing),
+                        fault,
+                        |_, _, _| true,
+                    );
+                    if found {
+                        continue;
+                    }
+                    if !ts.meets(&self.counted) {
+                        format!(
+                            "no cell this gate selects can have write amplification: its \
+                             targets ({target_names}) have no block device of their own (tmpfs, \
+                             or an overlay on tmpfs), so there are no device counters; select \
+                             ext4, xfs or hostpath targets, or an overlay on ext4 or xfs"
+                        )
+                    } else if !ws.meets(&self.writing) {
+                        format!(
+                            "no cell this gate selects can have write amplification: its \
+                             workloads ({workload_names}) write no data to divide the device's \
+                             bytes by (read_atime only reads; copy_up writes only with `action: \
+                             append`; metadata only with a `file_size` above 0B)"
+                        )
+                    } else {
+                        "no cell this gate selects can have write amplification: the cells \
+                         its `fault` selects have no block device of their own or write no data"
+                            .to_string()
+                    }
+                }
+                Limit::AckedLost { .. } => {
+                    // A crash verifies every workload; enospc and eio only
+                    // the ledgers of small_files and fsync_heavy, and eio
+                    // acts only on a loop image.
+                    let found =
+                        self.some_cell(&ts, &ws, Some(fault.unwrap_or("*")), |f, ft, fw| {
+                            match f.kind {
+                                FaultKind::Crash => true,
+                                FaultKind::Enospc => fw.meets(&self.verified),
+                                FaultKind::Eio => {
+                                    ft.meets(&self.looped) && fw.meets(&self.verified)
+                                }
+                                FaultKind::Throttle | FaultKind::NoisyNeighbor => false,
+                            }
+                        });
+                    if found {
+                        continue;
+                    }
+                    format!(
+                        "no cell this gate selects ({target_names} × {workload_names}{}) can \
+                         have a durability verdict: `acked_lost` needs a crash fault, or an \
+                         enospc or eio fault on a small_files or fsync_heavy workload (eio on \
+                         an ext4 or xfs target), applying to a cell the gate selects; add such \
+                         a fault, or select the cells one applies to",
+                        fault.map_or(String::new(), |g| format!(", faults `{g}`"))
+                    )
+                }
+                _ => continue,
+            };
+            out.push((key.clone(), why));
+        }
+        out
+    }
+}
+
 /// The limits of one level (`prefix` "", "fail." or "warn."), checked.
-fn check_limits(cx: &mut Ctx, at: &At, prefix: &str, raw: &RawLimits) -> Vec<Limit> {
+fn check_limits(cx: &mut Ctx, at: &At, prefix: &str, raw: &RawLimits) -> Vec<(String, Limit)> {
     let lat = |stat, v: Option<U<Duration>>| v.map(|U(max)| Limit::Latency { stat, max });
     let limits: Vec<(&str, Limit)> = [
         ("p50", lat(LatencyStat::P50, raw.p50)),
@@ -2182,7 +3445,10 @@ fn check_limits(cx: &mut Ctx, at: &At, prefix: &str, raw: &RawLimits) -> Vec<Lim
             cx.err(&at.key(&format!("{prefix}{k}")), m);
         }
     }
-    limits.into_iter().map(|(_, l)| l).collect()
+    limits
+        .into_iter()
+        .map(|(k, l)| (at.key(&format!("{prefix}{k}")), l))
+        .collect()
 }
 
 /// The names a separate gate file is checked against: those of the run it
@@ -2192,6 +3458,35 @@ pub struct GateNames {
     pub targets: Vec<(String, String)>,
     pub workloads: Vec<(String, String)>,
     pub faults: Vec<String>,
+    /// The checked scenario whose cells the gates will judge, when they are
+    /// loaded before its run: a limit no selected cell can have is then
+    /// refused at once, as in the scenario's own `gates:`. None for a
+    /// finished run (the gate room judges what it recorded).
+    pub scenario: Option<Box<Scenario>>,
+}
+
+impl GateNames {
+    /// The names, and the cells, of a checked scenario's run.
+    pub fn of(s: &Scenario) -> GateNames {
+        GateNames {
+            targets: s
+                .targets
+                .iter()
+                .map(|t| (t.name.clone(), t.base_name.clone()))
+                .collect(),
+            workloads: s
+                .workloads
+                .iter()
+                .map(|w| (w.name.clone(), w.base_name.clone()))
+                .collect(),
+            faults: s
+                .faults
+                .iter()
+                .map(|f| fault_name(f.kind).to_string())
+                .collect(),
+            scenario: Some(Box::new(s.clone())),
+        }
+    }
 }
 
 /// Reads and checks a gate file (`--gate ci/gate.yaml`): `version: 1` and
@@ -2201,12 +3496,12 @@ pub fn load_gates_str(
     file: &Path,
     names: &GateNames,
 ) -> Result<Vec<GateSpec>, Diagnostics> {
+    let (spans, node) = parse(text, file)?;
     let mut cx = Ctx {
         file,
-        spans: Spans::build(text),
+        spans,
         diags: Vec::new(),
     };
-    let node = parse(text, file)?;
     if !yaml::is_mapping(&node) {
         cx.err(
             "",
@@ -2245,10 +3540,14 @@ pub fn load_gates_str(
         );
     }
     let display = file.display().to_string();
+    let cells = names
+        .scenario
+        .as_deref()
+        .map(|s| Cells::new(&s.targets, &s.workloads, &s.faults));
     let gates: Vec<GateSpec> = nodes
         .iter()
         .enumerate()
-        .filter_map(|(i, n)| gate_entry(&mut cx, i, n, &names_ref, &faults))
+        .filter_map(|(i, n)| gate_entry(&mut cx, i, n, &names_ref, &faults, cells.as_ref()))
         .map(|mut g| {
             g.origin = format!("{display}: {}", g.origin);
             g

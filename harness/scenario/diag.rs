@@ -21,9 +21,33 @@ impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}:{}: ", self.file.display(), self.line, self.column)?;
         if !self.key.is_empty() {
-            write!(f, "`{}`: ", self.key)?;
+            write!(f, "`{}`: ", abbreviate(&self.key, 200))?;
         }
         f.write_str(&self.message)
+    }
+}
+
+/// Where a value was written, kept with the checked model for the checks
+/// only the machine can make later (a mount option the kernel refuses):
+/// their diagnostics point at the file like the loader's own.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Place {
+    pub file: PathBuf,
+    pub line: usize,
+    pub column: usize,
+    pub key: String,
+}
+
+impl Place {
+    /// A diagnostic at this place.
+    pub fn diagnostic(&self, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            file: self.file.clone(),
+            line: self.line,
+            column: self.column,
+            key: self.key.clone(),
+            message: message.into(),
+        }
     }
 }
 
@@ -45,6 +69,15 @@ impl fmt::Display for Diagnostics {
 
 impl std::error::Error for Diagnostics {}
 
+/// `s`, or its first `max` characters and `…` when it is longer (a key or
+/// word a user pasted by mistake can be megabytes long).
+pub fn abbreviate(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    match s.char_indices().nth(max) {
+        None => s.into(),
+        Some((i, _)) => format!("{}…", &s[..i]).into(),
+    }
+}
+
 /// Edit distance (insert, delete, substitute), for "did you mean".
 pub fn levenshtein(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
@@ -62,9 +95,13 @@ pub fn levenshtein(a: &str, b: &str) -> usize {
 
 /// The candidate nearest to `word`, if it is near enough to be a typo.
 pub fn suggest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
-    let limit = 2.max(word.chars().count() / 3);
+    let len = word.chars().count();
+    let limit = 2.max(len / 3);
+    // The distance is at least the difference in length: skip those
+    // without computing it (a long pasted word against short names).
     candidates
         .iter()
+        .filter(|c| len.abs_diff(c.chars().count()) <= limit)
         .map(|c| (levenshtein(word, c), *c))
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, _)| *d)
@@ -74,7 +111,9 @@ pub fn suggest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
 /// "unknown key `fsnyc`, did you mean `fsync`?" or, with no near match, the
 /// list of what is valid.
 pub fn unknown(what: &str, word: &str, candidates: &[&str]) -> String {
-    match suggest(word, candidates) {
+    let suggestion = suggest(word, candidates);
+    let word = abbreviate(word, 100);
+    match suggestion {
         Some(s) => format!("unknown {what} `{word}`, did you mean `{s}`?"),
         None if candidates.is_empty() => format!("unknown {what} `{word}`"),
         None => format!(

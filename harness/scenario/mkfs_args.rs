@@ -62,9 +62,16 @@ fn program(kind: TargetKind) -> &'static str {
 ///
 /// Refused: a bare word that is not an option's value (mkfs would take it
 /// as the device), `-` and `--`, values naming another device or file
-/// (`/dev/`, `device=`, `logdev=`, `rtdev=`, `name=`), ext4's `-z` (undo
-/// file), and ext4's `-e` with anything but continue or remount-ro — above
-/// all `-e panic`, which makes errors=panic the filesystem's default.
+/// (`/dev/`, `device=`, `logdev=`, `rtdev=`, `name=`), ext4's `-e` with
+/// anything but continue or remount-ro — above all `-e panic`, which makes
+/// errors=panic the filesystem's default —, options that read the host's
+/// files or write outside the image (ext4's `-d` directory, `-l` bad-block
+/// list, `-z` undo file, `-E offset=`, `-D` direct I/O, `-O journal_dev`;
+/// xfs's `-p` protofile, `-c options=` config file, `file` data, log or
+/// realtime sections), options after which no filesystem of the target's
+/// kind exists (ext4's `-n`, `-S`, `-V`, `-c` and a `-t` other than
+/// ext2/3/4; xfs's `-N`, `-V`), and numbers mkfs would refuse (see
+/// [`layout`]).
 pub fn parse(kind: TargetKind, args: &[String]) -> Result<Vec<MkfsArg>, MkfsRefusal> {
     let ext4 = kind != TargetKind::Xfs;
     let flags = if ext4 { EXT4_FLAGS } else { XFS_FLAGS };
@@ -91,6 +98,9 @@ pub fn parse(kind: TargetKind, args: &[String]) -> Result<Vec<MkfsArg>, MkfsRefu
         let cluster: Vec<char> = a.chars().skip(1).collect();
         for (j, &letter) in cluster.iter().enumerate() {
             if flags.contains(&letter) {
+                if let Err(message) = check_flag(ext4, letter) {
+                    return refuse(at, message);
+                }
                 out.push(MkfsArg::Short {
                     letter,
                     value: None,
@@ -122,12 +132,105 @@ pub fn parse(kind: TargetKind, args: &[String]) -> Result<Vec<MkfsArg>, MkfsRefu
         }
         i += 1;
     }
+    layout(kind, &out).map_err(|(at, message)| MkfsRefusal { at, message })?;
     Ok(out)
+}
+
+/// Flags that leave no filesystem of the target's kind behind, or make
+/// mkfs do something else than format the image.
+fn check_flag(ext4: bool, letter: char) -> Result<(), String> {
+    let why = match (ext4, letter) {
+        (true, 'c') => {
+            "-c scans the image for bad blocks (reading it whole, or with -cc writing it \
+             four times) instead of only formatting it; leave it out"
+        }
+        (true, 'D') => {
+            "-D makes mkfs.ext4 write with O_DIRECT, which the filesystem holding the image \
+             may refuse (a tmpfs, as under an eio fault, does); leave it out"
+        }
+        (true, 'n') | (false, 'N') => {
+            "is a dry run: mkfs would make no filesystem, and mounting the empty image \
+             would fail; leave it out"
+        }
+        (true, 'S') => {
+            "-S writes only the superblock and group descriptors, over a filesystem that is \
+             not there: the image would not mount; leave it out"
+        }
+        (_, 'V') => "-V only prints mkfs's version; no filesystem would be made; leave it out",
+        _ => return Ok(()),
+    };
+    Err(if why.starts_with('-') {
+        why.to_string()
+    } else {
+        format!("-{letter} {why}")
+    })
 }
 
 fn check_value(ext4: bool, letter: char, value: &str) -> Result<(), String> {
     if ext4 && letter == 'z' {
         return Err("-z (undo file) writes outside the target; it is not allowed".into());
+    }
+    if ext4 && letter == 'd' {
+        return Err(format!(
+            "-d {value} copies a host directory into the new filesystem; wpbench makes its \
+             files itself (an overlay's `lower` for image content)"
+        ));
+    }
+    if ext4 && letter == 'l' {
+        return Err(format!(
+            "-l {value} reads a bad-block list from a host file; an image has no bad blocks"
+        ));
+    }
+    if ext4 && letter == 'O' {
+        let makes_journal_dev = value
+            .split(',')
+            .any(|f| f.trim().eq_ignore_ascii_case("journal_dev"));
+        if makes_journal_dev {
+            return Err(
+                "-O journal_dev makes an external journal device, not a filesystem: the \
+                 target would not mount"
+                    .into(),
+            );
+        }
+    }
+    if ext4 && letter == 'E' {
+        let offset = value
+            .split(',')
+            .any(|o| o.split('=').next().is_some_and(|k| k.trim() == "offset"));
+        if offset {
+            return Err(format!(
+                "-E {value}: `offset=` makes mkfs write the filesystem at an offset in the \
+                 image, where the mount does not look for it; leave it out"
+            ));
+        }
+    }
+    if ext4 && letter == 't' && !["ext2", "ext3", "ext4"].contains(&value) {
+        return Err(format!(
+            "-t {value}: an ext4 target is made by mkfs.ext4 as ext2, ext3 or ext4 (its \
+             default); for another filesystem use another target kind"
+        ));
+    }
+    if !ext4 && letter == 'p' {
+        return Err(format!(
+            "-p {value} reads a prototype file (and the host files it names) into the new \
+             filesystem; wpbench makes its files itself"
+        ));
+    }
+    if !ext4 && letter == 'c' {
+        return Err(format!(
+            "-c {value} reads mkfs.xfs's options from a host file; give them here instead"
+        ));
+    }
+    if !ext4 && matches!(letter, 'd' | 'l' | 'r') {
+        let file = value
+            .split(',')
+            .any(|o| o.split('=').next().is_some_and(|k| k.trim() == "file"));
+        if file {
+            return Err(format!(
+                "-{letter} {value}: `file` puts a section in a regular file of the host; \
+                 wpbench gives mkfs the target's own image"
+            ));
+        }
     }
     if ext4 && letter == 'e' && !EXT4_ERROR_BEHAVIOURS.contains(&value) {
         if value.trim().eq_ignore_ascii_case("panic") {
@@ -152,6 +255,234 @@ fn check_value(ext4: bool, letter: char, value: &str) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// What the mkfs arguments decide about the filesystem's layout, for the
+/// loader's size and inode checks. Numbers mkfs would refuse are refused
+/// by [`parse`] already.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Layout {
+    /// ext4 `-b`, xfs `-b size=`.
+    pub block_size: Option<u64>,
+    /// ext4 `-N`.
+    pub inodes: Option<u64>,
+    /// ext4 `-i` (bytes per inode).
+    pub inode_ratio: Option<u64>,
+    /// ext4 `-I`, xfs `-i size=`.
+    pub inode_size: Option<u64>,
+    /// xfs `-i maxpct=` (percent of the space inodes may take).
+    pub inode_max_pct: Option<u64>,
+    /// xfs `-d size=`: the filesystem's size when smaller than the image.
+    pub data_size: Option<u64>,
+    /// xfs `-m crc=0` (metadata without checksums, which allows 256-byte inodes).
+    pub crc_off: bool,
+    /// Another option that can change the layout (ext4 `-T`, `-t`, `-O`,
+    /// `-g`, `-G`, `-C`, `-E`, `-J`, `-r`; xfs `-m`, `-n`, `-l`, `-r`, `-s`,
+    /// other `-d`/`-i`/`-b` keys): the loader's minimum then falls back to
+    /// the least any arguments allow, and inode counts are not estimated.
+    pub other: bool,
+}
+
+/// A number as mke2fs reads one (`20000`, `4k`, `1M`: binary suffixes k m g t).
+fn ext4_number(v: &str) -> Option<u64> {
+    let v = v.trim();
+    let (digits, mult) = match v.char_indices().last()? {
+        (i, c) if c.is_ascii_alphabetic() => {
+            let shift = match c.to_ascii_lowercase() {
+                'k' => 10,
+                'm' => 20,
+                'g' => 30,
+                't' => 40,
+                _ => return None,
+            };
+            (&v[..i], 1u64 << shift)
+        }
+        _ => (v, 1),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse::<u64>().ok()?.checked_mul(mult)
+}
+
+/// A size as mkfs.xfs reads one: bytes, or with a suffix k m g t p e
+/// (binary), s (512-byte sectors) or b (filesystem blocks, of `block`).
+fn xfs_number(v: &str, block: u64) -> Option<u64> {
+    let v = v.trim();
+    let last = v.chars().last()?;
+    let (digits, mult) = if last.is_ascii_alphabetic() {
+        let mult = match last.to_ascii_lowercase() {
+            's' => 512,
+            'b' => block,
+            'k' => 1 << 10,
+            'm' => 1 << 20,
+            'g' => 1 << 30,
+            't' => 1 << 40,
+            'p' => 1 << 50,
+            'e' => 1 << 60,
+            _ => return None,
+        };
+        (&v[..v.len() - 1], mult)
+    } else {
+        (v, 1)
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse::<u64>().ok()?.checked_mul(mult)
+}
+
+/// The layout the parsed arguments ask for, or (argument index, why mkfs
+/// would refuse it).
+pub fn layout(kind: TargetKind, args: &[MkfsArg]) -> Result<Layout, (usize, String)> {
+    let mut l = Layout::default();
+    let ext4 = kind != TargetKind::Xfs;
+    for arg in args {
+        let MkfsArg::Short {
+            letter,
+            value: Some(value),
+            at,
+        } = arg
+        else {
+            continue;
+        };
+        let at = *at;
+        let bad = |what: &str| Err((at, format!("-{letter} {value}: {what}")));
+        if ext4 {
+            match letter {
+                'b' => match ext4_number(value) {
+                    Some(b) if b.is_power_of_two() && (1024..=65536).contains(&b) => {
+                        l.block_size = Some(b)
+                    }
+                    _ => return bad("the block size is a power of two from 1024 to 65536"),
+                },
+                'N' => match ext4_number(value) {
+                    Some(n) if n <= u64::from(u32::MAX) => l.inodes = Some(n),
+                    _ => return bad("the inode count is a whole number below 2^32"),
+                },
+                'i' => match ext4_number(value) {
+                    Some(r) if (1024..=64 << 20).contains(&r) => l.inode_ratio = Some(r),
+                    _ => return bad("bytes per inode is a number from 1024 to 67108864"),
+                },
+                'I' => match ext4_number(value) {
+                    Some(n) if n.is_power_of_two() && (128..=65536).contains(&n) => {
+                        l.inode_size = Some(n)
+                    }
+                    _ => {
+                        return bad(
+                            "the inode size is a power of two from 128 up to the block size",
+                        )
+                    }
+                },
+                'm' => match value.trim().parse::<f64>() {
+                    Ok(p) if (0.0..=50.0).contains(&p) => {}
+                    _ => return bad("the reserved-blocks percentage is a number from 0 to 50"),
+                },
+                'G' => match ext4_number(value) {
+                    Some(g) if g.is_power_of_two() => l.other = true,
+                    _ => return bad("the flex_bg size is a power of two"),
+                },
+                'U' => {
+                    let v = value.trim();
+                    let uuid = v.len() == 36
+                        && v.char_indices().all(|(i, c)| match i {
+                            8 | 13 | 18 | 23 => c == '-',
+                            _ => c.is_ascii_hexdigit(),
+                        });
+                    if !(uuid || ["clear", "random", "time", "null"].contains(&v)) {
+                        return bad("the UUID is clear, random, time or a UUID such as \
+                             01234567-89ab-cdef-0123-456789abcdef");
+                    }
+                }
+                'T' | 't' | 'O' | 'g' | 'C' | 'E' | 'J' | 'r' => l.other = true,
+                _ => {}
+            }
+            continue;
+        }
+        let subopts = || {
+            value.split(',').map(|o| {
+                o.split_once('=')
+                    .map_or((o.trim(), ""), |(k, v)| (k.trim(), v))
+            })
+        };
+        match letter {
+            'b' => {
+                for (k, v) in subopts() {
+                    match (k, xfs_number(v, 0)) {
+                        ("size", Some(b)) if b.is_power_of_two() && (512..=65536).contains(&b) => {
+                            l.block_size = Some(b)
+                        }
+                        ("size", _) => {
+                            return bad("`size=` is a power of two from 512 to 65536 bytes")
+                        }
+                        _ => l.other = true,
+                    }
+                }
+            }
+            'd' => {
+                for (k, v) in subopts() {
+                    if k == "size" {
+                        match xfs_number(v, l.block_size.unwrap_or(4096)) {
+                            Some(n) => l.data_size = Some(n),
+                            None => {
+                                return bad(
+                                    "`size=` is a number of bytes, with k m g t p e, s or b",
+                                )
+                            }
+                        }
+                    } else {
+                        l.other = true;
+                    }
+                }
+            }
+            'L' if value.len() > 12 => return bad("an xfs label is at most 12 characters"),
+            'm' => {
+                l.other = true;
+                if subopts().any(|(k, v)| k == "crc" && v.trim() == "0") {
+                    l.crc_off = true;
+                }
+            }
+            'i' => {
+                for (k, v) in subopts() {
+                    match k {
+                        "size" => match xfs_number(v, 0) {
+                            Some(n) if n.is_power_of_two() && (256..=2048).contains(&n) => {
+                                l.inode_size = Some(n)
+                            }
+                            _ => {
+                                return bad("the inode `size=` is a power of two from 256 to 2048")
+                            }
+                        },
+                        "maxpct" => match v.trim().parse::<u64>() {
+                            Ok(p) if p <= 100 => l.inode_max_pct = Some(p),
+                            _ => return bad("`maxpct=` is a percentage from 0 to 100"),
+                        },
+                        _ => l.other = true,
+                    }
+                }
+            }
+            _ => l.other = true,
+        }
+    }
+    if !ext4 && !l.crc_off && l.inode_size.is_some_and(|n| n < 512) {
+        let at = args
+            .iter()
+            .rev()
+            .find_map(|a| match a {
+                MkfsArg::Short {
+                    letter: 'i', at, ..
+                } => Some(*at),
+                _ => None,
+            })
+            .unwrap_or(0);
+        return Err((
+            at,
+            "-i size=256: xfs inodes with checksums (the default, crc=1) are at least 512 \
+             bytes; add -m crc=0 or use size=512"
+                .into(),
+        ));
+    }
+    Ok(l)
 }
 
 /// The refusal as one line naming the program and the whole argument list
@@ -198,11 +529,11 @@ mod tests {
             vec![short('q', None, 0), short('L', Some("data"), 0)]
         );
         assert_eq!(
-            parse(TargetKind::Xfs, &s(&["-fm", "reflink=0", "-N"])).unwrap(),
+            parse(TargetKind::Xfs, &s(&["-fm", "reflink=0", "-K"])).unwrap(),
             vec![
                 short('f', None, 0),
                 short('m', Some("reflink=0"), 0),
-                short('N', None, 2),
+                short('K', None, 2),
             ]
         );
         assert_eq!(
@@ -263,7 +594,7 @@ mod tests {
             (TargetKind::Xfs, vec!["-d", "name=/var/tmp/x"], 0),
             (TargetKind::Xfs, vec!["-l", "logdev=/dev/vdb"], 0),
             (TargetKind::Xfs, vec!["-fl", "logdev=/dev/vdb"], 0),
-            (TargetKind::Xfs, vec!["-N", "x"], 1),
+            (TargetKind::Xfs, vec!["-K", "x"], 1),
         ] {
             let r = parse(kind, &s(&args)).unwrap_err();
             assert_eq!(r.at, at, "{args:?}: {}", r.message);

@@ -5,8 +5,13 @@
 //! expanded, names unique, globs proven to select something, and unsafe
 //! settings (system host paths, `errors=panic` as a mount option or through
 //! mkfs's `-e panic`, smuggled overlay dirs)
-//! refused. Every problem is reported at once as `file:line:col: `key`:
-//! message`, with "did you mean" for typos.
+//! refused, and what can be known without touching the system checked:
+//! sizes mkfs or the kernel refuse, files that cannot fit a target before
+//! the clock, plans over 100,000 cell runs, gate limits no selected cell
+//! can have. Every problem is reported at once as `file:line:col: `key`:
+//! message`, with "did you mean" for typos. Before any of that, one linear
+//! pass bounds the input (1 MiB, 64 levels of nesting, 10,000 nodes), so
+//! that no file makes the loader slow.
 //!
 //! Two steps, as in ripgrep's config: `yaml` + `raw` read the file into
 //! serde structs that mirror it (the only place YAML crates appear), and
@@ -28,8 +33,8 @@ mod tests;
 
 use std::path::Path;
 
-pub use check::GateNames;
-pub use diag::{Diagnostic, Diagnostics};
+pub use check::{plan_too_large, too_many_cells, GateNames, MAX_CELLS};
+pub use diag::{Diagnostic, Diagnostics, Place};
 pub use options::{merge_options, refused_host_path};
 pub use spec::*;
 
@@ -46,19 +51,27 @@ pub fn load_gates(path: &Path, names: &GateNames) -> Result<Vec<GateSpec>, Diagn
 }
 
 /// A file's text, or why it cannot be read, as a diagnostic at line 0.
+/// At most [`yaml::MAX_BYTES`] are read: a longer file (or `/dev/zero`) is
+/// refused where the limit is crossed, without reading the rest.
 fn read_text(path: &Path, what: &str) -> Result<String, Diagnostics> {
-    std::fs::read(path)
-        .map_err(|e| format!("cannot read {what}: {e}"))
-        .and_then(|b| String::from_utf8(b).map_err(|e| format!("{what} is not UTF-8 text: {e}")))
-        .map_err(|message| {
-            Diagnostics(vec![Diagnostic {
-                file: path.to_path_buf(),
-                line: 0,
-                column: 0,
-                key: String::new(),
-                message,
-            }])
-        })
+    use std::io::Read;
+    let diag = |line, column, message| {
+        Diagnostics(vec![Diagnostic {
+            file: path.to_path_buf(),
+            line,
+            column,
+            key: String::new(),
+            message,
+        }])
+    };
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(yaml::MAX_BYTES as u64 + 1).read_to_end(&mut bytes))
+        .map_err(|e| diag(0, 0, format!("cannot read {what}: {e}")))?;
+    if let Some(r) = yaml::size_refusal(&bytes) {
+        return Err(diag(r.line, r.column, r.message));
+    }
+    String::from_utf8(bytes).map_err(|e| diag(0, 0, format!("{what} is not UTF-8 text: {e}")))
 }
 
 /// Checks scenario text; `file` is only used in diagnostics and

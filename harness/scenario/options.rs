@@ -1,6 +1,7 @@
 //! Mount option rules: what a user may write, how a `vary` value overrides
 //! a base list, and which host paths are never worked in.
 
+use std::collections::{HashMap, HashSet};
 use std::path::{Component, Path, PathBuf};
 
 use super::spec::TargetKind;
@@ -48,10 +49,15 @@ fn family(opt: &str) -> String {
 /// `merge_options(&[data=writeback, noatime], &[relatime])` →
 /// `[data=writeback, relatime]`.
 pub fn merge_options(base: &[String], over: &[String]) -> Vec<String> {
-    let replaced = |b: &String| over.iter().any(|o| family(o) == family(b));
+    let over_families: HashSet<String> = over.iter().map(|o| family(o)).collect();
+    let mut seen: HashSet<&String> = HashSet::new();
     let mut out: Vec<String> = Vec::with_capacity(base.len() + over.len());
-    for opt in base.iter().filter(|b| !replaced(b)).chain(over) {
-        if !out.contains(opt) {
+    for opt in base
+        .iter()
+        .filter(|b| !over_families.contains(&family(b)))
+        .chain(over)
+    {
+        if seen.insert(opt) {
             out.push(opt.clone());
         }
     }
@@ -90,12 +96,21 @@ pub fn check_option(opt: &str, hostpath: bool) -> Option<String> {
              device it did not attach"
         ));
     }
-    for key in ["lowerdir", "upperdir", "workdir"] {
-        if opt.split_once('=').map(|(k, _)| k) == Some(key) || opt == key {
+    // `lowerdir+=` and `datadir+=` (Linux 6.8) add layers one at a time.
+    for key in ["lowerdir", "upperdir", "workdir", "datadir"] {
+        let given = opt.split_once('=').map_or(opt, |(k, _)| k);
+        if given.strip_suffix('+').unwrap_or(given) == key {
             return Some(format!(
                 "`{opt}`: wpbench sets {key}= itself; describe the overlay with `upper` and `lower`"
             ));
         }
+    }
+    if opt == "ro" {
+        return Some(
+            "`ro` mounts the target read-only, and every workload writes its files there \
+             (read_atime its read set, before the clock); leave it out"
+                .into(),
+        );
     }
     if hostpath && !BIND_FLAGS.contains(&opt) {
         return Some(format!(
@@ -123,13 +138,46 @@ pub fn unverifiable_option(opt: &str, kind: TargetKind) -> Option<String> {
     }
 }
 
+/// Why an option of a `kind` target is refused because the kernel
+/// certainly refuses it: a value ext4's `data=` or `errors=` does not
+/// take, xfs's `norecovery` on a read-write mount.
+pub fn impossible_option(opt: &str, kind: TargetKind) -> Option<String> {
+    match (kind, opt.split_once('=')) {
+        (TargetKind::Ext4, Some(("data", v)))
+            if !["ordered", "writeback", "journal"].contains(&v) =>
+        {
+            Some(format!(
+                "`{opt}`: ext4's data mode is ordered, writeback or journal"
+            ))
+        }
+        (TargetKind::Ext4, Some(("errors", v)))
+            if !["continue", "remount-ro", "panic"].contains(&v) =>
+        {
+            Some(format!("`{opt}`: ext4's errors= is continue or remount-ro"))
+        }
+        (TargetKind::Xfs, None) if opt == "norecovery" => Some(
+            "`norecovery`: xfs mounts without log recovery only read-only, and wpbench's \
+             targets are written to; leave it out"
+                .into(),
+        ),
+        _ => None,
+    }
+}
+
 /// Two options in one list that contradict each other (`noatime` and
 /// `relatime`): the index of the later one and the earlier option.
 pub fn contradiction(opts: &[String]) -> Option<(usize, &str)> {
+    // The first option of each family: once another one of the family
+    // differs from it, that is the answer, so all earlier ones of a family
+    // are repeats of its first.
+    let mut first: HashMap<String, &str> = HashMap::new();
     for (i, opt) in opts.iter().enumerate() {
-        let fam = family(opt);
-        if let Some(prev) = opts[..i].iter().find(|p| *p != opt && family(p) == fam) {
-            return Some((i, prev));
+        match first.get(&family(opt)) {
+            Some(prev) if *prev != opt => return Some((i, prev)),
+            Some(_) => {}
+            None => {
+                first.insert(family(opt), opt);
+            }
         }
     }
     None

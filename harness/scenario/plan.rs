@@ -8,11 +8,7 @@
 //! (target, workload) pairs and the repeat count, so its memory does not
 //! grow with `repeat`.
 
-use super::{Scenario, TargetSpec, WorkloadSpec};
-
-/// The most cells one run may have: beyond it a plan is a typo (`repeat:
-/// 4000000000`), not a benchmark.
-pub const MAX_CELLS: u64 = 100_000;
+use super::{Scenario, TargetSpec, WorkloadSpec, MAX_CELLS};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cell {

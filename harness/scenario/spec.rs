@@ -8,6 +8,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::record::Op;
+
+pub use super::diag::Place;
 pub use super::units::{DurationRange, SizeRange};
 
 /// A whole scenario file, checked.
@@ -72,6 +75,9 @@ pub struct TargetSpec {
     /// `lowerdir=`/`upperdir=`/`workdir=` smuggled in, no `logdev=` and the
     /// like naming another device.
     pub options: Vec<String>,
+    /// Where each option was written (same order), for what only the
+    /// kernel can refuse.
+    pub option_places: Vec<Place>,
     /// Filesystem or tmpfs size (tmpfs, ext4, xfs).
     pub size: Option<u64>,
     /// Extra mkfs arguments (ext4, xfs).
@@ -94,8 +100,50 @@ impl TargetSpec {
     /// (`ext4[noatime]`) or by its written name (`ext4` selects every
     /// variant of a `vary`).
     pub fn selected_by(&self, glob: &str) -> bool {
-        crate::glob::glob_match(glob, &self.name) || crate::glob::glob_match(glob, &self.base_name)
+        selects(glob, &self.name, &self.base_name)
     }
+}
+
+/// Whether `glob` matches the full or the written name; `*` and globs
+/// without wildcards skip the matcher (the loader asks this for every
+/// fault and gate against every target and workload).
+pub(crate) fn selects(glob: &str, name: &str, base_name: &str) -> bool {
+    if glob == "*" {
+        true
+    } else if !glob.contains(['*', '?']) {
+        glob == name || glob == base_name
+    } else {
+        glob_match(glob, name) || glob_match(glob, base_name)
+    }
+}
+
+/// [`crate::glob::glob_match`] without its allocations when both sides are
+/// ASCII (names are; the loader asks this for every fault and gate against
+/// every target and workload, so it must be cheap): the same backtracking
+/// over bytes instead of chars.
+fn glob_match(pattern: &str, text: &str) -> bool {
+    if !(pattern.is_ascii() && text.is_ascii()) {
+        return crate::glob::glob_match(pattern, text);
+    }
+    let (p, t) = (pattern.as_bytes(), text.as_bytes());
+    let (mut pi, mut ti) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == b'?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == b'*' {
+            star = Some((pi, ti));
+            pi += 1;
+        } else if let Some((sp, st)) = star {
+            pi = sp + 1;
+            ti = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == b'*')
 }
 
 /// The filesystem under an overlay's upperdir and workdir.
@@ -104,6 +152,8 @@ pub struct BaseFsSpec {
     pub kind: TargetKind,
     pub size: Option<u64>,
     pub options: Vec<String>,
+    /// Where each option was written (same order).
+    pub option_places: Vec<Place>,
     pub mkfs: Vec<String>,
     pub loop_dev: LoopSpec,
 }
@@ -159,6 +209,102 @@ impl WorkloadKind {
     pub fn cold_start(self) -> bool {
         matches!(self, WorkloadKind::CopyUp | WorkloadKind::ReadAtime)
     }
+
+    /// Every op a workload of this kind may record, whatever its
+    /// parameters (its unit op and that op's `.service` twin included): a
+    /// gate whose `op` matches none of them for every cell it selects has
+    /// nothing to judge. A superset: which sync op a writer records, for
+    /// one, depends on its `sync_call`.
+    pub fn may_record(self) -> &'static [Op] {
+        const SYNC: [Op; 4] = [Op::Fsync, Op::Fdatasync, Op::SyncFileRange, Op::Syncfs];
+        match self {
+            WorkloadKind::SmallFiles => &[
+                Op::Create,
+                Op::Write,
+                SYNC[0],
+                SYNC[1],
+                SYNC[2],
+                SYNC[3],
+                Op::FsyncDir,
+                Op::Close,
+                Op::Mkdir,
+                Op::File,
+                Op::FileService,
+            ],
+            WorkloadKind::FsyncHeavy => &[
+                Op::Write,
+                SYNC[0],
+                SYNC[1],
+                SYNC[2],
+                SYNC[3],
+                Op::Close,
+                Op::Record,
+                Op::RecordService,
+            ],
+            WorkloadKind::LogAppend => &[
+                Op::Create,
+                Op::Write,
+                SYNC[0],
+                SYNC[1],
+                SYNC[2],
+                SYNC[3],
+                Op::FsyncDir,
+                Op::Close,
+                Op::Unlink,
+                Op::Line,
+                Op::Task,
+                Op::LineService,
+            ],
+            WorkloadKind::ReadAtime => &[
+                Op::Open,
+                Op::Read,
+                Op::Close,
+                Op::ReadFile,
+                Op::ReadFileService,
+            ],
+            WorkloadKind::CopyUp => &[
+                Op::Chmod,
+                Op::Chown,
+                Op::Utimes,
+                Op::Open,
+                Op::Write,
+                Op::Truncate,
+                Op::Close,
+                Op::CopyUp,
+                Op::CopyUpService,
+            ],
+            WorkloadKind::Metadata => &[
+                Op::Create,
+                Op::Write,
+                Op::Close,
+                Op::Rename,
+                Op::RenameDir,
+                Op::Unlink,
+                Op::Mkdir,
+                Op::Rmdir,
+                Op::Stat,
+                Op::Link,
+                Op::FsyncDir,
+                Op::Meta,
+                Op::MetaService,
+            ],
+            WorkloadKind::Sequence => &[
+                Op::Create,
+                Op::Open,
+                Op::Write,
+                Op::Fsync,
+                Op::Fdatasync,
+                Op::Close,
+                Op::Read,
+                Op::Rename,
+                Op::Unlink,
+                Op::Stat,
+                Op::FsyncDir,
+                Op::Sequence,
+                Op::SequenceService,
+            ],
+        }
+    }
 }
 
 /// One workload, after `vary` expansion.
@@ -202,7 +348,7 @@ impl WorkloadSpec {
     /// True when a fault or gate glob selects this workload: by its full
     /// name (`wal[every=8]`) or by its written name (`wal`).
     pub fn selected_by(&self, glob: &str) -> bool {
-        crate::glob::glob_match(glob, &self.name) || crate::glob::glob_match(glob, &self.base_name)
+        selects(glob, &self.name, &self.base_name)
     }
 }
 
@@ -635,6 +781,46 @@ impl LatencyStat {
             LatencyStat::P999 => "p999",
             LatencyStat::Max => "max",
             LatencyStat::Mean => "mean",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_ascii_glob_agrees_with_the_shared_one() {
+        let names = [
+            "",
+            "a",
+            "ext4",
+            "ext4[noatime]",
+            "wal",
+            "wal2",
+            "tmpfs",
+            "axxbyyc",
+            "µs",
+        ];
+        let globs = [
+            "",
+            "*",
+            "?",
+            "ext4*",
+            "*[noatime]",
+            "t?pfs",
+            "a*b*c",
+            "w*l",
+            "**",
+            "*?",
+            "µ*",
+        ];
+        for g in globs {
+            for n in names {
+                assert_eq!(
+                    super::glob_match(g, n),
+                    crate::glob::glob_match(g, n),
+                    "{g} vs {n}"
+                );
+            }
         }
     }
 }

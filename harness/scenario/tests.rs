@@ -99,7 +99,7 @@ faults:
     at: 1s..3s
     trials: 10
 gates:
-  - select: {target: ext4*, workload: wal, op: fsync}
+  - select: {target: ext4*, workload: wal, op: fdatasync}   # DESIGN.md says `op: fsync`, which `wal` (sync_call: fdatasync) never records
     p95: 2ms
     p99: 5ms
   - select: {workload: small-files, op: file}
@@ -584,7 +584,7 @@ fn mkfs_e_panic_is_refused_at_the_entry() {
     );
     // Good ones load.
     load(&with(
-        "  - {name: e, kind: ext4, mkfs: [-e, remount-ro, -N4096, -qF]}\n  - {name: x, kind: xfs, size: 320MiB, mkfs: [-m, reflink=0, -N]}\n",
+        "  - {name: e, kind: ext4, mkfs: [-e, remount-ro, -N4096, -qF]}\n  - {name: x, kind: xfs, size: 320MiB, mkfs: [-m, reflink=0, -K]}\n",
         "",
     ))
     .unwrap();
@@ -1140,9 +1140,21 @@ fn gate_rules() {
         "{base}gates:\n  - select: {{op: fsnyc}}\n    p95: 2ms\n"
     ));
     expect(&d, 8, 14, "gates[0].select.op", "did you mean `fsync`?");
+    // `.service` ops are recorded by open-loop workloads only.
+    let open_loop = with("", "  - {name: o, kind: small_files, rate: 100/s}\n");
     ok(&format!(
-        "{base}gates:\n  - select: {{op: \"*.service\"}}\n    p99: 2ms\n    error_rate: 1%\n"
+        "{open_loop}gates:\n  - select: {{op: \"*.service\"}}\n    p99: 2ms\n    error_rate: 1%\n"
     ));
+    let d = errs(&format!(
+        "{base}gates:\n  - select: {{op: \"*.service\"}}\n    p99: 2ms\n"
+    ));
+    expect(
+        &d,
+        8,
+        14,
+        "gates[0].select.op",
+        "is an op no workload this gate selects (`w`) records",
+    );
     let d = errs(&format!(
         "{base}gates:\n  - select: {{fault: crash}}\n    acked_lost: 0\n"
     ));
@@ -1161,8 +1173,10 @@ fn gate_rules() {
         "gates[0].baseline.max_regression",
         "write e.g. `10%`",
     );
+    // Write amplification needs a target with a device (tmpfs has none).
+    let with_ext4 = with("  - {name: e, kind: ext4}\n", "");
     let s = ok(&format!(
-        "{base}gates:\n  - error_rate: 1%\n    write_amplification: 2\n    throughput: 10/s\n"
+        "{with_ext4}gates:\n  - error_rate: 1%\n    write_amplification: 2\n    throughput: 10/s\n"
     ));
     assert_eq!(
         fails(&s.gates[0]),
@@ -1806,6 +1820,7 @@ fn a_gate_file_is_checked_against_the_run_it_gates() {
         targets: vec![("ext4[noatime]".into(), "ext4".into())],
         workloads: vec![("wal".into(), "wal".into())],
         faults: vec!["crash".into()],
+        scenario: None,
     };
     let file = std::path::Path::new("ci/gate.yaml");
     let gates = crate::scenario::check::load_gates_str(
@@ -1825,4 +1840,989 @@ fn a_gate_file_is_checked_against_the_run_it_gates() {
     assert!(d.to_string().contains("`xfs` matches no target"), "{d}");
     let d = crate::scenario::check::load_gates_str("version: 1\n", file, &names).unwrap_err();
     assert!(d.to_string().contains("at least one gate"), "{d}");
+}
+
+/// Loads `text` and asserts it is refused by one diagnostic at this place,
+/// quickly (a loose bound against anything quadratic).
+#[track_caller]
+fn refused_quickly(text: &str, line: usize, col: usize, key: &str, fragment: &str) {
+    let started = std::time::Instant::now();
+    let d = errs(text);
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(2), "took {took:?}");
+    assert_eq!(d.len(), 1, "{}", Diagnostics(d.clone()));
+    expect(&d, line, col, key, fragment);
+}
+
+#[test]
+fn deep_flow_nesting_is_refused_where_it_crosses_64_levels() {
+    // 200 KB: libyaml alone took minutes on this (its scanner's cost per
+    // token grows with the open `[`).
+    let n = 100_000;
+    let text = format!(
+        "version: 1\nname: t\ndescription: {}{}\n",
+        "[".repeat(n),
+        "]".repeat(n)
+    );
+    // The 65th `[`: the file's own mapping is the first level.
+    refused_quickly(&text, 3, 77, "description", "nested deeper than 64 levels");
+    // Just under the limit it is an ordinary type error.
+    let text = format!(
+        "version: 1\nname: t\ndescription: {}{}\n",
+        "[".repeat(63),
+        "]".repeat(63)
+    );
+    expect(&errs(&text), 3, 1, "description", "expected a string");
+    // `{` counts as `[` does.
+    let text = format!("version: 1\nname: t\ndescription: {}\n", "{a: ".repeat(n));
+    refused_quickly(
+        &text,
+        3,
+        14 + 63 * 4,
+        "description",
+        "nested deeper than 64 levels",
+    );
+}
+
+#[test]
+fn deep_block_nesting_is_refused() {
+    // Indentation: each key one level deeper.
+    let mut text = String::from("version: 1\nname: t\nd:\n");
+    for i in 0..100 {
+        text.push_str(&format!("{}k{i}:\n", " ".repeat(i + 1)));
+    }
+    // k63, on line 67 (col 65), is a key of the 65th mapping.
+    refused_quickly(&text, 67, 65, "d", "nested deeper than 64 levels");
+    // Compact block sequences on one line.
+    let text = format!("version: 1\nname: t\nd:\n{}x\n", "- ".repeat(100_000));
+    refused_quickly(&text, 4, 127, "d[0]", "nested deeper than 64 levels");
+}
+
+#[test]
+fn a_file_over_1_mib_is_refused_where_it_crosses() {
+    let text = format!(
+        "version: 1\nname: t\ndescription: \"{}\"\n",
+        "a".repeat(3 << 20)
+    );
+    // Byte 1 MiB + 1 is on line 3, after `version: 1\nname: t\n` (19 bytes).
+    refused_quickly(&text, 3, (1 << 20) - 19 + 1, "", "larger than 1 MiB");
+    // Read from disk, only the first MiB is read.
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("big.yaml");
+    std::fs::write(&p, &text).unwrap();
+    let d = super::load(&p).unwrap_err();
+    expect(&d.0, 3, (1 << 20) - 19 + 1, "", "larger than 1 MiB");
+    let d = super::load_gates(&p, &GateNames::default()).unwrap_err();
+    expect(&d.0, 3, (1 << 20) - 19 + 1, "", "larger than 1 MiB");
+}
+
+#[test]
+fn many_nodes_and_alias_bombs_are_refused() {
+    // A billion laughs: each level repeats the one before ten times.
+    let mut text = String::from("version: 1\nname: t\na0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..10 {
+        let refs = vec![format!("*a{}", i - 1); 10].join(", ");
+        text.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+    }
+    refused_quickly(&text, 6, 45, "a3[7]", "more than 10000 YAML nodes");
+    // Many aliases of one small anchor.
+    let text = format!(
+        "version: 1\nname: t\na: &a [x, y, z]\nl:\n{}",
+        "  - *a\n".repeat(20_000)
+    );
+    refused_quickly(
+        &text,
+        2502,
+        5,
+        "l[2497]",
+        "an alias counting as every node it repeats",
+    );
+    // Many plain values.
+    let text = format!(
+        "version: 1\nname: t\nd: [{}]\n",
+        vec!["a"; 400_000].join(",")
+    );
+    refused_quickly(&text, 3, 19991, "d[9993]", "more than 10000 YAML nodes");
+    // An alias inside the node it names never ends.
+    refused_quickly(
+        "version: 1\nname: t\na: &a [x, *a]\n",
+        3,
+        11,
+        "a[1]",
+        "recursive alias",
+    );
+    // Anchors of a sensible size still work.
+    ok(&with(
+        "",
+        "  - &w {name: w2, kind: small_files, threads: 2}\n  - {<<: *w, name: w3}\n",
+    ));
+}
+
+#[test]
+fn gate_files_are_bounded_too() {
+    let names = GateNames::default();
+    let file = Path::new("g.yaml");
+    let text = format!("version: 1\ngates: {}\n", "[".repeat(100_000));
+    let started = std::time::Instant::now();
+    let d = crate::scenario::check::load_gates_str(&text, file, &names).unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(2));
+    expect(&d.0, 2, 71, "gates", "nested deeper than 64 levels");
+    let text = format!(
+        "version: 1\na: &a [x, x, x, x, x, x, x, x]\nb: &b [{}]\ngates: [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n",
+        vec!["*a"; 100].join(", ")
+    );
+    let d = crate::scenario::check::load_gates_str(&text, file, &names).unwrap_err();
+    expect(&d.0, 4, 49, "gates[10]", "more than 10000 YAML nodes");
+}
+
+#[test]
+fn long_keys_and_words_are_abbreviated_and_cheap() {
+    let key = "k".repeat(500_000);
+    let text = format!(
+        "version: 1\nname: t\n? {key}\n: [{}]\n",
+        vec!["a"; 9000].join(",")
+    );
+    let started = std::time::Instant::now();
+    let d = errs(&text);
+    assert!(started.elapsed() < Duration::from_secs(2));
+    let shown = d[0].to_string();
+    assert!(shown.len() < 1000, "{}", &shown[..1000]);
+    assert!(shown.contains("unknown key `kkkk"), "{shown}");
+    assert!(shown.contains("…"), "{shown}");
+}
+
+#[test]
+fn too_many_cells_are_refused_without_materialising_them() {
+    let started = std::time::Instant::now();
+    let d = errs(&format!("repeat: 4000000000\n{}", with("", "")));
+    assert!(started.elapsed() < Duration::from_secs(2));
+    expect(
+        &d,
+        1,
+        1,
+        "repeat",
+        "= 4000000000 cells, more than the 100000",
+    );
+    expect(&d, 1, 1, "repeat", "`repeat` can be at most 100000");
+    // A vary that explodes is pointed at by its section.
+    let many = (1..=1000)
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let text =
+        format!(
+        "version: 1\nname: t\ntargets:\n  - name: t\n    kind: tmpfs\n    vary: {{size: [{}]}}\n\
+         workloads:\n  - name: w\n    kind: small_files\n    vary: {{threads: [{many}]}}\n",
+        (1..=1000).map(|i| format!("{i}MiB")).collect::<Vec<_>>().join(", ")
+    );
+    let d = errs(&text);
+    expect(
+        &d,
+        3,
+        1,
+        "targets",
+        "1000 targets × 1000 workloads × 1 repeats = 1000000 cells",
+    );
+    // At the limit it loads.
+    let s = ok(&format!("repeat: 100000\n{}", with("", "")));
+    assert_eq!(s.repeat, 100000);
+    errs(&format!("repeat: 100001\n{}", with("", "")));
+    assert!(too_many_cells(1, 1, u64::MAX).is_some());
+    assert!(too_many_cells(usize::MAX, usize::MAX, 1).is_some());
+    let d = errs(&format!("repeat: 0\n{}", with("", "")));
+    expect(&d, 1, 1, "repeat", "must be at least 1");
+}
+
+#[test]
+fn filesystem_sizes_mkfs_refuses_are_refused_at_load() {
+    let t = |target: &str| errs(&with(&format!("  - {target}\n"), ""));
+    // xfs's minimum, for a target and an overlay's upper.
+    let d = t("{name: x, kind: xfs, size: 299MiB}");
+    expect(
+        &d,
+        5,
+        26,
+        "targets[1].size",
+        "too small for xfs: mkfs.xfs makes no filesystem under 300MiB",
+    );
+    let d = t("{name: o, kind: overlay, upper: {kind: xfs, size: 100MiB}}");
+    expect(&d, 5, 49, "targets[1].upper.size", "too small for xfs");
+    let d = t("{name: x, kind: xfs, mkfs: [-d, size=200m]}");
+    expect(
+        &d,
+        5,
+        26,
+        "targets[1].mkfs",
+        "-d size=200MiB is too small for xfs",
+    );
+    let d = t("{name: x, kind: xfs, size: 1GiB, mkfs: [-d, size=2g]}");
+    expect(&d, 5, 38, "targets[1].mkfs", "larger than the image");
+    ok(&with("  - {name: x, kind: xfs, size: 300MiB}\n", ""));
+    // ext4's minimum: 104 KiB with wpbench's arguments; with -b 4096 the
+    // least any arguments allow is 220 KiB.
+    let d = t("{name: e, kind: ext4, size: 103KiB}");
+    expect(
+        &d,
+        5,
+        27,
+        "targets[1].size",
+        "mkfs.ext4 cannot format less than 104KiB with wpbench's mkfs arguments",
+    );
+    ok(&with("  - {name: e, kind: ext4, size: 104KiB}\n", ""));
+    let d = t("{name: e, kind: ext4, size: 200KiB, mkfs: [-b, '4096']}");
+    expect(
+        &d,
+        5,
+        27,
+        "targets[1].size",
+        "less than 220KiB whatever the other mkfs arguments",
+    );
+    let d = t("{name: o, kind: overlay, upper: {kind: ext4, size: 64KiB}}");
+    expect(&d, 5, 50, "targets[1].upper.size", "too small for ext4");
+    // Too large for any image or for ext4's block counts.
+    let d = t("{name: e, kind: ext4, size: 16000000TiB}");
+    expect(
+        &d,
+        5,
+        27,
+        "targets[1].size",
+        "larger than any file Linux can hold",
+    );
+    let d = t("{name: e, kind: ext4, size: 1048576TiB}");
+    expect(
+        &d,
+        5,
+        27,
+        "targets[1].size",
+        "too large for ext4: it counts at most 2^48 blocks",
+    );
+    let d = t("{name: m, kind: tmpfs, size: 16000000TiB}");
+    expect(&d, 5, 28, "targets[1].size", "larger than any tmpfs can be");
+    let d = t("{name: e, kind: ext4, size: 99999999999TiB}");
+    expect(&d, 5, 27, "targets[1].size", "is too large");
+    // mkfs.ext4's numbers.
+    let d = t("{name: e, kind: ext4, size: 1MiB, mkfs: [-N, '5000']}");
+    expect(
+        &d,
+        5,
+        39,
+        "targets[1].mkfs",
+        "-N 5000: 5000 inodes of 256 bytes or more do not fit in 1MiB",
+    );
+    let d = t("{name: e, kind: ext4, mkfs: [-N, '5000000000']}");
+    expect(&d, 5, 34, "targets[1].mkfs[0]", "below 2^32");
+    let d = t("{name: e, kind: ext4, mkfs: [-b, '3000']}");
+    expect(
+        &d,
+        5,
+        34,
+        "targets[1].mkfs[0]",
+        "power of two from 1024 to 65536",
+    );
+    let d = t("{name: e, kind: ext4, mkfs: [-i, '512']}");
+    expect(&d, 5, 34, "targets[1].mkfs[0]", "bytes per inode");
+    let d = t("{name: e, kind: ext4, mkfs: [-m, '60']}");
+    expect(
+        &d,
+        5,
+        34,
+        "targets[1].mkfs[0]",
+        "reserved-blocks percentage",
+    );
+    ok(&with(
+        "  - {name: e, kind: ext4, size: 2GiB, mkfs: [-N, 400000, -b, 4k, -I, '512', -m, '0.5']}\n",
+        "",
+    ));
+}
+
+#[test]
+fn tmpfs_size_is_given_once_and_as_a_number() {
+    let t = |target: &str| errs(&with(&format!("  - {target}\n"), ""));
+    let d = t("{name: m, kind: tmpfs, size: 1GiB, options: [size=2g]}");
+    expect(
+        &d,
+        5,
+        50,
+        "targets[1].options[0]",
+        "`size=2g` sets the tmpfs size, which `size:` already gives",
+    );
+    let d = t("{name: m, kind: tmpfs, size: 1GiB, options: [nr_blocks=1000]}");
+    expect(&d, 5, 50, "targets[1].options[0]", "already gives");
+    let d = t("{name: m, kind: tmpfs, options: [size=2g, nr_blocks=100]}");
+    expect(
+        &d,
+        5,
+        47,
+        "targets[1].options[1]",
+        "`nr_blocks=100` and `size=2g` both set the tmpfs size",
+    );
+    let d = t("{name: o, kind: overlay, upper: {kind: tmpfs, size: 1GiB, options: [size=50%]}}");
+    expect(&d, 5, 73, "targets[1].upper.options[0]", "already gives");
+    let d = t("{name: m, kind: tmpfs, options: [size=lots, nr_inodes=99999999999999999999k]}");
+    expect(
+        &d,
+        5,
+        38,
+        "targets[1].options[0]",
+        "tmpfs takes a whole number here",
+    );
+    expect(
+        &d,
+        5,
+        49,
+        "targets[1].options[1]",
+        "tmpfs takes a whole number here",
+    );
+    ok(&with(
+        "  - {name: m, kind: tmpfs, options: [size=50%, nr_inodes=10k, mode=755]}\n  - {name: n, kind: tmpfs, options: [nr_blocks=0x100, nr_inodes=0]}\n",
+        "",
+    ));
+}
+
+#[test]
+fn mkfs_arguments_that_read_or_write_elsewhere_are_refused() {
+    for (kind, args, fragment) in [
+        ("ext4", "[-d, /etc]", "copies a host directory"),
+        (
+            "ext4",
+            "[-l, /tmp/bad]",
+            "reads a bad-block list from a host file",
+        ),
+        ("ext4", "[-c]", "scans the image for bad blocks"),
+        ("ext4", "[-qcc]", "scans the image for bad blocks"),
+        ("ext4", "[-D]", "O_DIRECT"),
+        ("ext4", "[-F, -n]", "dry run"),
+        ("ext4", "[-S]", "superblock and group descriptors"),
+        ("ext4", "[-V]", "only prints mkfs's version"),
+        (
+            "ext4",
+            "[-O, 'extent,journal_dev']",
+            "external journal device",
+        ),
+        ("ext4", "[-E, 'nodiscard,offset=4096']", "`offset=`"),
+        ("ext4", "[-t, xfs]", "as ext2, ext3 or ext4"),
+        ("ext4", "[-J, device=/dev/vdb]", "names another device"),
+        ("xfs", "[-p, /etc/proto]", "reads a prototype file"),
+        ("xfs", "[-c, options=/etc/xfs.conf]", "from a host file"),
+        (
+            "xfs",
+            "[-d, 'file,name=/var/tmp/img']",
+            "regular file of the host",
+        ),
+        ("xfs", "[-l, 'file=1']", "regular file of the host"),
+        ("xfs", "[-N]", "dry run"),
+    ] {
+        let size = if kind == "xfs" { "1GiB" } else { "64MiB" };
+        let d = errs(&with(
+            &format!("  - {{name: f, kind: {kind}, size: {size}, mkfs: {args}}}\n"),
+            "",
+        ));
+        assert!(
+            d.iter()
+                .any(|d| d.key.starts_with("targets[1].mkfs[") && d.message.contains(fragment)),
+            "{kind} {args}: {}",
+            Diagnostics(d.clone())
+        );
+    }
+    ok(&with(
+        "  - {name: e, kind: ext4, mkfs: [-t, ext4, -O, '^has_journal', -E, 'nodiscard,stride=4', -L, data]}\n\
+         \x20 - {name: x, kind: xfs, mkfs: [-K, -m, reflink=0, -d, 'agcount=4', -i, 'maxpct=5']}\n",
+        "",
+    ));
+}
+
+#[test]
+fn host_paths_that_cannot_exist_are_refused() {
+    let t = |path: &str| {
+        errs(&with(
+            &format!("  - {{name: h, kind: hostpath, path: \"{path}\"}}\n"),
+            "",
+        ))
+    };
+    let d = t("/var/tmp/a\\0b");
+    expect(&d, 5, 31, "targets[1].path", "NUL byte");
+    let d = t(&format!("/var/tmp/{}", "x".repeat(256)));
+    expect(
+        &d,
+        5,
+        31,
+        "targets[1].path",
+        "is 256 bytes long; Linux file names are at most 255 bytes",
+    );
+    let d = t(&format!("/var/tmp{}", "/x".repeat(2000)));
+    expect(
+        &d,
+        5,
+        31,
+        "targets[1].path",
+        "Linux paths are at most 4095 bytes",
+    );
+}
+
+#[test]
+fn an_options_list_holds_at_most_64() {
+    let opts: Vec<String> = (0..70).map(|i| format!("o{i}=1")).collect();
+    let d = errs(&with(
+        &format!(
+            "  - {{name: m, kind: tmpfs, options: [{}]}}\n",
+            opts.join(", ")
+        ),
+        "",
+    ));
+    expect(
+        &d,
+        5,
+        28,
+        "targets[1].options",
+        "70 mount options; a target takes at most 64",
+    );
+}
+
+#[test]
+fn files_made_before_the_clock_must_fit_the_target() {
+    let one = |target: &str, workload: &str| {
+        load(&format!(
+            "version: 1\nname: t\ntargets:\n  - {target}\nworkloads:\n  - {workload}\n"
+        ))
+    };
+    let refused = |target: &str, workload: &str, key: &str, fragment: &str| {
+        let d = one(target, workload).expect_err("should be refused").0;
+        assert!(
+            d.iter()
+                .any(|d| d.key == key && d.message.contains(fragment)),
+            "{target} / {workload}: {}",
+            Diagnostics(d.clone())
+        );
+    };
+    // ext4 of 64 MiB: one inode per 4096 bytes (the stock `small` type).
+    refused(
+        "{name: e, kind: ext4, size: 64MiB}",
+        "{name: r, kind: read_atime, files: 20000, file_size: 0B}",
+        "workloads[0].files",
+        "target `e` (ext4, 64MiB, one inode per 4096 bytes) has room for at most 16437 files and directories, and this makes 20001 (20000 files, and their directories)",
+    );
+    one(
+        "{name: e, kind: ext4, size: 64MiB}",
+        "{name: r, kind: read_atime, files: 16000, file_size: 0B}",
+    )
+    .unwrap();
+    // mkfs -N, per thread for a sequence.
+    refused(
+        "{name: e, kind: ext4, size: 2GiB, mkfs: [-N, '20000']}",
+        "{name: s, kind: sequence, threads: 4, files: 6000, steps: [open, close]}",
+        "workloads[0].files",
+        "mkfs -N 20000) has room for at most 20501",
+    );
+    // tmpfs nr_inodes=, less its root directory.
+    refused(
+        "{name: m, kind: tmpfs, options: [nr_inodes=1000]}",
+        "{name: c, kind: copy_up, files: 995}",
+        "workloads[0].files",
+        "(tmpfs, nr_inodes=1000) has room for at most 999 files and directories, and this makes 1005",
+    );
+    // An overlay's upper holds what copy_up makes when there is no lower
+    // layer; with one, copy_up uses the lower files (on the host's disk).
+    refused(
+        "{name: o, kind: overlay, upper: {kind: ext4, size: 512MiB, mkfs: [-N, '2048']}}",
+        "{name: c, kind: copy_up, files: 5000}",
+        "workloads[0].files",
+        "its upper filesystem: ext4, 512MiB, mkfs -N 2048",
+    );
+    one(
+        "{name: o, kind: overlay, upper: {kind: ext4, size: 512MiB, mkfs: [-N, '2048']}, lower: {files: 5000}}",
+        "{name: c, kind: copy_up, files: 5000}",
+    )
+    .unwrap();
+    // xfs: inodes in at most 25 % of the space, 512 bytes each.
+    refused(
+        "{name: x, kind: xfs, size: 300MiB}",
+        "{name: r, kind: read_atime, files: 200000, file_size: 0B}",
+        "workloads[0].files",
+        "(xfs, 300MiB, inodes in at most 25% of it) has room for at most 153600",
+    );
+    // Bytes: a WAL written in full per thread, files of a known size.
+    refused(
+        "{name: e, kind: ext4, size: 256MiB}",
+        "{name: w, kind: fsync_heavy, threads: 8}",
+        "workloads[0].file_size",
+        "holds at most 256MiB, and this writes 512MiB (a log of 64MiB written in full per thread, 8 threads)",
+    );
+    refused(
+        "{name: m, kind: tmpfs, size: 1MiB}",
+        "{name: r, kind: read_atime, files: 100, file_size: 64KiB}",
+        "workloads[0].files",
+        "holds at most 1MiB, and this writes 6.2MiB",
+    );
+    // Unknown room (a hostPath, a tmpfs of the default size): left to the run.
+    one(
+        "{name: h, kind: hostpath, path: /var/tmp/wpbench}",
+        "{name: r, kind: read_atime, files: 100000000, file_size: 64KiB}",
+    )
+    .unwrap();
+    one(
+        "{name: m, kind: tmpfs}",
+        "{name: r, kind: read_atime, files: 100000000}",
+    )
+    .unwrap();
+}
+
+/// Loads a scenario with these targets, workloads, faults and gates
+/// (each a list of YAML flow items) and returns its diagnostics.
+fn gated(targets: &[&str], workloads: &[&str], faults: &[&str], gates: &[&str]) -> Vec<Diagnostic> {
+    let list = |items: &[&str]| {
+        items
+            .iter()
+            .map(|i| format!("  - {i}\n"))
+            .collect::<String>()
+    };
+    let text = format!(
+        "version: 1\nname: t\nduration: 5s\ntargets:\n{}workloads:\n{}faults:\n{}gates:\n{}",
+        list(targets),
+        list(workloads),
+        list(faults),
+        list(gates)
+    );
+    match load(&text) {
+        Ok(_) => Vec::new(),
+        Err(d) => d.0,
+    }
+}
+
+#[test]
+fn gate_limits_no_selected_cell_can_have_are_refused_at_load() {
+    let tmp = "{name: m, kind: tmpfs}";
+    let ext4 = "{name: e, kind: ext4, size: 64MiB}";
+    let host = "{name: h, kind: hostpath, path: /var/tmp/wpbench}";
+    let ovl_tmp = "{name: mo, kind: overlay, upper: {kind: tmpfs}}";
+    let sf = "{name: w, kind: small_files}";
+    let ra = "{name: r, kind: read_atime, files: 10}";
+    let crash = "{kind: crash, target: e, workload: w, at: 1s}";
+    let no_faults: &[&str] = &["{kind: throttle, target: e, write_iops: 100}"];
+
+    // Write amplification: no device on tmpfs or an overlay on tmpfs.
+    let d = gated(
+        &[tmp, ovl_tmp, ext4],
+        &[sf],
+        no_faults,
+        &["{select: {target: 'm*'}, write_amplification: 2}"],
+    );
+    expect(
+        &d,
+        13,
+        30,
+        "gates[0].write_amplification",
+        "have no block device of their own",
+    );
+    // … nor when the workload writes no data.
+    let d = gated(
+        &[ext4],
+        &[ra],
+        no_faults,
+        &["{select: {workload: r}, fail: {write_amplification: 2}}"],
+    );
+    expect(
+        &d,
+        11,
+        36,
+        "gates[0].fail.write_amplification",
+        "write no data",
+    );
+    // Among several selected cells, those without the figure are skipped:
+    // one that can have it is enough. A hostPath's (shared) disk counts.
+    assert!(gated(
+        &[tmp, ext4],
+        &[sf, ra],
+        no_faults,
+        &["{select: {}, write_amplification: 2}"]
+    )
+    .is_empty());
+    assert!(gated(
+        &[host],
+        &[sf],
+        &[],
+        &["{select: {}, write_amplification: 2}"]
+    )
+    .is_empty());
+
+    // acked_lost needs a durability verdict: a crash anywhere, enospc/eio
+    // only for small_files and fsync_heavy.
+    let d = gated(
+        &[tmp, ext4],
+        &[sf],
+        no_faults,
+        &["{select: {}, acked_lost: 0}"],
+    );
+    expect(
+        &d,
+        12,
+        18,
+        "gates[0].acked_lost",
+        "can have a durability verdict",
+    );
+    assert!(gated(
+        &[tmp, ext4],
+        &[sf, ra],
+        &[crash],
+        &["{select: {}, acked_lost: 0}"]
+    )
+    .is_empty());
+    let d = gated(
+        &[tmp, ext4],
+        &[sf, ra],
+        &[crash],
+        &["{select: {target: m}, acked_lost: 0}"],
+    );
+    expect(&d, 13, 27, "gates[0].acked_lost", "(`m` × `w`, `r`)");
+    let enospc_r = "{kind: enospc, target: e, workload: r}";
+    let d = gated(
+        &[ext4],
+        &[ra],
+        &[enospc_r],
+        &["{select: {fault: enospc}, warn: {acked_lost: 0}}"],
+    );
+    expect(
+        &d,
+        11,
+        38,
+        "gates[0].warn.acked_lost",
+        "on a small_files or fsync_heavy workload",
+    );
+    // With `fault:`, only faults of that kind count.
+    let d = gated(
+        &[ext4],
+        &[sf],
+        &[crash, "{kind: throttle, target: e, write_iops: 5}"],
+        &["{select: {fault: throttle}, acked_lost: 0}"],
+    );
+    expect(&d, 12, 33, "gates[0].acked_lost", "faults `throttle`");
+
+    // `fault:` must select a cell that fault applies to.
+    let d = gated(
+        &[tmp, ext4],
+        &[sf, ra],
+        &[crash],
+        &["{select: {workload: r, fault: crash}, p95: 1ms}"],
+    );
+    expect(
+        &d,
+        13,
+        28,
+        "gates[0].select.fault",
+        "selects no cell: no fault of a kind `crash` matches applies",
+    );
+
+    // `op:` must be one a selected workload records with its settings.
+    let d = gated(&[tmp], &[sf], &[], &["{select: {op: fsync}, p95: 1ms}"]);
+    expect(
+        &d,
+        10,
+        15,
+        "gates[0].select.op",
+        "`w` (small_files) records create, write, close, mkdir, file",
+    );
+    let d = gated(
+        &[tmp],
+        &["{name: l, kind: log_append, fsync: end}"],
+        &[],
+        &["{select: {op: fsync}, throughput: 1/s}"],
+    );
+    expect(
+        &d,
+        10,
+        15,
+        "gates[0].select.op",
+        "records create, write, syncfs, close",
+    );
+    assert!(gated(
+        &[tmp],
+        &["{name: l, kind: log_append, fsync: end}"],
+        &[],
+        &["{select: {op: syncfs}, p99: 1ms}"]
+    )
+    .is_empty());
+    assert!(gated(
+        &[tmp],
+        &[sf, "{name: a, kind: small_files, fsync: always}"],
+        &[],
+        &["{select: {op: fsync}, p95: 1ms}"]
+    )
+    .is_empty());
+    let d = gated(
+        &[tmp],
+        &["{name: s, kind: fsync_heavy, sync_call: o_dsync}"],
+        &[],
+        &["{select: {op: 'f*sync'}, error_rate: 1%}"],
+    );
+    expect(
+        &d,
+        10,
+        15,
+        "gates[0].select.op",
+        "records write, close, record",
+    );
+    // A gate without limits on ops (write amplification only) does not ask.
+    assert!(gated(
+        &[ext4],
+        &[sf],
+        &[],
+        &["{select: {op: fsync}, write_amplification: 9}"]
+    )
+    .is_empty());
+}
+
+#[test]
+fn gate_files_are_checked_against_the_cells_of_the_scenario_they_gate() {
+    let s = ok(&with("  - {name: e, kind: ext4}\n", ""));
+    let names = GateNames::of(&s);
+    let file = Path::new("ci/gate.yaml");
+    let d = crate::scenario::check::load_gates_str(
+        "version: 1\ngates:\n  - select: {target: tmp}\n    write_amplification: 1.5\n  - select: {}\n    acked_lost: 0\n",
+        file,
+        &names,
+    )
+    .unwrap_err();
+    expect(
+        &d.0,
+        4,
+        5,
+        "gates[0].write_amplification",
+        "no block device of their own",
+    );
+    expect(&d.0, 6, 5, "gates[1].acked_lost", "durability verdict");
+    // Without a scenario (a finished run's names), only names are checked.
+    let mut names = names;
+    names.scenario = None;
+    crate::scenario::check::load_gates_str(
+        "version: 1\ngates:\n  - select: {target: tmp}\n    write_amplification: 1.5\n",
+        file,
+        &names,
+    )
+    .unwrap();
+}
+
+#[test]
+fn the_shipped_rollout_gate_applies_to_the_rollout_scenario() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let s = super::load(&root.join("scenarios/rollout.yaml")).unwrap();
+    let gates = super::load_gates(&root.join("ci/gate.yaml"), &GateNames::of(&s)).unwrap();
+    assert!(gates.len() >= 4);
+}
+
+#[test]
+fn a_key_given_twice_is_refused_where_it_repeats() {
+    let d = errs("version: 1\nname: t\nduration: 1s\nduration: 2s\n");
+    expect(
+        &d,
+        4,
+        1,
+        "duration",
+        "duplicate key `duration`: given twice in one mapping (first at line 3, column 1)",
+    );
+    let d = errs(&with(
+        "",
+        "  - {name: w2, kind: small_files, threads: 2, threads: 3}\n",
+    ));
+    expect(&d, 7, 47, "workloads[1]", "duplicate key `threads`");
+    // A quoted key and a plain one may differ (`"1"` and `1`): not refused here.
+    let d = errs("version: 1\nname: t\n1: a\n\"1\": b\n");
+    assert!(
+        !d.iter().any(|d| d.message.contains("duplicate key")),
+        "{}",
+        Diagnostics(d.clone())
+    );
+}
+
+#[test]
+fn options_the_kernel_certainly_refuses_are_refused_at_load() {
+    let t = |target: &str| errs(&with(&format!("  - {target}\n"), ""));
+    let d = t("{name: m, kind: tmpfs, options: [noatime, ro]}");
+    expect(
+        &d,
+        5,
+        47,
+        "targets[1].options[1]",
+        "`ro` mounts the target read-only",
+    );
+    let d = t("{name: h, kind: hostpath, path: /var/tmp/x, options: [ro]}");
+    expect(&d, 5, 59, "targets[1].options[0]", "read-only");
+    let d = t("{name: o, kind: overlay, upper: {kind: tmpfs}, options: ['lowerdir+=/etc']}");
+    expect(
+        &d,
+        5,
+        62,
+        "targets[1].options[0]",
+        "wpbench sets lowerdir= itself",
+    );
+    let d = t("{name: o, kind: overlay, upper: {kind: tmpfs}, options: ['datadir+=/srv']}");
+    expect(
+        &d,
+        5,
+        62,
+        "targets[1].options[0]",
+        "wpbench sets datadir= itself",
+    );
+    let d = t("{name: e, kind: ext4, options: [data=bogus, errors=stop]}");
+    expect(
+        &d,
+        5,
+        37,
+        "targets[1].options[0]",
+        "ordered, writeback or journal",
+    );
+    expect(&d, 5, 49, "targets[1].options[1]", "continue or remount-ro");
+    let d = t("{name: o, kind: overlay, upper: {kind: ext4, options: [data=ordred]}}");
+    expect(
+        &d,
+        5,
+        60,
+        "targets[1].upper.options[0]",
+        "ordered, writeback or journal",
+    );
+    let d = t("{name: x, kind: xfs, options: [norecovery]}");
+    expect(&d, 5, 36, "targets[1].options[0]", "only read-only");
+    ok(&with(
+        "  - {name: e, kind: ext4, options: [data=journal, errors=remount-ro, noload]}\n",
+        "",
+    ));
+}
+
+#[test]
+fn more_mkfs_values_mkfs_refuses() {
+    let t = |target: &str| errs(&with(&format!("  - {target}\n"), ""));
+    // 1 KiB blocks below 512 MiB: inodes of at most 1 KiB.
+    let d = t("{name: e, kind: ext4, size: 64MiB, mkfs: [-I, '4096']}");
+    expect(
+        &d,
+        5,
+        40,
+        "targets[1].mkfs",
+        "-I 4096: an inode cannot be larger than a block",
+    );
+    ok(&with(
+        "  - {name: e, kind: ext4, size: 64MiB, mkfs: [-I, '4096', -b, '4096']}\n",
+        "",
+    ));
+    let d = t("{name: e, kind: ext4, mkfs: [-G, '3']}");
+    expect(
+        &d,
+        5,
+        34,
+        "targets[1].mkfs[0]",
+        "flex_bg size is a power of two",
+    );
+    let d = t("{name: e, kind: ext4, mkfs: [-U, bad-uuid]}");
+    expect(
+        &d,
+        5,
+        34,
+        "targets[1].mkfs[0]",
+        "the UUID is clear, random, time or a UUID",
+    );
+    ok(&with(
+        "  - {name: e, kind: ext4, mkfs: [-U, 01234567-89ab-cdef-0123-456789abcdef, -G, '16']}\n",
+        "",
+    ));
+    let d = t("{name: x, kind: xfs, mkfs: [-L, averyveryverylonglabel]}");
+    expect(&d, 5, 33, "targets[1].mkfs[0]", "at most 12 characters");
+    let d = t("{name: x, kind: xfs, mkfs: [-i, size=256]}");
+    expect(&d, 5, 33, "targets[1].mkfs[0]", "add -m crc=0");
+    ok(&with(
+        "  - {name: x, kind: xfs, mkfs: [-m, crc=0, -i, size=256, -L, data]}\n",
+        "",
+    ));
+}
+
+#[test]
+fn a_rate_too_low_to_schedule_is_refused() {
+    let d = errs(&with(
+        "",
+        "  - {name: r, kind: small_files, rate: 0.0000000000000000000001/s}\n",
+    ));
+    expect(&d, 7, 34, "workloads[1].rate", "584 years");
+    ok(&with("", "  - {name: r, kind: small_files, rate: 1/h}\n"));
+}
+
+#[test]
+fn names_that_cannot_be_file_names_are_refused() {
+    let long = "n".repeat(300);
+    let d = errs(&format!("version: 1\nname: {long}\ntargets:\n  - {{name: t, kind: tmpfs}}\nworkloads:\n  - {{name: w, kind: small_files}}\n"));
+    expect(&d, 2, 1, "name", "is 300 bytes long");
+    let (t, w) = ("t".repeat(120), "w".repeat(120));
+    let d = errs(&format!("version: 1\nname: x\ntargets:\n  - {{name: {t}, kind: tmpfs}}\nworkloads:\n  - {{name: {w}, kind: small_files}}\n"));
+    expect(&d, 4, 6, "targets[0].name", "would be 272 bytes");
+    let (t, w) = ("t".repeat(110), "w".repeat(110));
+    ok(&format!("version: 1\nname: x\ntargets:\n  - {{name: {t}, kind: tmpfs}}\nworkloads:\n  - {{name: {w}, kind: small_files}}\n"));
+}
+
+#[test]
+fn more_files_than_any_target_holds_are_refused() {
+    // A default tmpfs holds what the host's RAM allows, but not 2^32 files:
+    // run aborted allocating their names (1e12) or panicked (1e18).
+    for files in ["1000000000000", "1000000000000000000"] {
+        let d = errs(&with(
+            "",
+            &format!("  - {{name: q, kind: sequence, files: {files}, steps: [open, close]}}\n"),
+        ));
+        expect(
+            &d,
+            7,
+            31,
+            "workloads[1].files",
+            "more than the 4294967296 files any target can hold",
+        );
+    }
+    let d = errs(&with(
+        "  - {name: o, kind: overlay, upper: {kind: tmpfs}, lower: {files: 5000000000}}\n",
+        "",
+    ));
+    expect(&d, 5, 60, "targets[1].lower.files", "5000000000 files");
+    let d = errs(&with(
+        "  - {name: o, kind: overlay, upper: {kind: tmpfs}, lower: {files: 1000000000, file_size: 1TiB}}\n",
+        "",
+    ));
+    expect(
+        &d,
+        5,
+        60,
+        "targets[1].lower.files",
+        "more than the 8388608TiB",
+    );
+    let d = errs(&with(
+        "  - {name: o, kind: overlay, upper: {kind: tmpfs}, lower: {layers: 501}}\n",
+        "",
+    ));
+    expect(
+        &d,
+        5,
+        60,
+        "targets[1].lower.layers",
+        "at most 500 lower layers",
+    );
+}
+
+#[test]
+fn crash_trials_count_as_cell_runs() {
+    let text = |trials: u64| {
+        format!(
+            "version: 1\nname: t\nduration: 5s\nrepeat: 10\ntargets:\n  - {{name: e, kind: ext4}}\n  - {{name: m, kind: tmpfs}}\n\
+             workloads:\n  - {{name: w, kind: fsync_heavy}}\n  - {{name: s, kind: small_files}}\n\
+             faults:\n  - {{kind: crash, target: e, workload: w, at: 1s, trials: {trials}}}\n\
+             \x20 - {{kind: crash, target: '*', at: 1s, trials: 2}}\n"
+        )
+    };
+    // e/w runs 5000 times a repeat (the first crash fault applying wins),
+    // e/s, m/w and m/s twice: (5000 + 3 × 2) × 10 = 50060.
+    let s = ok(&text(5000));
+    assert!(plan_too_large(&s).is_none());
+    let d = errs(&text(4_000_000_000));
+    expect(
+        &d,
+        12,
+        51,
+        "faults[0].trials",
+        "the plan has 40000000060 cell runs, more than the 100000",
+    );
+    let mut s = s;
+    s.repeat = 20;
+    assert!(plan_too_large(&s).unwrap().contains("100120 cell runs"));
 }

@@ -32,8 +32,6 @@ pub(crate) struct FsParams<'a> {
 
 /// Default size when a scenario gives none.
 pub const DEFAULT_SIZE: u64 = 1 << 30;
-/// xfs refuses filesystems smaller than this.
-pub const XFS_MIN_SIZE: u64 = 300 << 20;
 
 fn fs_kind(kind: TargetKind) -> FsKind {
     match kind {
@@ -43,7 +41,7 @@ fn fs_kind(kind: TargetKind) -> FsKind {
 }
 
 /// Checks shared with overlays on ext4/xfs: root, mkfs present, sizes.
-pub(crate) fn check(name: &str, kind: TargetKind, size: u64, privileged: bool) -> Result<()> {
+pub(crate) fn check(name: &str, kind: TargetKind, privileged: bool) -> Result<()> {
     if !privileged {
         return Err(Error::Environment(format!(
             "target {name} ({}) needs root: it attaches a loop device and mounts; run as root \
@@ -58,13 +56,8 @@ pub(crate) fn check(name: &str, kind: TargetKind, size: u64, privileged: bool) -
             return Err(Error::Environment(format!("target {name}: {m}")));
         }
     }
-    if kind == TargetKind::Xfs && size < XFS_MIN_SIZE {
-        return Err(Error::Usage(format!(
-            "target {name}: xfs needs at least {} (size is {})",
-            format_size(XFS_MIN_SIZE),
-            format_size(size)
-        )));
-    }
+    // Sizes mkfs refuses (xfs under 300 MiB, ext4 too small for its
+    // journal) are the loader's to refuse, at `validate`.
     Ok(())
 }
 
@@ -273,12 +266,7 @@ fn xfs_fail_fast(dev: &str) -> std::io::Result<String> {
 
 impl Provisioner for BlockFs {
     fn check_environment(&self, spec: &TargetSpec, privileged: bool) -> Result<()> {
-        check(
-            &spec.name,
-            spec.kind,
-            spec.size.unwrap_or(DEFAULT_SIZE),
-            privileged,
-        )
+        check(&spec.name, spec.kind, privileged)
     }
 
     fn provision(&self, spec: &TargetSpec, ctx: &mut ProvisionCtx) -> Result<Target> {

@@ -466,7 +466,7 @@ mod tests {
             &strings(&["-L", "data", "-O", "^has_journal", "-b4096"]),
         )
         .unwrap();
-        build_args(FsKind::Xfs, &strings(&["-m", "reflink=0", "-N"])).unwrap();
+        build_args(FsKind::Xfs, &strings(&["-m", "reflink=0", "-K"])).unwrap();
     }
 
     /// mkfs.ext4, or `None` after saying why the test skips — and a

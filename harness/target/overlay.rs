@@ -179,12 +179,7 @@ impl Provisioner for Overlay {
         let up = upper(spec)?;
         match up.kind {
             TargetKind::Tmpfs => tmpfs::check(&spec.name, up.size, &up.options, privileged),
-            TargetKind::Ext4 | TargetKind::Xfs => blockfs::check(
-                &spec.name,
-                up.kind,
-                up.size.unwrap_or(blockfs::DEFAULT_SIZE),
-                privileged,
-            ),
+            TargetKind::Ext4 | TargetKind::Xfs => blockfs::check(&spec.name, up.kind, privileged),
             other => Err(Error::Usage(format!(
                 "target {}: an overlay's upper must be tmpfs, ext4 or xfs, not {}",
                 spec.name,

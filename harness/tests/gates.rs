@@ -263,3 +263,48 @@ fn a_run_passes_against_its_own_baseline_and_fails_against_a_faster_one() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert_nothing_left(&sb);
 }
+
+#[test]
+fn a_limit_no_selected_cell_can_have_is_refused_before_the_run() {
+    let sb = Sandbox::new();
+    // The scenario's own gate: write amplification of a tmpfs cell.
+    let own = sb.write(
+        "own.yaml",
+        &format!("{SCENARIO}gates:\n  - select: {{target: vol}}\n    write_amplification: 1.5\n"),
+    );
+    let out = sb.run(&own, "own", &["--quiet"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "{}:13:5: `gates[0].write_amplification`",
+            own.display()
+        )) && err.contains("no block device of their own"),
+        "{err}"
+    );
+    assert!(!sb.out("own").exists(), "no run directory, no result.json");
+    // A gate file given to `run`: durability with no fault, an op the WAL
+    // (fdatasync) never records, a fault kind that applies to no cell.
+    let scenario = sb.write("s.yaml", SCENARIO);
+    let gate = sb.write(
+        "gate.yaml",
+        "version: 1\ngates:\n  - select: {workload: wal}\n    acked_lost: 0\n  - select: {op: fsync}\n    p99: 5ms\n",
+    );
+    let out = sb.run(
+        &scenario,
+        "file",
+        &["--quiet", "--gate", gate.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    for says in [
+        format!("{}:4:5: `gates[0].acked_lost`", gate.display()),
+        "can have a durability verdict".to_string(),
+        format!("{}:5:14: `gates[1].select.op`", gate.display()),
+        "`wal` (fsync_heavy) records write, fdatasync, close, record".to_string(),
+    ] {
+        assert!(err.contains(&says), "expected `{says}` in:\n{err}");
+    }
+    assert!(!sb.out("file").exists(), "no run directory, no result.json");
+    assert!(!sb.scratch().exists(), "nothing provisioned");
+}

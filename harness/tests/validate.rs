@@ -242,3 +242,63 @@ fn unsafe_targets_are_refused_before_anything_is_mounted() {
         assert!(!sb.scratch().exists(), "{target}: no scratch area");
     }
 }
+
+#[test]
+fn validate_refuses_huge_deep_and_bomb_inputs_quickly_with_a_position() {
+    let sb = Sandbox::new();
+    let n = 100_000;
+    let nested = sb.write(
+        "nested.yaml",
+        &format!(
+            "version: 1\nname: x\ndescription: {}{}\n",
+            "[".repeat(n),
+            "]".repeat(n)
+        ),
+    );
+    let mut bomb = String::from("version: 1\nname: x\na0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..10 {
+        bomb.push_str(&format!(
+            "a{i}: &a{i} [{}]\n",
+            vec![format!("*a{}", i - 1); 10].join(", ")
+        ));
+    }
+    let bomb = sb.write("bomb.yaml", &bomb);
+    let gate = sb.write(
+        "gate.yaml",
+        &format!("version: 1\ngates: {}\n", "{a: ".repeat(n)),
+    );
+    let zero = std::path::PathBuf::from("/dev/zero");
+    for (file, at, says) in [
+        (
+            &nested,
+            ":3:77: `description`:",
+            "nested deeper than 64 levels",
+        ),
+        (&bomb, ":6:45: `a3[7]`:", "more than 10000 YAML nodes"),
+        (&zero, ":1:1048577:", "larger than 1 MiB"),
+    ] {
+        let started = std::time::Instant::now();
+        let out = wpbench().arg("validate").arg(file).output().unwrap();
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{}: {}",
+            file.display(),
+            text(&out)
+        );
+        assert!(err.contains(&format!("{}{at}", file.display())), "{err}");
+        assert!(err.contains(says), "{err}");
+    }
+    // A gate file given to `run` is refused the same way, before anything runs.
+    let scenario = repo_root().join("scenarios/quickstart.yaml");
+    let started = std::time::Instant::now();
+    let out = sb.run(&scenario, "g", &["--gate", gate.to_str().unwrap()]);
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("{}:2:", gate.display())), "{err}");
+    assert!(err.contains("nested deeper than 64 levels"), "{err}");
+    assert!(!sb.out("g").exists());
+}
