@@ -7,6 +7,7 @@ mod support;
 
 mod cleanup;
 mod faults;
+mod fixtures;
 mod gates;
 mod hlog;
 mod k8s;
