@@ -305,7 +305,7 @@ fn gate_names(run: &crate::result::RunResult) -> scenario::GateNames {
         if !names.workloads.contains(&w) {
             names.workloads.push(w);
         }
-        for kind in c.faults.iter().filter_map(|f| f["kind"].as_str()) {
+        for kind in c.faults.iter().map(|f| f.kind_name()) {
             if !names.faults.iter().any(|f| f == kind) {
                 names.faults.push(kind.to_string());
             }
@@ -852,7 +852,7 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         }
         Format::Text => {}
     }
-    if result.status == "interrupted" {
+    if result.status == crate::result::RunStatus::Interrupted {
         return Err(Error::Run(format!(
             "interrupted by a signal after {} of {} cells; partial results are in {}",
             result.cells.len(),

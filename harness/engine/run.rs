@@ -13,13 +13,16 @@ use crate::cancel::Cancel;
 use crate::device::blockstat;
 use crate::error::{Error, Result};
 use crate::fault::armed::{applying, CellFaults};
-use crate::fault::crash::{self, TrialFault};
+use crate::fault::crash::{self, CrashOutcome, TrialFault};
+use crate::fault::outcome::FaultOutcome;
 use crate::fault::shutdown::shutdown_guarded;
 use crate::fault::verify::Durability;
 use crate::record::errno::errno_name;
 use crate::result::stats::op_stats;
 use crate::result::writer::RunDir;
-use crate::result::{CellResult, RunResult, ScenarioInfo, TargetInfo, WorkloadInfo, SCHEMA};
+use crate::result::{
+    CellResult, RunResult, RunStatus, ScenarioInfo, TargetInfo, WorkloadInfo, SCHEMA,
+};
 use crate::scenario::plan::{Cell, Plan};
 use crate::scenario::units::{format_duration_exact, format_size};
 use crate::scenario::{FaultKind, FaultSpec, Scenario, SyncPolicy, WorkloadParams, WorkloadSpec};
@@ -117,7 +120,7 @@ pub fn run(
         env: crate::device::env::capture(),
         started_at: now_rfc3339(),
         finished_at: String::new(),
-        status: "running".into(),
+        status: RunStatus::Running,
         error: String::new(),
         command: opts.command.clone(),
         cells: Vec::new(),
@@ -153,7 +156,7 @@ pub fn run(
             // main reports the panic (exit 4) and the scratch area's drop
             // cleans up on the way.
             result.finished_at = now_rfc3339();
-            result.status = "failed".into();
+            result.status = RunStatus::Failed;
             let _ = write(&result);
             std::panic::resume_unwind(panic);
         }
@@ -163,11 +166,10 @@ pub fn run(
     // killed mkfs, an interrupted setup loop): the run was interrupted.
     let interrupted = cancel.is_set();
     result.status = match &outcome {
-        _ if interrupted => "interrupted",
-        Ok(()) => "completed",
-        Err(_) => "failed",
-    }
-    .into();
+        _ if interrupted => RunStatus::Interrupted,
+        Ok(()) => RunStatus::Completed,
+        Err(_) => RunStatus::Failed,
+    };
     let problems = scratch.remove_all();
     let written = write(&result).and_then(|()| {
         let (_, unreadable) = run_dir.write_reports(&result).map_err(|e| {
@@ -184,8 +186,8 @@ pub fn run(
     if let Err(e) = &written {
         // The measurements are in, but the run's outputs are not whole:
         // result.json must not say `completed` (if it can still be written).
-        if result.status == "completed" {
-            result.status = "failed".into();
+        if result.status == RunStatus::Completed {
+            result.status = RunStatus::Failed;
         }
         result.error = e.to_string();
         let _ = write(&result);
@@ -289,7 +291,7 @@ fn run_one_cell(
     if crash.is_some() {
         let fired: Vec<f64> = entries
             .iter()
-            .filter_map(|e| e["fired_at_s"].as_f64())
+            .filter_map(|e| e.cut.as_ref().map(|c| c.fired_at_s))
             .collect();
         if total.acked_lost > 0 {
             result.notes.push(format!(
@@ -301,14 +303,21 @@ fn run_one_cell(
             "ops and latencies are from the first of {} crash trials",
             entries.len()
         ));
-        result.faults.push(serde_json::json!({
-            "kind": "crash",
-            "trials": entries.len(),
-            "fired_at_s": fired.first(),
-            "outcome": format!("{} of {} trials crashed and were verified", total.trials, entries.len()),
-            "durability": total,
-            "per_trial": entries,
-        }));
+        let outcome = format!(
+            "{} of {} trials crashed and were verified",
+            total.trials,
+            entries.len()
+        );
+        result.faults.push(
+            FaultOutcome::Crash(CrashOutcome {
+                trials: entries.len(),
+                fired_at_s: fired.first().copied(),
+                outcome,
+                durability: total,
+                per_trial: entries,
+            })
+            .into(),
+        );
     }
     obs.cell_finished(&result);
     Ok(result)

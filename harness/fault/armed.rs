@@ -8,11 +8,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use serde_json::{json, Value};
-
-use super::eio::{reaction, FsyncProbe, KernelLog};
-use super::noisy::Neighbor;
-use super::throttle::{self, Throttle};
+use super::eio::{reaction, EioApplied, EioOutcome, FirstFailure, FsyncProbe, KernelLog, Pool};
+use super::enospc::{fill_target, EnospcOutcome, Fill};
+use super::noisy::{Neighbor, NoisyApplied, NoisyOutcome};
+use super::outcome::{FaultEntry, FaultOutcome};
+use super::throttle::{self, Throttle, ThrottleApplied, ThrottleOutcome};
 use super::timeline::{Event, Timeline};
 use super::verify::verify;
 use crate::cancel::Cancel;
@@ -21,20 +21,19 @@ use crate::error::{Error, Result};
 use crate::record::errno::errno_name;
 use crate::scenario::plan::Cell;
 use crate::scenario::units::format_size;
-use crate::scenario::{
-    EioSpec, EnospcSpec, FaultKind, FaultSpec, OnError, Resource, Scenario, WorkloadKind,
-};
+use crate::scenario::{EioSpec, EnospcSpec, FaultKind, FaultSpec, OnError, Scenario, WorkloadKind};
 use crate::target::{mountinfo, Target};
 
 /// The faults of one cell, armed.
 pub struct CellFaults {
-    throttle: Option<(Throttle, Value, Timeline)>,
+    /// The cgroup, and its entry for result.json (outcome and timeline to come).
+    throttle: Option<(Throttle, ThrottleApplied, Timeline)>,
     neighbor: Option<(Neighbor, PathBuf, Timeline)>,
     /// The spec, what filling the target took, and the timeline.
-    enospc: Option<(EnospcSpec, Value, Timeline)>,
+    enospc: Option<(EnospcSpec, Option<Fill>, Timeline)>,
     eio: Option<ArmedEio>,
     /// Faults that could not apply to this cell's target, and why.
-    notes: Vec<Value>,
+    notes: Vec<FaultEntry>,
     /// The workload keeps a ledger, so what it acknowledged can be verified.
     verifiable: bool,
     /// Polled while filling and verifying.
@@ -49,7 +48,7 @@ struct ArmedEio {
     kmsg: KernelLog,
     probe: Option<FsyncProbe>,
     /// Set when the pool is capped (just before the clock starts).
-    capped: Mutex<Option<std::result::Result<Value, String>>>,
+    capped: Mutex<Option<Pool>>,
     timeline: Mutex<Timeline>,
 }
 
@@ -90,15 +89,15 @@ impl CellFaults {
         };
         if let Some(spec) = applies(FaultKind::Enospc).and_then(|f| f.enospc.as_ref()) {
             let fill = if spec.fill {
-                fill_target(root, spec, cancel).map_err(|e| {
+                Some(fill_target(root, spec, cancel).map_err(|e| {
                     let what = "filling the target for the enospc fault";
                     match e.kind() {
                         std::io::ErrorKind::Interrupted => Error::Interrupted(what.into()),
                         _ => Error::run_io(what, e),
                     }
-                })?
+                })?)
             } else {
-                Value::Null
+                None
             };
             let mut timeline = Timeline::default();
             timeline.mark(
@@ -122,19 +121,22 @@ impl CellFaults {
                         (dev.major, dev.minor),
                         &limits,
                     )?;
-                    let entry = json!({
-                        "kind": "throttle",
-                        "device": dev.name,
-                        "profile": spec.profile,
-                        "limits": limits,
-                        "cgroup": cg.path(),
-                        "whole_process": cg.whole_process(),
-                    });
+                    let entry = ThrottleApplied {
+                        device: dev.name.clone(),
+                        profile: spec.profile.clone(),
+                        limits,
+                        cgroup: cg.path().to_path_buf(),
+                        whole_process: cg.whole_process(),
+                        timeline: Vec::new(),
+                    };
                     let mut timeline = Timeline::default();
                     timeline.mark(Event::Armed, "cgroup created with the limits");
                     armed.throttle = Some((cg, entry, timeline));
                 }
-                _ => armed.not_applied("throttle", "the target has no block device of its own"),
+                _ => armed.not_applied(FaultOutcome::Throttle(ThrottleOutcome {
+                    outcome: not_applied("the target has no block device of its own"),
+                    applied: None,
+                })),
             }
         }
         if let Some(spec) = applies(FaultKind::NoisyNeighbor).and_then(|f| f.noisy.as_ref()) {
@@ -149,7 +151,10 @@ impl CellFaults {
                 timeline.mark(Event::Armed, "background writer started");
                 armed.neighbor = Some((n, dir, timeline));
             } else {
-                armed.not_applied("noisy_neighbor", "tmpfs has no device to share");
+                armed.not_applied(FaultOutcome::NoisyNeighbor(NoisyOutcome {
+                    outcome: not_applied("tmpfs has no device to share"),
+                    applied: None,
+                }));
             }
         }
         if let Some(spec) = applies(FaultKind::Eio).and_then(|f| f.eio) {
@@ -166,15 +171,17 @@ impl CellFaults {
                         timeline: Mutex::new(Timeline::default()),
                     });
                 }
-                _ => armed.not_applied("eio", "the target has no loop image on a thin pool"),
+                _ => armed.not_applied(FaultOutcome::Eio(EioOutcome {
+                    outcome: not_applied("the target has no loop image on a thin pool"),
+                    applied: None,
+                })),
             }
         }
         Ok(armed)
     }
 
-    fn not_applied(&mut self, kind: &str, why: &str) {
-        self.notes
-            .push(json!({"kind": kind, "outcome": format!("not applied: {why}")}));
+    fn not_applied(&mut self, outcome: FaultOutcome) {
+        self.notes.push(outcome.into());
     }
 
     /// Whether the workers must keep ledgers (to verify acknowledged data).
@@ -215,9 +222,10 @@ impl CellFaults {
         let capped = pool
             .used()
             .and_then(|used| pool.cap(eio.spec.after).map(|cap| (used, cap)))
-            .map(|(used, cap)| {
-                json!({"pool_used_bytes": used, "pool_capped_at_bytes": cap,
-                       "after_bytes": eio.spec.after})
+            .map(|(used, cap)| Pool::Capped {
+                pool_used_bytes: used,
+                pool_capped_at_bytes: cap,
+                after_bytes: eio.spec.after,
             })
             .map_err(|e| format!("capping the thin pool: {e}"));
         if let Ok(mut t) = eio.timeline.lock() {
@@ -233,14 +241,19 @@ impl CellFaults {
             );
         }
         if let Ok(mut slot) = eio.capped.lock() {
-            *slot = Some(capped);
+            *slot = Some(capped.unwrap_or_else(|error| Pool::Failed { error }));
         }
     }
 
     /// Stops the neighbour, removes the cgroup, verifies what a full
     /// filesystem acknowledged, makes room for a failing one and mounts it
     /// again; returns the faults' entries for the cell's result.
-    pub fn heal(self, m: Option<&CellMeasurement>, root: &Path, target: &mut Target) -> Vec<Value> {
+    pub fn heal(
+        self,
+        m: Option<&CellMeasurement>,
+        root: &Path,
+        target: &mut Target,
+    ) -> Vec<FaultEntry> {
         let origin = m.map_or_else(Instant::now, |m| m.measure_start);
         let mut out = self.notes;
         if let Some((spec, fill, mut timeline)) = self.enospc {
@@ -252,42 +265,58 @@ impl CellFaults {
                 .filter(|_| self.verifiable)
                 .and_then(|m| verify(root, &m.ledgers, Instant::now(), &self.cancel));
             timeline.mark(Event::Healed, "cell ended");
-            out.push(json!({
-                "kind": "enospc",
-                "resource": spec.resource,
-                "on_error": spec.on_error,
-                "fill": fill,
-                "first_enospc_s": first.map(|f| f.at_s),
-                "first_enospc_op": first.map(|f| f.op.name()),
-                "outcome": match first {
-                    Some(f) => format!("the first ENOSPC came {:.2} s into the measured phase, from {}", f.at_s, f.op),
-                    None => "the filesystem never filled up during the cell".to_string(),
-                },
-                "durability": durability,
-                "timeline": timeline.to_json(origin),
-            }));
+            let outcome = match first {
+                Some(f) => format!(
+                    "the first ENOSPC came {:.2} s into the measured phase, from {}",
+                    f.at_s, f.op
+                ),
+                None => "the filesystem never filled up during the cell".to_string(),
+            };
+            out.push(
+                FaultOutcome::Enospc(EnospcOutcome {
+                    resource: spec.resource,
+                    on_error: spec.on_error,
+                    fill,
+                    first_enospc_s: first.map(|f| f.at_s),
+                    first_enospc_op: first.map(|f| f.op.name().to_string()),
+                    outcome,
+                    durability,
+                    timeline: timeline.relative_to(origin),
+                })
+                .into(),
+            );
         }
-        if let Some((cg, mut entry, mut timeline)) = self.throttle {
-            match cg.remove() {
+        if let Some((cg, mut applied, mut timeline)) = self.throttle {
+            let outcome = match cg.remove() {
                 Ok(()) => {
                     timeline.mark(Event::Healed, "cgroup removed");
-                    entry["outcome"] = json!("applied for the whole cell");
+                    "applied for the whole cell".to_string()
                 }
-                Err(e) => entry["outcome"] = json!(format!("removing the cgroup: {e}")),
-            }
-            entry["timeline"] = timeline.to_json(origin);
-            out.push(entry);
+                Err(e) => format!("removing the cgroup: {e}"),
+            };
+            applied.timeline = timeline.relative_to(origin);
+            out.push(
+                FaultOutcome::Throttle(ThrottleOutcome {
+                    outcome,
+                    applied: Some(applied),
+                })
+                .into(),
+            );
         }
         if let Some((n, dir, mut timeline)) = self.neighbor {
             let report = n.stop();
             timeline.mark(Event::Healed, "background writer stopped");
             let _ = std::fs::remove_dir_all(&dir);
-            out.push(json!({
-                "kind": "noisy_neighbor",
-                "outcome": "a background writer shared the device for the whole cell",
-                "neighbor": report,
-                "timeline": timeline.to_json(origin),
-            }));
+            out.push(
+                FaultOutcome::NoisyNeighbor(NoisyOutcome {
+                    outcome: "a background writer shared the device for the whole cell".into(),
+                    applied: Some(NoisyApplied {
+                        neighbor: report,
+                        timeline: timeline.relative_to(origin),
+                    }),
+                })
+                .into(),
+            );
         }
         if let Some(eio) = self.eio {
             out.push(eio.heal(
@@ -313,17 +342,21 @@ impl ArmedEio {
         target: &mut Target,
         root: &Path,
         cancel: &Cancel,
-    ) -> Value {
+    ) -> FaultEntry {
         let mut timeline = self.timeline.into_inner().unwrap_or_default();
         let capped = self.capped.into_inner().ok().flatten();
         // Which op saw the device fail first, and with what.
         let failing = [libc::EIO, libc::ENOSPC, libc::EROFS];
-        let first_errors: Vec<Value> = m
+        let first_errors: Vec<FirstFailure> = m
             .map(|m| {
                 m.first_errors
                     .iter()
                     .filter(|f| failing.contains(&f.errno))
-                    .map(|f| json!({"op": f.op.name(), "errno": errno_name(f.errno), "at_s": f.at_s}))
+                    .map(|f| FirstFailure {
+                        op: f.op.name().to_string(),
+                        errno: errno_name(f.errno),
+                        at_s: f.at_s,
+                    })
                     .collect()
             })
             .unwrap_or_default();
@@ -392,26 +425,24 @@ impl ArmedEio {
                 reaction.join(", ")
             ),
         };
-        json!({
-            "kind": "eio",
-            "after_bytes": self.spec.after,
-            "on_error": self.spec.on_error,
-            "pool": match capped {
-                Some(Ok(v)) => v,
-                Some(Err(e)) => json!({"error": e}),
-                None => Value::Null,
-            },
-            "first_errors": first_errors,
-            "fired_at_s": first.map(|f| f.at_s),
-            "reaction": reaction,
-            "read_only": read_only,
-            "ext4_errors_count": ext4_errors,
-            "kernel_log": messages,
-            "fsync_probe": probe,
-            "outcome": outcome,
-            "durability": durability,
-            "timeline": timeline.to_json(origin),
+        FaultOutcome::Eio(EioOutcome {
+            outcome,
+            applied: Some(EioApplied {
+                after_bytes: self.spec.after,
+                on_error: self.spec.on_error,
+                pool: capped,
+                first_errors,
+                fired_at_s: first.map(|f| f.at_s),
+                reaction,
+                read_only,
+                ext4_errors_count: ext4_errors,
+                kernel_log: messages,
+                fsync_probe: probe,
+                durability,
+                timeline: timeline.relative_to(origin),
+            }),
         })
+        .into()
     }
 }
 
@@ -426,55 +457,7 @@ fn is_read_only(mount_point: &Path) -> bool {
         .unwrap_or(false)
 }
 
-/// Fills the target's filesystem before an enospc cell, leaving the spec's
-/// headroom: a file of zeros for blocks, empty files for inodes. Both live
-/// in `.wpbench-fill`, which workloads never touch.
-fn fill_target(root: &Path, spec: &EnospcSpec, cancel: &Cancel) -> std::io::Result<Value> {
-    use std::io::Write;
-    let dir = root.join(".wpbench-fill");
-    std::fs::create_dir(&dir)?;
-    let full = |e: &std::io::Error| matches!(e.raw_os_error(), Some(libc::ENOSPC | libc::EDQUOT));
-    match spec.resource {
-        Resource::Blocks => {
-            let path = dir.join("blocks");
-            let mut file = std::fs::File::create(&path)?;
-            let chunk = vec![0u8; 1 << 20];
-            let mut written = 0u64;
-            loop {
-                cancel.check()?;
-                match file.write(&chunk) {
-                    Ok(0) => break,
-                    Ok(n) => written += n as u64,
-                    Err(e) if full(&e) => break,
-                    Err(e) => return Err(e),
-                }
-            }
-            // Delayed allocation may only now find out it is full.
-            match file.sync_all() {
-                Err(e) if !full(&e) => return Err(e),
-                _ => {}
-            }
-            let kept = written.saturating_sub(spec.headroom);
-            file.set_len(kept)?;
-            file.sync_all()?;
-            Ok(json!({"filler_bytes": kept, "headroom_bytes": spec.headroom}))
-        }
-        Resource::Inodes => {
-            let mut made = 0u64;
-            loop {
-                cancel.check()?;
-                match std::fs::File::create(dir.join(format!("i{made:08}"))) {
-                    Ok(_) => made += 1,
-                    Err(e) if full(&e) => break,
-                    Err(e) => return Err(e),
-                }
-            }
-            let freed = spec.headroom_files.min(made);
-            for i in made - freed..made {
-                std::fs::remove_file(dir.join(format!("i{i:08}")))?;
-            }
-            rustix::fs::syncfs(std::fs::File::open(&dir)?)?;
-            Ok(json!({"filler_files": made - freed, "headroom_files": freed}))
-        }
-    }
+/// The outcome of a fault that could not apply to a cell's target.
+fn not_applied(why: &str) -> String {
+    format!("not applied: {why}")
 }

@@ -5,15 +5,61 @@
 
 use std::path::Path;
 
-use super::timeline::{Event, Timeline};
+use serde::{Deserialize, Serialize};
+
+use super::timeline::{Event, TimedEvent, Timeline};
 use super::verify::{everything_lost, verify, Durability};
 use crate::cancel::Cancel;
 use crate::engine::CellMeasurement;
 use crate::target::Target;
 
+/// A crash fault's entry in result.json: its trials, each on a fresh
+/// target, and what they lost in sum.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CrashOutcome {
+    /// Trials run (a signal may end a cell before all of them).
+    pub trials: usize,
+    /// The first trial's power cut, seconds into the measured phase.
+    pub fired_at_s: Option<f64>,
+    pub outcome: String,
+    /// Summed over the trials that were verified.
+    pub durability: Durability,
+    pub per_trial: Vec<TrialOutcome>,
+}
+
+/// One trial of a crash fault.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrialOutcome {
+    pub trial: u32,
+    /// The shutdown was issued.
+    pub fired: bool,
+    pub outcome: String,
+    /// What the cut found; absent when the cell ended before its moment.
+    #[serde(flatten)]
+    pub cut: Option<TrialCut>,
+}
+
+/// A trial whose moment came.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrialCut {
+    pub timeline: Vec<TimedEvent>,
+    pub fired_at_s: f64,
+    pub unit_ops_before: u64,
+    /// None when nothing could be verified (the shutdown was not issued,
+    /// the filesystem did not mount again, a signal stopped the reading).
+    pub durability: Option<Durability>,
+}
+
+impl TrialOutcome {
+    /// Where the trial's timeline is, if it has one.
+    pub fn timeline(&self) -> Option<&[TimedEvent]> {
+        self.cut.as_ref().map(|c| c.timeline.as_slice())
+    }
+}
+
 /// One crash trial's entry for result.json, and its classification when
 /// the trial could be verified.
-pub type TrialFault = (serde_json::Value, Option<Durability>);
+pub type TrialFault = (TrialOutcome, Option<Durability>);
 
 /// After the cell of a crash trial: remount (journal replay) and verify.
 pub fn outcome(
@@ -25,8 +71,12 @@ pub fn outcome(
     cancel: &Cancel,
 ) -> TrialFault {
     let Some(rep) = &m.crash else {
-        let entry = serde_json::json!({"trial": trial, "fired": false,
-            "outcome": "the cell ended before the crash point; nothing was verified"});
+        let entry = TrialOutcome {
+            trial,
+            fired: false,
+            outcome: "the cell ended before the crash point; nothing was verified".into(),
+            cut: None,
+        };
         return (entry, None);
     };
     let (outcome, durability) = if target.crash_point().is_none() {
@@ -74,14 +124,16 @@ pub fn outcome(
     if durability.is_some() {
         timeline.mark(Event::Healed, "mounted again and verified");
     }
-    let entry = serde_json::json!({
-        "trial": trial,
-        "timeline": timeline.to_json(m.measure_start),
-        "fired": rep.result.is_ok(),
-        "fired_at_s": rep.fired_at_s,
-        "unit_ops_before": rep.unit_ops_before,
-        "outcome": outcome,
-        "durability": durability,
-    });
+    let entry = TrialOutcome {
+        trial,
+        fired: rep.result.is_ok(),
+        outcome,
+        cut: Some(TrialCut {
+            timeline: timeline.relative_to(m.measure_start),
+            fired_at_s: rep.fired_at_s,
+            unit_ops_before: rep.unit_ops_before,
+            durability: durability.clone(),
+        }),
+    };
     (entry, durability)
 }

@@ -23,9 +23,12 @@ use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
+use super::timeline::TimedEvent;
+use super::verify::Durability;
 use crate::record::errno::{errno_name, errno_of};
+use crate::scenario::OnError;
 
 /// Kernel log lines kept in the result; the rest are counted.
 const MAX_LINES: usize = 40;
@@ -36,7 +39,7 @@ pub struct KernelLog {
 }
 
 /// What the kernel said about one device.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct KernelMessages {
     pub lines: Vec<String>,
     /// Matching lines beyond the ones kept.
@@ -146,6 +149,58 @@ pub fn reaction(messages: &KernelMessages, read_only: bool) -> Vec<String> {
     out
 }
 
+/// An eio fault's entry in result.json.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EioOutcome {
+    pub outcome: String,
+    /// Absent when the target had no loop image on a thin pool.
+    #[serde(flatten)]
+    pub applied: Option<EioApplied>,
+}
+
+/// A thin pool that ran dry under the cell.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EioApplied {
+    /// Backing the image could still allocate once armed.
+    pub after_bytes: u64,
+    pub on_error: OnError,
+    /// How the pool was capped; None when the cell never reached its clock.
+    pub pool: Option<Pool>,
+    /// Each (op, errno) that first failed, earliest first.
+    pub first_errors: Vec<FirstFailure>,
+    pub fired_at_s: Option<f64>,
+    /// What the filesystem did: journal aborted, shut down, read-only …
+    pub reaction: Vec<String>,
+    pub read_only: bool,
+    pub ext4_errors_count: Option<u64>,
+    pub kernel_log: KernelMessages,
+    pub fsync_probe: Option<ProbeOutcome>,
+    pub durability: Option<Durability>,
+    pub timeline: Vec<TimedEvent>,
+}
+
+/// The thin pool when the clock started.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Pool {
+    Capped {
+        pool_used_bytes: u64,
+        pool_capped_at_bytes: u64,
+        after_bytes: u64,
+    },
+    Failed {
+        error: String,
+    },
+}
+
+/// The first time an op failed with an errno.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FirstFailure {
+    pub op: String,
+    pub errno: String,
+    pub at_s: f64,
+}
+
 /// The fsyncgate probe: a file with one synced block, opened before the
 /// pool was capped, and kept open for [`FsyncProbe::ask`].
 pub struct FsyncProbe {
@@ -158,7 +213,7 @@ const PROBE_OFFSET: u64 = 4096;
 const PROBE_LEN: usize = 256 << 10;
 
 /// What the probe saw.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProbeOutcome {
     /// The write of new data: "ok" or an errno name.
     pub write: String,

@@ -13,13 +13,18 @@
 //!   tenant of the disk).
 //! - [`eio`]: a thin-provisioned volume running dry — the loop image on a
 //!   capped tmpfs — with the fsyncgate probe and the filesystem's reaction.
+//! - [`enospc`]: a full filesystem — filled before the cell, or its own
+//!   size the limit.
+//! - [`outcome`]: each fault's entry in result.json, typed by kind.
 //! - [`armed`]: the faults of one cell, from arming to healing.
 //! - [`timeline`]: armed / fired / healed, on the interval log's time axis.
 
 pub mod armed;
 pub mod crash;
 pub mod eio;
+pub mod enospc;
 pub mod noisy;
+pub mod outcome;
 pub mod shutdown;
 pub mod throttle;
 pub mod timeline;

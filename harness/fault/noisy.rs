@@ -19,7 +19,9 @@ use std::time::{Duration, Instant};
 
 use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+use super::timeline::TimedEvent;
 
 pub use crate::scenario::{NoisyPattern, NoisySpec};
 
@@ -33,8 +35,24 @@ const MAX_NAP: Duration = Duration::from_millis(5);
 /// The neighbour's file inside the caller's directory.
 pub const FILE_NAME: &str = "wpbench-neighbor.dat";
 
+/// A noisy_neighbor fault's entry in result.json.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NoisyOutcome {
+    pub outcome: String,
+    /// Absent when the target had no device to share.
+    #[serde(flatten)]
+    pub applied: Option<NoisyApplied>,
+}
+
+/// A neighbour that ran beside the cell.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NoisyApplied {
+    pub neighbor: NeighborReport,
+    pub timeline: Vec<TimedEvent>,
+}
+
 /// What a neighbour did, for the cell's result.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NeighborReport {
     /// The rate asked for, bytes/s.
     pub write_bps: u64,

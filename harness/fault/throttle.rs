@@ -38,8 +38,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
+use super::timeline::TimedEvent;
 use crate::error::{Error, Result};
 use crate::scenario::ThrottleSpec;
 use crate::target::mountinfo::{self, MountEntry};
@@ -47,7 +48,7 @@ use crate::target::mountinfo::{self, MountEntry};
 const MIB: u64 = 1 << 20;
 
 /// The limits to put on one device; `None` = unlimited.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Limits {
     pub write_iops: Option<u64>,
     pub write_bps: Option<u64>,
@@ -60,6 +61,29 @@ impl Limits {
     pub fn is_empty(&self) -> bool {
         *self == Limits::default()
     }
+}
+
+/// A throttle fault's entry in result.json.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThrottleOutcome {
+    pub outcome: String,
+    /// Absent when the throttle could not apply to the cell's target.
+    #[serde(flatten)]
+    pub applied: Option<ThrottleApplied>,
+}
+
+/// A throttle that was put on a device.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThrottleApplied {
+    /// The throttled block device (`loop3`).
+    pub device: String,
+    pub profile: Option<String>,
+    pub limits: Limits,
+    /// The cgroup the workers ran in.
+    pub cgroup: PathBuf,
+    /// cgroup v2: the whole process was moved, not only the workers.
+    pub whole_process: bool,
+    pub timeline: Vec<TimedEvent>,
 }
 
 /// A named volume class: the limits a cloud provider puts on it.

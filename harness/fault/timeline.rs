@@ -6,12 +6,12 @@
 
 use std::time::Instant;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::engine::seconds_since;
 
 /// What happened to a fault.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Event {
     /// In place: the cgroup made, the neighbour started, the pool capped,
@@ -26,19 +26,31 @@ pub enum Event {
     Note,
 }
 
+impl Event {
+    /// The name result.json gives it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Event::Armed => "armed",
+            Event::Fired => "fired",
+            Event::Healed => "healed",
+            Event::Note => "note",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Timeline {
     events: Vec<(Event, Instant, String)>,
 }
 
 /// One event as written to result.json.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TimedEvent {
     pub event: Event,
     /// Seconds from the start of the measured phase (negative: before it,
     /// during setup or warm-up).
     pub at_s: f64,
-    #[serde(skip_serializing_if = "String::is_empty")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub detail: String,
 }
 

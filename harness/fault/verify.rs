@@ -7,7 +7,7 @@ use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::time::Instant;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::cancel::Cancel;
 use crate::workload::ledger::{Entry, Ledger};
@@ -26,7 +26,8 @@ pub enum Found {
 }
 
 /// The classification of one trial or of all trials of a cell.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Durability {
     pub trials: u32,
     pub acked_intact: u64,

@@ -158,7 +158,7 @@ impl Baseline {
             },
             started_at: self.started_at.clone(),
             finished_at: String::new(),
-            status: "completed".into(),
+            status: crate::result::RunStatus::Completed,
             error: String::new(),
             command: Vec::new(),
             cells,

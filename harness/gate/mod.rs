@@ -154,9 +154,7 @@ fn matching<'a>(run: &'a RunResult, select: &Selector) -> Groups<'a> {
     let mut groups: Groups = BTreeMap::new();
     for c in &run.cells {
         let fault_ok = select.fault.as_deref().map_or(true, |g| {
-            c.faults
-                .iter()
-                .any(|f| f["kind"].as_str().is_some_and(|k| glob_match(g, k)))
+            c.faults.iter().any(|f| glob_match(g, f.kind_name()))
         });
         if selects(&select.target, &c.target.name)
             && selects(&select.workload, &c.workload.name)
@@ -266,11 +264,11 @@ fn figure(limit: &Limit, c: &CellResult, op: &str, fault: &Option<String>) -> Op
                 .faults
                 .iter()
                 .filter(|f| {
-                    fault.as_deref().map_or(true, |g| {
-                        f["kind"].as_str().is_some_and(|k| glob_match(g, k))
-                    })
+                    fault
+                        .as_deref()
+                        .map_or(true, |g| glob_match(g, f.kind_name()))
                 })
-                .filter_map(|f| f["durability"]["acked_lost"].as_u64())
+                .filter_map(|f| f.durability().map(|d| d.acked_lost))
                 .collect();
             (!lost.is_empty()).then(|| lost.iter().sum::<u64>() as f64)
         }

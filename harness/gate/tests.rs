@@ -56,8 +56,14 @@ fn five_repeats() -> RunResult {
                 ],
             );
             c.device = Some(loop_device());
-            c.faults.push(serde_json::json!({"kind": "crash",
-                "durability": {"acked_lost": 0, "acked_intact": 100}}));
+            c.faults.push(crate::fault::outcome::testing::crash(
+                crate::fault::verify::Durability {
+                    acked_intact: 100,
+                    ..Default::default()
+                },
+                None,
+                Vec::new(),
+            ));
             c
         })
         .collect();

@@ -228,7 +228,7 @@ pub(crate) mod fixtures {
             },
             started_at: "2025-01-01T00:00:00Z".to_string(),
             finished_at: "2025-01-01T00:00:12Z".to_string(),
-            status: "completed".to_string(),
+            status: crate::result::RunStatus::Completed,
             error: String::new(),
             command: vec!["wpbench".to_string(), "run".to_string()],
             cells,

@@ -249,14 +249,28 @@ mod tests {
             .workload
             .params
             .insert("fsync".into(), "always".into());
-        r.cells[0].faults.push(serde_json::json!({
-            "kind": "crash", "outcome": "3 of 3 trials crashed and were verified",
-            "durability": {"trials": 3, "acked_intact": 900, "acked_lost": 0, "acked_name_lost": 0,
-                           "unacked_lost": 12, "loss_window_ms": 4.2, "acked_after_cut": 2},
-            "per_trial": [{"timeline": [{"event": "armed", "at_s": 0.0},
-                                        {"event": "fired", "at_s": 1.234},
-                                        {"event": "healed", "at_s": 1.5}]}],
-        }));
+        use crate::fault::timeline::Event;
+        r.cells[0]
+            .faults
+            .push(crate::fault::outcome::testing::crash(
+                crate::fault::verify::Durability {
+                    trials: 3,
+                    acked_intact: 900,
+                    unacked_lost: 12,
+                    loss_window_ms: 4.2,
+                    acked_after_cut: 2,
+                    ..Default::default()
+                },
+                Some(1.234),
+                vec![crate::fault::outcome::testing::trial(
+                    0,
+                    &[
+                        (Event::Armed, 0.0),
+                        (Event::Fired, 1.234),
+                        (Event::Healed, 1.5),
+                    ],
+                )],
+            ));
         let md = render(&r);
         let rows = section(&md, "Faults and durability");
         assert!(

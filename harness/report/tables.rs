@@ -4,6 +4,9 @@
 //! the same thing. Cells are plain text; a `\n` inside one is a line break.
 
 use super::{format_errors, format_rate, ordered_ops};
+use crate::fault::outcome::FaultEntry;
+use crate::fault::timeline::Event;
+use crate::fault::verify::Durability;
 use crate::record::Op;
 use crate::result::{CellResult, RunResult};
 use crate::scenario::units::{format_nanos, format_size};
@@ -38,7 +41,7 @@ pub struct Table {
 /// `completed (6 of 6 cells)`.
 pub fn status(run: &RunResult) -> String {
     match run.scenario.planned_cells {
-        0 => run.status.clone(),
+        0 => run.status.to_string(),
         planned => format!("{} ({} of {planned} cells)", run.status, run.cells.len()),
     }
 }
@@ -212,17 +215,14 @@ pub fn devices(run: &RunResult) -> Option<Table> {
 /// The fault's outcome, plus the syncs that returned only after the cut
 /// (counted as unacknowledged) and the fsync probe's verdict, when there
 /// are any.
-fn outcome_with_late_acks(f: &serde_json::Value) -> String {
-    let mut outcome = f["outcome"].as_str().unwrap_or("").to_string();
-    if let Some(late) = f["durability"]["acked_after_cut"]
-        .as_u64()
-        .filter(|n| *n > 0)
-    {
+fn outcome_with_late_acks(f: &FaultEntry) -> String {
+    let mut outcome = f.outcome().to_string();
+    if let Some(late) = f.durability().map(|d| d.acked_after_cut).filter(|n| *n > 0) {
         outcome.push_str(&format!(
             "; {late} sync(s) returned success only after the cut"
         ));
     }
-    if let Some(verdict) = f["fsync_probe"]["verdict"].as_str() {
+    if let Some(verdict) = f.probe_verdict() {
         outcome.push_str(&format!("; fsync probe: {verdict}"));
     }
     outcome
@@ -231,21 +231,15 @@ fn outcome_with_late_acks(f: &serde_json::Value) -> String {
 /// `armed -0.00 · fired 0.14 · healed 0.26`: the fault's timeline (of the
 /// first trial, for a crash), in seconds from the start of the measured
 /// phase, as on the interval log's time axis.
-fn timeline(f: &serde_json::Value) -> String {
-    let events = f["timeline"]
-        .as_array()
-        .or_else(|| f["per_trial"][0]["timeline"].as_array());
+fn timeline(f: &FaultEntry) -> String {
+    let events = f
+        .timeline()
+        .or_else(|| f.trials().first().and_then(|t| t.timeline()));
     let parts: Vec<String> = events
         .into_iter()
         .flatten()
-        .filter(|e| e["event"] != "note")
-        .filter_map(|e| {
-            Some(format!(
-                "{} {:.2}",
-                e["event"].as_str()?,
-                e["at_s"].as_f64()?
-            ))
-        })
+        .filter(|e| e.event != Event::Note)
+        .map(|e| format!("{} {:.2}", e.event.as_str(), e.at_s))
         .collect();
     if parts.is_empty() {
         "-".into()
@@ -257,14 +251,15 @@ fn timeline(f: &serde_json::Value) -> String {
 /// One row per fault of a cell: what was done and, after a crash, what the
 /// verifier found — speed and what a crash costs, side by side.
 pub fn faults(run: &RunResult) -> Option<Table> {
-    let num =
-        |v: &serde_json::Value, k: &str| v[k].as_u64().map_or("-".to_string(), |n| n.to_string());
+    let num = |d: Option<&Durability>, k: fn(&Durability) -> u64| {
+        d.map_or("-".to_string(), |d| k(d).to_string())
+    };
     let rows: Vec<Vec<String>> = run
         .cells
         .iter()
         .flat_map(|c| c.faults.iter().map(move |f| (c, f)))
         .map(|(c, f)| {
-            let d = &f["durability"];
+            let d = f.durability();
             let unit = c
                 .ops
                 .iter()
@@ -273,16 +268,14 @@ pub fn faults(run: &RunResult) -> Option<Table> {
                 c.target.name.clone(),
                 c.workload.name.clone(),
                 c.workload.params.get("fsync").cloned().unwrap_or_default(),
-                f["kind"].as_str().unwrap_or("?").to_string(),
+                f.kind_name().to_string(),
                 unit.map_or("-".into(), |(_, s)| format_rate(s.ops_per_sec)),
-                num(d, "trials"),
-                num(d, "acked_intact"),
-                num(d, "acked_lost"),
-                num(d, "acked_name_lost"),
-                num(d, "unacked_lost"),
-                d["loss_window_ms"]
-                    .as_f64()
-                    .map_or("-".into(), |ms| format!("{ms:.0} ms")),
+                num(d, |d| u64::from(d.trials)),
+                num(d, |d| d.acked_intact),
+                num(d, |d| d.acked_lost),
+                num(d, |d| d.acked_name_lost),
+                num(d, |d| d.unacked_lost),
+                d.map_or("-".into(), |d| format!("{:.0} ms", d.loss_window_ms)),
                 timeline(f),
                 outcome_with_late_acks(f),
             ]

@@ -96,35 +96,36 @@ pub fn render_cell(cell: &CellResult) -> String {
         let _ = writeln!(out, "  note: {note}");
     }
     for f in &cell.faults {
-        let d = &f["durability"];
-        let n = |k: &str| d[k].as_u64().unwrap_or(0);
-        let kind = f["kind"].as_str().unwrap_or("fault");
-        if d.is_object() {
+        let kind = f.kind_name();
+        if let Some(d) = f.durability() {
             let _ = writeln!(
                 out,
                 "  {kind}: {} trials · acked intact {} · acked LOST {} · name lost {} · unacked lost {} (window {:.0} ms)",
-                n("trials"),
-                n("acked_intact"),
-                n("acked_lost"),
-                n("acked_name_lost"),
-                n("unacked_lost"),
-                d["loss_window_ms"].as_f64().unwrap_or(0.0)
+                d.trials,
+                d.acked_intact,
+                d.acked_lost,
+                d.acked_name_lost,
+                d.unacked_lost,
+                d.loss_window_ms
             );
-            if n("acked_after_cut") > 0 {
+            if d.acked_after_cut > 0 {
                 let _ = writeln!(
                     out,
                     "  {kind}: {} sync(s) returned success only after the cut; counted as unacknowledged",
-                    n("acked_after_cut")
+                    d.acked_after_cut
                 );
             }
         }
         // A crash's per-trial outcomes are in the line above; other faults say what happened.
-        let said = if kind == "crash" && d.is_object() {
+        let said = if kind == "crash" && f.durability().is_some() {
             vec![]
         } else {
-            vec![&f["outcome"], &f["fsync_probe"]["verdict"]]
+            [Some(f.outcome()), f.probe_verdict()]
+                .into_iter()
+                .flatten()
+                .collect()
         };
-        for text in said.into_iter().filter_map(|v| v.as_str()) {
+        for text in said {
             let _ = writeln!(out, "  {kind}: {text}");
         }
     }

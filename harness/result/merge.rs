@@ -34,9 +34,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use hdrhistogram::Histogram;
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use super::model::{FaultEntry, RunStatus};
 use super::stats::op_stats;
 use super::writer::{read_result, RunDir, HLOG_DIR, RESULT_FILE};
 use super::{CellResult, DeviceStats, OpStats, RunResult, RunSource, SourceCell, SCHEMA};
@@ -229,10 +229,9 @@ pub fn merge(sources: &[Source], force: bool, command: Vec<String>) -> Result<Me
     };
     let status = sources
         .iter()
-        .map(|s| s.run.status.as_str())
-        .find(|s| *s != "completed")
-        .unwrap_or("completed")
-        .to_string();
+        .map(|s| s.run.status)
+        .find(|s| *s != RunStatus::Completed)
+        .unwrap_or(RunStatus::Completed);
     let mut id = Sha256::new();
     for s in sources {
         id.update(s.run.run_id.as_bytes());
@@ -266,7 +265,7 @@ pub fn merge(sources: &[Source], force: bool, command: Vec<String>) -> Result<Me
                 kernel: s.run.env.kernel.clone(),
                 hostname: s.run.env.hostname.clone(),
                 seed: s.run.scenario.seed,
-                status: s.run.status.clone(),
+                status: s.run.status,
             })
             .collect(),
     };
@@ -425,24 +424,20 @@ fn merge_cell(
     });
 
     // Faults: paired by position and kind, durability counters summed.
-    let mut faults: Vec<Value> = first.faults.clone();
+    let mut faults: Vec<FaultEntry> = first.faults.clone();
     let mut paired = vec![1u32; faults.len()];
     for &(si, c) in &group[1..] {
         for (i, fault) in c.faults.iter().enumerate() {
             match faults.get_mut(i) {
-                Some(m) if m.get("kind") == fault.get("kind") => {
-                    if let (Some(Value::Object(into)), Some(Value::Object(from))) =
-                        (m.get_mut("durability"), fault.get("durability"))
-                    {
-                        add_durability(into, from);
+                Some(m) if m.kind() == fault.kind() => {
+                    if let (Some(into), Some(from)) = (m.durability_mut(), fault.durability()) {
+                        into.add(from);
                     }
                     paired[i] += 1;
                 }
                 _ => {
                     let mut unpaired = fault.clone();
-                    if let Value::Object(o) = &mut unpaired {
-                        o.insert("source".into(), Value::String(sources[si].node.clone()));
-                    }
+                    unpaired.source = Some(sources[si].node.clone());
                     faults.push(unpaired);
                 }
             }
@@ -450,10 +445,8 @@ fn merge_cell(
     }
     if group.len() > 1 {
         for (m, n) in faults.iter_mut().zip(&paired) {
-            if let Value::Object(o) = m {
-                if !o.contains_key("source") {
-                    o.insert("merged_sources".into(), Value::from(*n));
-                }
+            if m.source.is_none() {
+                m.merged_sources = Some(*n);
             }
         }
     }
@@ -517,29 +510,6 @@ fn merge_cell(
         notes,
         sources: cell_sources,
     })
-}
-
-/// Adds one durability verdict's counters into another: counts summed,
-/// `*_ms` windows the longest.
-fn add_durability(
-    into: &mut serde_json::Map<String, Value>,
-    from: &serde_json::Map<String, Value>,
-) {
-    for (k, v) in from {
-        let merged = match (into.get(k), v) {
-            (None, v) => v.clone(),
-            (Some(a), b) if k.ends_with("_ms") => match (a.as_f64(), b.as_f64()) {
-                (Some(x), Some(y)) => Value::from(x.max(y)),
-                _ => a.clone(),
-            },
-            (Some(a), b) => match (a.as_u64(), b.as_u64(), a.as_f64(), b.as_f64()) {
-                (Some(x), Some(y), _, _) => Value::from(x + y),
-                (_, _, Some(x), Some(y)) => Value::from(x + y),
-                _ => a.clone(),
-            },
-        };
-        into.insert(k.clone(), merged);
-    }
 }
 
 /// The directory of a run given as a directory or as its result.json.

@@ -7,7 +7,44 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::fault::outcome::FaultEntry;
+
 pub const SCHEMA: &str = "wpbench/result/v1";
+
+/// How a run ended (or that it has not yet).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// In progress: result.json is rewritten after every cell.
+    #[default]
+    Running,
+    Completed,
+    /// Stopped by SIGINT or SIGTERM; the cell in flight is kept and marked.
+    Interrupted,
+    /// An error, a bug, or outputs that could not be written (`error` says).
+    Failed,
+    /// Set by the guardian, `wpbench cleanup` or the next run once they
+    /// find the run's process gone (SIGKILL, the OOM killer, a crash).
+    Killed,
+}
+
+impl RunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Completed => "completed",
+            RunStatus::Interrupted => "interrupted",
+            RunStatus::Failed => "failed",
+            RunStatus::Killed => "killed",
+        }
+    }
+}
+
+impl std::fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct RunResult {
@@ -20,9 +57,7 @@ pub struct RunResult {
     /// RFC 3339, UTC; empty while the run is in progress.
     #[serde(default)]
     pub finished_at: String,
-    /// "running", "completed", "interrupted", "failed", or "killed" (set by
-    /// the guardian or `wpbench cleanup` once a killed run is found).
-    pub status: String,
+    pub status: RunStatus,
     /// Why a `failed` run failed, when it could still say so (e.g. the
     /// reports could not be written after every cell was measured).
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -52,7 +87,7 @@ pub struct RunSource {
     #[serde(default)]
     pub seed: u64,
     #[serde(default)]
-    pub status: String,
+    pub status: RunStatus,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -114,7 +149,7 @@ pub struct CellResult {
     #[serde(default)]
     pub device: Option<DeviceStats>,
     #[serde(default)]
-    pub faults: Vec<serde_json::Value>,
+    pub faults: Vec<FaultEntry>,
     /// The .hlog file of this cell, relative to the run directory.
     #[serde(default)]
     pub hlog: String,
@@ -154,7 +189,7 @@ pub struct SourceCell {
     #[serde(default)]
     pub device: Option<DeviceStats>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub faults: Vec<serde_json::Value>,
+    pub faults: Vec<FaultEntry>,
     /// The source's interval log, copied into the merged run directory.
     #[serde(default)]
     pub hlog: String,

@@ -172,10 +172,10 @@ impl RunDir {
 /// changed anything.
 pub fn mark_killed(dir: &Path) -> io::Result<bool> {
     let mut run = read_result(dir)?;
-    if run.status != "running" {
+    if run.status != super::RunStatus::Running {
         return Ok(false);
     }
-    run.status = "killed".into();
+    run.status = super::RunStatus::Killed;
     RunDir::open(dir)?.write(&run)?;
     Ok(true)
 }

@@ -2428,13 +2428,7 @@ struct Names<'a> {
 }
 
 fn fault_name(kind: FaultKind) -> &'static str {
-    match kind {
-        FaultKind::Crash => "crash",
-        FaultKind::Enospc => "enospc",
-        FaultKind::Eio => "eio",
-        FaultKind::Throttle => "throttle",
-        FaultKind::NoisyNeighbor => "noisy_neighbor",
-    }
+    kind.as_str()
 }
 
 /// A glob that must select something (by full or written name); the

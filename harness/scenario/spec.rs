@@ -583,6 +583,19 @@ pub enum FaultKind {
     NoisyNeighbor,
 }
 
+impl FaultKind {
+    /// The name a scenario and result.json give it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FaultKind::Crash => "crash",
+            FaultKind::Enospc => "enospc",
+            FaultKind::Eio => "eio",
+            FaultKind::Throttle => "throttle",
+            FaultKind::NoisyNeighbor => "noisy_neighbor",
+        }
+    }
+}
+
 /// A fault to inject. Parsed and checked now; executed by the fault room.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FaultSpec {

@@ -27,8 +27,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use hdrhistogram::Histogram;
 
+use crate::fault::outcome::FaultEntry;
 use crate::record::{decode_histogram, new_histogram, HlogData, Op};
 use crate::result::{CellResult, RunResult};
+use crate::scenario::FaultKind;
 
 mod draw;
 mod latency;
@@ -254,7 +256,7 @@ fn time_series(
     (hlog, hlog_path): (&HlogData, &str),
     node: Option<&str>,
     duration_s: f64,
-    faults: &[serde_json::Value],
+    faults: &[FaultEntry],
 ) -> Chart {
     let unit = unit_op_of(c, hlog);
     let repeat = format!("r{}", c.repeat);
@@ -423,13 +425,13 @@ fn durability_bars(
     let mut out: Vec<DurabilityBar> = Vec::new();
     for c in cells {
         for f in &c.faults {
-            if f.get("kind").and_then(|k| k.as_str()) != Some("crash") {
+            if f.kind() != FaultKind::Crash {
                 continue;
             }
-            let Some(d) = f.get("durability").filter(|d| d.is_object()) else {
+            let Some(d) = f.durability() else {
                 continue;
             };
-            let bar = DurabilityBar::from_json(&label(c), d);
+            let bar = DurabilityBar::of(&label(c), d);
             match out.iter_mut().find(|b| b.label == bar.label) {
                 Some(b) => b.add(&bar),
                 None => out.push(bar),

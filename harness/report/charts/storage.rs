@@ -2,6 +2,7 @@
 //! bytes and write amplification per target, and durability outcomes of
 //! crash trials per configuration.
 
+use crate::fault::verify::Durability;
 use plotters::style::RGBColor;
 
 use super::draw::{self, Axis, BarSeries, HLine, Panel};
@@ -37,18 +38,15 @@ pub struct DurabilityBar {
 
 impl DurabilityBar {
     /// Reads `faults[].durability` of a crash entry (missing fields are 0).
-    pub fn from_json(label: &str, d: &serde_json::Value) -> DurabilityBar {
-        let n = |k: &str| d.get(k).and_then(|v| v.as_u64()).unwrap_or(0);
+    pub fn of(label: &str, d: &Durability) -> DurabilityBar {
         DurabilityBar {
             label: label.to_string(),
-            trials: n("trials"),
-            acked_lost: n("acked_lost"),
-            acked_name_lost: n("acked_name_lost"),
-            unacked_lost: n("unacked_lost"),
-            loss_window_records: n("loss_window_records"),
-            loss_window_ms: d
-                .get("loss_window_ms")
-                .and_then(|v| v.as_f64())
+            trials: u64::from(d.trials),
+            acked_lost: d.acked_lost,
+            acked_name_lost: d.acked_name_lost,
+            unacked_lost: d.unacked_lost,
+            loss_window_records: d.loss_window_records,
+            loss_window_ms: Some(d.loss_window_ms)
                 .filter(|v| v.is_finite())
                 .unwrap_or(0.0),
         }
@@ -247,16 +245,34 @@ mod tests {
 
     #[test]
     fn durability_reads_and_adds() {
-        let d = serde_json::json!({"trials": 10, "acked_lost": 1, "unacked_lost": 7,
-            "loss_window_ms": 12.5, "loss_window_records": 7});
-        let mut a = DurabilityBar::from_json("ext4 · wal", &d);
+        let d = Durability {
+            trials: 10,
+            acked_lost: 1,
+            unacked_lost: 7,
+            loss_window_ms: 12.5,
+            loss_window_records: 7,
+            ..Durability::default()
+        };
+        let mut a = DurabilityBar::of("ext4 · wal", &d);
         assert_eq!((a.trials, a.acked_lost, a.acked_name_lost), (10, 1, 0));
-        let b = DurabilityBar::from_json("x", &serde_json::json!({"loss_window_ms": 30.0}));
+        let b = DurabilityBar::of(
+            "x",
+            &Durability {
+                loss_window_ms: 30.0,
+                ..Durability::default()
+            },
+        );
         a.add(&b);
         assert_eq!(a.loss_window_ms, 30.0);
         assert_eq!(a.unacked_lost, 7);
-        let junk = DurabilityBar::from_json("x", &serde_json::json!("nope"));
-        assert_eq!(junk.trials, 0);
+        let odd = DurabilityBar::of(
+            "x",
+            &Durability {
+                loss_window_ms: f64::NAN,
+                ..Durability::default()
+            },
+        );
+        assert_eq!(odd.loss_window_ms, 0.0, "not a number is drawn as none");
     }
 
     #[test]

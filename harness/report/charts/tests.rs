@@ -5,6 +5,9 @@
 //! `WPBENCH_CHART_PREVIEW=1 cargo test --release --lib charts` also writes
 //! the synthetic run's charts to /tmp/wpbench-charts-preview/ to look at.
 
+use crate::fault::outcome::testing;
+use crate::fault::timeline::Event;
+use crate::fault::verify::Durability;
 use std::collections::BTreeMap;
 
 use hdrhistogram::Histogram;
@@ -82,31 +85,42 @@ fn synthetic_run() -> RunResult {
                     });
                 }
                 if target.starts_with("ext4") && *workload == "wal" {
-                    c.faults.push(serde_json::json!({
-                        "kind": "crash",
-                        "trials": 5,
-                        "fired_at_s": 2.4,
-                        "durability": {"trials": 5, "acked_intact": 5000, "acked_lost": 0,
-                            "acked_name_lost": 0, "acked_after_cut": 1, "torn": 0,
-                            "unacked_survived": 3, "unacked_lost": 12,
-                            "loss_window_records": 12, "loss_window_bytes": 49152,
-                            "loss_window_ms": 8.5 + repeat as f64},
-                        "per_trial": [{"trial": 0, "timeline": [
-                            {"event": "armed", "at_s": 0.0},
-                            {"event": "fired", "at_s": 2.4}]}],
-                    }));
+                    c.faults.push(testing::crash(
+                        Durability {
+                            trials: 5,
+                            acked_intact: 5000,
+                            acked_after_cut: 1,
+                            unacked_survived: 3,
+                            unacked_lost: 12,
+                            loss_window_records: 12,
+                            loss_window_bytes: 49152,
+                            loss_window_ms: 8.5 + repeat as f64,
+                            ..Durability::default()
+                        },
+                        Some(2.4),
+                        vec![testing::trial(
+                            0,
+                            &[(Event::Armed, 0.0), (Event::Fired, 2.4)],
+                        )],
+                    ));
                 }
                 if target.starts_with("overlay") && *workload == "wal" {
-                    c.faults.push(serde_json::json!({
-                        "kind": "crash",
-                        "durability": {"trials": 5, "acked_lost": 3, "acked_name_lost": 2,
-                            "unacked_lost": 40, "loss_window_ms": 31.0},
-                    }));
-                    c.faults.push(serde_json::json!({
-                        "kind": "throttle",
-                        "timeline": [{"event": "armed", "at_s": 1.0},
-                                     {"event": "healed", "at_s": 3.5}],
-                    }));
+                    c.faults.push(testing::crash(
+                        Durability {
+                            trials: 5,
+                            acked_lost: 3,
+                            acked_name_lost: 2,
+                            unacked_lost: 40,
+                            loss_window_ms: 31.0,
+                            ..Durability::default()
+                        },
+                        None,
+                        Vec::new(),
+                    ));
+                    c.faults.push(testing::throttle(&[
+                        (Event::Armed, 1.0),
+                        (Event::Healed, 3.5),
+                    ]));
                 }
                 cells.push(c);
                 index += 1;

@@ -2,6 +2,7 @@
 //! latency below, fault events (armed, fired, healed …) as dashed vertical
 //! lines in both. A stall shows as a dip to zero, not as a missing point.
 
+use crate::fault::outcome::FaultEntry;
 use crate::record::HlogInterval;
 use plotters::style::RGBColor;
 
@@ -31,28 +32,20 @@ const MAX_INTERVALS: usize = 100_000;
 /// and .hlog are the first trial's, so only the first trial with a
 /// timeline is shown. Without any timeline, `fired_at_s` stands for a
 /// single "fired" event.
-pub fn fault_marks(faults: &[serde_json::Value]) -> Vec<FaultMark> {
+pub fn fault_marks(faults: &[FaultEntry]) -> Vec<FaultMark> {
     let mut marks = Vec::new();
     for f in faults {
-        let kind = f.get("kind").and_then(|k| k.as_str()).unwrap_or("fault");
-        let timeline = f.get("timeline").and_then(|t| t.as_array()).or_else(|| {
-            f.get("per_trial")?
-                .as_array()?
-                .iter()
-                .find_map(|t| t.get("timeline")?.as_array())
-        });
+        let kind = f.kind_name();
+        let timeline = f
+            .timeline()
+            .or_else(|| f.trials().iter().find_map(|t| t.timeline()));
         let events: Vec<(String, f64)> = match timeline {
             Some(events) => events
                 .iter()
-                .filter_map(|e| {
-                    let at = e.get("at_s")?.as_f64()?;
-                    let name = e.get("event").and_then(|n| n.as_str()).unwrap_or("event");
-                    Some((name.to_string(), at))
-                })
+                .map(|e| (e.event.as_str().to_string(), e.at_s))
                 .collect(),
             None => f
-                .get("fired_at_s")
-                .and_then(|v| v.as_f64())
+                .fired_at_s()
                 .map(|at| vec![("fired".to_string(), at)])
                 .unwrap_or_default(),
         };
@@ -295,16 +288,23 @@ mod tests {
     #[test]
     fn marks_come_from_timelines_then_trials_then_fired_at() {
         let mut cell = crate::report::fixtures::cell(0, "ext4", "wal", 0, vec![]);
+        use crate::fault::outcome::testing::{crash, throttle, trial, unfired};
+        use crate::fault::timeline::Event;
+        let d = crate::fault::verify::Durability::default();
         cell.faults = vec![
-            serde_json::json!({"kind": "throttle", "timeline": [
-                {"event": "armed", "at_s": 0.0}, {"event": "healed", "at_s": 4.0},
-                {"event": "bad", "at_s": "x"}]}),
-            serde_json::json!({"kind": "crash", "fired_at_s": 9.0, "per_trial": [
-                {"trial": 0, "fired": false},
-                {"trial": 1, "timeline": [{"event": "fired", "at_s": 2.5}]},
-                {"trial": 2, "timeline": [{"event": "fired", "at_s": 3.5}]}]}),
-            serde_json::json!({"kind": "enospc", "fired_at_s": 1.25}),
-            serde_json::json!("not an object"),
+            throttle(&[(Event::Armed, 0.0), (Event::Healed, 4.0)]),
+            // The first trial with a timeline stands for the cell.
+            crash(
+                d.clone(),
+                Some(9.0),
+                vec![
+                    unfired(0),
+                    trial(1, &[(Event::Fired, 2.5)]),
+                    trial(2, &[(Event::Fired, 3.5)]),
+                ],
+            ),
+            // No timeline at all: when it fired.
+            crash(d, Some(1.25), Vec::new()),
         ];
         let marks = fault_marks(&cell.faults);
         let got: Vec<(&str, f64)> = marks.iter().map(|m| (m.label.as_str(), m.at_s)).collect();
@@ -312,7 +312,7 @@ mod tests {
             got,
             [
                 ("throttle armed 0 s", 0.0),
-                ("enospc fired 1.25 s", 1.25),
+                ("crash fired 1.25 s", 1.25),
                 ("crash fired 2.5 s", 2.5),
                 ("throttle healed 4 s", 4.0),
             ]

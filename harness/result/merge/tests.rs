@@ -246,8 +246,17 @@ fn cells_of_some_sources_and_faults_merge_with_notes_and_summed_durability() {
     let mut a = node_run("run-a", "", &values, 1.0);
     let mut b = node_run("run-b", "", &values, 1.0);
     let crash = |lost: u64, window: f64| {
-        serde_json::json!({"kind": "crash", "fired_at_s": 1.0,
-            "durability": {"trials": 5, "acked_lost": lost, "unacked_lost": 7, "loss_window_ms": window}})
+        crate::fault::outcome::testing::crash(
+            crate::fault::verify::Durability {
+                trials: 5,
+                acked_lost: lost,
+                unacked_lost: 7,
+                loss_window_ms: window,
+                ..Default::default()
+            },
+            Some(1.0),
+            Vec::new(),
+        )
     };
     a.cells[0].faults.push(crash(0, 3.0));
     b.cells[0].faults.push(crash(2, 9.5));
@@ -261,12 +270,12 @@ fn cells_of_some_sources_and_faults_merge_with_notes_and_summed_durability() {
         .unwrap()
         .run;
     let wal = &merged.cells[0];
-    let d = &wal.faults[0]["durability"];
-    assert_eq!(d["trials"], 10);
-    assert_eq!(d["acked_lost"], 2);
-    assert_eq!(d["unacked_lost"], 14);
-    assert_eq!(d["loss_window_ms"], 9.5);
-    assert_eq!(wal.faults[0]["merged_sources"], 2);
+    let d = wal.faults[0].durability().unwrap();
+    assert_eq!(d.trials, 10);
+    assert_eq!(d.acked_lost, 2);
+    assert_eq!(d.unacked_lost, 14);
+    assert_eq!(d.loss_window_ms, 9.5);
+    assert_eq!(wal.faults[0].merged_sources, Some(2));
     assert_eq!(wal.notes, ["[a] rate not sustained"]);
     let logs = &merged.cells[1];
     assert_eq!((logs.index, logs.workload.name.as_str()), (1, "logs"));
