@@ -16,4 +16,6 @@ pub mod report;
 pub mod result;
 pub mod scenario;
 pub mod target;
+#[doc(hidden)]
+pub mod testing;
 pub mod workload;

@@ -82,9 +82,12 @@ pub fn fs_option_refusal(opt: &str, path: &Path) -> Option<String> {
 impl Provisioner for HostPath {
     fn check_environment(&self, spec: &TargetSpec, privileged: bool) -> Result<()> {
         let base = base_path(spec)?;
-        check_base(&spec.name, base)?;
-        // Resolve symlinks in the part that exists, before anything is created.
-        if let Some(existing) = base.ancestors().find(|p| p.exists()) {
+        // Resolve symlinks in the part that exists, before anything is
+        // created and before asking whether this user may write there, so a
+        // path into /etc is refused as such, by root or not. (A relative
+        // path is check_base's error.)
+        let existing = base.ancestors().find(|p| p.exists());
+        if let Some(existing) = existing.filter(|_| base.is_absolute()) {
             if let Ok(real) = existing.canonicalize() {
                 let resolved = real.join(base.strip_prefix(existing).unwrap_or(Path::new("")));
                 if let Some(reason) = refused_host_path(&resolved) {
@@ -97,6 +100,7 @@ impl Provisioner for HostPath {
                 }
             }
         }
+        check_base(&spec.name, base)?;
         if let Err(bad) = options::vfs_flags(&spec.options) {
             let entries = mountinfo::read().unwrap_or_default();
             let under = mount_holding(base, &entries);

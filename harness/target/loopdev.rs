@@ -431,19 +431,6 @@ pub(crate) mod testing {
     use std::path::{Path, PathBuf};
     use std::time::{Duration, Instant};
 
-    /// True when the test can run as root; otherwise prints why it skips,
-    /// or panics when CI=true (CI must not skip privileged tests).
-    pub fn require_root(test: &str) -> bool {
-        if rustix::process::geteuid().is_root() {
-            return true;
-        }
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("{test} needs root, and CI must not skip it: run the tests as root");
-        }
-        eprintln!("SKIP {test}: needs root");
-        false
-    }
-
     /// Moves this test's thread into its own private mount namespace:
     /// whatever the test mounts is invisible to the host and vanishes when
     /// the thread ends, even if a guard never runs. (NEWNS unshares only
@@ -519,6 +506,7 @@ pub(crate) mod testing {
 mod tests {
     use super::testing::*;
     use super::*;
+    use crate::testing::{require, Need};
 
     fn image(dir: &Path, name: &str, size: u64) -> PathBuf {
         let p = dir.join(name);
@@ -535,10 +523,9 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "needs root: attaches a loop device"]
     fn attach_with_direct_io_and_autoclear() {
-        if !require_root("attach_with_direct_io_and_autoclear") {
-            return;
-        }
+        require(&[Need::Root]);
         let dir = disk_tempdir();
         let img = image(dir.path(), "dio.img", 16 << 20);
         let dev = LoopDevice::attach(&img, true).unwrap();
@@ -561,10 +548,9 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "needs root: attaches a loop device"]
     fn attach_buffered_when_asked() {
-        if !require_root("attach_buffered_when_asked") {
-            return;
-        }
+        require(&[Need::Root]);
         let dir = disk_tempdir();
         let img = image(dir.path(), "buf.img", 16 << 20);
         let dev = LoopDevice::attach(&img, false).unwrap();
@@ -577,10 +563,8 @@ mod tests {
 
     /// Attaches an image on a fresh `fstype` mount (in this thread's private
     /// mount namespace) asking for direct I/O; returns what the device says.
-    fn dio_on(test: &str, fstype: &str) -> Option<bool> {
-        if !require_root(test) {
-            return None;
-        }
+    fn dio_on(fstype: &str) -> bool {
+        require(&[Need::Root]);
         private_mounts();
         let dir = disk_tempdir();
         let mnt = dir.path().join(fstype);
@@ -597,25 +581,24 @@ mod tests {
         assert_eq!(backing_file(n).as_deref(), Some(img.as_path()));
         drop(dev);
         assert!(wait_detached(n, &img));
-        Some(dio)
+        dio
     }
 
     /// ramfs has no O_DIRECT at all: LOOP_CONFIGURE refuses DIRECT_IO with
     /// EINVAL and attach falls back to buffered.
     #[test]
+    #[ignore = "needs root: mounts a ramfs and attaches a loop device on it"]
     fn direct_io_falls_back_on_ramfs() {
-        if let Some(dio) = dio_on("direct_io_falls_back_on_ramfs", "ramfs") {
-            assert!(!dio, "ramfs cannot do direct I/O");
-        }
+        assert!(!dio_on("ramfs"), "ramfs cannot do direct I/O");
     }
 
     /// tmpfs accepts O_DIRECT since Linux 6.6 (before, it refused it like
     /// ramfs): whichever this kernel does, `direct_io()` tells the truth.
     #[test]
+    #[ignore = "needs root: mounts a tmpfs and attaches a loop device on it"]
     fn direct_io_on_tmpfs_reports_what_is_in_effect() {
-        if let Some(dio) = dio_on("direct_io_on_tmpfs_reports_what_is_in_effect", "tmpfs") {
-            eprintln!("tmpfs-backed loop device: direct I/O in effect = {dio}");
-        }
+        let dio = dio_on("tmpfs");
+        eprintln!("tmpfs-backed loop device: direct I/O in effect = {dio}");
     }
 
     #[test]
@@ -626,10 +609,9 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "needs root: attaches four loop devices"]
     fn parallel_attaches_get_distinct_devices() {
-        if !require_root("parallel_attaches_get_distinct_devices") {
-            return;
-        }
+        require(&[Need::Root]);
         let dir = disk_tempdir();
         let imgs: Vec<PathBuf> = (0..4)
             .map(|i| image(dir.path(), &format!("p{i}.img"), 4 << 20))

@@ -372,6 +372,7 @@ mod tests {
     use super::super::loopdev::testing::*;
     use super::super::loopdev::LoopDevice;
     use super::*;
+    use crate::testing::{require, Need};
 
     fn strings(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| s.to_string()).collect()
@@ -469,29 +470,14 @@ mod tests {
         build_args(FsKind::Xfs, &strings(&["-m", "reflink=0", "-K"])).unwrap();
     }
 
-    /// mkfs.ext4, or `None` after saying why the test skips — and a
-    /// failure in CI, which installs it (`.ci/run`).
-    fn mkfs_ext4_or_skip(test: &str) -> Option<PathBuf> {
-        match find(FsKind::Ext4) {
-            Ok(mkfs) => Some(mkfs),
-            Err(_) if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") => {
-                panic!("{test}: mkfs.ext4 is missing, and CI must not skip: install e2fsprogs")
-            }
-            Err(_) => {
-                eprintln!("SKIP {test}: mkfs.ext4 missing (install e2fsprogs)");
-                None
-            }
-        }
-    }
-
     /// A host profile that sets `errors = panic` does not get through:
     /// wpbench's `-e continue` overrides it. The image is only read, never
     /// attached or mounted.
     #[test]
+    #[ignore = "needs mkfs.ext4: runs it with a hostile mke2fs.conf"]
     fn a_panicking_mke2fs_profile_is_overridden() {
-        let Some(mkfs) = mkfs_ext4_or_skip("a_panicking_mke2fs_profile_is_overridden") else {
-            return;
-        };
+        require(&[Need::MKFS_EXT4]);
+        let mkfs = find(FsKind::Ext4).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let profile = dir.path().join("mke2fs.conf");
         std::fs::write(
@@ -574,10 +560,8 @@ mod tests {
     }
 
     /// mkfs.ext4, attach, mount, write, unmount; the device autoclears.
-    fn ext4_mounted(test: &str, extra: &[String], check: impl FnOnce(&Path)) {
-        if !require_root(test) {
-            return;
-        }
+    fn ext4_mounted(extra: &[String], check: impl FnOnce(&Path)) {
+        require(&[Need::Root, Need::MKFS_EXT4]);
         private_mounts();
         let dir = disk_tempdir();
         let img = dir.path().join("ext4.img");
@@ -605,8 +589,9 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "needs root, mkfs.ext4: mounts ext4 through a loop device"]
     fn ext4_image_mounts_through_loop() {
-        ext4_mounted("ext4_image_mounts_through_loop", &[], |mnt| {
+        ext4_mounted(&[], |mnt| {
             let files = rustix::fs::statvfs(mnt).unwrap().f_files;
             assert!(files > 4000, "default inode count {files}");
             assert_eq!(std::fs::read(mnt.join("hello")).unwrap().len(), 31);
@@ -614,18 +599,19 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "needs root, mkfs.ext4: mounts ext4 through a loop device"]
     fn ext4_user_inode_count() {
-        ext4_mounted("ext4_user_inode_count", &strings(&["-N", "1000"]), |mnt| {
+        ext4_mounted(&strings(&["-N", "1000"]), |mnt| {
             let files = rustix::fs::statvfs(mnt).unwrap().f_files;
             assert!((1000..2048).contains(&files), "-N 1000 gave {files} inodes");
         });
     }
 
     #[test]
+    #[ignore = "needs mkfs.ext4: runs it with bogus arguments"]
     fn bogus_arguments_give_mkfs_complaint() {
-        let Some(mkfs) = mkfs_ext4_or_skip("bogus_arguments_give_mkfs_complaint") else {
-            return;
-        };
+        require(&[Need::MKFS_EXT4]);
+        let mkfs = find(FsKind::Ext4).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let img = dir.path().join("b.img");
         create_image(&img, 8 << 20).unwrap();
@@ -657,15 +643,10 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "needs mkfs.xfs: makes an xfs image"]
     fn xfs_on_300_mib_image() {
-        let mkfs = match find(FsKind::Xfs) {
-            Ok(p) => p,
-            Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => panic!("{e}"),
-            Err(e) => {
-                eprintln!("SKIP xfs_on_300_mib_image: {e}");
-                return;
-            }
-        };
+        require(&[Need::MKFS_XFS]);
+        let mkfs = find(FsKind::Xfs).unwrap();
         let dir = disk_tempdir();
         let img = dir.path().join("xfs.img");
         create_image(&img, 300 << 20).unwrap();

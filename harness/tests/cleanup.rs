@@ -69,10 +69,9 @@ fn guardians_of(scratch: &std::path::Path) -> Vec<i32> {
 }
 
 #[test]
+#[ignore = "needs root: kills runs of a tmpfs and a hostPath cell"]
 fn sigkill_mid_cell_leaves_nothing_behind() {
-    if !require_root("sigkill_mid_cell_leaves_nothing_behind") {
-        return;
-    }
+    require(&[Need::Root]);
     let _serial = serial();
     for target in ["t", "h"] {
         let sb = Sandbox::new();
@@ -101,10 +100,9 @@ fn run_status(sb: &Sandbox, out: &str) -> String {
 }
 
 #[test]
+#[ignore = "needs root: kills runs and their guardians, then runs a tmpfs cell"]
 fn when_the_guardian_dies_too_cleanup_and_the_next_run_remove_the_rest() {
-    if !require_root("when_the_guardian_dies_too_cleanup_and_the_next_run_remove_the_rest") {
-        return;
-    }
+    require(&[Need::Root]);
     let _serial = serial();
     let sb = Sandbox::new();
     let kill_both = |name: &str, target: &str| {
@@ -170,10 +168,9 @@ fn when_the_guardian_dies_too_cleanup_and_the_next_run_remove_the_rest() {
 }
 
 #[test]
+#[ignore = "needs root: interrupts runs of a tmpfs and a hostPath cell"]
 fn sigint_and_sigterm_tear_down_and_mark_the_run_interrupted() {
-    if !require_root("sigint_and_sigterm_tear_down_and_mark_the_run_interrupted") {
-        return;
-    }
+    require(&[Need::Root]);
     let _serial = serial();
     for (sig, only) in [
         (rustix::process::Signal::INT, "t"),
@@ -231,10 +228,9 @@ fn hooked_run(sb: &Sandbox, name: &str, hook: &str) -> Child {
 }
 
 #[test]
+#[ignore = "needs root, mkfs.ext4: signals and panics runs of an ext4 loop-device cell in every phase"]
 fn signals_and_panics_in_every_phase_leave_nothing() {
-    if !require_root("signals_and_panics_in_every_phase_leave_nothing") {
-        return;
-    }
+    require(&[Need::Root, Need::MKFS_EXT4]);
     let _serial = serial();
     use rustix::process::Signal;
     let cases = [
@@ -379,10 +375,9 @@ fn stderr(o: &std::process::Output) -> String {
 }
 
 #[test]
+#[ignore = "needs root: chowns the scratch root to another user"]
 fn a_scratch_root_owned_by_another_user_is_refused_by_cleanup_and_run() {
-    if !require_root("a_scratch_root_owned_by_another_user_is_refused_by_cleanup_and_run") {
-        return;
-    }
+    require(&[Need::Root]);
     let _serial = serial();
     let sb = Sandbox::new();
     let root = sb.scratch();
@@ -420,10 +415,9 @@ fn a_scratch_root_owned_by_another_user_is_refused_by_cleanup_and_run() {
 }
 
 #[test]
+#[ignore = "needs root: runs a tmpfs cell against the scratch root"]
 fn a_world_writable_scratch_root_is_refused() {
-    if !require_root("a_world_writable_scratch_root_is_refused") {
-        return;
-    }
+    require(&[Need::Root]);
     let _serial = serial();
     let sb = Sandbox::new();
     let root = sb.scratch();
@@ -474,10 +468,9 @@ fn a_world_writable_scratch_root_is_refused() {
 }
 
 #[test]
+#[ignore = "needs root: runs a tmpfs cell over forged manifests"]
 fn an_outside_directory_without_this_runs_marker_and_inode_is_left_alone() {
-    if !require_root("an_outside_directory_without_this_runs_marker_and_inode_is_left_alone") {
-        return;
-    }
+    require(&[Need::Root]);
     let _serial = serial();
     use std::os::unix::fs::MetadataExt;
     let sb = Sandbox::new();
@@ -550,10 +543,9 @@ fn an_outside_directory_without_this_runs_marker_and_inode_is_left_alone() {
 }
 
 #[test]
+#[ignore = "needs root: chowns manifests and run directories to another user"]
 fn manifests_and_run_directories_not_written_by_this_user_are_left_alone() {
-    if !require_root("manifests_and_run_directories_not_written_by_this_user_are_left_alone") {
-        return;
-    }
+    require(&[Need::Root]);
     let _serial = serial();
     let sb = Sandbox::new();
     let root = sb.scratch();
@@ -612,10 +604,9 @@ fn manifests_and_run_directories_not_written_by_this_user_are_left_alone() {
 }
 
 #[test]
+#[ignore = "needs root: runs cleanup as root, whom a planted symlink is aimed at"]
 fn a_symlink_planted_in_a_recorded_path_is_not_followed() {
-    if !require_root("a_symlink_planted_in_a_recorded_path_is_not_followed") {
-        return;
-    }
+    require(&[Need::Root]);
     let _serial = serial();
     let sb = Sandbox::new();
     let root = sb.scratch();
@@ -642,10 +633,9 @@ fn a_symlink_planted_in_a_recorded_path_is_not_followed() {
 }
 
 #[test]
+#[ignore = "needs root, mkfs.ext4: kills a run throttling an ext4 loop device through a cgroup"]
 fn sigkill_in_a_throttled_cell_leaves_no_cgroup_of_the_run() {
-    if !require_root("sigkill_in_a_throttled_cell_leaves_no_cgroup_of_the_run") {
-        return;
-    }
+    require(&[Need::Root, Need::MKFS_EXT4]);
     let _serial = serial();
     let sb = Sandbox::new();
     // Two threads in throttled fsyncs when the kill comes: they finish
@@ -694,10 +684,9 @@ fn sigkill_in_a_throttled_cell_leaves_no_cgroup_of_the_run() {
 }
 
 #[test]
+#[ignore = "needs root, mkfs.ext4: kills a run throttling an ext4 loop device, and its guardian"]
 fn when_the_guardian_dies_too_cleanup_removes_the_runs_cgroups() {
-    if !require_root("when_the_guardian_dies_too_cleanup_removes_the_runs_cgroups") {
-        return;
-    }
+    require(&[Need::Root, Need::MKFS_EXT4]);
     let _serial = serial();
     let sb = Sandbox::new();
     let file = sb.write(

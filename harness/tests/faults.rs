@@ -40,10 +40,9 @@ fn n(d: Durability, key: &str) -> u64 {
 }
 
 #[test]
+#[ignore = "needs root, mkfs.ext4, mkfs.xfs: power cuts on ext4 and xfs loop devices"]
 fn acknowledged_writes_survive_power_cuts_on_ext4_and_xfs() {
-    if !require_root("acknowledged_writes_survive_power_cuts_on_ext4_and_xfs") {
-        return;
-    }
+    require(&[Need::Root, Need::MKFS_EXT4, Need::MKFS_XFS]);
     let _serial = serial();
     let sb = Sandbox::new();
     let file = sb.write(
@@ -128,10 +127,9 @@ fn acknowledged_writes_survive_power_cuts_on_ext4_and_xfs() {
 }
 
 #[test]
+#[ignore = "needs root, mkfs.ext4: power cuts on an ext4 loop device"]
 fn the_verifier_tells_a_lost_name_from_lost_data() {
-    if !require_root("the_verifier_tells_a_lost_name_from_lost_data") {
-        return;
-    }
+    require(&[Need::Root, Need::MKFS_EXT4]);
     let _serial = serial();
     let sb = Sandbox::new();
     // Files fsynced without fsync_dir: their data is acknowledged, their
@@ -158,10 +156,9 @@ fn the_verifier_tells_a_lost_name_from_lost_data() {
 }
 
 #[test]
+#[ignore = "needs root, mkfs.ext4: cgroup throttles on ext4 loop devices"]
 fn a_throttle_caps_iops_and_a_noisy_neighbour_shares_the_device() {
-    if !require_root("a_throttle_caps_iops_and_a_noisy_neighbour_shares_the_device") {
-        return;
-    }
+    require(&[Need::Root, Need::MKFS_EXT4]);
     let _serial = serial();
     let sb = Sandbox::new();
     let file = sb.write(
@@ -247,10 +244,9 @@ fn a_throttle_caps_iops_and_a_noisy_neighbour_shares_the_device() {
 }
 
 #[test]
+#[ignore = "needs root, mkfs.ext4, mkfs.xfs: power cuts on overlays over ext4 and xfs"]
 fn an_overlay_crashes_through_its_upper_and_a_volatile_one_must_be_discarded() {
-    if !require_root("an_overlay_crashes_through_its_upper_and_a_volatile_one_must_be_discarded") {
-        return;
-    }
+    require(&[Need::Root, Need::MKFS_EXT4, Need::MKFS_XFS]);
     let _serial = serial();
     let sb = Sandbox::new();
     let file = sb.write(
@@ -287,10 +283,9 @@ fn an_overlay_crashes_through_its_upper_and_a_volatile_one_must_be_discarded() {
 }
 
 #[test]
+#[ignore = "needs root, mkfs.ext4: fills an overlay's ext4 upper"]
 fn a_full_filesystem_reports_its_first_enospc_and_keeps_what_it_acknowledged() {
-    if !require_root("a_full_filesystem_reports_its_first_enospc_and_keeps_what_it_acknowledged") {
-        return;
-    }
+    require(&[Need::Root, Need::MKFS_EXT4]);
     let _serial = serial();
     let sb = Sandbox::new();
     let file = repo_root().join("scenarios/upperdir-inodes.yaml");
@@ -325,12 +320,9 @@ fn a_full_filesystem_reports_its_first_enospc_and_keeps_what_it_acknowledged() {
 }
 
 #[test]
+#[ignore = "needs root, mkfs.ext4, mkfs.xfs: thin volumes under ext4 and xfs running dry"]
 fn a_thin_volume_running_dry_reports_eio_the_fsync_retry_and_the_filesystems_reaction() {
-    if !require_root(
-        "a_thin_volume_running_dry_reports_eio_the_fsync_retry_and_the_filesystems_reaction",
-    ) {
-        return;
-    }
+    require(&[Need::Root, Need::MKFS_EXT4, Need::MKFS_XFS]);
     let _serial = serial();
     let sb = Sandbox::new();
     let file = repo_root().join("scenarios/thin-volume-eio.yaml");

@@ -6,13 +6,6 @@ use std::process::Output;
 
 use crate::support::*;
 
-fn junitparser_available() -> bool {
-    std::process::Command::new("python3")
-        .args(["-c", "import junitparser"])
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
 /// (tests, failures, skipped, names of failed testcases) as junitparser reads them.
 fn parse_junit(path: &Path) -> (u64, u64, u64, Vec<String>) {
     let script = r#"
@@ -65,11 +58,9 @@ fn stdout(o: &Output) -> String {
 }
 
 #[test]
+#[ignore = "needs root, python3 junitparser: gated tmpfs runs; junit.xml read by junitparser"]
 fn a_passing_gate_exits_0_an_impossible_one_exits_1_and_a_typo_exits_2() {
-    const TEST: &str = "a_passing_gate_exits_0_an_impossible_one_exits_1_and_a_typo_exits_2";
-    if !require_root(TEST) {
-        return;
-    }
+    require(&[Need::Root, Need::Python("junitparser", "junitparser")]);
     let _serial = serial();
     let sb = Sandbox::new();
     // Generous limits in the scenario: pass.
@@ -141,15 +132,9 @@ fn a_passing_gate_exits_0_an_impossible_one_exits_1_and_a_typo_exits_2() {
 
     // The JUnit file, read by an independent parser: 2 scenario gates + 2
     // from the file = 5 checks (3 in the scenario: p95, warn p99, throughput).
-    if junitparser_available() {
-        let (tests, failures, skipped, failed) = parse_junit(&sb.out("ok").join("junit.xml"));
-        assert_eq!((tests, failures, skipped), (5, 1, 0), "{failed:?}");
-        assert_eq!(failed, ["vol/wal record: p50 ≤ 1ns"]);
-    } else if in_ci() {
-        panic!("python3 with junitparser is required in CI (.ci/run installs it)");
-    } else {
-        eprintln!("SKIP junit.xml parse: needs python3 -m pip install junitparser");
-    }
+    let (tests, failures, skipped, failed) = parse_junit(&sb.out("ok").join("junit.xml"));
+    assert_eq!((tests, failures, skipped), (5, 1, 0), "{failed:?}");
+    assert_eq!(failed, ["vol/wal record: p50 ≤ 1ns"]);
 
     // A typo in a gate key, or a selector matching nothing: exit 2.
     let typo = sb.write(
@@ -189,11 +174,9 @@ fn a_passing_gate_exits_0_an_impossible_one_exits_1_and_a_typo_exits_2() {
 }
 
 #[test]
+#[ignore = "needs root, mkfs.ext4: tmpfs and ext4 runs against baselines"]
 fn a_run_passes_against_its_own_baseline_and_fails_against_a_faster_one() {
-    const TEST: &str = "a_run_passes_against_its_own_baseline_and_fails_against_a_faster_one";
-    if !require_root(TEST) {
-        return;
-    }
+    require(&[Need::Root, Need::MKFS_EXT4]);
     let _serial = serial();
     let sb = Sandbox::new();
     let baselines = sb.dir.path().join("baselines");

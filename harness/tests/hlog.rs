@@ -6,22 +6,10 @@ use std::process::Command;
 
 use crate::support::*;
 
-fn python_hdrh_available() -> bool {
-    Command::new("python3")
-        .args(["-c", "import hdrh.histogram"])
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
 #[test]
+#[ignore = "needs python3 hdrhistogram: reads the .hlog files with another implementation"]
 fn hlog_files_are_readable_by_another_implementation_and_agree_with_result_json() {
-    if !python_hdrh_available() {
-        if in_ci() {
-            panic!("python3 with the hdrhistogram package is required in CI (.ci/run installs it)");
-        }
-        eprintln!("SKIP hlog test: needs python3 -m pip install hdrhistogram");
-        return;
-    }
+    require(&[Need::Python("hdrh.histogram", "hdrhistogram")]);
     let _serial = serial();
     let sb = Sandbox::new();
     let file = sb.write(

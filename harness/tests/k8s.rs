@@ -35,34 +35,14 @@ workloads:
 /// The Kubernetes version whose schemas the manifests are checked against.
 const KUBERNETES: &str = "1.30.0";
 
-/// The validator, when installed; otherwise SKIP (the validation, not
-/// the test) — or fail in CI, which installs it (`.ci/run`).
-fn validator(test: &str) -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join("kubernetes-validate"))
-            .find(|p| p.is_file())
-    });
-    if found.is_none() {
-        if in_ci() {
-            panic!(
-                "{test} needs kubernetes-validate (python3 -m pip install kubernetes-validate), \
-                 and CI must not skip it"
-            );
-        }
-        eprintln!(
-            "SKIP {test} (schema validation only): needs kubernetes-validate; \
-             python3 -m pip install kubernetes-validate"
-        );
-    }
-    found
-}
+/// The schema validator: a pip package, run as `python3 -m kubernetes_validate`.
+const KUBERNETES_VALIDATE: Need = Need::Python("kubernetes_validate", "kubernetes-validate");
 
 /// `kubernetes-validate -k 1.30.0 --strict FILE`: strict rejects any
 /// field the schema does not know.
-fn validate(validator: &Path, file: &Path) -> std::process::Output {
-    Command::new(validator)
-        .args(["-k", KUBERNETES, "--strict"])
+fn validate(file: &Path) -> std::process::Output {
+    Command::new("python3")
+        .args(["-m", "kubernetes_validate", "-k", KUBERNETES, "--strict"])
         .arg(file)
         .output()
         .unwrap()
@@ -91,14 +71,12 @@ fn named<'a>(list: &'a Value, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("nothing named {name} in {list:?}"))
 }
 
-#[test]
-fn k8s_render_three_nodes_validates_and_pins_one_pod_per_node() {
-    // Without the validator (and outside CI) the semantic checks still run.
-    let validator = validator("k8s_render_three_nodes_validates_and_pins_one_pod_per_node");
-    let sb = Sandbox::new();
+/// `--nodes node-a,node-b,node-c --create-namespace -o DIR`: the three
+/// files it writes, in order.
+fn render_three_nodes(sb: &Sandbox) -> Vec<PathBuf> {
     let dir = sb.out("k8s");
     let out = render(
-        &sb,
+        sb,
         &[
             "--nodes",
             "node-a,node-b,node-c",
@@ -122,8 +100,16 @@ fn k8s_render_three_nodes_validates_and_pins_one_pod_per_node() {
         names,
         ["00-namespace.yaml", "10-configmap.yaml", "20-job.yaml"]
     );
-    for f in files.iter().filter(|_| validator.is_some()) {
-        let v = validate(validator.as_deref().unwrap(), f);
+    files
+}
+
+#[test]
+#[ignore = "needs python3 kubernetes-validate: checks the manifests against Kubernetes' schemas"]
+fn k8s_render_three_nodes_passes_kubernetes_validate() {
+    require(&[KUBERNETES_VALIDATE]);
+    let sb = Sandbox::new();
+    for f in render_three_nodes(&sb) {
+        let v = validate(&f);
         assert!(
             v.status.success(),
             "{} does not validate against Kubernetes {KUBERNETES}:\n{}",
@@ -131,6 +117,12 @@ fn k8s_render_three_nodes_validates_and_pins_one_pod_per_node() {
             text(&v)
         );
     }
+}
+
+#[test]
+fn k8s_render_three_nodes_pins_one_pod_per_node() {
+    let sb = Sandbox::new();
+    let files = render_three_nodes(&sb);
 
     // The Namespace admits privileged pods.
     let ns = parse(&files[0]);
@@ -248,12 +240,10 @@ fn k8s_render_three_nodes_validates_and_pins_one_pod_per_node() {
     assert_eq!(c["resources"]["limits"]["memory"], "1280Mi");
 }
 
-#[test]
-fn k8s_render_stdout_is_a_valid_multi_document_stream() {
-    let validator = validator("k8s_render_stdout_is_a_valid_multi_document_stream");
-    let sb = Sandbox::new();
+/// `--node-selector … --count 4` to stdout: one multi-document stream.
+fn render_stream(sb: &Sandbox) -> String {
     let out = render(
-        &sb,
+        sb,
         &[
             "--node-selector",
             "wpbench.example.com/bench=true",
@@ -262,12 +252,23 @@ fn k8s_render_stdout_is_a_valid_multi_document_stream() {
         ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let stream = String::from_utf8(out.stdout).unwrap();
-    if let Some(validator) = &validator {
-        let file = sb.write("stream.yaml", &stream);
-        let v = validate(validator, &file);
-        assert!(v.status.success(), "{}", text(&v));
-    }
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+#[ignore = "needs python3 kubernetes-validate: checks the stream against Kubernetes' schemas"]
+fn k8s_render_stdout_passes_kubernetes_validate() {
+    require(&[KUBERNETES_VALIDATE]);
+    let sb = Sandbox::new();
+    let file = sb.write("stream.yaml", &render_stream(&sb));
+    let v = validate(&file);
+    assert!(v.status.success(), "{}", text(&v));
+}
+
+#[test]
+fn k8s_render_stdout_is_a_multi_document_stream() {
+    let sb = Sandbox::new();
+    let stream = render_stream(&sb);
     let docs: Vec<Value> = serde_yaml::Deserializer::from_str(&stream)
         .map(|d| Value::deserialize(d).unwrap())
         .collect();
@@ -287,10 +288,9 @@ fn k8s_render_stdout_is_a_valid_multi_document_stream() {
 
 /// The validator is a real one: it refuses what the API server would.
 #[test]
+#[ignore = "needs python3 kubernetes-validate: the validator the other tests trust"]
 fn k8s_validator_refuses_a_broken_job() {
-    let Some(validator) = validator("k8s_validator_refuses_a_broken_job") else {
-        return;
-    };
+    require(&[KUBERNETES_VALIDATE]);
     let sb = Sandbox::new();
     let out = render(&sb, &["--nodes", "a,b,c"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
@@ -304,7 +304,7 @@ fn k8s_validator_refuses_a_broken_job() {
     ] {
         assert!(stream.contains(from), "{from:?} not in the render");
         let file = sb.write("broken.yaml", &stream.replacen(from, to, 1));
-        let v = validate(&validator, &file);
+        let v = validate(&file);
         assert!(!v.status.success(), "{to:?} passed:\n{}", text(&v));
     }
 }

@@ -1,7 +1,9 @@
 //! wpbench's integration tests: one binary, real mounts, real files.
 //!
-//! Tests that need root check for it: on a developer laptop they print why
-//! they skip; in CI (CI=true) a missing privilege fails them.
+//! Tests that need root or a program are `#[ignore = "needs …"]`: plain
+//! `cargo test` lists them as ignored with their reason; `cargo test --
+//! --include-ignored` (what .ci/run does, as root) runs them, and each
+//! first calls `require`, which fails it when what it needs is missing.
 
 mod support;
 

@@ -40,12 +40,9 @@ fn hist(op: &serde_json::Value) -> hdrhistogram::Histogram<u64> {
 }
 
 #[test]
+#[ignore = "needs root: three runs of a tmpfs cell"]
 fn a_fleet_of_three_runs_merges_exactly_and_reports_gates_and_refuses_other_options() {
-    const TEST: &str =
-        "a_fleet_of_three_runs_merges_exactly_and_reports_gates_and_refuses_other_options";
-    if !require_root(TEST) {
-        return;
-    }
+    require(&[Need::Root]);
     let _serial = serial();
     let sb = Sandbox::new();
     let file = sb.write("fleet.yaml", &FLEET.replace("__OPTIONS__", ""));

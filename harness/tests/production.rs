@@ -90,10 +90,9 @@ fn a_billion_repeats_on_the_command_line_is_refused_at_once() {
 }
 
 #[test]
+#[ignore = "needs root: an overlay target, checked against the free space"]
 fn terabytes_of_lower_files_are_refused_before_anything_is_written() {
-    if !require_root("terabytes_of_lower_files_are_refused_before_anything_is_written") {
-        return;
-    }
+    require(&[Need::Root]);
     let sb = Sandbox::new();
     let file = sb.write(
         "huge.yaml",
@@ -115,10 +114,9 @@ fn terabytes_of_lower_files_are_refused_before_anything_is_written() {
 }
 
 #[test]
+#[ignore = "needs root, mkfs.ext4: asks the kernel about every target's options"]
 fn a_typo_in_the_fifth_targets_options_fails_in_the_first_second() {
-    if !require_root("a_typo_in_the_fifth_targets_options_fails_in_the_first_second") {
-        return;
-    }
+    require(&[Need::Root, Need::MKFS_EXT4]);
     let _serial = serial();
     let sb = Sandbox::new();
     let file = sb.write(
@@ -190,10 +188,9 @@ fn a_hostpath_that_is_a_file_or_leads_into_etc_is_refused_before_the_first_cell(
 }
 
 #[test]
+#[ignore = "needs root: interrupts the setup of an overlay"]
 fn sigint_during_a_long_setup_ends_the_run_within_a_second() {
-    if !require_root("sigint_during_a_long_setup_ends_the_run_within_a_second") {
-        return;
-    }
+    require(&[Need::Root]);
     let _serial = serial();
     let sb = Sandbox::new();
     // A lower layer of a million files takes about a minute to write.
@@ -240,10 +237,13 @@ fn sigint_during_a_long_setup_ends_the_run_within_a_second() {
 }
 
 #[test]
+#[ignore = "needs root, unshare, mount: writes the results to small tmpfs mounts in a private namespace"]
 fn output_on_a_read_only_or_full_filesystem_is_exit_3_and_never_completed() {
-    if !require_root("output_on_a_read_only_or_full_filesystem_is_exit_3_and_never_completed") {
-        return;
-    }
+    require(&[
+        Need::Root,
+        Need::Program("unshare", "util-linux"),
+        Need::Program("mount", "mount"),
+    ]);
     let _serial = serial();
     let sb = Sandbox::new();
     let file = sb.write(
@@ -290,10 +290,13 @@ fn output_on_a_read_only_or_full_filesystem_is_exit_3_and_never_completed() {
 }
 
 #[test]
+#[ignore = "needs root, unshare, mount: a hostPath on a small tmpfs in a private namespace"]
 fn a_hostpath_cell_stops_before_the_nodes_filesystem_fills() {
-    if !require_root("a_hostpath_cell_stops_before_the_nodes_filesystem_fills") {
-        return;
-    }
+    require(&[
+        Need::Root,
+        Need::Program("unshare", "util-linux"),
+        Need::Program("mount", "mount"),
+    ]);
     let _serial = serial();
     let sb = Sandbox::new();
     let base = sb.dir.path().join("node");

@@ -60,10 +60,9 @@ workloads:
 ";
 
 #[test]
+#[ignore = "needs root: mounts tmpfs cells"]
 fn tmpfs_and_hostpath_cells_produce_consistent_results() {
-    if !require_root("tmpfs_and_hostpath_cells_produce_consistent_results") {
-        return;
-    }
+    require(&[Need::Root]);
     let _serial = serial();
     let sb = Sandbox::new();
     let file = scenario(
@@ -332,10 +331,9 @@ fn a_crash_and_an_eio_on_one_cell_exit_2_before_touching_anything() {
 }
 
 #[test]
+#[ignore = "needs root: a tmpfs target"]
 fn a_target_too_small_for_the_setup_is_a_usage_error() {
-    if !require_root("a_target_too_small_for_the_setup_is_a_usage_error") {
-        return;
-    }
+    require(&[Need::Root]);
     let _serial = serial();
     let sb = Sandbox::new();
     let file = scenario(

@@ -1,8 +1,12 @@
-//! Shared helpers: running the wpbench binary, privilege checks, fixtures.
+//! Shared helpers: running the wpbench binary, requirements, fixtures.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::{Mutex, MutexGuard};
+
+/// What a test needs (root, a program, a python package): decided by the
+/// library's one implementation, shared with the unit tests.
+pub use wpbench::testing::{program, require, Need};
 
 /// Runs that measure are serialized: on a 2-core machine, two concurrent
 /// runs would skew each other's rates.
@@ -18,40 +22,6 @@ pub fn wpbench() -> Command {
 
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-pub fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-}
-
-/// True when the test can run as root. Otherwise prints why it skips —
-/// or fails in CI, where a missing privilege must not hide a test.
-pub fn require_root(test: &str) -> bool {
-    if rustix::process::geteuid().is_root() {
-        return true;
-    }
-    if in_ci() {
-        panic!("{test} needs root, and CI must not skip it: run the tests as root");
-    }
-    eprintln!("SKIP {test}: needs root (mounts in a private namespace); run as root to include it");
-    false
-}
-
-/// The path of `program` when it is installed. Otherwise prints why the
-/// test skips — or fails in CI, which installs it (`.ci/run`).
-pub fn require_program(test: &str, program: &str, package: &str) -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join(program))
-            .find(|p| p.is_file())
-    });
-    if found.is_none() {
-        if in_ci() {
-            panic!("{test} needs {program} (Debian package {package}), and CI must not skip it");
-        }
-        eprintln!("SKIP {test}: needs {program}; apt-get install {package}");
-    }
-    found
 }
 
 /// A scratch root, a hostPath base and an output directory for one test,

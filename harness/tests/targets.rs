@@ -35,10 +35,9 @@ fn run_ok(sb: &Sandbox, name: &str, yaml: &str, extra: &[&str]) -> Value {
 }
 
 #[test]
+#[ignore = "needs root, mkfs.ext4, mkfs.xfs: mounts every target kind"]
 fn every_kind_mounts_with_its_options_in_effect() {
-    if !require_root("every_kind_mounts_with_its_options_in_effect") {
-        return;
-    }
+    require(&[Need::Root, Need::MKFS_EXT4, Need::MKFS_XFS]);
     let _serial = serial();
     let sb = Sandbox::new();
     let result = run_ok(
@@ -132,10 +131,9 @@ fn every_kind_mounts_with_its_options_in_effect() {
 /// Options whose value is the default, or which the kernel spells its own
 /// way, are in effect though mountinfo does not show them as written.
 #[test]
+#[ignore = "needs root, mkfs.ext4, mkfs.xfs: mounts tmpfs, overlay, ext4 and xfs"]
 fn defaults_the_kernel_does_not_show_are_in_effect() {
-    if !require_root("defaults_the_kernel_does_not_show_are_in_effect") {
-        return;
-    }
+    require(&[Need::Root, Need::MKFS_EXT4, Need::MKFS_XFS]);
     let _serial = serial();
     let sb = Sandbox::new();
     let result = run_ok(
@@ -182,10 +180,9 @@ fn defaults_the_kernel_does_not_show_are_in_effect() {
 }
 
 #[test]
+#[ignore = "needs root, mkfs.ext4, mkfs.xfs: mounts ext4, xfs and overlay with bad options"]
 fn refused_options_are_named_and_nothing_is_left() {
-    if !require_root("refused_options_are_named_and_nothing_is_left") {
-        return;
-    }
+    require(&[Need::Root, Need::MKFS_EXT4, Need::MKFS_XFS]);
     let _serial = serial();
     let sb = Sandbox::new();
     // An option the kernel does not know is found by the preflight probe,
@@ -219,10 +216,9 @@ fn refused_options_are_named_and_nothing_is_left() {
 }
 
 #[test]
+#[ignore = "needs root, mkfs.ext4: ext4 loop devices under three atime options"]
 fn strictatime_reads_write_to_the_device_and_noatime_reads_do_not() {
-    if !require_root("strictatime_reads_write_to_the_device_and_noatime_reads_do_not") {
-        return;
-    }
+    require(&[Need::Root, Need::MKFS_EXT4]);
     let _serial = serial();
     let sb = Sandbox::new();
     let result = run_ok(
@@ -263,10 +259,9 @@ fn strictatime_reads_write_to_the_device_and_noatime_reads_do_not() {
 }
 
 #[test]
+#[ignore = "needs root, mkfs.ext4: overlays on ext4 with metacopy off and on"]
 fn metacopy_copies_metadata_and_not_data() {
-    if !require_root("metacopy_copies_metadata_and_not_data") {
-        return;
-    }
+    require(&[Need::Root, Need::MKFS_EXT4]);
     let _serial = serial();
     let sb = Sandbox::new();
     let result = run_ok(
@@ -306,10 +301,9 @@ fn metacopy_copies_metadata_and_not_data() {
 }
 
 #[test]
+#[ignore = "needs root, mkfs.ext4: one ext4 loop device across cells"]
 fn reuse_keeps_one_target_across_its_cells() {
-    if !require_root("reuse_keeps_one_target_across_its_cells") {
-        return;
-    }
+    require(&[Need::Root, Need::MKFS_EXT4]);
     let _serial = serial();
     let sb = Sandbox::new();
     let result = run_ok(

@@ -25,10 +25,9 @@ fn errors(cell: &Value) -> u64 {
 }
 
 #[test]
+#[ignore = "needs root, mkfs.ext4: the shipped varmail on ext4 and tmpfs"]
 fn varmail_sequence_counts_match_its_steps() {
-    if !require_root("varmail_sequence_counts_match_its_steps") {
-        return;
-    }
+    require(&[Need::Root, Need::MKFS_EXT4]);
     let _serial = serial();
     let sb = Sandbox::new();
     // The shipped varmail, 300 passes per cell (over its 4 threads), no warm-up.
@@ -65,10 +64,9 @@ fn varmail_sequence_counts_match_its_steps() {
 }
 
 #[test]
+#[ignore = "needs root, mkfs.ext4: an overlay on ext4 and an ext4 loop device"]
 fn metadata_churns_an_overlays_lower_files_and_o_direct_reaches_the_device() {
-    if !require_root("metadata_churns_an_overlays_lower_files_and_o_direct_reaches_the_device") {
-        return;
-    }
+    require(&[Need::Root, Need::MKFS_EXT4]);
     let _serial = serial();
     let sb = Sandbox::new();
     let file = sb.write(
@@ -155,10 +153,9 @@ fn redirects(upper: &std::path::Path) -> Upper {
 }
 
 #[test]
+#[ignore = "needs root, mkfs.ext4: overlays on ext4 with redirect_dir on and off"]
 fn rename_dir_redirects_with_redirect_dir_on_and_fails_with_exdev_off() {
-    if !require_root("rename_dir_redirects_with_redirect_dir_on_and_fails_with_exdev_off") {
-        return;
-    }
+    require(&[Need::Root, Need::MKFS_EXT4]);
     let _serial = serial();
     let sb = Sandbox::new();
     let lower = "upper: {kind: ext4, size: 128MiB}, lower: {files: 40, file_size: 1KiB, dirs: 4}";
@@ -283,10 +280,9 @@ fn task_logs(dir: &std::path::Path) -> BTreeMap<String, Vec<(String, Vec<u8>)>> 
 }
 
 #[test]
+#[ignore = "needs root: a tmpfs and a hostPath cell"]
 fn log_append_open_tasks_live_long_and_match_the_logs_on_disk() {
-    if !require_root("log_append_open_tasks_live_long_and_match_the_logs_on_disk") {
-        return;
-    }
+    require(&[Need::Root]);
     let _serial = serial();
     let sb = Sandbox::new();
     // Fixed sizes make the bookkeeping exact: a task is 128 lines of 128 B.
