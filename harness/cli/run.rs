@@ -14,9 +14,8 @@ use crate::engine::run::{self as runner, RunOptions};
 use crate::error::{Error, Result};
 use crate::report;
 use crate::result::writer::{out_dir_problem, out_flag_problem};
+use crate::scenario;
 use crate::scenario::plan::plan;
-use crate::scenario::units::format_duration;
-use crate::scenario::{self, Stop};
 use crate::target::{guardian, namespace, scratch};
 
 fn new_run_id() -> String {
@@ -49,46 +48,15 @@ fn cancel_on_signals() -> Result<Cancel> {
 pub(super) fn run(args: RunArgs) -> Result<ExitCode> {
     // Before anything that can take time: every phase honours a signal.
     let cancel = cancel_on_signals()?;
-    let mut scenario = scenario::load(&args.file)?;
-    if let Some(d) = args.duration {
-        if d.is_zero() {
-            return Err(Error::Usage("--duration must be longer than 0s".into()));
-        }
-        scenario.stop = Stop::Duration(d);
-    }
-    if let Some(n) = args.ops {
-        scenario.stop = Stop::Ops(n);
-    }
-    if let Some(w) = args.warmup {
-        scenario.warmup = w;
-    }
-    if let Some(r) = args.repeat {
-        scenario.repeat = r;
-        if let Some(m) = scenario::plan_too_large(&scenario) {
-            return Err(Error::Usage(format!("--repeat {r}: {m}")));
-        }
-    }
-    if let Some(s) = args.seed {
-        scenario.seed = s;
-    }
-    if let Stop::Duration(d) = scenario.stop {
-        // The loader checked the file's own duration; an override may not
-        // end the cells before their power cut.
-        if let Some(at) = scenario
-            .faults
-            .iter()
-            .filter_map(|f| f.at)
-            .find(|at| at.max >= d)
-        {
-            return Err(Error::Usage(format!(
-                "the measured phase ({}) ends before a crash fault's `at` window ({}..{}) does; \
-                 give a longer --duration",
-                format_duration(d),
-                format_duration(at.min),
-                format_duration(at.max)
-            )));
-        }
-    }
+    // The overrides are checked with the file, by the loader's own rules.
+    let overrides = scenario::Overrides {
+        duration: args.duration,
+        ops: args.ops,
+        warmup: args.warmup,
+        repeat: args.repeat,
+        seed: args.seed,
+    };
+    let scenario = scenario::load_with(&args.file, &overrides)?;
     let plan = plan(&scenario, &args.only).map_err(Error::Usage)?;
     let problem = match &args.out {
         Some(out) => out_flag_problem(out),
