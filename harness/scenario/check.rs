@@ -18,8 +18,9 @@ use super::options::{
 };
 use super::raw::*;
 use super::spec::*;
-use super::units::{format_duration, format_size, SizeRange};
+use super::units::{format_duration, format_duration_exact, format_size, SizeRange};
 use super::yaml::{self, Node, Spans};
+use super::Overrides;
 use crate::glob::glob_match;
 use crate::record::Op;
 
@@ -74,8 +75,9 @@ fn check_version(cx: &mut Ctx, version: Option<u64>) {
     }
 }
 
-/// Reads, checks and expands one scenario text.
-pub fn load_str(text: &str, file: &Path) -> Result<Scenario, Diagnostics> {
+/// Reads, checks and expands one scenario text, with `overrides` in place
+/// of the file's values.
+pub fn load_str(text: &str, file: &Path, overrides: &Overrides) -> Result<Scenario, Diagnostics> {
     let sha256: String = Sha256::digest(text.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -84,6 +86,7 @@ pub fn load_str(text: &str, file: &Path) -> Result<Scenario, Diagnostics> {
     let mut cx = Ctx {
         file,
         spans,
+        overrides,
         diags: Vec::new(),
     };
     let scenario = scenario(&mut cx, &node, file, sha256);
@@ -96,6 +99,8 @@ pub fn load_str(text: &str, file: &Path) -> Result<Scenario, Diagnostics> {
 struct Ctx<'a> {
     file: &'a Path,
     spans: Spans,
+    /// The command line's values, reported as flags rather than places.
+    overrides: &'a Overrides,
     diags: Vec<Diagnostic>,
 }
 
@@ -112,6 +117,17 @@ impl Ctx<'_> {
     }
 
     fn err(&mut self, key: &str, message: impl Into<String>) {
+        if let Some(flag) = override_flag(self.overrides, key) {
+            // The value is the command line's, not the file's: no place in it.
+            self.diags.push(Diagnostic {
+                file: self.file.to_path_buf(),
+                line: 0,
+                column: 0,
+                key: String::new(),
+                message: format!("{flag}: {}", message.into()),
+            });
+            return;
+        }
         let (line, column) = self.spans.resolve(key);
         self.diags.push(Diagnostic {
             file: self.file.to_path_buf(),
@@ -175,6 +191,42 @@ impl At {
     }
 }
 
+/// The command line's values in place of the file's, before anything is
+/// checked; `duration` and `ops` replace each other (both given is the
+/// loader's "not both" error).
+fn apply_overrides(raw: &mut RawScenario, o: &Overrides) {
+    if o.duration.is_some() || o.ops.is_some() {
+        raw.duration = o.duration.map(U);
+        raw.ops = o.ops;
+    }
+    if let Some(w) = o.warmup {
+        raw.warmup = Some(U(w));
+    }
+    if let Some(r) = o.repeat {
+        raw.repeat = Some(u64::from(r));
+    }
+    if let Some(s) = o.seed {
+        raw.seed = Some(s);
+    }
+}
+
+/// The flag that replaced top-level `key`, with its value as a user would
+/// write it (`--duration 1500ms`).
+fn override_flag(o: &Overrides, key: &str) -> Option<String> {
+    let exact = |d: Duration| match d.is_zero() {
+        true => "0s".to_string(),
+        false => format_duration_exact(d),
+    };
+    match key {
+        "duration" => o.duration.map(|d| format!("--duration {}", exact(d))),
+        "ops" => o.ops.map(|n| format!("--ops {n}")),
+        "warmup" => o.warmup.map(|d| format!("--warmup {}", exact(d))),
+        "repeat" => o.repeat.map(|r| format!("--repeat {r}")),
+        "seed" => o.seed.map(|s| format!("--seed {s}")),
+        _ => None,
+    }
+}
+
 fn scenario(cx: &mut Ctx, node: &Node, file: &Path, sha256: String) -> Option<Scenario> {
     if !yaml::is_mapping(node) {
         cx.err(
@@ -187,13 +239,14 @@ fn scenario(cx: &mut Ctx, node: &Node, file: &Path, sha256: String) -> Option<Sc
         );
         return None;
     }
-    let raw: RawScenario = match yaml::from_node(node) {
+    let mut raw: RawScenario = match yaml::from_node(node) {
         Ok(r) => r,
         Err(e) => {
             cx.de_err(&At::new(String::new()), e);
             return None;
         }
     };
+    apply_overrides(&mut raw, cx.overrides);
 
     check_version(cx, raw.version);
     let name = match raw.name {
@@ -302,7 +355,10 @@ fn scenario(cx: &mut Ctx, node: &Node, file: &Path, sha256: String) -> Option<Sc
         .then(|| Cells::new(&targets, &workloads, &faults));
     if let Some(cells) = &cells {
         if let Some((i, m)) = cells.too_many_runs(u64::from(repeat)) {
-            cx.err(&format!("faults[{i}].trials"), m);
+            match cx.overrides.repeat {
+                Some(_) => cx.err("repeat", m),
+                None => cx.err(&format!("faults[{i}].trials"), m),
+            }
         }
     }
     let gates: Vec<GateSpec> = raw
@@ -699,20 +755,6 @@ fn check_room(cx: &mut Ctx, targets: &[(TargetSpec, At)], workloads: &[(Workload
             ),
         );
     }
-}
-
-/// Why a checked scenario's plan is too large to run — more than
-/// [`MAX_CELLS`] cells, or cell runs counting crash trials — after its
-/// `repeat` was overridden (`run --repeat`). Counted, never materialised.
-pub fn plan_too_large(s: &Scenario) -> Option<String> {
-    let repeat = u64::from(s.repeat);
-    too_many_cells(s.targets.len(), s.workloads.len(), repeat)
-        .map(|(_, m)| m)
-        .or_else(|| {
-            Cells::new(&s.targets, &s.workloads, &s.faults)
-                .too_many_runs(repeat)
-                .map(|(_, m)| m)
-        })
 }
 
 /// A required, non-empty list section.
@@ -2735,7 +2777,17 @@ fn fault_entry(
             _ => {}
         }
         if let (Some(r), Stop::Duration(d)) = (at_range, stop) {
-            if r.max >= d {
+            if r.max >= d && cx.overrides.duration.is_some() {
+                cx.err(
+                    "duration",
+                    format!(
+                        "the measured phase ends before the crash of `{}` can fire (its `at` \
+                         reaches {}); give a longer --duration",
+                        at.base,
+                        format_duration_exact(r.max)
+                    ),
+                );
+            } else if r.max >= d {
                 cx.err(
                     &at.key("at"),
                     format!(
@@ -3494,6 +3546,7 @@ pub fn load_gates_str(
     let mut cx = Ctx {
         file,
         spans,
+        overrides: &Overrides::default(),
         diags: Vec::new(),
     };
     if !yaml::is_mapping(&node) {

@@ -32,8 +32,9 @@ mod yaml;
 mod tests;
 
 use std::path::Path;
+use std::time::Duration;
 
-pub use check::{plan_too_large, too_many_cells, GateNames, MAX_CELLS};
+pub use check::{too_many_cells, GateNames, MAX_CELLS};
 pub use diag::{Diagnostic, Diagnostics, Place};
 pub use options::{merge_options, refused_host_path};
 pub use spec::*;
@@ -41,7 +42,26 @@ pub use spec::*;
 /// Reads and checks a scenario file. An unreadable file is one diagnostic
 /// at line 0, column 0.
 pub fn load(path: &Path) -> Result<Scenario, Diagnostics> {
-    load_str(&read_text(path, "the scenario")?, path)
+    load_with(path, &Overrides::default())
+}
+
+/// Values given on the command line (`run --duration 10s` …) in place of
+/// the file's. `duration` and `ops` replace each other.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Overrides {
+    pub duration: Option<Duration>,
+    pub ops: Option<u64>,
+    pub warmup: Option<Duration>,
+    pub repeat: Option<u32>,
+    pub seed: Option<u64>,
+}
+
+/// [`load`], with `overrides` put in place of the file's values before
+/// anything is checked, so that every rule (cell limits, crash `at`
+/// windows, gates …) sees them. A problem with an overridden value is
+/// reported as the flag's, at line 0: `file:0:0: --repeat 9000000: …`.
+pub fn load_with(path: &Path, overrides: &Overrides) -> Result<Scenario, Diagnostics> {
+    check::load_str(&read_text(path, "the scenario")?, path, overrides)
 }
 
 /// Reads and checks a gate file (`--gate FILE`) against the names of the
@@ -77,5 +97,5 @@ fn read_text(path: &Path, what: &str) -> Result<String, Diagnostics> {
 /// Checks scenario text; `file` is only used in diagnostics and
 /// `Scenario::file`. `Scenario::sha256` is the hash of the text's bytes.
 pub fn load_str(text: &str, file: &Path) -> Result<Scenario, Diagnostics> {
-    check::load_str(text, file)
+    check::load_str(text, file, &Overrides::default())
 }

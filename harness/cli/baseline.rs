@@ -1,0 +1,32 @@
+//! `wpbench baseline save`: store a run's histograms as a named baseline
+//! for `--baseline`.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use super::gating::read_run;
+use crate::error::{Error, Result};
+
+pub(super) fn save(run: &Path, name: &str, dir: &Path) -> Result<ExitCode> {
+    crate::gate::baseline::check_name(name).map_err(Error::Usage)?;
+    let result = read_run(run)?;
+    if result.cells.is_empty() {
+        return Err(Error::Usage(format!(
+            "{}: the run has no cells to keep as a baseline",
+            run.display()
+        )));
+    }
+    let b = crate::gate::baseline::Baseline::from_run(&result, name);
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::run_io(format!("creating {}", dir.display()), e))?;
+    let path = dir.join(format!("{name}.json"));
+    crate::result::writer::write_atomic(&path, &b.to_bytes())
+        .map_err(|e| Error::run_io(format!("writing {}", path.display()), e))?;
+    println!(
+        "saved baseline {name} ({} cells of run {}) to {}",
+        b.cells.len(),
+        b.run_id,
+        path.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,29 @@
+//! `wpbench compare`: two runs side by side, per cell and op, with whether
+//! each change is significant across the repeats.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use super::args::CompareFormat;
+use super::gating::read_run;
+use crate::error::{Error, Result};
+use crate::report;
+
+pub(super) fn compare(base: &Path, new: &Path, format: CompareFormat) -> Result<ExitCode> {
+    let (base, new) = (read_run(base)?, read_run(new)?);
+    let c = report::compare::compare(&base, &new);
+    let text = match format {
+        CompareFormat::Text => report::compare::render_text(&c),
+        CompareFormat::Markdown => report::compare::render_markdown(&c),
+        CompareFormat::Html => {
+            report::compare::render_html(&c, &report::compare::spectra(&base, &new, &c))
+        }
+        CompareFormat::Json => {
+            let mut s = serde_json::to_string_pretty(&c).map_err(|e| Error::Run(e.to_string()))?;
+            s.push('\n');
+            s
+        }
+    };
+    print!("{text}");
+    Ok(ExitCode::SUCCESS)
+}

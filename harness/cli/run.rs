@@ -1,0 +1,139 @@
+//! `wpbench run`: load and check a scenario with the command line's
+//! overrides, check the machine, run every cell and gate the result.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use super::args::{Format, RunArgs};
+use super::console::Console;
+use super::gating::{judge, load_gating};
+use crate::cancel::Cancel;
+use crate::engine::preflight;
+use crate::engine::run::{self as runner, RunOptions};
+use crate::error::{Error, Result};
+use crate::report;
+use crate::result::writer::{out_dir_problem, out_flag_problem};
+use crate::scenario;
+use crate::scenario::plan::plan;
+use crate::target::{guardian, namespace, scratch};
+
+fn new_run_id() -> String {
+    let now = std::time::SystemTime::now();
+    let stamp: String = humantime::format_rfc3339_seconds(now)
+        .to_string()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect();
+    let nanos = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .subsec_nanos();
+    format!("{stamp}-{:04x}", (nanos ^ std::process::id()) & 0xffff)
+}
+
+/// The first SIGINT or SIGTERM sets `cancel`, which every phase polls; a
+/// second exits at once (the namespace still takes the mounts with it, the
+/// guardian or `wpbench cleanup` removes the scratch).
+fn cancel_on_signals() -> Result<Cancel> {
+    let cancel = Cancel::new();
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register_conditional_shutdown(sig, 4, cancel.flag())
+            .and_then(|_| signal_hook::flag::register(sig, cancel.flag()))
+            .map_err(|e| Error::Environment(format!("installing signal handlers: {e}")))?;
+    }
+    Ok(cancel)
+}
+
+pub(super) fn run(args: RunArgs) -> Result<ExitCode> {
+    // Before anything that can take time: every phase honours a signal.
+    let cancel = cancel_on_signals()?;
+    // The overrides are checked with the file, by the loader's own rules.
+    let overrides = scenario::Overrides {
+        duration: args.duration,
+        ops: args.ops,
+        warmup: args.warmup,
+        repeat: args.repeat,
+        seed: args.seed,
+    };
+    let scenario = scenario::load_with(&args.file, &overrides)?;
+    let plan = plan(&scenario, &args.only).map_err(Error::Usage)?;
+    let problem = match &args.out {
+        Some(out) => out_flag_problem(out),
+        None => out_dir_problem(&PathBuf::from("reports").join(&scenario.name))
+            .map(|p| format!("the default run directory: {p}; give --out DIR")),
+    };
+    if let Some(problem) = problem {
+        return Err(Error::Usage(problem));
+    }
+    // Gate files and the baseline are checked before anything runs.
+    let (mut gates, baseline) = load_gating(&args.gating, &scenario::GateNames::of(&scenario))?;
+    gates.splice(0..0, scenario.gates.iter().cloned());
+    let privileged = namespace::is_privileged();
+    let run_id = new_run_id();
+    // A scratch root another user could write is refused before anything
+    // starts (exit 3); its checked, absolute form is used from here on.
+    let scratch_root =
+        scratch::trusted_root(&args.scratch.clone().unwrap_or_else(scratch::default_root))?;
+    let out_dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("reports").join(&scenario.name).join(&run_id));
+    // Everything that can be known before anything is written: each
+    // target's environment and mount options, and the plan's budget.
+    preflight::check_environment(&scenario, &plan, privileged)?;
+    preflight::check_budget(&scenario, &plan, &scratch_root, &out_dir)?;
+    // Started before the namespace, so it stays in the host's; it removes
+    // what the run leaves on disk if the run is killed with SIGKILL.
+    let _guardian = guardian::spawn(&scratch_root, &run_id)?;
+    if privileged {
+        // Before any thread exists: threads inherit the namespace.
+        namespace::enter_private_mount_namespace()?;
+    }
+
+    let opts = RunOptions {
+        run_id,
+        out_dir: out_dir.clone(),
+        scratch_root,
+        keep: args.keep,
+        privileged,
+        command: std::env::args().collect(),
+    };
+    let console = Console::new(&args);
+    let result = runner::run(&scenario, &plan, &opts, &cancel, &console);
+    console.done();
+    let result = result?;
+    match args.format {
+        Format::Json => {
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(&report::json::render(&result));
+        }
+        Format::Text if !args.quiet => {
+            eprintln!(
+                "wrote {0}/result.json, {0}/report.html, {0}/summary.md, charts/ and {1} interval logs",
+                out_dir.display(),
+                result.cells.len()
+            );
+        }
+        Format::Text => {}
+    }
+    if result.status == crate::result::RunStatus::Interrupted {
+        return Err(Error::Run(format!(
+            "interrupted by a signal after {} of {} cells; partial results are in {}",
+            result.cells.len(),
+            plan.len(),
+            out_dir.display()
+        )));
+    }
+    if gates.is_empty() && baseline.is_none() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    // stdout may be carrying result.json (--format json).
+    judge(
+        &out_dir,
+        &result,
+        &gates,
+        baseline.as_ref(),
+        args.format == Format::Json,
+    )
+}

@@ -1,0 +1,82 @@
+//! `wpbench validate`: check scenario files without touching the system and
+//! print each one's plan (cells, time, the most it holds at once).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use super::args::Format;
+use crate::error::{Error, Result};
+use crate::scenario::{self, plan::plan};
+
+pub(super) fn validate(files: &[PathBuf], format: Format) -> Result<ExitCode> {
+    let mut failed = false;
+    let mut json = Vec::new();
+    for file in files {
+        let checked = scenario::load(file).and_then(|s| {
+            // A plan over the whole scenario (no --only): the cell count
+            // limit is the loader's, so this cannot fail on a loaded file.
+            let plan = plan(&s, &[]).map_err(|message| {
+                scenario::Diagnostics(vec![scenario::Diagnostic {
+                    file: file.clone(),
+                    line: 1,
+                    column: 1,
+                    key: "repeat".into(),
+                    message,
+                }])
+            })?;
+            let estimate = scenario::budget::estimate(&s, &plan);
+            Ok((s, estimate))
+        });
+        match (checked, format) {
+            (Ok((s, estimate)), Format::Text) => {
+                let plural = |n: usize, one: &str, many: &str| {
+                    format!("{n} {}", if n == 1 { one } else { many })
+                };
+                println!(
+                    "ok {}: {} × {} × {} = {}",
+                    file.display(),
+                    plural(s.targets.len(), "target", "targets"),
+                    plural(s.workloads.len(), "workload", "workloads"),
+                    plural(s.repeat as usize, "repeat", "repeats"),
+                    plural(estimate.cells as usize, "cell", "cells"),
+                );
+                for line in estimate.describe() {
+                    println!("  {line}");
+                }
+            }
+            (Ok((_, estimate)), Format::Json) => json.push(serde_json::json!({
+                "file": file,
+                "ok": true,
+                "plan": estimate,
+            })),
+            (Err(d), Format::Text) => {
+                failed = true;
+                eprintln!("{d}");
+            }
+            (Err(d), Format::Json) => {
+                failed = true;
+                json.push(serde_json::json!({
+                    "file": file,
+                    "ok": false,
+                    "diagnostics": d.0.iter().map(|d| serde_json::json!({
+                        "line": d.line,
+                        "column": d.column,
+                        "key": d.key,
+                        "message": d.message,
+                    })).collect::<Vec<_>>(),
+                }));
+            }
+        }
+    }
+    if format == Format::Json {
+        let mut text =
+            serde_json::to_string_pretty(&json).map_err(|e| Error::Run(e.to_string()))?;
+        text.push('\n');
+        print!("{text}");
+    }
+    Ok(if failed {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
