@@ -9,6 +9,7 @@ use super::gating::{judge, load_gating, read_run};
 use crate::error::{Error, Result};
 use crate::result::RunResult;
 use crate::scenario;
+use crate::target::hostpath::MachineHost;
 
 /// Judges a finished run against its scenario's gates (when the file is
 /// still the one that ran), gate files and a baseline.
@@ -22,7 +23,7 @@ pub(super) fn gate(args: &GateArgs) -> Result<ExitCode> {
     let (mut gates, baseline) = load_gating(&args.options, &gate_names(&run))?;
     // The scenario's own gates, when its file is still the one that ran.
     let file = Path::new(&run.scenario.file);
-    match scenario::load(file) {
+    match scenario::load(file, &MachineHost) {
         Ok(s) if s.sha256 == run.scenario.sha256 => {
             let mut own = s.gates;
             own.append(&mut gates);

@@ -16,6 +16,7 @@ use crate::report;
 use crate::result::writer::{out_dir_problem, out_flag_problem};
 use crate::scenario;
 use crate::scenario::plan::plan;
+use crate::target::hostpath::MachineHost;
 use crate::target::{guardian, namespace, scratch};
 
 fn new_run_id() -> String {
@@ -56,7 +57,7 @@ pub(super) fn run(args: RunArgs) -> Result<ExitCode> {
         repeat: args.repeat,
         seed: args.seed,
     };
-    let scenario = scenario::load_with(&args.file, &overrides)?;
+    let scenario = scenario::load_with(&args.file, &overrides, &MachineHost)?;
     let plan = plan(&scenario, &args.only).map_err(Error::Usage)?;
     let problem = match &args.out {
         Some(out) => out_flag_problem(out),

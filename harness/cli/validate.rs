@@ -7,12 +7,13 @@ use std::process::ExitCode;
 use super::args::Format;
 use crate::error::{Error, Result};
 use crate::scenario::{self, plan::plan};
+use crate::target::hostpath::MachineHost;
 
 pub(super) fn validate(files: &[PathBuf], format: Format) -> Result<ExitCode> {
     let mut failed = false;
     let mut json = Vec::new();
     for file in files {
-        let checked = scenario::load(file).and_then(|s| {
+        let checked = scenario::load(file, &MachineHost).and_then(|s| {
             // A plan over the whole scenario (no --only): the cell count
             // limit is the loader's, so this cannot fail on a loaded file.
             let plan = plan(&s, &[]).map_err(|message| {

@@ -26,7 +26,7 @@ use super::timeline::TimedEvent;
 pub use crate::scenario::{NoisyPattern, NoisySpec};
 
 /// Chunks and random offsets are multiples of this.
-pub const BLOCK: usize = 4096;
+pub const BLOCK: usize = NoisySpec::BLOCK;
 const MAX_CHUNK: usize = 1 << 20;
 /// Chunks per second the pacing aims at (before clamping to 4 KiB..1 MiB).
 const CHUNKS_PER_SEC: u64 = 50;

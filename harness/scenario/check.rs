@@ -20,7 +20,7 @@ use super::raw::*;
 use super::spec::*;
 use super::units::{format_duration, format_duration_exact, format_size, SizeRange};
 use super::yaml::{self, Node, Spans};
-use super::Overrides;
+use super::{Host, Overrides};
 use crate::glob::glob_match;
 use crate::record::Op;
 
@@ -77,7 +77,12 @@ fn check_version(cx: &mut Ctx, version: Option<u64>) {
 
 /// Reads, checks and expands one scenario text, with `overrides` in place
 /// of the file's values.
-pub fn load_str(text: &str, file: &Path, overrides: &Overrides) -> Result<Scenario, Diagnostics> {
+pub fn load_str(
+    text: &str,
+    file: &Path,
+    overrides: &Overrides,
+    host: &dyn Host,
+) -> Result<Scenario, Diagnostics> {
     let sha256: String = Sha256::digest(text.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -87,6 +92,7 @@ pub fn load_str(text: &str, file: &Path, overrides: &Overrides) -> Result<Scenar
         file,
         spans,
         overrides,
+        host,
         diags: Vec::new(),
     };
     let scenario = scenario(&mut cx, &node, file, sha256);
@@ -101,6 +107,8 @@ struct Ctx<'a> {
     spans: Spans,
     /// The command line's values, reported as flags rather than places.
     overrides: &'a Overrides,
+    /// Facts about this machine that refine messages (never a verdict).
+    host: &'a dyn Host,
     diags: Vec<Diagnostic>,
 }
 
@@ -1176,7 +1184,7 @@ fn check_options(
         // /proc/self/mountinfo.
         let underneath = host_path
             .filter(|_| kind == TargetKind::Hostpath && check_option(opt, false).is_none())
-            .and_then(|p| crate::target::hostpath::fs_option_refusal(opt, p));
+            .and_then(|p| cx.host.fs_option_refusal(opt, p));
         cx.err(path, underneath.unwrap_or(m));
     }
     if let Some((i, prev)) = contradiction(opts) {
@@ -2622,10 +2630,10 @@ fn positive(cx: &mut Ctx, at: &At, key: &str, v: Option<u64>) -> Option<u64> {
 
 fn check_throttle(cx: &mut Ctx, at: &At, raw: &RawFault) -> ThrottleSpec {
     let profile = raw.profile.as_deref().and_then(|p| {
-        if crate::fault::throttle::profile(p).is_some() {
+        if super::profiles::profile(p).is_some() {
             Some(p.to_string())
         } else {
-            let names = crate::fault::throttle::profile_names();
+            let names = super::profiles::profile_names();
             cx.err(&at.key("profile"), diag::unknown("profile", p, &names));
             None
         }
@@ -2648,7 +2656,7 @@ fn check_throttle(cx: &mut Ctx, at: &At, raw: &RawFault) -> ThrottleSpec {
             format!(
                 "a throttle needs at least one limit (write_iops, write_bps, read_iops, read_bps) \
                  or a `profile` ({})",
-                crate::fault::throttle::profile_names().join(", ")
+                super::profiles::profile_names().join(", ")
             ),
         );
     }
@@ -2678,12 +2686,12 @@ fn check_noisy(cx: &mut Ctx, at: &At, raw: &RawFault) -> NoisySpec {
     };
     let file_size = match raw.file_size {
         None => NoisySpec::DEFAULT_FILE_SIZE,
-        Some(U(Size(n))) if n < crate::fault::noisy::BLOCK as u64 => {
+        Some(U(Size(n))) if n < NoisySpec::BLOCK as u64 => {
             cx.err(
                 &at.key("file_size"),
                 format!(
                     "must be at least {} (one block), not {}",
-                    format_size(crate::fault::noisy::BLOCK as u64),
+                    format_size(NoisySpec::BLOCK as u64),
                     format_size(n)
                 ),
             );
@@ -3547,6 +3555,7 @@ pub fn load_gates_str(
         file,
         spans,
         overrides: &Overrides::default(),
+        host: &super::NoHost,
         diags: Vec::new(),
     };
     if !yaml::is_mapping(&node) {

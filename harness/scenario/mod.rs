@@ -20,9 +20,11 @@
 pub mod budget;
 mod check;
 mod diag;
+mod host;
 pub mod mkfs_args;
 mod options;
 pub mod plan;
+pub mod profiles;
 mod raw;
 pub mod spec;
 pub mod units;
@@ -36,13 +38,15 @@ use std::time::Duration;
 
 pub use check::{too_many_cells, GateNames, MAX_CELLS};
 pub use diag::{Diagnostic, Diagnostics, Place};
+pub use host::{Host, NoHost};
 pub use options::{merge_options, refused_host_path};
 pub use spec::*;
 
-/// Reads and checks a scenario file. An unreadable file is one diagnostic
-/// at line 0, column 0.
-pub fn load(path: &Path) -> Result<Scenario, Diagnostics> {
-    load_with(path, &Overrides::default())
+/// Reads and checks a scenario file, asking `host` what it may read of the
+/// machine (see [`Host`]). An unreadable file is one diagnostic at line 0,
+/// column 0.
+pub fn load(path: &Path, host: &dyn Host) -> Result<Scenario, Diagnostics> {
+    load_with(path, &Overrides::default(), host)
 }
 
 /// Values given on the command line (`run --duration 10s` …) in place of
@@ -60,8 +64,12 @@ pub struct Overrides {
 /// anything is checked, so that every rule (cell limits, crash `at`
 /// windows, gates …) sees them. A problem with an overridden value is
 /// reported as the flag's, at line 0: `file:0:0: --repeat 9000000: …`.
-pub fn load_with(path: &Path, overrides: &Overrides) -> Result<Scenario, Diagnostics> {
-    check::load_str(&read_text(path, "the scenario")?, path, overrides)
+pub fn load_with(
+    path: &Path,
+    overrides: &Overrides,
+    host: &dyn Host,
+) -> Result<Scenario, Diagnostics> {
+    check::load_str(&read_text(path, "the scenario")?, path, overrides, host)
 }
 
 /// Reads and checks a gate file (`--gate FILE`) against the names of the
@@ -96,6 +104,7 @@ fn read_text(path: &Path, what: &str) -> Result<String, Diagnostics> {
 
 /// Checks scenario text; `file` is only used in diagnostics and
 /// `Scenario::file`. `Scenario::sha256` is the hash of the text's bytes.
+/// Nothing is read from the machine ([`NoHost`]).
 pub fn load_str(text: &str, file: &Path) -> Result<Scenario, Diagnostics> {
-    check::load_str(text, file, &Overrides::default())
+    check::load_str(text, file, &Overrides::default(), &NoHost)
 }

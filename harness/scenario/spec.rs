@@ -670,10 +670,10 @@ pub enum OnError {
 /// `blkio.throttle.*` or v2 `io.max` on the loop device's major:minor),
 /// emulating a slower volume class. At least one limit or a profile is set;
 /// explicit limits override the profile's (see
-/// [`crate::fault::throttle::resolve`]).
+/// [`crate::scenario::profiles::resolve`]).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ThrottleSpec {
-    /// A named volume class from [`crate::fault::throttle::PROFILES`]
+    /// A named volume class from [`crate::scenario::profiles::PROFILES`]
     /// (`gp3-baseline`, …); checked by the loader.
     pub profile: Option<String>,
     /// Write operations per second, ≥ 1.
@@ -698,7 +698,7 @@ pub enum NoisyPattern {
 }
 
 /// A background writer on the same device as the target (another tenant
-/// of the disk), started for the cell by [`crate::fault::noisy::Neighbor`].
+/// of the disk), started for the cell by the fault room's noisy neighbour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NoisySpec {
     /// Bytes per second the neighbour writes (`50MiB/s`), ≥ 1.
@@ -714,6 +714,8 @@ pub struct NoisySpec {
 impl NoisySpec {
     /// The default `file_size`: 1 GiB.
     pub const DEFAULT_FILE_SIZE: u64 = 1 << 30;
+    /// The neighbour's chunks and random offsets are multiples of this.
+    pub const BLOCK: usize = 4096;
 }
 
 /// Glob patterns choosing the cells and ops a gate judges. `target` and

@@ -612,7 +612,16 @@ fn host_paths_are_refused() {
         "targets[1].options[0]",
         "`data=writeback` is a filesystem option",
     );
-    // It names the filesystem underneath, as /proc/self/mountinfo says.
+    // Asked through the target room's host, it names the filesystem
+    // underneath, as /proc/self/mountinfo says.
+    let text = with(
+        "  - name: h\n    kind: hostpath\n    path: /var/tmp/x\n    options: [data=writeback]\n",
+        "",
+    );
+    let host = crate::target::hostpath::MachineHost;
+    let d = super::check::load_str(&text, Path::new("s.yaml"), &Overrides::default(), &host)
+        .unwrap_err()
+        .0;
     let entries = crate::target::mountinfo::read().unwrap();
     let real = std::path::Path::new("/var/tmp").canonicalize().unwrap();
     let under = crate::target::mountinfo::containing(&entries, &real).unwrap();
@@ -1239,7 +1248,7 @@ fn no_panic_on_odd_input() {
 
 #[test]
 fn unreadable_file_is_line_zero() {
-    let d = super::load(Path::new("/nonexistent/wpbench/s.yaml")).unwrap_err();
+    let d = super::load(Path::new("/nonexistent/wpbench/s.yaml"), &super::NoHost).unwrap_err();
     assert_eq!((d.0[0].line, d.0[0].column), (0, 0));
     assert!(d
         .to_string()
@@ -1251,7 +1260,7 @@ fn load_reads_files_and_hashes_bytes() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("q.yaml");
     std::fs::write(&p, DESIGN_EXAMPLE).unwrap();
-    let s = super::load(&p).unwrap();
+    let s = super::load(&p, &super::NoHost).unwrap();
     assert_eq!(s.file, p);
     assert_eq!(s.sha256, ok(DESIGN_EXAMPLE).sha256);
 }
@@ -1910,7 +1919,7 @@ fn a_file_over_1_mib_is_refused_where_it_crosses() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("big.yaml");
     std::fs::write(&p, &text).unwrap();
-    let d = super::load(&p).unwrap_err();
+    let d = super::load(&p, &super::NoHost).unwrap_err();
     expect(&d.0, 3, (1 << 20) - 19 + 1, "", "larger than 1 MiB");
     let d = super::load_gates(&p, &GateNames::default()).unwrap_err();
     expect(&d.0, 3, (1 << 20) - 19 + 1, "", "larger than 1 MiB");
@@ -2603,7 +2612,7 @@ fn gate_files_are_checked_against_the_cells_of_the_scenario_they_gate() {
 #[test]
 fn the_shipped_rollout_gate_applies_to_the_rollout_scenario() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let s = super::load(&root.join("scenarios/rollout.yaml")).unwrap();
+    let s = super::load(&root.join("scenarios/rollout.yaml"), &super::NoHost).unwrap();
     let gates = super::load_gates(&root.join("ci/gate.yaml"), &GateNames::of(&s)).unwrap();
     assert!(gates.len() >= 4);
 }
@@ -2839,14 +2848,14 @@ fn crash_trials_count_as_cell_runs() {
 }
 
 fn ok_with(text: &str, o: &Overrides) -> Scenario {
-    match check::load_str(text, Path::new("s.yaml"), o) {
+    match check::load_str(text, Path::new("s.yaml"), o, &super::NoHost) {
         Ok(s) => s,
         Err(d) => panic!("expected a valid scenario, got:\n{d}"),
     }
 }
 
 fn errs_with(text: &str, o: &Overrides) -> Vec<Diagnostic> {
-    match check::load_str(text, Path::new("s.yaml"), o) {
+    match check::load_str(text, Path::new("s.yaml"), o, &super::NoHost) {
         Ok(_) => panic!("expected errors, the scenario loaded"),
         Err(d) => d.0,
     }

@@ -79,6 +79,16 @@ pub fn fs_option_refusal(opt: &str, path: &Path) -> Option<String> {
     Some(fs_option_message(opt, path, Some(&under)))
 }
 
+/// What the scenario loader may learn of this machine: read from
+/// /proc/self/mountinfo, never changed.
+pub struct MachineHost;
+
+impl crate::scenario::Host for MachineHost {
+    fn fs_option_refusal(&self, opt: &str, path: &Path) -> Option<String> {
+        fs_option_refusal(opt, path)
+    }
+}
+
 impl Provisioner for HostPath {
     fn check_environment(&self, spec: &TargetSpec, privileged: bool) -> Result<()> {
         let base = base_path(spec)?;
