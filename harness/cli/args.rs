@@ -88,7 +88,7 @@ pub(super) enum Command {
     /// Kubernetes: run a scenario on a fleet of nodes, one pod per node.
     #[command(subcommand)]
     K8s(K8sCommand),
-    /// Internal: the guardian process a run starts (see target::guardian).
+    /// Internal: the guardian process a run starts (see crate::guardian).
     #[command(hide = true)]
     Guard {
         #[arg(long)]
@@ -160,7 +160,7 @@ pub(super) enum BaselineCommand {
         #[arg(long)]
         name: String,
         /// Where baselines live.
-        #[arg(long, default_value = crate::gate::baseline::DEFAULT_DIR)]
+        #[arg(long, default_value = crate::analysis::gate::baseline::DEFAULT_DIR)]
         dir: PathBuf,
     },
 }
@@ -175,7 +175,7 @@ pub(super) struct GateOptions {
     #[arg(long, value_name = "NAME|FILE")]
     pub(super) baseline: Option<String>,
     /// Where `--baseline NAME` is looked up.
-    #[arg(long, value_name = "DIR", default_value = crate::gate::baseline::DEFAULT_DIR)]
+    #[arg(long, value_name = "DIR", default_value = crate::analysis::gate::baseline::DEFAULT_DIR)]
     pub(super) baseline_dir: PathBuf,
 }
 

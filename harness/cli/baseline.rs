@@ -8,7 +8,7 @@ use super::gating::read_run;
 use crate::error::{Error, Result};
 
 pub(super) fn save(run: &Path, name: &str, dir: &Path) -> Result<ExitCode> {
-    crate::gate::baseline::check_name(name).map_err(Error::Usage)?;
+    crate::analysis::gate::baseline::check_name(name).map_err(Error::Usage)?;
     let result = read_run(run)?;
     if result.cells.is_empty() {
         return Err(Error::Usage(format!(
@@ -16,11 +16,11 @@ pub(super) fn save(run: &Path, name: &str, dir: &Path) -> Result<ExitCode> {
             run.display()
         )));
     }
-    let b = crate::gate::baseline::Baseline::from_run(&result, name);
+    let b = crate::analysis::gate::baseline::Baseline::from_run(&result, name);
     std::fs::create_dir_all(dir)
         .map_err(|e| Error::run_io(format!("creating {}", dir.display()), e))?;
     let path = dir.join(format!("{name}.json"));
-    crate::result::writer::write_atomic(&path, &b.to_bytes())
+    crate::rundir::write_atomic(&path, &b.to_bytes())
         .map_err(|e| Error::run_io(format!("writing {}", path.display()), e))?;
     println!(
         "saved baseline {name} ({} cells of run {}) to {}",

@@ -24,7 +24,7 @@ pub(super) fn cleanup(root: Option<PathBuf>) -> Result<ExitCode> {
     for cgroup in &report.removed_cgroups {
         println!("removed cgroup {}", cgroup.display());
     }
-    let (marked, problems) = crate::result::writer::mark_killed_runs(&report.killed_results);
+    let (marked, problems) = crate::rundir::mark_killed_runs(&report.killed_results);
     for dir in marked {
         println!("marked {} as killed", dir.display());
     }

@@ -13,7 +13,7 @@ use crate::scenario;
 /// Reads a run for `report`, `compare`, `gate` and `baseline save`: a run
 /// directory or a result.json. Anything unreadable is the user's to fix (exit 2).
 pub(super) fn read_run(path: &Path) -> Result<RunResult> {
-    crate::result::writer::read_result(path).map_err(|e| {
+    crate::rundir::read_result(path).map_err(|e| {
         Error::Usage(format!(
             "{}: cannot read a wpbench result there: {e} (give a run directory or its result.json)",
             path.display()
@@ -27,7 +27,7 @@ pub(super) fn load_gating(
     names: &scenario::GateNames,
 ) -> Result<(
     Vec<scenario::GateSpec>,
-    Option<crate::gate::baseline::Baseline>,
+    Option<crate::analysis::gate::baseline::Baseline>,
 )> {
     let mut gates = Vec::new();
     for f in &o.gates {
@@ -35,12 +35,14 @@ pub(super) fn load_gating(
     }
     let baseline = match &o.baseline {
         Some(arg) => {
-            let path = crate::gate::baseline::resolve(arg, &o.baseline_dir);
-            Some(crate::gate::baseline::Baseline::read(&path).map_err(|e| {
-                Error::Usage(format!(
+            let path = crate::analysis::gate::baseline::resolve(arg, &o.baseline_dir);
+            Some(
+                crate::analysis::gate::baseline::Baseline::read(&path).map_err(|e| {
+                    Error::Usage(format!(
                     "--baseline {arg}: {e} (save one with `wpbench baseline save RUN --name NAME`)"
                 ))
-            })?)
+                })?,
+            )
         }
         None => None,
     };
@@ -54,22 +56,25 @@ pub(super) fn judge(
     run_dir: &Path,
     run: &RunResult,
     gates: &[scenario::GateSpec],
-    baseline: Option<&crate::gate::baseline::Baseline>,
+    baseline: Option<&crate::analysis::gate::baseline::Baseline>,
     verdict_to_stderr: bool,
 ) -> Result<ExitCode> {
-    use crate::gate;
+    use crate::analysis::gate;
     let report = gate::evaluate(run, gates, baseline).map_err(|e| Error::Usage(e.0))?;
     let write = |name: &str, bytes: &[u8]| {
-        crate::result::writer::write_atomic(&run_dir.join(name), bytes)
+        crate::rundir::write_atomic(&run_dir.join(name), bytes)
             .map_err(|e| Error::run_io(format!("writing {}", run_dir.join(name).display()), e))
     };
     let mut json = serde_json::to_vec_pretty(&report).map_err(|e| Error::Run(e.to_string()))?;
     json.push(b'\n');
     write("gate.json", &json)?;
-    write("junit.xml", gate::junit::render(&report).as_bytes())?;
-    write("bmf.json", &gate::bmf::render(run))?;
+    write(
+        "junit.xml",
+        crate::report::gate::junit::render(&report).as_bytes(),
+    )?;
+    write("bmf.json", &crate::report::gate::bmf::render(run))?;
     // report.html shows the verdicts: render it again now that they exist.
-    crate::result::writer::RunDir::open(run_dir)
+    crate::rundir::RunDir::open(run_dir)
         .and_then(|d| d.write_reports(run))
         .map_err(|e| Error::run_io(format!("writing the reports to {}", run_dir.display()), e))?;
     if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
@@ -77,7 +82,9 @@ pub(super) fn judge(
             .create(true)
             .append(true)
             .open(&path)
-            .and_then(|mut f| f.write_all(gate::render::markdown(&report).as_bytes()));
+            .and_then(|mut f| {
+                f.write_all(crate::report::gate::render::markdown(&report).as_bytes())
+            });
         if let Err(e) = appended {
             eprintln!(
                 "wpbench: could not append to $GITHUB_STEP_SUMMARY ({}): {e}",
@@ -87,7 +94,7 @@ pub(super) fn judge(
     }
     let verdict = format!(
         "{}wrote {1}/gate.json, {1}/junit.xml and {1}/bmf.json\n",
-        gate::render::text(&report),
+        crate::report::gate::render::text(&report),
         run_dir.display()
     );
     if verdict_to_stderr {

@@ -1,11 +1,11 @@
 //! `wpbench guard` (hidden): the guardian process a run starts, which
-//! removes what the run leaves on disk if it is killed (see target::guardian).
+//! removes what the run leaves on disk if it is killed (see crate::guardian).
 
 use std::path::Path;
 use std::process::ExitCode;
 
 use crate::error::Result;
-use crate::target::guardian;
+use crate::guardian;
 
 pub(super) fn guard(scratch: &Path, run: &str) -> Result<ExitCode> {
     guardian::guard(scratch, run)?;

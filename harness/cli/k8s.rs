@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use super::args::K8sRenderArgs;
 use crate::error::{Error, Result};
 use crate::k8s;
-use crate::result::writer::out_flag_problem;
+use crate::rundir::out_flag_problem;
 use crate::scenario;
 
 pub(super) fn render(a: &K8sRenderArgs) -> Result<ExitCode> {

@@ -8,7 +8,7 @@ use crate::error::Result;
 
 pub(super) fn merge(runs: &[PathBuf], out: &Path, force: bool) -> Result<ExitCode> {
     let (merged, warnings) =
-        crate::result::merge::merge_dirs(runs, out, force, std::env::args().collect())?;
+        crate::rundir::merge::merge_dirs(runs, out, force, std::env::args().collect())?;
     for w in &warnings {
         eprintln!("wpbench: {w}");
     }

@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 
 pub(super) fn report(dir: &Path) -> Result<ExitCode> {
     let run = read_run(dir)?;
-    let run_dir = crate::result::writer::RunDir::open(dir).map_err(|e| {
+    let run_dir = crate::rundir::RunDir::open(dir).map_err(|e| {
         Error::Usage(format!(
             "{e}: `wpbench report` takes a run directory (it writes next to result.json)"
         ))
@@ -26,9 +26,9 @@ pub(super) fn report(dir: &Path) -> Result<ExitCode> {
         .count();
     println!(
         "wrote {} and {}, and {charts} charts as SVG and PNG in {}",
-        dir.join(crate::result::writer::HTML_FILE).display(),
-        dir.join(crate::result::writer::SUMMARY_FILE).display(),
-        dir.join(crate::result::writer::CHARTS_DIR).display()
+        dir.join(crate::rundir::HTML_FILE).display(),
+        dir.join(crate::rundir::SUMMARY_FILE).display(),
+        dir.join(crate::rundir::CHARTS_DIR).display()
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -12,12 +12,13 @@ use crate::cancel::Cancel;
 use crate::engine::preflight;
 use crate::engine::run::{self as runner, RunOptions};
 use crate::error::{Error, Result};
+use crate::guardian;
 use crate::report;
-use crate::result::writer::{out_dir_problem, out_flag_problem};
+use crate::rundir::{out_dir_problem, out_flag_problem};
 use crate::scenario;
 use crate::scenario::plan::plan;
 use crate::target::hostpath::MachineHost;
-use crate::target::{guardian, namespace, scratch};
+use crate::target::{namespace, scratch};
 
 fn new_run_id() -> String {
     let now = std::time::SystemTime::now();

@@ -7,9 +7,19 @@
 //! amplification. Filesystems without a block device of their own (tmpfs,
 //! overlay, btrfs subvolumes with anonymous `st_dev`) have no counters.
 
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-use crate::result::DeviceStats;
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DeviceStats {
+    pub name: String,
+    pub bytes_written: u64,
+    pub write_ios: u64,
+    pub flushes: u64,
+    pub write_amplification: Option<f64>,
+    /// True when other processes write to the same device (hostPath).
+    pub shared: bool,
+}
 
 /// The kernel's block-layer sector: always 512 bytes, whatever the device's
 /// logical block size.

@@ -6,10 +6,33 @@
 //! 0, never a panic or an error, because a benchmark should not fail for
 //! want of its own metadata. The parsers are pure and take the file text.
 
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::result::Environment;
+/// The machine the run measured. Kept flat so users can diff two runs' env.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct Environment {
+    pub kernel: String,
+    pub cpu: String,
+    pub cores: u32,
+    pub memory_bytes: u64,
+    pub wpbench: String,
+    #[serde(default)]
+    pub hostname: String,
+    /// "v1", "v2" or "hybrid".
+    #[serde(default)]
+    pub cgroup: String,
+    /// vm.dirty_* and related writeback sysctls, by name.
+    #[serde(default)]
+    pub vm: BTreeMap<String, String>,
+    #[serde(default)]
+    pub euid: u32,
+    /// The clock latencies were timed with (a calibrated invariant TSC, or
+    /// CLOCK_MONOTONIC).
+    #[serde(default)]
+    pub clock: String,
+}
 
 /// The writeback sysctls recorded under `env.vm`, as named by sysctl(8).
 pub const VM_SYSCTLS: &[&str] = &[

@@ -5,6 +5,8 @@
 //! Nothing here prints: progress goes to an `Observer`, results to the
 //! collector.
 
+pub mod armed;
+pub mod crash;
 pub mod preflight;
 pub mod run;
 
@@ -159,14 +161,7 @@ impl CellMeasurement {
     }
 }
 
-/// Seconds from `origin` to `t`, negative when `t` is earlier.
-pub fn seconds_since(origin: Instant, t: Instant) -> f64 {
-    if t >= origin {
-        t.duration_since(origin).as_secs_f64()
-    } else {
-        -origin.duration_since(t).as_secs_f64()
-    }
-}
+pub use crate::fault::timeline::seconds_since;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {

@@ -13,8 +13,8 @@
 use std::path::{Path, PathBuf};
 
 use super::run::{cell_label, crash_fault};
+use crate::engine::armed::applying;
 use crate::error::{Error, Result};
-use crate::fault::armed::applying;
 use crate::scenario::budget::{self, Estimate};
 use crate::scenario::plan::Plan;
 use crate::scenario::{FaultKind, Scenario, TargetKind, WorkloadKind};

@@ -8,21 +8,22 @@ use std::path::Path;
 
 use rand::{Rng, SeedableRng};
 
+use super::armed::{applying, CellFaults};
+use super::crash::{self, TrialFault};
 use super::{run_cell, CellPlan, CrashAt, CrashPlan, KeepFree, Observer};
 use crate::cancel::Cancel;
 use crate::device::blockstat;
 use crate::error::{Error, Result};
-use crate::fault::armed::{applying, CellFaults};
-use crate::fault::crash::{self, CrashOutcome, TrialFault};
+use crate::fault::crash::CrashOutcome;
 use crate::fault::outcome::FaultOutcome;
 use crate::fault::shutdown::shutdown_guarded;
 use crate::fault::verify::Durability;
 use crate::record::errno::errno_name;
 use crate::result::stats::op_stats;
-use crate::result::writer::RunDir;
 use crate::result::{
     CellResult, RunResult, RunStatus, ScenarioInfo, TargetInfo, WorkloadInfo, SCHEMA,
 };
+use crate::rundir::RunDir;
 use crate::scenario::plan::{Cell, Plan};
 use crate::scenario::units::{format_duration_exact, format_size};
 use crate::scenario::{FaultKind, FaultSpec, Scenario, SyncPolicy, WorkloadParams, WorkloadSpec};
@@ -89,7 +90,7 @@ pub fn run(
     for what in &report.left_alone {
         obs.message(&format!("left alone: {what}"));
     }
-    for problem in crate::result::writer::mark_killed_runs(&report.killed_results).1 {
+    for problem in crate::rundir::mark_killed_runs(&report.killed_results).1 {
         obs.message(&problem);
     }
     let run_dir = RunDir::create(&opts.out_dir).map_err(|e| match e.kind() {

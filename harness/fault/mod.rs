@@ -16,10 +16,8 @@
 //! - [`enospc`]: a full filesystem — filled before the cell, or its own
 //!   size the limit.
 //! - [`outcome`]: each fault's entry in result.json, typed by kind.
-//! - [`armed`]: the faults of one cell, from arming to healing.
 //! - [`timeline`]: armed / fired / healed, on the interval log's time axis.
 
-pub mod armed;
 pub mod crash;
 pub mod eio;
 pub mod enospc;

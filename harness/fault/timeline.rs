@@ -8,8 +8,6 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::seconds_since;
-
 /// What happened to a fault.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -90,6 +88,15 @@ impl Timeline {
     /// As JSON for a fault entry; `origin` as in [`Timeline::relative_to`].
     pub fn to_json(&self, origin: Instant) -> serde_json::Value {
         serde_json::to_value(self.relative_to(origin)).unwrap_or_default()
+    }
+}
+
+/// Seconds from `origin` to `t`, negative when `t` is earlier.
+pub fn seconds_since(origin: Instant, t: Instant) -> f64 {
+    if t >= origin {
+        t.duration_since(origin).as_secs_f64()
+    } else {
+        -origin.duration_since(t).as_secs_f64()
     }
 }
 

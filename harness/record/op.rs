@@ -101,6 +101,30 @@ impl fmt::Display for Op {
     }
 }
 
+/// The sync ops shown in the results table next to unit ops.
+pub const SYNC_OPS: &[Op] = &[
+    Op::Fsync,
+    Op::Fdatasync,
+    Op::SyncFileRange,
+    Op::Syncfs,
+    Op::FsyncDir,
+];
+
+/// True for the ops the results table shows.
+pub fn is_summary_op(name: &str) -> bool {
+    Op::from_name(name).is_some_and(|op| op.is_unit() || SYNC_OPS.contains(&op))
+}
+
+/// Sort key of an op name: unit ops first in Op table order, then the other
+/// ops of the table in table order, then unknown names alphabetically.
+pub fn op_order_key(name: &str) -> (u8, usize, &str) {
+    match Op::from_name(name) {
+        Some(op) if op.is_unit() => (0, op.index(), ""),
+        Some(op) => (1, op.index(), ""),
+        None => (2, 0, name),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 use super::charts::Chart;
 use super::tables::{self, Table};
-use crate::gate::{GateReport, Status};
+use crate::analysis::gate::{GateReport, Status};
 use crate::result::RunResult;
 
 /// Escapes text for HTML element content and attribute values.

@@ -9,11 +9,11 @@
 
 use std::collections::BTreeMap;
 
-use crate::record::Op;
 use crate::result::OpStats;
 
 pub mod charts;
 pub mod compare;
+pub mod gate;
 pub mod html;
 pub mod json;
 pub mod summary;
@@ -28,7 +28,7 @@ pub mod terminal;
 pub fn render_files(
     run: &crate::result::RunResult,
     hlogs: &BTreeMap<String, crate::record::HlogData>,
-    gates: Option<&crate::gate::GateReport>,
+    gates: Option<&crate::analysis::gate::GateReport>,
 ) -> Vec<(String, Vec<u8>)> {
     let opts = charts::ChartOptions {
         unit_op_threshold_ns: gates.map(|g| g.unit_op_thresholds()).unwrap_or_default(),
@@ -57,15 +57,7 @@ pub fn render_files(
     files
 }
 
-/// Sort key of an op name: unit ops first in Op table order, then the other
-/// ops of the table in table order, then unknown names alphabetically.
-pub fn op_order_key(name: &str) -> (u8, usize, &str) {
-    match Op::from_name(name) {
-        Some(op) if op.is_unit() => (0, op.index(), ""),
-        Some(op) => (1, op.index(), ""),
-        None => (2, 0, name),
-    }
-}
+pub use crate::record::op::op_order_key;
 
 /// A cell's ops in report order (see [`op_order_key`]).
 pub fn ordered_ops(ops: &BTreeMap<String, OpStats>) -> Vec<(&str, &OpStats)> {
@@ -74,18 +66,7 @@ pub fn ordered_ops(ops: &BTreeMap<String, OpStats>) -> Vec<(&str, &OpStats)> {
     v
 }
 
-/// Throughput with sensible precision: 1234.6 → "1235", 56.78 → "56.8", 0.5 → "0.50".
-pub fn format_rate(per_sec: f64) -> String {
-    if !per_sec.is_finite() {
-        "-".to_string()
-    } else if per_sec >= 100.0 {
-        format!("{per_sec:.0}")
-    } else if per_sec >= 10.0 {
-        format!("{per_sec:.1}")
-    } else {
-        format!("{per_sec:.2}")
-    }
-}
+pub use crate::scenario::units::format_rate;
 
 /// Errors by errno as "EIO×1, ENOSPC×12", or "-" when there were none.
 pub fn format_errors(errors: &BTreeMap<String, u64>) -> String {

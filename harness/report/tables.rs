@@ -11,19 +11,7 @@ use crate::record::Op;
 use crate::result::{CellResult, RunResult};
 use crate::scenario::units::{format_nanos, format_size};
 
-/// The sync ops shown in the results table next to unit ops.
-pub const SYNC_OPS: &[Op] = &[
-    Op::Fsync,
-    Op::Fdatasync,
-    Op::SyncFileRange,
-    Op::Syncfs,
-    Op::FsyncDir,
-];
-
-/// True for the ops the results table shows.
-pub fn is_summary_op(name: &str) -> bool {
-    Op::from_name(name).is_some_and(|op| op.is_unit() || SYNC_OPS.contains(&op))
-}
+pub use crate::record::op::{is_summary_op, SYNC_OPS};
 
 /// One titled table.
 #[derive(Debug, Clone, PartialEq)]

@@ -4,6 +4,9 @@
 pub mod merge;
 pub mod model;
 pub mod stats;
-pub mod writer;
 
 pub use model::*;
+
+/// The directory of a run's interval logs; result.json names each cell's
+/// `.hlog` relative to the run directory, under it.
+pub const HLOG_DIR: &str = "hlog";

@@ -7,7 +7,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::device::blockstat::DeviceStats;
+pub use crate::device::env::Environment;
 pub use crate::fault::outcome::FaultEntry;
+pub use crate::target::mountinfo::MountInfo;
 
 pub const SCHEMA: &str = "wpbench/result/v1";
 
@@ -103,30 +106,6 @@ pub struct ScenarioInfo {
     pub planned_cells: usize,
 }
 
-/// The machine the run measured. Kept flat so users can diff two runs' env.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
-pub struct Environment {
-    pub kernel: String,
-    pub cpu: String,
-    pub cores: u32,
-    pub memory_bytes: u64,
-    pub wpbench: String,
-    #[serde(default)]
-    pub hostname: String,
-    /// "v1", "v2" or "hybrid".
-    #[serde(default)]
-    pub cgroup: String,
-    /// vm.dirty_* and related writeback sysctls, by name.
-    #[serde(default)]
-    pub vm: BTreeMap<String, String>,
-    #[serde(default)]
-    pub euid: u32,
-    /// The clock latencies were timed with (a calibrated invariant TSC, or
-    /// CLOCK_MONOTONIC).
-    #[serde(default)]
-    pub clock: String,
-}
-
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct CellResult {
     /// Position in the plan (0-based), so interleaved repeats can be ordered.
@@ -211,21 +190,6 @@ pub struct TargetInfo {
     pub inodes: u64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
-pub struct MountInfo {
-    pub fstype: String,
-    pub source: String,
-    /// Per-mount options and superblock options, comma-joined ("rw,noatime,size=1048576k").
-    pub options: String,
-    /// The mount point inside wpbench's private namespace (or the hostPath directory).
-    #[serde(default)]
-    pub mount_point: String,
-    /// The filesystem's own complete list where it has one, defaults
-    /// included (ext4: /proc/fs/ext4/<dev>/options); empty otherwise.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub fs_options: String,
-}
-
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct WorkloadInfo {
     pub name: String,
@@ -260,15 +224,4 @@ impl OpStats {
     pub fn error_count(&self) -> u64 {
         self.errors.values().sum()
     }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct DeviceStats {
-    pub name: String,
-    pub bytes_written: u64,
-    pub write_ios: u64,
-    pub flushes: u64,
-    pub write_amplification: Option<f64>,
-    /// True when other processes write to the same device (hostPath).
-    pub shared: bool,
 }

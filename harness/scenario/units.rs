@@ -298,6 +298,19 @@ pub fn format_duration_exact(d: Duration) -> String {
     format!("{}{unit}", ns / scale)
 }
 
+/// Throughput with sensible precision: 1234.6 → "1235", 56.78 → "56.8", 0.5 → "0.50".
+pub fn format_rate(per_sec: f64) -> String {
+    if !per_sec.is_finite() {
+        "-".to_string()
+    } else if per_sec >= 100.0 {
+        format!("{per_sec:.0}")
+    } else if per_sec >= 10.0 {
+        format!("{per_sec:.1}")
+    } else {
+        format!("{per_sec:.2}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,6 @@
 //! a new tmpfs, a new hostPath subdirectory; later kinds a fresh mkfs.
 
 pub mod blockfs;
-pub mod guardian;
 pub mod hostpath;
 pub mod loopdev;
 pub mod mkfs;
@@ -25,8 +24,8 @@ use std::time::Duration;
 use crate::cancel::Cancel;
 use crate::device::blockstat::BlockDev;
 use crate::error::{Error, Result};
-use crate::result::MountInfo;
 use crate::scenario::{TargetKind, TargetSpec};
+use mountinfo::MountInfo;
 use scratch::ScratchArea;
 
 /// What a provisioner needs from the run.

@@ -1,9 +1,23 @@
 //! /proc/self/mountinfo, read back after mounting: the truth about which
 //! options the kernel applied, as opposed to which were asked for.
 
+use serde::{Deserialize, Serialize};
 use std::path::Path;
 
-use crate::result::MountInfo;
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct MountInfo {
+    pub fstype: String,
+    pub source: String,
+    /// Per-mount options and superblock options, comma-joined ("rw,noatime,size=1048576k").
+    pub options: String,
+    /// The mount point inside wpbench's private namespace (or the hostPath directory).
+    #[serde(default)]
+    pub mount_point: String,
+    /// The filesystem's own complete list where it has one, defaults
+    /// included (ext4: /proc/fs/ext4/<dev>/options); empty otherwise.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub fs_options: String,
+}
 
 /// One line of mountinfo (see proc(5)).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -20,8 +20,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::scratch::{cleanup_run, trusted_root, CleanupReport, RunState};
 use crate::error::{Error, Result};
+use crate::target::scratch::{cleanup_run, trusted_root, CleanupReport, RunState};
 
 /// Keeps the guardian waiting while alive; dropping it (or dying) releases it.
 pub struct GuardianHandle {
@@ -75,7 +75,7 @@ pub fn guard(scratch_root: &Path, run_id: &str) -> Result<()> {
             RunState::NotARun | RunState::Removed | RunState::Untrusted => {
                 // Nobody reads the guardian's output; a result it cannot
                 // mark keeps saying `running`.
-                let _ = crate::result::writer::mark_killed_runs(&report.killed_results);
+                let _ = crate::rundir::mark_killed_runs(&report.killed_results);
                 // A cgroup of this run that its own teardown could not
                 // remove (the run ended normally, its manifest is gone).
                 let left = crate::fault::throttle::run_cgroups(run_id);

@@ -4,10 +4,10 @@
 
 use std::fmt::Write as _;
 
-use super::{GateReport, Status};
+use crate::analysis::gate::{GateReport, Status};
 use crate::report::summary::escape;
 
-fn cell_name(c: &super::Check) -> String {
+fn cell_name(c: &crate::analysis::gate::Check) -> String {
     let op = if c.op == "-" {
         String::new()
     } else {
@@ -29,7 +29,7 @@ fn headline(r: &GateReport) -> String {
 
 /// The terminal table; failures first so they cannot scroll away.
 pub fn text(r: &GateReport) -> String {
-    let mut rows: Vec<&super::Check> = r.checks.iter().collect();
+    let mut rows: Vec<&crate::analysis::gate::Check> = r.checks.iter().collect();
     rows.sort_by_key(|c| std::cmp::Reverse(c.status));
     let cols: Vec<[String; 5]> = rows
         .iter()
@@ -87,7 +87,7 @@ pub fn markdown(r: &GateReport) -> String {
         let _ = writeln!(out, "Baseline: {}\n", escape(b));
     }
     out.push_str("| | gate | cell | limit | measured | detail |\n|---|---|---|---|---|---|\n");
-    let mut rows: Vec<&super::Check> = r.checks.iter().collect();
+    let mut rows: Vec<&crate::analysis::gate::Check> = r.checks.iter().collect();
     rows.sort_by_key(|c| std::cmp::Reverse(c.status));
     for c in rows {
         let icon = match c.status {

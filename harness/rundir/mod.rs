@@ -7,12 +7,15 @@ use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use super::RunResult;
 use crate::report;
+use crate::result::{RunResult, RunStatus};
+
+pub mod merge;
+
+pub use crate::result::HLOG_DIR;
 
 pub const RESULT_FILE: &str = "result.json";
 pub const SUMMARY_FILE: &str = "summary.md";
-pub const HLOG_DIR: &str = "hlog";
 pub const CHARTS_DIR: &str = "charts";
 pub const HTML_FILE: &str = "report.html";
 pub const GATE_FILE: &str = "gate.json";
@@ -154,7 +157,7 @@ impl RunDir {
         fs::create_dir_all(&charts_dir)?;
         let mut written = Vec::new();
         // A gated run's verdicts (gate.json) go into report.html too.
-        let gates: Option<crate::gate::GateReport> = fs::read(self.path.join(GATE_FILE))
+        let gates: Option<crate::analysis::gate::GateReport> = fs::read(self.path.join(GATE_FILE))
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok());
         for (rel, bytes) in report::render_files(run, &hlogs, gates.as_ref()) {
@@ -172,10 +175,10 @@ impl RunDir {
 /// changed anything.
 pub fn mark_killed(dir: &Path) -> io::Result<bool> {
     let mut run = read_result(dir)?;
-    if run.status != super::RunStatus::Running {
+    if run.status != RunStatus::Running {
         return Ok(false);
     }
-    run.status = super::RunStatus::Killed;
+    run.status = RunStatus::Killed;
     RunDir::open(dir)?.write(&run)?;
     Ok(true)
 }

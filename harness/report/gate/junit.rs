@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use super::{GateReport, Status};
+use crate::analysis::gate::{GateReport, Status};
 use crate::report::html::escape;
 
 pub fn render(r: &GateReport) -> String {

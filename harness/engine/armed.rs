@@ -8,16 +8,18 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use super::eio::{reaction, EioApplied, EioOutcome, FirstFailure, FsyncProbe, KernelLog, Pool};
-use super::enospc::{fill_target, EnospcOutcome, Fill};
-use super::noisy::{Neighbor, NoisyApplied, NoisyOutcome};
-use super::outcome::{FaultEntry, FaultOutcome};
-use super::throttle::{self, Throttle, ThrottleApplied, ThrottleOutcome};
-use super::timeline::{Event, Timeline};
-use super::verify::verify;
+use super::CellMeasurement;
 use crate::cancel::Cancel;
-use crate::engine::CellMeasurement;
 use crate::error::{Error, Result};
+use crate::fault::eio::{
+    reaction, EioApplied, EioOutcome, FirstFailure, FsyncProbe, KernelLog, Pool,
+};
+use crate::fault::enospc::{fill_target, EnospcOutcome, Fill};
+use crate::fault::noisy::{Neighbor, NoisyApplied, NoisyOutcome};
+use crate::fault::outcome::{FaultEntry, FaultOutcome};
+use crate::fault::throttle::{self, Throttle, ThrottleApplied, ThrottleOutcome};
+use crate::fault::timeline::{Event, Timeline};
+use crate::fault::verify::verify;
 use crate::record::errno::errno_name;
 use crate::scenario::plan::Cell;
 use crate::scenario::units::format_size;

@@ -6,6 +6,7 @@ use std::time::Duration;
 use super::*;
 use crate::record::new_histogram;
 use crate::report::fixtures::{cell, loop_device, op, run, with_errors};
+use crate::report::gate::{bmf, junit, render};
 use crate::result::stats::op_stats;
 use crate::scenario::GateLimit;
 

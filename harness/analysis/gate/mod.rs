@@ -17,17 +17,14 @@
 //! [`junit`], [`bmf`] (Bencher Metric Format).
 
 pub mod baseline;
-pub mod bmf;
-pub mod junit;
-pub mod render;
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::analysis::compare::{self, Direction, Metric};
 use crate::glob::glob_match;
 use crate::record::Op;
-use crate::report::compare::{self, Direction, Metric};
 use crate::result::stats::median;
 use crate::result::{CellResult, RunResult};
 use crate::scenario::units::format_nanos;
@@ -199,7 +196,9 @@ fn ops_of(cells: &[&CellResult], select: &Selector) -> Vec<String> {
         Some(g) => names.retain(|n| glob_match(g, n)),
         None => names.retain(|n| Op::from_name(n).is_some_and(Op::is_unit)),
     }
-    names.sort_by(|a, b| crate::report::op_order_key(a).cmp(&crate::report::op_order_key(b)));
+    names.sort_by(|a, b| {
+        crate::record::op::op_order_key(a).cmp(&crate::record::op::op_order_key(b))
+    });
     names
 }
 
@@ -228,7 +227,7 @@ fn limit_duration(d: std::time::Duration) -> String {
 fn format_value(limit: &Limit, v: f64) -> String {
     match limit {
         Limit::Latency { .. } => format_nanos(v.round().max(0.0) as u64),
-        Limit::Throughput { .. } => format!("{}/s", crate::report::format_rate(v)),
+        Limit::Throughput { .. } => format!("{}/s", crate::scenario::units::format_rate(v)),
         Limit::ErrorRate { .. } => format!("{:.3}%", v * 100.0),
         Limit::WriteAmplification { .. } => format!("{v:.2}"),
         Limit::AckedLost { .. } => format!("{v:.0}"),
@@ -593,7 +592,7 @@ fn regressions(
 
 fn format_metric(m: Metric, v: f64) -> String {
     match m {
-        Metric::Throughput => format!("{}/s", crate::report::format_rate(v)),
+        Metric::Throughput => format!("{}/s", crate::scenario::units::format_rate(v)),
         _ => format_nanos(v.round().max(0.0) as u64),
     }
 }
