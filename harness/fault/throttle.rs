@@ -536,7 +536,7 @@ pub fn remove_run_cgroups(
     let roots = hierarchy_roots();
     let (mut removed, mut problems) = (Vec::new(), Vec::new());
     for name in names {
-        if !run_of_cgroup(name).is_some_and(|(run, _)| run == run_id) {
+        if run_of_cgroup(name).is_none_or(|(run, _)| run != run_id) {
             problems.push(format!(
                 "cgroup {name:?} left alone: not a name of run {run_id}'s cgroups \
                  (wpbench-{run_id}-N)"

@@ -455,7 +455,7 @@ fn job_note(est: &Estimate) -> String {
 pub fn quantity(bytes: u64) -> String {
     const MI: u64 = 1 << 20;
     let mib = bytes.div_ceil(MI);
-    if mib > 0 && mib % 1024 == 0 {
+    if mib > 0 && mib.is_multiple_of(1024) {
         format!("{}Gi", mib / 1024)
     } else {
         format!("{mib}Mi")

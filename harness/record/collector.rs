@@ -12,9 +12,12 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 use base64::Engine as _;
+use hdrhistogram::serialization::interval_log::{
+    IntervalLogWriter, IntervalLogWriterBuilder, IntervalLogWriterError, Tag,
+};
 use hdrhistogram::serialization::{Serializer, V2DeflateSerializer};
 use hdrhistogram::Histogram;
 
@@ -62,7 +65,7 @@ pub fn spawn_collector(
 ) -> io::Result<(Sender<IntervalSample>, CollectorHandle)> {
     let (tx, rx) = channel();
     let log = match hlog {
-        Some((path, comment)) => Some(HlogWriter::create(path, &comment, start_wall)?),
+        Some((path, comment)) => Some(HlogFile::create(path, &comment, start_wall)?),
         None => None,
     };
     let thread = std::thread::Builder::new()
@@ -81,8 +84,9 @@ fn collect(
     rx: Receiver<IntervalSample>,
     threads: u32,
     unit: Op,
-    mut log: Option<HlogWriter>,
+    mut file: Option<HlogFile>,
 ) -> io::Result<CellTotals> {
+    let mut log = file.as_mut().map(HlogFile::begin).transpose()?;
     let mut totals = CellTotals {
         hists: BTreeMap::new(),
         errors: BTreeMap::new(),
@@ -142,8 +146,9 @@ fn collect(
     while let Some((k, done)) = pending.pop_first() {
         flush(k, done, &mut totals, log.as_mut(), INTERVAL)?;
     }
-    if let Some(log) = log {
-        log.finish()?;
+    drop(log);
+    if let Some(file) = file {
+        file.finish()?;
     }
     Ok(totals)
 }
@@ -152,7 +157,7 @@ fn flush(
     k: i64,
     done: Pending,
     totals: &mut CellTotals,
-    log: Option<&mut HlogWriter>,
+    log: Option<&mut HlogWriter<'_>>,
     length: Duration,
 ) -> io::Result<()> {
     if k < 0 {
@@ -177,18 +182,30 @@ fn merge_into(map: &mut BTreeMap<Op, Histogram<u64>>, op: Op, h: &Histogram<u64>
     let _ = into.add(h);
 }
 
-/// Writes the HdrHistogram interval log format (version 1.3, as the Java
-/// HistogramLogWriter does): `Tag=<op>,<start s>,<length s>,<max ms>,<V2
-/// deflate base64>`. Values are nanoseconds; Interval_Max is in ms, the
-/// Java writer's default unit ratio (1e6).
-pub struct HlogWriter {
+/// The cell's .hlog, created but not yet begun. Written with the
+/// hdrhistogram crate's interval log writer (format version 1.3, as the
+/// Java HistogramLogWriter writes it): `#` comment lines, `#[StartTime: …]`
+/// and `#[BaseTime: …]` (both the measured phase's start), then one
+/// `Tag=<op>,<start s>,<length s>,<max ms>,<V2 deflate base64>` line per
+/// op and interval. Values are nanoseconds; Interval_Max is in ms (the
+/// Java writer's default unit ratio, 1e6), which the crate records in a
+/// `#[MaxValueDivisor: 1000000.000]` line. The crate does not write the
+/// optional CSV legend line (`"StartTimestamp",…`); every reader skips it
+/// when present, and it carries nothing.
+pub struct HlogFile {
     out: BufWriter<File>,
     serializer: V2DeflateSerializer,
-    buf: Vec<u8>,
+    comment: String,
+    start: SystemTime,
 }
 
-impl HlogWriter {
-    pub fn create(path: PathBuf, comment: &str, start: SystemTime) -> io::Result<HlogWriter> {
+/// Writes the intervals of a begun [`HlogFile`].
+pub struct HlogWriter<'a> {
+    log: IntervalLogWriter<'a, 'a, BufWriter<File>, V2DeflateSerializer>,
+}
+
+impl HlogFile {
+    pub fn create(path: PathBuf, comment: &str, start: SystemTime) -> io::Result<HlogFile> {
         // Never through a symlink planted in a results directory others can
         // write: whatever is there is unlinked (unlink does not follow
         // links) and the log created afresh.
@@ -201,28 +218,37 @@ impl HlogWriter {
             .create_new(true)
             .custom_flags(libc::O_NOFOLLOW)
             .open(&path)?;
-        let mut out = BufWriter::new(file);
-        let start_s = start
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs_f64();
-        for line in comment.lines() {
-            writeln!(out, "#{line}")?;
-        }
-        writeln!(out, "#[Histogram log format version 1.3]")?;
-        writeln!(out, "#[StartTime: {start_s:.3} (seconds since epoch)]")?;
-        writeln!(out, "#[BaseTime: {start_s:.3} (seconds since epoch)]")?;
-        writeln!(
-            out,
-            "\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\",\"Interval_Compressed_Histogram\""
-        )?;
-        Ok(HlogWriter {
-            out,
+        Ok(HlogFile {
+            out: BufWriter::new(file),
             serializer: V2DeflateSerializer::new(),
-            buf: Vec::new(),
+            comment: comment.to_string(),
+            start,
         })
     }
 
+    /// Writes the header; the intervals follow through the writer.
+    pub fn begin(&mut self) -> io::Result<HlogWriter<'_>> {
+        let mut builder = IntervalLogWriterBuilder::new();
+        for line in self.comment.lines() {
+            builder.add_comment(line);
+        }
+        let log = builder
+            .add_comment("[Histogram log format version 1.3]")
+            .with_start_time(self.start)
+            .with_base_time(self.start)
+            .with_max_value_divisor(1e6)
+            .begin_log_with(&mut self.out, &mut self.serializer)?;
+        Ok(HlogWriter { log })
+    }
+
+    /// Flushes the log to disk (its writer dropped first).
+    pub fn finish(mut self) -> io::Result<()> {
+        self.out.flush()?;
+        self.out.get_ref().sync_all()
+    }
+}
+
+impl HlogWriter<'_> {
     pub fn write(
         &mut self,
         tag: &str,
@@ -230,23 +256,17 @@ impl HlogWriter {
         length: Duration,
         h: &Histogram<u64>,
     ) -> io::Result<()> {
-        self.buf.clear();
-        self.serializer
-            .serialize(h, &mut self.buf)
-            .map_err(|e| io::Error::other(format!("histogram serialization: {e:?}")))?;
-        let encoded = base64::engine::general_purpose::STANDARD.encode(&self.buf);
-        writeln!(
-            self.out,
-            "Tag={tag},{:.3},{:.3},{:.3},{encoded}",
-            start.as_secs_f64(),
-            length.as_secs_f64(),
-            h.max() as f64 / 1e6
-        )
-    }
-
-    pub fn finish(mut self) -> io::Result<()> {
-        self.out.flush()?;
-        self.out.get_ref().sync_all()
+        // Op names never hold the characters a tag cannot (`,` `\r` `\n` ` `).
+        let tag = Tag::new(tag)
+            .ok_or_else(|| io::Error::other(format!("`{tag}` cannot be an interval log tag")))?;
+        self.log
+            .write_histogram(h, start, length, Some(tag))
+            .map_err(|e| match e {
+                IntervalLogWriterError::IoError(e) => e,
+                IntervalLogWriterError::SerializeError(e) => {
+                    io::Error::other(format!("histogram serialization: {e:?}"))
+                }
+            })
     }
 }
 

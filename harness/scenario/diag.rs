@@ -4,6 +4,8 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use strsim::levenshtein;
+
 /// One problem, located at the key (or sequence item) that caused it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
@@ -78,22 +80,9 @@ pub fn abbreviate(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// Edit distance (insert, delete, substitute), for "did you mean".
-pub fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != *cb);
-            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
-/// The candidate nearest to `word`, if it is near enough to be a typo.
+/// The candidate nearest to `word`, if it is near enough to be a typo, by
+/// Levenshtein distance (insert, delete, substitute; a transposition
+/// counts 2, which the limit below was chosen with).
 pub fn suggest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     let len = word.chars().count();
     let limit = 2.max(len / 3);

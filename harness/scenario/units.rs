@@ -292,7 +292,7 @@ pub fn format_duration_exact(d: Duration) -> String {
     ];
     let (scale, unit) = UNITS
         .iter()
-        .find(|(scale, _)| ns % scale == 0 && ns >= *scale)
+        .find(|(scale, _)| ns.is_multiple_of(*scale) && ns >= *scale)
         .copied()
         .unwrap_or((1, "ns"));
     format!("{}{unit}", ns / scale)

@@ -55,10 +55,7 @@ impl Memory {
             .ok()?;
         Some(Memory {
             total: kib << 10,
-            // SAFETY: sysconf reads a constant; it has no preconditions.
-            page: u64::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) })
-                .ok()
-                .filter(|p| *p > 0)?,
+            page: u64::try_from(rustix::param::page_size()).ok()?,
         })
     }
 

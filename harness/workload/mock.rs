@@ -77,7 +77,7 @@ impl Worker for MockWorker {
             .steps
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if let Some((every, errno)) = self.mock.fail_every {
-            if self.n % every == 0 {
+            if self.n.is_multiple_of(every) {
                 rec.error(Op::Write, errno, Instant::now());
                 return Step::Failed(errno);
             }

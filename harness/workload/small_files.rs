@@ -98,7 +98,7 @@ impl SmallFilesWorker {
     fn one_file(&mut self, rec: &mut Recorder) -> io::Result<()> {
         let seq = self.seq;
         self.seq += 1;
-        if seq % self.files_per_dir == 0 {
+        if seq.is_multiple_of(self.files_per_dir) {
             self.dir = None;
             let name = cname(format!("d{:06}", seq / self.files_per_dir));
             sys::mkdir(rec, self.thread_dir.as_fd(), &name)?;

@@ -75,7 +75,7 @@ impl Syncer {
         self.bytes_since += bytes;
         let due = match self.policy {
             SyncPolicy::Always => true,
-            SyncPolicy::Every(n) => self.writes % n == 0,
+            SyncPolicy::Every(n) => self.writes.is_multiple_of(n),
             SyncPolicy::EveryBytes(b) => self.bytes_since >= b,
             SyncPolicy::Interval(d) => self.last_sync.elapsed() >= d,
             SyncPolicy::Never | SyncPolicy::End | SyncPolicy::OnClose => false,

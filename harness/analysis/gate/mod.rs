@@ -142,17 +142,17 @@ fn written_name(full: &str) -> &str {
 }
 
 fn selects(glob: &Option<String>, full: &str) -> bool {
-    glob.as_deref().map_or(true, |g| {
-        glob_match(g, full) || glob_match(g, written_name(full))
-    })
+    glob.as_deref()
+        .is_none_or(|g| glob_match(g, full) || glob_match(g, written_name(full)))
 }
 
 fn matching<'a>(run: &'a RunResult, select: &Selector) -> Groups<'a> {
     let mut groups: Groups = BTreeMap::new();
     for c in &run.cells {
-        let fault_ok = select.fault.as_deref().map_or(true, |g| {
-            c.faults.iter().any(|f| glob_match(g, f.kind_name()))
-        });
+        let fault_ok = select
+            .fault
+            .as_deref()
+            .is_none_or(|g| c.faults.iter().any(|f| glob_match(g, f.kind_name())));
         if selects(&select.target, &c.target.name)
             && selects(&select.workload, &c.workload.name)
             && fault_ok
@@ -265,7 +265,7 @@ fn figure(limit: &Limit, c: &CellResult, op: &str, fault: &Option<String>) -> Op
                 .filter(|f| {
                     fault
                         .as_deref()
-                        .map_or(true, |g| glob_match(g, f.kind_name()))
+                        .is_none_or(|g| glob_match(g, f.kind_name()))
                 })
                 .filter_map(|f| f.durability().map(|d| d.acked_lost))
                 .collect();
