@@ -1,4 +1,4 @@
-# wpbench in a container, for `wpbench k8s render --image …` (README.md,
+# wpbench in a container, for `wpbench k8s render --image …` (docs/fleet.md,
 # "Running on a fleet") or `docker run --privileged`.
 #
 #   docker build -t registry.example.com/wpbench:0.1 .

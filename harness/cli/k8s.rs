@@ -65,7 +65,7 @@ pub(super) fn render(a: &K8sRenderArgs) -> Result<ExitCode> {
         println!("wrote {}", path.display());
     }
     println!(
-        "apply with: kubectl apply -f {}  (README.md, \"Running on a fleet\", gathers the results)",
+        "apply with: kubectl apply -f {}  (docs/fleet.md, \"Running it and gathering the results\")",
         dir.display()
     );
     Ok(ExitCode::SUCCESS)

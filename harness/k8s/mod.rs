@@ -5,7 +5,7 @@
 //! in, `(file name, YAML text)` pairs out. Nothing here reads a file,
 //! talks to a cluster or prints; `cli` does the reading and writing.
 //!
-//! What is rendered, and why (the README's "Running on a fleet" says the
+//! What is rendered, and why (docs/fleet.md, "What is rendered, and why", says the
 //! same for users):
 //!
 //! - an optional `Namespace` (`--create-namespace`), labelled for the
@@ -269,7 +269,7 @@ fn seq(items: impl IntoIterator<Item = Value>) -> Value {
 fn to_yaml(v: &Value, note: &str) -> String {
     let body = serde_yaml::to_string(v).expect("a YAML value always serializes");
     let mut out = String::from(
-        "# Rendered by `wpbench k8s render`; see README.md, \"Running on a fleet\".\n",
+        "# Rendered by `wpbench k8s render`; see docs/fleet.md in the wpbench repository.\n",
     );
     for line in note.lines() {
         out.push_str(if line.is_empty() { "#" } else { "# " });
