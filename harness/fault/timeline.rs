@@ -84,11 +84,6 @@ impl Timeline {
         out.sort_by(|a, b| a.at_s.total_cmp(&b.at_s));
         out
     }
-
-    /// As JSON for a fault entry; `origin` as in [`Timeline::relative_to`].
-    pub fn to_json(&self, origin: Instant) -> serde_json::Value {
-        serde_json::to_value(self.relative_to(origin)).unwrap_or_default()
-    }
 }
 
 /// Seconds from `origin` to `t`, negative when `t` is earlier.
@@ -117,7 +112,7 @@ mod tests {
         assert_eq!(order, [Event::Armed, Event::Fired, Event::Healed]);
         assert!((rel[0].at_s + 0.5).abs() < 1e-9, "{}", rel[0].at_s);
         assert!((rel[1].at_s - 1.2).abs() < 1e-9);
-        let json = t.to_json(origin);
+        let json = serde_json::to_value(t.relative_to(origin)).unwrap();
         assert_eq!(json[0]["event"], "armed");
         assert_eq!(json[0]["detail"], "capped");
         assert!(
