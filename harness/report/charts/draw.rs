@@ -350,6 +350,8 @@ fn category_lines(label: &str) -> Vec<String> {
     }
 }
 
+/// One panel: axes and grid, its body, marker lines, a note, the legend —
+/// in that order, so later layers are drawn over earlier ones.
 fn draw_panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     p: &Panel,
@@ -357,6 +359,45 @@ fn draw_panel<DB: DrawingBackend>(
 ) -> DrawResult<DB> {
     let (area_w, _) = area.dim_in_pixel();
     let plot_w = area_w as i32 - Y_LABEL_AREA as i32 - RIGHT_MARGIN as i32;
+    let (entries, widths) = fitted_legend(area, p, plot_w);
+    let top_rows = legend_rows(&widths, plot_w)
+        .last()
+        .map_or(0, |(_, r)| r + 1);
+    let margin_top = if panels > 1 { 6 } else { 10 } + top_rows * LEGEND_ROW;
+    let mut chart = ChartBuilder::on(area)
+        .margin_top(margin_top)
+        .margin_right(RIGHT_MARGIN)
+        .x_label_area_size(x_label_area(p))
+        .y_label_area_size(Y_LABEL_AREA)
+        .build_cartesian_2d(Ticked::of(&p.x), Ticked::of(&p.y))?;
+    draw_mesh(&mut chart, p)?;
+
+    match &p.body {
+        Body::Lines(series) => draw_curves(&mut chart, series)?,
+        Body::Bars { categories, series } => {
+            draw_bars(&mut chart, &p.y, categories.len(), series)?;
+            draw_category_names(&mut chart, area, p, categories, plot_w)?;
+        }
+    }
+    draw_vlines(&mut chart, area, p)?;
+    draw_hlines(&mut chart, area, p)?;
+    if let Some(note) = &p.note {
+        draw_note(&mut chart, p, note)?;
+    }
+    if !entries.is_empty() {
+        draw_legend(&mut chart, p, &entries, &widths, plot_w)?;
+    }
+    Ok(())
+}
+
+/// The panel's legend entries and their text widths, cut to at most
+/// MAX_LEGEND_ROWS rows (the rest summed up as "+N more"), so the plot
+/// keeps its height.
+fn fitted_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    p: &Panel,
+    plot_w: i32,
+) -> (Vec<(Swatch, String)>, Vec<i32>) {
     let mut entries = if p.legend {
         legend_entries(p)
     } else {
@@ -369,7 +410,6 @@ fn draw_panel<DB: DrawingBackend>(
             .collect()
     };
     let mut widths = measure(&entries);
-    // At most MAX_LEGEND_ROWS rows, so the plot keeps its height.
     let fits = legend_rows(&widths, plot_w)
         .iter()
         .take_while(|(_, r)| *r < MAX_LEGEND_ROWS)
@@ -381,33 +421,29 @@ fn draw_panel<DB: DrawingBackend>(
         entries.push((Swatch::Nothing, format!("+{more} more")));
         widths = measure(&entries);
     }
-    let top_rows = legend_rows(&widths, plot_w)
-        .last()
-        .map_or(0, |(_, r)| r + 1);
-    let is_bars = matches!(p.body, Body::Bars { .. });
-    let category_rows = match &p.body {
-        Body::Bars { categories, .. } => categories
-            .iter()
-            .map(|c| category_lines(c).len())
-            .max()
-            .unwrap_or(1) as i32,
-        _ => 0,
-    };
-    let x_area = if is_bars {
-        14 + category_rows * CATEGORY_ROW + if p.x.label.is_empty() { 0 } else { 36 }
-    } else if p.x.label.is_empty() {
-        40
-    } else {
-        72
-    };
-    let margin_top = if panels > 1 { 6 } else { 10 } + top_rows * LEGEND_ROW;
-    let mut chart = ChartBuilder::on(area)
-        .margin_top(margin_top)
-        .margin_right(RIGHT_MARGIN)
-        .x_label_area_size(x_area)
-        .y_label_area_size(Y_LABEL_AREA)
-        .build_cartesian_2d(Ticked::of(&p.x), Ticked::of(&p.y))?;
+    (entries, widths)
+}
 
+/// Pixels below the plot: tick labels and the axis title, or for bars
+/// the category names (one row per line of the longest).
+fn x_label_area(p: &Panel) -> i32 {
+    match &p.body {
+        Body::Bars { categories, .. } => {
+            let category_rows = categories
+                .iter()
+                .map(|c| category_lines(c).len())
+                .max()
+                .unwrap_or(1) as i32;
+            14 + category_rows * CATEGORY_ROW + if p.x.label.is_empty() { 0 } else { 36 }
+        }
+        _ if p.x.label.is_empty() => 40,
+        _ => 72,
+    }
+}
+
+/// Axis titles, tick labels and grid lines (our ticks, see [`Ticked`]).
+fn draw_mesh<DB: DrawingBackend>(chart: &mut Chart2d<DB>, p: &Panel) -> DrawResult<DB> {
+    let is_bars = matches!(p.body, Body::Bars { .. });
     // Bar categories are drawn below (on two lines when needed), not as ticks.
     let x_fmt = |v: &f64| {
         if is_bars {
@@ -430,29 +466,41 @@ fn draw_panel<DB: DrawingBackend>(
     if is_bars {
         mesh.disable_x_mesh();
     }
-    mesh.draw()?;
+    mesh.draw()
+}
 
-    match &p.body {
-        Body::Lines(series) => draw_curves(&mut chart, series)?,
-        Body::Bars { categories, series } => {
-            draw_bars(&mut chart, &p.y, categories.len(), series)?;
-            let group_px = plot_w / categories.len().max(1) as i32 - 10;
-            for (i, c) in categories.iter().enumerate() {
-                for (k, line) in category_lines(c).iter().enumerate() {
-                    let fitted = fit_text(line, group_px, |t| text_width(area, t, TICK_PX));
-                    chart.draw_series(std::iter::once(
-                        EmptyElement::at((i as f64 + 0.5, p.y.lo))
-                            + Text::new(
-                                fitted,
-                                (0, 10 + k as i32 * CATEGORY_ROW),
-                                font(TICK_PX).pos(Pos::new(HPos::Center, VPos::Top)),
-                            ),
-                    ))?;
-                }
-            }
+/// Each bar group's name under it, on up to two lines, shortened to the
+/// group's width.
+fn draw_category_names<DB: DrawingBackend>(
+    chart: &mut Chart2d<DB>,
+    area: &DrawingArea<DB, Shift>,
+    p: &Panel,
+    categories: &[String],
+    plot_w: i32,
+) -> DrawResult<DB> {
+    let group_px = plot_w / categories.len().max(1) as i32 - 10;
+    for (i, c) in categories.iter().enumerate() {
+        for (k, line) in category_lines(c).iter().enumerate() {
+            let fitted = fit_text(line, group_px, |t| text_width(area, t, TICK_PX));
+            chart.draw_series(std::iter::once(
+                EmptyElement::at((i as f64 + 0.5, p.y.lo))
+                    + Text::new(
+                        fitted,
+                        (0, 10 + k as i32 * CATEGORY_ROW),
+                        font(TICK_PX).pos(Pos::new(HPos::Center, VPos::Top)),
+                    ),
+            ))?;
         }
     }
+    Ok(())
+}
 
+/// Dashed vertical markers (fault events), labelled at the top.
+fn draw_vlines<DB: DrawingBackend>(
+    chart: &mut Chart2d<DB>,
+    area: &DrawingArea<DB, Shift>,
+    p: &Panel,
+) -> DrawResult<DB> {
     for (i, v) in p.vlines.iter().enumerate() {
         let style = ShapeStyle::from(&v.color).stroke_width(2);
         chart.draw_series(DashedLineSeries::new(
@@ -479,6 +527,15 @@ fn draw_panel<DB: DrawingBackend>(
             )))?;
         }
     }
+    Ok(())
+}
+
+/// Dashed horizontal markers (gate thresholds).
+fn draw_hlines<DB: DrawingBackend>(
+    chart: &mut Chart2d<DB>,
+    area: &DrawingArea<DB, Shift>,
+    p: &Panel,
+) -> DrawResult<DB> {
     for hl in &p.hlines {
         let style = ShapeStyle::from(&hl.color).stroke_width(2);
         chart.draw_series(DashedLineSeries::new(
@@ -498,24 +555,22 @@ fn draw_panel<DB: DrawingBackend>(
             )))?;
         }
     }
+    Ok(())
+}
 
-    if let Some(note) = &p.note {
-        let mid = ((p.x.lo + p.x.hi) / 2.0, (p.y.lo + p.y.hi) / 2.0);
-        chart.draw_series(std::iter::once(
-            EmptyElement::at(mid)
-                + Text::new(
-                    note.clone(),
-                    (0, 0),
-                    font(AXIS_DESC_PX)
-                        .color(&NEUTRAL)
-                        .pos(Pos::new(HPos::Center, VPos::Center)),
-                ),
-        ))?;
-    }
-
-    if !entries.is_empty() {
-        draw_legend(&mut chart, p, &entries, &widths, plot_w)?;
-    }
+/// A note ("no data") in the middle of the plot.
+fn draw_note<DB: DrawingBackend>(chart: &mut Chart2d<DB>, p: &Panel, note: &str) -> DrawResult<DB> {
+    let mid = ((p.x.lo + p.x.hi) / 2.0, (p.y.lo + p.y.hi) / 2.0);
+    chart.draw_series(std::iter::once(
+        EmptyElement::at(mid)
+            + Text::new(
+                note.to_string(),
+                (0, 0),
+                font(AXIS_DESC_PX)
+                    .color(&NEUTRAL)
+                    .pos(Pos::new(HPos::Center, VPos::Center)),
+            ),
+    ))?;
     Ok(())
 }
 
