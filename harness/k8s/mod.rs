@@ -462,6 +462,8 @@ pub fn quantity(bytes: u64) -> String {
     }
 }
 
+/// The Indexed Job: one pod per node (`completions` = `parallelism` =
+/// the node count), never retried, removed a while after it finishes.
 fn job(
     name: &str,
     scenario: &Scenario,
@@ -471,9 +473,38 @@ fn job(
     est: &Estimate,
 ) -> Value {
     let count = opts.placement.count() as u64;
-    let (node_selector, affinity) = placement(name, &opts.placement);
     let scenario_path = format!("{SCENARIO_DIR}/{}", source.file_name);
+    let (volumes, mounts) = volumes_and_mounts(name, host_paths);
+    let container = container(opts, scenario_path, est, mounts);
+    let pod = pod_spec(name, opts, container, volumes);
+    map([
+        ("apiVersion", s("batch/v1")),
+        ("kind", s("Job")),
+        ("metadata", metadata(name, opts, scenario)),
+        (
+            "spec",
+            map([
+                ("completionMode", s("Indexed")),
+                ("completions", n(count)),
+                ("parallelism", n(count)),
+                ("backoffLimit", n(0)),
+                ("ttlSecondsAfterFinished", n(TTL_SECONDS)),
+                (
+                    "template",
+                    map([
+                        ("metadata", map([("labels", labels(name))])),
+                        ("spec", Value::Mapping(pod)),
+                    ]),
+                ),
+            ]),
+        ),
+    ])
+}
 
+/// The pod's volumes and the container's mounts of them: the scenario
+/// (ConfigMap), the host's /dev, scratch and results (emptyDirs), and one
+/// hostPath per hostpath target.
+fn volumes_and_mounts(name: &str, host_paths: &[PathBuf]) -> (Vec<Value>, Vec<Value>) {
     let mut mounts = vec![
         map([
             ("name", s("scenario")),
@@ -526,8 +557,13 @@ fn job(
             ),
         ]));
     }
+    (volumes, mounts)
+}
 
-    let container = map([
+/// The privileged wpbench container running [`SCRIPT`] on the scenario,
+/// told its node's name, with the estimate's resources.
+fn container(opts: &Options, scenario_path: String, est: &Estimate, mounts: Vec<Value>) -> Value {
+    map([
         ("name", s("wpbench")),
         ("image", s(opts.image.clone())),
         ("imagePullPolicy", s("IfNotPresent")),
@@ -567,8 +603,12 @@ fn job(
             ]),
         ),
         ("volumeMounts", Value::Sequence(mounts)),
-    ]);
+    ])
+}
 
+/// The pod template's spec: placement, the container and its volumes.
+fn pod_spec(name: &str, opts: &Options, container: Value, volumes: Vec<Value>) -> Mapping {
+    let (node_selector, affinity) = placement(name, &opts.placement);
     let mut pod = Mapping::new();
     pod.insert(s("restartPolicy"), s("Never"));
     pod.insert(s("automountServiceAccountToken"), Value::Bool(false));
@@ -582,29 +622,7 @@ fn job(
     pod.insert(s("affinity"), affinity);
     pod.insert(s("containers"), seq([container]));
     pod.insert(s("volumes"), Value::Sequence(volumes));
-
-    map([
-        ("apiVersion", s("batch/v1")),
-        ("kind", s("Job")),
-        ("metadata", metadata(name, opts, scenario)),
-        (
-            "spec",
-            map([
-                ("completionMode", s("Indexed")),
-                ("completions", n(count)),
-                ("parallelism", n(count)),
-                ("backoffLimit", n(0)),
-                ("ttlSecondsAfterFinished", n(TTL_SECONDS)),
-                (
-                    "template",
-                    map([
-                        ("metadata", map([("labels", labels(name))])),
-                        ("spec", Value::Mapping(pod)),
-                    ]),
-                ),
-            ]),
-        ),
-    ])
+    pod
 }
 
 /// The file name of a scenario path, for [`Source::file_name`].

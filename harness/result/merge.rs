@@ -113,6 +113,29 @@ pub fn merge(sources: &[Source], force: bool, command: Vec<String>) -> Result<Me
             "nothing to merge: give at least one run".into(),
         ));
     };
+    refuse_repeated_runs(sources)?;
+    let (order, groups) = matching_cells(sources)?;
+    let differences = differing_cells(sources, &order, &groups, force)?;
+
+    let mut copies = Vec::new();
+    let mut cells = Vec::with_capacity(order.len());
+    for (index, key) in order.iter().enumerate() {
+        let group = &groups[key];
+        let mut cell = merge_cell(sources, group, &mut copies)?;
+        cell.index = index;
+        cell.notes
+            .extend(merge_notes(sources, group, differences.get(key)));
+        cells.push(cell);
+    }
+    let run = merged_run(sources, first, command, cells);
+    Ok(Merged {
+        run,
+        hlog_copies: copies,
+    })
+}
+
+/// A run given twice (under two names) would count every sample twice.
+fn refuse_repeated_runs(sources: &[Source]) -> Result<()> {
     let mut seen_ids: BTreeMap<&str, &str> = BTreeMap::new();
     for s in sources {
         if let Some(other) = seen_ids.insert(&s.run.run_id, &s.node) {
@@ -122,8 +145,16 @@ pub fn merge(sources: &[Source], force: bool, command: Vec<String>) -> Result<Me
             )));
         }
     }
+    Ok(())
+}
 
-    // Matching cells, in first-seen order (the first source's plan order).
+/// The sources' cells grouped by key, and the keys in first-seen order
+/// (the first source's plan order).
+type Matched<'a> = (Vec<Key>, BTreeMap<Key, Vec<(usize, &'a CellResult)>>);
+
+/// Matching cells across the sources; a source with two cells of one key
+/// is refused, since either could be the one to merge.
+fn matching_cells(sources: &[Source]) -> Result<Matched<'_>> {
     let mut order: Vec<Key> = Vec::new();
     let mut groups: BTreeMap<Key, Vec<(usize, &CellResult)>> = BTreeMap::new();
     for (si, s) in sources.iter().enumerate() {
@@ -146,11 +177,21 @@ pub fn merge(sources: &[Source], force: bool, command: Vec<String>) -> Result<Me
             group.push((si, c));
         }
     }
+    Ok((order, groups))
+}
 
-    // Refusals first, all of them, so one message names every problem.
+/// Per cell, what its sources measured differently. Without `force` any
+/// difference refuses the merge, all of them listed in one message so one
+/// attempt names every problem.
+fn differing_cells(
+    sources: &[Source],
+    order: &[Key],
+    groups: &BTreeMap<Key, Vec<(usize, &CellResult)>>,
+    force: bool,
+) -> Result<BTreeMap<Key, Vec<String>>> {
     let mut refused: Vec<String> = Vec::new();
     let mut differences: BTreeMap<Key, Vec<String>> = BTreeMap::new();
-    for key in &order {
+    for key in order {
         let diffs = differences_of(sources, &groups[key]);
         if !diffs.is_empty() {
             refused.push(format!("cell {}: {}", cell_label(key), diffs.join("; ")));
@@ -176,34 +217,47 @@ pub fn merge(sources: &[Source], force: bool, command: Vec<String>) -> Result<Me
             }
         )));
     }
+    Ok(differences)
+}
 
-    let mut copies = Vec::new();
-    let mut cells = Vec::with_capacity(order.len());
-    for (index, key) in order.iter().enumerate() {
-        let group = &groups[key];
-        let mut cell = merge_cell(sources, group, &mut copies)?;
-        cell.index = index;
-        if group.len() < sources.len() {
-            let missing: Vec<&str> = (0..sources.len())
-                .filter(|i| !group.iter().any(|(g, _)| g == i))
-                .map(|i| sources[i].node.as_str())
-                .collect();
-            cell.notes.push(format!(
-                "merged from {} of {} runs (not in: {})",
-                group.len(),
-                sources.len(),
-                missing.join(", ")
-            ));
-        }
-        if let Some(diffs) = differences.get(key) {
-            cell.notes.push(format!(
-                "merged with --force although the runs differ: {}",
-                diffs.join("; ")
-            ));
-        }
-        cells.push(cell);
+/// What a reader of a merged cell should know: the sources it lacks, and
+/// the differences `--force` merged over.
+fn merge_notes(
+    sources: &[Source],
+    group: &[(usize, &CellResult)],
+    differences: Option<&Vec<String>>,
+) -> Vec<String> {
+    let mut notes = Vec::new();
+    if group.len() < sources.len() {
+        let missing: Vec<&str> = (0..sources.len())
+            .filter(|i| !group.iter().any(|(g, _)| g == i))
+            .map(|i| sources[i].node.as_str())
+            .collect();
+        notes.push(format!(
+            "merged from {} of {} runs (not in: {})",
+            group.len(),
+            sources.len(),
+            missing.join(", ")
+        ));
     }
+    if let Some(diffs) = differences {
+        notes.push(format!(
+            "merged with --force although the runs differ: {}",
+            diffs.join("; ")
+        ));
+    }
+    notes
+}
 
+/// The merged run around its cells: the first source's scenario and
+/// environment, the span of the sources' times, the first status that is
+/// not `completed`, and an id derived from the sources' ids.
+fn merged_run(
+    sources: &[Source],
+    first: &Source,
+    command: Vec<String>,
+    cells: Vec<CellResult>,
+) -> RunResult {
     let mut scenario = first.run.scenario.clone();
     scenario.planned_cells = sources
         .iter()
@@ -217,6 +271,7 @@ pub fn merge(sources: &[Source], force: bool, command: Vec<String>) -> Result<Me
         .filter(|t| !t.is_empty())
         .min()
         .unwrap_or_default();
+    // Unfinished while any source is.
     let finished_at = if sources.iter().any(|s| s.run.finished_at.is_empty()) {
         String::new()
     } else {
@@ -231,22 +286,9 @@ pub fn merge(sources: &[Source], force: bool, command: Vec<String>) -> Result<Me
         .map(|s| s.run.status)
         .find(|s| *s != RunStatus::Completed)
         .unwrap_or(RunStatus::Completed);
-    let mut id = Sha256::new();
-    for s in sources {
-        id.update(s.run.run_id.as_bytes());
-        id.update(b"\n");
-    }
-    let digest = id.finalize();
-    let run_id = format!(
-        "merge-{}",
-        digest[..4]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    );
-    let run = RunResult {
+    RunResult {
         schema: SCHEMA.to_string(),
-        run_id,
+        run_id: merged_run_id(sources),
         scenario,
         env: first.run.env.clone(),
         started_at,
@@ -267,11 +309,25 @@ pub fn merge(sources: &[Source], force: bool, command: Vec<String>) -> Result<Me
                 status: s.run.status,
             })
             .collect(),
-    };
-    Ok(Merged {
-        run,
-        hlog_copies: copies,
-    })
+    }
+}
+
+/// `merge-` and 8 hex digits of the sources' run ids: merging the same
+/// runs again gives the same id.
+fn merged_run_id(sources: &[Source]) -> String {
+    let mut id = Sha256::new();
+    for s in sources {
+        id.update(s.run.run_id.as_bytes());
+        id.update(b"\n");
+    }
+    let digest = id.finalize();
+    format!(
+        "merge-{}",
+        digest[..4]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    )
 }
 
 /// What differs between the group's first cell and the others, naming the
@@ -349,16 +405,49 @@ fn safe_name(s: &str) -> String {
     }
 }
 
+/// One cell from its matching cells in the sources (`group`, at least
+/// one); the interval logs to copy are added to `copies`.
 fn merge_cell(
     sources: &[Source],
     group: &[(usize, &CellResult)],
     copies: &mut Vec<HlogCopy>,
 ) -> Result<CellResult> {
     let (_, first) = group[0];
-    let many = sources.len() > 1;
     let duration_s = group.iter().map(|(_, c)| c.duration_s).fold(0.0, f64::max);
+    let ops = merged_ops(sources, group, duration_s)?;
+    let device = merged_device(group);
+    let faults = merged_faults(sources, group);
+    let (cell_sources, notes) = per_source(sources, group, copies);
+    let max = |g: fn(&CellResult) -> f64| group.iter().map(|(_, c)| g(c)).fold(0.0, f64::max);
+    Ok(CellResult {
+        index: 0,
+        target: first.target.clone(),
+        workload: first.workload.clone(),
+        repeat: first.repeat,
+        duration_s,
+        warmup_s: max(|c| c.warmup_s),
+        ops,
+        bytes_written: group.iter().map(|(_, c)| c.bytes_written).sum(),
+        warmup_unit_ops: group.iter().map(|(_, c)| c.warmup_unit_ops).sum(),
+        device,
+        faults,
+        hlog: cell_sources[0].hlog.clone(),
+        rate_per_thread: first.rate_per_thread,
+        provision_s: max(|c| c.provision_s),
+        teardown_s: max(|c| c.teardown_s),
+        notes,
+        sources: cell_sources,
+    })
+}
 
-    // Ops: histograms added, errors and rates summed.
+/// Per op: the sources' histograms added and every figure recomputed from
+/// the sum; errors and rates summed. A count without a readable histogram
+/// is refused: its percentiles could only be guessed.
+fn merged_ops(
+    sources: &[Source],
+    group: &[(usize, &CellResult)],
+    duration_s: f64,
+) -> Result<BTreeMap<String, OpStats>> {
     let names: BTreeSet<&String> = group.iter().flat_map(|(_, c)| c.ops.keys()).collect();
     let mut ops = BTreeMap::new();
     for name in names {
@@ -397,13 +486,17 @@ fn merge_cell(
         stats.ops_per_sec = rate;
         ops.insert(name.clone(), stats);
     }
+    Ok(ops)
+}
 
-    // Device counters: summed over the sources that have them.
+/// Device counters summed over the sources that have them, write
+/// amplification recomputed from the sums.
+fn merged_device(group: &[(usize, &CellResult)]) -> Option<DeviceStats> {
     let with_device: Vec<(&CellResult, &DeviceStats)> = group
         .iter()
         .filter_map(|(_, c)| c.device.as_ref().map(|d| (*c, d)))
         .collect();
-    let device = (!with_device.is_empty()).then(|| {
+    (!with_device.is_empty()).then(|| {
         let mut names: Vec<&str> = Vec::new();
         for (_, d) in &with_device {
             if !names.contains(&d.name.as_str()) {
@@ -420,9 +513,13 @@ fn merge_cell(
             write_amplification: (payload > 0).then(|| bytes as f64 / payload as f64),
             shared: with_device.iter().any(|(_, d)| d.shared),
         }
-    });
+    })
+}
 
-    // Faults: paired by position and kind, durability counters summed.
+/// Fault entries paired by position and kind, durability counters summed;
+/// an entry without a partner is kept, marked with its source's node.
+fn merged_faults(sources: &[Source], group: &[(usize, &CellResult)]) -> Vec<FaultEntry> {
+    let (_, first) = group[0];
     let mut faults: Vec<FaultEntry> = first.faults.clone();
     let mut paired = vec![1u32; faults.len()];
     for &(si, c) in &group[1..] {
@@ -449,8 +546,18 @@ fn merge_cell(
             }
         }
     }
+    faults
+}
 
-    // Per-source breakdown and interval logs (copied, never merged).
+/// Each source's own figures, with its interval log's new place (copied,
+/// never merged: added to `copies`); and the sources' notes, prefixed
+/// with their node when there are several sources.
+fn per_source(
+    sources: &[Source],
+    group: &[(usize, &CellResult)],
+    copies: &mut Vec<HlogCopy>,
+) -> (Vec<SourceCell>, Vec<String>) {
+    let many = sources.len() > 1;
     let mut cell_sources = Vec::with_capacity(group.len());
     let mut notes = Vec::new();
     for &(si, c) in group {
@@ -489,26 +596,7 @@ fn merge_cell(
             hlog,
         });
     }
-    let max = |g: fn(&CellResult) -> f64| group.iter().map(|(_, c)| g(c)).fold(0.0, f64::max);
-    Ok(CellResult {
-        index: 0,
-        target: first.target.clone(),
-        workload: first.workload.clone(),
-        repeat: first.repeat,
-        duration_s,
-        warmup_s: max(|c| c.warmup_s),
-        ops,
-        bytes_written: group.iter().map(|(_, c)| c.bytes_written).sum(),
-        warmup_unit_ops: group.iter().map(|(_, c)| c.warmup_unit_ops).sum(),
-        device,
-        faults,
-        hlog: cell_sources[0].hlog.clone(),
-        rate_per_thread: first.rate_per_thread,
-        provision_s: max(|c| c.provision_s),
-        teardown_s: max(|c| c.teardown_s),
-        notes,
-        sources: cell_sources,
-    })
+    (cell_sources, notes)
 }
 
 #[cfg(test)]

@@ -28,7 +28,7 @@ use crate::record::Op;
 use crate::result::stats::median;
 use crate::result::{CellResult, RunResult};
 use crate::scenario::units::format_nanos;
-use crate::scenario::{GateSpec, LatencyStat, Level, Limit, Selector};
+use crate::scenario::{GateLimit, GateSpec, LatencyStat, Level, Limit, Selector};
 use baseline::Baseline;
 
 /// A regression gate given no `max_regression` of its own (a `--baseline`
@@ -306,23 +306,7 @@ pub fn evaluate(
     for gate in gates {
         let groups = matching(run, &gate.select);
         if groups.is_empty() {
-            let cells: Vec<String> = run
-                .cells
-                .iter()
-                .map(|c| format!("{}/{}", c.target.name, c.workload.name))
-                .collect::<std::collections::BTreeSet<_>>()
-                .into_iter()
-                .collect();
-            errors.push(format!(
-                "{}: select {} matches no cell of this run (its cells: {})",
-                gate.origin,
-                describe(&gate.select),
-                if cells.is_empty() {
-                    "none".to_string()
-                } else {
-                    cells.join(", ")
-                }
-            ));
+            errors.push(matches_nothing(run, gate));
             continue;
         }
         if let Some(max) = gate.max_regression {
@@ -343,117 +327,14 @@ pub fn evaluate(
             }
         }
         for gl in &gate.limits {
-            let mut judged_any = false;
-            for ((target, workload), cells) in &groups {
-                let ops = if cell_level(&gl.limit) {
-                    vec!["-".to_string()]
-                } else {
-                    ops_of(cells, &gate.select)
-                };
-                for op in ops {
-                    let values: Vec<f64> = cells
-                        .iter()
-                        .filter_map(|c| figure(&gl.limit, c, &op, &gate.select.fault))
-                        .collect();
-                    let mut check = Check {
-                        gate: gate.origin.clone(),
-                        target: target.clone(),
-                        workload: workload.clone(),
-                        op: op.clone(),
-                        level: gl.level,
-                        limit: limit_text(&gl.limit),
-                        value: None,
-                        limit_ns: match gl.limit {
-                            Limit::Latency { max, .. } => Some(max.as_nanos() as f64),
-                            _ => None,
-                        },
-                        measured: "-".into(),
-                        repeats: values.len(),
-                        status: Status::Skip,
-                        message: String::new(),
-                        delta: None,
-                    };
-                    if values.is_empty() {
-                        check.message = match gl.limit {
-                            Limit::WriteAmplification { .. } => {
-                                "no device counters for this cell (no block device of its own)"
-                                    .into()
-                            }
-                            Limit::AckedLost { .. } => {
-                                "no fault with a durability verdict in this cell".into()
-                            }
-                            _ => {
-                                // An op that was selected but never completed must not pass.
-                                check.status = Status::Fail;
-                                format!("{op} never completed in this cell: nothing to judge")
-                            }
-                        };
-                        if check.status == Status::Fail {
-                            judged_any = true;
-                        }
-                        checks.push(check);
-                        continue;
-                    }
-                    judged_any = true;
-                    let value = if matches!(gl.limit, Limit::AckedLost { .. }) {
-                        values.iter().sum()
-                    } else {
-                        median(&values)
-                    };
-                    let (lo, hi) = values
-                        .iter()
-                        .fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(*v), b.max(*v)));
-                    check.value = Some(value);
-                    check.measured = match (values.len(), &gl.limit) {
-                        (_, Limit::AckedLost { .. }) => format!(
-                            "{} (sum of {} repeats)",
-                            format_value(&gl.limit, value),
-                            values.len()
-                        ),
-                        (1, _) => format_value(&gl.limit, value),
-                        (n, _) => format!(
-                            "{} (median of {n}: {}–{})",
-                            format_value(&gl.limit, value),
-                            format_value(&gl.limit, lo),
-                            format_value(&gl.limit, hi)
-                        ),
-                    };
-                    let ok = passes(&gl.limit, value);
-                    check.status = match (ok, gl.level) {
-                        (true, _) => Status::Pass,
-                        (false, Level::Warn) => Status::Warn,
-                        (false, Level::Fail) => Status::Fail,
-                    };
-                    check.message = format!(
-                        "{target}/{workload}{}: {} {} limit {}",
-                        if op == "-" {
-                            String::new()
-                        } else {
-                            format!(" {op}")
-                        },
-                        check.measured,
-                        if ok { "within" } else { "breaks" },
-                        check.limit
-                    );
-                    checks.push(check);
-                }
-            }
+            let (limit_checks, judged_any) = limit_checks(gate, gl, &groups);
+            checks.extend(limit_checks);
             if !judged_any {
-                errors.push(format!(
-                    "{}: `{}` has nothing to judge in the cells it selects ({})",
-                    gate.origin,
-                    limit_text(&gl.limit),
-                    match gl.limit {
-                        Limit::WriteAmplification { .. } =>
-                            "none has a block device of its own; select ext4, xfs or overlay cells",
-                        Limit::AckedLost { .. } =>
-                            "none had a crash, enospc or eio fault with a durability verdict",
-                        _ => "none recorded the op",
-                    }
-                ));
+                errors.push(nothing_to_judge(gate, &gl.limit));
             }
         }
     }
+    // A baseline asked for on the command line is never silently ignored.
     if let (Some(b), 0) = (baseline, baseline_gates) {
         notes.push(format!(
             "--baseline given and no gate has `baseline:`; judged with max_regression {:.0}%",
@@ -486,6 +367,159 @@ pub fn evaluate(
         checks,
         notes,
     })
+}
+
+/// The spec error of a gate whose `select` matches no cell, listing the
+/// run's cells so the typo shows.
+fn matches_nothing(run: &RunResult, gate: &GateSpec) -> String {
+    let cells: Vec<String> = run
+        .cells
+        .iter()
+        .map(|c| format!("{}/{}", c.target.name, c.workload.name))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    format!(
+        "{}: select {} matches no cell of this run (its cells: {})",
+        gate.origin,
+        describe(&gate.select),
+        if cells.is_empty() {
+            "none".to_string()
+        } else {
+            cells.join(", ")
+        }
+    )
+}
+
+/// The spec error of a limit that found nothing to judge in any cell it
+/// selects: a gate that cannot fail must not pass.
+fn nothing_to_judge(gate: &GateSpec, limit: &Limit) -> String {
+    format!(
+        "{}: `{}` has nothing to judge in the cells it selects ({})",
+        gate.origin,
+        limit_text(limit),
+        match limit {
+            Limit::WriteAmplification { .. } =>
+                "none has a block device of its own; select ext4, xfs or overlay cells",
+            Limit::AckedLost { .. } =>
+                "none had a crash, enospc or eio fault with a durability verdict",
+            _ => "none recorded the op",
+        }
+    )
+}
+
+/// One limit's checks over the selected groups (per op, or once per cell
+/// for cell-level limits), and whether any of them judged something.
+fn limit_checks(gate: &GateSpec, gl: &GateLimit, groups: &Groups) -> (Vec<Check>, bool) {
+    let mut checks = Vec::new();
+    let mut judged_any = false;
+    for ((target, workload), cells) in groups {
+        let ops = if cell_level(&gl.limit) {
+            vec!["-".to_string()]
+        } else {
+            ops_of(cells, &gate.select)
+        };
+        for op in ops {
+            let check = judge(gate, gl, (target, workload), &op, cells);
+            // A FAIL for an op that never completed counts as judged.
+            judged_any |= check.status != Status::Skip;
+            checks.push(check);
+        }
+    }
+    (checks, judged_any)
+}
+
+/// The check of one limit on one op of one cell, over its repeats.
+fn judge(
+    gate: &GateSpec,
+    gl: &GateLimit,
+    (target, workload): (&str, &str),
+    op: &str,
+    cells: &[&CellResult],
+) -> Check {
+    let values: Vec<f64> = cells
+        .iter()
+        .filter_map(|c| figure(&gl.limit, c, op, &gate.select.fault))
+        .collect();
+    let mut check = Check {
+        gate: gate.origin.clone(),
+        target: target.to_string(),
+        workload: workload.to_string(),
+        op: op.to_string(),
+        level: gl.level,
+        limit: limit_text(&gl.limit),
+        value: None,
+        limit_ns: match gl.limit {
+            Limit::Latency { max, .. } => Some(max.as_nanos() as f64),
+            _ => None,
+        },
+        measured: "-".into(),
+        repeats: values.len(),
+        status: Status::Skip,
+        message: String::new(),
+        delta: None,
+    };
+    if values.is_empty() {
+        check.message = match gl.limit {
+            Limit::WriteAmplification { .. } => {
+                "no device counters for this cell (no block device of its own)".into()
+            }
+            Limit::AckedLost { .. } => "no fault with a durability verdict in this cell".into(),
+            _ => {
+                // An op that was selected but never completed must not pass.
+                check.status = Status::Fail;
+                format!("{op} never completed in this cell: nothing to judge")
+            }
+        };
+        return check;
+    }
+    let value = if matches!(gl.limit, Limit::AckedLost { .. }) {
+        values.iter().sum()
+    } else {
+        median(&values)
+    };
+    check.value = Some(value);
+    check.measured = measured_text(&gl.limit, value, &values);
+    let ok = passes(&gl.limit, value);
+    check.status = match (ok, gl.level) {
+        (true, _) => Status::Pass,
+        (false, Level::Warn) => Status::Warn,
+        (false, Level::Fail) => Status::Fail,
+    };
+    check.message = format!(
+        "{target}/{workload}{}: {} {} limit {}",
+        if op == "-" {
+            String::new()
+        } else {
+            format!(" {op}")
+        },
+        check.measured,
+        if ok { "within" } else { "breaks" },
+        check.limit
+    );
+    check
+}
+
+/// The judged value as shown: with the spread of the repeats, or the
+/// number of repeats summed for acked_lost.
+fn measured_text(limit: &Limit, value: f64, values: &[f64]) -> String {
+    let (lo, hi) = values
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(*v), b.max(*v)));
+    match (values.len(), limit) {
+        (_, Limit::AckedLost { .. }) => format!(
+            "{} (sum of {} repeats)",
+            format_value(limit, value),
+            values.len()
+        ),
+        (1, _) => format_value(limit, value),
+        (n, _) => format!(
+            "{} (median of {n}: {}–{})",
+            format_value(limit, value),
+            format_value(limit, lo),
+            format_value(limit, hi)
+        ),
+    }
 }
 
 /// Baseline checks: per selected cell present in both, the unit op's p50,

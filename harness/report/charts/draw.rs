@@ -10,13 +10,15 @@
 
 use std::sync::Once;
 
-use std::ops::Range;
-
-use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged};
 use plotters::coord::Shift;
 use plotters::element::{ComposedElement, EmptyElement, Rectangle, Text};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+mod axis;
+
+use axis::Ticked;
+pub use axis::{format_value, Axis};
 
 /// Pixel size of every chart (PNG) and of the SVG canvas.
 pub const SIZE: (u32, u32) = (1200, 700);
@@ -64,244 +66,6 @@ fn ensure_font() {
         // leave text undrawn, reported as a drawing error.
         let _ = plotters::style::register_font(FONT, FontStyle::Normal, FONT_BYTES);
     });
-}
-
-/// One axis in plot space.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Axis {
-    /// The axis title, with its unit ("latency (ms)").
-    pub label: String,
-    pub lo: f64,
-    pub hi: f64,
-    /// Labelled ticks (plot-space position, text).
-    pub ticks: Vec<(f64, String)>,
-    /// Unlabelled light grid lines.
-    pub minor: Vec<f64>,
-    /// Data value → plot space: divide by `scale`, then log10 when `log`.
-    pub log: bool,
-    pub scale: f64,
-}
-
-impl Axis {
-    /// A fixed axis with given ticks (value = plot position, scale 1).
-    pub fn fixed(label: &str, lo: f64, hi: f64, ticks: Vec<(f64, String)>) -> Axis {
-        Axis {
-            label: label.to_string(),
-            lo,
-            hi,
-            ticks,
-            minor: Vec::new(),
-            log: false,
-            scale: 1.0,
-        }
-    }
-
-    /// An axis with a title and no ticks (for charts without data).
-    pub fn blank(label: &str) -> Axis {
-        Axis::fixed(label, 0.0, 1.0, Vec::new())
-    }
-
-    /// A linear axis over data values `lo..hi` shown divided by `scale`,
-    /// with "nice" ticks.
-    pub fn linear(label: &str, lo: f64, hi: f64, scale: f64) -> Axis {
-        let (lo, hi) = sane_range(lo / scale, hi / scale);
-        let step = nice_step((hi - lo) / 6.0);
-        let decimals = decimals_for(step);
-        let mut ticks = Vec::new();
-        let mut k = (lo / step).ceil();
-        while k * step <= hi + step * 1e-9 && ticks.len() < 50 {
-            let v = k * step;
-            ticks.push((v, format_tick(v, decimals)));
-            k += 1.0;
-        }
-        Axis {
-            label: label.to_string(),
-            lo,
-            hi,
-            ticks,
-            minor: Vec::new(),
-            log: false,
-            scale,
-        }
-    }
-
-    /// A log10 axis over positive data values `lo..hi` shown divided by
-    /// `scale`: ticks at powers of ten, and at 2× and 5× when the range
-    /// spans few decades.
-    pub fn log(label: &str, lo: f64, hi: f64, scale: f64) -> Axis {
-        let (lo, hi) = sane_range((lo / scale).log10(), (hi / scale).log10());
-        let mut ticks = Vec::new();
-        let mut minor = Vec::new();
-        let first = lo.floor() as i32;
-        let last = hi.ceil() as i32;
-        let decades = (last - first).max(1);
-        let majors: &[i32] = if decades <= 2 { &[1, 2, 5] } else { &[1] };
-        // Over many decades: a label every few, grid lines at the others.
-        let every = (decades + 7) / 8;
-        for d in first..=last {
-            for m in 1..10 {
-                let p = (m as f64).log10() + d as f64;
-                if p < lo - 1e-9 || p > hi + 1e-9 {
-                    continue;
-                }
-                if majors.contains(&m) && (m != 1 || d.rem_euclid(every) == 0) {
-                    ticks.push((p, log_tick(m, d)));
-                } else if m == 1 || decades <= 6 {
-                    minor.push(p);
-                }
-            }
-        }
-        if ticks.len() < 2 {
-            // Less than a decade without a round number in it: label the minors.
-            ticks = minor
-                .iter()
-                .map(|p| {
-                    let d = p.floor() as i32;
-                    let m = 10f64.powf(p - d as f64).round() as i32;
-                    (*p, log_tick(m, d))
-                })
-                .collect();
-            minor.clear();
-        }
-        Axis {
-            label: label.to_string(),
-            lo,
-            hi,
-            ticks,
-            minor,
-            log: true,
-            scale,
-        }
-    }
-
-    /// Data value → plot position, clamped into the axis (values a log
-    /// axis cannot show, ≤ 0, sit on its floor).
-    pub fn map(&self, v: f64) -> f64 {
-        let u = v / self.scale;
-        let p = if self.log {
-            if u > 0.0 {
-                u.log10()
-            } else {
-                self.lo
-            }
-        } else {
-            u
-        };
-        if p.is_finite() {
-            p.clamp(self.lo, self.hi)
-        } else {
-            self.lo
-        }
-    }
-
-    /// Where bars start: zero on a linear axis, the floor on a log one.
-    pub fn base(&self) -> f64 {
-        if self.log {
-            self.lo
-        } else {
-            0f64.clamp(self.lo, self.hi)
-        }
-    }
-
-    fn tick_label(&self, v: f64) -> String {
-        let tol = (self.hi - self.lo).abs() * 1e-6;
-        self.ticks
-            .iter()
-            .find(|(p, _)| (p - v).abs() <= tol)
-            .map(|(_, s)| s.clone())
-            .unwrap_or_default()
-    }
-}
-
-/// A finite, non-empty range.
-fn sane_range(lo: f64, hi: f64) -> (f64, f64) {
-    let lo = if lo.is_finite() { lo } else { 0.0 };
-    let hi = if hi.is_finite() { hi } else { lo + 1.0 };
-    if hi > lo {
-        (lo, hi)
-    } else if lo == 0.0 {
-        (0.0, 1.0)
-    } else {
-        (lo - lo.abs() * 0.1, lo + lo.abs() * 0.1)
-    }
-}
-
-/// 1, 2, 2.5 or 5 × 10^k, the smallest not below `raw`.
-fn nice_step(raw: f64) -> f64 {
-    if !(raw.is_finite() && raw > 0.0) {
-        return 1.0;
-    }
-    let mag = 10f64.powf(raw.log10().floor());
-    for m in [1.0, 2.0, 2.5, 5.0, 10.0] {
-        if m * mag >= raw * (1.0 - 1e-9) {
-            return m * mag;
-        }
-    }
-    10.0 * mag
-}
-
-/// Decimals that tell apart ticks `step` apart.
-fn decimals_for(step: f64) -> usize {
-    if step >= 1.0 || step <= 0.0 || !step.is_finite() {
-        0
-    } else {
-        let d = (-step.log10()).ceil() as usize;
-        // 0.25 needs two decimals, not one.
-        if ((step * 10f64.powi(d as i32)).round() - step * 10f64.powi(d as i32)).abs() > 1e-6 {
-            d + 1
-        } else {
-            d
-        }
-        .min(9)
-    }
-}
-
-/// The label of m × 10^d: plain from 0.001 to 10000, else "5e-9".
-fn log_tick(m: i32, d: i32) -> String {
-    if (-3..5).contains(&d) {
-        let v = m as f64 * 10f64.powi(d);
-        format_tick(v, (-d).max(0) as usize)
-    } else {
-        format!("{m}e{d}")
-    }
-}
-
-fn format_tick(v: f64, decimals: usize) -> String {
-    let s = format!("{v:.decimals$}");
-    if s.starts_with('-') && s.trim_start_matches(['-', '0', '.']).is_empty() {
-        s[1..].to_string()
-    } else {
-        s
-    }
-}
-
-/// A value for a label: three significant digits, no trailing zeros.
-pub fn format_value(v: f64) -> String {
-    if !v.is_finite() {
-        return "-".to_string();
-    }
-    let a = v.abs();
-    if a > 0.0 && a < 1e-3 {
-        let s = format!("{v:.2e}");
-        let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
-        let mantissa = mantissa.trim_end_matches('0').trim_end_matches('.');
-        return format!("{mantissa}e{exp}");
-    }
-    let decimals = if a >= 100.0 || a == 0.0 {
-        0
-    } else if a >= 10.0 {
-        1
-    } else if a >= 1.0 {
-        2
-    } else {
-        ((-a.log10()).floor() as usize + 3).min(9)
-    };
-    let s = format!("{v:.decimals$}");
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        s
-    }
 }
 
 /// A polyline, broken into segments at gaps; single-point segments are
@@ -586,6 +350,8 @@ fn category_lines(label: &str) -> Vec<String> {
     }
 }
 
+/// One panel: axes and grid, its body, marker lines, a note, the legend —
+/// in that order, so later layers are drawn over earlier ones.
 fn draw_panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     p: &Panel,
@@ -593,6 +359,45 @@ fn draw_panel<DB: DrawingBackend>(
 ) -> DrawResult<DB> {
     let (area_w, _) = area.dim_in_pixel();
     let plot_w = area_w as i32 - Y_LABEL_AREA as i32 - RIGHT_MARGIN as i32;
+    let (entries, widths) = fitted_legend(area, p, plot_w);
+    let top_rows = legend_rows(&widths, plot_w)
+        .last()
+        .map_or(0, |(_, r)| r + 1);
+    let margin_top = if panels > 1 { 6 } else { 10 } + top_rows * LEGEND_ROW;
+    let mut chart = ChartBuilder::on(area)
+        .margin_top(margin_top)
+        .margin_right(RIGHT_MARGIN)
+        .x_label_area_size(x_label_area(p))
+        .y_label_area_size(Y_LABEL_AREA)
+        .build_cartesian_2d(Ticked::of(&p.x), Ticked::of(&p.y))?;
+    draw_mesh(&mut chart, p)?;
+
+    match &p.body {
+        Body::Lines(series) => draw_curves(&mut chart, series)?,
+        Body::Bars { categories, series } => {
+            draw_bars(&mut chart, &p.y, categories.len(), series)?;
+            draw_category_names(&mut chart, area, p, categories, plot_w)?;
+        }
+    }
+    draw_vlines(&mut chart, area, p)?;
+    draw_hlines(&mut chart, area, p)?;
+    if let Some(note) = &p.note {
+        draw_note(&mut chart, p, note)?;
+    }
+    if !entries.is_empty() {
+        draw_legend(&mut chart, p, &entries, &widths, plot_w)?;
+    }
+    Ok(())
+}
+
+/// The panel's legend entries and their text widths, cut to at most
+/// MAX_LEGEND_ROWS rows (the rest summed up as "+N more"), so the plot
+/// keeps its height.
+fn fitted_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    p: &Panel,
+    plot_w: i32,
+) -> (Vec<(Swatch, String)>, Vec<i32>) {
     let mut entries = if p.legend {
         legend_entries(p)
     } else {
@@ -605,7 +410,6 @@ fn draw_panel<DB: DrawingBackend>(
             .collect()
     };
     let mut widths = measure(&entries);
-    // At most MAX_LEGEND_ROWS rows, so the plot keeps its height.
     let fits = legend_rows(&widths, plot_w)
         .iter()
         .take_while(|(_, r)| *r < MAX_LEGEND_ROWS)
@@ -617,33 +421,29 @@ fn draw_panel<DB: DrawingBackend>(
         entries.push((Swatch::Nothing, format!("+{more} more")));
         widths = measure(&entries);
     }
-    let top_rows = legend_rows(&widths, plot_w)
-        .last()
-        .map_or(0, |(_, r)| r + 1);
-    let is_bars = matches!(p.body, Body::Bars { .. });
-    let category_rows = match &p.body {
-        Body::Bars { categories, .. } => categories
-            .iter()
-            .map(|c| category_lines(c).len())
-            .max()
-            .unwrap_or(1) as i32,
-        _ => 0,
-    };
-    let x_area = if is_bars {
-        14 + category_rows * CATEGORY_ROW + if p.x.label.is_empty() { 0 } else { 36 }
-    } else if p.x.label.is_empty() {
-        40
-    } else {
-        72
-    };
-    let margin_top = if panels > 1 { 6 } else { 10 } + top_rows * LEGEND_ROW;
-    let mut chart = ChartBuilder::on(area)
-        .margin_top(margin_top)
-        .margin_right(RIGHT_MARGIN)
-        .x_label_area_size(x_area)
-        .y_label_area_size(Y_LABEL_AREA)
-        .build_cartesian_2d(Ticked::of(&p.x), Ticked::of(&p.y))?;
+    (entries, widths)
+}
 
+/// Pixels below the plot: tick labels and the axis title, or for bars
+/// the category names (one row per line of the longest).
+fn x_label_area(p: &Panel) -> i32 {
+    match &p.body {
+        Body::Bars { categories, .. } => {
+            let category_rows = categories
+                .iter()
+                .map(|c| category_lines(c).len())
+                .max()
+                .unwrap_or(1) as i32;
+            14 + category_rows * CATEGORY_ROW + if p.x.label.is_empty() { 0 } else { 36 }
+        }
+        _ if p.x.label.is_empty() => 40,
+        _ => 72,
+    }
+}
+
+/// Axis titles, tick labels and grid lines (our ticks, see [`Ticked`]).
+fn draw_mesh<DB: DrawingBackend>(chart: &mut Chart2d<DB>, p: &Panel) -> DrawResult<DB> {
+    let is_bars = matches!(p.body, Body::Bars { .. });
     // Bar categories are drawn below (on two lines when needed), not as ticks.
     let x_fmt = |v: &f64| {
         if is_bars {
@@ -666,29 +466,41 @@ fn draw_panel<DB: DrawingBackend>(
     if is_bars {
         mesh.disable_x_mesh();
     }
-    mesh.draw()?;
+    mesh.draw()
+}
 
-    match &p.body {
-        Body::Lines(series) => draw_curves(&mut chart, series)?,
-        Body::Bars { categories, series } => {
-            draw_bars(&mut chart, &p.y, categories.len(), series)?;
-            let group_px = plot_w / categories.len().max(1) as i32 - 10;
-            for (i, c) in categories.iter().enumerate() {
-                for (k, line) in category_lines(c).iter().enumerate() {
-                    let fitted = fit_text(line, group_px, |t| text_width(area, t, TICK_PX));
-                    chart.draw_series(std::iter::once(
-                        EmptyElement::at((i as f64 + 0.5, p.y.lo))
-                            + Text::new(
-                                fitted,
-                                (0, 10 + k as i32 * CATEGORY_ROW),
-                                font(TICK_PX).pos(Pos::new(HPos::Center, VPos::Top)),
-                            ),
-                    ))?;
-                }
-            }
+/// Each bar group's name under it, on up to two lines, shortened to the
+/// group's width.
+fn draw_category_names<DB: DrawingBackend>(
+    chart: &mut Chart2d<DB>,
+    area: &DrawingArea<DB, Shift>,
+    p: &Panel,
+    categories: &[String],
+    plot_w: i32,
+) -> DrawResult<DB> {
+    let group_px = plot_w / categories.len().max(1) as i32 - 10;
+    for (i, c) in categories.iter().enumerate() {
+        for (k, line) in category_lines(c).iter().enumerate() {
+            let fitted = fit_text(line, group_px, |t| text_width(area, t, TICK_PX));
+            chart.draw_series(std::iter::once(
+                EmptyElement::at((i as f64 + 0.5, p.y.lo))
+                    + Text::new(
+                        fitted,
+                        (0, 10 + k as i32 * CATEGORY_ROW),
+                        font(TICK_PX).pos(Pos::new(HPos::Center, VPos::Top)),
+                    ),
+            ))?;
         }
     }
+    Ok(())
+}
 
+/// Dashed vertical markers (fault events), labelled at the top.
+fn draw_vlines<DB: DrawingBackend>(
+    chart: &mut Chart2d<DB>,
+    area: &DrawingArea<DB, Shift>,
+    p: &Panel,
+) -> DrawResult<DB> {
     for (i, v) in p.vlines.iter().enumerate() {
         let style = ShapeStyle::from(&v.color).stroke_width(2);
         chart.draw_series(DashedLineSeries::new(
@@ -715,6 +527,15 @@ fn draw_panel<DB: DrawingBackend>(
             )))?;
         }
     }
+    Ok(())
+}
+
+/// Dashed horizontal markers (gate thresholds).
+fn draw_hlines<DB: DrawingBackend>(
+    chart: &mut Chart2d<DB>,
+    area: &DrawingArea<DB, Shift>,
+    p: &Panel,
+) -> DrawResult<DB> {
     for hl in &p.hlines {
         let style = ShapeStyle::from(&hl.color).stroke_width(2);
         chart.draw_series(DashedLineSeries::new(
@@ -734,24 +555,22 @@ fn draw_panel<DB: DrawingBackend>(
             )))?;
         }
     }
+    Ok(())
+}
 
-    if let Some(note) = &p.note {
-        let mid = ((p.x.lo + p.x.hi) / 2.0, (p.y.lo + p.y.hi) / 2.0);
-        chart.draw_series(std::iter::once(
-            EmptyElement::at(mid)
-                + Text::new(
-                    note.clone(),
-                    (0, 0),
-                    font(AXIS_DESC_PX)
-                        .color(&NEUTRAL)
-                        .pos(Pos::new(HPos::Center, VPos::Center)),
-                ),
-        ))?;
-    }
-
-    if !entries.is_empty() {
-        draw_legend(&mut chart, p, &entries, &widths, plot_w)?;
-    }
+/// A note ("no data") in the middle of the plot.
+fn draw_note<DB: DrawingBackend>(chart: &mut Chart2d<DB>, p: &Panel, note: &str) -> DrawResult<DB> {
+    let mid = ((p.x.lo + p.x.hi) / 2.0, (p.y.lo + p.y.hi) / 2.0);
+    chart.draw_series(std::iter::once(
+        EmptyElement::at(mid)
+            + Text::new(
+                note.to_string(),
+                (0, 0),
+                font(AXIS_DESC_PX)
+                    .color(&NEUTRAL)
+                    .pos(Pos::new(HPos::Center, VPos::Center)),
+            ),
+    ))?;
     Ok(())
 }
 
@@ -881,106 +700,9 @@ fn label_box<DB: DrawingBackend>(
         + Text::new(text.to_string(), (dx, dy), style)
 }
 
-/// A linear plotters coordinate whose grid lines are exactly the axis's
-/// ticks (bold) and minor positions (light). plotters' own `with_key_points`
-/// loses the default label formatting that `configure_mesh` needs.
-struct Ticked {
-    lo: f64,
-    hi: f64,
-    bold: Vec<f64>,
-    light: Vec<f64>,
-}
-
-impl Ticked {
-    fn of(axis: &Axis) -> Ticked {
-        Ticked {
-            lo: axis.lo,
-            hi: axis.hi,
-            bold: axis.ticks.iter().map(|t| t.0).collect(),
-            light: axis.minor.clone(),
-        }
-    }
-}
-
-impl Ranged for Ticked {
-    type FormatOption = DefaultFormatting;
-    type ValueType = f64;
-
-    fn map(&self, v: &f64, limit: (i32, i32)) -> i32 {
-        let t = (v - self.lo) / (self.hi - self.lo);
-        let t = if t.is_finite() {
-            t.clamp(-1.0, 2.0)
-        } else {
-            0.5
-        };
-        (limit.0 as f64 + t * (limit.1 - limit.0) as f64).round() as i32
-    }
-
-    fn key_points<H: KeyPointHint>(&self, hint: H) -> Vec<f64> {
-        if hint.weight().allow_light_points() {
-            self.light.clone()
-        } else {
-            self.bold.clone()
-        }
-    }
-
-    fn range(&self) -> Range<f64> {
-        self.lo..self.hi
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn nice_steps_and_labels() {
-        assert_eq!(nice_step(0.7), 1.0);
-        assert_eq!(nice_step(1.7), 2.0);
-        assert_eq!(nice_step(2.2), 2.5);
-        assert_eq!(nice_step(3.0), 5.0);
-        assert_eq!(nice_step(0.0), 1.0);
-        assert_eq!(decimals_for(0.25), 2);
-        assert_eq!(decimals_for(0.5), 1);
-        assert_eq!(decimals_for(5.0), 0);
-        assert_eq!(format_value(1234.6), "1235");
-        assert_eq!(format_value(12.34), "12.3");
-        assert_eq!(format_value(2.0), "2");
-        assert_eq!(format_value(0.01234), "0.0123");
-        assert_eq!(format_value(0.0), "0");
-        assert_eq!(format_value(0.000000005), "5e-9");
-        assert_eq!(format_value(0.000123456), "1.23e-4");
-    }
-
-    #[test]
-    fn axes_tick_and_map() {
-        let a = Axis::linear("x", 0.0, 10.0, 1.0);
-        assert_eq!(a.ticks.first().unwrap().1, "0");
-        assert_eq!(a.ticks.last().unwrap().1, "10");
-        assert_eq!(a.map(20.0), 10.0);
-        assert_eq!(a.map(f64::NAN), 0.0);
-
-        let l = Axis::log("y", 1e3, 1e7, 1e3);
-        let labels: Vec<&str> = l.ticks.iter().map(|t| t.1.as_str()).collect();
-        assert_eq!(labels, ["1", "10", "100", "1000", "10000"]);
-        assert_eq!(l.map(1e5), 2.0);
-        assert_eq!(l.map(0.0), l.lo);
-        assert_eq!(l.base(), l.lo);
-
-        // Many decades: compact labels, a few of them.
-        let huge = Axis::log("y", 5.0, 1e12, 1.0);
-        assert!(huge.ticks.len() <= 9, "{:?}", huge.ticks);
-        assert!(huge.ticks.iter().any(|t| t.1 == "1e6"), "{:?}", huge.ticks);
-        assert_eq!(log_tick(5, -9), "5e-9");
-        assert_eq!(log_tick(2, -2), "0.02");
-        assert_eq!(log_tick(1, 4), "10000");
-        // Less than a decade still gets labelled ticks.
-        let short = Axis::log("y", 3.0, 8.0, 1.0);
-        assert!(short.ticks.len() >= 2, "{:?}", short.ticks);
-        // A degenerate range becomes a usable one.
-        let flat = Axis::linear("y", 5.0, 5.0, 1.0);
-        assert!(flat.hi > flat.lo);
-    }
 
     #[test]
     fn the_embedded_font_is_valid() {

@@ -90,106 +90,22 @@ pub fn render_all_with(
     let mut cells: Vec<&CellResult> = run.cells.iter().collect();
     // Plan order, so series and charts come out in the order the user wrote.
     cells.sort_by_key(|c| c.index);
-    let repeats = cells
-        .iter()
-        .map(|c| c.repeat)
-        .collect::<BTreeSet<_>>()
-        .len();
-    let base_footer = format!("wpbench · {} · run {}", run.scenario.name, run.run_id);
-    let footer = if repeats > 1 {
-        format!("{base_footer} · {repeats} repeats merged per target")
-    } else {
-        base_footer.clone()
-    };
+    let footers = Footers::of(run, &cells);
+    // One registry for the whole run: stems are unique across families, and
+    // the order charts are made in decides which one gets a `-2`.
     let mut stems = Stems::default();
     let mut out = Vec::new();
 
     let workloads = first_seen(cells.iter().map(|c| c.workload.name.as_str()));
-    let many_workloads = workloads.len() > 1;
     for w in &workloads {
         let wcells: Vec<&CellResult> = cells
             .iter()
             .copied()
             .filter(|c| c.workload.name == *w)
             .collect();
-        let targets = first_seen(wcells.iter().map(|c| c.target.name.as_str()));
-        let mut ops: Vec<&str> = wcells
-            .iter()
-            .flat_map(|c| c.ops.iter())
-            .filter(|(_, s)| s.count > 0)
-            .map(|(name, _)| name.as_str())
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        ops.sort_by(|a, b| super::op_order_key(a).cmp(&super::op_order_key(b)));
-        let unit = ops
-            .iter()
-            .copied()
-            .find(|o| Op::from_name(o).is_some_and(Op::is_unit));
-
-        if let Some(unit) = unit {
-            let groups: Vec<PercentileGroup> = targets
-                .iter()
-                .filter_map(|t| percentile_group(&wcells, t, unit))
-                .collect();
-            let text = ChartText {
-                file_stem: stems.make(&["percentiles", w, unit]),
-                title: format!("{unit} latency p50 / p95 / p99 per target · workload {w}"),
-                footer: footer.clone(),
-            };
-            out.push(percentile_bars(
-                &text,
-                &groups,
-                opts.unit_op_threshold_ns.get(*w).copied(),
-            ));
-        }
-        for op in &ops {
-            let series: Vec<LatencySeries> = targets
-                .iter()
-                .map(|t| LatencySeries {
-                    label: t.to_string(),
-                    hist: merged_histogram(&wcells, t, op),
-                })
-                .collect();
-            let text = ChartText {
-                file_stem: stems.make(&["spectrum", w, op]),
-                title: format!("{op} latency by percentile · workload {w}"),
-                footer: footer.clone(),
-            };
-            out.push(percentile_spectrum(&text, &series));
-            let text = ChartText {
-                file_stem: stems.make(&["cdf", w, op]),
-                title: format!("{op} latency CDF · workload {w}"),
-                footer: footer.clone(),
-            };
-            out.push(latency_cdf(&text, &series));
-        }
-        // A merged run: per target, the unit op's spectrum one line per
-        // node, so an outlier node stands out.
-        if let Some(unit) = unit {
-            for t in &targets {
-                let series = node_series(&wcells, t, unit);
-                if series.len() < 2 {
-                    continue;
-                }
-                let text = ChartText {
-                    file_stem: stems.make(&["nodes", w, t, unit]),
-                    title: format!("{unit} latency by percentile per node · {t} · workload {w}"),
-                    footer: format!(
-                        "{base_footer} · {} nodes{}",
-                        series.len(),
-                        if repeats > 1 {
-                            ", repeats merged per node"
-                        } else {
-                            ""
-                        }
-                    ),
-                };
-                out.push(percentile_spectrum(&text, &series));
-            }
-        }
+        out.extend(workload_charts(&mut stems, &footers, w, &wcells, opts));
     }
-
+    let many_workloads = workloads.len() > 1;
     let label = |c: &CellResult| {
         if many_workloads {
             format!("{} · {}", c.target.name, c.workload.name)
@@ -197,33 +113,208 @@ pub fn render_all_with(
             c.target.name.clone()
         }
     };
-    let device = device_bars(&cells, &label);
+    out.extend(storage_charts(&mut stems, &footers, &cells, &label));
+    out.extend(time_series_charts(&mut stems, &footers.base, &cells, hlogs));
+    out
+}
+
+/// The small print under a run's charts.
+struct Footers {
+    /// Scenario and run id.
+    base: String,
+    /// `base`, and how many repeats were merged per target when more than one.
+    merged: String,
+    /// Distinct repeat indexes in the run.
+    repeats: usize,
+}
+
+impl Footers {
+    fn of(run: &RunResult, cells: &[&CellResult]) -> Footers {
+        let repeats = cells
+            .iter()
+            .map(|c| c.repeat)
+            .collect::<BTreeSet<_>>()
+            .len();
+        let base = format!("wpbench · {} · run {}", run.scenario.name, run.run_id);
+        let merged = if repeats > 1 {
+            format!("{base} · {repeats} repeats merged per target")
+        } else {
+            base.clone()
+        };
+        Footers {
+            base,
+            merged,
+            repeats,
+        }
+    }
+}
+
+/// The charts of one workload: its unit op's percentile bars, every op's
+/// spectrum and CDF, and (in a merged run) the unit op per node.
+fn workload_charts(
+    stems: &mut Stems,
+    footers: &Footers,
+    w: &str,
+    wcells: &[&CellResult],
+    opts: &ChartOptions,
+) -> Vec<Chart> {
+    let targets = first_seen(wcells.iter().map(|c| c.target.name.as_str()));
+    let ops = ops_with_samples(wcells);
+    let unit = ops
+        .iter()
+        .copied()
+        .find(|o| Op::from_name(o).is_some_and(Op::is_unit));
+    let mut out = Vec::new();
+    if let Some(unit) = unit {
+        let groups: Vec<PercentileGroup> = targets
+            .iter()
+            .filter_map(|t| percentile_group(wcells, t, unit))
+            .collect();
+        let text = ChartText {
+            file_stem: stems.make(&["percentiles", w, unit]),
+            title: format!("{unit} latency p50 / p95 / p99 per target · workload {w}"),
+            footer: footers.merged.clone(),
+        };
+        out.push(percentile_bars(
+            &text,
+            &groups,
+            opts.unit_op_threshold_ns.get(w).copied(),
+        ));
+    }
+    for op in &ops {
+        out.extend(op_latency_charts(stems, footers, w, op, &targets, wcells));
+    }
+    if let Some(unit) = unit {
+        out.extend(node_charts(stems, footers, w, unit, &targets, wcells));
+    }
+    out
+}
+
+/// The ops some cell completed at least once, in the usual op order.
+fn ops_with_samples<'a>(wcells: &[&'a CellResult]) -> Vec<&'a str> {
+    let mut ops: Vec<&str> = wcells
+        .iter()
+        .flat_map(|c| c.ops.iter())
+        .filter(|(_, s)| s.count > 0)
+        .map(|(name, _)| name.as_str())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    ops.sort_by(|a, b| super::op_order_key(a).cmp(&super::op_order_key(b)));
+    ops
+}
+
+/// One op's latency by percentile and as a CDF, one line per target.
+fn op_latency_charts(
+    stems: &mut Stems,
+    footers: &Footers,
+    w: &str,
+    op: &str,
+    targets: &[&str],
+    wcells: &[&CellResult],
+) -> [Chart; 2] {
+    let series: Vec<LatencySeries> = targets
+        .iter()
+        .map(|t| LatencySeries {
+            label: t.to_string(),
+            hist: merged_histogram(wcells, t, op),
+        })
+        .collect();
+    let text = ChartText {
+        file_stem: stems.make(&["spectrum", w, op]),
+        title: format!("{op} latency by percentile · workload {w}"),
+        footer: footers.merged.clone(),
+    };
+    let spectrum = percentile_spectrum(&text, &series);
+    let text = ChartText {
+        file_stem: stems.make(&["cdf", w, op]),
+        title: format!("{op} latency CDF · workload {w}"),
+        footer: footers.merged.clone(),
+    };
+    [spectrum, latency_cdf(&text, &series)]
+}
+
+/// A merged run: per target, the unit op's spectrum one line per node, so
+/// an outlier node stands out. None for targets measured on one node.
+fn node_charts(
+    stems: &mut Stems,
+    footers: &Footers,
+    w: &str,
+    unit: &str,
+    targets: &[&str],
+    wcells: &[&CellResult],
+) -> Vec<Chart> {
+    let mut out = Vec::new();
+    for t in targets {
+        let series = node_series(wcells, t, unit);
+        if series.len() < 2 {
+            continue;
+        }
+        let text = ChartText {
+            file_stem: stems.make(&["nodes", w, t, unit]),
+            title: format!("{unit} latency by percentile per node · {t} · workload {w}"),
+            footer: format!(
+                "{} · {} nodes{}",
+                footers.base,
+                series.len(),
+                if footers.repeats > 1 {
+                    ", repeats merged per node"
+                } else {
+                    ""
+                }
+            ),
+        };
+        out.push(percentile_spectrum(&text, &series));
+    }
+    out
+}
+
+/// Device bytes and crash durability per configuration, when any cell
+/// has them.
+fn storage_charts(
+    stems: &mut Stems,
+    footers: &Footers,
+    cells: &[&CellResult],
+    label: &dyn Fn(&CellResult) -> String,
+) -> Vec<Chart> {
+    let mut out = Vec::new();
+    let device = device_bars(cells, label);
     if !device.is_empty() {
         let text = ChartText {
             file_stem: stems.make(&["device"]),
             title: "Bytes written and write amplification per target".to_string(),
-            footer: footer.clone(),
+            footer: footers.merged.clone(),
         };
         out.push(device_chart(&text, &device));
     }
-    let durability = durability_bars(&cells, &label);
+    let durability = durability_bars(cells, label);
     if !durability.is_empty() {
         let text = ChartText {
             file_stem: stems.make(&["durability"]),
             title: "Writes lost after crash trials".to_string(),
-            footer: footer.clone(),
+            footer: footers.merged.clone(),
         };
         out.push(durability_chart(&text, &durability));
     }
+    out
+}
 
-    for c in &cells {
+/// Every cell's per-second chart from its .hlog; a merged cell gets one
+/// per source, since interval logs are never merged.
+fn time_series_charts(
+    stems: &mut Stems,
+    base_footer: &str,
+    cells: &[&CellResult],
+    hlogs: &BTreeMap<String, HlogData>,
+) -> Vec<Chart> {
+    let mut out = Vec::new();
+    for c in cells {
         if c.sources.len() > 1 {
-            // A merged cell: time series stay per source.
             for src in &c.sources {
                 if let Some(hlog) = hlogs.get(&src.hlog) {
                     out.push(time_series(
-                        &mut stems,
-                        &base_footer,
+                        stems,
+                        base_footer,
                         c,
                         (hlog, &src.hlog),
                         Some(&src.node),
@@ -234,8 +325,8 @@ pub fn render_all_with(
             }
         } else if let Some(hlog) = hlogs.get(&c.hlog) {
             out.push(time_series(
-                &mut stems,
-                &base_footer,
+                stems,
+                base_footer,
                 c,
                 (hlog, &c.hlog),
                 None,

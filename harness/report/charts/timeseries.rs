@@ -162,38 +162,10 @@ pub fn cell_time_series(
         .map(|c| *c as f64 / bins.length_s)
         .collect();
     let rate_max = rates.iter().copied().fold(0.0, f64::max);
-    let p99s = &bins.p99s;
-    let p99_values: Vec<f64> = p99s.iter().flatten().copied().collect();
-
-    let vlines = |with_labels: bool, x: &Axis| -> Vec<VLine> {
-        marks
-            .iter()
-            .map(|m| VLine {
-                x: x.map(m.at_s),
-                label: if with_labels {
-                    m.label.clone()
-                } else {
-                    String::new()
-                },
-                color: event_color(&m.event),
-            })
-            .collect()
-    };
+    let p99_values: Vec<f64> = bins.p99s.iter().flatten().copied().collect();
 
     if n == 0 || rate_max == 0.0 && p99_values.is_empty() {
-        let mut top = Panel::empty(
-            Axis {
-                label: String::new(),
-                ..x.clone()
-            },
-            Axis::blank(&rate_label),
-            "no data",
-        );
-        top.vlines = vlines(true, &x);
-        let mut bottom = Panel::empty(x.clone(), Axis::blank("p99 latency"), "");
-        bottom.note = None;
-        bottom.vlines = vlines(false, &x);
-        return finish(text, vec![top, bottom]);
+        return finish(text, no_data_panels(&x, &rate_label, &marks));
     }
 
     let mid = |k: usize| (k as f64 + 0.5) * bins.length_s;
@@ -210,35 +182,19 @@ pub fn cell_time_series(
         dots: few,
     };
     let y_lat = latency_axis("p99 latency", &p99_values, 0.05);
-    // Break the p99 line where an interval had no unit op.
-    let mut segments: Vec<Vec<(f64, f64)>> = Vec::new();
-    let mut current = Vec::new();
-    for (k, p) in p99s.iter().enumerate() {
-        match p {
-            Some(v) => current.push((x.map(mid(k)), y_lat.map(*v))),
-            None if !current.is_empty() => segments.push(std::mem::take(&mut current)),
-            None => {}
-        }
-    }
-    if !current.is_empty() {
-        segments.push(current);
-    }
     let p99_line = Curve {
         label: String::new(),
         color: draw::palette(5),
-        segments,
+        segments: p99_segments(&bins.p99s, |k, v| (x.map(mid(k)), y_lat.map(v))),
         dots: few,
     };
     // One time axis title, under the bottom panel.
     let top = Panel {
-        x: Axis {
-            label: String::new(),
-            ..x.clone()
-        },
+        x: untitled(&x),
         y: y_rate,
         body: Body::Lines(vec![rate_line]),
         legend: false,
-        vlines: vlines(true, &x),
+        vlines: mark_lines(&marks, true, &x),
         hlines: Vec::new(),
         note: None,
     };
@@ -247,11 +203,68 @@ pub fn cell_time_series(
         y: y_lat,
         body: Body::Lines(vec![p99_line]),
         legend: false,
-        vlines: vlines(false, &x),
+        vlines: mark_lines(&marks, false, &x),
         hlines: Vec::new(),
         note: None,
     };
     finish(text, vec![top, bottom])
+}
+
+/// The time axis without its title (the top panel's: the title is drawn
+/// once, under the bottom one).
+fn untitled(x: &Axis) -> Axis {
+    Axis {
+        label: String::new(),
+        ..x.clone()
+    }
+}
+
+/// The fault marks as vertical lines; labelled in one panel only, so each
+/// label is printed once.
+fn mark_lines(marks: &[&FaultMark], with_labels: bool, x: &Axis) -> Vec<VLine> {
+    marks
+        .iter()
+        .map(|m| VLine {
+            x: x.map(m.at_s),
+            label: if with_labels {
+                m.label.clone()
+            } else {
+                String::new()
+            },
+            color: event_color(&m.event),
+        })
+        .collect()
+}
+
+/// Empty axes saying "no data", with the fault marks still shown.
+fn no_data_panels(x: &Axis, rate_label: &str, marks: &[&FaultMark]) -> Vec<Panel> {
+    let mut top = Panel::empty(untitled(x), Axis::blank(rate_label), "no data");
+    top.vlines = mark_lines(marks, true, x);
+    let mut bottom = Panel::empty(x.clone(), Axis::blank("p99 latency"), "");
+    bottom.note = None;
+    bottom.vlines = mark_lines(marks, false, x);
+    vec![top, bottom]
+}
+
+/// The p99 line as plot points, broken where an interval had no unit op
+/// (a gap, not a drop to zero).
+fn p99_segments(
+    p99s: &[Option<f64>],
+    point: impl Fn(usize, f64) -> (f64, f64),
+) -> Vec<Vec<(f64, f64)>> {
+    let mut segments: Vec<Vec<(f64, f64)>> = Vec::new();
+    let mut current = Vec::new();
+    for (k, p) in p99s.iter().enumerate() {
+        match p {
+            Some(v) => current.push(point(k, *v)),
+            None if !current.is_empty() => segments.push(std::mem::take(&mut current)),
+            None => {}
+        }
+    }
+    if !current.is_empty() {
+        segments.push(current);
+    }
+    segments
 }
 
 #[cfg(test)]
