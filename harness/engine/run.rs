@@ -28,10 +28,13 @@ use crate::scenario::plan::{Cell, Plan};
 use crate::scenario::units::{format_duration_exact, format_size};
 use crate::scenario::{FaultKind, FaultSpec, Scenario, SyncPolicy, WorkloadParams, WorkloadSpec};
 use crate::target::scratch::ScratchArea;
-use crate::target::{path_component, provisioner_for, ProvisionCtx, Target};
+use crate::target::{path_component, ProvisionCtx, Provisioner, Target};
 use crate::workload;
 
-pub struct RunOptions {
+pub struct RunOptions<'a> {
+    /// Makes each cell's target: `target::ByKind` in a real run (each
+    /// kind's own provisioner), a plain directory in the engine's tests.
+    pub provisioner: &'a dyn Provisioner,
     pub run_id: String,
     pub out_dir: PathBuf,
     pub scratch_root: PathBuf,
@@ -375,7 +378,7 @@ fn run_trial(
         let fresh = reused.is_none();
         let mut target = match reused {
             Some(t) => t,
-            None => provisioner_for(tspec.kind)?.provision(
+            None => opts.provisioner.provision(
                 tspec,
                 &mut ProvisionCtx {
                     scratch,

@@ -62,6 +62,22 @@ pub fn provisioner_for(kind: TargetKind) -> Result<&'static dyn Provisioner> {
     })
 }
 
+/// The provisioning a real run uses: each target spec goes to its kind's
+/// own provisioner ([`provisioner_for`]). The engine is given a
+/// `&dyn Provisioner` and never chooses one itself, so tests can give it
+/// another (in unit tests, `tempdir::PlainDir`: a plain directory).
+pub struct ByKind;
+
+impl Provisioner for ByKind {
+    fn check_environment(&self, spec: &TargetSpec, privileged: bool) -> Result<()> {
+        provisioner_for(spec.kind)?.check_environment(spec, privileged)
+    }
+
+    fn provision(&self, spec: &TargetSpec, ctx: &mut ProvisionCtx) -> Result<Target> {
+        provisioner_for(spec.kind)?.provision(spec, ctx)
+    }
+}
+
 /// A provisioned target. Unmounts on drop; `teardown` also removes its
 /// directories and reports problems.
 #[derive(Debug)]
