@@ -15,6 +15,8 @@ pub mod namespace;
 pub mod options;
 pub mod overlay;
 pub mod scratch;
+#[cfg(test)]
+pub mod tempdir;
 pub mod thinpool;
 pub mod tmpfs;
 
