@@ -9,6 +9,7 @@ pub mod armed;
 pub mod crash;
 pub mod preflight;
 pub mod run;
+mod trial;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

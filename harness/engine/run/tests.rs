@@ -14,6 +14,7 @@ use crate::rundir::read_result;
 use crate::scenario::plan::plan;
 use crate::scenario::TargetSpec;
 use crate::target::tempdir::{PlainDir, NOTE};
+use crate::target::ProvisionCtx;
 
 /// One target, a small-files and a WAL workload, each cell op-bound.
 const SCENARIO: &str = "\
