@@ -1,5 +1,11 @@
 //! The run: provisions each cell's target, runs the cell, reads device
 //! counters, tears the target down, and writes results after every cell.
+//!
+//! The engine does not choose how targets are made: `RunOptions` carries
+//! the provisioner (the CLI gives `target::ByKind`, each kind's own, after
+//! entering the private mount namespace; the tests below give a plain
+//! directory, and run all of this without root). One trial of a cell is
+//! in `trial.rs`.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
