@@ -18,7 +18,7 @@ use crate::rundir::{out_dir_problem, out_flag_problem};
 use crate::scenario;
 use crate::scenario::plan::plan;
 use crate::target::hostpath::MachineHost;
-use crate::target::{namespace, scratch};
+use crate::target::{self, namespace, scratch};
 
 fn new_run_id() -> String {
     let now = std::time::SystemTime::now();
@@ -83,7 +83,9 @@ pub(super) fn run(args: RunArgs) -> Result<ExitCode> {
         .unwrap_or_else(|| PathBuf::from("reports").join(&scenario.name).join(&run_id));
     // Everything that can be known before anything is written: each
     // target's environment and mount options, and the plan's budget.
-    preflight::check_environment(&scenario, &plan, privileged)?;
+    // Each target kind's own provisioner; the engine is given it.
+    let provisioner = &target::ByKind;
+    preflight::check_environment(&scenario, &plan, provisioner, privileged)?;
     preflight::check_budget(&scenario, &plan, &scratch_root, &out_dir)?;
     // Started before the namespace, so it stays in the host's; it removes
     // what the run leaves on disk if the run is killed with SIGKILL.
@@ -94,6 +96,7 @@ pub(super) fn run(args: RunArgs) -> Result<ExitCode> {
     }
 
     let opts = RunOptions {
+        provisioner,
         run_id,
         out_dir: out_dir.clone(),
         scratch_root,

@@ -9,9 +9,11 @@ pub mod armed;
 pub mod crash;
 pub mod preflight;
 pub mod run;
+mod trial;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::Sender;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -19,7 +21,7 @@ use crate::cancel::Cancel;
 use crate::device::blockstat::{self, BlockDev, DiskStat};
 use crate::error::{Error, Result};
 use crate::record::errno::errno_name;
-use crate::record::{spawn_collector, CellTotals, Op, Recorder};
+use crate::record::{spawn_collector, CellTotals, IntervalSample, Op, Recorder};
 use crate::scenario::units::format_size;
 use crate::scenario::Stop;
 use crate::workload::ledger::Ledger;
@@ -215,6 +217,56 @@ pub fn run_cell(
     observer: &dyn Observer,
 ) -> Result<CellMeasurement> {
     // Workers prepare (preallocate, mkdir) before any clock starts.
+    let workers = prepare_workers(plan, cancel)?;
+
+    // Setup writes (a preallocated WAL, a read set) reach the device now,
+    // before the counters are read, not during the measured phase.
+    sync_root(plan.root);
+    let device_before = plan.device.and_then(|d| blockstat::read_stat(d).ok());
+    if let Some(hook) = plan.before_clock {
+        hook();
+    }
+
+    let start = Instant::now();
+    let measure_start = start + plan.warmup;
+    let start_wall = SystemTime::now() + plan.warmup;
+    let unit = plan.workload.unit_op();
+    let (tx, collector) = spawn_collector(plan.threads, unit, start_wall, plan.hlog.clone())
+        .map_err(|e| Error::run_io("starting the collector", e))?;
+    let ran = run_threads(plan, workers, tx, start, measure_start, cancel, observer);
+
+    let mut notes: Vec<String> = ran.low_space.into_iter().collect();
+    let ended = gather_ends(ran.ends, measure_start, &mut notes)?;
+    let totals = collector
+        .join()
+        .map_err(|e| Error::run_io("writing the interval log", e))?;
+    if totals.clamped > 0 {
+        notes.push(format!(
+            "{} operations took longer than the histogram's 1 h range and were recorded as 1 h",
+            totals.clamped
+        ));
+    }
+    let device = device_counters(plan, device_before, ran.crash.is_some());
+    let interrupted = cancel.is_set();
+    let first_errors = first_errors(&totals, measure_start);
+    Ok(CellMeasurement {
+        measure_start,
+        device,
+        crash: ran.crash,
+        ledgers: ended.ledgers,
+        uncounted_tasks: ended.uncounted_tasks,
+        first_errors,
+        totals,
+        duration: ended.last_end.saturating_duration_since(measure_start),
+        warmup: plan.warmup,
+        notes,
+        interrupted,
+    })
+}
+
+/// One worker per thread, each prepared (preallocated, its directories
+/// made) and keeping a ledger when the cell verifies afterwards.
+fn prepare_workers(plan: &CellPlan, cancel: &Cancel) -> Result<Vec<Box<dyn Worker>>> {
     let mut workers: Vec<Box<dyn Worker>> = Vec::with_capacity(plan.threads as usize);
     for t in 0..plan.threads {
         let w = plan
@@ -244,32 +296,42 @@ pub fn run_cell(
             w.keep_ledger();
         }
     }
+    Ok(workers)
+}
 
-    // Setup writes (a preallocated WAL, a read set) reach the device now,
-    // before the counters are read, not during the measured phase.
-    let sync_root = || {
-        if let Ok(dir) = std::fs::File::open(plan.root) {
-            let _ = rustix::fs::syncfs(&dir);
-        }
-    };
-    sync_root();
-    let device_before = plan.device.and_then(|d| blockstat::read_stat(d).ok());
-    if let Some(hook) = plan.before_clock {
-        hook();
+/// Flushes the filesystem under `root` (errors ignored: a dead
+/// filesystem's counters stand as they are).
+fn sync_root(root: &Path) {
+    if let Ok(dir) = std::fs::File::open(root) {
+        let _ = rustix::fs::syncfs(&dir);
     }
+}
 
-    let start = Instant::now();
-    let measure_start = start + plan.warmup;
-    let start_wall = SystemTime::now() + plan.warmup;
+/// What the worker threads and the watch loop came back with.
+struct Ran {
+    ends: Vec<std::thread::Result<ThreadEnd>>,
+    crash: Option<CrashReport>,
+    /// Why the cell stopped early for a shared filesystem's free space.
+    low_space: Option<String>,
+}
+
+/// Runs the workers, one thread each, while this thread watches them
+/// (progress, signals, a planned power cut, free space) until all ended.
+fn run_threads(
+    plan: &CellPlan,
+    workers: Vec<Box<dyn Worker>>,
+    tx: Sender<IntervalSample>,
+    start: Instant,
+    measure_start: Instant,
+    cancel: &Cancel,
+    observer: &dyn Observer,
+) -> Ran {
     let measure_end = match plan.stop {
         Stop::Duration(d) => Some(measure_start + d),
         Stop::Ops(_) => None,
     };
     let quotas = split_quota(plan.stop, plan.threads);
     let unit = plan.workload.unit_op();
-    let (tx, collector) = spawn_collector(plan.threads, unit, start_wall, plan.hlog.clone())
-        .map_err(|e| Error::run_io("starting the collector", e))?;
-
     let stop = Arc::new(AtomicBool::new(false));
     let counters: Arc<Vec<PaddedCounter>> = Arc::new(
         (0..plan.threads)
@@ -278,61 +340,82 @@ pub fn run_cell(
     );
     let period = plan.rate.map(|r| Duration::from_secs_f64(1.0 / r));
 
-    type Ends = Vec<std::thread::Result<ThreadEnd>>;
-    let (ends, (crash, low_space)): (Ends, (Option<CrashReport>, Option<String>)) =
-        std::thread::scope(|scope| {
-            let mut handles = Vec::new();
-            for (t, worker) in workers.into_iter().enumerate() {
-                let rec = Recorder::new(t as u32, measure_start, tx.clone());
-                let (stop, counters) = (stop.clone(), counters.clone());
-                let quota = quotas[t];
-                let handle = std::thread::Builder::new()
-                    .name(format!("wpbench-w{t}"))
-                    .spawn_scoped(scope, move || {
-                        drive(Drive {
-                            worker,
-                            rec,
-                            unit,
-                            start,
-                            measure_start,
-                            measure_end,
-                            quota,
-                            period,
-                            think_time: plan.think_time,
-                            on_start: plan.on_thread_start,
-                            stop_on_errnos: plan.stop_on_errnos,
-                            stop: &stop,
-                            counter: &counters[t].0,
-                        })
+    let (ends, (crash, low_space)) = std::thread::scope(|scope| {
+        let mut handles = Vec::new();
+        for (t, worker) in workers.into_iter().enumerate() {
+            let rec = Recorder::new(t as u32, measure_start, tx.clone());
+            let (stop, counters) = (stop.clone(), counters.clone());
+            let quota = quotas[t];
+            let handle = std::thread::Builder::new()
+                .name(format!("wpbench-w{t}"))
+                .spawn_scoped(scope, move || {
+                    drive(Drive {
+                        worker,
+                        rec,
+                        unit,
+                        start,
+                        measure_start,
+                        measure_end,
+                        quota,
+                        period,
+                        think_time: plan.think_time,
+                        on_start: plan.on_thread_start,
+                        stop_on_errnos: plan.stop_on_errnos,
+                        stop: &stop,
+                        counter: &counters[t].0,
                     })
-                    .expect("spawning a worker thread");
-                handles.push(handle);
-            }
-            drop(tx);
-            let watched = watch(
-                plan,
-                &handles,
-                start,
-                measure_start,
-                &stop,
-                cancel,
-                &counters,
-                observer,
-            );
-            (handles.into_iter().map(|h| h.join()).collect(), watched)
-        });
+                })
+                .expect("spawning a worker thread");
+            handles.push(handle);
+        }
+        drop(tx);
+        let watched = watch(
+            plan,
+            &handles,
+            start,
+            measure_start,
+            &stop,
+            cancel,
+            &counters,
+            observer,
+        );
+        (handles.into_iter().map(|h| h.join()).collect(), watched)
+    });
+    Ran {
+        ends,
+        crash,
+        low_space,
+    }
+}
 
-    let mut notes: Vec<String> = low_space.into_iter().collect();
-    let mut ledgers = Vec::new();
-    let mut uncounted_tasks = 0;
-    let mut last_end = measure_start;
+/// What the worker threads left, put together.
+struct Ended {
+    ledgers: Vec<Ledger>,
+    uncounted_tasks: u64,
+    /// When the last thread ended (the measured phase's start if none
+    /// ended after it).
+    last_end: Instant,
+}
+
+/// Gathers the threads' ends (their notes into `notes`); a thread that
+/// panicked fails the cell.
+fn gather_ends(
+    ends: Vec<std::thread::Result<ThreadEnd>>,
+    measure_start: Instant,
+    notes: &mut Vec<String>,
+) -> Result<Ended> {
+    let mut ended = Ended {
+        ledgers: Vec::new(),
+        uncounted_tasks: 0,
+        last_end: measure_start,
+    };
     for (t, end) in ends.into_iter().enumerate() {
         match end {
             Ok(end) => {
-                last_end = last_end.max(end.finished_at);
+                ended.last_end = ended.last_end.max(end.finished_at);
                 notes.extend(end.note.map(|n| format!("thread {t}: {n}")));
-                ledgers.extend(end.ledger);
-                uncounted_tasks += end.uncounted_tasks;
+                ended.ledgers.extend(end.ledger);
+                ended.uncounted_tasks += end.uncounted_tasks;
             }
             Err(_) => {
                 return Err(Error::Run(format!(
@@ -341,29 +424,32 @@ pub fn run_cell(
             }
         }
     }
-    let totals = collector
-        .join()
-        .map_err(|e| Error::run_io("writing the interval log", e))?;
-    if totals.clamped > 0 {
-        notes.push(format!(
-            "{} operations took longer than the histogram's 1 h range and were recorded as 1 h",
-            totals.clamped
-        ));
-    }
-    // Writeback the cell caused (atime updates, a journal commit due in
-    // 5 s) is the cell's cost: flush it before reading the counters.
-    let device = match (plan.device, device_before) {
+    Ok(ended)
+}
+
+/// The device's counters before and after the cell, when the plan names
+/// a device. Writeback the cell caused (atime updates, a journal commit
+/// due in 5 s) is the cell's cost: it is flushed before reading them.
+fn device_counters(
+    plan: &CellPlan,
+    before: Option<DiskStat>,
+    crashed: bool,
+) -> Option<(DiskStat, DiskStat)> {
+    match (plan.device, before) {
         // A crashed filesystem cannot be synced; its counters stand as they are.
-        (Some(d), Some(before)) if crash.is_some() => {
+        (Some(d), Some(before)) if crashed => {
             blockstat::read_stat(d).ok().map(|after| (before, after))
         }
         (Some(d), Some(before)) => {
-            sync_root();
+            sync_root(plan.root);
             blockstat::read_stat(d).ok().map(|after| (before, after))
         }
         _ => None,
-    };
-    let interrupted = cancel.is_set();
+    }
+}
+
+/// Each (op, errno) and when it first failed that way, earliest first.
+fn first_errors(totals: &CellTotals, measure_start: Instant) -> Vec<FirstError> {
     let mut first_errors: Vec<FirstError> = totals
         .first_errors
         .iter()
@@ -375,19 +461,7 @@ pub fn run_cell(
         })
         .collect();
     first_errors.sort_by(|a, b| a.at_s.total_cmp(&b.at_s));
-    Ok(CellMeasurement {
-        measure_start,
-        device,
-        crash,
-        ledgers,
-        uncounted_tasks,
-        first_errors,
-        totals,
-        duration: last_end.saturating_duration_since(measure_start),
-        warmup: plan.warmup,
-        notes,
-        interrupted,
-    })
+    first_errors
 }
 
 /// Splits an op count over threads: the first `ops % threads` threads do one more.
@@ -653,199 +727,4 @@ fn set_timer_slack() {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::workload::mock::Mock;
-
-    fn plan<'a>(
-        w: &'a dyn Workload,
-        root: &'a Path,
-        threads: u32,
-        stop: Stop,
-        rate: Option<f64>,
-    ) -> CellPlan<'a> {
-        CellPlan {
-            workload: w,
-            root,
-            threads,
-            seed: 1,
-            warmup: Duration::ZERO,
-            stop,
-            rate,
-            think_time: None,
-            hlog: None,
-            device: None,
-            crash: None,
-            on_thread_start: None,
-            keep_ledgers: false,
-            stop_on_errnos: &[],
-            before_clock: None,
-            keep_free: None,
-        }
-    }
-
-    #[test]
-    fn op_quota_is_exact_over_threads() {
-        assert_eq!(
-            split_quota(Stop::Ops(10), 3),
-            vec![Some(4), Some(3), Some(3)]
-        );
-        let mock = Mock::new(Duration::from_micros(5));
-        let dir = tempfile::tempdir().unwrap();
-        let m = run_cell(
-            &plan(&mock, dir.path(), 3, Stop::Ops(1000), None),
-            &Cancel::new(),
-            &Silent,
-        )
-        .unwrap();
-        assert_eq!(m.totals.hists[&Op::Record].len(), 1000);
-        assert_eq!(m.totals.hists[&Op::Write].len(), 1000);
-    }
-
-    #[test]
-    fn open_loop_counts_queueing_behind_a_stall_and_service_time_does_not() {
-        // 1000 ops/s for 1 s with a 200 ms stall at op 100: about 200 ops
-        // queue behind it. Their response time includes the wait.
-        let mut mock = Mock::new(Duration::from_micros(20));
-        mock.stall = Some((100, Duration::from_millis(200)));
-        let dir = tempfile::tempdir().unwrap();
-        let m = run_cell(
-            &plan(
-                &mock,
-                dir.path(),
-                1,
-                Stop::Duration(Duration::from_secs(1)),
-                Some(1000.0),
-            ),
-            &Cancel::new(),
-            &Silent,
-        )
-        .unwrap();
-        let response = &m.totals.hists[&Op::Record];
-        let service = &m.totals.hists[&Op::RecordService];
-        assert_eq!(response.len(), service.len());
-        // ≥ 10 % of ops waited ≥ 50 ms: p90 of response time shows the queue.
-        assert!(
-            response.value_at_quantile(0.90) > 50_000_000,
-            "p90 {}",
-            response.value_at_quantile(0.90)
-        );
-        assert!(response.max() >= 200_000_000);
-        // Service time sees the stall once, not the queue behind it.
-        assert!(
-            service.value_at_quantile(0.99) < 50_000_000,
-            "service p99 {}",
-            service.value_at_quantile(0.99)
-        );
-        // The schedule catches up: nearly all 1000 intended ops ran.
-        assert!(response.len() >= 950, "{} ops", response.len());
-    }
-
-    #[test]
-    fn closed_loop_hides_the_queue() {
-        let mut mock = Mock::new(Duration::from_micros(20));
-        mock.stall = Some((100, Duration::from_millis(200)));
-        let dir = tempfile::tempdir().unwrap();
-        let m = run_cell(
-            &plan(&mock, dir.path(), 1, Stop::Ops(2000), None),
-            &Cancel::new(),
-            &Silent,
-        )
-        .unwrap();
-        let h = &m.totals.hists[&Op::Record];
-        assert!(h.max() >= 200_000_000);
-        assert!(h.value_at_quantile(0.99) < 50_000_000);
-    }
-
-    #[test]
-    fn failures_are_counted_and_a_hopeless_thread_stops() {
-        let mut mock = Mock::new(Duration::ZERO);
-        mock.fail_every = Some((1, libc::ENOSPC));
-        let dir = tempfile::tempdir().unwrap();
-        let m = run_cell(
-            &plan(
-                &mock,
-                dir.path(),
-                1,
-                Stop::Duration(Duration::from_secs(5)),
-                None,
-            ),
-            &Cancel::new(),
-            &Silent,
-        )
-        .unwrap();
-        assert_eq!(
-            m.totals.errors[&(Op::Record, libc::ENOSPC)],
-            u64::from(MAX_CONSECUTIVE_FAILURES)
-        );
-        assert!(m.notes[0].contains("ENOSPC"), "{:?}", m.notes);
-        assert!(m.duration < Duration::from_secs(5));
-    }
-
-    #[test]
-    fn think_time_paces_a_closed_loop() {
-        let mock = Mock::new(Duration::ZERO);
-        let dir = tempfile::tempdir().unwrap();
-        let mut p = plan(&mock, dir.path(), 1, Stop::Ops(20), None);
-        p.think_time = Some(Duration::from_millis(10));
-        let started = std::time::Instant::now();
-        let m = run_cell(&p, &Cancel::new(), &Silent).unwrap();
-        assert_eq!(m.totals.hists[&Op::Record].len(), 20);
-        // 20 pauses of 10 ms; the ops themselves take next to nothing.
-        assert!(started.elapsed() >= Duration::from_millis(200));
-        assert!(
-            m.totals.hists[&Op::Record].max() < 10_000_000,
-            "think time is not service time"
-        );
-    }
-
-    #[test]
-    fn a_cell_stops_when_the_shared_filesystem_runs_low() {
-        let mock = Mock::new(Duration::from_micros(50));
-        let dir = tempfile::tempdir().unwrap();
-        let mut p = plan(
-            &mock,
-            dir.path(),
-            1,
-            Stop::Duration(Duration::from_secs(30)),
-            None,
-        );
-        // No filesystem has this much free: the reserve is breached at once.
-        p.keep_free = Some(KeepFree {
-            path: dir.path(),
-            bytes: u64::MAX,
-        });
-        let m = run_cell(&p, &Cancel::new(), &Silent).unwrap();
-        assert!(m.duration < Duration::from_secs(5), "{:?}", m.duration);
-        assert!(
-            m.notes
-                .iter()
-                .any(|n| n.starts_with("stopped early: the filesystem of")),
-            "{:?}",
-            m.notes
-        );
-        assert!(!m.interrupted, "not a signal");
-    }
-
-    #[test]
-    fn cancel_stops_a_cell_early() {
-        let mock = Mock::new(Duration::from_micros(50));
-        let dir = tempfile::tempdir().unwrap();
-        let cancel = Cancel::new();
-        cancel.set();
-        let m = run_cell(
-            &plan(
-                &mock,
-                dir.path(),
-                2,
-                Stop::Duration(Duration::from_secs(30)),
-                None,
-            ),
-            &cancel,
-            &Silent,
-        )
-        .unwrap();
-        assert!(m.interrupted);
-        assert!(m.duration < Duration::from_secs(5));
-    }
-}
+mod tests;

@@ -18,12 +18,17 @@ use crate::error::{Error, Result};
 use crate::scenario::budget::{self, Estimate};
 use crate::scenario::plan::Plan;
 use crate::scenario::{FaultKind, Scenario, TargetKind, WorkloadKind};
-use crate::target::{mounter, provisioner_for};
+use crate::target::{mounter, Provisioner};
 
 /// Everything that must hold before anything is created. Every problem is
 /// reported at once; the exit code is the user's (2) when any of them is
 /// the scenario's, else the machine's (3).
-pub fn check_environment(scenario: &Scenario, plan: &Plan, privileged: bool) -> Result<()> {
+pub fn check_environment(
+    scenario: &Scenario,
+    plan: &Plan,
+    provisioner: &dyn Provisioner,
+    privileged: bool,
+) -> Result<()> {
     let mut problems: Vec<Error> = Vec::new();
     // What is checked per cell depends on its target and workload only.
     for cell in plan.cells().take(plan.pairs().len()) {
@@ -50,9 +55,7 @@ pub fn check_environment(scenario: &Scenario, plan: &Plan, privileged: bool) -> 
     }
     for target in plan.targets() {
         let spec = &scenario.targets[target];
-        if let Err(e) =
-            provisioner_for(spec.kind).and_then(|p| p.check_environment(spec, privileged))
-        {
+        if let Err(e) = provisioner.check_environment(spec, privileged) {
             problems.push(e);
         }
     }

@@ -15,6 +15,8 @@ pub mod namespace;
 pub mod options;
 pub mod overlay;
 pub mod scratch;
+#[cfg(test)]
+pub mod tempdir;
 pub mod thinpool;
 pub mod tmpfs;
 
@@ -60,6 +62,22 @@ pub fn provisioner_for(kind: TargetKind) -> Result<&'static dyn Provisioner> {
         TargetKind::Ext4 | TargetKind::Xfs => &blockfs::BlockFs,
         TargetKind::Overlay => &overlay::Overlay,
     })
+}
+
+/// The provisioning a real run uses: each target spec goes to its kind's
+/// own provisioner ([`provisioner_for`]). The engine is given a
+/// `&dyn Provisioner` and never chooses one itself, so tests can give it
+/// another (in unit tests, `tempdir::PlainDir`: a plain directory).
+pub struct ByKind;
+
+impl Provisioner for ByKind {
+    fn check_environment(&self, spec: &TargetSpec, privileged: bool) -> Result<()> {
+        provisioner_for(spec.kind)?.check_environment(spec, privileged)
+    }
+
+    fn provision(&self, spec: &TargetSpec, ctx: &mut ProvisionCtx) -> Result<Target> {
+        provisioner_for(spec.kind)?.provision(spec, ctx)
+    }
 }
 
 /// A provisioned target. Unmounts on drop; `teardown` also removes its

@@ -190,137 +190,28 @@ impl Provisioner for Overlay {
 
     fn provision(&self, spec: &TargetSpec, ctx: &mut ProvisionCtx) -> Result<Target> {
         let started = Instant::now();
-        let up = upper(spec)?;
-        let label = format!("{}-upper", spec.name);
-        let base = match up.kind {
-            TargetKind::Tmpfs => tmpfs::mount_tmpfs(&spec.name, &label, up.size, &up.options, ctx)?,
-            _ => {
-                let params = FsParams {
-                    kind: up.kind,
-                    size: up.size.unwrap_or(blockfs::DEFAULT_SIZE),
-                    options: &up.options,
-                    mkfs: &up.mkfs,
-                    loop_dev: up.loop_dev,
-                };
-                blockfs::make_fs(&spec.name, &label, &params, ctx)?
-            }
-        };
+        let base = mount_base(spec, upper(spec)?, ctx)?;
         let (upperdir, workdir) = (base.root.join("upper"), base.root.join("work"));
         for dir in [&upperdir, &workdir] {
             std::fs::create_dir(dir)
                 .map_err(|e| Error::run_io(format!("creating {}", dir.display()), e))?;
         }
         let base_mount = base.mount.clone();
-
-        let lower_root = ctx.scratch.dir().join("lower").join(format!(
-            "c{}-{}",
-            ctx.cell,
-            super::path_component(&spec.name)
-        ));
-        ctx.scratch
-            .register(&lower_root, Removal::Tree)
-            .map_err(|e| Error::run_io("writing the scratch manifest", e))?;
-        let lower = spec.lower.clone().unwrap_or(LowerSpec {
-            files: 0,
-            file_size: crate::scenario::SizeRange::fixed(0),
-            dirs: 1,
-            layers: 1,
-        });
-        let layers = populate_lower(&lower_root, &lower, ctx.seed, &spec.name, ctx.cancel)
-            .map_err(|e| {
-                if e.kind() == std::io::ErrorKind::Interrupted {
-                    return Error::Interrupted("populating the lower layers".into());
-                }
-                Error::run_io(
-                    format!("populating the lower layers in {}", lower_root.display()),
-                    e,
-                )
-            })?;
+        let (lower_root, layers) = make_lower(spec, ctx)?;
         let mp = new_mount_point(ctx, &spec.name)?;
 
         let mut target = Target::new(&spec.name, TargetKind::Overlay, mp.clone());
         target.adopt(base);
         target.requested_options = spec.options.clone();
-        target.paths.push(lower_root.clone());
-        target.paths.push(mp.clone());
-
-        let paths = layers.iter().chain([&upperdir, &workdir]);
-        if let Some(bad) = paths
-            .clone()
-            .find(|p| p.to_string_lossy().contains([':', ',']))
-        {
-            return Err(Error::Usage(format!(
-                "target {}: overlay paths cannot contain ':' or ',' ({}); choose another --scratch",
-                spec.name,
-                bad.display()
-            )));
-        }
-        let lowerdir = layers
-            .iter()
-            .map(|p| p.to_string_lossy())
-            .collect::<Vec<_>>()
-            .join(":");
-        let internal = [
-            ("lowerdir", lowerdir),
-            ("upperdir", upperdir.to_string_lossy().into_owned()),
-            ("workdir", workdir.to_string_lossy().into_owned()),
-        ];
-        let source = format!("wpbench-{}", ctx.run_id);
-        target
-            .mount(Recipe {
-                fstype: "overlay".into(),
-                source,
-                internal: internal.to_vec(),
-                options: spec.options.clone(),
-                mount_point: mp.clone(),
-            })
-            .map_err(|e| mount_error(&spec.name, "mounting overlay", &e))?;
-        // Since 6.x overlay shows `volatile` as `fsync=volatile`.
-        let volatile = spec.options.iter().any(|o| o == "volatile");
-        let check: Vec<String> = spec
-            .options
-            .iter()
-            .filter(|o| *o != "volatile")
-            .cloned()
-            .collect();
-        let defaults = ModuleDefaults::read();
-        target.mount = verify_options(&spec.name, &mp, &check, &[], &|o, eff| {
-            overlay_in_effect(o, eff, defaults)
-        })?;
-        let asked = |o: &str| spec.options.iter().any(|x| x == o);
-        if asked("xino=auto")
-            && !target
-                .mount
-                .options
-                .split(',')
-                .any(|o| o.starts_with("xino="))
-        {
-            target.notes.push(
-                "xino=auto: the kernel resolved it to off on these layers (it shows no xino=)"
-                    .into(),
-            );
-        }
-        if let Some(d) = defaults.filter(|_| asked("redirect_dir=off")) {
-            target.notes.push(format!(
-                "redirect_dir=off: this kernel applies it as redirect_dir={} (redirects are \
-                 not created; existing ones are {}followed, as the module parameter \
-                 redirect_always_follow={} says)",
-                d.redirect_applied("off"),
-                if d.redirect_always_follow { "" } else { "not " },
-                if d.redirect_always_follow { "Y" } else { "N" }
-            ));
-        }
-        let shown = target
-            .mount
-            .options
-            .split(',')
-            .any(|o| o == "volatile" || o == "fsync=volatile");
-        if volatile && !shown {
-            return Err(Error::Environment(format!(
-                "target {}: the kernel did not apply volatile (in effect: {})",
-                spec.name, target.mount.options
-            )));
-        }
+        target.paths.push(lower_root);
+        target.paths.push(mp);
+        let dirs = OverlayDirs {
+            layers: &layers,
+            upperdir: &upperdir,
+            workdir: &workdir,
+        };
+        mount_overlay(&mut target, spec, &dirs, ctx.run_id)?;
+        verify_overlay(&mut target, spec)?;
         // The base filesystem's own truth, for the record.
         target.mount.fs_options = format!(
             "upper on {} {} ({})",
@@ -336,6 +227,154 @@ impl Provisioner for Overlay {
         target.provision_time = started.elapsed();
         Ok(target)
     }
+}
+
+/// The fresh base filesystem of the upper and work directories.
+fn mount_base(spec: &TargetSpec, up: &BaseFsSpec, ctx: &mut ProvisionCtx) -> Result<Target> {
+    let label = format!("{}-upper", spec.name);
+    match up.kind {
+        TargetKind::Tmpfs => tmpfs::mount_tmpfs(&spec.name, &label, up.size, &up.options, ctx),
+        _ => {
+            let params = FsParams {
+                kind: up.kind,
+                size: up.size.unwrap_or(blockfs::DEFAULT_SIZE),
+                options: &up.options,
+                mkfs: &up.mkfs,
+                loop_dev: up.loop_dev,
+            };
+            blockfs::make_fs(&spec.name, &label, &params, ctx)
+        }
+    }
+}
+
+/// Writes the lower layers (an empty one when the spec has no `lower:`)
+/// into the scratch area: their root, recorded for removal, and the layer
+/// directories, top layer first.
+fn make_lower(spec: &TargetSpec, ctx: &mut ProvisionCtx) -> Result<(PathBuf, Vec<PathBuf>)> {
+    let lower_root = ctx.scratch.dir().join("lower").join(format!(
+        "c{}-{}",
+        ctx.cell,
+        super::path_component(&spec.name)
+    ));
+    ctx.scratch
+        .register(&lower_root, Removal::Tree)
+        .map_err(|e| Error::run_io("writing the scratch manifest", e))?;
+    let lower = spec.lower.clone().unwrap_or(LowerSpec {
+        files: 0,
+        file_size: crate::scenario::SizeRange::fixed(0),
+        dirs: 1,
+        layers: 1,
+    });
+    let layers =
+        populate_lower(&lower_root, &lower, ctx.seed, &spec.name, ctx.cancel).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::Interrupted {
+                return Error::Interrupted("populating the lower layers".into());
+            }
+            Error::run_io(
+                format!("populating the lower layers in {}", lower_root.display()),
+                e,
+            )
+        })?;
+    Ok((lower_root, layers))
+}
+
+/// The directories an overlay is mounted from.
+struct OverlayDirs<'a> {
+    /// Top layer first.
+    layers: &'a [PathBuf],
+    upperdir: &'a Path,
+    workdir: &'a Path,
+}
+
+/// Mounts the overlay at the target's root, with the scenario's options.
+fn mount_overlay(
+    target: &mut Target,
+    spec: &TargetSpec,
+    dirs: &OverlayDirs,
+    run_id: &str,
+) -> Result<()> {
+    let paths = dirs.layers.iter().map(PathBuf::as_path);
+    let mut paths = paths.chain([dirs.upperdir, dirs.workdir]);
+    if let Some(bad) = paths.find(|p| p.to_string_lossy().contains([':', ','])) {
+        return Err(Error::Usage(format!(
+            "target {}: overlay paths cannot contain ':' or ',' ({}); choose another --scratch",
+            spec.name,
+            bad.display()
+        )));
+    }
+    let lowerdir = dirs
+        .layers
+        .iter()
+        .map(|p| p.to_string_lossy())
+        .collect::<Vec<_>>()
+        .join(":");
+    let internal = [
+        ("lowerdir", lowerdir),
+        ("upperdir", dirs.upperdir.to_string_lossy().into_owned()),
+        ("workdir", dirs.workdir.to_string_lossy().into_owned()),
+    ];
+    let source = format!("wpbench-{run_id}");
+    let mount_point = target.root.clone();
+    target
+        .mount(Recipe {
+            fstype: "overlay".into(),
+            source,
+            internal: internal.to_vec(),
+            options: spec.options.clone(),
+            mount_point,
+        })
+        .map_err(|e| mount_error(&spec.name, "mounting overlay", &e))
+}
+
+/// Reads back the options the kernel applied (never a requested option
+/// silently dropped), with notes on those it applies its own way.
+fn verify_overlay(target: &mut Target, spec: &TargetSpec) -> Result<()> {
+    // Since 6.x overlay shows `volatile` as `fsync=volatile`.
+    let volatile = spec.options.iter().any(|o| o == "volatile");
+    let check: Vec<String> = spec
+        .options
+        .iter()
+        .filter(|o| *o != "volatile")
+        .cloned()
+        .collect();
+    let defaults = ModuleDefaults::read();
+    target.mount = verify_options(&spec.name, &target.root, &check, &[], &|o, eff| {
+        overlay_in_effect(o, eff, defaults)
+    })?;
+    let asked = |o: &str| spec.options.iter().any(|x| x == o);
+    if asked("xino=auto")
+        && !target
+            .mount
+            .options
+            .split(',')
+            .any(|o| o.starts_with("xino="))
+    {
+        target.notes.push(
+            "xino=auto: the kernel resolved it to off on these layers (it shows no xino=)".into(),
+        );
+    }
+    if let Some(d) = defaults.filter(|_| asked("redirect_dir=off")) {
+        target.notes.push(format!(
+            "redirect_dir=off: this kernel applies it as redirect_dir={} (redirects are \
+             not created; existing ones are {}followed, as the module parameter \
+             redirect_always_follow={} says)",
+            d.redirect_applied("off"),
+            if d.redirect_always_follow { "" } else { "not " },
+            if d.redirect_always_follow { "Y" } else { "N" }
+        ));
+    }
+    let shown = target
+        .mount
+        .options
+        .split(',')
+        .any(|o| o == "volatile" || o == "fsync=volatile");
+    if volatile && !shown {
+        return Err(Error::Environment(format!(
+            "target {}: the kernel did not apply volatile (in effect: {})",
+            spec.name, target.mount.options
+        )));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,0 +1,526 @@
+//! One trial of a cell: provision (or reuse) its target, arm its faults,
+//! measure, heal and verify, tear the target down, and turn what was
+//! measured into the cell's result. A cell is one trial, or one per crash
+//! trial (each on a fresh target).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use rand::{Rng, SeedableRng};
+
+use super::armed::{applying, CellFaults};
+use super::crash::{self, TrialFault};
+use super::run::RunCtx;
+use super::{run_cell, CellMeasurement, CellPlan, CrashAt, CrashPlan, KeepFree};
+use crate::device::blockstat;
+use crate::error::{Error, Result};
+use crate::fault::shutdown::shutdown_guarded;
+use crate::record::errno::errno_name;
+use crate::record::CellTotals;
+use crate::result::stats::op_stats;
+use crate::result::{CellResult, OpStats, TargetInfo, WorkloadInfo};
+use crate::scenario::plan::Cell;
+use crate::scenario::{FaultKind, FaultSpec, TargetSpec, WorkloadSpec};
+use crate::target::scratch::ScratchArea;
+use crate::target::{path_component, ProvisionCtx, Target};
+use crate::workload::{self, Workload};
+
+/// One trial of a cell.
+pub(super) struct Trial<'a> {
+    pub run: &'a RunCtx<'a>,
+    pub cell: &'a Cell,
+    /// The crash fault that applies to the cell, and this trial's number.
+    pub crash: Option<(&'a FaultSpec, u32)>,
+}
+
+/// A cell's interval log: where it is written, its path in the run
+/// directory, and its header comment.
+struct Hlog {
+    path: PathBuf,
+    rel: String,
+    comment: String,
+}
+
+/// What a trial keeps of its target once it is torn down (or kept).
+struct TargetRecord {
+    info: TargetInfo,
+    device: Option<blockstat::BlockDev>,
+    shared: bool,
+    provision_s: f64,
+    notes: Vec<String>,
+    teardown: Result<()>,
+    teardown_s: f64,
+}
+
+impl Trial<'_> {
+    fn tspec(&self) -> &TargetSpec {
+        &self.run.scenario.targets[self.cell.target]
+    }
+
+    fn wspec(&self) -> &WorkloadSpec {
+        &self.run.scenario.workloads[self.cell.workload]
+    }
+
+    /// Runs the trial: provisions (or reuses) the target, runs the
+    /// workload (cutting the power when `crash` says so), reads the
+    /// counters and tears the target down (unless it is kept for reuse).
+    /// `workload` is how the cell's workload is recorded.
+    pub(super) fn run(
+        &self,
+        workload: WorkloadInfo,
+        scratch: &mut ScratchArea,
+        kept: &mut BTreeMap<usize, Target>,
+    ) -> Result<(CellResult, Option<TrialFault>)> {
+        let (tspec, wspec) = (self.tspec(), self.wspec());
+        // A crash trial always starts from a fresh filesystem.
+        let reuse = tspec.reuse && self.crash.is_none();
+
+        test_hook("provision");
+        let (mut target, fresh) = self.provision_or_reuse(scratch, kept)?;
+        let root = self.cell_root(&target, reuse)?;
+        let hlog = self.hlog();
+        let capacity = rustix::fs::statvfs(&target.root).ok();
+        test_hook("cell");
+        let work = workload::build(wspec);
+        let (warmup, cell_notes) = self.warmup_and_notes();
+        let faults = self.arm_faults(scratch, &target, &root)?;
+        let measured = self.measure(&faults, &target, &root, work.as_ref(), warmup, &hlog);
+        let info = TargetInfo {
+            name: target.name.clone(),
+            kind: tspec.kind.as_str().into(),
+            requested_options: target.requested_options.clone(),
+            mount: target.mount.clone(),
+            capacity_bytes: capacity.as_ref().map_or(0, |s| s.f_blocks * s.f_frsize),
+            inodes: capacity.as_ref().map_or(0, |s| s.f_files),
+        };
+        let extra_entries = faults.heal(measured.as_ref().ok(), &root, &mut target);
+        let fault = self.crash_outcome(&mut target, &root, &measured);
+        let record = self.put_away(target, info, fresh, reuse, scratch, kept);
+        let measured = measured?;
+
+        let duration_s = measured.duration.as_secs_f64();
+        let ops = op_table(&measured.totals, duration_s);
+        let mut notes = record.notes;
+        notes.extend(cell_notes);
+        notes.extend(self.measured_notes(&measured, &ops, work.as_ref()));
+        if let Err(e) = record.teardown {
+            notes.push(e.to_string());
+        }
+        let device = match (record.device, measured.device) {
+            (Some(dev), Some((before, after))) => Some(blockstat::device_stats(
+                &dev,
+                &before,
+                &after,
+                measured.totals.bytes_written,
+                record.shared,
+            )),
+            _ => None,
+        };
+        let cell_result = CellResult {
+            index: self.cell.index,
+            target: record.info,
+            workload,
+            repeat: self.cell.repeat,
+            duration_s,
+            warmup_s: measured.warmup.as_secs_f64(),
+            ops,
+            bytes_written: measured.totals.bytes_written,
+            warmup_unit_ops: measured.totals.warmup_unit_ops,
+            device,
+            faults: extra_entries,
+            hlog: hlog.rel,
+            rate_per_thread: wspec.rate,
+            provision_s: record.provision_s,
+            teardown_s: record.teardown_s,
+            notes,
+            sources: Vec::new(),
+        };
+        Ok((cell_result, fault))
+    }
+
+    /// The target kept from the cell's earlier cells (`reuse: true`), or a
+    /// fresh one from the run's provisioner; true when fresh.
+    fn provision_or_reuse(
+        &self,
+        scratch: &mut ScratchArea,
+        kept: &mut BTreeMap<usize, Target>,
+    ) -> Result<(Target, bool)> {
+        if let Some(target) = kept.remove(&self.cell.target) {
+            return Ok((target, false));
+        }
+        let (run, cell) = (self.run, self.cell);
+        let target = run.opts.provisioner.provision(
+            self.tspec(),
+            &mut ProvisionCtx {
+                scratch,
+                cancel: run.cancel,
+                run_id: &run.opts.run_id,
+                cell: cell.index,
+                privileged: run.opts.privileged,
+                seed: run.scenario.seed,
+                thin: applying(run.scenario, cell, FaultKind::Eio).is_some(),
+            },
+        )?;
+        Ok((target, true))
+    }
+
+    /// Where the workload works: the target's root, or on a reused target
+    /// (which holds earlier cells' files) the cell's own subdirectory.
+    fn cell_root(&self, target: &Target, reuse: bool) -> Result<PathBuf> {
+        if !reuse {
+            return Ok(target.root.clone());
+        }
+        let dir = target.root.join(format!("c{:03}", self.cell.index));
+        std::fs::create_dir(&dir)
+            .map_err(|e| Error::run_io(format!("creating {}", dir.display()), e))?;
+        Ok(dir)
+    }
+
+    fn hlog(&self) -> Hlog {
+        let (scenario, cell) = (self.run.scenario, self.cell);
+        let (tspec, wspec) = (self.tspec(), self.wspec());
+        let (path, rel) = self.run.run_dir.hlog_path(&format!(
+            "c{:03}-{}-{}-r{}{}",
+            cell.index,
+            path_component(&tspec.name),
+            path_component(&wspec.name),
+            cell.repeat,
+            self.crash
+                .map(|(_, t)| format!("-t{t}"))
+                .unwrap_or_default()
+        ));
+        let comment = format!(
+            "wpbench {} scenario {} cell {}: target {} workload {} repeat {}\n\
+             values in nanoseconds; Interval_Max in milliseconds; tags are op names",
+            env!("CARGO_PKG_VERSION"),
+            scenario.name,
+            cell.index,
+            tspec.name,
+            wspec.name,
+            cell.repeat
+        );
+        Hlog { path, rel, comment }
+    }
+
+    /// The cell's warm-up, and what a reader should know about how this
+    /// workload runs on this target.
+    fn warmup_and_notes(&self) -> (std::time::Duration, Vec<String>) {
+        let (scenario, tspec, wspec) = (self.run.scenario, self.tspec(), self.wspec());
+        let mut cell_notes = Vec::new();
+        let warmup = if wspec.kind.cold_start() && !scenario.warmup.is_zero() {
+            cell_notes.push(format!(
+                "{} runs without warm-up: its first operations are the ones that matter",
+                wspec.kind.as_str()
+            ));
+            std::time::Duration::ZERO
+        } else {
+            scenario.warmup
+        };
+        if wspec.kind == crate::scenario::WorkloadKind::CopyUp
+            && tspec.kind != crate::scenario::TargetKind::Overlay
+        {
+            cell_notes.push(format!(
+                "copy_up on a {} target: no lower layer, so the workload made its own files — a \
+                 baseline of the same syscalls without copy-up",
+                tspec.kind.as_str()
+            ));
+        }
+        if let crate::scenario::WorkloadParams::Metadata { mix, .. } = &wspec.params {
+            cell_notes.extend(rename_dir_note(tspec, wspec.threads, mix));
+        }
+        (warmup, cell_notes)
+    }
+
+    /// Arms the faults that apply to the cell, before its workers start.
+    fn arm_faults(
+        &self,
+        scratch: &mut ScratchArea,
+        target: &Target,
+        root: &Path,
+    ) -> Result<CellFaults> {
+        let (run, cell) = (self.run, self.cell);
+        if applying(run.scenario, cell, FaultKind::Throttle).is_some() {
+            // Recorded before it is made: a killed run's guardian removes it.
+            let name = crate::fault::throttle::cgroup_name(&run.opts.run_id, cell.index as u32);
+            scratch
+                .register_cgroup(&name)
+                .map_err(|e| Error::run_io("writing the scratch manifest", e))?;
+        }
+        CellFaults::arm(
+            run.scenario,
+            cell,
+            target,
+            root,
+            &run.opts.run_id,
+            run.cancel,
+        )
+    }
+
+    /// The measured cell: the workload's threads on `root`, with the
+    /// faults' hooks and, in a crash trial, the (guarded) power cut.
+    fn measure(
+        &self,
+        faults: &CellFaults,
+        target: &Target,
+        root: &Path,
+        work: &dyn Workload,
+        warmup: std::time::Duration,
+        hlog: &Hlog,
+    ) -> Result<CellMeasurement> {
+        let (run, cell) = (self.run, self.cell);
+        let (scenario, tspec, wspec) = (run.scenario, self.tspec(), self.wspec());
+        let crash_point = target.crash_point().map(Path::to_path_buf);
+        let attached = target.loop_devices();
+        let fire = move || match &crash_point {
+            Some(point) => shutdown_guarded(point, &attached),
+            None => Err("no filesystem to shut down (tmpfs)".to_string()),
+        };
+        let join_cgroup = |tid: i32| faults.join_throttle(tid);
+        let before_clock = || faults.before_clock(target);
+        run_cell(
+            &CellPlan {
+                on_thread_start: Some(&join_cgroup),
+                before_clock: Some(&before_clock),
+                keep_ledgers: faults.needs_ledgers(),
+                stop_on_errnos: faults.stop_on_errnos(),
+                crash: self.crash.map(|(f, trial)| CrashPlan {
+                    at: crash_at(f, scenario.seed, cell, trial),
+                    fire: &fire,
+                }),
+                workload: work,
+                root,
+                threads: wspec.threads,
+                seed: scenario.seed,
+                warmup,
+                stop: scenario.stop,
+                rate: wspec.rate,
+                think_time: wspec.think_time,
+                hlog: Some((hlog.path.clone(), hlog.comment.clone())),
+                device: target.device.as_ref(),
+                // A hostPath shares the node's filesystem: never fill it.
+                keep_free: (tspec.kind == crate::scenario::TargetKind::Hostpath)
+                    .then(|| rustix::fs::statvfs(root).ok())
+                    .flatten()
+                    .map(|st| KeepFree {
+                        path: root,
+                        bytes: crate::scenario::budget::reserve(
+                            st.f_blocks.saturating_mul(st.f_frsize),
+                        ),
+                    }),
+            },
+            run.cancel,
+            run.obs,
+        )
+    }
+
+    /// In a crash trial whose cell ran: remount and verify.
+    fn crash_outcome(
+        &self,
+        target: &mut Target,
+        root: &Path,
+        measured: &Result<CellMeasurement>,
+    ) -> Option<TrialFault> {
+        match (self.crash, measured) {
+            (Some((_, trial)), Ok(m)) => {
+                let volatile = self
+                    .tspec()
+                    .options
+                    .iter()
+                    .any(|o| o == "volatile" || o == "fsync=volatile");
+                Some(crash::outcome(
+                    target,
+                    root,
+                    m,
+                    volatile,
+                    trial,
+                    self.run.cancel,
+                ))
+            }
+            _ => None,
+        }
+    }
+
+    /// Keeps the target for its later cells (`reuse`) or tears it down,
+    /// and what the result records of it.
+    fn put_away(
+        &self,
+        target: Target,
+        info: TargetInfo,
+        fresh: bool,
+        reuse: bool,
+        scratch: &mut ScratchArea,
+        kept: &mut BTreeMap<usize, Target>,
+    ) -> TargetRecord {
+        let device = target.device.clone();
+        let shared = target.device_shared;
+        let provision_s = if fresh {
+            target.provision_time.as_secs_f64()
+        } else {
+            0.0
+        };
+        let mut notes = target.notes.clone();
+        if reuse {
+            notes.push(if fresh {
+                "reuse: this target is kept for its later cells".into()
+            } else {
+                "reuse: this target already holds earlier cells' files".into()
+            });
+        }
+        test_hook("teardown");
+        let teardown_started = std::time::Instant::now();
+        let teardown = if reuse {
+            kept.insert(self.cell.target, target);
+            Ok(())
+        } else {
+            target.teardown(scratch)
+        };
+        TargetRecord {
+            info,
+            device,
+            shared,
+            provision_s,
+            notes,
+            teardown,
+            teardown_s: teardown_started.elapsed().as_secs_f64(),
+        }
+    }
+
+    /// The notes of the measurement itself: the engine's, a cut-short
+    /// cell, tasks left uncounted, an open loop that fell behind.
+    fn measured_notes(
+        &self,
+        measured: &CellMeasurement,
+        ops: &BTreeMap<String, OpStats>,
+        work: &dyn Workload,
+    ) -> Vec<String> {
+        let wspec = self.wspec();
+        let mut notes = measured.notes.clone();
+        if measured.interrupted {
+            notes.push("interrupted: the cell was cut short by a signal".into());
+        }
+        if measured.uncounted_tasks > 0 {
+            notes.push(format!(
+                "{} already under way when the cell began (the open_tasks head start) ended \
+                 in the measured phase; a task's length is then unknown, so `task` leaves them \
+                 out and leans toward short tasks — a warm-up longer than the longest task \
+                 avoids this",
+                match measured.uncounted_tasks {
+                    1 => "1 task".to_string(),
+                    n => format!("{n} tasks"),
+                }
+            ));
+        }
+        if let (Some(rate), Some(unit)) = (wspec.rate, ops.get(work.unit_op().name())) {
+            let wanted = rate * f64::from(wspec.threads);
+            if unit.ops_per_sec < wanted * 0.98 {
+                notes.push(format!(
+                    "open loop: achieved {:.0} {}/s of the {:.0}/s asked for ({:.0} %)",
+                    unit.ops_per_sec,
+                    work.unit_op(),
+                    wanted,
+                    100.0 * unit.ops_per_sec / wanted
+                ));
+            }
+        }
+        notes
+    }
+}
+
+/// Each op's statistics, with its errors by errno (an op that only
+/// failed has errors and no latencies).
+fn op_table(totals: &CellTotals, duration_s: f64) -> BTreeMap<String, OpStats> {
+    let mut errors: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+    for ((op, errno), n) in &totals.errors {
+        *errors
+            .entry(op.name().into())
+            .or_default()
+            .entry(errno_name(*errno))
+            .or_default() += n;
+    }
+    let mut ops = BTreeMap::new();
+    for (op, h) in &totals.hists {
+        let errs = errors.remove(op.name()).unwrap_or_default();
+        ops.insert(op.name().to_string(), op_stats(Some(h), errs, duration_s));
+    }
+    for (op, errs) in errors {
+        ops.insert(op, op_stats(None, errs, duration_s));
+    }
+    ops
+}
+
+/// When trial `trial` of `cell` cuts the power: `after_ops`, or a seeded
+/// point drawn uniformly from `at`.
+fn crash_at(f: &FaultSpec, seed: u64, cell: &Cell, trial: u32) -> CrashAt {
+    if let Some(n) = f.after_ops {
+        return CrashAt::AfterOps(n);
+    }
+    let range =
+        f.at.expect("the loader requires `at` or `after_ops` for a crash");
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(
+        seed ^ (cell.index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            ^ u64::from(trial).rotate_left(32),
+    );
+    let (lo, hi) = (range.min.as_nanos() as u64, range.max.as_nanos() as u64);
+    CrashAt::After(std::time::Duration::from_nanos(if hi > lo {
+        rng.random_range(lo..=hi)
+    } else {
+        lo
+    }))
+}
+
+/// What `rename_dir` in a metadata mix moves on this target, when that is
+/// not an overlay's lower directories, one per thread.
+fn rename_dir_note(
+    tspec: &crate::scenario::TargetSpec,
+    threads: u32,
+    mix: &[(crate::scenario::MetaOp, u32)],
+) -> Option<String> {
+    if !workload::metadata::moves_dirs(mix) {
+        return None;
+    }
+    let made = || {
+        format!(
+            "the workload made {} empty directories per thread to move",
+            workload::metadata::BASELINE_DIRS_PER_THREAD
+        )
+    };
+    let lower = tspec.lower.as_ref().filter(|l| l.files > 0);
+    match (tspec.kind, lower) {
+        (crate::scenario::TargetKind::Overlay, None) => Some(format!(
+            "rename_dir on an overlay without lower files: {} in the upper layer, so no move \
+             needs redirect_dir",
+            made()
+        )),
+        (crate::scenario::TargetKind::Overlay, Some(l))
+            if l.dirs.min(l.files) < u64::from(threads) =>
+        {
+            Some(format!(
+                "rename_dir: the lower layer has {} directories for {threads} threads; a thread \
+                 without one renames files instead",
+                l.dirs.min(l.files)
+            ))
+        }
+        (crate::scenario::TargetKind::Overlay, Some(_)) => None,
+        (kind, _) => Some(format!(
+            "rename_dir on {}: no lower layer, so {} — a baseline of the same renames without \
+             overlay's redirect_dir",
+            kind.as_str(),
+            made()
+        )),
+    }
+}
+
+/// For the tests that prove nothing outlives a run, whatever phase it is
+/// in: `WPBENCH_TEST_HOOK=pause:PHASE` sleeps 3 s at the start of a phase
+/// (provision, cell, teardown) so a test can signal it there, and
+/// `panic:PHASE` panics there. Unset in normal use.
+fn test_hook(phase: &str) {
+    let Ok(hook) = std::env::var("WPBENCH_TEST_HOOK") else {
+        return;
+    };
+    match hook.split_once(':') {
+        Some(("pause", p)) if p == phase => std::thread::sleep(std::time::Duration::from_secs(3)),
+        Some(("panic", p)) if p == phase => panic!("WPBENCH_TEST_HOOK: panic in phase {phase}"),
+        _ => {}
+    }
+}
