@@ -346,123 +346,12 @@ pub fn layout(kind: TargetKind, args: &[MkfsArg]) -> Result<Layout, (usize, Stri
         else {
             continue;
         };
-        let at = *at;
-        let bad = |what: &str| Err((at, format!("-{letter} {value}: {what}")));
-        if ext4 {
-            match letter {
-                'b' => match ext4_number(value) {
-                    Some(b) if b.is_power_of_two() && (1024..=65536).contains(&b) => {
-                        l.block_size = Some(b)
-                    }
-                    _ => return bad("the block size is a power of two from 1024 to 65536"),
-                },
-                'N' => match ext4_number(value) {
-                    Some(n) if n <= u64::from(u32::MAX) => l.inodes = Some(n),
-                    _ => return bad("the inode count is a whole number below 2^32"),
-                },
-                'i' => match ext4_number(value) {
-                    Some(r) if (1024..=64 << 20).contains(&r) => l.inode_ratio = Some(r),
-                    _ => return bad("bytes per inode is a number from 1024 to 67108864"),
-                },
-                'I' => match ext4_number(value) {
-                    Some(n) if n.is_power_of_two() && (128..=65536).contains(&n) => {
-                        l.inode_size = Some(n)
-                    }
-                    _ => {
-                        return bad(
-                            "the inode size is a power of two from 128 up to the block size",
-                        )
-                    }
-                },
-                'm' => match value.trim().parse::<f64>() {
-                    Ok(p) if (0.0..=50.0).contains(&p) => {}
-                    _ => return bad("the reserved-blocks percentage is a number from 0 to 50"),
-                },
-                'G' => match ext4_number(value) {
-                    Some(g) if g.is_power_of_two() => l.other = true,
-                    _ => return bad("the flex_bg size is a power of two"),
-                },
-                'U' => {
-                    let v = value.trim();
-                    let uuid = v.len() == 36
-                        && v.char_indices().all(|(i, c)| match i {
-                            8 | 13 | 18 | 23 => c == '-',
-                            _ => c.is_ascii_hexdigit(),
-                        });
-                    if !(uuid || ["clear", "random", "time", "null"].contains(&v)) {
-                        return bad("the UUID is clear, random, time or a UUID such as \
-                             01234567-89ab-cdef-0123-456789abcdef");
-                    }
-                }
-                'T' | 't' | 'O' | 'g' | 'C' | 'E' | 'J' | 'r' => l.other = true,
-                _ => {}
-            }
-            continue;
-        }
-        let subopts = || {
-            value.split(',').map(|o| {
-                o.split_once('=')
-                    .map_or((o.trim(), ""), |(k, v)| (k.trim(), v))
-            })
+        let read = if ext4 {
+            ext4_layout(&mut l, *letter, value)
+        } else {
+            xfs_layout(&mut l, *letter, value)
         };
-        match letter {
-            'b' => {
-                for (k, v) in subopts() {
-                    match (k, xfs_number(v, 0)) {
-                        ("size", Some(b)) if b.is_power_of_two() && (512..=65536).contains(&b) => {
-                            l.block_size = Some(b)
-                        }
-                        ("size", _) => {
-                            return bad("`size=` is a power of two from 512 to 65536 bytes")
-                        }
-                        _ => l.other = true,
-                    }
-                }
-            }
-            'd' => {
-                for (k, v) in subopts() {
-                    if k == "size" {
-                        match xfs_number(v, l.block_size.unwrap_or(4096)) {
-                            Some(n) => l.data_size = Some(n),
-                            None => {
-                                return bad(
-                                    "`size=` is a number of bytes, with k m g t p e, s or b",
-                                )
-                            }
-                        }
-                    } else {
-                        l.other = true;
-                    }
-                }
-            }
-            'L' if value.len() > 12 => return bad("an xfs label is at most 12 characters"),
-            'm' => {
-                l.other = true;
-                if subopts().any(|(k, v)| k == "crc" && v.trim() == "0") {
-                    l.crc_off = true;
-                }
-            }
-            'i' => {
-                for (k, v) in subopts() {
-                    match k {
-                        "size" => match xfs_number(v, 0) {
-                            Some(n) if n.is_power_of_two() && (256..=2048).contains(&n) => {
-                                l.inode_size = Some(n)
-                            }
-                            _ => {
-                                return bad("the inode `size=` is a power of two from 256 to 2048")
-                            }
-                        },
-                        "maxpct" => match v.trim().parse::<u64>() {
-                            Ok(p) if p <= 100 => l.inode_max_pct = Some(p),
-                            _ => return bad("`maxpct=` is a percentage from 0 to 100"),
-                        },
-                        _ => l.other = true,
-                    }
-                }
-            }
-            _ => l.other = true,
-        }
+        read.map_err(|what| (*at, format!("-{letter} {value}: {what}")))?;
     }
     if !ext4 && !l.crc_off && l.inode_size.is_some_and(|n| n < 512) {
         let at = args
@@ -483,6 +372,116 @@ pub fn layout(kind: TargetKind, args: &[MkfsArg]) -> Result<Layout, (usize, Stri
         ));
     }
     Ok(l)
+}
+
+/// What one mkfs.ext4 option `-letter value` sets in `l`, or why mkfs
+/// refuses the value.
+fn ext4_layout(l: &mut Layout, letter: char, value: &str) -> Result<(), &'static str> {
+    match letter {
+        'b' => match ext4_number(value) {
+            Some(b) if b.is_power_of_two() && (1024..=65536).contains(&b) => l.block_size = Some(b),
+            _ => return Err("the block size is a power of two from 1024 to 65536"),
+        },
+        'N' => match ext4_number(value) {
+            Some(n) if n <= u64::from(u32::MAX) => l.inodes = Some(n),
+            _ => return Err("the inode count is a whole number below 2^32"),
+        },
+        'i' => match ext4_number(value) {
+            Some(r) if (1024..=64 << 20).contains(&r) => l.inode_ratio = Some(r),
+            _ => return Err("bytes per inode is a number from 1024 to 67108864"),
+        },
+        'I' => match ext4_number(value) {
+            Some(n) if n.is_power_of_two() && (128..=65536).contains(&n) => l.inode_size = Some(n),
+            _ => return Err("the inode size is a power of two from 128 up to the block size"),
+        },
+        'm' => match value.trim().parse::<f64>() {
+            Ok(p) if (0.0..=50.0).contains(&p) => {}
+            _ => return Err("the reserved-blocks percentage is a number from 0 to 50"),
+        },
+        'G' => match ext4_number(value) {
+            Some(g) if g.is_power_of_two() => l.other = true,
+            _ => return Err("the flex_bg size is a power of two"),
+        },
+        'U' => {
+            let v = value.trim();
+            let uuid = v.len() == 36
+                && v.char_indices().all(|(i, c)| match i {
+                    8 | 13 | 18 | 23 => c == '-',
+                    _ => c.is_ascii_hexdigit(),
+                });
+            if !(uuid || ["clear", "random", "time", "null"].contains(&v)) {
+                return Err("the UUID is clear, random, time or a UUID such as \
+                     01234567-89ab-cdef-0123-456789abcdef");
+            }
+        }
+        'T' | 't' | 'O' | 'g' | 'C' | 'E' | 'J' | 'r' => l.other = true,
+        _ => {}
+    }
+    Ok(())
+}
+
+/// What one mkfs.xfs option `-letter value` sets in `l`, or why mkfs
+/// refuses the value.
+fn xfs_layout(l: &mut Layout, letter: char, value: &str) -> Result<(), &'static str> {
+    let subopts = || {
+        value.split(',').map(|o| {
+            o.split_once('=')
+                .map_or((o.trim(), ""), |(k, v)| (k.trim(), v))
+        })
+    };
+    match letter {
+        'b' => {
+            for (k, v) in subopts() {
+                match (k, xfs_number(v, 0)) {
+                    ("size", Some(b)) if b.is_power_of_two() && (512..=65536).contains(&b) => {
+                        l.block_size = Some(b)
+                    }
+                    ("size", _) => return Err("`size=` is a power of two from 512 to 65536 bytes"),
+                    _ => l.other = true,
+                }
+            }
+        }
+        'd' => {
+            for (k, v) in subopts() {
+                if k == "size" {
+                    match xfs_number(v, l.block_size.unwrap_or(4096)) {
+                        Some(n) => l.data_size = Some(n),
+                        None => {
+                            return Err("`size=` is a number of bytes, with k m g t p e, s or b")
+                        }
+                    }
+                } else {
+                    l.other = true;
+                }
+            }
+        }
+        'L' if value.len() > 12 => return Err("an xfs label is at most 12 characters"),
+        'm' => {
+            l.other = true;
+            if subopts().any(|(k, v)| k == "crc" && v.trim() == "0") {
+                l.crc_off = true;
+            }
+        }
+        'i' => {
+            for (k, v) in subopts() {
+                match k {
+                    "size" => match xfs_number(v, 0) {
+                        Some(n) if n.is_power_of_two() && (256..=2048).contains(&n) => {
+                            l.inode_size = Some(n)
+                        }
+                        _ => return Err("the inode `size=` is a power of two from 256 to 2048"),
+                    },
+                    "maxpct" => match v.trim().parse::<u64>() {
+                        Ok(p) if p <= 100 => l.inode_max_pct = Some(p),
+                        _ => return Err("`maxpct=` is a percentage from 0 to 100"),
+                    },
+                    _ => l.other = true,
+                }
+            }
+        }
+        _ => l.other = true,
+    }
+    Ok(())
 }
 
 /// The refusal as one line naming the program and the whole argument list

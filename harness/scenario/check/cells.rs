@@ -319,35 +319,22 @@ impl<'a> Cells<'a> {
         if !ts.any() || !ws.any() {
             return Vec::new(); // the glob was reported
         }
-        let fault = select.fault.as_deref();
-        let names = |bits: &Bits, names: &mut dyn Iterator<Item = &str>| {
-            let listed: Vec<&str> = names
-                .enumerate()
-                .filter(|(i, _)| bits.0[i / 64] & (1 << (i % 64)) != 0)
-                .map(|(_, n)| n)
-                .collect();
-            let more = listed.len().saturating_sub(3);
-            let mut text = listed
-                .iter()
-                .take(3)
-                .map(|n| format!("`{n}`"))
-                .collect::<Vec<_>>()
-                .join(", ");
-            if more > 0 {
-                text.push_str(&format!(" and {more} more"));
-            }
-            text
+        let sel = Selected {
+            target_names: listed(&ts, &mut self.targets.iter().map(|t| t.name.as_str())),
+            workload_names: listed(&ws, &mut self.workloads.iter().map(|w| w.name.as_str())),
+            ts,
+            ws,
+            fault: select.fault.as_deref(),
         };
-        let target_names = names(&ts, &mut self.targets.iter().map(|t| t.name.as_str()));
-        let workload_names = names(&ws, &mut self.workloads.iter().map(|w| w.name.as_str()));
-        if fault.is_some() && !self.some_cell(&ts, &ws, fault, |_, _, _| true) {
-            let g = fault.unwrap_or_default();
+        if sel.fault.is_some() && !self.some_cell(&sel.ts, &sel.ws, sel.fault, |_, _, _| true) {
+            let g = sel.fault.unwrap_or_default();
             return vec![(
                 at.key("select.fault"),
                 format!(
                     "selects no cell: no fault of a kind `{g}` matches applies to both a target \
-                     ({target_names}) and a workload ({workload_names}) this gate selects; \
-                     widen the gate's `target`/`workload`, or the fault's"
+                     ({}) and a workload ({}) this gate selects; \
+                     widen the gate's `target`/`workload`, or the fault's",
+                    sel.target_names, sel.workload_names
                 ),
             )];
         }
@@ -361,99 +348,151 @@ impl<'a> Cells<'a> {
         // An op no workload kind records at all was reported already.
         let known = |op: &str| Op::ALL.iter().any(|o| glob_match(op, o.name()));
         if let (Some(op), true) = (select.op.as_deref().filter(|o| known(o)), op_limits) {
-            let recording = Bits::of(self.workloads, |w| {
-                records(w).iter().any(|o| glob_match(op, o.name()))
-            });
-            if !self.some_cell(&ts, &ws.and(&recording), fault, |_, _, _| true) {
-                let mut kinds: Vec<String> = Vec::new();
-                for (i, w) in self.workloads.iter().enumerate() {
-                    if ws.0[i / 64] & (1 << (i % 64)) == 0 {
-                        continue;
-                    }
-                    let ops: Vec<&str> = records(w).iter().map(|o| o.name()).collect();
-                    let line = format!(
-                        "`{}` ({}) records {}",
-                        w.name,
-                        w.kind.as_str(),
-                        ops.join(", ")
-                    );
-                    if kinds.len() < 3 && !kinds.contains(&line) {
-                        kinds.push(line);
-                    }
-                }
-                out.push((
-                    at.key("select.op"),
-                    format!(
-                        "`{op}` is an op no workload this gate selects ({workload_names}) \
-                         records, so its limits have nothing to judge: {}",
-                        kinds.join("; ")
-                    ),
-                ));
+            if let Some(m) = self.unrecorded_op(&sel, op) {
+                out.push((at.key("select.op"), m));
             }
         }
         for (key, limit) in limits {
             let why = match limit {
-                Limit::WriteAmplification { .. } => {
-                    let found = self.some_cell(
-                        &ts.and(&self.counted),
-                        &ws.and(&self.writing),
-                        fault,
-                        |_, _, _| true,
-                    );
-                    if found {
-                        continue;
-                    }
-                    if !ts.meets(&self.counted) {
-                        format!(
-                            "no cell this gate selects can have write amplification: its \
-                             targets ({target_names}) have no block device of their own (tmpfs, \
-                             or an overlay on tmpfs), so there are no device counters; select \
-                             ext4, xfs or hostpath targets, or an overlay on ext4 or xfs"
-                        )
-                    } else if !ws.meets(&self.writing) {
-                        format!(
-                            "no cell this gate selects can have write amplification: its \
-                             workloads ({workload_names}) write no data to divide the device's \
-                             bytes by (read_atime only reads; copy_up writes only with `action: \
-                             append`; metadata only with a `file_size` above 0B)"
-                        )
-                    } else {
-                        "no cell this gate selects can have write amplification: the cells \
-                         its `fault` selects have no block device of their own or write no data"
-                            .to_string()
-                    }
-                }
-                Limit::AckedLost { .. } => {
-                    // A crash verifies every workload; enospc and eio only
-                    // the ledgers of small_files and fsync_heavy, and eio
-                    // acts only on a loop image.
-                    let found =
-                        self.some_cell(&ts, &ws, Some(fault.unwrap_or("*")), |f, ft, fw| {
-                            match f.kind {
-                                FaultKind::Crash => true,
-                                FaultKind::Enospc => fw.meets(&self.verified),
-                                FaultKind::Eio => {
-                                    ft.meets(&self.looped) && fw.meets(&self.verified)
-                                }
-                                FaultKind::Throttle | FaultKind::NoisyNeighbor => false,
-                            }
-                        });
-                    if found {
-                        continue;
-                    }
-                    format!(
-                        "no cell this gate selects ({target_names} × {workload_names}{}) can \
-                         have a durability verdict: `acked_lost` needs a crash fault, or an \
-                         enospc or eio fault on a small_files or fsync_heavy workload (eio on \
-                         an ext4 or xfs target), applying to a cell the gate selects; add such \
-                         a fault, or select the cells one applies to",
-                        fault.map_or(String::new(), |g| format!(", faults `{g}`"))
-                    )
-                }
-                _ => continue,
+                Limit::WriteAmplification { .. } => self.no_write_amplification(&sel),
+                Limit::AckedLost { .. } => self.no_durability(&sel),
+                _ => None,
             };
-            out.push((key.clone(), why));
+            if let Some(why) = why {
+                out.push((key.clone(), why));
+            }
         }
         out
     }
+
+    /// Why no selected cell records `op`, naming what the selected
+    /// workloads do record; None when some cell does.
+    fn unrecorded_op(&self, sel: &Selected, op: &str) -> Option<String> {
+        let recording = Bits::of(self.workloads, |w| {
+            records(w).iter().any(|o| glob_match(op, o.name()))
+        });
+        if self.some_cell(&sel.ts, &sel.ws.and(&recording), sel.fault, |_, _, _| true) {
+            return None;
+        }
+        let mut kinds: Vec<String> = Vec::new();
+        for (i, w) in self.workloads.iter().enumerate() {
+            if sel.ws.0[i / 64] & (1 << (i % 64)) == 0 {
+                continue;
+            }
+            let ops: Vec<&str> = records(w).iter().map(|o| o.name()).collect();
+            let line = format!(
+                "`{}` ({}) records {}",
+                w.name,
+                w.kind.as_str(),
+                ops.join(", ")
+            );
+            if kinds.len() < 3 && !kinds.contains(&line) {
+                kinds.push(line);
+            }
+        }
+        Some(format!(
+            "`{op}` is an op no workload this gate selects ({}) \
+             records, so its limits have nothing to judge: {}",
+            sel.workload_names,
+            kinds.join("; ")
+        ))
+    }
+
+    /// Why no selected cell can have write amplification (device
+    /// counters and data written); None when some cell can.
+    fn no_write_amplification(&self, sel: &Selected) -> Option<String> {
+        let (ts, ws) = (&sel.ts, &sel.ws);
+        let found = self.some_cell(
+            &ts.and(&self.counted),
+            &ws.and(&self.writing),
+            sel.fault,
+            |_, _, _| true,
+        );
+        if found {
+            return None;
+        }
+        Some(if !ts.meets(&self.counted) {
+            format!(
+                "no cell this gate selects can have write amplification: its \
+                 targets ({}) have no block device of their own (tmpfs, \
+                 or an overlay on tmpfs), so there are no device counters; select \
+                 ext4, xfs or hostpath targets, or an overlay on ext4 or xfs",
+                sel.target_names
+            )
+        } else if !ws.meets(&self.writing) {
+            format!(
+                "no cell this gate selects can have write amplification: its \
+                 workloads ({}) write no data to divide the device's \
+                 bytes by (read_atime only reads; copy_up writes only with `action: \
+                 append`; metadata only with a `file_size` above 0B)",
+                sel.workload_names
+            )
+        } else {
+            "no cell this gate selects can have write amplification: the cells \
+             its `fault` selects have no block device of their own or write no data"
+                .to_string()
+        })
+    }
+
+    /// Why no selected cell can have a durability verdict (`acked_lost`);
+    /// None when some cell can.
+    fn no_durability(&self, sel: &Selected) -> Option<String> {
+        // A crash verifies every workload; enospc and eio only the ledgers
+        // of small_files and fsync_heavy, and eio acts only on a loop image.
+        let found = self.some_cell(
+            &sel.ts,
+            &sel.ws,
+            Some(sel.fault.unwrap_or("*")),
+            |f, ft, fw| match f.kind {
+                FaultKind::Crash => true,
+                FaultKind::Enospc => fw.meets(&self.verified),
+                FaultKind::Eio => ft.meets(&self.looped) && fw.meets(&self.verified),
+                FaultKind::Throttle | FaultKind::NoisyNeighbor => false,
+            },
+        );
+        if found {
+            return None;
+        }
+        Some(format!(
+            "no cell this gate selects ({} × {}{}) can \
+             have a durability verdict: `acked_lost` needs a crash fault, or an \
+             enospc or eio fault on a small_files or fsync_heavy workload (eio on \
+             an ext4 or xfs target), applying to a cell the gate selects; add such \
+             a fault, or select the cells one applies to",
+            sel.target_names,
+            sel.workload_names,
+            sel.fault
+                .map_or(String::new(), |g| format!(", faults `{g}`"))
+        ))
+    }
+}
+
+/// The cells a gate selects: its targets and workloads (with their names
+/// for messages) and its `fault` glob.
+struct Selected<'g> {
+    ts: Bits,
+    ws: Bits,
+    fault: Option<&'g str>,
+    target_names: String,
+    workload_names: String,
+}
+
+/// The first three of `names` that are in `bits`, and how many more.
+fn listed(bits: &Bits, names: &mut dyn Iterator<Item = &str>) -> String {
+    let listed: Vec<&str> = names
+        .enumerate()
+        .filter(|(i, _)| bits.0[i / 64] & (1 << (i % 64)) != 0)
+        .map(|(_, n)| n)
+        .collect();
+    let more = listed.len().saturating_sub(3);
+    let mut text = listed
+        .iter()
+        .take(3)
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if more > 0 {
+        text.push_str(&format!(" and {more} more"));
+    }
+    text
 }

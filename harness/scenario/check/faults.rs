@@ -310,51 +310,7 @@ pub(super) fn fault_entry(
         }
     };
     if kind == FaultKind::Crash {
-        match (at_range, raw.after_ops) {
-            (Some(_), Some(_)) => cx.err(
-                &at.key("after_ops"),
-                "give either `at` or `after_ops`, not both",
-            ),
-            (None, None) => cx.err(
-                &at.key("at"),
-                "a crash needs a moment: `at: 1s..3s` (drawn with the seed) or `after_ops: N`",
-            ),
-            _ => {}
-        }
-        if let (Some(r), Stop::Duration(d)) = (at_range, stop) {
-            if r.max >= d && cx.overrides.duration.is_some() {
-                cx.err(
-                    "duration",
-                    format!(
-                        "the measured phase ends before the crash of `{}` can fire (its `at` \
-                         reaches {}); give a longer --duration",
-                        at.base,
-                        format_duration_exact(r.max)
-                    ),
-                );
-            } else if r.max >= d {
-                cx.err(
-                    &at.key("at"),
-                    format!(
-                        "the crash must fire before the cell ends: `at` reaches {} but `duration` is {}",
-                        format_duration(r.max),
-                        format_duration(d)
-                    ),
-                );
-            }
-        }
-        for t in targets.iter().filter(|t| t.selected_by(&target)) {
-            if t.kind == TargetKind::Hostpath {
-                cx.err(
-                    &at.key("target"),
-                    format!(
-                        "`{target}` selects hostpath target `{}`, which a crash cannot hit: \
-                         wpbench never shuts down a filesystem it did not create; narrow `target`",
-                        t.name
-                    ),
-                );
-            }
-        }
+        check_crash(cx, &at, &raw, stop, &target, targets);
     }
     let (throttle, noisy) = match kind {
         FaultKind::Throttle => (Some(check_throttle(cx, &at, &raw)), None),
@@ -367,65 +323,8 @@ pub(super) fn fault_entry(
     ) {
         check_device_targets(cx, &at, kind, &target, targets);
     }
-    let eio = (kind == FaultKind::Eio).then(|| {
-        let after = match raw.after {
-            Some(U(Size(0))) => {
-                cx.err(
-                    &at.key("after"),
-                    "must be larger than 0B: the workload's first write would fail before \
-                     anything is measured",
-                );
-                0
-            }
-            Some(U(Size(s))) => s,
-            None => {
-                cx.err(
-                    &at.key("kind"),
-                    "an eio fault needs `after: SIZE`: how much more backing the thin volume \
-                     may allocate before its writes fail (e.g. `after: 64MiB`)",
-                );
-                0
-            }
-        };
-        EioSpec {
-            after,
-            on_error: raw.on_error.unwrap_or(OnError::Continue),
-        }
-    });
-    let enospc = (kind == FaultKind::Enospc).then(|| {
-        let resource = raw.resource.unwrap_or(Resource::Blocks);
-        if resource == Resource::Blocks && raw.headroom_files.is_some() {
-            cx.err(
-                &at.key("headroom_files"),
-                "is for `resource: inodes`; use `headroom: SIZE` for blocks",
-            );
-        }
-        if resource == Resource::Inodes && raw.headroom.is_some() {
-            cx.err(
-                &at.key("headroom"),
-                "is for `resource: blocks`; use `headroom_files: N` for inodes",
-            );
-        }
-        for t in targets.iter().filter(|t| t.selected_by(&target)) {
-            if t.kind == TargetKind::Hostpath {
-                cx.err(
-                    &at.key("target"),
-                    format!(
-                        "`{target}` selects hostpath target `{}`: wpbench never fills the host's \
-                         own filesystem; narrow `target`",
-                        t.name
-                    ),
-                );
-            }
-        }
-        EnospcSpec {
-            resource,
-            on_error: raw.on_error.unwrap_or(OnError::Continue),
-            fill: raw.fill.unwrap_or(true),
-            headroom: raw.headroom.map_or(4 << 20, |U(Size(s))| s),
-            headroom_files: raw.headroom_files.unwrap_or(200),
-        }
-    });
+    let eio = (kind == FaultKind::Eio).then(|| check_eio(cx, &at, &raw));
+    let enospc = (kind == FaultKind::Enospc).then(|| check_enospc(cx, &at, &raw, &target, targets));
     Some(FaultSpec {
         kind,
         target,
@@ -438,4 +337,132 @@ pub(super) fn fault_entry(
         enospc,
         eio,
     })
+}
+
+/// A crash: a moment (`at` or `after_ops`) inside the measured phase,
+/// and no hostpath target.
+fn check_crash(
+    cx: &mut Ctx,
+    at: &At,
+    raw: &RawFault,
+    stop: Stop,
+    target: &str,
+    targets: &[TargetSpec],
+) {
+    let at_range = raw.at.map(|U(r)| r);
+    match (at_range, raw.after_ops) {
+        (Some(_), Some(_)) => cx.err(
+            &at.key("after_ops"),
+            "give either `at` or `after_ops`, not both",
+        ),
+        (None, None) => cx.err(
+            &at.key("at"),
+            "a crash needs a moment: `at: 1s..3s` (drawn with the seed) or `after_ops: N`",
+        ),
+        _ => {}
+    }
+    if let (Some(r), Stop::Duration(d)) = (at_range, stop) {
+        if r.max >= d && cx.overrides.duration.is_some() {
+            cx.err(
+                "duration",
+                format!(
+                    "the measured phase ends before the crash of `{}` can fire (its `at` \
+                     reaches {}); give a longer --duration",
+                    at.base,
+                    format_duration_exact(r.max)
+                ),
+            );
+        } else if r.max >= d {
+            cx.err(
+                &at.key("at"),
+                format!(
+                    "the crash must fire before the cell ends: `at` reaches {} but `duration` is {}",
+                    format_duration(r.max),
+                    format_duration(d)
+                ),
+            );
+        }
+    }
+    for t in targets.iter().filter(|t| t.selected_by(target)) {
+        if t.kind == TargetKind::Hostpath {
+            cx.err(
+                &at.key("target"),
+                format!(
+                    "`{target}` selects hostpath target `{}`, which a crash cannot hit: \
+                     wpbench never shuts down a filesystem it did not create; narrow `target`",
+                    t.name
+                ),
+            );
+        }
+    }
+}
+
+/// An eio fault: how much backing the thin volume may still allocate.
+fn check_eio(cx: &mut Ctx, at: &At, raw: &RawFault) -> EioSpec {
+    let after = match raw.after {
+        Some(U(Size(0))) => {
+            cx.err(
+                &at.key("after"),
+                "must be larger than 0B: the workload's first write would fail before \
+                 anything is measured",
+            );
+            0
+        }
+        Some(U(Size(s))) => s,
+        None => {
+            cx.err(
+                &at.key("kind"),
+                "an eio fault needs `after: SIZE`: how much more backing the thin volume \
+                 may allocate before its writes fail (e.g. `after: 64MiB`)",
+            );
+            0
+        }
+    };
+    EioSpec {
+        after,
+        on_error: raw.on_error.unwrap_or(OnError::Continue),
+    }
+}
+
+/// An enospc fault: the resource that runs out, its headroom, and no
+/// hostpath target.
+fn check_enospc(
+    cx: &mut Ctx,
+    at: &At,
+    raw: &RawFault,
+    target: &str,
+    targets: &[TargetSpec],
+) -> EnospcSpec {
+    let resource = raw.resource.unwrap_or(Resource::Blocks);
+    if resource == Resource::Blocks && raw.headroom_files.is_some() {
+        cx.err(
+            &at.key("headroom_files"),
+            "is for `resource: inodes`; use `headroom: SIZE` for blocks",
+        );
+    }
+    if resource == Resource::Inodes && raw.headroom.is_some() {
+        cx.err(
+            &at.key("headroom"),
+            "is for `resource: blocks`; use `headroom_files: N` for inodes",
+        );
+    }
+    for t in targets.iter().filter(|t| t.selected_by(target)) {
+        if t.kind == TargetKind::Hostpath {
+            cx.err(
+                &at.key("target"),
+                format!(
+                    "`{target}` selects hostpath target `{}`: wpbench never fills the host's \
+                     own filesystem; narrow `target`",
+                    t.name
+                ),
+            );
+        }
+    }
+    EnospcSpec {
+        resource,
+        on_error: raw.on_error.unwrap_or(OnError::Continue),
+        fill: raw.fill.unwrap_or(true),
+        headroom: raw.headroom.map_or(4 << 20, |U(Size(s))| s),
+        headroom_files: raw.headroom_files.unwrap_or(200),
+    }
 }

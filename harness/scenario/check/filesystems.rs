@@ -202,121 +202,126 @@ pub(super) fn check_fs_size(
         return;
     }
     match kind {
-        TargetKind::Ext4 => {
-            let (min, why) = if mkfs.is_empty() {
-                (EXT4_MIN_SIZE, "with wpbench's mkfs arguments".to_string())
-            } else {
-                let floor = match l.block_size {
-                    Some(b) if b >= 4096 => EXT4_FLOOR_4K,
-                    Some(2048) => EXT4_FLOOR_2K,
-                    _ => EXT4_FLOOR,
-                };
-                let plain = l.inodes.is_none()
-                    && l.inode_ratio.is_none()
-                    && l.inode_size.is_none()
-                    && !l.other;
-                match (l.block_size, plain) {
-                    (None, true) => (EXT4_MIN_SIZE, "with these mkfs arguments".to_string()),
-                    _ => (
-                        floor,
-                        "whatever the other mkfs arguments (the exact minimum depends on them)"
-                            .to_string(),
-                    ),
-                }
-            };
-            if size < min {
-                cx.err(
-                    key,
-                    format!(
-                        "{} is too small for ext4: mkfs.ext4 cannot format less than {} {why}; \
-                         give at least {}",
-                        format_size(size),
-                        format_size(min),
-                        format_size(min)
-                    ),
-                );
-            }
-            // Inodes fit in a block: 1 KiB blocks below 512 MiB with the
-            // stock mke2fs.conf (other layout arguments may change that).
-            let bs =
-                l.block_size
-                    .or((!l.other).then_some(if size < 512 * MIB { 1024 } else { 4096 }));
-            if let (Some(i), Some(b)) = (l.inode_size, bs) {
-                if i > b {
-                    cx.err(
-                        mkfs_key,
-                        format!(
-                            "-I {i}: an inode cannot be larger than a block, and this ext4's \
-                             blocks are {} ({}); use -I {b} or less, or give -b",
-                            format_size(b),
-                            if l.block_size.is_some() {
-                                "from -b"
-                            } else {
-                                "mkfs.ext4's default below 512MiB is 1KiB"
-                            },
-                        ),
-                    );
-                }
-            }
-            let block = l.block_size.unwrap_or(4096);
-            if size / block >= EXT4_MAX_BLOCKS {
-                cx.err(
-                    key,
-                    format!(
-                        "{} is too large for ext4: it counts at most 2^48 blocks ({} with {} \
-                         blocks)",
-                        format_size(size),
-                        format_size(EXT4_MAX_BLOCKS.saturating_mul(block) - 1),
-                        format_size(block)
-                    ),
-                );
-            }
-            if let Some(n) = l.inodes {
-                // mke2fs's own rule: the inode tables must fit in the image.
-                // Inodes are 256 bytes with the stock mke2fs.conf; other
-                // layout arguments may make them 128.
-                let isize = l.inode_size.unwrap_or(if l.other { 128 } else { 256 });
-                if u128::from(n) * u128::from(isize) >= u128::from(size) {
-                    cx.err(
-                        mkfs_key,
-                        format!(
-                            "-N {n}: {n} inodes of {isize} bytes or more do not fit in {}; \
-                             mkfs.ext4 refuses that; ask for fewer inodes or a larger size",
-                            format_size(size)
-                        ),
-                    );
-                }
-            }
-        }
-        TargetKind::Xfs => {
-            if let Some(d) = l.data_size.filter(|d| *d > size) {
-                cx.err(
-                    mkfs_key,
-                    format!(
-                        "-d size={} is larger than the image ({}); mkfs.xfs refuses that",
-                        format_size(d),
-                        format_size(size)
-                    ),
-                );
-            }
-            let fs = l.data_size.unwrap_or(size).min(size);
-            if fs < XFS_MIN_SIZE {
-                let (key, what) = if l.data_size.is_some_and(|d| d < size) {
-                    (mkfs_key, format!("-d size={}", format_size(fs)))
-                } else {
-                    (key, format_size(fs))
-                };
-                cx.err(
-                    key,
-                    format!(
-                        "{what} is too small for xfs: mkfs.xfs makes no filesystem under {}; \
-                         give at least {}",
-                        format_size(XFS_MIN_SIZE),
-                        format_size(XFS_MIN_SIZE)
-                    ),
-                );
-            }
-        }
+        TargetKind::Ext4 => check_ext4_size(cx, key, mkfs_key, size, mkfs, l),
+        TargetKind::Xfs => check_xfs_size(cx, key, mkfs_key, size, l),
         _ => {}
+    }
+}
+
+/// [`check_fs_size`] for ext4: mkfs.ext4's least size, inodes no larger
+/// than a block, at most 2^48 blocks, inode tables that fit.
+fn check_ext4_size(cx: &mut Ctx, key: &str, mkfs_key: &str, size: u64, mkfs: &[String], l: Layout) {
+    let (min, why) = if mkfs.is_empty() {
+        (EXT4_MIN_SIZE, "with wpbench's mkfs arguments".to_string())
+    } else {
+        let floor = match l.block_size {
+            Some(b) if b >= 4096 => EXT4_FLOOR_4K,
+            Some(2048) => EXT4_FLOOR_2K,
+            _ => EXT4_FLOOR,
+        };
+        let plain =
+            l.inodes.is_none() && l.inode_ratio.is_none() && l.inode_size.is_none() && !l.other;
+        match (l.block_size, plain) {
+            (None, true) => (EXT4_MIN_SIZE, "with these mkfs arguments".to_string()),
+            _ => (
+                floor,
+                "whatever the other mkfs arguments (the exact minimum depends on them)".to_string(),
+            ),
+        }
+    };
+    if size < min {
+        cx.err(
+            key,
+            format!(
+                "{} is too small for ext4: mkfs.ext4 cannot format less than {} {why}; \
+                 give at least {}",
+                format_size(size),
+                format_size(min),
+                format_size(min)
+            ),
+        );
+    }
+    // Inodes fit in a block: 1 KiB blocks below 512 MiB with the
+    // stock mke2fs.conf (other layout arguments may change that).
+    let bs = l
+        .block_size
+        .or((!l.other).then_some(if size < 512 * MIB { 1024 } else { 4096 }));
+    if let (Some(i), Some(b)) = (l.inode_size, bs) {
+        if i > b {
+            cx.err(
+                mkfs_key,
+                format!(
+                    "-I {i}: an inode cannot be larger than a block, and this ext4's \
+                     blocks are {} ({}); use -I {b} or less, or give -b",
+                    format_size(b),
+                    if l.block_size.is_some() {
+                        "from -b"
+                    } else {
+                        "mkfs.ext4's default below 512MiB is 1KiB"
+                    },
+                ),
+            );
+        }
+    }
+    let block = l.block_size.unwrap_or(4096);
+    if size / block >= EXT4_MAX_BLOCKS {
+        cx.err(
+            key,
+            format!(
+                "{} is too large for ext4: it counts at most 2^48 blocks ({} with {} \
+                 blocks)",
+                format_size(size),
+                format_size(EXT4_MAX_BLOCKS.saturating_mul(block) - 1),
+                format_size(block)
+            ),
+        );
+    }
+    if let Some(n) = l.inodes {
+        // mke2fs's own rule: the inode tables must fit in the image.
+        // Inodes are 256 bytes with the stock mke2fs.conf; other
+        // layout arguments may make them 128.
+        let isize = l.inode_size.unwrap_or(if l.other { 128 } else { 256 });
+        if u128::from(n) * u128::from(isize) >= u128::from(size) {
+            cx.err(
+                mkfs_key,
+                format!(
+                    "-N {n}: {n} inodes of {isize} bytes or more do not fit in {}; \
+                     mkfs.ext4 refuses that; ask for fewer inodes or a larger size",
+                    format_size(size)
+                ),
+            );
+        }
+    }
+}
+
+/// [`check_fs_size`] for xfs: `-d size=` within the image, and mkfs.xfs's
+/// least size.
+fn check_xfs_size(cx: &mut Ctx, key: &str, mkfs_key: &str, size: u64, l: Layout) {
+    if let Some(d) = l.data_size.filter(|d| *d > size) {
+        cx.err(
+            mkfs_key,
+            format!(
+                "-d size={} is larger than the image ({}); mkfs.xfs refuses that",
+                format_size(d),
+                format_size(size)
+            ),
+        );
+    }
+    let fs = l.data_size.unwrap_or(size).min(size);
+    if fs < XFS_MIN_SIZE {
+        let (key, what) = if l.data_size.is_some_and(|d| d < size) {
+            (mkfs_key, format!("-d size={}", format_size(fs)))
+        } else {
+            (key, format_size(fs))
+        };
+        cx.err(
+            key,
+            format!(
+                "{what} is too small for xfs: mkfs.xfs makes no filesystem under {}; \
+                 give at least {}",
+                format_size(XFS_MIN_SIZE),
+                format_size(XFS_MIN_SIZE)
+            ),
+        );
     }
 }

@@ -56,85 +56,8 @@ pub(super) fn gate_entry(
     }
 
     let select = raw.select.clone().unwrap_or_default();
-    if let Some(g) = &select.target {
-        check_glob(cx, &at.key("select.target"), g, "target", &names.targets);
-    }
-    if let Some(g) = &select.workload {
-        check_glob(
-            cx,
-            &at.key("select.workload"),
-            g,
-            "workload",
-            &names.workloads,
-        );
-    }
-    if let Some(op) = &select.op {
-        let ops: Vec<&str> = Op::ALL.iter().map(|o| o.name()).collect();
-        if !ops.iter().any(|n| glob_match(op, n)) {
-            cx.err(&at.key("select.op"), diag::unknown("op", op, &ops));
-        }
-    }
-    if let Some(g) = &select.fault {
-        if faults.is_empty() {
-            cx.err(
-                &at.key("select.fault"),
-                format!("`{g}` matches no fault: this scenario declares no `faults`"),
-            );
-        } else {
-            check_glob(cx, &at.key("select.fault"), g, "fault", faults);
-        }
-    }
-
-    let mut warn_regression = None;
-    let max_regression = match &raw.baseline {
-        Some(b) => {
-            warn_regression = b.warn_regression.map(|U(Percent(p))| p);
-            if let (Some(w), Some(U(Percent(m)))) = (warn_regression, b.max_regression) {
-                if w > m {
-                    cx.err(
-                        &at.key("baseline.warn_regression"),
-                        "must not exceed `max_regression`: a regression that fails cannot be \
-                         smaller than one that only warns",
-                    );
-                }
-            }
-            if raw.select.is_some() || !limits.is_empty() {
-                cx.err(
-                    &at.key("baseline"),
-                    "a gate is either `baseline: {max_regression: 10%}` or `select` with \
-                     limits; split it into two gates",
-                );
-            }
-            match b.max_regression {
-                Some(U(Percent(p))) => Some(p),
-                None => {
-                    cx.err(
-                        &at.key("baseline.max_regression"),
-                        "missing required key `max_regression`, e.g. `baseline: {max_regression: 10%}`",
-                    );
-                    None
-                }
-            }
-        }
-        None => {
-            if limits.is_empty() {
-                let (key, msg) = if raw.select.is_some() {
-                    (
-                        at.key("select"),
-                        "this gate selects cells but sets no limit; add one of p50 p90 p95 \
-                         p99 p999 max mean throughput error_rate write_amplification acked_lost",
-                    )
-                } else {
-                    (
-                        at.base.clone(),
-                        "an empty gate; give `select` with limits, or `baseline: {max_regression: 10%}`",
-                    )
-                };
-                cx.err(&key, msg);
-            }
-            None
-        }
-    };
+    check_select(cx, &at, &select, names, faults);
+    let (max_regression, warn_regression) = check_baseline(cx, &at, &raw, limits.is_empty());
     let select = Selector {
         target: select.target,
         workload: select.workload,
@@ -319,4 +242,97 @@ pub fn load_gates_str(
     } else {
         Err(cx.finish())
     }
+}
+
+/// `select`: each glob must select something, `op` must name an op.
+fn check_select(cx: &mut Ctx, at: &At, select: &RawSelect, names: &Names, faults: &[(&str, &str)]) {
+    if let Some(g) = &select.target {
+        check_glob(cx, &at.key("select.target"), g, "target", &names.targets);
+    }
+    if let Some(g) = &select.workload {
+        check_glob(
+            cx,
+            &at.key("select.workload"),
+            g,
+            "workload",
+            &names.workloads,
+        );
+    }
+    if let Some(op) = &select.op {
+        let ops: Vec<&str> = Op::ALL.iter().map(|o| o.name()).collect();
+        if !ops.iter().any(|n| glob_match(op, n)) {
+            cx.err(&at.key("select.op"), diag::unknown("op", op, &ops));
+        }
+    }
+    if let Some(g) = &select.fault {
+        if faults.is_empty() {
+            cx.err(
+                &at.key("select.fault"),
+                format!("`{g}` matches no fault: this scenario declares no `faults`"),
+            );
+        } else {
+            check_glob(cx, &at.key("select.fault"), g, "fault", faults);
+        }
+    }
+}
+
+/// `baseline`: (max_regression, warn_regression), alone in its gate;
+/// without it, a gate needs limits (`no_limits` says it has none).
+fn check_baseline(
+    cx: &mut Ctx,
+    at: &At,
+    raw: &RawGate,
+    no_limits: bool,
+) -> (Option<f64>, Option<f64>) {
+    let mut warn_regression = None;
+    let max_regression = match &raw.baseline {
+        Some(b) => {
+            warn_regression = b.warn_regression.map(|U(Percent(p))| p);
+            if let (Some(w), Some(U(Percent(m)))) = (warn_regression, b.max_regression) {
+                if w > m {
+                    cx.err(
+                        &at.key("baseline.warn_regression"),
+                        "must not exceed `max_regression`: a regression that fails cannot be \
+                         smaller than one that only warns",
+                    );
+                }
+            }
+            if raw.select.is_some() || !no_limits {
+                cx.err(
+                    &at.key("baseline"),
+                    "a gate is either `baseline: {max_regression: 10%}` or `select` with \
+                     limits; split it into two gates",
+                );
+            }
+            match b.max_regression {
+                Some(U(Percent(p))) => Some(p),
+                None => {
+                    cx.err(
+                        &at.key("baseline.max_regression"),
+                        "missing required key `max_regression`, e.g. `baseline: {max_regression: 10%}`",
+                    );
+                    None
+                }
+            }
+        }
+        None => {
+            if no_limits {
+                let (key, msg) = if raw.select.is_some() {
+                    (
+                        at.key("select"),
+                        "this gate selects cells but sets no limit; add one of p50 p90 p95 \
+                         p99 p999 max mean throughput error_rate write_amplification acked_lost",
+                    )
+                } else {
+                    (
+                        at.base.clone(),
+                        "an empty gate; give `select` with limits, or `baseline: {max_regression: 10%}`",
+                    )
+                };
+                cx.err(&key, msg);
+            }
+            None
+        }
+    };
+    (max_regression, warn_regression)
 }

@@ -253,106 +253,14 @@ fn override_flag(o: &Overrides, key: &str) -> Option<String> {
     }
 }
 
-pub(super) fn scenario(cx: &mut Ctx, node: &Node, file: &Path, sha256: String) -> Option<Scenario> {
-    if !yaml::is_mapping(node) {
-        cx.err(
-            "",
-            format!(
-                "a scenario is a mapping of keys (version, name, targets, workloads …); \
-                 this file holds {}",
-                yaml::describe(node)
-            ),
-        );
-        return None;
-    }
-    let mut raw: RawScenario = match yaml::from_node(node) {
-        Ok(r) => r,
-        Err(e) => {
-            cx.de_err(&At::new(String::new()), e);
-            return None;
-        }
-    };
+fn scenario(cx: &mut Ctx, node: &Node, file: &Path, sha256: String) -> Option<Scenario> {
+    let mut raw = raw_scenario(cx, node)?;
     apply_overrides(&mut raw, cx.overrides);
-
     check_version(cx, raw.version);
-    let name = match raw.name {
-        None => {
-            cx.err("name", "missing required key `name`");
-            String::new()
-        }
-        Some(n) => {
-            check_name(cx, "name", &n);
-            n
-        }
-    };
-    let stop = match (raw.duration, raw.ops) {
-        (Some(_), Some(_)) => {
-            cx.err("ops", "give either `duration` or `ops`, not both");
-            Stop::Duration(DEFAULT_DURATION)
-        }
-        (Some(U(d)), None) => {
-            if d.is_zero() {
-                cx.err("duration", "must be longer than 0s");
-            }
-            Stop::Duration(d)
-        }
-        (None, Some(0)) => {
-            cx.err("ops", "must be at least 1");
-            Stop::Ops(1)
-        }
-        (None, Some(n)) => Stop::Ops(n),
-        (None, None) => Stop::Duration(DEFAULT_DURATION),
-    };
-    let repeat = match raw.repeat {
-        None => 1,
-        Some(0) => {
-            cx.err("repeat", "must be at least 1, not 0");
-            1
-        }
-        // More than u32::MAX is reported below as too many cells.
-        Some(r) => u32::try_from(r).unwrap_or(u32::MAX),
-    };
-
-    let mut targets = Vec::new();
-    for (i, n) in section(cx, "targets", "target", raw.targets.as_deref())
-        .iter()
-        .enumerate()
-    {
-        targets.extend(target_entry(cx, i, n));
-    }
-    let mut workloads = Vec::new();
-    for (i, n) in section(cx, "workloads", "workload", raw.workloads.as_deref())
-        .iter()
-        .enumerate()
-    {
-        workloads.extend(workload_entry(cx, i, n));
-    }
-    unique(
-        cx,
-        "target",
-        targets
-            .iter()
-            .map(|(t, p)| (t.name.as_str(), p.base.as_str())),
-    );
-    unique(
-        cx,
-        "workload",
-        workloads
-            .iter()
-            .map(|(w, p)| (w.name.as_str(), p.base.as_str())),
-    );
-    check_name_lengths(cx, &name, &targets, &workloads);
-    let too_many = too_many_cells(
-        targets.len(),
-        workloads.len(),
-        raw.repeat.unwrap_or(1).max(1),
-    );
-    match &too_many {
-        Some((key, m)) => cx.err(key, m.clone()),
-        None => check_room(cx, &targets, &workloads),
-    }
-    let targets: Vec<TargetSpec> = targets.into_iter().map(|(t, _)| t).collect();
-    let workloads: Vec<WorkloadSpec> = workloads.into_iter().map(|(w, _)| w).collect();
+    let name = scenario_name(cx, raw.name.take());
+    let stop = check_stop(cx, raw.duration, raw.ops);
+    let repeat = check_repeat(cx, raw.repeat);
+    let (targets, workloads, fits) = targets_and_workloads(cx, &raw, &name);
 
     let names = Names {
         targets: targets
@@ -376,9 +284,7 @@ pub(super) fn scenario(cx: &mut Ctx, node: &Node, file: &Path, sha256: String) -
         .map(|f| (fault_name(f.kind), fault_name(f.kind)))
         .collect();
     // Which limits the cells can have is asked only of a plan that fits.
-    let cells = too_many
-        .is_none()
-        .then(|| Cells::new(&targets, &workloads, &faults));
+    let cells = fits.then(|| Cells::new(&targets, &workloads, &faults));
     if let Some(cells) = &cells {
         if let Some((i, m)) = cells.too_many_runs(u64::from(repeat)) {
             match cx.overrides.repeat {
@@ -409,6 +315,130 @@ pub(super) fn scenario(cx: &mut Ctx, node: &Node, file: &Path, sha256: String) -
         faults,
         gates,
     })
+}
+
+/// The file's top level as written, or None (reported).
+fn raw_scenario(cx: &mut Ctx, node: &Node) -> Option<RawScenario> {
+    if !yaml::is_mapping(node) {
+        cx.err(
+            "",
+            format!(
+                "a scenario is a mapping of keys (version, name, targets, workloads …); \
+                 this file holds {}",
+                yaml::describe(node)
+            ),
+        );
+        return None;
+    }
+    match yaml::from_node(node) {
+        Ok(r) => Some(r),
+        Err(e) => {
+            cx.de_err(&At::new(String::new()), e);
+            None
+        }
+    }
+}
+
+/// The scenario's `name`, required; empty when missing (reported).
+fn scenario_name(cx: &mut Ctx, name: Option<String>) -> String {
+    match name {
+        None => {
+            cx.err("name", "missing required key `name`");
+            String::new()
+        }
+        Some(n) => {
+            check_name(cx, "name", &n);
+            n
+        }
+    }
+}
+
+/// When each cell's measured phase ends: `duration` or `ops`, not both.
+fn check_stop(cx: &mut Ctx, duration: Option<U<Duration>>, ops: Option<u64>) -> Stop {
+    match (duration, ops) {
+        (Some(_), Some(_)) => {
+            cx.err("ops", "give either `duration` or `ops`, not both");
+            Stop::Duration(DEFAULT_DURATION)
+        }
+        (Some(U(d)), None) => {
+            if d.is_zero() {
+                cx.err("duration", "must be longer than 0s");
+            }
+            Stop::Duration(d)
+        }
+        (None, Some(0)) => {
+            cx.err("ops", "must be at least 1");
+            Stop::Ops(1)
+        }
+        (None, Some(n)) => Stop::Ops(n),
+        (None, None) => Stop::Duration(DEFAULT_DURATION),
+    }
+}
+
+fn check_repeat(cx: &mut Ctx, repeat: Option<u64>) -> u32 {
+    match repeat {
+        None => 1,
+        Some(0) => {
+            cx.err("repeat", "must be at least 1, not 0");
+            1
+        }
+        // More than u32::MAX is reported below as too many cells.
+        Some(r) => u32::try_from(r).unwrap_or(u32::MAX),
+    }
+}
+
+/// Every target and workload, `vary` expanded and checked, then checked
+/// together: unique names, names short enough, a plan of at most
+/// [`MAX_CELLS`] cells, and room in each target for what each workload
+/// makes before its clock. The last is whether the plan fits.
+fn targets_and_workloads(
+    cx: &mut Ctx,
+    raw: &RawScenario,
+    name: &str,
+) -> (Vec<TargetSpec>, Vec<WorkloadSpec>, bool) {
+    let mut targets = Vec::new();
+    for (i, n) in section(cx, "targets", "target", raw.targets.as_deref())
+        .iter()
+        .enumerate()
+    {
+        targets.extend(target_entry(cx, i, n));
+    }
+    let mut workloads = Vec::new();
+    for (i, n) in section(cx, "workloads", "workload", raw.workloads.as_deref())
+        .iter()
+        .enumerate()
+    {
+        workloads.extend(workload_entry(cx, i, n));
+    }
+    unique(
+        cx,
+        "target",
+        targets
+            .iter()
+            .map(|(t, p)| (t.name.as_str(), p.base.as_str())),
+    );
+    unique(
+        cx,
+        "workload",
+        workloads
+            .iter()
+            .map(|(w, p)| (w.name.as_str(), p.base.as_str())),
+    );
+    check_name_lengths(cx, name, &targets, &workloads);
+    let too_many = too_many_cells(
+        targets.len(),
+        workloads.len(),
+        raw.repeat.unwrap_or(1).max(1),
+    );
+    match &too_many {
+        Some((key, m)) => cx.err(key, m.clone()),
+        None => check_room(cx, &targets, &workloads),
+    }
+    (
+        targets.into_iter().map(|(t, _)| t).collect(),
+        workloads.into_iter().map(|(w, _)| w).collect(),
+        too_many.is_none(),
+    )
 }
 
 /// A required, non-empty list section.

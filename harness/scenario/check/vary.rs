@@ -24,64 +24,10 @@ pub(super) fn expand(
     allowed: &dyn Fn(&str) -> Result<(), String>,
     merge_opts: bool,
 ) -> Vec<Expansion> {
+    let Some((axes, total)) = axes(cx, at, vary, allowed) else {
+        return Vec::new();
+    };
     let vary_key = at.key("vary");
-    let Some(entries) = yaml::entries(vary) else {
-        cx.err(
-            &vary_key,
-            format!(
-                "`vary` maps keys to lists of values, e.g. `vary: {{options: [[noatime], [relatime]]}}`; found {}",
-                yaml::describe(vary)
-            ),
-        );
-        return Vec::new();
-    };
-    if entries.is_empty() {
-        cx.err(
-            &vary_key,
-            "`vary` is empty; remove it or give a key with values",
-        );
-        return Vec::new();
-    }
-    let mut axes: Vec<(String, &[Node])> = Vec::new();
-    let mut ok = true;
-    for (k, v) in entries {
-        let kp = yaml::join(&vary_key, &k);
-        let problem = if matches!(k.as_str(), "name" | "kind" | "vary") {
-            Some(format!("`{k}` cannot be varied"))
-        } else {
-            allowed(&k).err()
-        };
-        if let Some(m) = problem {
-            cx.err(&kp, m);
-            ok = false;
-            continue;
-        }
-        match yaml::as_list(v) {
-            Some(vals) if !vals.is_empty() => axes.push((k, vals)),
-            _ => {
-                cx.err(
-                    &kp,
-                    format!("a varied key takes a list of at least one value, e.g. `{k}: [a, b]`"),
-                );
-                ok = false;
-            }
-        }
-    }
-    if !ok {
-        return Vec::new();
-    }
-    let total = axes
-        .iter()
-        .try_fold(1usize, |acc, (_, vals)| acc.checked_mul(vals.len()))
-        .filter(|t| *t <= MAX_VARY);
-    let Some(total) = total else {
-        cx.err(
-            &vary_key,
-            format!("`vary` expands into more than {MAX_VARY} entries; split the scenario"),
-        );
-        return Vec::new();
-    };
-
     let base_node = yaml::with_key(node, "vary", None);
     let base_opts: Option<Vec<String>> = match yaml::get(node, "options") {
         None => Some(Vec::new()),
@@ -110,19 +56,9 @@ pub(super) fn expand(
                 let merged = merge_options(base, &over);
                 let vpath = format!("{vary_key}.{k}[{i}]");
                 let listed = yaml::as_list(v).is_some();
-                option_paths = Some(
-                    merged
-                        .iter()
-                        .map(|m| match over.iter().position(|o| o == m) {
-                            Some(j) if listed => format!("{vpath}[{j}]"),
-                            Some(_) => vpath.clone(),
-                            None => {
-                                let j = base.iter().position(|b| b == m).unwrap_or(0);
-                                format!("{}.options[{j}]", at.base)
-                            }
-                        })
-                        .collect(),
-                );
+                option_paths = Some(merged_option_paths(
+                    at, &merged, base, &over, &vpath, listed,
+                ));
                 n = yaml::with_key(&n, "options", Some(yaml::strings_node(&merged)));
             } else {
                 n = yaml::with_key(&n, k, Some(v.clone()));
@@ -139,6 +75,102 @@ pub(super) fn expand(
         });
     }
     out
+}
+
+/// A varied key and its values.
+type Axis<'n> = (String, &'n [Node]);
+
+/// The varied keys with their values, and how many expansions they make;
+/// None when `vary` is not a mapping of allowed keys to non-empty lists,
+/// or makes more than [`MAX_VARY`] (reported).
+fn axes<'n>(
+    cx: &mut Ctx,
+    at: &At,
+    vary: &'n Node,
+    allowed: &dyn Fn(&str) -> Result<(), String>,
+) -> Option<(Vec<Axis<'n>>, usize)> {
+    let vary_key = at.key("vary");
+    let Some(entries) = yaml::entries(vary) else {
+        cx.err(
+            &vary_key,
+            format!(
+                "`vary` maps keys to lists of values, e.g. `vary: {{options: [[noatime], [relatime]]}}`; found {}",
+                yaml::describe(vary)
+            ),
+        );
+        return None;
+    };
+    if entries.is_empty() {
+        cx.err(
+            &vary_key,
+            "`vary` is empty; remove it or give a key with values",
+        );
+        return None;
+    }
+    let mut axes: Vec<Axis> = Vec::new();
+    let mut ok = true;
+    for (k, v) in entries {
+        let kp = yaml::join(&vary_key, &k);
+        let problem = if matches!(k.as_str(), "name" | "kind" | "vary") {
+            Some(format!("`{k}` cannot be varied"))
+        } else {
+            allowed(&k).err()
+        };
+        if let Some(m) = problem {
+            cx.err(&kp, m);
+            ok = false;
+            continue;
+        }
+        match yaml::as_list(v) {
+            Some(vals) if !vals.is_empty() => axes.push((k, vals)),
+            _ => {
+                cx.err(
+                    &kp,
+                    format!("a varied key takes a list of at least one value, e.g. `{k}: [a, b]`"),
+                );
+                ok = false;
+            }
+        }
+    }
+    if !ok {
+        return None;
+    }
+    let total = axes
+        .iter()
+        .try_fold(1usize, |acc, (_, vals)| acc.checked_mul(vals.len()))
+        .filter(|t| *t <= MAX_VARY);
+    let Some(total) = total else {
+        cx.err(
+            &vary_key,
+            format!("`vary` expands into more than {MAX_VARY} entries; split the scenario"),
+        );
+        return None;
+    };
+    Some((axes, total))
+}
+
+/// Where each of the `merged` options was written: in the varied value
+/// at `vpath` (item by item when it is a list), or in the entry's own
+/// `options`.
+fn merged_option_paths(
+    at: &At,
+    merged: &[String],
+    base: &[String],
+    over: &[String],
+    vpath: &str,
+    listed: bool,
+) -> Vec<String> {
+    merged
+        .iter()
+        .map(|m| match over.iter().position(|o| o == m) {
+            Some(j) if listed => format!("{vpath}[{j}]"),
+            Some(_) => vpath.to_string(),
+            None => {
+                let j = base.iter().position(|b| b == m).unwrap_or(0);
+                format!("{}.options[{j}]", at.base)
+            }
+        })
+        .collect()
 }
 
 /// A raw section entry that may carry `vary`.
