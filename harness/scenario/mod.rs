@@ -15,7 +15,9 @@
 //!
 //! Two steps, as in ripgrep's config: `yaml` + `raw` read the file into
 //! serde structs that mirror it (the only place YAML crates appear), and
-//! `check` turns them into the `spec` model.
+//! `check` turns them into the `spec` model. Each workload kind has its
+//! file in `workloads/`: its parameters, its keys, their defaults and
+//! checks, and how result.json records them.
 
 pub mod budget;
 mod check;
@@ -28,6 +30,7 @@ pub mod profiles;
 mod raw;
 pub mod spec;
 pub mod units;
+mod workloads;
 mod yaml;
 
 #[cfg(test)]

@@ -20,7 +20,8 @@ use serde::Serialize;
 use super::plan::Plan;
 use super::units::{format_duration, format_size};
 use super::{
-    FaultKind, Scenario, SeqStep, Stop, TargetKind, TargetSpec, WorkloadParams, WorkloadSpec,
+    CopyUp, FaultKind, FsyncHeavy, LogAppend, Metadata, ReadAtime, Scenario, SeqStep, Sequence,
+    SmallFiles, Stop, TargetKind, TargetSpec, WorkloadParams, WorkloadSpec,
 };
 
 /// A block of the filesystems wpbench writes to: a file takes whole blocks.
@@ -314,11 +315,13 @@ fn setup_seconds(target: &TargetSpec, work: &WorkloadSpec) -> f64 {
 /// Files a workload writes before its clock starts, and their largest size.
 fn prepared_files(work: &WorkloadSpec) -> (u64, u64) {
     match &work.params {
-        WorkloadParams::ReadAtime { files, file_size } => (*files, file_size.max),
-        WorkloadParams::Sequence {
+        WorkloadParams::ReadAtime(ReadAtime { files, file_size }) => (*files, file_size.max),
+        WorkloadParams::Sequence(Sequence {
             files, file_size, ..
-        } => (files.saturating_mul(u64::from(work.threads)), file_size.max),
-        WorkloadParams::FsyncHeavy { file_size, .. } => (u64::from(work.threads), *file_size),
+        }) => (files.saturating_mul(u64::from(work.threads)), file_size.max),
+        WorkloadParams::FsyncHeavy(FsyncHeavy { file_size, .. }) => {
+            (u64::from(work.threads), *file_size)
+        }
         _ => (0, 0),
     }
 }
@@ -343,37 +346,39 @@ fn written_bound(work: &WorkloadSpec, s: &Scenario, target: &TargetSpec) -> Opti
         inodes: n,
     };
     match &work.params {
-        WorkloadParams::SmallFiles {
+        WorkloadParams::SmallFiles(SmallFiles {
             file_size,
             files_per_dir,
-        } => unit_ops.map(|n| {
+        }) => unit_ops.map(|n| {
             files(n, file_size.max).add(Space {
                 bytes: 0,
                 inodes: n / (*files_per_dir).max(1) + threads + 1,
             })
         }),
-        WorkloadParams::FsyncHeavy { file_size, .. } => Some(files(threads, *file_size)),
-        WorkloadParams::LogAppend {
+        WorkloadParams::FsyncHeavy(FsyncHeavy { file_size, .. }) => {
+            Some(files(threads, *file_size))
+        }
+        WorkloadParams::LogAppend(LogAppend {
             file_size,
             retain,
             open_tasks,
             ..
-        } => {
+        }) => {
             // Each thread keeps `retain` finished logs and `open_tasks` open ones.
             let per_thread = retain
                 .saturating_add(u64::from(*open_tasks))
                 .saturating_add(1);
             Some(files(threads.saturating_mul(per_thread), file_size.max))
         }
-        WorkloadParams::ReadAtime {
+        WorkloadParams::ReadAtime(ReadAtime {
             files: n,
             file_size,
-        } => Some(files(*n, file_size.max)),
-        WorkloadParams::CopyUp {
+        }) => Some(files(*n, file_size.max)),
+        WorkloadParams::CopyUp(CopyUp {
             files: n,
             file_size,
             ..
-        } => {
+        }) => {
             // On an overlay the lower files are copied up (plus 4 KiB
             // appended); elsewhere the workload makes `files` of its own.
             let (n, size) = match (&target.lower, target.kind) {
@@ -382,16 +387,16 @@ fn written_bound(work: &WorkloadSpec, s: &Scenario, target: &TargetSpec) -> Opti
             };
             Some(files(n, size.saturating_add(BLOCK)))
         }
-        WorkloadParams::Metadata {
+        WorkloadParams::Metadata(Metadata {
             files: n,
             file_size,
             ..
-        } => Some(files(threads.saturating_mul(*n), file_size.max)),
-        WorkloadParams::Sequence {
+        }) => Some(files(threads.saturating_mul(*n), file_size.max)),
+        WorkloadParams::Sequence(Sequence {
             steps,
             files: n,
             file_size,
-        } => {
+        }) => {
             let grows = steps
                 .iter()
                 .any(|st| matches!(st, SeqStep::Create | SeqStep::Write(_) | SeqStep::Append(_)));
@@ -493,7 +498,7 @@ fn tmpfs_size_option(options: &[String]) -> Option<u64> {
 fn open_files(work: &WorkloadSpec) -> u64 {
     let threads = u64::from(work.threads);
     let per_thread = match &work.params {
-        WorkloadParams::LogAppend { open_tasks, .. } => u64::from(*open_tasks) + 2,
+        WorkloadParams::LogAppend(LogAppend { open_tasks, .. }) => u64::from(*open_tasks) + 2,
         _ => 4,
     };
     threads.saturating_mul(per_thread)

@@ -83,25 +83,6 @@ impl Bits {
     }
 }
 
-/// Whether a workload writes file data during its cell, so that write
-/// amplification (device bytes / bytes written) has a denominator:
-/// read_atime only reads, copy_up writes only when it appends, metadata
-/// only makes files of its `file_size`, small_files writes its files.
-fn writes_data(w: &WorkloadSpec) -> bool {
-    match &w.params {
-        WorkloadParams::ReadAtime { .. } => false,
-        WorkloadParams::CopyUp { action, .. } => *action == CopyUpAction::Append,
-        WorkloadParams::Metadata { file_size, mix, .. } => {
-            file_size.max > 0 && mix.iter().any(|(op, w)| *op == MetaOp::Create && *w > 0)
-        }
-        WorkloadParams::SmallFiles { file_size, .. } => file_size.max > 0,
-        WorkloadParams::Sequence { steps, .. } => steps
-            .iter()
-            .any(|s| matches!(s, SeqStep::Write(_) | SeqStep::Append(_))),
-        WorkloadParams::FsyncHeavy { .. } | WorkloadParams::LogAppend { .. } => true,
-    }
-}
-
 /// The ops a workload may record, from its kind's list
 /// ([`WorkloadKind::may_record`]) less those its settings rule out: a
 /// writer's sync op follows its `fsync` policy and `sync_call` (none under
@@ -128,7 +109,7 @@ fn records(w: &WorkloadSpec) -> Vec<Op> {
     // A sequence records the syscalls of its steps (`read` opens and
     // closes a fileset file when none is open).
     let step_ops: Option<Vec<Op>> = match &w.params {
-        WorkloadParams::Sequence { steps, .. } => Some(
+        WorkloadParams::Sequence(Sequence { steps, .. }) => Some(
             steps
                 .iter()
                 .flat_map(|s| match s {
@@ -150,7 +131,7 @@ fn records(w: &WorkloadSpec) -> Vec<Op> {
     };
     // A copy_up records the syscalls of its action.
     let action_ops: Option<&[Op]> = match &w.params {
-        WorkloadParams::CopyUp { action, .. } => Some(match action {
+        WorkloadParams::CopyUp(CopyUp { action, .. }) => Some(match action {
             CopyUpAction::Chmod => &[Op::Chmod],
             CopyUpAction::Chown => &[Op::Chown],
             CopyUpAction::Touch => &[Op::Utimes],
@@ -223,7 +204,7 @@ impl<'a> Cells<'a> {
                 .collect(),
             counted: Bits::of(targets, |t| device_of(t) != Device::None),
             looped: Bits::of(targets, |t| device_of(t) == Device::Loop),
-            writing: Bits::of(workloads, writes_data),
+            writing: Bits::of(workloads, |w| w.params.writes_data()),
             verified: Bits::of(workloads, |w| {
                 matches!(w.kind, WorkloadKind::FsyncHeavy | WorkloadKind::SmallFiles)
             }),

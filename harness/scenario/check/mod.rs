@@ -8,7 +8,6 @@ mod cells;
 mod faults;
 mod filesystems;
 mod gates;
-mod lists;
 mod names;
 mod room;
 mod targets;
@@ -45,9 +44,6 @@ pub(super) const KIB: u64 = 1 << 10;
 pub(super) const MIB: u64 = 1 << 20;
 
 pub(super) const GIB: u64 = 1 << 30;
-
-/// Records and log lines carry a header (sequence, length, checksum).
-pub(super) const MIN_RECORD: u64 = 32;
 
 /// A guard against a `vary` that would expand into an unrunnable matrix.
 pub(super) const MAX_VARY: usize = 1000;
@@ -120,7 +116,7 @@ pub fn load_str(
     }
 }
 
-pub(super) struct Ctx<'a> {
+pub(in crate::scenario) struct Ctx<'a> {
     file: &'a Path,
     spans: Spans,
     /// The command line's values, reported as flags rather than places.
@@ -142,7 +138,7 @@ impl Ctx<'_> {
         }
     }
 
-    fn err(&mut self, key: &str, message: impl Into<String>) {
+    pub(in crate::scenario) fn err(&mut self, key: &str, message: impl Into<String>) {
         if let Some(flag) = override_flag(self.overrides, key) {
             // The value is the command line's, not the file's: no place in it.
             self.diags.push(Diagnostic {
@@ -164,7 +160,7 @@ impl Ctx<'_> {
         });
     }
 
-    fn de_err(&mut self, at: &At, e: yaml::DeError) {
+    pub(in crate::scenario) fn de_err(&mut self, at: &At, e: yaml::DeError) {
         let key = at.key(&e.path);
         let mut message = diag::rewrite_serde_message(&e.message);
         // serde_yaml's word for a name-valued key given a number or a map.
@@ -193,7 +189,7 @@ impl Ctx<'_> {
 /// Where an entry's keys are: `targets[1].size`, or, for a key that a
 /// `vary` value replaced, that value (`targets[1].vary.size[2]`).
 #[derive(Debug, Clone)]
-pub(super) struct At {
+pub(in crate::scenario) struct At {
     base: String,
     varied: Vec<(String, usize)>,
 }
@@ -206,7 +202,7 @@ impl At {
         }
     }
 
-    fn key(&self, sub: &str) -> String {
+    pub(in crate::scenario) fn key(&self, sub: &str) -> String {
         let end = sub.find(['.', '[']).unwrap_or(sub.len());
         let (first, rest) = sub.split_at(end);
         match self.varied.iter().find(|(k, _)| k == first) {

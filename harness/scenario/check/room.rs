@@ -167,15 +167,15 @@ fn before_clock(w: &WorkloadSpec, t: &TargetSpec) -> Option<(u128, u128, &'stati
         _ => format!("{files} files of at least {}", format_size(min)),
     };
     match &w.params {
-        WorkloadParams::ReadAtime { files, file_size } => Some((
+        WorkloadParams::ReadAtime(ReadAtime { files, file_size }) => Some((
             n(*files) + threads,
             n(*files) * n(file_size.min),
             "files",
             files_of(*files, file_size.min),
         )),
-        WorkloadParams::Sequence {
+        WorkloadParams::Sequence(Sequence {
             files, file_size, ..
-        } => Some((
+        }) => Some((
             threads * (n(*files) + 1),
             threads * n(*files) * n(file_size.min),
             "files",
@@ -186,15 +186,15 @@ fn before_clock(w: &WorkloadSpec, t: &TargetSpec) -> Option<(u128, u128, &'stati
             ),
         )),
         // On an overlay with lower files, copy_up works on those.
-        WorkloadParams::CopyUp {
+        WorkloadParams::CopyUp(CopyUp {
             files, file_size, ..
-        } if t.lower.as_ref().map_or(true, |l| l.files == 0) => Some((
+        }) if t.lower.as_ref().map_or(true, |l| l.files == 0) => Some((
             n(*files) + n((*files).min(10)),
             n(*files) * n(file_size.min),
             "files",
             format!("{} to copy up", files_of(*files, file_size.min)),
         )),
-        WorkloadParams::FsyncHeavy { file_size, .. } => Some((
+        WorkloadParams::FsyncHeavy(FsyncHeavy { file_size, .. }) => Some((
             threads * 2,
             threads * n(*file_size),
             "file_size",

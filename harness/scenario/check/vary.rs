@@ -174,20 +174,18 @@ fn merged_option_paths(
 }
 
 /// A raw section entry that may carry `vary`.
-pub(super) trait VaryEntry: serde::de::DeserializeOwned {
+pub(super) trait VaryEntry: Sized {
     const WHAT: &'static str;
+    /// The entry as written, or the first key that cannot be read.
+    fn parse(node: &Node) -> Result<Self, yaml::DeError>;
     fn vary(&self) -> Option<&Node>;
 }
 
 impl VaryEntry for RawTarget {
     const WHAT: &'static str = "target";
-    fn vary(&self) -> Option<&Node> {
-        self.vary.as_ref()
+    fn parse(node: &Node) -> Result<Self, yaml::DeError> {
+        yaml::from_node(node)
     }
-}
-
-impl VaryEntry for RawWorkload {
-    const WHAT: &'static str = "workload";
     fn vary(&self) -> Option<&Node> {
         self.vary.as_ref()
     }
@@ -213,7 +211,7 @@ pub(super) fn entries_of<R: VaryEntry, S>(
         );
         return Vec::new();
     }
-    let raw: R = match yaml::from_node(node) {
+    let raw: R = match R::parse(node) {
         Ok(r) => r,
         Err(e) => {
             cx.de_err(at, e);
@@ -225,7 +223,7 @@ pub(super) fn entries_of<R: VaryEntry, S>(
     };
     let mut out = Vec::new();
     for e in expand(cx, at, node, vary_node, allowed, merge_opts) {
-        match yaml::from_node::<R>(&e.node) {
+        match R::parse(&e.node) {
             Ok(r) => out.push((
                 check(cx, &r, &e.at, e.option_paths.as_deref(), Some(&e.label)),
                 e.at.clone(),

@@ -1,75 +1,203 @@
-//! `workloads:` entries: threads, pacing, sync policy and each kind's
-//! parameters.
+//! `workloads:` entries: the keys every kind has (name, threads, pacing,
+//! the writing settings) and the kind's own, which its file in
+//! `scenario/workloads/` reads and checks.
+//!
+//! An entry is read key by key in file order, each with the type of the
+//! struct that has it (this one's, or the first kind's that does), so that
+//! the first key that cannot be read is the one reported, as a single
+//! serde struct of every key would; a key of another kind is then reported
+//! as such, with the kinds it belongs to.
 
-use super::lists::{check_mix, check_steps};
+use serde_yaml::Mapping;
+
 use super::names::written_name;
-use super::vary::{entries_of, expanded_name};
-use super::{key_for_kind, At, Ctx, GIB, KIB, MIB, MIN_RECORD};
+use super::vary::{entries_of, expanded_name, VaryEntry};
+use super::{and_list, At, Ctx, GIB, KIB};
+use crate::scenario::diag;
 use crate::scenario::raw::*;
 use crate::scenario::spec::*;
 use crate::scenario::units::{format_size, SizeRange};
-use crate::scenario::yaml::{self, Node};
+use crate::scenario::workloads::{Writes, KINDS};
+use crate::scenario::yaml::{self, DeError, Node};
 
-/// Most task logs one log_append thread keeps open (each is a file
-/// descriptor; the run raises the soft RLIMIT_NOFILE as far as needed).
-const MAX_OPEN_TASKS: u64 = 10_000;
-
-const WORKLOAD_COMMON: &[&str] = &["name", "kind", "threads", "rate", "think_time", "vary"];
-
-const WRITERS: &[&str] = &["small_files", "fsync_heavy", "log_append"];
-
-const WORKLOAD_KEYS: &[(&str, &[&str])] = &[
-    ("fsync", WRITERS),
-    ("sync_call", WRITERS),
-    (
-        "fsync_dir",
-        &["small_files", "log_append", "metadata", "sequence"],
-    ),
-    (
-        "file_size",
-        &[
-            "small_files",
-            "fsync_heavy",
-            "log_append",
-            "read_atime",
-            "copy_up",
-            "metadata",
-            "sequence",
-        ],
-    ),
-    ("files", &["read_atime", "copy_up", "metadata", "sequence"]),
-    ("action", &["copy_up"]),
-    ("files_per_dir", &["small_files"]),
-    ("record_size", &["fsync_heavy"]),
-    ("line_size", &["log_append"]),
-    ("retain", &["log_append"]),
-    ("open_tasks", &["log_append"]),
-    ("o_direct", &["small_files", "fsync_heavy", "sequence"]),
-    (
-        "payload",
-        &[
-            "small_files",
-            "fsync_heavy",
-            "log_append",
-            "metadata",
-            "sequence",
-        ],
-    ),
-    ("mix", &["metadata"]),
-    ("steps", &["sequence"]),
+/// The order in which messages list a workload entry's keys: the order
+/// wpbench has always listed them in, which no one struct's fields give
+/// now that each kind has its own. Only the order: which keys exist is
+/// the structs'. A key missing here is listed after these.
+const KEY_ORDER: &[&str] = &[
+    "name",
+    "kind",
+    "threads",
+    "rate",
+    "fsync",
+    "sync_call",
+    "fsync_dir",
+    "file_size",
+    "files_per_dir",
+    "record_size",
+    "line_size",
+    "retain",
+    "open_tasks",
+    "files",
+    "action",
+    "o_direct",
+    "think_time",
+    "payload",
+    "mix",
+    "steps",
+    "vary",
 ];
+
+fn in_key_order(mut keys: Vec<&'static str>) -> Vec<&'static str> {
+    keys.sort_by_key(|k| {
+        KEY_ORDER
+            .iter()
+            .position(|o| o == k)
+            .unwrap_or(KEY_ORDER.len())
+    });
+    keys
+}
+
+/// The keys every kind has (`name`, `threads` …: [`RawWorkload`]'s that
+/// are not writing keys), in its order.
+fn common_keys() -> impl Iterator<Item = &'static str> {
+    fields_of::<RawWorkload>()
+        .iter()
+        .copied()
+        .filter(|k| Writes::NOTHING.takes(k).is_none())
+}
+
+/// Every key some workload entry may have.
+fn all_keys() -> Vec<&'static str> {
+    let mut keys: Vec<&str> = fields_of::<RawWorkload>().to_vec();
+    for e in KINDS {
+        for k in (e.fields)() {
+            if !keys.contains(k) {
+                keys.push(k);
+            }
+        }
+    }
+    in_key_order(keys)
+}
+
+/// Whether a workload of `kind` takes `key`.
+fn takes(kind: WorkloadKind, key: &str) -> bool {
+    let e = kind.entry();
+    match e.writes.takes(key) {
+        Some(taken) => taken,
+        None => common_keys().any(|k| k == key) || (e.fields)().contains(&key),
+    }
+}
+
+/// Whether `key` is a key of a `kind` workload; the error names the kinds
+/// that do have it, or the keys it has.
+fn key_for_kind(kind: WorkloadKind, key: &str) -> Result<(), String> {
+    if takes(kind, key) {
+        return Ok(());
+    }
+    let owners: Vec<&str> = KINDS
+        .iter()
+        .filter(|e| takes(e.kind, key))
+        .map(|e| e.kind.as_str())
+        .collect();
+    if !owners.is_empty() {
+        return Err(format!(
+            "`{key}` is not a key of {} workloads; it belongs to {}",
+            kind.as_str(),
+            and_list(&owners)
+        ));
+    }
+    let e = kind.entry();
+    let own: Vec<&str> = fields_of::<RawWorkload>()
+        .iter()
+        .copied()
+        .filter(|k| e.writes.takes(k) == Some(true))
+        .chain((e.fields)().iter().copied())
+        .collect();
+    let valid: Vec<&str> = common_keys().chain(in_key_order(own)).collect();
+    Err(diag::unknown("key", key, &valid))
+}
+
+/// A workload entry as written: the keys every kind has, the keys given
+/// (in file order), and those of its kind's own.
+pub(super) struct WrittenWorkload {
+    raw: RawWorkload,
+    keys: Vec<String>,
+    own: Node,
+}
+
+impl VaryEntry for WrittenWorkload {
+    const WHAT: &'static str = "workload";
+
+    fn parse(node: &Node) -> Result<Self, DeError> {
+        let Some(map) = node.as_mapping() else {
+            return Ok(WrittenWorkload {
+                raw: yaml::from_node(node)?,
+                keys: Vec::new(),
+                own: Node::Mapping(Mapping::new()),
+            });
+        };
+        let common = fields_of::<RawWorkload>();
+        let mut mine = Mapping::new();
+        let mut keys = Vec::new();
+        for (k, v) in map {
+            let one = Node::Mapping(Mapping::from_iter([(k.clone(), v.clone())]));
+            let Some(key) = k.as_str() else {
+                // Not a name: serde's own word for it.
+                yaml::from_node::<RawWorkload>(&one)?;
+                continue;
+            };
+            if common.contains(&key) {
+                yaml::from_node::<RawWorkload>(&one)?;
+                mine.insert(k.clone(), v.clone());
+            } else {
+                let Some(owner) = KINDS.iter().find(|e| (e.fields)().contains(&key)) else {
+                    return Err(DeError {
+                        path: key.to_string(),
+                        message: format!(
+                            "unknown field `{key}`, expected one of {}",
+                            all_keys()
+                                .iter()
+                                .map(|k| format!("`{k}`"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    });
+                };
+                (owner.parse)(&one)?;
+            }
+            keys.push(key.to_string());
+        }
+        let raw = yaml::from_node(&Node::Mapping(mine))?;
+        let own = match raw {
+            RawWorkload {
+                kind: Some(kind), ..
+            } => {
+                let fields = (kind.entry().fields)();
+                map.iter()
+                    .filter(|(k, _)| k.as_str().is_some_and(|k| fields.contains(&k)))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect()
+            }
+            _ => Mapping::new(),
+        };
+        Ok(WrittenWorkload {
+            raw,
+            keys,
+            own: Node::Mapping(own),
+        })
+    }
+
+    fn vary(&self) -> Option<&Node> {
+        self.raw.vary.as_ref()
+    }
+}
 
 pub(super) fn workload_entry(cx: &mut Ctx, i: usize, node: &Node) -> Vec<(WorkloadSpec, At)> {
     let at = At::new(format!("workloads[{i}]"));
     let kind: Option<WorkloadKind> = yaml::get(node, "kind").and_then(|k| yaml::from_node(k).ok());
     let allowed = |k: &str| match kind {
-        Some(kind) => key_for_kind(
-            k,
-            kind.as_str(),
-            "workloads",
-            WORKLOAD_COMMON,
-            WORKLOAD_KEYS,
-        ),
+        Some(kind) => key_for_kind(kind, k),
         None => Ok(()),
     };
     let mut base_checked = false;
@@ -79,13 +207,13 @@ pub(super) fn workload_entry(cx: &mut Ctx, i: usize, node: &Node) -> Vec<(Worklo
         node,
         &allowed,
         false,
-        |cx, raw: &RawWorkload, at, _, label| {
+        |cx, w: &WrittenWorkload, at, _, label| {
             let base_name = if base_checked {
-                raw.name.clone().unwrap_or_default()
+                w.raw.name.clone().unwrap_or_default()
             } else {
                 base_checked = true;
-                let n = written_name(cx, at, raw.name.as_deref());
-                if raw.kind.is_none() {
+                let n = written_name(cx, at, w.raw.name.as_deref());
+                if w.raw.kind.is_none() {
                     cx.err(
                         &at.key("kind"),
                         "missing required key `kind` (small_files, fsync_heavy, log_append, read_atime, \
@@ -94,7 +222,7 @@ pub(super) fn workload_entry(cx: &mut Ctx, i: usize, node: &Node) -> Vec<(Worklo
                 }
                 n
             };
-            check_workload(cx, raw, at, &base_name, label)
+            check_workload(cx, w, at, &base_name, label)
         },
     )
     .into_iter()
@@ -104,24 +232,49 @@ pub(super) fn workload_entry(cx: &mut Ctx, i: usize, node: &Node) -> Vec<(Worklo
 
 fn check_workload(
     cx: &mut Ctx,
-    raw: &RawWorkload,
+    w: &WrittenWorkload,
     at: &At,
     base_name: &str,
     label: Option<&str>,
 ) -> Option<WorkloadSpec> {
+    let raw = &w.raw;
     let kind = raw.kind?;
-    for k in raw.kind_keys() {
-        if let Err(m) = key_for_kind(
-            k,
-            kind.as_str(),
-            "workloads",
-            WORKLOAD_COMMON,
-            WORKLOAD_KEYS,
-        ) {
+    for k in &w.keys {
+        if let Err(m) = key_for_kind(kind, k) {
             cx.err(&at.key(k), m);
         }
     }
-    let threads = match raw.threads {
+    let writes = kind.writes();
+    let threads = check_threads(cx, at, raw.threads);
+    let rate = check_rate(cx, at, raw.rate);
+    let (fsync, sync_call) = check_sync(cx, at, raw, writes.sync_defaults());
+    let fsync_dir = writes.fsync_dir && raw.fsync_dir.unwrap_or(false);
+    let params = (kind.entry().check)(&w.own, cx, at)?;
+    let think_time = check_think_time(cx, at, raw.think_time, rate);
+    let o_direct = writes.o_direct && raw.o_direct.unwrap_or(false);
+    if o_direct {
+        check_direct_sizes(cx, at, &params);
+    }
+    check_buffer_sizes(cx, at, &params);
+    let payload = check_payload(cx, at, raw.payload);
+    Some(WorkloadSpec {
+        name: expanded_name(base_name, label),
+        base_name: base_name.to_string(),
+        kind,
+        threads,
+        rate,
+        fsync,
+        sync_call,
+        fsync_dir,
+        o_direct,
+        think_time,
+        payload,
+        params,
+    })
+}
+
+fn check_threads(cx: &mut Ctx, at: &At, threads: Option<u64>) -> u32 {
+    match threads {
         None => 1,
         Some(t @ 1..=1024) => t as u32,
         Some(t) => {
@@ -131,8 +284,12 @@ fn check_workload(
             );
             1
         }
-    };
-    let rate = raw.rate.map(|U(Rate(r))| r);
+    }
+}
+
+/// An open loop's rate per thread, which the pacing can schedule.
+fn check_rate(cx: &mut Ctx, at: &At, rate: Option<U<Rate>>) -> Option<f64> {
+    let rate = rate.map(|U(Rate(r))| r);
     if let Some(r) = rate {
         if !(r.is_finite() && r > 0.0) {
             cx.err(
@@ -148,10 +305,19 @@ fn check_workload(
             );
         }
     }
-    let heavy = kind == WorkloadKind::FsyncHeavy;
+    rate
+}
+
+/// `fsync` and `sync_call`, or the kind's `defaults` for them. Checked
+/// whatever the kind (a kind without them has had them reported).
+fn check_sync(
+    cx: &mut Ctx,
+    at: &At,
+    raw: &RawWorkload,
+    defaults: (SyncPolicy, SyncCall),
+) -> (SyncPolicy, SyncCall) {
     let fsync = match raw.fsync {
-        None if heavy => SyncPolicy::Always,
-        None => SyncPolicy::Never,
+        None => defaults.0,
         Some(RawFsync::Always) => SyncPolicy::Always,
         Some(RawFsync::Never) => SyncPolicy::Never,
         Some(RawFsync::End) => SyncPolicy::End,
@@ -182,8 +348,7 @@ fn check_workload(
         }
     };
     let sync_call = match raw.sync_call {
-        None if heavy => SyncCall::Fdatasync,
-        None => SyncCall::Fsync,
+        None => defaults.1,
         Some(RawSyncCall::Fsync) => SyncCall::Fsync,
         Some(RawSyncCall::Fdatasync) => SyncCall::Fdatasync,
         Some(RawSyncCall::SyncFileRange) => SyncCall::SyncFileRange,
@@ -201,119 +366,17 @@ fn check_workload(
             ),
         );
     }
-    let fsync_dir = !heavy && raw.fsync_dir.unwrap_or(false);
-    let size_or = |v: Option<U<SizeRange>>, d: SizeRange| v.map_or(d, |U(r)| r);
-    let min_record = |cx: &mut Ctx, key: &str, r: SizeRange| {
-        if r.min < MIN_RECORD {
-            cx.err(
-                &at.key(key),
-                format!(
-                    "must be at least {MIN_RECORD}B: each one carries a header that \
-                     the durability check reads back"
-                ),
-            );
-        }
-    };
-    let params = match kind {
-        WorkloadKind::SmallFiles => WorkloadParams::SmallFiles {
-            file_size: size_or(raw.file_size, SizeRange::fixed(4 * KIB)),
-            files_per_dir: match raw.files_per_dir {
-                Some(0) => {
-                    cx.err(&at.key("files_per_dir"), "must be at least 1");
-                    1
-                }
-                Some(n) => n,
-                None => 1000,
-            },
-        },
-        WorkloadKind::FsyncHeavy => {
-            let record_size = size_or(raw.record_size, SizeRange::fixed(4 * KIB));
-            min_record(cx, "record_size", record_size);
-            let file = size_or(raw.file_size, SizeRange::fixed(64 * MIB));
-            if !file.is_fixed() {
-                cx.err(
-                    &at.key("file_size"),
-                    "is one size for fsync_heavy (each thread's preallocated log), not a range",
-                );
-            } else if file.max < record_size.max.saturating_mul(2) {
-                cx.err(
-                    &at.key("file_size"),
-                    format!(
-                        "must be at least twice the largest record ({}), so the log holds \
-                         more than one record before it wraps",
-                        format_size(record_size.max.saturating_mul(2))
-                    ),
-                );
-            }
-            WorkloadParams::FsyncHeavy {
-                record_size,
-                file_size: file.max,
-            }
-        }
-        WorkloadKind::LogAppend => {
-            let line_size = size_or(raw.line_size, SizeRange { min: 120, max: 400 });
-            min_record(cx, "line_size", line_size);
-            let file_size = size_or(
-                raw.file_size,
-                SizeRange {
-                    min: 100 * KIB,
-                    max: 300 * KIB,
-                },
-            );
-            if file_size.min < line_size.max {
-                cx.err(
-                    &at.key("file_size"),
-                    format!(
-                        "must be at least the largest line ({}), or a task's log could not hold one line",
-                        format_size(line_size.max)
-                    ),
-                );
-            }
-            let open_tasks = match raw.open_tasks {
-                None => 1,
-                Some(n @ 1..=MAX_OPEN_TASKS) => n as u32,
-                Some(n) => {
-                    cx.err(
-                        &at.key("open_tasks"),
-                        format!(
-                            "must be between 1 and {MAX_OPEN_TASKS} task logs open per thread, not {n}"
-                        ),
-                    );
-                    1
-                }
-            };
-            WorkloadParams::LogAppend {
-                line_size,
-                file_size,
-                retain: raw.retain.unwrap_or(10),
-                open_tasks,
-            }
-        }
-        WorkloadKind::ReadAtime => WorkloadParams::ReadAtime {
-            files: files_at_least_one(cx, at, raw.files, 1000),
-            file_size: size_or(raw.file_size, SizeRange::fixed(4 * KIB)),
-        },
-        WorkloadKind::Metadata => WorkloadParams::Metadata {
-            files: files_at_least_one(cx, at, raw.files, 1000),
-            file_size: size_or(raw.file_size, SizeRange::fixed(0)),
-            mix: check_mix(cx, at, raw.mix.as_ref()),
-        },
-        WorkloadKind::Sequence => {
-            let files = raw.files.unwrap_or(100);
-            let steps = check_steps(cx, at, raw.steps.as_deref(), files);
-            WorkloadParams::Sequence {
-                steps,
-                files,
-                file_size: size_or(raw.file_size, SizeRange::fixed(16 * KIB)),
-            }
-        }
-        WorkloadKind::CopyUp => WorkloadParams::CopyUp {
-            action: raw.action.unwrap_or(CopyUpAction::Chmod),
-            files: files_at_least_one(cx, at, raw.files, 1000),
-            file_size: size_or(raw.file_size, SizeRange::fixed(64 * KIB)),
-        },
-    };
-    let think_time = raw.think_time.map(|U(d)| d);
+    (fsync, sync_call)
+}
+
+/// A closed loop's pause between unit ops: not with a `rate`, not 0s.
+fn check_think_time(
+    cx: &mut Ctx,
+    at: &At,
+    think_time: Option<U<std::time::Duration>>,
+    rate: Option<f64>,
+) -> Option<std::time::Duration> {
+    let think_time = think_time.map(|U(d)| d);
     if let Some(t) = think_time {
         if rate.is_some() {
             cx.err(
@@ -328,17 +391,11 @@ fn check_workload(
             );
         }
     }
-    // `o_direct` on a kind without it was reported by `key_for_kind`.
-    let o_direct = raw.o_direct.unwrap_or(false)
-        && matches!(
-            kind,
-            WorkloadKind::SmallFiles | WorkloadKind::FsyncHeavy | WorkloadKind::Sequence
-        );
-    if o_direct {
-        check_direct_sizes(cx, at, &params);
-    }
-    check_buffer_sizes(cx, at, &params);
-    let payload = match raw.payload {
+    think_time
+}
+
+fn check_payload(cx: &mut Ctx, at: &At, payload: Option<RawPayload>) -> PayloadKind {
+    match payload {
         None | Some(RawPayload::Random) => PayloadKind::Random,
         Some(RawPayload::Zeros) => PayloadKind::Zeros,
         Some(RawPayload::Compressible(f)) => {
@@ -350,31 +407,6 @@ fn check_workload(
             }
             PayloadKind::Compressible(f.clamp(0.0, 1.0))
         }
-    };
-    Some(WorkloadSpec {
-        name: expanded_name(base_name, label),
-        base_name: base_name.to_string(),
-        kind,
-        threads,
-        rate,
-        fsync,
-        sync_call,
-        fsync_dir,
-        o_direct,
-        think_time,
-        payload,
-        params,
-    })
-}
-
-fn files_at_least_one(cx: &mut Ctx, at: &At, files: Option<u64>, default: u64) -> u64 {
-    match files {
-        Some(0) => {
-            cx.err(&at.key("files"), "must be at least 1");
-            1
-        }
-        Some(n) => n,
-        None => default,
     }
 }
 
@@ -383,37 +415,8 @@ fn files_at_least_one(cx: &mut Ctx, at: &At, files: Option<u64>, default: u64) -
 /// node's memory one thread at a time.
 const MAX_BUFFER: u64 = GIB;
 
-/// What one op writes or reads from one buffer, by key: the file of
-/// small_files, the record of a WAL, a log line, a sequence's steps.
-fn op_sizes(params: &WorkloadParams) -> Vec<(String, SizeRange)> {
-    let mut sizes: Vec<(String, SizeRange)> = Vec::new();
-    match params {
-        WorkloadParams::SmallFiles { file_size, .. }
-        | WorkloadParams::ReadAtime { file_size, .. }
-        | WorkloadParams::Metadata { file_size, .. }
-        | WorkloadParams::CopyUp { file_size, .. } => sizes.push(("file_size".into(), *file_size)),
-        WorkloadParams::FsyncHeavy { record_size, .. } => {
-            sizes.push(("record_size".into(), *record_size))
-        }
-        WorkloadParams::LogAppend { line_size, .. } => sizes.push(("line_size".into(), *line_size)),
-        WorkloadParams::Sequence {
-            steps, file_size, ..
-        } => {
-            sizes.push(("file_size".into(), *file_size));
-            for (j, step) in steps.iter().enumerate() {
-                match step {
-                    SeqStep::Write(r) => sizes.push((format!("steps[{j}].write"), *r)),
-                    SeqStep::Append(r) => sizes.push((format!("steps[{j}].append"), *r)),
-                    _ => {}
-                }
-            }
-        }
-    }
-    sizes
-}
-
 fn check_buffer_sizes(cx: &mut Ctx, at: &At, params: &WorkloadParams) {
-    for (key, r) in op_sizes(params) {
+    for (key, r) in params.op_sizes() {
         if r.max > MAX_BUFFER {
             cx.err(
                 &at.key(&key),
@@ -433,12 +436,7 @@ const DIRECT_BLOCK: u64 = 4 * KIB;
 /// For the kinds that take `o_direct` (small_files, fsync_heavy, sequence).
 fn check_direct_sizes(cx: &mut Ctx, at: &At, params: &WorkloadParams) {
     let aligned = |r: &SizeRange| r.min % DIRECT_BLOCK == 0 && r.max % DIRECT_BLOCK == 0;
-    let mut sizes = op_sizes(params);
-    if let WorkloadParams::FsyncHeavy { file_size, .. } = params {
-        // The preallocated log is written with O_DIRECT too.
-        sizes.push(("file_size".into(), SizeRange::fixed(*file_size)));
-    }
-    for (key, r) in sizes {
+    for (key, r) in params.direct_sizes() {
         if !aligned(&r) || r.min == 0 {
             cx.err(
                 &at.key(&key),

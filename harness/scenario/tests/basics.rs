@@ -53,17 +53,17 @@ fn design_example_loads_with_every_key() {
     assert_eq!(wal.sync_call, SyncCall::Fdatasync);
     assert_eq!(
         wal.params,
-        WorkloadParams::FsyncHeavy {
+        WorkloadParams::FsyncHeavy(FsyncHeavy {
             record_size: SizeRange::fixed(4096),
             file_size: 64 << 20
-        }
+        })
     );
     let logs = &s.workloads[2];
     assert_eq!(logs.rate, Some(2000.0));
     assert_eq!(logs.fsync, SyncPolicy::OnClose);
     assert_eq!(
         logs.params,
-        WorkloadParams::LogAppend {
+        WorkloadParams::LogAppend(LogAppend {
             line_size: SizeRange { min: 120, max: 400 },
             file_size: SizeRange {
                 min: 100 << 10,
@@ -71,7 +71,7 @@ fn design_example_loads_with_every_key() {
             },
             retain: 10,
             open_tasks: 1
-        }
+        })
     );
 
     let crash = &s.faults[0];
@@ -133,10 +133,10 @@ fn defaults_are_applied() {
     assert_eq!((w.fsync, w.sync_call), (SyncPolicy::Never, SyncCall::Fsync));
     assert_eq!(
         w.params,
-        WorkloadParams::SmallFiles {
+        WorkloadParams::SmallFiles(SmallFiles {
             file_size: SizeRange::fixed(4096),
             files_per_dir: 1000
-        }
+        })
     );
     assert_eq!(
         (wal.fsync, wal.sync_call),
@@ -144,7 +144,7 @@ fn defaults_are_applied() {
     );
     assert_eq!(
         logs.params,
-        WorkloadParams::LogAppend {
+        WorkloadParams::LogAppend(LogAppend {
             line_size: SizeRange { min: 120, max: 400 },
             file_size: SizeRange {
                 min: 100 << 10,
@@ -152,7 +152,7 @@ fn defaults_are_applied() {
             },
             retain: 10,
             open_tasks: 1
-        }
+        })
     );
 }
 

@@ -28,7 +28,7 @@ fn open_tasks_is_a_bounded_log_append_key() {
     let open: Vec<u32> = s.workloads[1..]
         .iter()
         .map(|w| match w.params {
-            WorkloadParams::LogAppend { open_tasks, .. } => open_tasks,
+            WorkloadParams::LogAppend(LogAppend { open_tasks, .. }) => open_tasks,
             _ => panic!("log_append"),
         })
         .collect();
@@ -357,7 +357,7 @@ fn metadata_keys() {
     ));
     assert_eq!(
         s.workloads[0].params,
-        WorkloadParams::Metadata {
+        WorkloadParams::Metadata(Metadata {
             files: 1000,
             file_size: SizeRange::fixed(0),
             mix: vec![
@@ -369,13 +369,13 @@ fn metadata_keys() {
                 (MetaOp::Stat, 8),
                 (MetaOp::Link, 1),
             ],
-        }
+        })
     );
     let m = &s.workloads[1];
     assert!(m.fsync_dir);
     assert_eq!(
         m.params,
-        WorkloadParams::Metadata {
+        WorkloadParams::Metadata(Metadata {
             files: 10,
             file_size: SizeRange::fixed(1024),
             mix: vec![
@@ -384,7 +384,7 @@ fn metadata_keys() {
                 (MetaOp::Rmdir, 2),
                 (MetaOp::RenameDir, 1),
             ],
-        }
+        })
     );
     let d = errs(&one(
         "  - name: m\n    kind: metadata\n    mix: {crate: 4, stat: many}\n    files: 0\n    fsync: always\n",
@@ -453,11 +453,11 @@ fn sequence_keys() {
         (w.kind, w.threads, w.fsync_dir),
         (WorkloadKind::Sequence, 4, true)
     );
-    let WorkloadParams::Sequence {
+    let WorkloadParams::Sequence(Sequence {
         steps,
         files,
         file_size,
-    } = &w.params
+    }) = &w.params
     else {
         panic!("a sequence")
     };

@@ -1,64 +1,142 @@
-//! The list-valued workload keys: metadata's `mix` and a sequence's `steps`.
+//! `kind: sequence`: a loop of `steps` (filebench's flowops, simplified)
+//! over a fileset of `files` per thread. Unit op: `sequence`, one pass.
 
 use std::time::Duration;
 
-use super::{At, Ctx};
-use crate::scenario::diag::{self};
-use crate::scenario::raw::*;
-use crate::scenario::spec::*;
+use serde::Deserialize;
+
+use super::{size_or, Kind, Params, WorkloadKind, WorkloadParams, Writes, KIB};
+use crate::record::Op;
+use crate::scenario::check::{At, Ctx};
+use crate::scenario::diag;
+use crate::scenario::raw::U;
 use crate::scenario::units::SizeRange;
 use crate::scenario::yaml::{self, Node};
 
-pub(super) fn check_mix(cx: &mut Ctx, at: &At, mix: Option<&Node>) -> Vec<(MetaOp, u32)> {
-    let Some(node) = mix else {
-        return MetaOp::DEFAULT_MIX.to_vec();
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sequence {
+    /// Steps looped per thread; one pass is one unit op `sequence`.
+    pub steps: Vec<SeqStep>,
+    /// Files each thread makes before the clock (the fileset `open`,
+    /// `read`, `stat`, `unlink` and `rename` pick from).
+    pub files: u64,
+    pub file_size: SizeRange,
+}
+
+/// One step of a `sequence` workload (filebench's flowops, simplified).
+/// A thread has at most one current file: `create` and `open` make one
+/// current, the data and sync steps act on it, `close` ends it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SeqStep {
+    /// Create a new file and make it current.
+    Create,
+    /// Open a file of the fileset, chosen with the seed, and make it current.
+    Open,
+    /// Write this many bytes at the current offset.
+    Write(SizeRange),
+    /// Append this many bytes.
+    Append(SizeRange),
+    Fsync,
+    Fdatasync,
+    Close,
+    /// Read the current file (or, with none, a fileset file) whole.
+    Read,
+    /// Rename a fileset file to a new name.
+    Rename,
+    /// Unlink a fileset file.
+    Unlink,
+    /// stat a fileset file.
+    Stat,
+    Sleep(Duration),
+}
+
+/// The keys as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Raw {
+    file_size: Option<U<SizeRange>>,
+    files: Option<u64>,
+    /// Step names and one-key maps, read item by item.
+    steps: Option<Vec<Node>>,
+}
+
+const DEFAULT_FILES: u64 = 100;
+const DEFAULT_FILE_SIZE: SizeRange = SizeRange::fixed(16 * KIB);
+
+impl Kind for Sequence {
+    const KIND: WorkloadKind = WorkloadKind::Sequence;
+    const WRITES: Writes = Writes {
+        sync: None,
+        fsync_dir: true,
+        o_direct: true,
+        payload: true,
     };
-    let key = at.key("mix");
-    let Some(entries) = yaml::entries(node) else {
-        cx.err(
-            &key,
-            format!(
-                "`mix` maps operations to weights, e.g. `{{create: 4, stat: 8}}`; found {}",
-                yaml::describe(node)
-            ),
-        );
-        return MetaOp::DEFAULT_MIX.to_vec();
-    };
-    let names: Vec<&str> = MetaOp::ALL.iter().map(|o| o.as_str()).collect();
-    let mut out = Vec::new();
-    let mut ok = true;
-    for (k, v) in entries {
-        let kp = at.key(&format!("mix.{k}"));
-        let Some(&op) = MetaOp::ALL.iter().find(|o| o.as_str() == k) else {
-            cx.err(&kp, diag::unknown("operation", &k, &names));
-            ok = false;
-            continue;
-        };
-        match yaml::from_node::<u32>(v) {
-            Ok(w) => out.push((op, w)),
-            Err(_) => {
-                cx.err(
-                    &kp,
-                    format!(
-                        "a weight is a whole number from 0 to {}, e.g. `{k}: 4`; found {}",
-                        u32::MAX,
-                        yaml::describe(v)
-                    ),
-                );
-                ok = false;
-            }
+    const MAY_RECORD: &'static [Op] = &[
+        Op::Create,
+        Op::Open,
+        Op::Write,
+        Op::Fsync,
+        Op::Fdatasync,
+        Op::Close,
+        Op::Read,
+        Op::Rename,
+        Op::Unlink,
+        Op::Stat,
+        Op::FsyncDir,
+        Op::Sequence,
+        Op::SequenceService,
+    ];
+    type Raw = Raw;
+
+    fn check(raw: Raw, cx: &mut Ctx, at: &At) -> Sequence {
+        let files = raw.files.unwrap_or(DEFAULT_FILES);
+        let steps = check_steps(cx, at, raw.steps.as_deref(), files);
+        Sequence {
+            steps,
+            files,
+            file_size: size_or(raw.file_size, DEFAULT_FILE_SIZE),
         }
     }
-    if ok && out.iter().all(|(_, w)| *w == 0) {
-        cx.err(
-            &key,
-            "every weight is 0 (or the mix is empty): give at least one operation a weight above 0",
-        );
+}
+
+impl Params for Sequence {
+    fn record(&self) -> Vec<(&'static str, String)> {
+        let steps: Vec<String> = self
+            .steps
+            .iter()
+            .map(|s| format!("{s:?}").to_lowercase())
+            .collect();
+        vec![
+            ("files", self.files.to_string()),
+            ("file_size", self.file_size.to_string()),
+            ("steps", steps.join(",")),
+        ]
     }
-    if out.is_empty() {
-        return MetaOp::DEFAULT_MIX.to_vec();
+
+    /// Only when a step writes.
+    fn writes_data(&self) -> bool {
+        self.steps
+            .iter()
+            .any(|s| matches!(s, SeqStep::Write(_) | SeqStep::Append(_)))
     }
-    out
+
+    fn op_sizes(&self) -> Vec<(String, SizeRange)> {
+        let mut sizes = vec![("file_size".to_string(), self.file_size)];
+        for (j, step) in self.steps.iter().enumerate() {
+            match step {
+                SeqStep::Write(r) => sizes.push((format!("steps[{j}].write"), *r)),
+                SeqStep::Append(r) => sizes.push((format!("steps[{j}].append"), *r)),
+                _ => {}
+            }
+        }
+        sizes
+    }
+}
+
+impl From<Sequence> for WorkloadParams {
+    fn from(p: Sequence) -> Self {
+        WorkloadParams::Sequence(p)
+    }
 }
 
 const STEP_WORDS: &[(&str, SeqStep)] = &[
@@ -169,12 +247,7 @@ fn check_step(cx: &mut Ctx, key: &str, node: &Node) -> Option<SeqStep> {
 
 /// Checks `steps` by running the loop twice on paper (the current file
 /// carries from one pass to the next, as it does when the workload runs).
-pub(super) fn check_steps(
-    cx: &mut Ctx,
-    at: &At,
-    steps: Option<&[Node]>,
-    files: u64,
-) -> Vec<SeqStep> {
+fn check_steps(cx: &mut Ctx, at: &At, steps: Option<&[Node]>, files: u64) -> Vec<SeqStep> {
     let key = at.key("steps");
     let items = match steps {
         None => {
