@@ -22,6 +22,7 @@
 pub mod budget;
 mod check;
 mod diag;
+mod faults;
 mod host;
 pub mod mkfs_args;
 mod options;

@@ -3,9 +3,10 @@
 //!
 //! Sections are plain structs rather than tagged enums, because serde
 //! buffers tagged enums and the error path is lost: one `RawTarget` with
-//! every key any target kind may have; for a workload, `RawWorkload` with
-//! the keys every kind has, and each kind's own struct in its file under
-//! `scenario/workloads/`. Quantities go through unit newtypes that refuse
+//! every key any target kind may have; for a workload and a fault,
+//! `RawWorkload` and `RawFault` with the keys every kind has, and each
+//! kind's own struct in its file under `scenario/workloads/` or
+//! `scenario/faults/`. Quantities go through unit newtypes that refuse
 //! bare numbers.
 
 use std::fmt;
@@ -16,7 +17,6 @@ use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 
 use super::diag;
-use super::spec::{NoisyPattern, OnError, Resource};
 use super::spec::{TargetKind, WorkloadKind};
 use super::units::{self, DurationRange, SizeRange, UnitError};
 use super::yaml::Node;
@@ -504,6 +504,9 @@ pub struct RawWorkload {
     pub payload: Option<RawPayload>,
 }
 
+/// The keys every fault has: its kind, what it selects, and its moment
+/// and trials (taken by a crash). A kind's own keys are read by its file's
+/// raw struct under `scenario/faults/`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawFault {
@@ -513,64 +516,6 @@ pub struct RawFault {
     pub at: Option<U<DurationRange>>,
     pub after_ops: Option<u64>,
     pub trials: Option<u64>,
-    /// throttle: a named volume class.
-    pub profile: Option<String>,
-    /// throttle.
-    pub write_iops: Option<u64>,
-    /// throttle and noisy_neighbor.
-    pub write_bps: Option<U<SizeRate>>,
-    /// throttle.
-    pub read_iops: Option<u64>,
-    /// throttle.
-    pub read_bps: Option<U<SizeRate>>,
-    /// noisy_neighbor.
-    pub fsync_every: Option<U<Size>>,
-    /// noisy_neighbor.
-    pub pattern: Option<NoisyPattern>,
-    /// noisy_neighbor.
-    pub file_size: Option<U<Size>>,
-    /// enospc.
-    pub resource: Option<Resource>,
-    /// enospc.
-    pub on_error: Option<OnError>,
-    /// enospc.
-    pub fill: Option<bool>,
-    /// enospc.
-    pub headroom: Option<U<Size>>,
-    /// enospc.
-    pub headroom_files: Option<u64>,
-    /// eio: backing the thin volume may still allocate once armed.
-    pub after: Option<U<Size>>,
-}
-
-impl RawFault {
-    /// Keys present that only some kinds may have.
-    pub fn kind_keys(&self) -> Vec<&'static str> {
-        let mut keys = Vec::new();
-        let mut add = |present: bool, k| {
-            if present {
-                keys.push(k)
-            }
-        };
-        add(self.at.is_some(), "at");
-        add(self.after_ops.is_some(), "after_ops");
-        add(self.trials.is_some(), "trials");
-        add(self.profile.is_some(), "profile");
-        add(self.write_iops.is_some(), "write_iops");
-        add(self.write_bps.is_some(), "write_bps");
-        add(self.read_iops.is_some(), "read_iops");
-        add(self.read_bps.is_some(), "read_bps");
-        add(self.fsync_every.is_some(), "fsync_every");
-        add(self.pattern.is_some(), "pattern");
-        add(self.file_size.is_some(), "file_size");
-        add(self.resource.is_some(), "resource");
-        add(self.on_error.is_some(), "on_error");
-        add(self.fill.is_some(), "fill");
-        add(self.headroom.is_some(), "headroom");
-        add(self.headroom_files.is_some(), "headroom_files");
-        add(self.after.is_some(), "after");
-        keys
-    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

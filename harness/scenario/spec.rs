@@ -9,6 +9,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use super::diag::Place;
+pub use super::faults::{
+    EioSpec, EnospcSpec, NoisyPattern, NoisySpec, OnError, Resource, ThrottleSpec,
+};
 pub use super::units::{DurationRange, SizeRange};
 pub use super::workloads::{
     CopyUp, CopyUpAction, FsyncHeavy, LogAppend, MetaOp, Metadata, ReadAtime, SeqStep, Sequence,
@@ -325,101 +328,6 @@ pub struct FaultSpec {
     /// `kind: eio`: the thin volume's remaining backing. `Some` exactly
     /// for eio faults.
     pub eio: Option<EioSpec>,
-}
-
-/// A thin-provisioned volume running out of backing: the target's loop
-/// image lives on a size-capped tmpfs (the pool) which, once the cell's
-/// setup is done, may grow by only `after` bytes; past that the device's
-/// writes fail and the filesystem returns EIO.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct EioSpec {
-    /// Backing the image may still allocate once the fault is armed.
-    pub after: u64,
-    /// What a worker does at its first error from the failing device.
-    pub on_error: OnError,
-}
-
-/// A full filesystem: the target is filled (or made small) so that the
-/// workload meets ENOSPC during the cell.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EnospcSpec {
-    pub resource: Resource,
-    pub on_error: OnError,
-    /// Fill the target before the cell, leaving `headroom` (blocks) or
-    /// `headroom_files` (inodes); without it, the target's own size or
-    /// inode count (`mkfs: [-N, …]`, tmpfs `nr_inodes=`) is the limit.
-    pub fill: bool,
-    pub headroom: u64,
-    pub headroom_files: u64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Resource {
-    Blocks,
-    Inodes,
-}
-
-/// What workers do when a write fails (enospc, eio).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OnError {
-    /// Stop the thread at its first ENOSPC (enospc) or I/O error (eio).
-    Stop,
-    /// Count it and carry on (the default).
-    Continue,
-}
-
-/// A block-I/O throttle on the target's device (cgroup v1
-/// `blkio.throttle.*` or v2 `io.max` on the loop device's major:minor),
-/// emulating a slower volume class. At least one limit or a profile is set;
-/// explicit limits override the profile's (see
-/// [`crate::scenario::profiles::resolve`]).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct ThrottleSpec {
-    /// A named volume class from [`crate::scenario::profiles::PROFILES`]
-    /// (`gp3-baseline`, …); checked by the loader.
-    pub profile: Option<String>,
-    /// Write operations per second, ≥ 1.
-    pub write_iops: Option<u64>,
-    /// Write bytes per second (`125MiB/s`), ≥ 1.
-    pub write_bps: Option<u64>,
-    /// Read operations per second, ≥ 1.
-    pub read_iops: Option<u64>,
-    /// Read bytes per second, ≥ 1.
-    pub read_bps: Option<u64>,
-}
-
-/// Where a noisy neighbour writes in its file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum NoisyPattern {
-    /// Sequentially from the start, wrapping at `file_size`.
-    #[default]
-    Seq,
-    /// At seeded random block-aligned offsets within `file_size`.
-    Random,
-}
-
-/// A background writer on the same device as the target (another tenant
-/// of the disk), started for the cell by the fault room's noisy neighbour.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct NoisySpec {
-    /// Bytes per second the neighbour writes (`50MiB/s`), ≥ 1.
-    pub write_bps: u64,
-    /// fsync the neighbour's file after this many bytes; `None` = never
-    /// (the kernel's writeback decides when it reaches the disk).
-    pub fsync_every: Option<u64>,
-    pub pattern: NoisyPattern,
-    /// Size of the neighbour's file, rewritten in place (default 1 GiB).
-    pub file_size: u64,
-}
-
-impl NoisySpec {
-    /// The default `file_size`: 1 GiB.
-    pub const DEFAULT_FILE_SIZE: u64 = 1 << 30;
-    /// The neighbour's chunks and random offsets are multiples of this.
-    pub const BLOCK: usize = 4096;
 }
 
 /// Glob patterns choosing the cells and ops a gate judges. `target` and

@@ -1,10 +1,11 @@
 //! The plan's cells: how many a scenario may have, and what each can
 //! record, so that a gate no selected cell can judge is refused at load.
 
-use super::faults::{device_of, fault_name, Device};
+use super::faults::fault_name;
 use super::At;
 use crate::glob::glob_match;
 use crate::record::Op;
+use crate::scenario::faults::{device_of, Device};
 use crate::scenario::spec::*;
 
 /// The most cells a run may plan: targets × workloads × repeat, after

@@ -5,6 +5,7 @@
 //! caused it; the span index turns that into line and column.
 
 mod cells;
+mod entry;
 mod faults;
 mod filesystems;
 mod gates;
@@ -138,6 +139,11 @@ impl Ctx<'_> {
         }
     }
 
+    /// The command line's values in place of the file's.
+    pub(in crate::scenario) fn overrides(&self) -> &Overrides {
+        self.overrides
+    }
+
     pub(in crate::scenario) fn err(&mut self, key: &str, message: impl Into<String>) {
         if let Some(flag) = override_flag(self.overrides, key) {
             // The value is the command line's, not the file's: no place in it.
@@ -200,6 +206,11 @@ impl At {
             base,
             varied: Vec::new(),
         }
+    }
+
+    /// The entry itself (`faults[2]`).
+    pub(in crate::scenario) fn base(&self) -> &str {
+        &self.base
     }
 
     pub(in crate::scenario) fn key(&self, sub: &str) -> String {

@@ -8,8 +8,7 @@
 //! serde struct of every key would; a key of another kind is then reported
 //! as such, with the kinds it belongs to.
 
-use serde_yaml::Mapping;
-
+use super::entry::{merged_keys, KeyOwner, Written};
 use super::names::written_name;
 use super::vary::{entries_of, expanded_name, VaryEntry};
 use super::{and_list, At, Ctx, GIB, KIB};
@@ -69,15 +68,10 @@ fn common_keys() -> impl Iterator<Item = &'static str> {
 
 /// Every key some workload entry may have.
 fn all_keys() -> Vec<&'static str> {
-    let mut keys: Vec<&str> = fields_of::<RawWorkload>().to_vec();
-    for e in KINDS {
-        for k in (e.fields)() {
-            if !keys.contains(k) {
-                keys.push(k);
-            }
-        }
-    }
-    in_key_order(keys)
+    in_key_order(merged_keys(
+        fields_of::<RawWorkload>(),
+        KINDS.iter().map(|e| (e.fields)()),
+    ))
 }
 
 /// Whether a workload of `kind` takes `key`.
@@ -118,78 +112,22 @@ fn key_for_kind(kind: WorkloadKind, key: &str) -> Result<(), String> {
     Err(diag::unknown("key", key, &valid))
 }
 
-/// A workload entry as written: the keys every kind has, the keys given
-/// (in file order), and those of its kind's own.
-pub(super) struct WrittenWorkload {
-    raw: RawWorkload,
-    keys: Vec<String>,
-    own: Node,
-}
+/// A workload entry as written.
+pub(super) type WrittenWorkload = Written<RawWorkload>;
 
 impl VaryEntry for WrittenWorkload {
     const WHAT: &'static str = "workload";
 
     fn parse(node: &Node) -> Result<Self, DeError> {
-        let Some(map) = node.as_mapping() else {
-            return Ok(WrittenWorkload {
-                raw: yaml::from_node(node)?,
-                keys: Vec::new(),
-                own: Node::Mapping(Mapping::new()),
-            });
-        };
-        let common = fields_of::<RawWorkload>();
-        let mut mine = Mapping::new();
-        let mut keys = Vec::new();
-        for (k, v) in map {
-            let one = Node::Mapping(Mapping::from_iter([(k.clone(), v.clone())]));
-            let Some(key) = k.as_str() else {
-                // Not a name: serde's own word for it.
-                yaml::from_node::<RawWorkload>(&one)?;
-                continue;
-            };
-            if common.contains(&key) {
-                yaml::from_node::<RawWorkload>(&one)?;
-                mine.insert(k.clone(), v.clone());
-            } else {
-                let Some(owner) = KINDS.iter().find(|e| (e.fields)().contains(&key)) else {
-                    return Err(DeError {
-                        path: key.to_string(),
-                        message: format!(
-                            "unknown field `{key}`, expected one of {}",
-                            all_keys()
-                                .iter()
-                                .map(|k| format!("`{k}`"))
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ),
-                    });
-                };
-                (owner.parse)(&one)?;
-            }
-            keys.push(key.to_string());
-        }
-        let raw = yaml::from_node(&Node::Mapping(mine))?;
-        let own = match raw {
-            RawWorkload {
-                kind: Some(kind), ..
-            } => {
-                let fields = (kind.entry().fields)();
-                map.iter()
-                    .filter(|(k, _)| k.as_str().is_some_and(|k| fields.contains(&k)))
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect()
-            }
-            _ => Mapping::new(),
-        };
-        Ok(WrittenWorkload {
-            raw,
-            keys,
-            own: Node::Mapping(own),
-        })
+        let owners = KINDS.iter().map(|e| KeyOwner {
+            fields: e.fields,
+            parse: e.parse,
+        });
+        Written::read(node, owners, all_keys)
     }
 
     fn vary(&self) -> Option<&Node> {
-        self.raw.vary.as_ref()
+        self.common.vary.as_ref()
     }
 }
 
@@ -209,11 +147,11 @@ pub(super) fn workload_entry(cx: &mut Ctx, i: usize, node: &Node) -> Vec<(Worklo
         false,
         |cx, w: &WrittenWorkload, at, _, label| {
             let base_name = if base_checked {
-                w.raw.name.clone().unwrap_or_default()
+                w.common.name.clone().unwrap_or_default()
             } else {
                 base_checked = true;
-                let n = written_name(cx, at, w.raw.name.as_deref());
-                if w.raw.kind.is_none() {
+                let n = written_name(cx, at, w.common.name.as_deref());
+                if w.common.kind.is_none() {
                     cx.err(
                         &at.key("kind"),
                         "missing required key `kind` (small_files, fsync_heavy, log_append, read_atime, \
@@ -237,7 +175,7 @@ fn check_workload(
     base_name: &str,
     label: Option<&str>,
 ) -> Option<WorkloadSpec> {
-    let raw = &w.raw;
+    let raw = &w.common;
     let kind = raw.kind?;
     for k in &w.keys {
         if let Err(m) = key_for_kind(kind, k) {
@@ -249,7 +187,8 @@ fn check_workload(
     let rate = check_rate(cx, at, raw.rate);
     let (fsync, sync_call) = check_sync(cx, at, raw, writes.sync_defaults());
     let fsync_dir = writes.fsync_dir && raw.fsync_dir.unwrap_or(false);
-    let params = (kind.entry().check)(&w.own, cx, at)?;
+    let entry = kind.entry();
+    let params = (entry.check)(&w.own((entry.fields)()), cx, at)?;
     let think_time = check_think_time(cx, at, raw.think_time, rate);
     let o_direct = writes.o_direct && raw.o_direct.unwrap_or(false);
     if o_direct {
