@@ -361,71 +361,8 @@ fn workload_info(w: &WorkloadSpec) -> WorkloadInfo {
     if let Some(rate) = w.rate {
         p.insert("rate".into(), format!("{rate}/s"));
     }
-    match &w.params {
-        WorkloadParams::SmallFiles {
-            file_size,
-            files_per_dir,
-        } => {
-            p.insert("file_size".into(), file_size.to_string());
-            p.insert("files_per_dir".into(), files_per_dir.to_string());
-        }
-        WorkloadParams::FsyncHeavy {
-            record_size,
-            file_size,
-        } => {
-            p.insert("record_size".into(), record_size.to_string());
-            p.insert("file_size".into(), format_size(*file_size));
-        }
-        WorkloadParams::LogAppend {
-            line_size,
-            file_size,
-            retain,
-            open_tasks,
-        } => {
-            p.insert("line_size".into(), line_size.to_string());
-            p.insert("file_size".into(), file_size.to_string());
-            p.insert("retain".into(), retain.to_string());
-            p.insert("open_tasks".into(), open_tasks.to_string());
-        }
-        WorkloadParams::ReadAtime { files, file_size } => {
-            p.insert("files".into(), files.to_string());
-            p.insert("file_size".into(), file_size.to_string());
-        }
-        WorkloadParams::CopyUp {
-            action,
-            files,
-            file_size,
-        } => {
-            p.insert("action".into(), action.as_str().into());
-            p.insert("files".into(), files.to_string());
-            p.insert("file_size".into(), file_size.to_string());
-        }
-        WorkloadParams::Metadata {
-            files,
-            file_size,
-            mix,
-        } => {
-            p.insert("files".into(), files.to_string());
-            p.insert("file_size".into(), file_size.to_string());
-            let mix: Vec<String> = mix
-                .iter()
-                .map(|(op, w)| format!("{}:{w}", op.as_str()))
-                .collect();
-            p.insert("mix".into(), mix.join(","));
-        }
-        WorkloadParams::Sequence {
-            steps,
-            files,
-            file_size,
-        } => {
-            p.insert("files".into(), files.to_string());
-            p.insert("file_size".into(), file_size.to_string());
-            let steps: Vec<String> = steps
-                .iter()
-                .map(|s| format!("{s:?}").to_lowercase())
-                .collect();
-            p.insert("steps".into(), steps.join(","));
-        }
+    for (key, value) in w.params.record() {
+        p.insert(key.into(), value);
     }
     p.insert("payload".into(), format!("{:?}", w.payload).to_lowercase());
     if w.o_direct {
@@ -436,9 +373,9 @@ fn workload_info(w: &WorkloadSpec) -> WorkloadInfo {
     }
     if !matches!(
         w.params,
-        WorkloadParams::SmallFiles { .. }
-            | WorkloadParams::FsyncHeavy { .. }
-            | WorkloadParams::LogAppend { .. }
+        WorkloadParams::SmallFiles(_)
+            | WorkloadParams::FsyncHeavy(_)
+            | WorkloadParams::LogAppend(_)
     ) {
         // Only these take a sync policy; the others sync in their own steps
         // or not at all.

@@ -225,8 +225,8 @@ impl Trial<'_> {
                 tspec.kind.as_str()
             ));
         }
-        if let crate::scenario::WorkloadParams::Metadata { mix, .. } = &wspec.params {
-            cell_notes.extend(rename_dir_note(tspec, wspec.threads, mix));
+        if let crate::scenario::WorkloadParams::Metadata(m) = &wspec.params {
+            cell_notes.extend(rename_dir_note(tspec, wspec.threads, &m.mix));
         }
         (warmup, cell_notes)
     }

@@ -347,21 +347,36 @@ pub fn layout(kind: TargetKind, args: &[MkfsArg]) -> Result<Layout, (usize, Stri
             continue;
         };
         let read = if ext4 {
-            ext4_option(&mut l, *letter, value)
+            ext4_layout(&mut l, *letter, value)
         } else {
-            xfs_option(&mut l, *letter, value)
+            xfs_layout(&mut l, *letter, value)
         };
         read.map_err(|what| (*at, format!("-{letter} {value}: {what}")))?;
     }
-    if !ext4 {
-        xfs_inode_fits_checksums(&l, args)?;
+    if !ext4 && !l.crc_off && l.inode_size.is_some_and(|n| n < 512) {
+        let at = args
+            .iter()
+            .rev()
+            .find_map(|a| match a {
+                MkfsArg::Short {
+                    letter: 'i', at, ..
+                } => Some(*at),
+                _ => None,
+            })
+            .unwrap_or(0);
+        return Err((
+            at,
+            "-i size=256: xfs inodes with checksums (the default, crc=1) are at least 512 \
+             bytes; add -m crc=0 or use size=512"
+                .into(),
+        ));
     }
     Ok(l)
 }
 
-/// Reads one mke2fs option with a value into `l`; Err says why mke2fs
-/// would refuse the value.
-fn ext4_option(l: &mut Layout, letter: char, value: &str) -> Result<(), &'static str> {
+/// What one mkfs.ext4 option `-letter value` sets in `l`, or why mkfs
+/// refuses the value.
+fn ext4_layout(l: &mut Layout, letter: char, value: &str) -> Result<(), &'static str> {
     match letter {
         'b' => match ext4_number(value) {
             Some(b) if b.is_power_of_two() && (1024..=65536).contains(&b) => l.block_size = Some(b),
@@ -405,9 +420,9 @@ fn ext4_option(l: &mut Layout, letter: char, value: &str) -> Result<(), &'static
     Ok(())
 }
 
-/// Reads one mkfs.xfs option with a value (`-b size=4k`, `-d size=1g,…`)
-/// into `l`; Err says why mkfs.xfs would refuse it.
-fn xfs_option(l: &mut Layout, letter: char, value: &str) -> Result<(), &'static str> {
+/// What one mkfs.xfs option `-letter value` sets in `l`, or why mkfs
+/// refuses the value.
+fn xfs_layout(l: &mut Layout, letter: char, value: &str) -> Result<(), &'static str> {
     let subopts = || {
         value.split(',').map(|o| {
             o.split_once('=')
@@ -467,31 +482,6 @@ fn xfs_option(l: &mut Layout, letter: char, value: &str) -> Result<(), &'static 
         _ => l.other = true,
     }
     Ok(())
-}
-
-/// xfs checksums (crc=1, the default) need inodes of 512 bytes or more: a
-/// smaller `-i size=` is refused at the last `-i`, unless `-m crc=0`. Only
-/// known once every argument is read, since `-m` may come after `-i`.
-fn xfs_inode_fits_checksums(l: &Layout, args: &[MkfsArg]) -> Result<(), (usize, String)> {
-    if l.crc_off || l.inode_size.is_none_or(|n| n >= 512) {
-        return Ok(());
-    }
-    let at = args
-        .iter()
-        .rev()
-        .find_map(|a| match a {
-            MkfsArg::Short {
-                letter: 'i', at, ..
-            } => Some(*at),
-            _ => None,
-        })
-        .unwrap_or(0);
-    Err((
-        at,
-        "-i size=256: xfs inodes with checksums (the default, crc=1) are at least 512 \
-         bytes; add -m crc=0 or use size=512"
-            .into(),
-    ))
 }
 
 /// The refusal as one line naming the program and the whole argument list

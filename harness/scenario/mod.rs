@@ -15,7 +15,9 @@
 //!
 //! Two steps, as in ripgrep's config: `yaml` + `raw` read the file into
 //! serde structs that mirror it (the only place YAML crates appear), and
-//! `check` turns them into the `spec` model.
+//! `check` turns them into the `spec` model. Each workload kind has its
+//! file in `workloads/`: its parameters, its keys, their defaults and
+//! checks, and how result.json records them.
 
 pub mod budget;
 // rust-version 1.94 turns on clippy lints for `is_none_or` and
@@ -24,6 +26,7 @@ pub mod budget;
 #[allow(clippy::unnecessary_map_or, clippy::manual_is_multiple_of)]
 mod check;
 mod diag;
+mod faults;
 mod host;
 pub mod mkfs_args;
 mod options;
@@ -32,6 +35,7 @@ pub mod profiles;
 mod raw;
 pub mod spec;
 pub mod units;
+mod workloads;
 mod yaml;
 
 #[cfg(test)]

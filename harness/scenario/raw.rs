@@ -1,20 +1,22 @@
 //! The file as written: serde structs mirroring the YAML, every key optional
 //! so that `check` decides defaults and reports every missing key at once.
 //!
-//! Sections are flat structs (one `RawTarget` with every key any target kind
-//! may have) rather than tagged enums, because serde buffers tagged enums and
-//! the error path is lost. Quantities go through unit newtypes that refuse
+//! Sections are plain structs rather than tagged enums, because serde
+//! buffers tagged enums and the error path is lost: one `RawTarget` with
+//! every key any target kind may have; for a workload and a fault,
+//! `RawWorkload` and `RawFault` with the keys every kind has, and each
+//! kind's own struct in its file under `scenario/workloads/` or
+//! `scenario/faults/`. Quantities go through unit newtypes that refuse
 //! bare numbers.
 
 use std::fmt;
 use std::marker::PhantomData;
 use std::time::Duration;
 
-use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 
 use super::diag;
-use super::spec::{CopyUpAction, NoisyPattern, OnError, Resource};
 use super::spec::{TargetKind, WorkloadKind};
 use super::units::{self, DurationRange, SizeRange, UnitError};
 use super::yaml::Node;
@@ -59,6 +61,35 @@ impl<'de, T: Unit> Deserialize<'de> for U<T> {
         }
         d.deserialize_any(V(PhantomData))
     }
+}
+
+/// The keys of serde struct `T`, in declaration order: the list its own
+/// "unknown field" message names, asked of serde rather than written out.
+pub fn fields_of<T: DeserializeOwned>() -> &'static [&'static str] {
+    struct Probe<'a>(&'a mut &'static [&'static str]);
+    impl<'de> Deserializer<'de> for Probe<'_> {
+        type Error = de::value::Error;
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+            Err(de::Error::custom("not a struct"))
+        }
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Self::Error> {
+            *self.0 = fields;
+            Err(de::Error::custom("probed"))
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+            byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map enum
+            identifier ignored_any
+        }
+    }
+    let mut fields: &'static [&'static str] = &[];
+    let _ = T::deserialize(Probe(&mut fields));
+    fields
 }
 
 impl Unit for Duration {
@@ -453,63 +484,29 @@ pub struct RawLoop {
     pub direct_io: Option<bool>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// The keys of a workload entry that are not its kind's own: its name and
+/// kind, how it runs, and the writing settings (`fsync` … `payload`) that
+/// some kinds take (each kind's file says which). A kind's own keys are
+/// read by its file's raw struct.
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawWorkload {
     pub name: Option<String>,
     pub kind: Option<WorkloadKind>,
     pub threads: Option<u64>,
     pub rate: Option<U<Rate>>,
+    pub think_time: Option<U<Duration>>,
+    pub vary: Option<Node>,
     pub fsync: Option<RawFsync>,
     pub sync_call: Option<RawSyncCall>,
     pub fsync_dir: Option<bool>,
-    pub file_size: Option<U<SizeRange>>,
-    pub files_per_dir: Option<u64>,
-    pub record_size: Option<U<SizeRange>>,
-    pub line_size: Option<U<SizeRange>>,
-    pub retain: Option<u64>,
-    pub open_tasks: Option<u64>,
-    pub files: Option<u64>,
-    pub action: Option<CopyUpAction>,
     pub o_direct: Option<bool>,
-    pub think_time: Option<U<Duration>>,
     pub payload: Option<RawPayload>,
-    /// metadata: op → weight; read entry by entry so every bad op or
-    /// weight is reported at its own key.
-    pub mix: Option<Node>,
-    /// sequence: step names and one-key maps, read item by item.
-    pub steps: Option<Vec<Node>>,
-    pub vary: Option<Node>,
 }
 
-impl RawWorkload {
-    /// Keys present that only some kinds may have.
-    pub fn kind_keys(&self) -> Vec<&'static str> {
-        let mut keys = Vec::new();
-        let mut add = |present: bool, k| {
-            if present {
-                keys.push(k)
-            }
-        };
-        add(self.fsync_dir.is_some(), "fsync_dir");
-        add(self.file_size.is_some(), "file_size");
-        add(self.files_per_dir.is_some(), "files_per_dir");
-        add(self.record_size.is_some(), "record_size");
-        add(self.line_size.is_some(), "line_size");
-        add(self.retain.is_some(), "retain");
-        add(self.open_tasks.is_some(), "open_tasks");
-        add(self.files.is_some(), "files");
-        add(self.action.is_some(), "action");
-        add(self.fsync.is_some(), "fsync");
-        add(self.sync_call.is_some(), "sync_call");
-        add(self.o_direct.is_some(), "o_direct");
-        add(self.payload.is_some(), "payload");
-        add(self.mix.is_some(), "mix");
-        add(self.steps.is_some(), "steps");
-        keys
-    }
-}
-
+/// The keys every fault has: its kind, what it selects, and its moment
+/// and trials (taken by a crash). A kind's own keys are read by its file's
+/// raw struct under `scenario/faults/`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawFault {
@@ -519,64 +516,6 @@ pub struct RawFault {
     pub at: Option<U<DurationRange>>,
     pub after_ops: Option<u64>,
     pub trials: Option<u64>,
-    /// throttle: a named volume class.
-    pub profile: Option<String>,
-    /// throttle.
-    pub write_iops: Option<u64>,
-    /// throttle and noisy_neighbor.
-    pub write_bps: Option<U<SizeRate>>,
-    /// throttle.
-    pub read_iops: Option<u64>,
-    /// throttle.
-    pub read_bps: Option<U<SizeRate>>,
-    /// noisy_neighbor.
-    pub fsync_every: Option<U<Size>>,
-    /// noisy_neighbor.
-    pub pattern: Option<NoisyPattern>,
-    /// noisy_neighbor.
-    pub file_size: Option<U<Size>>,
-    /// enospc.
-    pub resource: Option<Resource>,
-    /// enospc.
-    pub on_error: Option<OnError>,
-    /// enospc.
-    pub fill: Option<bool>,
-    /// enospc.
-    pub headroom: Option<U<Size>>,
-    /// enospc.
-    pub headroom_files: Option<u64>,
-    /// eio: backing the thin volume may still allocate once armed.
-    pub after: Option<U<Size>>,
-}
-
-impl RawFault {
-    /// Keys present that only some kinds may have.
-    pub fn kind_keys(&self) -> Vec<&'static str> {
-        let mut keys = Vec::new();
-        let mut add = |present: bool, k| {
-            if present {
-                keys.push(k)
-            }
-        };
-        add(self.at.is_some(), "at");
-        add(self.after_ops.is_some(), "after_ops");
-        add(self.trials.is_some(), "trials");
-        add(self.profile.is_some(), "profile");
-        add(self.write_iops.is_some(), "write_iops");
-        add(self.write_bps.is_some(), "write_bps");
-        add(self.read_iops.is_some(), "read_iops");
-        add(self.read_bps.is_some(), "read_bps");
-        add(self.fsync_every.is_some(), "fsync_every");
-        add(self.pattern.is_some(), "pattern");
-        add(self.file_size.is_some(), "file_size");
-        add(self.resource.is_some(), "resource");
-        add(self.on_error.is_some(), "on_error");
-        add(self.fill.is_some(), "fill");
-        add(self.headroom.is_some(), "headroom");
-        add(self.headroom_files.is_some(), "headroom_files");
-        add(self.after.is_some(), "after");
-        keys
-    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

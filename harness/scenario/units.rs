@@ -170,7 +170,7 @@ pub struct SizeRange {
 }
 
 impl SizeRange {
-    pub fn fixed(v: u64) -> Self {
+    pub const fn fixed(v: u64) -> Self {
         SizeRange { min: v, max: v }
     }
     pub fn is_fixed(&self) -> bool {

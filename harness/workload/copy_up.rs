@@ -20,7 +20,7 @@ use super::payload::{thread_seed, Payload};
 use super::{failed, sys, Step, Worker, Workload};
 use crate::cancel::Cancel;
 use crate::record::{Op, Recorder};
-use crate::scenario::{CopyUpAction, SizeRange, WorkloadParams, WorkloadSpec};
+use crate::scenario::{self, CopyUpAction, SizeRange, WorkloadSpec};
 
 pub struct CopyUp {
     spec: WorkloadSpec,
@@ -30,15 +30,12 @@ pub struct CopyUp {
 }
 
 impl CopyUp {
-    pub fn new(spec: WorkloadSpec) -> CopyUp {
-        let WorkloadParams::CopyUp {
+    pub fn new(spec: WorkloadSpec, params: &scenario::CopyUp) -> CopyUp {
+        let scenario::CopyUp {
             action,
             files,
             file_size,
-        } = spec.params
-        else {
-            unreachable!("built from a copy_up spec")
-        };
+        } = params.clone();
         CopyUp {
             spec,
             action,

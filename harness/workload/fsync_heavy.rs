@@ -16,7 +16,7 @@ use super::sys::AlignedBuf;
 use super::{cname, failed, sys, Step, Worker, Workload};
 use crate::cancel::Cancel;
 use crate::record::{Op, Recorder};
-use crate::scenario::{SizeRange, WorkloadParams, WorkloadSpec};
+use crate::scenario::{self, SizeRange, WorkloadSpec};
 
 pub struct FsyncHeavy {
     spec: WorkloadSpec,
@@ -25,14 +25,11 @@ pub struct FsyncHeavy {
 }
 
 impl FsyncHeavy {
-    pub fn new(spec: WorkloadSpec) -> FsyncHeavy {
-        let WorkloadParams::FsyncHeavy {
+    pub fn new(spec: WorkloadSpec, params: &scenario::FsyncHeavy) -> FsyncHeavy {
+        let scenario::FsyncHeavy {
             record_size,
             file_size,
-        } = spec.params
-        else {
-            unreachable!("built from an fsync_heavy spec")
-        };
+        } = params.clone();
         FsyncHeavy {
             spec,
             record_size,

@@ -56,7 +56,7 @@ use super::sync::Syncer;
 use super::{cname, failed, sys, Step, Worker, Workload};
 use crate::cancel::Cancel;
 use crate::record::{Op, Recorder};
-use crate::scenario::{SizeRange, SyncCall, SyncPolicy, WorkloadParams, WorkloadSpec};
+use crate::scenario::{self, SizeRange, SyncCall, SyncPolicy, WorkloadSpec};
 
 /// Open files a run needs besides the task logs (directories, the interval
 /// log, the target's own descriptors).
@@ -71,16 +71,13 @@ pub struct LogAppend {
 }
 
 impl LogAppend {
-    pub fn new(spec: WorkloadSpec) -> LogAppend {
-        let WorkloadParams::LogAppend {
+    pub fn new(spec: WorkloadSpec, params: &scenario::LogAppend) -> LogAppend {
+        let scenario::LogAppend {
             line_size,
             file_size,
             retain,
             open_tasks,
-        } = spec.params
-        else {
-            unreachable!("built from a log_append spec")
-        };
+        } = params.clone();
         LogAppend {
             spec,
             line_size,
@@ -343,10 +340,18 @@ impl Worker for LogWorker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::{PayloadKind, WorkloadKind};
+    use crate::scenario::{PayloadKind, WorkloadKind, WorkloadParams};
     use crate::workload::testing::counts;
     use std::collections::BTreeMap;
     use std::sync::mpsc::channel;
+
+    /// The workload of a log_append spec.
+    fn workload(s: WorkloadSpec) -> LogAppend {
+        match &s.params {
+            WorkloadParams::LogAppend(p) => LogAppend::new(s.clone(), p),
+            other => panic!("not a log_append spec: {other:?}"),
+        }
+    }
 
     const LINE: SizeRange = SizeRange { min: 40, max: 200 };
     const FILE: SizeRange = SizeRange {
@@ -367,12 +372,12 @@ mod tests {
             o_direct: false,
             think_time: None,
             payload: PayloadKind::Random,
-            params: WorkloadParams::LogAppend {
+            params: WorkloadParams::LogAppend(scenario::LogAppend {
                 line_size: LINE,
                 file_size: FILE,
                 retain,
                 open_tasks,
-            },
+            }),
         }
     }
 
@@ -414,9 +419,7 @@ mod tests {
         seed: u64,
         steps: u64,
     ) -> (LogWorker, BTreeMap<Op, u64>, BTreeMap<Op, u64>) {
-        let mut w = LogAppend::new(s)
-            .build(dir, 0, seed, &Cancel::new())
-            .unwrap();
+        let mut w = workload(s).build(dir, 0, seed, &Cancel::new()).unwrap();
         let (tx, rx) = channel();
         let mut rec = Recorder::new(0, Instant::now(), tx);
         for _ in 0..steps {
@@ -456,7 +459,7 @@ mod tests {
     fn many_open_tasks_interleave_start_under_way_and_live_longer() {
         const OPEN: u32 = 16;
         let dir = tempfile::tempdir().unwrap();
-        let mut w = LogAppend::new(spec(OPEN, 100_000, SyncPolicy::OnClose))
+        let mut w = workload(spec(OPEN, 100_000, SyncPolicy::OnClose))
             .build(dir.path(), 0, 9, &Cancel::new())
             .unwrap();
         // The head start: every slot holds a task part-way through.
@@ -562,7 +565,7 @@ mod tests {
         // syncs are the sum over logs of their lines in the run / 4.
         const OPEN: u64 = 8;
         let dir = tempfile::tempdir().unwrap();
-        let head_lines = LogAppend::new(spec(OPEN as u32, 1, SyncPolicy::Never))
+        let head_lines = workload(spec(OPEN as u32, 1, SyncPolicy::Never))
             .build(dir.path(), 0, 2, &Cancel::new())
             .unwrap()
             .line_seq;
@@ -595,7 +598,7 @@ mod tests {
         let mut s = spec(10_000, 10, SyncPolicy::Never);
         s.threads = u32::MAX;
         let dir = tempfile::tempdir().unwrap();
-        let e = LogAppend::new(s)
+        let e = workload(s)
             .build(dir.path(), 0, 1, &Cancel::new())
             .err()
             .expect("no system allows that many open files");

@@ -72,7 +72,7 @@ use super::payload::{thread_seed, Payload};
 use super::{cname, failed, sys, Step, Worker, Workload};
 use crate::cancel::Cancel;
 use crate::record::{Op, Recorder};
-use crate::scenario::{MetaOp, SizeRange, WorkloadParams, WorkloadSpec};
+use crate::scenario::{self, MetaOp, SizeRange, WorkloadSpec};
 
 pub struct Metadata {
     spec: WorkloadSpec,
@@ -85,16 +85,12 @@ pub struct Metadata {
 pub const BASELINE_DIRS_PER_THREAD: usize = 10;
 
 impl Metadata {
-    pub fn new(spec: WorkloadSpec) -> Metadata {
-        let WorkloadParams::Metadata {
+    pub fn new(spec: WorkloadSpec, params: &scenario::Metadata) -> Metadata {
+        let scenario::Metadata {
             files,
             file_size,
-            ref mix,
-        } = spec.params
-        else {
-            unreachable!("built from a metadata spec")
-        };
-        let mix = mix.clone();
+            mix,
+        } = params.clone();
         Metadata {
             spec,
             files,
@@ -560,10 +556,18 @@ impl Worker for MetaWorker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::{PayloadKind, SyncCall, SyncPolicy, WorkloadKind};
+    use crate::scenario::{PayloadKind, SyncCall, SyncPolicy, WorkloadKind, WorkloadParams};
     use crate::workload::testing::counts;
     use std::sync::mpsc::channel;
     use std::time::Instant;
+
+    /// The workload of a metadata spec.
+    fn workload(s: WorkloadSpec) -> Metadata {
+        match &s.params {
+            WorkloadParams::Metadata(p) => Metadata::new(s.clone(), p),
+            other => panic!("not a metadata spec: {other:?}"),
+        }
+    }
 
     fn spec(files: u64, mix: Vec<(MetaOp, u32)>, fsync_dir: bool) -> WorkloadSpec {
         WorkloadSpec {
@@ -578,11 +582,11 @@ mod tests {
             o_direct: false,
             think_time: None,
             payload: PayloadKind::Random,
-            params: WorkloadParams::Metadata {
+            params: WorkloadParams::Metadata(scenario::Metadata {
                 files,
                 file_size: SizeRange::fixed(100),
                 mix,
-            },
+            }),
         }
     }
 
@@ -597,7 +601,7 @@ mod tests {
     #[test]
     fn draws_follow_the_weights_and_every_op_succeeds() {
         let dir = tempfile::tempdir().unwrap();
-        let w = Metadata::new(spec(100_000, default_mix(), true));
+        let w = workload(spec(100_000, default_mix(), true));
         let mut mw = worker(&w, dir.path(), 0);
         let (tx, rx) = channel();
         let mut rec = Recorder::new(0, Instant::now(), tx);
@@ -659,7 +663,7 @@ mod tests {
             (MetaOp::Rename, 3),
             (MetaOp::Link, 2),
         ];
-        let w = Metadata::new(spec(50, mix, false));
+        let w = workload(spec(50, mix, false));
         let mut mw = worker(&w, dir.path(), 0);
         let (tx, rx) = channel();
         let mut rec = Recorder::new(0, Instant::now(), tx);
@@ -705,7 +709,7 @@ mod tests {
         }
         let mut s = spec(1000, vec![(MetaOp::Unlink, 1)], false);
         s.threads = 2;
-        let w = Metadata::new(s);
+        let w = workload(s);
         let mut a = worker(&w, dir.path(), 0);
         let mut b = worker(&w, dir.path(), 1);
         // A second thread's scan skips the first thread's `t00`.
@@ -736,7 +740,7 @@ mod tests {
     fn same_seed_same_operations() {
         let run = || {
             let dir = tempfile::tempdir().unwrap();
-            let w = Metadata::new(spec(200, default_mix(), false));
+            let w = workload(spec(200, default_mix(), false));
             let mut mw = worker(&w, dir.path(), 0);
             let (tx, _rx) = channel();
             let mut rec = Recorder::new(0, Instant::now(), tx);
@@ -802,7 +806,7 @@ mod tests {
             image(dir.path(), 4, 5, 2);
             let mut s = spec(1000, moving_mix(), true);
             s.threads = 2;
-            let w = Metadata::new(s);
+            let w = workload(s);
             let mut a = worker(&w, dir.path(), 0);
             let mut b = worker(&w, dir.path(), 1);
             // Whole directories per thread, their files with them; the two
@@ -873,7 +877,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut s = spec(1000, vec![(MetaOp::RenameDir, 1)], false);
         s.threads = 2;
-        let w = Metadata::new(s);
+        let w = workload(s);
         let mut a = worker(&w, dir.path(), 0);
         let mut b = worker(&w, dir.path(), 1);
         assert_eq!(a.moving.len(), BASELINE_DIRS_PER_THREAD);
@@ -896,7 +900,7 @@ mod tests {
         image(dir.path(), 1, 3, 0);
         let mut s = spec(1000, vec![(MetaOp::RenameDir, 1)], false);
         s.threads = 2;
-        let w = Metadata::new(s);
+        let w = workload(s);
         let mut a = worker(&w, dir.path(), 0);
         let mut b = worker(&w, dir.path(), 1);
         assert_eq!((a.moving.len(), a.files.len()), (1, 3));

@@ -77,13 +77,13 @@ pub trait Worker: Send {
 /// The workload a spec describes.
 pub fn build(spec: &WorkloadSpec) -> Box<dyn Workload> {
     match &spec.params {
-        WorkloadParams::SmallFiles { .. } => Box::new(small_files::SmallFiles::new(spec.clone())),
-        WorkloadParams::FsyncHeavy { .. } => Box::new(fsync_heavy::FsyncHeavy::new(spec.clone())),
-        WorkloadParams::LogAppend { .. } => Box::new(log_append::LogAppend::new(spec.clone())),
-        WorkloadParams::ReadAtime { .. } => Box::new(read_atime::ReadAtime::new(spec.clone())),
-        WorkloadParams::CopyUp { .. } => Box::new(copy_up::CopyUp::new(spec.clone())),
-        WorkloadParams::Metadata { .. } => Box::new(metadata::Metadata::new(spec.clone())),
-        WorkloadParams::Sequence { .. } => Box::new(sequence::Sequence::new(spec.clone())),
+        WorkloadParams::SmallFiles(p) => Box::new(small_files::SmallFiles::new(spec.clone(), p)),
+        WorkloadParams::FsyncHeavy(p) => Box::new(fsync_heavy::FsyncHeavy::new(spec.clone(), p)),
+        WorkloadParams::LogAppend(p) => Box::new(log_append::LogAppend::new(spec.clone(), p)),
+        WorkloadParams::ReadAtime(p) => Box::new(read_atime::ReadAtime::new(spec.clone(), p)),
+        WorkloadParams::CopyUp(p) => Box::new(copy_up::CopyUp::new(spec.clone(), p)),
+        WorkloadParams::Metadata(p) => Box::new(metadata::Metadata::new(spec.clone(), p)),
+        WorkloadParams::Sequence(p) => Box::new(sequence::Sequence::new(spec.clone(), p)),
     }
 }
 

@@ -20,7 +20,7 @@ use super::payload::{thread_seed, Payload};
 use super::{cname, failed, sys, Step, Worker, Workload};
 use crate::cancel::Cancel;
 use crate::record::{Op, Recorder};
-use crate::scenario::{SizeRange, WorkloadParams, WorkloadSpec};
+use crate::scenario::{self, SizeRange, WorkloadSpec};
 
 pub struct ReadAtime {
     spec: WorkloadSpec,
@@ -29,10 +29,8 @@ pub struct ReadAtime {
 }
 
 impl ReadAtime {
-    pub fn new(spec: WorkloadSpec) -> ReadAtime {
-        let WorkloadParams::ReadAtime { files, file_size } = spec.params else {
-            unreachable!("built from a read_atime spec")
-        };
+    pub fn new(spec: WorkloadSpec, params: &scenario::ReadAtime) -> ReadAtime {
+        let scenario::ReadAtime { files, file_size } = params.clone();
         ReadAtime {
             spec,
             files,

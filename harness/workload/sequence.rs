@@ -46,7 +46,7 @@ use super::sys::AlignedBuf;
 use super::{cname, failed, sys, Step, Worker, Workload};
 use crate::cancel::Cancel;
 use crate::record::{Op, Recorder};
-use crate::scenario::{SeqStep, SizeRange, WorkloadParams, WorkloadSpec};
+use crate::scenario::{self, SeqStep, SizeRange, WorkloadSpec};
 
 /// O_DIRECT's block and buffer alignment.
 const BLOCK: usize = 4096;
@@ -61,16 +61,12 @@ pub struct Sequence {
 }
 
 impl Sequence {
-    pub fn new(spec: WorkloadSpec) -> Sequence {
-        let WorkloadParams::Sequence {
-            ref steps,
+    pub fn new(spec: WorkloadSpec, params: &scenario::Sequence) -> Sequence {
+        let scenario::Sequence {
+            steps,
             files,
             file_size,
-        } = spec.params
-        else {
-            unreachable!("built from a sequence spec")
-        };
-        let steps = steps.clone();
+        } = params.clone();
         Sequence {
             spec,
             steps,
@@ -337,10 +333,18 @@ impl Worker for SeqWorker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::{PayloadKind, SyncCall, SyncPolicy, WorkloadKind};
+    use crate::scenario::{PayloadKind, SyncCall, SyncPolicy, WorkloadKind, WorkloadParams};
     use crate::workload::testing::counts;
     use std::sync::mpsc::channel;
     use std::time::Instant;
+
+    /// The workload of a sequence spec.
+    fn workload(s: WorkloadSpec) -> Sequence {
+        match &s.params {
+            WorkloadParams::Sequence(p) => Sequence::new(s.clone(), p),
+            other => panic!("not a sequence spec: {other:?}"),
+        }
+    }
 
     const K16: SizeRange = SizeRange {
         min: 16 << 10,
@@ -360,11 +364,11 @@ mod tests {
             o_direct,
             think_time: None,
             payload: PayloadKind::Random,
-            params: WorkloadParams::Sequence {
+            params: WorkloadParams::Sequence(scenario::Sequence {
                 steps,
                 files,
                 file_size: K16,
-            },
+            }),
         }
     }
 
@@ -394,7 +398,7 @@ mod tests {
     #[test]
     fn varmail_loop_makes_exactly_the_ops_its_steps_imply() {
         let dir = tempfile::tempdir().unwrap();
-        let w = Sequence::new(spec(varmail(), 20, false, true));
+        let w = workload(spec(varmail(), 20, false, true));
         let mut sw = w.build(dir.path(), 0, 1, &Cancel::new()).unwrap();
         assert_eq!(files_in(dir.path()), 20);
         let (tx, rx) = channel();
@@ -429,7 +433,7 @@ mod tests {
         // The file opened at the end of a pass is written by the next one;
         // the `open` then closes it implicitly.
         let steps = vec![Write(SizeRange::fixed(100)), Fdatasync, Stat, Rename, Open];
-        let w = Sequence::new(spec(steps, 5, false, false));
+        let w = workload(spec(steps, 5, false, false));
         let mut sw = w.build(dir.path(), 0, 2, &Cancel::new()).unwrap();
         let (tx, rx) = channel();
         let mut rec = Recorder::new(0, Instant::now(), tx);
@@ -455,7 +459,7 @@ mod tests {
     fn an_emptied_fileset_ends_the_thread_and_failures_close_the_file() {
         use SeqStep::*;
         let dir = tempfile::tempdir().unwrap();
-        let w = Sequence::new(spec(vec![Unlink], 3, false, false));
+        let w = workload(spec(vec![Unlink], 3, false, false));
         let mut sw = w.build(dir.path(), 0, 3, &Cancel::new()).unwrap();
         let (tx, _rx) = channel();
         let mut rec = Recorder::new(0, Instant::now(), tx);
@@ -467,7 +471,7 @@ mod tests {
         // A step that fails closes the current file: the rename's new name
         // is taken by a directory, behind the workload's back.
         let dir = tempfile::tempdir().unwrap();
-        let w = Sequence::new(spec(vec![Open, Rename], 1, false, false));
+        let w = workload(spec(vec![Open, Rename], 1, false, false));
         let mut sw = w.build(dir.path(), 0, 4, &Cancel::new()).unwrap();
         std::fs::create_dir_all(dir.path().join("t00/f000001/x")).unwrap();
         match sw.step(&mut rec) {
@@ -492,7 +496,7 @@ mod tests {
             Read,
             Close,
         ];
-        let w = Sequence::new(spec(steps, 2, true, false));
+        let w = workload(spec(steps, 2, true, false));
         let mut sw = w.build(dir.path(), 0, 5, &Cancel::new()).unwrap();
         let (tx, rx) = channel();
         let mut rec = Recorder::new(0, Instant::now(), tx);

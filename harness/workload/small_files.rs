@@ -16,7 +16,7 @@ use super::sys::AlignedBuf;
 use super::{cname, failed, sys, Step, Worker, Workload};
 use crate::cancel::Cancel;
 use crate::record::{Op, Recorder};
-use crate::scenario::{SizeRange, WorkloadParams, WorkloadSpec};
+use crate::scenario::{self, SizeRange, WorkloadSpec};
 
 pub struct SmallFiles {
     spec: WorkloadSpec,
@@ -25,14 +25,11 @@ pub struct SmallFiles {
 }
 
 impl SmallFiles {
-    pub fn new(spec: WorkloadSpec) -> SmallFiles {
-        let WorkloadParams::SmallFiles {
+    pub fn new(spec: WorkloadSpec, params: &scenario::SmallFiles) -> SmallFiles {
+        let scenario::SmallFiles {
             file_size,
             files_per_dir,
-        } = spec.params
-        else {
-            unreachable!("built from a small_files spec")
-        };
+        } = params.clone();
         SmallFiles {
             spec,
             file_size,

@@ -1,0 +1,86 @@
+//! `kind: crash`: a power cut. At a moment of the cell (`at`, drawn with
+//! the seed, or `after_ops`) the target's filesystem is shut down, then
+//! remounted and verified: which acknowledged writes survived. Each of
+//! `trials` runs the cell again. Its keys (`at`, `after_ops`, `trials`)
+//! are kept on every [`FaultSpec`](crate::scenario::FaultSpec).
+
+use serde::Deserialize;
+
+use super::{FaultCx, FaultParams, Kind};
+use crate::scenario::check::{At, Ctx};
+use crate::scenario::raw::U;
+use crate::scenario::spec::{FaultKind, Stop, TargetKind};
+use crate::scenario::units::{format_duration, format_duration_exact};
+
+/// A crash has no parameters beyond its moment and trials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Crash;
+
+/// No keys of its own.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Raw {}
+
+impl Kind for Crash {
+    const KIND: FaultKind = FaultKind::Crash;
+    const MOMENT: bool = true;
+    type Raw = Raw;
+
+    /// A moment (`at` or `after_ops`) inside the measured phase, and no
+    /// hostpath target.
+    fn check(_: Raw, cx: &mut Ctx, at: &At, f: &FaultCx) -> Crash {
+        let at_range = f.raw.at.map(|U(r)| r);
+        match (at_range, f.raw.after_ops) {
+            (Some(_), Some(_)) => cx.err(
+                &at.key("after_ops"),
+                "give either `at` or `after_ops`, not both",
+            ),
+            (None, None) => cx.err(
+                &at.key("at"),
+                "a crash needs a moment: `at: 1s..3s` (drawn with the seed) or `after_ops: N`",
+            ),
+            _ => {}
+        }
+        if let (Some(r), Stop::Duration(d)) = (at_range, f.stop) {
+            if r.max >= d && cx.overrides().duration.is_some() {
+                cx.err(
+                    "duration",
+                    format!(
+                        "the measured phase ends before the crash of `{}` can fire (its `at` \
+                         reaches {}); give a longer --duration",
+                        at.base(),
+                        format_duration_exact(r.max)
+                    ),
+                );
+            } else if r.max >= d {
+                cx.err(
+                    &at.key("at"),
+                    format!(
+                        "the crash must fire before the cell ends: `at` reaches {} but `duration` is {}",
+                        format_duration(r.max),
+                        format_duration(d)
+                    ),
+                );
+            }
+        }
+        for t in f.selected() {
+            if t.kind == TargetKind::Hostpath {
+                cx.err(
+                    &at.key("target"),
+                    format!(
+                        "`{}` selects hostpath target `{}`, which a crash cannot hit: \
+                         wpbench never shuts down a filesystem it did not create; narrow `target`",
+                        f.target, t.name
+                    ),
+                );
+            }
+        }
+        Crash
+    }
+}
+
+impl From<Crash> for FaultParams {
+    fn from(p: Crash) -> Self {
+        FaultParams::Crash(p)
+    }
+}

@@ -1,0 +1,328 @@
+//! `kind: sequence`: a loop of `steps` (filebench's flowops, simplified)
+//! over a fileset of `files` per thread. Unit op: `sequence`, one pass.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::{size_or, Kind, Params, WorkloadKind, WorkloadParams, Writes, KIB};
+use crate::record::Op;
+use crate::scenario::check::{At, Ctx};
+use crate::scenario::diag;
+use crate::scenario::raw::U;
+use crate::scenario::units::SizeRange;
+use crate::scenario::yaml::{self, Node};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sequence {
+    /// Steps looped per thread; one pass is one unit op `sequence`.
+    pub steps: Vec<SeqStep>,
+    /// Files each thread makes before the clock (the fileset `open`,
+    /// `read`, `stat`, `unlink` and `rename` pick from).
+    pub files: u64,
+    pub file_size: SizeRange,
+}
+
+/// One step of a `sequence` workload (filebench's flowops, simplified).
+/// A thread has at most one current file: `create` and `open` make one
+/// current, the data and sync steps act on it, `close` ends it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SeqStep {
+    /// Create a new file and make it current.
+    Create,
+    /// Open a file of the fileset, chosen with the seed, and make it current.
+    Open,
+    /// Write this many bytes at the current offset.
+    Write(SizeRange),
+    /// Append this many bytes.
+    Append(SizeRange),
+    Fsync,
+    Fdatasync,
+    Close,
+    /// Read the current file (or, with none, a fileset file) whole.
+    Read,
+    /// Rename a fileset file to a new name.
+    Rename,
+    /// Unlink a fileset file.
+    Unlink,
+    /// stat a fileset file.
+    Stat,
+    Sleep(Duration),
+}
+
+/// The keys as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Raw {
+    file_size: Option<U<SizeRange>>,
+    files: Option<u64>,
+    /// Step names and one-key maps, read item by item.
+    steps: Option<Vec<Node>>,
+}
+
+const DEFAULT_FILES: u64 = 100;
+const DEFAULT_FILE_SIZE: SizeRange = SizeRange::fixed(16 * KIB);
+
+impl Kind for Sequence {
+    const KIND: WorkloadKind = WorkloadKind::Sequence;
+    const WRITES: Writes = Writes {
+        sync: None,
+        fsync_dir: true,
+        o_direct: true,
+        payload: true,
+    };
+    const MAY_RECORD: &'static [Op] = &[
+        Op::Create,
+        Op::Open,
+        Op::Write,
+        Op::Fsync,
+        Op::Fdatasync,
+        Op::Close,
+        Op::Read,
+        Op::Rename,
+        Op::Unlink,
+        Op::Stat,
+        Op::FsyncDir,
+        Op::Sequence,
+        Op::SequenceService,
+    ];
+    type Raw = Raw;
+
+    fn check(raw: Raw, cx: &mut Ctx, at: &At) -> Sequence {
+        let files = raw.files.unwrap_or(DEFAULT_FILES);
+        let steps = check_steps(cx, at, raw.steps.as_deref(), files);
+        Sequence {
+            steps,
+            files,
+            file_size: size_or(raw.file_size, DEFAULT_FILE_SIZE),
+        }
+    }
+}
+
+impl Params for Sequence {
+    fn record(&self) -> Vec<(&'static str, String)> {
+        let steps: Vec<String> = self
+            .steps
+            .iter()
+            .map(|s| format!("{s:?}").to_lowercase())
+            .collect();
+        vec![
+            ("files", self.files.to_string()),
+            ("file_size", self.file_size.to_string()),
+            ("steps", steps.join(",")),
+        ]
+    }
+
+    /// Only when a step writes.
+    fn writes_data(&self) -> bool {
+        self.steps
+            .iter()
+            .any(|s| matches!(s, SeqStep::Write(_) | SeqStep::Append(_)))
+    }
+
+    fn op_sizes(&self) -> Vec<(String, SizeRange)> {
+        let mut sizes = vec![("file_size".to_string(), self.file_size)];
+        for (j, step) in self.steps.iter().enumerate() {
+            match step {
+                SeqStep::Write(r) => sizes.push((format!("steps[{j}].write"), *r)),
+                SeqStep::Append(r) => sizes.push((format!("steps[{j}].append"), *r)),
+                _ => {}
+            }
+        }
+        sizes
+    }
+}
+
+impl From<Sequence> for WorkloadParams {
+    fn from(p: Sequence) -> Self {
+        WorkloadParams::Sequence(p)
+    }
+}
+
+const STEP_WORDS: &[(&str, SeqStep)] = &[
+    ("create", SeqStep::Create),
+    ("open", SeqStep::Open),
+    ("fsync", SeqStep::Fsync),
+    ("fdatasync", SeqStep::Fdatasync),
+    ("close", SeqStep::Close),
+    ("read", SeqStep::Read),
+    ("rename", SeqStep::Rename),
+    ("unlink", SeqStep::Unlink),
+    ("stat", SeqStep::Stat),
+];
+
+const STEP_VALUED: &[&str] = &["write", "append", "sleep"];
+
+fn step_name(step: &SeqStep) -> &'static str {
+    match step {
+        SeqStep::Write(_) => "write",
+        SeqStep::Append(_) => "append",
+        SeqStep::Sleep(_) => "sleep",
+        other => STEP_WORDS
+            .iter()
+            .find(|(_, s)| s == other)
+            .map_or("?", |(n, _)| n),
+    }
+}
+
+fn all_step_names() -> Vec<&'static str> {
+    STEP_WORDS
+        .iter()
+        .map(|(n, _)| *n)
+        .chain(STEP_VALUED.iter().copied())
+        .collect()
+}
+
+/// One item of `steps`, or None (reported).
+fn check_step(cx: &mut Ctx, key: &str, node: &Node) -> Option<SeqStep> {
+    if let Some(word) = node.as_str() {
+        if let Some((_, s)) = STEP_WORDS.iter().find(|(n, _)| *n == word) {
+            return Some(*s);
+        }
+        if STEP_VALUED.contains(&word) {
+            let example = if word == "sleep" { "10ms" } else { "16KiB" };
+            cx.err(
+                key,
+                format!("`{word}` needs a value: write `{{{word}: {example}}}`"),
+            );
+        } else {
+            cx.err(key, diag::unknown("step", word, &all_step_names()));
+        }
+        return None;
+    }
+    let entries = match yaml::entries(node) {
+        Some(e) if e.len() == 1 => e,
+        _ => {
+            cx.err(
+                key,
+                format!(
+                    "a step is a name such as `fsync` or a one-key mapping such as \
+                     `{{write: 16KiB}}`; found {}",
+                    if yaml::is_mapping(node) {
+                        "a mapping with more than one key"
+                    } else {
+                        yaml::describe(node)
+                    }
+                ),
+            );
+            return None;
+        }
+    };
+    let (k, v) = &entries[0];
+    let kp = yaml::join(key, k);
+    match k.as_str() {
+        "write" | "append" => match yaml::from_node::<U<SizeRange>>(v) {
+            Ok(U(r)) if r.max == 0 => {
+                cx.err(&kp, "must be larger than 0B");
+                None
+            }
+            Ok(U(r)) if k == "write" => Some(SeqStep::Write(r)),
+            Ok(U(r)) => Some(SeqStep::Append(r)),
+            Err(e) => {
+                cx.err(&kp, diag::rewrite_serde_message(&e.message));
+                None
+            }
+        },
+        "sleep" => match yaml::from_node::<U<Duration>>(v) {
+            Ok(U(d)) if d.is_zero() => {
+                cx.err(&kp, "must be longer than 0s");
+                None
+            }
+            Ok(U(d)) => Some(SeqStep::Sleep(d)),
+            Err(e) => {
+                cx.err(&kp, diag::rewrite_serde_message(&e.message));
+                None
+            }
+        },
+        w if STEP_WORDS.iter().any(|(n, _)| *n == w) => {
+            cx.err(&kp, format!("`{w}` takes no value; write it as `- {w}`"));
+            None
+        }
+        other => {
+            cx.err(&kp, diag::unknown("step", other, &all_step_names()));
+            None
+        }
+    }
+}
+
+/// Checks `steps` by running the loop twice on paper (the current file
+/// carries from one pass to the next, as it does when the workload runs).
+fn check_steps(cx: &mut Ctx, at: &At, steps: Option<&[Node]>, files: u64) -> Vec<SeqStep> {
+    let key = at.key("steps");
+    let items = match steps {
+        None => {
+            cx.err(
+                &key,
+                "missing required key `steps`, e.g. \
+                 `steps: [create, {append: 16KiB}, fsync, close]`",
+            );
+            return Vec::new();
+        }
+        Some([]) => {
+            cx.err(&key, "needs at least one step");
+            return Vec::new();
+        }
+        Some(items) => items,
+    };
+    let parsed: Vec<Option<SeqStep>> = items
+        .iter()
+        .enumerate()
+        .map(|(j, n)| check_step(cx, &at.key(&format!("steps[{j}]")), n))
+        .collect();
+    if parsed.iter().any(Option::is_none) {
+        return Vec::new();
+    }
+    let steps: Vec<SeqStep> = parsed.into_iter().flatten().collect();
+    let mut open = false;
+    let mut fileset = files;
+    let mut reported = vec![false; steps.len()];
+    let mut fileset_reported = false;
+    for _pass in 0..2 {
+        for (j, step) in steps.iter().enumerate() {
+            let name = step_name(step);
+            let needs_open = matches!(
+                step,
+                SeqStep::Write(_)
+                    | SeqStep::Append(_)
+                    | SeqStep::Fsync
+                    | SeqStep::Fdatasync
+                    | SeqStep::Close
+            );
+            if needs_open && !open && !reported[j] {
+                reported[j] = true;
+                cx.err(
+                    &at.key(&format!("steps[{j}]")),
+                    format!(
+                        "`steps[{j}]` (`{name}`) has no open file: put `create` or `open` before it"
+                    ),
+                );
+            }
+            let needs_fileset = match step {
+                SeqStep::Open | SeqStep::Rename | SeqStep::Unlink | SeqStep::Stat => true,
+                SeqStep::Read => !open,
+                _ => false,
+            };
+            if needs_fileset && fileset == 0 && !fileset_reported {
+                fileset_reported = true;
+                cx.err(
+                    &at.key("files"),
+                    format!(
+                        "is 0, but `steps[{j}]` (`{name}`) picks a file of the fileset \
+                         before any `create` adds one; make `files` at least 1"
+                    ),
+                );
+            }
+            match step {
+                SeqStep::Create => {
+                    open = true;
+                    fileset += 1;
+                }
+                SeqStep::Open => open = true,
+                SeqStep::Close => open = false,
+                SeqStep::Unlink => fileset = fileset.saturating_sub(1),
+                _ => {}
+            }
+        }
+    }
+    steps
+}
