@@ -34,6 +34,7 @@ pub mod plan;
 pub mod profiles;
 mod raw;
 pub mod spec;
+mod targets;
 pub mod units;
 mod workloads;
 mod yaml;

@@ -2,11 +2,10 @@
 //! so that `check` decides defaults and reports every missing key at once.
 //!
 //! Sections are plain structs rather than tagged enums, because serde
-//! buffers tagged enums and the error path is lost: one `RawTarget` with
-//! every key any target kind may have; for a workload and a fault,
-//! `RawWorkload` and `RawFault` with the keys every kind has, and each
-//! kind's own struct in its file under `scenario/workloads/` or
-//! `scenario/faults/`. Quantities go through unit newtypes that refuse
+//! buffers tagged enums and the error path is lost: for a target, a
+//! workload and a fault, `RawTarget`, `RawWorkload` and `RawFault` with the
+//! keys every kind has, and each kind's own struct in its file under
+//! `scenario/targets/`, `scenario/workloads/` or `scenario/faults/`. Quantities go through unit newtypes that refuse
 //! bare numbers.
 
 use std::fmt;
@@ -422,40 +421,18 @@ pub struct RawScenario {
     pub gates: Option<Vec<Node>>,
 }
 
+/// The keys every target has: its name and kind, its options, its size
+/// (taken by tmpfs, ext4 and xfs), and `reuse`. A kind's own keys are read
+/// by its file's raw struct under `scenario/targets/`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawTarget {
     pub name: Option<String>,
     pub kind: Option<TargetKind>,
     pub options: Option<Vec<String>>,
-    pub size: Option<U<Size>>,
-    pub mkfs: Option<Vec<Arg>>,
-    pub path: Option<String>,
-    pub upper: Option<RawUpper>,
-    pub lower: Option<RawLower>,
-    #[serde(rename = "loop")]
-    pub loop_dev: Option<RawLoop>,
     pub reuse: Option<bool>,
     pub vary: Option<Node>,
-}
-
-impl RawTarget {
-    /// Keys present that only some kinds may have.
-    pub fn kind_keys(&self) -> Vec<&'static str> {
-        let mut keys = Vec::new();
-        let mut add = |present: bool, k| {
-            if present {
-                keys.push(k)
-            }
-        };
-        add(self.size.is_some(), "size");
-        add(self.mkfs.is_some(), "mkfs");
-        add(self.path.is_some(), "path");
-        add(self.upper.is_some(), "upper");
-        add(self.lower.is_some(), "lower");
-        add(self.loop_dev.is_some(), "loop");
-        keys
-    }
+    pub size: Option<U<Size>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

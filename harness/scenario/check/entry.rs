@@ -98,6 +98,12 @@ fn unknown_field(key: &str, expected: &[&str]) -> DeError {
     }
 }
 
+/// `keys` in the order of `order` (a key not in it last).
+pub(super) fn in_key_order(mut keys: Vec<&'static str>, order: &[&str]) -> Vec<&'static str> {
+    keys.sort_by_key(|k| order.iter().position(|o| o == k).unwrap_or(order.len()));
+    keys
+}
+
 /// `common`'s keys, then each kind's not listed yet, in order.
 pub(super) fn merged_keys(
     common: &[&'static str],

@@ -11,7 +11,7 @@ use crate::scenario::units::format_size;
 /// string, and together they must pass the mkfs argument rules
 /// (`-e panic`, other devices, undo files … are refused here, before
 /// anything is created).
-pub(super) fn check_mkfs(
+pub(in crate::scenario) fn check_mkfs(
     cx: &mut Ctx,
     at: &At,
     prefix: &str,
@@ -43,7 +43,7 @@ pub(super) fn check_mkfs(
 /// `nr_blocks=`) exclude each other, and the kernel's sizes (`size=`,
 /// `nr_blocks=`, `nr_inodes=`) must be numbers it reads (memparse: digits
 /// with an optional k m g t p e; `size=` also a percentage of RAM).
-pub(super) fn check_tmpfs(
+pub(in crate::scenario) fn check_tmpfs(
     cx: &mut Ctx,
     size_key: &str,
     size: Option<u64>,
@@ -149,7 +149,7 @@ pub(super) fn kernel_number(v: &str) -> Option<u64> {
 
 /// The largest file or filesystem Linux has (loff_t): an image, or a
 /// tmpfs, cannot be larger.
-pub(super) const MAX_FILE: u64 = i64::MAX as u64;
+pub(in crate::scenario) const MAX_FILE: u64 = i64::MAX as u64;
 
 /// mkfs.ext4 with wpbench's arguments (`-F -q -e continue -E
 /// lazy_itable_init=0,lazy_journal_init=0`) and the stock mke2fs.conf
@@ -176,7 +176,7 @@ pub const XFS_MIN_SIZE: u64 = 300 * MIB;
 /// `size` bytes (a target or an overlay's upper) made with `mkfs`
 /// arguments whose layout is `layout` (None when they were refused).
 /// `size_key` is where a size was written; `mkfs_key` the arguments.
-pub(super) fn check_fs_size(
+pub(in crate::scenario) fn check_fs_size(
     cx: &mut Ctx,
     size_key: Option<&str>,
     mkfs_key: &str,

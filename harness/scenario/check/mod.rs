@@ -34,17 +34,20 @@ use targets::target_entry;
 use workloads::workload_entry;
 
 pub use cells::{too_many_cells, MAX_CELLS};
+pub(in crate::scenario) use filesystems::{check_fs_size, check_mkfs, check_tmpfs, MAX_FILE};
 pub use gates::{load_gates_str, GateNames};
+pub(in crate::scenario) use room::MAX_FILES;
+pub(in crate::scenario) use targets::{check_options, check_size, option_paths};
 
 const DEFAULT_DURATION: Duration = Duration::from_secs(10);
 
 const DEFAULT_WARMUP: Duration = Duration::from_secs(1);
 
-pub(super) const KIB: u64 = 1 << 10;
+pub(in crate::scenario) const KIB: u64 = 1 << 10;
 
 pub(super) const MIB: u64 = 1 << 20;
 
-pub(super) const GIB: u64 = 1 << 30;
+pub(in crate::scenario) const GIB: u64 = 1 << 30;
 
 /// A guard against a `vary` that would expand into an unrunnable matrix.
 pub(super) const MAX_VARY: usize = 1000;
@@ -129,7 +132,7 @@ pub(in crate::scenario) struct Ctx<'a> {
 
 impl Ctx<'_> {
     /// Where `key` was written.
-    fn place(&self, key: &str) -> Place {
+    pub(in crate::scenario) fn place(&self, key: &str) -> Place {
         let (line, column) = self.spans.resolve(key);
         Place {
             file: self.file.to_path_buf(),
@@ -472,39 +475,5 @@ fn and_list(items: &[&str]) -> String {
         [] => String::new(),
         [one] => one.to_string(),
         [init @ .., last] => format!("{} and {last}", init.join(", ")),
-    }
-}
-
-/// Whether `key` is a key of this kind of entry; the error names the kinds
-/// that do have it.
-pub(super) fn key_for_kind(
-    key: &str,
-    kind: &str,
-    section: &str,
-    common: &[&str],
-    table: &[(&str, &[&str])],
-) -> Result<(), String> {
-    if common.contains(&key) {
-        return Ok(());
-    }
-    match table.iter().find(|(k, _)| *k == key) {
-        Some((_, kinds)) if kinds.contains(&kind) => Ok(()),
-        Some((_, kinds)) => Err(format!(
-            "`{key}` is not a key of {kind} {section}; it belongs to {}",
-            and_list(kinds)
-        )),
-        None => {
-            let valid: Vec<&str> = common
-                .iter()
-                .copied()
-                .chain(
-                    table
-                        .iter()
-                        .filter(|(_, kinds)| kinds.contains(&kind))
-                        .map(|(k, _)| *k),
-                )
-                .collect();
-            Err(diag::unknown("key", key, &valid))
-        }
     }
 }

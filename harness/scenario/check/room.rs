@@ -210,7 +210,7 @@ fn before_clock(w: &WorkloadSpec, t: &TargetSpec) -> Option<(u128, u128, &'stati
 
 /// More files than any target holds (2^32): before its clock a cell would
 /// take days making them, and wpbench keeps each name in memory.
-pub(super) const MAX_FILES: u64 = 1 << 32;
+pub(in crate::scenario) const MAX_FILES: u64 = 1 << 32;
 
 /// Files and bytes a workload makes before its clock starts must fit in
 /// every target it runs on, where the scenario tells what the target holds

@@ -1,32 +1,98 @@
-//! `targets:` entries: options, sizes, hostPath paths, an overlay's upper
-//! and lower.
+//! `targets:` entries: the keys every kind has (name, options, size,
+//! reuse) and the kind's own, which its file in `scenario/targets/` reads
+//! and checks; options lists, capped and checked.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use super::filesystems::{check_fs_size, check_mkfs, check_tmpfs, MAX_FILE};
+use super::entry::{in_key_order, merged_keys, KeyOwner, Written};
 use super::names::written_name;
-use super::room::MAX_FILES;
-use super::vary::{entries_of, expanded_name};
-use super::{key_for_kind, At, Ctx, GIB, KIB};
-use crate::scenario::diag::{self};
+use super::vary::{entries_of, expanded_name, VaryEntry};
+use super::{and_list, At, Ctx};
+use crate::scenario::diag;
 use crate::scenario::options::{
-    check_option, contradiction, impossible_option, refused_host_path, unverifiable_option,
+    check_option, contradiction, impossible_option, unverifiable_option,
 };
 use crate::scenario::raw::*;
 use crate::scenario::spec::*;
-use crate::scenario::units::{format_size, SizeRange};
-use crate::scenario::yaml::{self, Node};
+use crate::scenario::targets::{size_key, TargetCx, KINDS};
+use crate::scenario::yaml::{self, DeError, Node};
 
-const TARGET_COMMON: &[&str] = &["name", "kind", "options", "reuse", "vary"];
-
-const TARGET_KEYS: &[(&str, &[&str])] = &[
-    ("size", &["tmpfs", "ext4", "xfs"]),
-    ("mkfs", &["ext4", "xfs"]),
-    ("path", &["hostpath"]),
-    ("upper", &["overlay"]),
-    ("lower", &["overlay"]),
-    ("loop", &["ext4", "xfs"]),
+/// The order in which messages list a target entry's keys: the order
+/// wpbench has always listed them in, which no one struct's fields give
+/// now that each kind has its own. Only the order: which keys exist is
+/// the structs'. A key missing here is listed after these.
+const KEY_ORDER: &[&str] = &[
+    "name", "kind", "options", "size", "mkfs", "path", "upper", "lower", "loop", "reuse", "vary",
 ];
+
+/// Every key some target entry may have.
+fn all_keys() -> Vec<&'static str> {
+    in_key_order(
+        merged_keys(fields_of::<RawTarget>(), KINDS.iter().map(|e| (e.fields)())),
+        KEY_ORDER,
+    )
+}
+
+/// Whether a target of `kind` takes `key`.
+fn takes(kind: TargetKind, key: &str) -> bool {
+    let e = kind.entry();
+    if size_key(key) {
+        e.sized
+    } else {
+        fields_of::<RawTarget>().contains(&key) || (e.fields)().contains(&key)
+    }
+}
+
+/// Whether `key` is a key of a `kind` target; the error names the kinds
+/// that do have it, or the keys it has.
+fn key_for_kind(kind: TargetKind, key: &str) -> Result<(), String> {
+    if takes(kind, key) {
+        return Ok(());
+    }
+    let owners: Vec<&str> = KINDS
+        .iter()
+        .filter(|e| takes(e.kind, key))
+        .map(|e| e.kind.as_str())
+        .collect();
+    if !owners.is_empty() {
+        return Err(format!(
+            "`{key}` is not a key of {} targets; it belongs to {}",
+            kind.as_str(),
+            and_list(&owners)
+        ));
+    }
+    let common = fields_of::<RawTarget>()
+        .iter()
+        .copied()
+        .filter(|k| !size_key(k));
+    let own = fields_of::<RawTarget>()
+        .iter()
+        .copied()
+        .filter(|k| takes(kind, k) && size_key(k))
+        .chain((kind.entry().fields)().iter().copied())
+        .collect();
+    let valid: Vec<&str> = common.chain(in_key_order(own, KEY_ORDER)).collect();
+    Err(diag::unknown("key", key, &valid))
+}
+
+/// A target entry as written.
+pub(super) type WrittenTarget = Written<RawTarget>;
+
+impl VaryEntry for WrittenTarget {
+    const WHAT: &'static str = "target";
+
+    fn parse(node: &Node) -> Result<Self, DeError> {
+        let owners = KINDS.iter().map(|e| KeyOwner {
+            fields: e.fields,
+            parse: e.parse,
+        });
+        Written::read(node, owners, all_keys)
+    }
+
+    fn vary(&self) -> Option<&Node> {
+        self.common.vary.as_ref()
+    }
+}
 
 /// Mount options one list may hold. A real mount has a handful; the bound
 /// keeps the per-`vary`-value merging and checking of options cheap.
@@ -71,7 +137,7 @@ pub(super) fn target_entry(cx: &mut Ctx, i: usize, node: &Node) -> Vec<(TargetSp
     // full deserialization reports anything wrong with it.
     let kind: Option<TargetKind> = yaml::get(node, "kind").and_then(|k| yaml::from_node(k).ok());
     let allowed = |k: &str| match kind {
-        Some(kind) => key_for_kind(k, kind.as_str(), "targets", TARGET_COMMON, TARGET_KEYS),
+        Some(kind) => key_for_kind(kind, k),
         None => Ok(()),
     };
     let mut base_checked = false;
@@ -81,14 +147,14 @@ pub(super) fn target_entry(cx: &mut Ctx, i: usize, node: &Node) -> Vec<(TargetSp
         node,
         &allowed,
         true,
-        |cx, raw: &RawTarget, at, opt_paths, label| {
+        |cx, w: &WrittenTarget, at, opt_paths, label| {
             // Name and kind cannot be varied: check them once.
             let base_name = if base_checked {
-                raw.name.clone().unwrap_or_default()
+                w.common.name.clone().unwrap_or_default()
             } else {
                 base_checked = true;
-                let n = written_name(cx, at, raw.name.as_deref());
-                if raw.kind.is_none() {
+                let n = written_name(cx, at, w.common.name.as_deref());
+                if w.common.kind.is_none() {
                     cx.err(
                         &at.key("kind"),
                         "missing required key `kind` (tmpfs, ext4, xfs, overlay or hostpath)",
@@ -96,7 +162,7 @@ pub(super) fn target_entry(cx: &mut Ctx, i: usize, node: &Node) -> Vec<(TargetSp
                 }
                 n
             };
-            check_target(cx, raw, at, opt_paths, &base_name, label)
+            check_target(cx, w, at, opt_paths, &base_name, label)
         },
     )
     .into_iter()
@@ -104,8 +170,53 @@ pub(super) fn target_entry(cx: &mut Ctx, i: usize, node: &Node) -> Vec<(TargetSp
     .collect()
 }
 
+fn check_target(
+    cx: &mut Ctx,
+    w: &WrittenTarget,
+    at: &At,
+    opt_paths: Option<&[String]>,
+    base_name: &str,
+    label: Option<&str>,
+) -> Option<TargetSpec> {
+    let raw = &w.common;
+    let kind = raw.kind?;
+    for k in &w.keys {
+        if let Err(m) = key_for_kind(kind, k) {
+            cx.err(&at.key(k), m);
+        }
+    }
+    let options = raw.options.clone().unwrap_or_default();
+    let paths = match opt_paths {
+        Some(p) => p.to_vec(),
+        None => option_paths(at, "options", options.len()),
+    };
+    let t = TargetCx {
+        options: &options,
+        paths: &paths,
+        size: raw.size,
+    };
+    let entry = kind.entry();
+    let params = (entry.check)(&w.own((entry.fields)()), cx, at, &t)?;
+    let mut spec = TargetSpec {
+        name: expanded_name(base_name, label),
+        base_name: base_name.to_string(),
+        kind,
+        option_places: paths.iter().map(|p| cx.place(p)).collect(),
+        options,
+        size: None,
+        mkfs: Vec::new(),
+        path: None,
+        upper: None,
+        lower: None,
+        loop_dev: LoopSpec::default(),
+        reuse: raw.reuse.unwrap_or(false),
+    };
+    params.put(&mut spec);
+    Some(spec)
+}
+
 /// The options of a `kind` target; `host_path` is a hostPath's `path`.
-fn check_options(
+pub(in crate::scenario) fn check_options(
     cx: &mut Ctx,
     opts: &[String],
     paths: &[String],
@@ -139,292 +250,18 @@ fn check_options(
     }
 }
 
-pub(super) fn option_paths(at: &At, prefix: &str, n: usize) -> Vec<String> {
+pub(in crate::scenario) fn option_paths(at: &At, prefix: &str, n: usize) -> Vec<String> {
     (0..n).map(|j| at.key(&format!("{prefix}[{j}]"))).collect()
 }
 
-fn check_size(cx: &mut Ctx, key: &str, size: Option<U<Size>>) -> Option<u64> {
+pub(in crate::scenario) fn check_size(
+    cx: &mut Ctx,
+    key: &str,
+    size: Option<U<Size>>,
+) -> Option<u64> {
     let size = size.map(|U(Size(s))| s);
     if size == Some(0) {
         cx.err(key, "must be larger than 0B");
     }
     size
 }
-
-fn check_target(
-    cx: &mut Ctx,
-    raw: &RawTarget,
-    at: &At,
-    opt_paths: Option<&[String]>,
-    base_name: &str,
-    label: Option<&str>,
-) -> Option<TargetSpec> {
-    let kind = raw.kind?;
-    for k in raw.kind_keys() {
-        if let Err(m) = key_for_kind(k, kind.as_str(), "targets", TARGET_COMMON, TARGET_KEYS) {
-            cx.err(&at.key(k), m);
-        }
-    }
-    let options = raw.options.clone().unwrap_or_default();
-    let paths = match opt_paths {
-        Some(p) => p.to_vec(),
-        None => option_paths(at, "options", options.len()),
-    };
-    check_options(
-        cx,
-        &options,
-        &paths,
-        kind,
-        raw.path.as_deref().map(Path::new),
-    );
-
-    let block = matches!(kind, TargetKind::Ext4 | TargetKind::Xfs);
-    let size = check_size(cx, &at.key("size"), raw.size);
-    let size = match kind {
-        TargetKind::Ext4 | TargetKind::Xfs => Some(size.unwrap_or(GIB)),
-        TargetKind::Tmpfs => size,
-        _ => None,
-    };
-    let mkfs = if block {
-        let (mkfs, layout) = check_mkfs(cx, at, "mkfs", kind, &raw.mkfs);
-        check_fs_size(
-            cx,
-            raw.size.is_some().then(|| at.key("size")).as_deref(),
-            &at.key("mkfs"),
-            kind,
-            size.unwrap_or(GIB),
-            &mkfs,
-            layout,
-        );
-        mkfs
-    } else {
-        Vec::new()
-    };
-    if kind == TargetKind::Tmpfs {
-        check_tmpfs(cx, &at.key("size"), size, &options, &paths);
-    }
-    let path = match (kind, &raw.path) {
-        (TargetKind::Hostpath, None) => {
-            cx.err(
-                &at.key("path"),
-                "missing required key `path`: the host directory under which wpbench \
-                 works in a fresh subdirectory, e.g. /var/tmp/wpbench",
-            );
-            None
-        }
-        (TargetKind::Hostpath, Some(p)) => {
-            if let Some(m) = impossible_path(p).or_else(|| refused_host_path(Path::new(p))) {
-                cx.err(&at.key("path"), m);
-            }
-            Some(PathBuf::from(p))
-        }
-        _ => None,
-    };
-    let (upper, lower) = if kind == TargetKind::Overlay {
-        let upper = match &raw.upper {
-            None => {
-                cx.err(
-                    &at.key("upper"),
-                    "missing required key `upper`: the filesystem under upperdir and \
-                     workdir, e.g. `upper: {kind: ext4, size: 2GiB}`",
-                );
-                None
-            }
-            Some(u) => check_upper(cx, u, at),
-        };
-        (upper, Some(check_lower(cx, raw.lower.as_ref(), at)))
-    } else {
-        (None, None)
-    };
-    let loop_dev = match (block, raw.loop_dev) {
-        (true, Some(l)) => loop_spec(l),
-        _ => LoopSpec::default(),
-    };
-    Some(TargetSpec {
-        name: expanded_name(base_name, label),
-        base_name: base_name.to_string(),
-        kind,
-        option_places: paths.iter().map(|p| cx.place(p)).collect(),
-        options,
-        size,
-        mkfs,
-        path,
-        upper,
-        lower,
-        loop_dev,
-        reuse: raw.reuse.unwrap_or(false),
-    })
-}
-
-/// Longest path and file name Linux takes (PATH_MAX with its NUL,
-/// NAME_MAX); wpbench adds its own directories under a hostPath, so the
-/// path itself must leave room.
-const PATH_MAX: usize = 4095;
-
-pub(super) const NAME_MAX: usize = 255;
-
-/// Why `p` cannot name a directory at all: a NUL byte (the kernel ends a
-/// path there), a component longer than 255 bytes, or more than 4095 bytes.
-fn impossible_path(p: &str) -> Option<String> {
-    if p.contains('\0') {
-        return Some(
-            "the path holds a NUL byte, which no path can contain (the kernel would end it there)"
-                .into(),
-        );
-    }
-    if let Some(long) = p.split('/').find(|c| c.len() > NAME_MAX) {
-        return Some(format!(
-            "the name `{}` is {} bytes long; Linux file names are at most {NAME_MAX} bytes",
-            diag::abbreviate(long, 40),
-            long.len()
-        ));
-    }
-    if p.len() > PATH_MAX - 128 {
-        return Some(format!(
-            "the path is {} bytes long; Linux paths are at most {PATH_MAX} bytes, and wpbench \
-             needs about 128 of them for its own directories under it",
-            p.len()
-        ));
-    }
-    None
-}
-
-fn loop_spec(l: RawLoop) -> LoopSpec {
-    LoopSpec {
-        direct_io: l.direct_io.unwrap_or(LoopSpec::default().direct_io),
-    }
-}
-
-fn check_upper(cx: &mut Ctx, u: &RawUpper, at: &At) -> Option<Box<BaseFsSpec>> {
-    let key = |k: &str| at.key(&format!("upper.{k}"));
-    let kind = match u.kind {
-        None => {
-            cx.err(
-                &key("kind"),
-                "missing required key `kind` (tmpfs, ext4 or xfs)",
-            );
-            return None;
-        }
-        Some(k @ (TargetKind::Tmpfs | TargetKind::Ext4 | TargetKind::Xfs)) => k,
-        Some(k) => {
-            cx.err(
-                &key("kind"),
-                format!(
-                    "an overlay's upper filesystem is tmpfs, ext4 or xfs, not {}",
-                    k.as_str()
-                ),
-            );
-            return None;
-        }
-    };
-    let block = kind != TargetKind::Tmpfs;
-    if !block {
-        for (present, k) in [(u.mkfs.is_some(), "mkfs"), (u.loop_dev.is_some(), "loop")] {
-            if present {
-                cx.err(
-                    &key(k),
-                    format!("`{k}` is not a key of a tmpfs upper; it belongs to ext4 and xfs"),
-                );
-            }
-        }
-    }
-    let options = u.options.clone().unwrap_or_default();
-    let option_keys = option_paths(at, "upper.options", options.len());
-    check_options(cx, &options, &option_keys, kind, None);
-    let size = check_size(cx, &key("size"), u.size);
-    let mkfs = if block {
-        let (mkfs, layout) = check_mkfs(cx, at, "upper.mkfs", kind, &u.mkfs);
-        check_fs_size(
-            cx,
-            u.size.is_some().then(|| key("size")).as_deref(),
-            &key("mkfs"),
-            kind,
-            size.unwrap_or(GIB),
-            &mkfs,
-            layout,
-        );
-        mkfs
-    } else {
-        check_tmpfs(
-            cx,
-            &key("size"),
-            size,
-            &options,
-            &option_paths(at, "upper.options", options.len()),
-        );
-        Vec::new()
-    };
-    Some(Box::new(BaseFsSpec {
-        kind,
-        option_places: option_keys.iter().map(|p| cx.place(p)).collect(),
-        size: if block {
-            Some(size.unwrap_or(GIB))
-        } else {
-            size
-        },
-        options,
-        mkfs,
-        loop_dev: match (block, u.loop_dev) {
-            (true, Some(l)) => loop_spec(l),
-            _ => LoopSpec::default(),
-        },
-    }))
-}
-
-fn check_lower(cx: &mut Ctx, l: Option<&RawLower>, at: &At) -> LowerSpec {
-    let at_least_one = |cx: &mut Ctx, k: &str, v: Option<u64>| match v {
-        Some(0) => {
-            cx.err(&at.key(&format!("lower.{k}")), "must be at least 1");
-            1
-        }
-        Some(n) => n,
-        None => 1,
-    };
-    let dirs = at_least_one(cx, "dirs", l.and_then(|l| l.dirs));
-    let layers = at_least_one(cx, "layers", l.and_then(|l| l.layers));
-    let layers = match u32::try_from(layers) {
-        Ok(n) if n <= MAX_LOWER_LAYERS => n,
-        _ => {
-            cx.err(
-                &at.key("lower.layers"),
-                format!(
-                    "{layers} layers; overlayfs stacks at most {MAX_LOWER_LAYERS} lower layers"
-                ),
-            );
-            1
-        }
-    };
-    let files = l.and_then(|l| l.files).unwrap_or(0);
-    let file_size = l
-        .and_then(|l| l.file_size)
-        .map_or(SizeRange::fixed(4 * KIB), |U(r)| r);
-    // The lower layers are written on the host's disk before the run;
-    // how much room it has is asked at run time, but no disk holds this.
-    if files > MAX_FILES {
-        cx.err(
-            &at.key("lower.files"),
-            format!(
-                "{files} files; no filesystem wpbench writes the lower layers on holds more \
-                 than {MAX_FILES} (ext4 numbers inodes in 32 bits)"
-            ),
-        );
-    } else if u128::from(files) * u128::from(file_size.min) > u128::from(MAX_FILE) {
-        cx.err(
-            &at.key("lower.files"),
-            format!(
-                "{files} files of at least {} are more than the {} a Linux filesystem holds",
-                format_size(file_size.min),
-                format_size(MAX_FILE)
-            ),
-        );
-    }
-    LowerSpec {
-        files,
-        file_size,
-        dirs,
-        layers,
-    }
-}
-
-/// overlayfs's OVL_MAX_STACK.
-const MAX_LOWER_LAYERS: u32 = 500;

@@ -2,7 +2,6 @@
 
 use super::{At, Ctx, MAX_VARY};
 use crate::scenario::options::merge_options;
-use crate::scenario::raw::*;
 use crate::scenario::yaml::{self, Node};
 
 /// One expansion of an entry with `vary`.
@@ -179,16 +178,6 @@ pub(super) trait VaryEntry: Sized {
     /// The entry as written, or the first key that cannot be read.
     fn parse(node: &Node) -> Result<Self, yaml::DeError>;
     fn vary(&self) -> Option<&Node>;
-}
-
-impl VaryEntry for RawTarget {
-    const WHAT: &'static str = "target";
-    fn parse(node: &Node) -> Result<Self, yaml::DeError> {
-        yaml::from_node(node)
-    }
-    fn vary(&self) -> Option<&Node> {
-        self.vary.as_ref()
-    }
 }
 
 /// Deserializes an entry, expands its `vary`, and checks each expansion.

@@ -8,7 +8,7 @@
 //! serde struct of every key would; a key of another kind is then reported
 //! as such, with the kinds it belongs to.
 
-use super::entry::{merged_keys, KeyOwner, Written};
+use super::entry::{in_key_order, merged_keys, KeyOwner, Written};
 use super::names::written_name;
 use super::vary::{entries_of, expanded_name, VaryEntry};
 use super::{and_list, At, Ctx, GIB, KIB};
@@ -47,16 +47,6 @@ const KEY_ORDER: &[&str] = &[
     "vary",
 ];
 
-fn in_key_order(mut keys: Vec<&'static str>) -> Vec<&'static str> {
-    keys.sort_by_key(|k| {
-        KEY_ORDER
-            .iter()
-            .position(|o| o == k)
-            .unwrap_or(KEY_ORDER.len())
-    });
-    keys
-}
-
 /// The keys every kind has (`name`, `threads` …: [`RawWorkload`]'s that
 /// are not writing keys), in its order.
 fn common_keys() -> impl Iterator<Item = &'static str> {
@@ -68,10 +58,13 @@ fn common_keys() -> impl Iterator<Item = &'static str> {
 
 /// Every key some workload entry may have.
 fn all_keys() -> Vec<&'static str> {
-    in_key_order(merged_keys(
-        fields_of::<RawWorkload>(),
-        KINDS.iter().map(|e| (e.fields)()),
-    ))
+    in_key_order(
+        merged_keys(
+            fields_of::<RawWorkload>(),
+            KINDS.iter().map(|e| (e.fields)()),
+        ),
+        KEY_ORDER,
+    )
 }
 
 /// Whether a workload of `kind` takes `key`.
@@ -108,7 +101,7 @@ fn key_for_kind(kind: WorkloadKind, key: &str) -> Result<(), String> {
         .filter(|k| e.writes.takes(k) == Some(true))
         .chain((e.fields)().iter().copied())
         .collect();
-    let valid: Vec<&str> = common_keys().chain(in_key_order(own)).collect();
+    let valid: Vec<&str> = common_keys().chain(in_key_order(own, KEY_ORDER)).collect();
     Err(diag::unknown("key", key, &valid))
 }
 
