@@ -20,10 +20,6 @@
 //! checks, and how result.json records them.
 
 pub mod budget;
-// rust-version 1.94 turns on clippy lints for `is_none_or` and
-// `is_multiple_of`; check.rs is being reworked on another branch, so its
-// five hits wait for that to land (then `cargo clippy --fix` and drop this).
-#[allow(clippy::unnecessary_map_or, clippy::manual_is_multiple_of)]
 mod check;
 mod diag;
 mod faults;

@@ -290,13 +290,13 @@ impl<'a> Cells<'a> {
         limits: &[(String, Limit)],
     ) -> Vec<(String, String)> {
         let ts = Bits::of(self.targets, |t| {
-            select.target.as_deref().map_or(true, |g| t.selected_by(g))
+            select.target.as_deref().is_none_or(|g| t.selected_by(g))
         });
         let ws = Bits::of(self.workloads, |w| {
             select
                 .workload
                 .as_deref()
-                .map_or(true, |g| w.selected_by(g))
+                .is_none_or(|g| w.selected_by(g))
         });
         if !ts.any() || !ws.any() {
             return Vec::new(); // the glob was reported

@@ -179,7 +179,7 @@ impl Ctx<'_> {
             } else if key.ends_with("kind") {
                 "crash, enospc, eio, throttle or noisy_neighbor"
             } else {
-                "one of the names this key takes (see the README's scenario reference)"
+                "one of the names this key takes (see docs/scenarios.md)"
             };
             message.replace_range(i.., names);
         }

@@ -188,7 +188,7 @@ fn before_clock(w: &WorkloadSpec, t: &TargetSpec) -> Option<(u128, u128, &'stati
         // On an overlay with lower files, copy_up works on those.
         WorkloadParams::CopyUp(CopyUp {
             files, file_size, ..
-        }) if t.lower.as_ref().map_or(true, |l| l.files == 0) => Some((
+        }) if t.lower.as_ref().is_none_or(|l| l.files == 0) => Some((
             n(*files) + n((*files).min(10)),
             n(*files) * n(file_size.min),
             "files",
