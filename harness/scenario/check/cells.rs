@@ -293,10 +293,7 @@ impl<'a> Cells<'a> {
             select.target.as_deref().is_none_or(|g| t.selected_by(g))
         });
         let ws = Bits::of(self.workloads, |w| {
-            select
-                .workload
-                .as_deref()
-                .is_none_or(|g| w.selected_by(g))
+            select.workload.as_deref().is_none_or(|g| w.selected_by(g))
         });
         if !ts.any() || !ws.any() {
             return Vec::new(); // the glob was reported

@@ -367,7 +367,8 @@ const DIRECT_BLOCK: u64 = 4 * KIB;
 
 /// For the kinds that take `o_direct` (small_files, fsync_heavy, sequence).
 fn check_direct_sizes(cx: &mut Ctx, at: &At, params: &WorkloadParams) {
-    let aligned = |r: &SizeRange| r.min.is_multiple_of(DIRECT_BLOCK) && r.max.is_multiple_of(DIRECT_BLOCK);
+    let aligned =
+        |r: &SizeRange| r.min.is_multiple_of(DIRECT_BLOCK) && r.max.is_multiple_of(DIRECT_BLOCK);
     for (key, r) in params.direct_sizes() {
         if !aligned(&r) || r.min == 0 {
             cx.err(
