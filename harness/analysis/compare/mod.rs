@@ -62,7 +62,7 @@ impl Metric {
         })
     }
 
-    pub fn higher_is_better(self) -> bool {
+    fn higher_is_better(self) -> bool {
         self == Metric::Throughput
     }
 
@@ -254,7 +254,7 @@ fn row(key: &(String, String), op: &str, metric: Metric, b: &[f64], n: &[f64]) -
     }
 }
 
-pub fn change_text(r: &Row) -> String {
+fn change_text(r: &Row) -> String {
     format!("{} {:+.1} %", r.metric.name(), r.change * 100.0)
 }
 
