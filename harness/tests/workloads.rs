@@ -184,7 +184,9 @@ fn rename_dir_redirects_with_redirect_dir_on_and_fails_with_exdev_off() {
     while child.try_wait().unwrap().is_none() {
         for upper in uppers(pid, &sb.scratch(), "on") {
             let seen = redirects(&upper);
-            if seen.0.len() >= on.0.len() {
+            // The fullest look wins: once the cell ends, its teardown
+            // removes the whiteouts before the moved directories.
+            if (seen.0.len(), seen.1.len()) >= (on.0.len(), on.1.len()) {
                 on = seen;
             }
         }
