@@ -5,3 +5,4 @@
 
 pub mod compare;
 pub mod gate;
+pub mod verdict;

@@ -1,0 +1,185 @@
+//! The statistics against published tables, and the verdicts both ways:
+//! identical populations (A/A) must almost never be called different, and
+//! a real difference must be found.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::*;
+
+fn close(a: f64, b: f64, tol: f64) -> bool {
+    (a - b).abs() <= tol
+}
+
+#[test]
+fn t_critical_values_match_the_tables() {
+    // Two-sided 95 % (Student's table).
+    for (df, t) in [
+        (1.0, 12.706),
+        (2.0, 4.303),
+        (3.0, 3.182),
+        (5.0, 2.571),
+        (10.0, 2.228),
+    ] {
+        let got = t_critical(0.05, df);
+        assert!(close(got, t, 0.001), "df {df}: {got} vs {t}");
+    }
+    assert!(close(t_critical(0.05, 1e6), 1.960, 0.001));
+    // And the p-value is the inverse: P(|T| ≥ 2.228) with 10 df is 0.05.
+    assert!(close(t_two_sided_p(2.228, 10.0), 0.05, 1e-4));
+    assert_eq!(t_two_sided_p(0.0, 4.0), 1.0);
+}
+
+#[test]
+fn ln_gamma_is_right_where_it_is_known() {
+    assert!(close(ln_gamma(1.0), 0.0, 1e-12));
+    assert!(close(ln_gamma(5.0), 24f64.ln(), 1e-12));
+    assert!(close(
+        ln_gamma(0.5),
+        std::f64::consts::PI.sqrt().ln(),
+        1e-12
+    ));
+}
+
+#[test]
+fn holm_adjusts_step_down_and_stays_monotone() {
+    let adj = holm(&[0.01, 0.04, 0.03, 0.005]);
+    // Sorted: 0.005×4 = 0.02, 0.01×3 = 0.03, 0.03×2 = 0.06, 0.04×1 → 0.06 (monotone).
+    assert_eq!(adj.len(), 4);
+    for (got, want) in adj.iter().zip([0.03, 0.06, 0.06, 0.02]) {
+        assert!(close(*got, want, 1e-12), "{adj:?}");
+    }
+    assert_eq!(holm(&[0.9, 0.8]), vec![1.0, 1.0]);
+    assert!(holm(&[]).is_empty());
+}
+
+#[test]
+fn a_ratio_and_its_interval_on_known_values() {
+    let base = [100.0, 110.0, 90.0, 105.0];
+    let new: Vec<f64> = base.iter().map(|x| x * 2.0).collect();
+    let e = estimate(&base, &new).unwrap();
+    assert!(close(e.ratio, 2.0, 1e-12));
+    // The same spread on both sides, shifted: the interval holds 2.
+    assert!(e.ci_low < 2.0 && e.ci_high > 2.0 && e.ci_low > 1.5, "{e:?}");
+    assert!(e.p < 1e-4, "{e:?}");
+    // Identical constant values: ratio 1, no spread, p = 1.
+    let e = estimate(&[5.0, 5.0], &[5.0, 5.0]).unwrap();
+    assert_eq!((e.ratio, e.ci_low, e.ci_high, e.p), (1.0, 1.0, 1.0, 1.0));
+    // Too few repeats, or a value without a logarithm: nothing to say.
+    assert!(estimate(&[1.0], &[1.0, 2.0]).is_none());
+    assert!(estimate(&[0.0, 1.0], &[1.0, 2.0]).is_none());
+}
+
+#[test]
+fn judging_names_direction_by_metric() {
+    let e = estimate(&[100.0, 101.0, 99.0], &[50.0, 51.0, 49.0]).unwrap();
+    // Latency halved: faster. Throughput halved: slower.
+    assert_eq!(judge(&e, e.p, 0.05, false), Verdict::Faster);
+    assert_eq!(judge(&e, e.p, 0.05, true), Verdict::Slower);
+    // A significant 2 % change is not an effect worth naming.
+    let e = estimate(&[100.0, 100.1, 99.9], &[102.0, 102.1, 101.9]).unwrap();
+    assert!(e.p < 0.001);
+    assert_eq!(judge(&e, e.p, 0.05, true), Verdict::NoDifference);
+    // A wide interval around 1 cannot tell.
+    let e = estimate(&[50.0, 150.0, 100.0], &[60.0, 140.0, 90.0]).unwrap();
+    assert_eq!(judge(&e, e.p, 0.05, true), Verdict::CannotTell);
+}
+
+/// `n` values around `centre` with multiplicative noise of relative
+/// standard deviation `cv` (log-normal, as timing noise is).
+fn noisy(rng: &mut ChaCha8Rng, centre: f64, cv: f64, n: usize) -> Vec<f64> {
+    (0..n)
+        .map(|_| {
+            // Box–Muller.
+            let (u1, u2): (f64, f64) = (rng.random::<f64>().max(1e-12), rng.random());
+            let z = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
+            centre * (cv * z).exp()
+        })
+        .collect()
+}
+
+/// Verdicts of `trials` reports, each comparing `metrics` metrics of two
+/// populations whose true ratio is `ratio`, with `repeats` per side and
+/// noise `cv`; Holm across each report's metrics.
+fn verdicts(
+    seed: u64,
+    trials: usize,
+    metrics: usize,
+    repeats: usize,
+    cv: f64,
+    ratio: f64,
+) -> Vec<Verdict> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut out = Vec::new();
+    for _ in 0..trials {
+        let estimates: Vec<Estimate> = (0..metrics)
+            .map(|_| {
+                let base = noisy(&mut rng, 1000.0, cv, repeats);
+                let new = noisy(&mut rng, 1000.0 * ratio, cv, repeats);
+                estimate(&base, &new).unwrap()
+            })
+            .collect();
+        let adjusted = holm(&estimates.iter().map(|e| e.p).collect::<Vec<_>>());
+        out.extend(
+            estimates
+                .iter()
+                .zip(adjusted)
+                .map(|(e, p)| judge(e, p, DEFAULT_MIN_EFFECT, true)),
+        );
+    }
+    out
+}
+
+fn share(v: &[Verdict], which: &[Verdict]) -> f64 {
+    v.iter().filter(|x| which.contains(x)).count() as f64 / v.len() as f64
+}
+
+/// A/A: the same population on both sides, at the noise a shared machine
+/// shows between repeats (3–10 %), 3 to 10 repeats, 8 metrics per report,
+/// 500 reports each. A claimed difference is a false positive.
+#[test]
+fn an_a_a_comparison_almost_never_claims_a_difference() {
+    for (repeats, cv) in [(3, 0.03), (4, 0.05), (5, 0.10), (10, 0.05)] {
+        let v = verdicts(7 + repeats as u64, 500, 8, repeats, cv, 1.0);
+        let false_positive = share(&v, &[Verdict::Faster, Verdict::Slower]);
+        assert!(
+            false_positive <= 0.01,
+            "{repeats} repeats, cv {cv}: {:.2} % of {} verdicts claimed a difference",
+            false_positive * 100.0,
+            v.len()
+        );
+    }
+    // With enough repeats and little noise, A/A says so: no difference.
+    let v = verdicts(11, 500, 8, 10, 0.02, 1.0);
+    assert!(
+        share(&v, &[Verdict::NoDifference]) >= 0.95,
+        "{:.3}",
+        share(&v, &[Verdict::NoDifference])
+    );
+}
+
+/// A real difference of 30 % at 5 % noise is found with 4 repeats; 10 %
+/// at 3 % noise with 5; each in the right direction.
+#[test]
+fn a_real_difference_is_found() {
+    for (repeats, cv, ratio) in [(4, 0.05, 1.3), (5, 0.03, 1.10), (5, 0.03, 1.0 / 1.10)] {
+        let v = verdicts(21 + repeats as u64, 300, 8, repeats, cv, ratio);
+        let right = if ratio > 1.0 {
+            Verdict::Faster
+        } else {
+            Verdict::Slower
+        };
+        let found = share(&v, &[right]);
+        assert!(
+            found >= 0.95,
+            "{repeats} repeats, cv {cv}, ratio {ratio}: found in {:.1} %",
+            found * 100.0
+        );
+        let wrong = if ratio > 1.0 {
+            Verdict::Slower
+        } else {
+            Verdict::Faster
+        };
+        assert_eq!(share(&v, &[wrong]), 0.0);
+    }
+}
