@@ -10,10 +10,12 @@
 //!   confidence interval is Welch's t interval of the difference of the
 //!   log means, exponentiated. Welch's test gives the p-value; it does not
 //!   assume equal variances (a tmpfs and an ext4 are anything but).
-//! - **Many metrics at once.** A comparison reports several metrics and
-//!   ops, and a run several comparisons; the p-values of one report are
-//!   adjusted together with Holm's step-down method, which holds the
-//!   chance of *any* false claim at α without assuming independence.
+//! - **Many metrics at once.** A report compares several metrics and
+//!   ops, and a run several targets; the p-values of one report are
+//!   adjusted together with Benjamini–Hochberg's step-up method. When no
+//!   difference is real (an A/A test) it holds the chance of *any* false
+//!   claim at α, like Holm's; when some are real it keeps the power to
+//!   find the others, which Holm's spends on the count of metrics.
 //! - **An effect worth naming.** A significant difference smaller than
 //!   `min_effect` (default 5 %) is not a verdict: a machine's noise floor
 //!   makes tiny differences "significant" given enough repeats, and nobody
@@ -27,37 +29,11 @@
 //! With fewer than two repeats on a side there is no spread to build an
 //! interval from: the verdict is "cannot tell", asking for `repeat: ≥ 3`.
 
-use serde::{Deserialize, Serialize};
-
 /// Confidence of every interval, and the family-wise significance level.
 pub const CONFIDENCE: f64 = 0.95;
-/// The smallest change a verdict names unless the user says otherwise.
-pub const DEFAULT_MIN_EFFECT: f64 = 0.05;
+pub use crate::scenario::DEFAULT_MIN_EFFECT;
 
-/// What one comparison concluded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Verdict {
-    /// Better by more than `min_effect`, and significant after correction.
-    Faster,
-    /// Worse by more than `min_effect`, and significant after correction.
-    Slower,
-    /// The whole interval lies within ±`min_effect`.
-    NoDifference,
-    /// Neither: too few repeats, or an interval too wide to say.
-    CannotTell,
-}
-
-impl Verdict {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Faster => "faster",
-            Verdict::Slower => "slower",
-            Verdict::NoDifference => "no difference",
-            Verdict::CannotTell => "cannot tell",
-        }
-    }
-}
+pub use crate::result::Verdict;
 
 /// The ratio new/base of one metric, with its interval and test, before
 /// correction for the other comparisons of the report.
@@ -109,19 +85,104 @@ pub fn estimate(base: &[f64], new: &[f64]) -> Option<Estimate> {
     })
 }
 
-/// Holm's step-down adjustment of `p`: each adjusted value, in the input
-/// order, to be compared with α. Monotone, and never above 1.
-pub fn holm(p: &[f64]) -> Vec<f64> {
+/// Benjamini–Hochberg's step-up adjustment of `p`: each adjusted value,
+/// in the input order, to be compared with α. Monotone in `p`, never
+/// below its input, never above 1.
+pub fn benjamini_hochberg(p: &[f64]) -> Vec<f64> {
     let m = p.len();
     let mut order: Vec<usize> = (0..m).collect();
     order.sort_by(|&a, &b| p[a].total_cmp(&p[b]));
     let mut adjusted = vec![0.0; m];
-    let mut running: f64 = 0.0;
-    for (rank, &i) in order.iter().enumerate() {
-        running = running.max(((m - rank) as f64 * p[i]).min(1.0));
-        adjusted[i] = running;
+    let mut running: f64 = 1.0;
+    for (rank, &i) in order.iter().enumerate().rev() {
+        running = running.min(p[i] * m as f64 / (rank + 1) as f64);
+        adjusted[i] = running.min(1.0);
     }
     adjusted
+}
+
+/// One comparison to judge: each side's per-repeat values.
+#[derive(Debug, Clone, Copy)]
+pub struct Sides<'a> {
+    pub base: &'a [f64],
+    pub new: &'a [f64],
+    /// Throughput (a ratio above 1 is faster) rather than latency.
+    pub higher_is_better: bool,
+}
+
+/// A comparison judged with the others of its report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Judged {
+    pub estimate: Option<Estimate>,
+    /// The p-value after adjustment over the report.
+    pub p_adjusted: Option<f64>,
+    pub verdict: Verdict,
+    /// Why a verdict is weaker than it looks, or why there is none.
+    pub warnings: Vec<String>,
+}
+
+/// Judges every comparison of one report together: estimates, the
+/// p-values adjusted over all of them, verdicts at `min_effect`.
+pub fn judge_all(all: &[Sides], min_effect: f64) -> Vec<Judged> {
+    let estimates: Vec<Option<Estimate>> = all.iter().map(|s| estimate(s.base, s.new)).collect();
+    let raw: Vec<f64> = estimates.iter().flatten().map(|e| e.p).collect();
+    let mut adjusted = benjamini_hochberg(&raw).into_iter();
+    all.iter()
+        .zip(estimates)
+        .map(|(sides, e)| {
+            let Some(e) = e else {
+                return Judged {
+                    estimate: None,
+                    p_adjusted: None,
+                    verdict: Verdict::CannotTell,
+                    warnings: vec![why_no_estimate(sides)],
+                };
+            };
+            let p = adjusted.next().unwrap_or(1.0);
+            let verdict = judge(&e, p, min_effect, sides.higher_is_better);
+            Judged {
+                estimate: Some(e),
+                p_adjusted: Some(p),
+                verdict,
+                warnings: caveats(&e, verdict, min_effect),
+            }
+        })
+        .collect()
+}
+
+/// Why a pair of samples has no ratio.
+fn why_no_estimate(s: &Sides) -> String {
+    match s.base.len().min(s.new.len()) {
+        0 => "one side has no repeat where the op succeeded".to_string(),
+        1 => "1 repeat: no spread to build an interval from; a verdict needs `repeat: ≥ 3`"
+            .to_string(),
+        _ => "a value of zero (or not a number) has no ratio".to_string(),
+    }
+}
+
+/// What a reader should know about a verdict beyond its word.
+fn caveats(e: &Estimate, verdict: Verdict, min_effect: f64) -> Vec<String> {
+    let mut w = Vec::new();
+    let effect = e.ratio.max(1.0 / e.ratio) - 1.0;
+    let width = e.ci_high / e.ci_low - 1.0;
+    match verdict {
+        Verdict::Faster | Verdict::Slower if width > effect => w.push(format!(
+            "the interval ({:.0} % wide) is wider than the effect it names ({:.0} %)",
+            width * 100.0,
+            effect * 100.0
+        )),
+        Verdict::CannotTell => w.push(format!(
+            "the interval [{:.2}, {:.2}] reaches beyond ±{:.0} %; more repeats narrow it",
+            e.ci_low,
+            e.ci_high,
+            min_effect * 100.0
+        )),
+        _ => {}
+    }
+    if e.n_base.min(e.n_new) < 3 {
+        w.push("fewer than 3 repeats: the interval is wide; use `repeat: ≥ 3`".into());
+    }
+    w
 }
 
 /// The verdict on one estimate whose p-value was adjusted to `p_adjusted`.

@@ -62,6 +62,9 @@ pub(super) enum Command {
         /// What to print.
         #[arg(long, value_enum, default_value_t = CompareFormat::Text)]
         format: CompareFormat,
+        /// The smallest change a verdict names, e.g. `10%`.
+        #[arg(long, value_parser = parse_min_effect, default_value = "5%")]
+        min_effect: f64,
     },
     /// Combine run directories (the nodes of a fleet, or many runs) into one
     /// run directory: matching cells' histograms added exactly, counts and
@@ -239,6 +242,14 @@ pub(super) struct RunArgs {
     pub(super) scratch: Option<PathBuf>,
     #[command(flatten)]
     pub(super) gating: GateOptions,
+}
+
+fn parse_min_effect(s: &str) -> std::result::Result<f64, String> {
+    match crate::scenario::units::parse_percent(s) {
+        Ok(m) if (0.0..1.0).contains(&m) => Ok(m),
+        Ok(_) => Err(format!("`{s}`: must be at least 0% and below 100%")),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 fn parse_duration_arg(s: &str) -> std::result::Result<Duration, String> {

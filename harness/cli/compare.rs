@@ -1,5 +1,5 @@
-//! `wpbench compare`: two runs side by side, per cell and op, with whether
-//! each change is significant across the repeats.
+//! `wpbench compare`: two runs side by side, per cell and op, as ratios
+//! with intervals and verdicts across the repeats.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -9,9 +9,14 @@ use super::gating::read_run;
 use crate::error::{Error, Result};
 use crate::report;
 
-pub(super) fn compare(base: &Path, new: &Path, format: CompareFormat) -> Result<ExitCode> {
+pub(super) fn compare(
+    base: &Path,
+    new: &Path,
+    format: CompareFormat,
+    min_effect: f64,
+) -> Result<ExitCode> {
     let (base, new) = (read_run(base)?, read_run(new)?);
-    let c = report::compare::compare(&base, &new);
+    let c = report::compare::compare(&base, &new, min_effect);
     let text = match format {
         CompareFormat::Text => report::compare::render_text(&c),
         CompareFormat::Markdown => report::compare::render_markdown(&c),

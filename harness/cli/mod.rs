@@ -32,7 +32,12 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Baseline(BaselineCommand::Save { run, name, dir }) => {
             baseline::save(&run, &name, &dir)
         }
-        Command::Compare { base, new, format } => compare::compare(&base, &new, format),
+        Command::Compare {
+            base,
+            new,
+            format,
+            min_effect,
+        } => compare::compare(&base, &new, format, min_effect),
         Command::Merge { runs, out, force } => merge::merge(&runs, &out, force),
         Command::Cleanup { scratch } => cleanup::cleanup(scratch),
         Command::K8s(K8sCommand::Render(args)) => k8s::render(&args),

@@ -114,6 +114,7 @@ pub(super) fn run(args: RunArgs) -> Result<ExitCode> {
             let _ = out.write_all(&report::json::render(&result));
         }
         Format::Text if !args.quiet => {
+            print!("{}", report::verdicts::render_terminal(&result));
             eprintln!(
                 "wrote {0}/result.json, {0}/report.html, {0}/summary.md, charts/ and {1} interval logs",
                 out_dir.display(),

@@ -186,6 +186,12 @@ fn new_result(scenario: &Scenario, plan: &Plan, opts: &RunOptions) -> RunResult 
         command: opts.command.clone(),
         cells: Vec::new(),
         sources: Vec::new(),
+        compare: crate::result::CompareInfo {
+            pairs: scenario.comparison_pairs(),
+            min_effect: scenario.compare.min_effect,
+        },
+        comparisons: Vec::new(),
+        noise: Vec::new(),
     }
 }
 
@@ -209,6 +215,8 @@ fn finish(
         Err(_) => RunStatus::Failed,
     };
     let problems = scratch.remove_all();
+    // Verdicts and noise over every cell measured, an interrupted run's too.
+    crate::analysis::conclude(&mut result);
     let written = write(&result).and_then(|()| {
         let (_, unreadable) = ctx.run_dir.write_reports(&result).map_err(|e| {
             output_error(

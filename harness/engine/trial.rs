@@ -133,6 +133,7 @@ impl Trial<'_> {
             provision_s: record.provision_s,
             teardown_s: record.teardown_s,
             notes,
+            interval_cv: None,
             sources: Vec::new(),
         };
         Ok((cell_result, fault))

@@ -1,4 +1,4 @@
-//! compare's renderers: a [`Comparison`] (from `analysis::compare`) as
+//! compare's renderers: a [`RunComparison`] (from `analysis::compare`) as
 //! text for the terminal, Markdown for a PR comment and a self-contained
 //! HTML page with each cell's percentile spectra overlaid.
 
@@ -7,27 +7,64 @@ use std::fmt::Write as _;
 use super::charts::{percentile_spectrum, Chart, ChartText, LatencySeries};
 use super::summary::escape;
 pub use crate::analysis::compare::*;
-use crate::result::{CellResult, RunResult};
+use crate::analysis::inrun::groups;
+use crate::result::{CellResult, Comparison, RunResult, Verdict};
 
-fn p_text(r: &Row) -> String {
-    r.p.map_or("-".into(), |p| format!("{p:.3}"))
+/// How the verdicts were reached, in one sentence.
+fn method(c: &RunComparison) -> String {
+    format!(
+        "Ratios new/base of the per-repeat values with 95 % intervals (Welch's t on their \
+         logarithms); p-values adjusted together (Benjamini–Hochberg); a verdict names only a \
+         change beyond ±{:.0} %.",
+        c.min_effect * 100.0
+    )
 }
 
-fn mark(r: &Row) -> &'static str {
-    match r.direction {
-        Direction::Better => "better",
-        Direction::Worse => "WORSE",
-        Direction::Unchanged => "",
-    }
+/// The columns of one row after target/workload: op, metric, base, new,
+/// ratio [interval], adjusted p, repeats, verdict.
+fn columns(r: &Comparison) -> [String; 8] {
+    let ratio = match (r.ratio, r.ci_low, r.ci_high) {
+        (Some(x), Some(lo), Some(hi)) => format!("{x:.2} [{lo:.2}, {hi:.2}]"),
+        _ => "-".into(),
+    };
+    let verdict = match r.verdict {
+        Verdict::Faster => "FASTER",
+        Verdict::Slower => "SLOWER",
+        Verdict::NoDifference => "same",
+        Verdict::CannotTell => "?",
+    };
+    [
+        r.op.clone(),
+        r.metric.name().into(),
+        r.metric.format(r.baseline_value),
+        r.metric.format(r.target_value),
+        ratio,
+        r.p_value.map_or("-".into(), |p| format!("{p:.3}")),
+        format!("{}/{}", r.n_baseline, r.n_target),
+        verdict.into(),
+    ]
+}
+
+fn rows_of<'a>(
+    c: &'a RunComparison,
+    cell: &'a CellVerdict,
+) -> impl Iterator<Item = &'a Comparison> {
+    c.rows
+        .iter()
+        .filter(move |r| r.target == cell.target && r.workload == cell.workload)
 }
 
 /// A table per cell for the terminal.
-pub fn render_text(c: &Comparison) -> String {
+pub fn render_text(c: &RunComparison) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "base {} ({}) → new {} ({}); Mann–Whitney over repeats, significant at p < {}",
-        c.base.run_id, c.base.scenario, c.new.run_id, c.new.scenario, c.alpha
+        "base {} ({}) → new {} ({})\n{}",
+        c.base.run_id,
+        c.base.scenario,
+        c.new.run_id,
+        c.new.scenario,
+        method(c)
     );
     for cell in &c.cells {
         let _ = writeln!(out, "\n{} / {}", cell.target, cell.workload);
@@ -36,28 +73,17 @@ pub fn render_text(c: &Comparison) -> String {
         }
         let _ = writeln!(
             out,
-            "  {:<10} {:<10} {:>10} {:>10} {:>9} {:>7} {:>5}  ",
-            "op", "metric", "base", "new", "change", "p", "n"
+            "  {:<12} {:<10} {:>10} {:>10} {:>20} {:>6} {:>5}  ",
+            "op", "metric", "base", "new", "new/base [95 %]", "p", "n"
         );
-        for r in c
-            .rows
-            .iter()
-            .filter(|r| r.target == cell.target && r.workload == cell.workload)
-        {
+        for r in rows_of(c, cell) {
+            let [op, metric, base, new, ratio, p, n, verdict] = columns(r);
             let _ = writeln!(
                 out,
-                "  {:<10} {:<10} {:>10} {:>10} {:>+8.1}% {:>7} {:>5}  {}",
-                r.op,
-                r.metric.name(),
-                r.metric.format(r.base),
-                r.metric.format(r.new),
-                r.change * 100.0,
-                p_text(r),
-                format!("{}/{}", r.n_base, r.n_new),
-                mark(r)
+                "  {op:<12} {metric:<10} {base:>10} {new:>10} {ratio:>20} {p:>6} {n:>5}  {verdict}"
             );
         }
-        let _ = writeln!(out, "  verdict ({}): {}", cell.op, cell.verdict);
+        let _ = writeln!(out, "  verdict ({}): {}", cell.op, cell.line);
     }
     for (which, list) in [("base", &c.only_in_base), ("new", &c.only_in_new)] {
         if !list.is_empty() {
@@ -68,19 +94,18 @@ pub fn render_text(c: &Comparison) -> String {
 }
 
 /// The same as Markdown: a verdict table, then the figures.
-pub fn render_markdown(c: &Comparison) -> String {
+pub fn render_markdown(c: &RunComparison) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "# wpbench compare: {} → {}\n\nbase `{}` ({}), new `{}` ({}). A change is significant \
-         when a two-sided Mann–Whitney U test over the per-repeat values gives p < {}.\n",
+        "# wpbench compare: {} → {}\n\nbase `{}` ({}), new `{}` ({}). {}\n",
         escape(&c.base.scenario),
         escape(&c.new.scenario),
         c.base.run_id,
         escape(&c.base.started_at),
         c.new.run_id,
         escape(&c.new.started_at),
-        c.alpha
+        method(c)
     );
     out.push_str("## Verdicts\n\n| target | workload | op | verdict | mount options |\n|---|---|---|---|---|\n");
     for cell in &c.cells {
@@ -90,32 +115,27 @@ pub fn render_markdown(c: &Comparison) -> String {
             escape(&cell.target),
             escape(&cell.workload),
             escape(&cell.op),
-            escape(&cell.verdict),
+            escape(&cell.line),
             cell.options
                 .as_ref()
                 .map_or("same".into(), |(b, n)| escape(&format!("{b} → {n}")))
         );
     }
     out.push_str(
-        "\n## Figures\n\n| target | workload | op | metric | base | new | change | p | repeats | |\n\
+        "\n## Figures\n\n| target | workload | op | metric | base | new | new/base [95 %] | p | repeats | verdict |\n\
          |---|---|---|---|---:|---:|---:|---:|---:|---|\n",
     );
-    for r in &c.rows {
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} | {} | {} | {:+.1} % | {} | {}/{} | {} |",
-            escape(&r.target),
-            escape(&r.workload),
-            escape(&r.op),
-            r.metric.name(),
-            r.metric.format(r.base),
-            r.metric.format(r.new),
-            r.change * 100.0,
-            p_text(r),
-            r.n_base,
-            r.n_new,
-            mark(r)
-        );
+    for cell in &c.cells {
+        for r in rows_of(c, cell) {
+            let cols = columns(r).map(|x| escape(&x));
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} |",
+                escape(&r.target),
+                escape(&r.workload),
+                cols.join(" | ")
+            );
+        }
     }
     for (which, list) in [("base", &c.only_in_base), ("new", &c.only_in_new)] {
         if !list.is_empty() {
@@ -142,12 +162,12 @@ fn merged(cells: &[&CellResult], op: &str) -> Option<hdrhistogram::Histogram<u64
 
 /// For each compared cell, base and new percentile spectra of its unit op
 /// overlaid in one chart.
-pub fn spectra(base: &RunResult, new: &RunResult, c: &Comparison) -> Vec<Chart> {
+pub fn spectra(base: &RunResult, new: &RunResult, c: &RunComparison) -> Vec<Chart> {
     let (gb, gn) = (groups(base), groups(new));
     c.cells
         .iter()
         .filter_map(|cell| {
-            let key = (cell.target.clone(), cell.workload.clone());
+            let key = (cell.target.as_str(), cell.workload.as_str());
             let series = [("base", gb.get(&key)?), ("new", gn.get(&key)?)]
                 .into_iter()
                 .filter_map(|(label, cells)| {
@@ -189,7 +209,7 @@ pub fn spectra(base: &RunResult, new: &RunResult, c: &Comparison) -> Vec<Chart> 
 
 /// The comparison as one self-contained page: verdicts, figures, and the
 /// overlaid spectra inline.
-pub fn render_html(c: &Comparison, spectra: &[Chart]) -> String {
+pub fn render_html(c: &RunComparison, spectra: &[Chart]) -> String {
     use super::html::escape as h;
     let mut out = String::new();
     let _ = write!(
@@ -197,8 +217,7 @@ pub fn render_html(c: &Comparison, spectra: &[Chart]) -> String {
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <title>wpbench compare: {} → {}</title>\n<style>{}</style>\n</head>\n<body>\n\
          <h1>wpbench compare: {} → {}</h1>\n<p>base <code>{}</code> ({}), new <code>{}</code> ({}). \
-         A change is significant when a two-sided Mann–Whitney U test over the per-repeat values \
-         gives p &lt; {}.</p>\n",
+         {}</p>\n",
         h(&c.base.scenario),
         h(&c.new.scenario),
         super::html::STYLE,
@@ -208,7 +227,7 @@ pub fn render_html(c: &Comparison, spectra: &[Chart]) -> String {
         h(&c.base.started_at),
         h(&c.new.run_id),
         h(&c.new.started_at),
-        c.alpha
+        h(&method(c))
     );
     out.push_str("<h2 id=\"verdicts\">Verdicts</h2>\n<table>\n<thead><tr><th>target</th><th>workload</th><th>op</th><th>verdict</th><th>mount options</th></tr></thead>\n<tbody>\n");
     for cell in &c.cells {
@@ -218,29 +237,32 @@ pub fn render_html(c: &Comparison, spectra: &[Chart]) -> String {
             h(&cell.target),
             h(&cell.workload),
             h(&cell.op),
-            h(&cell.verdict),
+            h(&cell.line),
             cell.options
                 .as_ref()
                 .map_or("same".into(), |(b, n)| h(&format!("{b} → {n}")))
         );
     }
-    out.push_str("</tbody>\n</table>\n<h2 id=\"figures\">Figures</h2>\n<table>\n<thead><tr><th>target</th><th>workload</th><th>op</th><th>metric</th><th>base</th><th>new</th><th>change</th><th>p</th><th>repeats</th><th></th></tr></thead>\n<tbody>\n");
-    for r in &c.rows {
-        let _ = writeln!(
-            out,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{:+.1} %</td><td class=\"num\">{}</td><td class=\"num\">{}/{}</td><td>{}</td></tr>",
-            h(&r.target),
-            h(&r.workload),
-            h(&r.op),
-            r.metric.name(),
-            h(&r.metric.format(r.base)),
-            h(&r.metric.format(r.new)),
-            r.change * 100.0,
-            p_text(r),
-            r.n_base,
-            r.n_new,
-            mark(r)
-        );
+    out.push_str("</tbody>\n</table>\n<h2 id=\"figures\">Figures</h2>\n<table>\n<thead><tr><th>target</th><th>workload</th><th>op</th><th>metric</th><th>base</th><th>new</th><th>new/base [95 %]</th><th>p</th><th>repeats</th><th>verdict</th></tr></thead>\n<tbody>\n");
+    for cell in &c.cells {
+        for r in rows_of(c, cell) {
+            let cols = columns(r);
+            let _ = write!(
+                out,
+                "<tr><td>{}</td><td>{}</td>",
+                h(&r.target),
+                h(&r.workload)
+            );
+            for (i, col) in cols.iter().enumerate() {
+                let class = if (2..7).contains(&i) {
+                    " class=\"num\""
+                } else {
+                    ""
+                };
+                let _ = write!(out, "<td{class}>{}</td>", h(col));
+            }
+            out.push_str("</tr>\n");
+        }
     }
     out.push_str("</tbody>\n</table>\n<h2 id=\"spectra\">Percentile spectra</h2>\n");
     if spectra.is_empty() {
@@ -267,6 +289,7 @@ pub fn render_html(c: &Comparison, spectra: &[Chart]) -> String {
 mod tests {
     use super::*;
     use crate::report::fixtures::*;
+    use crate::result::Metric;
 
     /// A run of `repeats` repeats of ext4/read with p99s and rates around
     /// the given centres (a little spread, as real repeats have).
@@ -284,65 +307,79 @@ mod tests {
     }
 
     #[test]
-    fn a_run_against_itself_changes_nothing() {
+    fn a_run_against_itself_is_no_different() {
         let r = run(100, 5000.0, 5, "rw,relatime");
-        let c = compare(&r, &r);
+        let c = compare(&r, &r, 0.05);
         assert_eq!(c.cells.len(), 1);
-        assert!(c.rows.iter().all(|r| !r.significant && r.change == 0.0));
-        assert!(
-            c.cells[0].verdict.starts_with("no significant change"),
-            "{:?}",
-            c.cells
-        );
+        assert!(c
+            .rows
+            .iter()
+            .all(|r| r.verdict == Verdict::NoDifference && r.ratio == Some(1.0)));
+        assert_eq!(c.cells[0].verdict, Verdict::NoDifference);
+        assert_eq!(c.cells[0].line, "no difference within ±5 %");
         assert!(c.cells[0].options.is_none());
     }
 
     #[test]
-    fn a_real_difference_is_significant_and_says_which_way() {
+    fn a_real_difference_is_found_and_says_which_way() {
         let base = run(300, 3000.0, 5, "rw,strictatime");
         let new = run(100, 5000.0, 5, "rw,noatime");
-        let c = compare(&base, &new);
+        let c = compare(&base, &new, 0.05);
         let p99 = c.rows.iter().find(|r| r.metric == Metric::P99).unwrap();
-        assert!(
-            p99.significant && p99.direction == Direction::Better,
-            "{p99:?}"
-        );
-        assert!((p99.p.unwrap() - 2.0 / 252.0).abs() < 1e-9);
+        assert_eq!(p99.verdict, Verdict::Faster, "{p99:?}");
+        let (s, lo, hi) = p99.speedup().unwrap();
+        assert!((s - 3.0).abs() < 0.1 && lo < s && s < hi, "{p99:?}");
         let v = &c.cells[0];
-        assert!(v.verdict.starts_with("better: "), "{}", v.verdict);
-        assert!(v.verdict.contains("p99 -66."), "{}", v.verdict);
+        assert_eq!(v.verdict, Verdict::Faster);
+        assert!(v.line.starts_with("faster: "), "{}", v.line);
+        assert!(v.line.contains("p99 2.9"), "{}", v.line);
         assert_eq!(
             v.options,
             Some(("rw,strictatime".into(), "rw,noatime".into()))
         );
-        // And the other way round it is worse.
-        let back = compare(&new, &base);
-        assert!(back.cells[0].verdict.starts_with("worse: "));
+        // And the other way round it is slower.
+        let back = compare(&new, &base, 0.05);
+        assert!(
+            back.cells[0].line.starts_with("slower: "),
+            "{:?}",
+            back.cells
+        );
         let text = render_text(&c);
         assert!(
             text.contains("mount options: rw,strictatime → rw,noatime"),
             "{text}"
         );
-        assert!(text.contains("better"), "{text}");
+        assert!(text.contains("FASTER"), "{text}");
         let md = render_markdown(&c);
-        assert!(md.contains("| ext4 | read | file | better: "), "{md}");
+        assert!(md.contains("| ext4 | read | file | faster: "), "{md}");
         let html = render_html(&c, &[]);
-        assert!(html.contains("<td>ext4</td><td>read</td><td>file</td><td>better: "));
+        assert!(html.contains("<td>ext4</td><td>read</td><td>file</td><td>faster: "));
         assert!(html.contains("rw,strictatime → rw,noatime"));
         assert!(!html.contains("<script"));
     }
 
     #[test]
     fn too_few_repeats_cannot_tell() {
-        let c = compare(&run(300, 3000.0, 1, "rw"), &run(100, 5000.0, 1, "rw"));
-        assert!(
-            c.cells[0]
+        let c = compare(&run(300, 3000.0, 1, "rw"), &run(100, 5000.0, 1, "rw"), 0.05);
+        assert_eq!(c.cells[0].verdict, Verdict::CannotTell);
+        assert!(c.cells[0].line.contains("`repeat: ≥ 3`"), "{:?}", c.cells);
+        assert!(c.rows.iter().all(|r| r.verdict == Verdict::CannotTell));
+    }
+
+    #[test]
+    fn a_larger_min_effect_names_fewer_changes() {
+        // Throughput +10 % with little spread: a change at 5 %, none at 20 %.
+        let base = run(100, 5000.0, 5, "rw");
+        let new = run(100, 5500.0, 5, "rw");
+        let tp = |c: &RunComparison| {
+            c.rows
+                .iter()
+                .find(|r| r.metric == Metric::Throughput)
+                .unwrap()
                 .verdict
-                .starts_with("cannot tell: 1 vs 1 repeats"),
-            "{:?}",
-            c.cells
-        );
-        assert!(c.rows.iter().all(|r| !r.significant));
+        };
+        assert_eq!(tp(&compare(&base, &new, 0.05)), Verdict::Faster);
+        assert_ne!(tp(&compare(&base, &new, 0.20)), Verdict::Faster);
     }
 
     #[test]
@@ -351,7 +388,7 @@ mod tests {
         for c in &mut other.cells {
             c.workload.name = "write".into();
         }
-        let c = compare(&run(100, 5000.0, 2, "rw"), &other);
+        let c = compare(&run(100, 5000.0, 2, "rw"), &other, 0.05);
         assert!(c.cells.is_empty());
         assert_eq!(c.only_in_base, ["ext4/read"]);
         assert_eq!(c.only_in_new, ["ext4/write"]);

@@ -77,7 +77,9 @@ pub fn render(run: &RunResult, charts: &[Chart], gates: Option<&GateReport>) -> 
     if !s.description.is_empty() {
         let _ = writeln!(out, "<p>{}</p>", escape(s.description.trim()));
     }
+    let verdicts = super::verdicts::table(run);
     let sections = [
+        ("verdicts", "Verdicts"),
         ("scenario", "Scenario"),
         ("environment", "Environment"),
         ("targets", "Targets"),
@@ -93,6 +95,15 @@ pub fn render(run: &RunResult, charts: &[Chart], gates: Option<&GateReport>) -> 
     }
     out.push_str("</nav>\n");
 
+    match &verdicts {
+        Some(t) => table(&mut out, t),
+        None => empty(
+            &mut out,
+            "verdicts",
+            "Verdicts",
+            "No targets were compared: give `compare: {baseline: TARGET}`, or `vary:` a target.",
+        ),
+    }
     scenario(&mut out, run);
     table(&mut out, &tables::environment(run));
     match tables::targets(run) {
@@ -187,7 +198,7 @@ fn numeric(text: &str) -> bool {
 
 fn table(out: &mut String, t: &Table) {
     let _ = writeln!(out, "<h2 id=\"{}\">{}</h2>", t.id, escape(t.title));
-    if let Some(intro) = t.intro {
+    if let Some(intro) = &t.intro {
         let _ = writeln!(out, "<p>{}</p>", inline_code(intro));
     }
     table_body(out, t);

@@ -19,6 +19,7 @@ pub mod json;
 pub mod summary;
 pub mod tables;
 pub mod terminal;
+pub mod verdicts;
 
 /// Every report file of a finished run, as (path relative to the run
 /// directory, bytes): each chart as `charts/<stem>.svg` and `.png`,
@@ -171,6 +172,7 @@ pub(crate) mod fixtures {
             hlog: format!("cell-{index}.hlog"),
             rate_per_thread: None,
             notes: Vec::new(),
+            interval_cv: None,
             sources: Vec::new(),
         }
     }
@@ -214,6 +216,9 @@ pub(crate) mod fixtures {
             command: vec!["wpbench".to_string(), "run".to_string()],
             cells,
             sources: Vec::new(),
+            compare: Default::default(),
+            comparisons: Vec::new(),
+            noise: Vec::new(),
         }
     }
 

@@ -39,6 +39,9 @@ pub fn render(run: &RunResult) -> String {
 pub fn render_with_charts(run: &RunResult, charts: &[ChartLink]) -> String {
     let mut out = String::new();
     header(&mut out, run);
+    if let Some(t) = super::verdicts::table(run) {
+        table(&mut out, &t);
+    }
     table(&mut out, &tables::environment(run));
     if let Some(t) = tables::targets(run) {
         table(&mut out, &t);
@@ -83,7 +86,7 @@ pub fn render_with_charts(run: &RunResult, charts: &[ChartLink]) -> String {
 /// cell becomes `<br>`, which GitHub renders.
 fn table(out: &mut String, t: &Table) {
     let _ = writeln!(out, "## {}\n", t.title);
-    if let Some(intro) = t.intro {
+    if let Some(intro) = &t.intro {
         let _ = writeln!(out, "{intro}\n");
     }
     let _ = writeln!(out, "| {} |", t.columns.join(" | "));

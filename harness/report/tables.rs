@@ -20,7 +20,7 @@ pub struct Table {
     pub id: &'static str,
     pub title: &'static str,
     /// A sentence above the table; `code` in backticks.
-    pub intro: Option<&'static str>,
+    pub intro: Option<String>,
     pub columns: Vec<&'static str>,
     pub rows: Vec<Vec<String>>,
 }
@@ -274,7 +274,8 @@ pub fn faults(run: &RunResult) -> Option<Table> {
         title: "Faults and durability",
         intro: Some(
             "`acked lost` counts acknowledged writes lost, short or corrupt after a crash: \
-             durability violations. `name lost`: synced data whose directory entry was not.",
+             durability violations. `name lost`: synced data whose directory entry was not."
+                .into(),
         ),
         columns: vec![
             "target",

@@ -297,6 +297,9 @@ fn merged_run(
         error: String::new(),
         command,
         cells,
+        compare: first.run.compare.clone(),
+        comparisons: Vec::new(),
+        noise: Vec::new(),
         sources: sources
             .iter()
             .map(|s| RunSource {
@@ -436,6 +439,11 @@ fn merge_cell(
         provision_s: max(|c| c.provision_s),
         teardown_s: max(|c| c.teardown_s),
         notes,
+        // The least steady source speaks for the merged cell.
+        interval_cv: group
+            .iter()
+            .filter_map(|(_, c)| c.interval_cv)
+            .reduce(f64::max),
         sources: cell_sources,
     })
 }

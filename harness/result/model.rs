@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use super::comparison::{CompareInfo, Comparison, Metric, Noise, Verdict};
 pub use crate::device::blockstat::DeviceStats;
 pub use crate::device::env::Environment;
 pub use crate::fault::outcome::FaultEntry;
@@ -73,6 +74,15 @@ pub struct RunResult {
     /// order given. Empty for a run wpbench measured itself.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sources: Vec<RunSource>,
+    /// Which targets are compared with which, and the smallest effect named.
+    #[serde(default)]
+    pub compare: CompareInfo,
+    /// Each target against its baseline: ratios, intervals, verdicts.
+    #[serde(default)]
+    pub comparisons: Vec<Comparison>,
+    /// The spread of each target × workload across repeats and seconds.
+    #[serde(default)]
+    pub noise: Vec<Noise>,
 }
 
 /// One run that `wpbench merge` combined (a node of a fleet, or one run
@@ -144,6 +154,11 @@ pub struct CellResult {
     /// Problems worth a reader's attention (errors seen, rate not sustained…).
     #[serde(default)]
     pub notes: Vec<String>,
+    /// Coefficient of variation of the unit op's throughput over the
+    /// cell's full intervals: how steady the cell ran. None with fewer
+    /// than two full intervals.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval_cv: Option<f64>,
     /// For a cell of a merged run: each source's own figures for this
     /// cell, in the order the runs were given. Empty otherwise.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

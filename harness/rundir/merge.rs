@@ -71,6 +71,8 @@ pub fn merge_dirs(
         mut run,
         hlog_copies,
     } = merge(&sources, force, command)?;
+    // The merged repeats hold every node's samples: judge them afresh.
+    crate::analysis::conclude(&mut run);
 
     let run_dir = RunDir::create(out).map_err(|e| {
         Error::Usage(format!(

@@ -419,6 +419,15 @@ pub struct RawScenario {
     pub workloads: Option<Vec<Node>>,
     pub faults: Option<Vec<Node>>,
     pub gates: Option<Vec<Node>>,
+    pub compare: Option<Node>,
+}
+
+/// `compare:` as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCompare {
+    pub baseline: Option<String>,
+    pub min_effect: Option<U<Percent>>,
 }
 
 /// The keys every target has: its name and kind, its options, its size

@@ -35,6 +35,55 @@ pub struct Scenario {
     pub workloads: Vec<WorkloadSpec>,
     pub faults: Vec<FaultSpec>,
     pub gates: Vec<GateSpec>,
+    /// How the targets are compared with each other.
+    pub compare: CompareSpec,
+}
+
+/// `compare:` — which target the others are compared with, and the
+/// smallest change a verdict names.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompareSpec {
+    /// The full name of the target every other target is compared with;
+    /// None: each `vary` group's first value is its siblings' baseline.
+    pub baseline: Option<String>,
+    pub min_effect: f64,
+}
+
+/// The smallest change a verdict names unless the scenario says otherwise.
+pub const DEFAULT_MIN_EFFECT: f64 = 0.05;
+
+impl Default for CompareSpec {
+    fn default() -> Self {
+        CompareSpec {
+            baseline: None,
+            min_effect: DEFAULT_MIN_EFFECT,
+        }
+    }
+}
+
+impl Scenario {
+    /// (baseline, target) pairs of full target names, in scenario order:
+    /// every other target against `compare.baseline`, or without one, each
+    /// `vary` variant against its group's first.
+    pub fn comparison_pairs(&self) -> Vec<(String, String)> {
+        let names = |t: &TargetSpec| t.name.clone();
+        match &self.compare.baseline {
+            Some(b) => self
+                .targets
+                .iter()
+                .filter(|t| &t.name != b)
+                .map(|t| (b.clone(), names(t)))
+                .collect(),
+            None => self
+                .targets
+                .iter()
+                .filter_map(|t| {
+                    let first = self.targets.iter().find(|f| f.base_name == t.base_name)?;
+                    (first.name != t.name).then(|| (first.name.clone(), t.name.clone()))
+                })
+                .collect(),
+        }
+    }
 }
 
 /// When a cell's measured phase ends.

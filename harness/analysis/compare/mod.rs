@@ -2,109 +2,19 @@
 //! difference is real.
 //!
 //! Cells are matched by target and workload name, ops by name. For each op
-//! the per-repeat p50, p95, p99 and throughput of both runs are tested
-//! against each other with Mann–Whitney U ([`significance`]); a change is
-//! significant at p < [`ALPHA`]. Each cell gets a verdict on its unit op,
-//! and says when its effective mount options differ between the runs.
-//! Everything here is pure: two `RunResult`s in, a `Comparison` out;
-//! `report::compare` renders it.
-
-pub mod significance;
-
-use std::collections::BTreeMap;
+//! the per-repeat throughput, p50, p95 and p99 of both runs are compared
+//! as a ratio with a 95 % interval and a verdict ([`super::verdict`]): all
+//! rows of one comparison are one report, their p-values adjusted
+//! together, and a verdict names only a change beyond `min_effect`. Each
+//! cell gets a verdict line on its unit op, and says when its effective
+//! mount options differ between the runs. Pure: two `RunResult`s in, a
+//! [`RunComparison`] out; `report::compare` renders it.
 
 use serde::Serialize;
 
+use super::inrun::{groups, judge_report, per_repeat, unit_op, Pending};
 use crate::record::op::op_order_key;
-use crate::record::Op;
-use crate::result::stats::median;
-use crate::result::{CellResult, RunResult};
-use crate::scenario::units::format_nanos;
-use crate::scenario::units::format_rate;
-use significance::mann_whitney;
-
-/// Significance level of every test.
-pub const ALPHA: f64 = 0.05;
-
-/// What is compared for each op; latencies are better lower, throughput
-/// higher.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Metric {
-    P50,
-    P95,
-    P99,
-    Throughput,
-}
-
-impl Metric {
-    pub const ALL: [Metric; 4] = [Metric::P50, Metric::P95, Metric::P99, Metric::Throughput];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Metric::P50 => "p50",
-            Metric::P95 => "p95",
-            Metric::P99 => "p99",
-            Metric::Throughput => "throughput",
-        }
-    }
-
-    fn value(self, cell: &CellResult, op: &str) -> Option<f64> {
-        let s = cell.ops.get(op)?;
-        if s.count == 0 {
-            return None;
-        }
-        Some(match self {
-            Metric::P50 => s.p50_ns as f64,
-            Metric::P95 => s.p95_ns as f64,
-            Metric::P99 => s.p99_ns as f64,
-            Metric::Throughput => s.ops_per_sec,
-        })
-    }
-
-    fn higher_is_better(self) -> bool {
-        self == Metric::Throughput
-    }
-
-    pub fn format(self, v: f64) -> String {
-        match self {
-            Metric::Throughput => format!("{}/s", format_rate(v)),
-            _ => format_nanos(v.round() as u64),
-        }
-    }
-}
-
-/// Whether a significant change is for the better.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Direction {
-    Better,
-    Worse,
-    /// Not significant (or not testable).
-    Unchanged,
-}
-
-/// One metric of one op of one cell, base against new.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Row {
-    pub target: String,
-    pub workload: String,
-    pub op: String,
-    pub metric: Metric,
-    /// Medians over the repeats.
-    pub base: f64,
-    pub new: f64,
-    /// new / base − 1.
-    pub change: f64,
-    pub n_base: usize,
-    pub n_new: usize,
-    /// Two-sided Mann–Whitney p-value over the per-repeat values.
-    pub p: Option<f64>,
-    /// The smallest p these repeat counts allow.
-    pub min_p: Option<f64>,
-    pub significant: bool,
-    pub direction: Direction,
-}
+use crate::result::{CellResult, Comparison, Metric, RunResult, Verdict};
 
 /// The verdict line of one cell (on its unit op).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -113,7 +23,10 @@ pub struct CellVerdict {
     pub workload: String,
     /// The unit op the verdict is about.
     pub op: String,
-    pub verdict: String,
+    /// The strongest verdict of the unit op's metrics: slower when any is
+    /// slower (faster when none is), no difference when all are.
+    pub verdict: Verdict,
+    pub line: String,
     /// Effective mount options (base, new) when they differ.
     pub options: Option<(String, String)>,
 }
@@ -137,81 +50,95 @@ impl RunLabel {
 
 /// Base against new.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Comparison {
+pub struct RunComparison {
     pub base: RunLabel,
     pub new: RunLabel,
-    pub alpha: f64,
+    pub min_effect: f64,
     pub cells: Vec<CellVerdict>,
-    pub rows: Vec<Row>,
+    /// Every op and metric of the matched cells; `baseline` and `target`
+    /// both name the cell's target (the base run's and the new run's).
+    pub rows: Vec<Comparison>,
     /// `target/workload` of cells only one run has.
     pub only_in_base: Vec<String>,
     pub only_in_new: Vec<String>,
 }
 
-/// Cells of a run grouped by (target, workload), repeats together, in plan order.
-pub fn groups(run: &RunResult) -> BTreeMap<(String, String), Vec<&CellResult>> {
-    let mut g: BTreeMap<(String, String), Vec<&CellResult>> = BTreeMap::new();
-    for c in &run.cells {
-        g.entry((c.target.name.clone(), c.workload.name.clone()))
-            .or_default()
-            .push(c);
-    }
-    g
+/// Compares two runs cell by cell, every op.
+pub fn compare(base: &RunResult, new: &RunResult, min_effect: f64) -> RunComparison {
+    compare_ops(base, new, min_effect, &|_| true)
 }
 
-/// Compares two runs cell by cell.
-pub fn compare(base: &RunResult, new: &RunResult) -> Comparison {
+/// Compares two runs cell by cell, the ops `keep` accepts; only those are
+/// judged together.
+pub fn compare_ops(
+    base: &RunResult,
+    new: &RunResult,
+    min_effect: f64,
+    keep: &dyn Fn(&str) -> bool,
+) -> RunComparison {
     let (gb, gn) = (groups(base), groups(new));
-    let label = |(t, w): &(String, String)| format!("{t}/{w}");
-    let mut rows = Vec::new();
+    let label = |(t, w): &(&str, &str)| format!("{t}/{w}");
+    let mut pending = Vec::new();
     let mut cells = Vec::new();
     for (key, base_cells) in &gb {
         let Some(new_cells) = gn.get(key) else {
             continue;
         };
-        let mut ops: Vec<&str> = base_cells[0]
-            .ops
-            .keys()
-            .filter(|op| new_cells[0].ops.contains_key(*op))
+        let mut ops: Vec<&str> = base_cells
+            .iter()
+            .flat_map(|c| c.ops.keys())
+            .filter(|op| new_cells.iter().any(|c| c.ops.contains_key(*op)) && keep(op))
             .map(String::as_str)
             .collect();
         ops.sort_by_key(|op| op_order_key(op));
-        let first_row = rows.len();
+        ops.dedup();
         for op in &ops {
             for metric in Metric::ALL {
-                let values = |cs: &[&CellResult]| -> Vec<f64> {
-                    cs.iter().filter_map(|c| metric.value(c, op)).collect()
-                };
-                let (b, n) = (values(base_cells), values(new_cells));
+                let (b, n) = (
+                    per_repeat(base_cells, op, metric),
+                    per_repeat(new_cells, op, metric),
+                );
                 if b.is_empty() || n.is_empty() {
                     continue;
                 }
-                rows.push(row(key, op, metric, &b, &n));
+                pending.push(Pending {
+                    workload: key.1.to_string(),
+                    op: op.to_string(),
+                    metric,
+                    baseline: key.0.to_string(),
+                    target: key.0.to_string(),
+                    base: b,
+                    new: n,
+                });
             }
         }
-        let unit = ops
-            .iter()
-            .find(|op| Op::from_name(op).is_some_and(Op::is_unit))
-            .or(ops.first())
-            .copied()
-            .unwrap_or("-");
-        let unit_rows: Vec<&Row> = rows[first_row..].iter().filter(|r| r.op == unit).collect();
+        let both: Vec<&CellResult> = base_cells.iter().chain(new_cells.iter()).copied().collect();
+        let unit = unit_op(&both).or(ops.first().copied()).unwrap_or("-");
         let (bo, no) = (
             &base_cells[0].target.mount.options,
             &new_cells[0].target.mount.options,
         );
         cells.push(CellVerdict {
-            target: key.0.clone(),
-            workload: key.1.clone(),
+            target: key.0.to_string(),
+            workload: key.1.to_string(),
             op: unit.to_string(),
-            verdict: verdict(&unit_rows),
+            verdict: Verdict::CannotTell,
+            line: String::new(),
             options: (bo != no).then(|| (bo.clone(), no.clone())),
         });
     }
-    Comparison {
+    let rows = judge_report(pending, min_effect);
+    for cell in &mut cells {
+        let unit_rows: Vec<&Comparison> = rows
+            .iter()
+            .filter(|r| r.target == cell.target && r.workload == cell.workload && r.op == cell.op)
+            .collect();
+        (cell.verdict, cell.line) = verdict_line(&unit_rows, min_effect);
+    }
+    RunComparison {
         base: RunLabel::of(base),
         new: RunLabel::of(new),
-        alpha: ALPHA,
+        min_effect,
         cells,
         rows,
         only_in_base: gb
@@ -227,69 +154,37 @@ pub fn compare(base: &RunResult, new: &RunResult) -> Comparison {
     }
 }
 
-fn row(key: &(String, String), op: &str, metric: Metric, b: &[f64], n: &[f64]) -> Row {
-    let (base, new) = (median(b), median(n));
-    let change = if base != 0.0 { new / base - 1.0 } else { 0.0 };
-    let test = mann_whitney(b, n);
-    let significant = test.is_some_and(|t| t.p < ALPHA) && new != base;
-    let direction = match (significant, (new > base) == metric.higher_is_better()) {
-        (false, _) => Direction::Unchanged,
-        (true, true) => Direction::Better,
-        (true, false) => Direction::Worse,
-    };
-    Row {
-        target: key.0.clone(),
-        workload: key.1.clone(),
-        op: op.to_string(),
-        metric,
-        base,
-        new,
-        change,
-        n_base: b.len(),
-        n_new: n.len(),
-        p: test.map(|t| t.p),
-        min_p: test.map(|t| t.min_p),
-        significant,
-        direction,
+/// The verdict on one op from its metrics' rows, and a line saying it:
+/// "slower: p95 1.31× [1.22, 1.40] slower, throughput …", "no difference
+/// within ±5 %", "cannot tell: …".
+pub fn verdict_line(rows: &[&Comparison], min_effect: f64) -> (Verdict, String) {
+    if rows.is_empty() {
+        return (Verdict::CannotTell, "cannot tell: no op in common".into());
     }
-}
-
-fn change_text(r: &Row) -> String {
-    format!("{} {:+.1} %", r.metric.name(), r.change * 100.0)
-}
-
-/// One line on the unit op: what changed significantly, or why nothing
-/// can be said.
-fn verdict(rows: &[&Row]) -> String {
-    let Some(first) = rows.first() else {
-        return "no op in common".into();
-    };
-    let sig: Vec<String> = rows
+    let claimed: Vec<String> = rows
         .iter()
-        .filter(|r| r.significant)
-        .map(|r| format!("{} (p={:.3})", change_text(r), r.p.unwrap_or(1.0)))
+        .filter(|r| r.verdict.claims_difference())
+        .map(|r| format!("{} {}", r.metric.name(), r.factor_text()))
         .collect();
-    let worse = rows.iter().any(|r| r.direction == Direction::Worse);
-    let better = rows.iter().any(|r| r.direction == Direction::Better);
-    let word = match (better, worse) {
-        (true, true) => "mixed",
-        (true, false) => "better",
-        (false, true) => "worse",
+    let slower = rows.iter().any(|r| r.verdict == Verdict::Slower);
+    let faster = rows.iter().any(|r| r.verdict == Verdict::Faster);
+    let within = format!("±{:.0} %", min_effect * 100.0);
+    match (faster, slower) {
+        (true, true) => (Verdict::Slower, format!("mixed: {}", claimed.join(", "))),
+        (false, true) => (Verdict::Slower, format!("slower: {}", claimed.join(", "))),
+        (true, false) => (Verdict::Faster, format!("faster: {}", claimed.join(", "))),
+        (false, false) if rows.iter().all(|r| r.verdict == Verdict::NoDifference) => (
+            Verdict::NoDifference,
+            format!("no difference within {within}"),
+        ),
         (false, false) => {
-            let min_p = rows.iter().filter_map(|r| r.min_p).fold(1.0, f64::min);
-            return if min_p >= ALPHA {
-                format!(
-                    "cannot tell: {} vs {} repeats can never reach p < {ALPHA} (the smallest \
-                     possible p is {min_p:.2}); run both with `repeat: 4` or more",
-                    first.n_base, first.n_new
-                )
-            } else {
-                format!(
-                    "no significant change ({} vs {} repeats, Mann–Whitney, p ≥ {ALPHA})",
-                    first.n_base, first.n_new
-                )
-            };
+            let why = rows
+                .iter()
+                .flat_map(|r| r.warnings.first())
+                .next()
+                .cloned()
+                .unwrap_or_else(|| format!("intervals reach beyond {within}"));
+            (Verdict::CannotTell, format!("cannot tell: {why}"))
         }
-    };
-    format!("{word}: {}", sig.join(", "))
+    }
 }

@@ -137,6 +137,7 @@ impl Baseline {
                 provision_s: 0.0,
                 teardown_s: 0.0,
                 notes: Vec::new(),
+                interval_cv: None,
                 sources: Vec::new(),
             })
             .collect();
@@ -163,6 +164,9 @@ impl Baseline {
             command: Vec::new(),
             cells,
             sources: Vec::new(),
+            compare: Default::default(),
+            comparisons: Vec::new(),
+            noise: Vec::new(),
         }
     }
 

@@ -7,10 +7,11 @@
 //! - Repeats of a cell are judged together: a latency, throughput or error
 //!   limit on the **median** of the per-repeat values, with the spread
 //!   (min–max) shown; `acked_lost` on the **sum** (any loss counts).
-//! - A baseline gate compares against a saved baseline ([`baseline`]): a
-//!   regression fails only when it exceeds `max_regression` *and* a
-//!   two-sided Mann–Whitney U test over the repeats finds it significant
-//!   (p < 0.05), so noise does not fail the build; improvements are
+//! - A baseline gate compares against a saved baseline ([`baseline`]) with
+//!   the verdicts of `compare` ([`super::verdict`]): a regression fails
+//!   only when the unit op is judged `slower` (significant after adjusting
+//!   for every metric compared, and beyond `min_effect`) *and* worse than
+//!   `max_regression`, so noise does not fail the build; improvements are
 //!   reported too.
 //!
 //! Exporters of a report live beside it: [`render`] (terminal, Markdown),
@@ -22,11 +23,12 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::compare::{self, Direction, Metric};
+use crate::analysis::compare;
 use crate::glob::glob_match;
+use crate::record::op::is_summary_op;
 use crate::record::Op;
 use crate::result::stats::median;
-use crate::result::{CellResult, RunResult};
+use crate::result::{CellResult, Metric, RunResult, Verdict};
 use crate::scenario::units::format_nanos;
 use crate::scenario::{GateLimit, GateSpec, LatencyStat, Level, Limit, Selector};
 use baseline::Baseline;
@@ -61,13 +63,29 @@ impl Status {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Delta {
     pub metric: Metric,
+    /// Medians of the per-repeat values.
     pub base: f64,
     pub new: f64,
-    /// new / base − 1.
+    /// new / base − 1 of the medians.
     pub change: f64,
+    /// new / base with its 95 % interval (geometric means).
+    #[serde(default)]
+    pub ratio: Option<f64>,
+    #[serde(default)]
+    pub ci_low: Option<f64>,
+    #[serde(default)]
+    pub ci_high: Option<f64>,
+    /// Adjusted over every metric the baseline gate compared.
     pub p: Option<f64>,
+    /// A difference is claimed (faster or slower).
     pub significant: bool,
+    #[serde(default = "cannot_tell")]
+    pub verdict: Verdict,
     pub test: String,
+}
+
+fn cannot_tell() -> Verdict {
+    Verdict::CannotTell
 }
 
 /// One testcase: a limit of a gate on one cell (all its repeats) and op.
@@ -522,8 +540,10 @@ fn measured_text(limit: &Limit, value: f64, values: &[f64]) -> String {
     }
 }
 
-/// Baseline checks: per selected cell present in both, the unit op's p50,
-/// p95, p99 and throughput against the baseline's.
+/// Baseline checks: per selected cell present in both, the unit op's
+/// throughput, p50, p95 and p99 against the baseline's. Unit and sync ops
+/// of every cell are judged together, so the correction counts what the
+/// gate could have called a regression.
 fn regressions(
     run: &RunResult,
     baseline: &Baseline,
@@ -533,7 +553,8 @@ fn regressions(
     warn: Option<f64>,
 ) -> Vec<Check> {
     let base_run = baseline.to_run();
-    let c = compare::compare(&base_run, run);
+    let min_effect = run.compare.min_effect;
+    let c = compare::compare_ops(&base_run, run, min_effect, &is_summary_op);
     let groups = matching(run, select);
     let mut checks = Vec::new();
     for row in &c.rows {
@@ -553,44 +574,44 @@ fn regressions(
         {
             continue;
         }
+        let change = row.target_value / row.baseline_value - 1.0;
         // A regression is a change for the worse: latency up, throughput down.
-        let worse_by = if row.metric == Metric::Throughput {
-            -row.change
-        } else {
-            row.change
-        };
-        let significant_worse = row.significant && row.direction == Direction::Worse;
-        let status = if significant_worse && worse_by > max {
+        let worse_by = row.speedup().map_or(0.0, |(s, _, _)| 1.0 / s - 1.0);
+        let slower = row.verdict == Verdict::Slower;
+        let status = if slower && worse_by > max {
             Status::Fail
-        } else if significant_worse && warn.is_some_and(|w| worse_by > w) {
+        } else if slower && warn.is_some_and(|w| worse_by > w) {
             Status::Warn
         } else {
             Status::Pass
         };
-        let p = row.p.map_or("-".into(), |p| format!("{p:.3}"));
+        let p = row.p_value.map_or("-".into(), |p| format!("{p:.3}"));
         let message = format!(
-            "{}/{} {} {}: {} → {} ({:+.1} %, Mann–Whitney U p={p}, {}/{} repeats): {}",
+            "{}/{} {} {}: {} → {} ({}, p={p}, {}/{} repeats): {}",
             row.target,
             row.workload,
             row.op,
             row.metric.name(),
-            format_metric(row.metric, row.base),
-            format_metric(row.metric, row.new),
-            row.change * 100.0,
-            row.n_base,
-            row.n_new,
-            match (status, row.direction) {
-                (Status::Fail, _) => format!("a significant regression beyond {:.0}%", max * 100.0),
-                (Status::Warn, _) => "a significant regression beyond the warn level".into(),
-                (_, Direction::Better) => "a significant improvement".into(),
-                (_, Direction::Worse) => format!(
-                    "worse, but within {:.0}% — not a regression that fails",
+            format_metric(row.metric, row.baseline_value),
+            format_metric(row.metric, row.target_value),
+            row.factor_text(),
+            row.n_baseline,
+            row.n_target,
+            match (status, row.verdict) {
+                (Status::Fail, _) => format!("a regression beyond {:.0}%", max * 100.0),
+                (Status::Warn, _) => "a regression beyond the warn level".into(),
+                (_, Verdict::Faster) => "an improvement".into(),
+                (_, Verdict::Slower) => format!(
+                    "slower, but within {:.0}% — not a regression that fails",
                     max * 100.0
                 ),
-                (_, Direction::Unchanged) if row.min_p.is_some_and(|m| m >= compare::ALPHA) => {
-                    "not significant: too few repeats to tell (run 4 or more)".into()
+                (_, Verdict::NoDifference) => {
+                    format!("no difference within ±{:.0} %", min_effect * 100.0)
                 }
-                (_, Direction::Unchanged) => "no significant change".into(),
+                (_, Verdict::CannotTell) => format!(
+                    "cannot tell: {}",
+                    row.warnings.first().map_or("", String::as_str)
+                ),
             }
         );
         checks.push(Check {
@@ -604,20 +625,28 @@ fn regressions(
                 Level::Fail
             },
             limit: format!("{} regression ≤ {:.0}%", row.metric.name(), max * 100.0),
-            value: Some(row.new),
+            value: Some(row.target_value),
             limit_ns: None,
-            measured: format!("{:+.1} %", row.change * 100.0),
-            repeats: row.n_new,
+            measured: format!("{:+.1} %", change * 100.0),
+            repeats: row.n_target,
             status,
             message,
             delta: Some(Delta {
                 metric: row.metric,
-                base: row.base,
-                new: row.new,
-                change: row.change,
-                p: row.p,
-                significant: row.significant,
-                test: "two-sided Mann–Whitney U over per-repeat values".into(),
+                base: row.baseline_value,
+                new: row.target_value,
+                change,
+                ratio: row.ratio,
+                ci_low: row.ci_low,
+                ci_high: row.ci_high,
+                p: row.p_value,
+                significant: row.verdict.claims_difference(),
+                verdict: row.verdict,
+                test: format!(
+                    "Welch's t on log per-repeat values, Benjamini–Hochberg adjusted, \
+                     min effect {:.0} %",
+                    min_effect * 100.0
+                ),
             }),
         });
     }

@@ -42,15 +42,65 @@ fn ln_gamma_is_right_where_it_is_known() {
 }
 
 #[test]
-fn holm_adjusts_step_down_and_stays_monotone() {
-    let adj = holm(&[0.01, 0.04, 0.03, 0.005]);
-    // Sorted: 0.005×4 = 0.02, 0.01×3 = 0.03, 0.03×2 = 0.06, 0.04×1 → 0.06 (monotone).
-    assert_eq!(adj.len(), 4);
-    for (got, want) in adj.iter().zip([0.03, 0.06, 0.06, 0.02]) {
+fn benjamini_hochberg_adjusts_step_up_and_stays_monotone() {
+    // Sorted: 0.005×4/1 = 0.02, 0.01×4/2 = 0.02, 0.03×4/3 = 0.04, 0.04×4/4 = 0.04.
+    let adj = benjamini_hochberg(&[0.01, 0.04, 0.03, 0.005]);
+    for (got, want) in adj.iter().zip([0.02, 0.04, 0.04, 0.02]) {
         assert!(close(*got, want, 1e-12), "{adj:?}");
     }
-    assert_eq!(holm(&[0.9, 0.8]), vec![1.0, 1.0]);
-    assert!(holm(&[]).is_empty());
+    // Step-up: a larger p can lift a smaller one's rank (0.9 → min over ranks).
+    assert_eq!(benjamini_hochberg(&[0.9, 0.8]), vec![0.9, 0.9]);
+    assert_eq!(benjamini_hochberg(&[0.5]), vec![0.5]);
+    assert!(benjamini_hochberg(&[]).is_empty());
+    // Never below the input, never above 1.
+    let p = [0.001, 0.2, 0.7, 0.99, 0.04];
+    for (a, raw) in benjamini_hochberg(&p).iter().zip(p) {
+        assert!(*a >= raw && *a <= 1.0);
+    }
+}
+
+#[test]
+fn judging_a_report_says_why_when_it_cannot() {
+    let base = [100.0, 101.0, 99.0];
+    let slow = [150.0, 151.0, 149.0];
+    let same = [100.0, 100.5, 99.5];
+    let j = judge_all(
+        &[
+            Sides {
+                base: &base,
+                new: &slow,
+                higher_is_better: false,
+            },
+            Sides {
+                base: &base,
+                new: &same,
+                higher_is_better: false,
+            },
+            Sides {
+                base: &[100.0],
+                new: &[150.0],
+                higher_is_better: false,
+            },
+            Sides {
+                base: &[50.0, 150.0, 100.0],
+                new: &[60.0, 140.0, 90.0],
+                higher_is_better: true,
+            },
+        ],
+        DEFAULT_MIN_EFFECT,
+    );
+    assert_eq!(j[0].verdict, Verdict::Slower);
+    assert!(j[0].p_adjusted.unwrap() >= j[0].estimate.unwrap().p);
+    assert_eq!(j[1].verdict, Verdict::NoDifference);
+    assert_eq!(j[2].verdict, Verdict::CannotTell);
+    assert!(j[2].estimate.is_none());
+    assert!(j[2].warnings[0].contains("`repeat: ≥ 3`"), "{:?}", j[2]);
+    assert_eq!(j[3].verdict, Verdict::CannotTell);
+    assert!(
+        j[3].warnings[0].contains("reaches beyond ±5 %"),
+        "{:?}",
+        j[3]
+    );
 }
 
 #[test]
@@ -100,7 +150,7 @@ fn noisy(rng: &mut ChaCha8Rng, centre: f64, cv: f64, n: usize) -> Vec<f64> {
 
 /// Verdicts of `trials` reports, each comparing `metrics` metrics of two
 /// populations whose true ratio is `ratio`, with `repeats` per side and
-/// noise `cv`; Holm across each report's metrics.
+/// noise `cv`; judged together as one report.
 fn verdicts(
     seed: u64,
     trials: usize,
@@ -112,19 +162,25 @@ fn verdicts(
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut out = Vec::new();
     for _ in 0..trials {
-        let estimates: Vec<Estimate> = (0..metrics)
+        let samples: Vec<(Vec<f64>, Vec<f64>)> = (0..metrics)
             .map(|_| {
                 let base = noisy(&mut rng, 1000.0, cv, repeats);
                 let new = noisy(&mut rng, 1000.0 * ratio, cv, repeats);
-                estimate(&base, &new).unwrap()
+                (base, new)
             })
             .collect();
-        let adjusted = holm(&estimates.iter().map(|e| e.p).collect::<Vec<_>>());
+        let sides: Vec<Sides> = samples
+            .iter()
+            .map(|(base, new)| Sides {
+                base,
+                new,
+                higher_is_better: true,
+            })
+            .collect();
         out.extend(
-            estimates
-                .iter()
-                .zip(adjusted)
-                .map(|(e, p)| judge(e, p, DEFAULT_MIN_EFFECT, true)),
+            judge_all(&sides, DEFAULT_MIN_EFFECT)
+                .into_iter()
+                .map(|j| j.verdict),
         );
     }
     out

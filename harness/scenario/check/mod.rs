@@ -5,6 +5,7 @@
 //! caused it; the span index turns that into line and column.
 
 mod cells;
+mod compare;
 mod entry;
 mod faults;
 mod filesystems;
@@ -311,6 +312,8 @@ fn scenario(cx: &mut Ctx, node: &Node, file: &Path, sha256: String) -> Option<Sc
         .filter_map(|(i, n)| gate_entry(cx, i, n, &names, &fault_names, cells.as_ref()))
         .collect();
 
+    let compare = compare::compare_spec(cx, raw.compare.as_ref(), &targets);
+
     Some(Scenario {
         name,
         description: raw.description.unwrap_or_default(),
@@ -324,6 +327,7 @@ fn scenario(cx: &mut Ctx, node: &Node, file: &Path, sha256: String) -> Option<Sc
         workloads,
         faults,
         gates,
+        compare,
     })
 }
 

@@ -7,6 +7,7 @@ use super::*;
 
 mod basics;
 mod bounds;
+mod compare;
 mod faults;
 mod gates;
 mod overrides;

@@ -1,0 +1,111 @@
+//! The verdict lines and table on runs judged by `analysis::conclude`.
+
+use super::*;
+use crate::report::fixtures::{cell, op, run};
+use crate::result::CompareInfo;
+
+/// Three repeats of `files` on each target; each target's file p50 is
+/// 100 µs × its factor and its rate 1000/s ÷ the factor, ±1 % between
+/// repeats.
+fn judged(targets: &[(&str, f64)], repeats: u32) -> RunResult {
+    let mut cells = Vec::new();
+    for r in 0..repeats {
+        for (name, slow) in targets {
+            let j = 1.0 + 0.01 * (f64::from(r % 3) - 1.0);
+            cells.push(cell(
+                cells.len(),
+                name,
+                "files",
+                r,
+                vec![
+                    (
+                        "file",
+                        op(1000, 1000.0 / slow / j, (100_000.0 * slow * j) as u64),
+                    ),
+                    (
+                        "fsync",
+                        op(1000, 1000.0 / slow / j, (90_000.0 * slow * j) as u64),
+                    ),
+                ],
+            ));
+        }
+    }
+    let mut run = run(cells);
+    run.compare = CompareInfo {
+        pairs: targets[1..]
+            .iter()
+            .map(|(t, _)| (targets[0].0.to_string(), t.to_string()))
+            .collect(),
+        min_effect: 0.05,
+    };
+    crate::analysis::conclude(&mut run);
+    run
+}
+
+#[test]
+fn the_terminal_ends_with_one_line_per_target_and_workload() {
+    let run = judged(
+        &[
+            ("ext4[relatime]", 1.0),
+            ("ext4[noatime]", 0.5),
+            ("ext4[lazytime]", 1.0),
+        ],
+        4,
+    );
+    let text = render_terminal(&run);
+    let lines: Vec<&str> = text.lines().filter(|l| l.starts_with("  ")).collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(
+        lines[0].starts_with("  files: ext4[noatime] is 2.00× [1.9")
+            && lines[0].contains("faster than ext4[relatime] (file p95; throughput 2.00× [")
+            && lines[0].ends_with("faster)"),
+        "{text}"
+    );
+    assert!(
+        lines[1].starts_with(
+            "  files: ext4[lazytime] and ext4[relatime]: no difference within ±5 % (file p95 ×1.00"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("a change beyond ±5 % is named"), "{text}");
+}
+
+#[test]
+fn one_repeat_says_what_a_verdict_needs() {
+    let run = judged(&[("a", 1.0), ("b", 3.0)], 1);
+    let text = render_terminal(&run);
+    assert!(
+        text.contains("files: b vs a: cannot tell: 1 repeat: no spread to build an interval from; a verdict needs `repeat: ≥ 3`"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_table_has_a_row_per_op_and_the_line_on_the_unit_op() {
+    let run = judged(&[("a", 1.0), ("b", 2.0)], 3);
+    let t = table(&run).unwrap();
+    assert_eq!(t.rows.len(), 2);
+    assert_eq!(t.rows[0][..3], ["files", "b vs a", "file"]);
+    assert!(t.rows[0][5].ends_with("slower"), "{:?}", t.rows[0]);
+    assert!(t.rows[0][7].contains("b is 2.00×"), "{:?}", t.rows[0]);
+    assert_eq!(t.rows[1][2], "fsync");
+    assert_eq!(t.rows[1][7], "");
+    assert!(t.intro.unwrap().contains("±5 %"));
+    // No comparisons, no table and no lines.
+    let mut plain = judged(&[("a", 1.0)], 3);
+    plain.comparisons.clear();
+    assert!(table(&plain).is_none());
+    assert_eq!(render_terminal(&plain), "");
+}
+
+#[test]
+fn noise_is_repeated_at_the_end() {
+    let mut run = judged(&[("a", 1.0), ("b", 2.0)], 3);
+    run.cells[1].ops.get_mut("file").unwrap().ops_per_sec *= 3.0;
+    crate::analysis::conclude(&mut run);
+    let text = render_terminal(&run);
+    assert!(
+        text.contains("\nNoise:\n  b / files: noisy: file throughput across repeats varies"),
+        "{text}"
+    );
+}
