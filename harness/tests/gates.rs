@@ -220,27 +220,26 @@ fn a_run_passes_against_its_own_baseline_and_fails_against_a_faster_one() {
             .output()
             .unwrap()
     };
-    // Against itself: every metric passes, no significant change.
+    // Against itself: every metric passes, and none is called slower
+    // (ext4's fdatasync on a loop device spreads so much between repeats
+    // that some intervals are too wide to say "no difference").
     let o = gate_with("slow", "slow");
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    assert!(stdout(&o).contains("no significant change"), "{}", text(&o));
-    // Against the faster configuration: a significant regression fails.
+    let own = stdout(&o);
+    assert_eq!(own.matches("(×1.00 [").count(), 4, "{own}");
+    assert!(!own.contains("slower"), "{own}");
+    // Against the faster configuration: a regression beyond 10 % fails.
     let o = gate_with("slow", "fast");
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let table = stdout(&o);
     assert!(
-        table.contains("a significant regression beyond 10%")
-            && table.contains("Mann–Whitney U p=0.008"),
+        table.contains("a regression beyond 10%") && table.contains("slower, p="),
         "{table}"
     );
     // And the faster one against the slower baseline improved.
     let o = gate_with("fast", &baselines.join("slow.json").display().to_string());
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    assert!(
-        stdout(&o).contains("a significant improvement"),
-        "{}",
-        text(&o)
-    );
+    assert!(stdout(&o).contains("an improvement"), "{}", text(&o));
     // A baseline that does not exist is a usage error.
     let o = gate_with("fast", "nope");
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
