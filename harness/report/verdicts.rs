@@ -55,8 +55,9 @@ fn named(r: &Comparison) -> String {
 }
 
 /// The one-line verdict of a pair: led by the unit op's p95 (what gates
-/// judge), else its throughput, with the other in parentheses; other
-/// claimed differences after "also".
+/// judge), else its throughput, with the other in parentheses, then the
+/// sync op's p95 when it differs and how many other differences the table
+/// holds.
 fn line(p: &Pair, min_effect: f64) -> String {
     let op = p.unit_op();
     let (Some(p95), Some(tp)) = (p.row(op, Metric::P95), p.row(op, Metric::Throughput)) else {
@@ -70,18 +71,25 @@ fn line(p: &Pair, min_effect: f64) -> String {
     } else {
         (tp, p95)
     };
-    let also: Vec<String> = p
+    // Beyond the two: the sync op's p95, then how many more differences
+    // the table holds.
+    let rest: Vec<&&Comparison> = p
         .rows
         .iter()
         .filter(|r| {
             r.verdict.claims_difference() && !std::ptr::eq(**r, lead) && !std::ptr::eq(**r, other)
         })
-        .map(|r| format!("{} {}", r.op, named(r)))
         .collect();
-    let also = if also.is_empty() {
-        String::new()
-    } else {
-        format!("; also {}", also.join(", "))
+    let sync_p95 = rest
+        .iter()
+        .find(|r| r.op != op && r.metric == Metric::P95)
+        .map(|r| format!("{} {}", r.op, named(r)));
+    let more = rest.len() - usize::from(sync_p95.is_some());
+    let also = match (sync_p95, more) {
+        (None, 0) => String::new(),
+        (Some(s), 0) => format!("; {s}"),
+        (Some(s), n) => format!("; {s}; {n} more in the table"),
+        (None, n) => format!("; {n} more in the table"),
     };
     let (w, t, b) = (p.workload, p.target, p.baseline);
     match lead.verdict {

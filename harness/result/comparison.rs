@@ -141,16 +141,33 @@ impl Comparison {
         let Some((s, lo, hi)) = self.speedup() else {
             return "no ratio".into();
         };
+        let f = format_factor;
         match self.verdict {
-            Verdict::Faster => format!("{s:.2}× [{lo:.2}, {hi:.2}] faster"),
-            Verdict::Slower => format!("{:.2}× [{:.2}, {:.2}] slower", 1.0 / s, 1.0 / hi, 1.0 / lo),
+            Verdict::Faster => format!("{}× [{}, {}] faster", f(s), f(lo), f(hi)),
+            Verdict::Slower => format!(
+                "{}× [{}, {}] slower",
+                f(1.0 / s),
+                f(1.0 / hi),
+                f(1.0 / lo)
+            ),
             _ => format!(
-                "×{:.2} [{:.2}, {:.2}]",
-                self.ratio.unwrap_or(f64::NAN),
-                self.ci_low.unwrap_or(f64::NAN),
-                self.ci_high.unwrap_or(f64::NAN)
+                "×{} [{}, {}]",
+                f(self.ratio.unwrap_or(f64::NAN)),
+                f(self.ci_low.unwrap_or(f64::NAN)),
+                f(self.ci_high.unwrap_or(f64::NAN))
             ),
         }
+    }
+}
+
+/// A factor with two decimals, fewer once it is large: 1.31, 44.7, 446.
+pub fn format_factor(x: f64) -> String {
+    if x >= 99.95 {
+        format!("{x:.0}")
+    } else if x >= 9.995 {
+        format!("{x:.1}")
+    } else {
+        format!("{x:.2}")
     }
 }
 

@@ -239,3 +239,36 @@ fn a_real_difference_is_found() {
         assert_eq!(share(&v, &[wrong]), 0.0);
     }
 }
+
+/// The table in docs/verdicts.md: for each repeat count and noise, how
+/// often an A/A report of 8 metrics claims any difference (false
+/// positives, per metric and per report), and how often a real 10 % and
+/// 30 % change is found. `cargo test --release --lib rates_table --
+/// --nocapture` prints it.
+#[test]
+fn rates_table() {
+    eprintln!("repeats  cv     A/A per metric  A/A any of 8   found 1.10×  found 1.30×");
+    for (repeats, cv) in [(3, 0.03), (3, 0.05), (5, 0.03), (5, 0.05), (5, 0.10), (10, 0.05)] {
+        let seed = 100 + repeats as u64 + (cv * 1000.0) as u64;
+        let aa = verdicts(seed, 400, 8, repeats, cv, 1.0);
+        let per_metric = share(&aa, &[Verdict::Faster, Verdict::Slower]);
+        let any = aa
+            .chunks(8)
+            .filter(|r| r.iter().any(|v| v.claims_difference()))
+            .count() as f64
+            / (aa.len() / 8) as f64;
+        let found = |ratio: f64| share(&verdicts(seed + 1, 200, 8, repeats, cv, ratio), &[Verdict::Faster]);
+        let (f10, f30) = (found(1.10), found(1.30));
+        eprintln!(
+            "{repeats:>7}  {:>3.0} %  {:>13.2} %  {:>11.1} %  {:>10.1} %  {:>10.1} %",
+            cv * 100.0,
+            per_metric * 100.0,
+            any * 100.0,
+            f10 * 100.0,
+            f30 * 100.0
+        );
+        // The promise: an A/A report claims anything about 5 % of the time
+        // (5 % nominal; 400 reports measure it to about ±1 %.)
+        assert!(any <= 0.08, "{repeats} repeats, cv {cv}: {any}");
+    }
+}
