@@ -144,12 +144,7 @@ impl Comparison {
         let f = format_factor;
         match self.verdict {
             Verdict::Faster => format!("{}× [{}, {}] faster", f(s), f(lo), f(hi)),
-            Verdict::Slower => format!(
-                "{}× [{}, {}] slower",
-                f(1.0 / s),
-                f(1.0 / hi),
-                f(1.0 / lo)
-            ),
+            Verdict::Slower => format!("{}× [{}, {}] slower", f(1.0 / s), f(1.0 / hi), f(1.0 / lo)),
             _ => format!(
                 "×{} [{}, {}]",
                 f(self.ratio.unwrap_or(f64::NAN)),

@@ -248,7 +248,14 @@ fn a_real_difference_is_found() {
 #[test]
 fn rates_table() {
     eprintln!("repeats  cv     A/A per metric  A/A any of 8   found 1.10×  found 1.30×");
-    for (repeats, cv) in [(3, 0.03), (3, 0.05), (5, 0.03), (5, 0.05), (5, 0.10), (10, 0.05)] {
+    for (repeats, cv) in [
+        (3, 0.03),
+        (3, 0.05),
+        (5, 0.03),
+        (5, 0.05),
+        (5, 0.10),
+        (10, 0.05),
+    ] {
         let seed = 100 + repeats as u64 + (cv * 1000.0) as u64;
         let aa = verdicts(seed, 400, 8, repeats, cv, 1.0);
         let per_metric = share(&aa, &[Verdict::Faster, Verdict::Slower]);
@@ -257,7 +264,12 @@ fn rates_table() {
             .filter(|r| r.iter().any(|v| v.claims_difference()))
             .count() as f64
             / (aa.len() / 8) as f64;
-        let found = |ratio: f64| share(&verdicts(seed + 1, 200, 8, repeats, cv, ratio), &[Verdict::Faster]);
+        let found = |ratio: f64| {
+            share(
+                &verdicts(seed + 1, 200, 8, repeats, cv, ratio),
+                &[Verdict::Faster],
+            )
+        };
         let (f10, f30) = (found(1.10), found(1.30));
         eprintln!(
             "{repeats:>7}  {:>3.0} %  {:>13.2} %  {:>11.1} %  {:>10.1} %  {:>10.1} %",

@@ -58,7 +58,8 @@ fn the_terminal_ends_with_one_line_per_target_and_workload() {
     assert!(
         lines[0].starts_with("  files: ext4[noatime] is 2.00× [1.9")
             && lines[0].contains("faster than ext4[relatime] (file p95; throughput 2.00× [")
-            && lines[0].ends_with("faster)"),
+            && lines[0].contains(" faster; fsync p95 2.00× [")
+            && lines[0].ends_with(" faster; 5 more in the table)"),
         "{text}"
     );
     assert!(
