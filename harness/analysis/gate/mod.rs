@@ -6,7 +6,8 @@
 //!   a mistake in the spec (exit 2), never a pass.
 //! - Repeats of a cell are judged together: a latency, throughput or error
 //!   limit on the **median** of the per-repeat values, with the spread
-//!   (min–max) shown; `acked_lost` on the **sum** (any loss counts).
+//!   (min–max) shown ([`over_repeats`], the statistic the percentile
+//!   charts draw too); `acked_lost` on the **sum** (any loss counts).
 //! - A baseline gate compares against a saved baseline ([`baseline`]): a
 //!   regression fails only when it exceeds `max_regression` *and* a
 //!   two-sided Mann–Whitney U test over the repeats finds it significant
@@ -25,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use crate::analysis::compare::{self, Direction, Metric};
 use crate::glob::glob_match;
 use crate::record::Op;
-use crate::result::stats::median;
+use crate::result::stats::{over_repeats, Spread};
 use crate::result::{CellResult, RunResult};
 use crate::scenario::units::format_nanos;
 use crate::scenario::{GateLimit, GateSpec, LatencyStat, Level, Limit, Selector};
@@ -473,13 +474,19 @@ fn judge(
         };
         return check;
     }
+    let Some(spread) = over_repeats(&values) else {
+        // Only NaN: a figure that cannot be compared must not pass.
+        check.status = Status::Fail;
+        check.message = format!("{target}/{workload}: no repeat has a number to judge");
+        return check;
+    };
     let value = if matches!(gl.limit, Limit::AckedLost { .. }) {
         values.iter().sum()
     } else {
-        median(&values)
+        spread.median
     };
     check.value = Some(value);
-    check.measured = measured_text(&gl.limit, value, &values);
+    check.measured = measured_text(&gl.limit, value, &spread);
     let ok = passes(&gl.limit, value);
     check.status = match (ok, gl.level) {
         (true, _) => Status::Pass,
@@ -502,16 +509,12 @@ fn judge(
 
 /// The judged value as shown: with the spread of the repeats, or the
 /// number of repeats summed for acked_lost.
-fn measured_text(limit: &Limit, value: f64, values: &[f64]) -> String {
-    let (lo, hi) = values
-        .iter()
-        .fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(*v), b.max(*v)));
-    match (values.len(), limit) {
-        (_, Limit::AckedLost { .. }) => format!(
-            "{} (sum of {} repeats)",
-            format_value(limit, value),
-            values.len()
-        ),
+fn measured_text(limit: &Limit, value: f64, spread: &Spread) -> String {
+    let (lo, hi) = (spread.min, spread.max);
+    match (spread.n, limit) {
+        (n, Limit::AckedLost { .. }) => {
+            format!("{} (sum of {n} repeats)", format_value(limit, value))
+        }
         (1, _) => format_value(limit, value),
         (n, _) => format!(
             "{} (median of {n}: {}–{})",
