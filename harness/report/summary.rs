@@ -182,6 +182,14 @@ mod tests {
         r.cells[0].ops.insert("fsync_dir".into(), op(1, 0.2, 5_000));
         let md = render(&r);
         let rows = section(&md, "Results");
+        // Which statistic the rows show, said above them.
+        assert!(
+            rows[0].starts_with("One row per repeat, each with its own percentiles.")
+                && rows[0].contains("take the median of these per-repeat values"),
+            "{}",
+            rows[0]
+        );
+        let rows = &rows[1..];
         assert_eq!(
             rows[0],
             "| target | workload | repeat | op | count | ops/s | p50 | p95 | p99 | p99.9 | max | errors |"

@@ -153,7 +153,11 @@ pub fn results(run: &RunResult) -> Table {
     Table {
         id: "results",
         title: "Results",
-        intro: None,
+        intro: Some(
+            "One row per repeat, each with its own percentiles. The percentile charts and the \
+             gates take the median of these per-repeat values (whiskers: their min–max); the \
+             spectrum and CDF charts merge all repeats' histograms.",
+        ),
         columns: vec![
             "target", "workload", "repeat", "op", "count", "ops/s", "p50", "p95", "p99", "p99.9",
             "max", "errors",

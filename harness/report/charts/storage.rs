@@ -9,7 +9,8 @@ use super::draw::{self, Axis, BarSeries, HLine, Panel};
 use super::latency::finish;
 use super::{Chart, ChartText};
 
-/// Device counters of one configuration (mean over its repeats).
+/// Device counters of one configuration: bytes the mean over its
+/// repeats, write amplification their median.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeviceBar {
     pub label: String,
@@ -122,11 +123,13 @@ pub fn device_chart(text: &ChartText, bars: &[DeviceBar]) -> Chart {
                 label: "payload (write() calls)".to_string(),
                 color: RGBColor(150, 195, 225),
                 values: bar_values(&payload, &y_bytes, ""),
+                whiskers: Vec::new(),
             },
             BarSeries {
                 label: "device (block layer)".to_string(),
                 color: RGBColor(10, 60, 130),
                 values: bar_values(&device, &y_bytes, ""),
+                whiskers: Vec::new(),
             },
         ],
     );
@@ -150,6 +153,7 @@ pub fn device_chart(text: &ChartText, bars: &[DeviceBar]) -> Chart {
             label: "device ÷ payload".to_string(),
             color: draw::palette(1),
             values: bar_values(&was, &y_wa, "×"),
+            whiskers: Vec::new(),
         }],
     );
     bottom.hlines.push(HLine {
@@ -191,16 +195,19 @@ pub fn durability_chart(text: &ChartText, bars: &[DurabilityBar]) -> Chart {
                 label: "acknowledged, lost (violation)".to_string(),
                 color: draw::ALERT,
                 values: bar_values(&col(|b| b.acked_lost), &y_counts, ""),
+                whiskers: Vec::new(),
             },
             BarSeries {
                 label: "acknowledged, name lost".to_string(),
                 color: draw::palette(1),
                 values: bar_values(&col(|b| b.acked_name_lost), &y_counts, ""),
+                whiskers: Vec::new(),
             },
             BarSeries {
                 label: "unacknowledged, lost".to_string(),
                 color: RGBColor(120, 120, 120),
                 values: bar_values(&col(|b| b.unacked_lost), &y_counts, ""),
+                whiskers: Vec::new(),
             },
         ],
     );
@@ -231,6 +238,7 @@ pub fn durability_chart(text: &ChartText, bars: &[DurabilityBar]) -> Chart {
             label: "worst trial: oldest lost write → power cut".to_string(),
             color: draw::palette(0),
             values: bar_values(&windows, &y_window, " ms"),
+            whiskers: Vec::new(),
         }],
     );
     if bars.is_empty() {
