@@ -8,6 +8,9 @@
 //!   limit on the **median** of the per-repeat values, with the spread
 //!   (min–max) shown ([`over_repeats`], the statistic the percentile
 //!   charts draw too); `acked_lost` on the **sum** (any loss counts).
+//! - A `write_amplification` limit that selects a cell whose device is
+//!   not attributable to it (a hostPath's disk, shared with the rest of
+//!   the host) is a mistake in the spec (exit 2), never a skip.
 //! - A baseline gate compares against a saved baseline ([`baseline`]): a
 //!   regression fails only when it exceeds `max_regression` *and* a
 //!   two-sided Mann–Whitney U test over the repeats finds it significant
@@ -328,6 +331,13 @@ pub fn evaluate(
             }
         }
         for gl in &gate.limits {
+            if matches!(gl.limit, Limit::WriteAmplification { .. }) {
+                let shared = not_attributable(gate, &gl.limit, &groups);
+                if !shared.is_empty() {
+                    errors.extend(shared);
+                    continue;
+                }
+            }
             let (limit_checks, judged_any) = limit_checks(gate, gl, &groups);
             checks.extend(limit_checks);
             if !judged_any {
@@ -390,6 +400,31 @@ fn matches_nothing(run: &RunResult, gate: &GateSpec) -> String {
             cells.join(", ")
         }
     )
+}
+
+/// The spec errors of a write-amplification limit that selects cells whose
+/// device counters are not attributable to them (a hostPath's disk, shared
+/// with the rest of the host): one per such target and workload. Such a
+/// gate could only ever judge other processes' writes, so it is refused,
+/// never skipped.
+fn not_attributable(gate: &GateSpec, limit: &Limit, groups: &Groups) -> Vec<String> {
+    groups
+        .iter()
+        .filter_map(|((target, workload), cells)| {
+            let d = cells
+                .iter()
+                .find_map(|c| c.device.as_ref().filter(|d| !d.attributable))?;
+            Some(format!(
+                "{}: `{}` selects {target}/{workload}, whose device {} is shared with the rest \
+                 of the host: its counters include other processes' writes, so write \
+                 amplification is not attributable to the cell; narrow `select` to targets \
+                 with a device of their own (ext4, xfs, or an overlay on them)",
+                gate.origin,
+                limit_text(limit),
+                d.name
+            ))
+        })
+        .collect()
 }
 
 /// The spec error of a limit that found nothing to judge in any cell it

@@ -119,6 +119,9 @@ pub enum Body {
         series: Vec<BarSeries>,
         /// The legend entry of the series' whiskers, when they have any.
         whisker_label: Option<String>,
+        /// Per category: a text drawn at the foot of its group in place of
+        /// bars (a figure that is not a number, e.g. "not attributable").
+        slot_notes: Vec<Option<String>>,
     },
 }
 
@@ -151,6 +154,7 @@ impl Panel {
                 categories,
                 series,
                 whisker_label: None,
+                slot_notes: Vec::new(),
             },
             legend: true,
             vlines: Vec::new(),
@@ -163,6 +167,14 @@ impl Panel {
     pub fn with_whisker_label(mut self, label: &str) -> Panel {
         if let Body::Bars { whisker_label, .. } = &mut self.body {
             *whisker_label = Some(label.to_string());
+        }
+        self
+    }
+
+    /// Texts drawn in category slots in place of bars (bar panels only).
+    pub fn with_slot_notes(mut self, notes: Vec<Option<String>>) -> Panel {
+        if let Body::Bars { slot_notes, .. } = &mut self.body {
+            *slot_notes = notes;
         }
         self
     }
@@ -409,9 +421,13 @@ fn draw_panel<DB: DrawingBackend>(
     match &p.body {
         Body::Lines(series) => draw_curves(&mut chart, series)?,
         Body::Bars {
-            categories, series, ..
+            categories,
+            series,
+            slot_notes,
+            ..
         } => {
             draw_bars(&mut chart, &p.y, categories.len(), series)?;
+            draw_slot_notes(&mut chart, area, p, slot_notes, plot_w)?;
             draw_category_names(&mut chart, area, p, categories, plot_w)?;
         }
     }
@@ -527,6 +543,37 @@ fn draw_category_names<DB: DrawingBackend>(
                     ),
             ))?;
         }
+    }
+    Ok(())
+}
+
+/// Each slot note at the foot of its category's group (which has no bars
+/// then), shortened to the group's width.
+fn draw_slot_notes<DB: DrawingBackend>(
+    chart: &mut Chart2d<DB>,
+    area: &DrawingArea<DB, Shift>,
+    p: &Panel,
+    notes: &[Option<String>],
+    plot_w: i32,
+) -> DrawResult<DB> {
+    let groups = match &p.body {
+        Body::Bars { categories, .. } => categories.len(),
+        Body::Lines(_) => notes.len(),
+    };
+    let group_px = plot_w / groups.max(1) as i32 - 10;
+    for (i, note) in notes.iter().enumerate() {
+        let Some(note) = note else { continue };
+        let fitted = fit_text(note, group_px, |t| text_width(area, t, NOTE_PX));
+        chart.draw_series(std::iter::once(
+            EmptyElement::at((i as f64 + 0.5, p.y.base()))
+                + Text::new(
+                    fitted,
+                    (0, -8),
+                    font(NOTE_PX)
+                        .color(&NEUTRAL)
+                        .pos(Pos::new(HPos::Center, VPos::Bottom)),
+                ),
+        ))?;
     }
     Ok(())
 }

@@ -18,7 +18,7 @@
 //! - [`cell_time_series`]: one cell per second (throughput, p99) with its
 //!   fault events;
 //! - [`device_chart`]: payload vs device bytes, write amplification (the
-//!   median over repeats);
+//!   median over repeats; none for a device shared with the host);
 //! - [`durability_chart`]: what crash trials lost;
 //! - for a merged run (`wpbench merge`), the unit op's percentile
 //!   spectrum per target with one line per node (`nodes-*`), and each
@@ -480,7 +480,7 @@ fn unit_op_of(c: &CellResult, hlog: &HlogData) -> String {
 
 /// Device counters per configuration (target × workload): bytes averaged
 /// over the repeats, write amplification their median (what a gate
-/// judges).
+/// judges); none at all when a repeat's device is not attributable.
 fn device_bars(cells: &[&CellResult], label: &dyn Fn(&CellResult) -> String) -> Vec<DeviceBar> {
     let mut order: Vec<String> = Vec::new();
     let mut acc: BTreeMap<String, (DeviceBar, Vec<f64>, usize)> = BTreeMap::new();
@@ -496,6 +496,7 @@ fn device_bars(cells: &[&CellResult], label: &dyn Fn(&CellResult) -> String) -> 
                     device_bytes: 0.0,
                     write_amplification: None,
                     shared: false,
+                    attributable: true,
                 },
                 Vec::new(),
                 0,
@@ -504,6 +505,7 @@ fn device_bars(cells: &[&CellResult], label: &dyn Fn(&CellResult) -> String) -> 
         entry.0.payload_bytes += c.bytes_written as f64;
         entry.0.device_bytes += d.bytes_written as f64;
         entry.0.shared |= d.shared;
+        entry.0.attributable &= d.attributable;
         entry
             .1
             .extend(d.write_amplification.filter(|w| w.is_finite()));
@@ -515,7 +517,9 @@ fn device_bars(cells: &[&CellResult], label: &dyn Fn(&CellResult) -> String) -> 
         .map(|(mut bar, was, n)| {
             bar.payload_bytes /= n as f64;
             bar.device_bytes /= n as f64;
-            bar.write_amplification = over_repeats(&was).map(|s| s.median);
+            bar.write_amplification = over_repeats(&was)
+                .filter(|_| bar.attributable)
+                .map(|s| s.median);
             bar
         })
         .collect()

@@ -388,6 +388,7 @@ fn odd_input_gives_a_no_data_chart() {
                 device_bytes: 0.0,
                 write_amplification: None,
                 shared: true,
+                attributable: false,
             }],
         ),
         durability_chart(&text("u2"), &[DurabilityBar::default()]),
@@ -639,4 +640,63 @@ fn percentile_bars_show_what_the_gate_judges_with_min_max_whiskers() {
     assert!(!find(&charts, "spectrum-wal-record")
         .title
         .contains("merged"));
+}
+
+/// The `<rect>`s of `svg` filled with `c`.
+fn rects_filled(svg: &str, c: plotters::style::RGBColor) -> usize {
+    let fill = format!("fill=\"#{:02X}{:02X}{:02X}\"", c.0, c.1, c.2);
+    svg.split('<')
+        .filter(|e| e.starts_with("rect") && e.contains(&fill))
+        .count()
+}
+
+#[test]
+fn a_shared_device_gets_no_write_amplification_bar() {
+    // ext4 on its own loop device, and a hostPath whose disk also counted
+    // other processes' writes: 165.6× what the workload wrote.
+    let mut run = synthetic_run();
+    run.cells.retain(|c| c.target.name == "ext4[noatime]");
+    for c in run.cells.clone() {
+        let mut h = c;
+        h.index += 100;
+        h.target.name = "hostpath".into();
+        h.bytes_written = 131_072;
+        h.device = Some(DeviceStats::measured(
+            "vda",
+            (21_704_704, 198, 46),
+            131_072,
+            true,
+        ));
+        run.cells.push(h);
+    }
+    let charts = render_all(&run, &BTreeMap::new());
+    preview(&charts);
+    let device = find(&charts, "device");
+    check(device);
+    let svg = &device.svg;
+    // One write-amplification bar per workload (ext4's), plus the legend's.
+    let wa_color = draw::palette(1);
+    assert_eq!(rects_filled(svg, wa_color), 2 + 1, "{svg}");
+    assert!(svg.contains("\n1.1×\n</text>"), "ext4's bar is labelled");
+    let texts: Vec<String> = roxmltree::Document::parse(svg)
+        .unwrap()
+        .descendants()
+        .filter_map(|n| n.text().map(|t| t.trim().to_string()))
+        .collect();
+    assert!(
+        !texts.iter().any(|t| t.contains("165") || t.contains("166")),
+        "no figure: {texts:?}"
+    );
+    // In its place a labelled placeholder; nor are its device bytes drawn.
+    assert_eq!(svg.matches("\nnot attributable\n</text>").count(), 2);
+    let device_color = plotters::style::RGBColor(10, 60, 130);
+    assert_eq!(
+        rects_filled(svg, device_color),
+        2 + 1,
+        "ext4's and the legend's"
+    );
+    assert!(
+        svg.contains("\nwal (shared)\n</text>"),
+        "hostpath · wal (shared)"
+    );
 }
