@@ -6,19 +6,86 @@
 //! the difference divided by the payload the workload wrote is the write
 //! amplification. Filesystems without a block device of their own (tmpfs,
 //! overlay, btrfs subvolumes with anonymous `st_dev`) have no counters.
+//!
+//! A device shared with the rest of the host (a hostPath's disk) is
+//! counted as measured, but its counters include every other writer's
+//! bytes: they are not *attributable* to the cell, so it has no write
+//! amplification.
 
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(from = "DeviceRecord")]
 pub struct DeviceStats {
     pub name: String,
     pub bytes_written: u64,
     pub write_ios: u64,
     pub flushes: u64,
+    /// Device bytes ÷ payload bytes; None when the workload wrote nothing
+    /// or the counters are not attributable to the cell.
     pub write_amplification: Option<f64>,
     /// True when other processes write to the same device (hostPath).
     pub shared: bool,
+    /// Whether the counters are the cell's own. False for a device shared
+    /// with the rest of the host: the counters are kept as measured, but
+    /// no write amplification is derived, drawn, printed or gated.
+    pub attributable: bool,
+}
+
+/// [`DeviceStats`] as stored, for reading result.json files written
+/// before `attributable` existed: then it follows from `shared`.
+#[derive(Deserialize)]
+struct DeviceRecord {
+    name: String,
+    bytes_written: u64,
+    write_ios: u64,
+    flushes: u64,
+    #[serde(default)]
+    write_amplification: Option<f64>,
+    shared: bool,
+    #[serde(default)]
+    attributable: Option<bool>,
+}
+
+impl From<DeviceRecord> for DeviceStats {
+    fn from(r: DeviceRecord) -> DeviceStats {
+        let attributable = r.attributable.unwrap_or(!r.shared);
+        DeviceStats {
+            name: r.name,
+            bytes_written: r.bytes_written,
+            write_ios: r.write_ios,
+            flushes: r.flushes,
+            // An older file's figure for a shared device is not kept.
+            write_amplification: r.write_amplification.filter(|_| attributable),
+            shared: r.shared,
+            attributable,
+        }
+    }
+}
+
+impl DeviceStats {
+    /// Counters of `name` for a cell whose workload wrote `payload` bytes:
+    /// write amplification only when there is a payload and the device is
+    /// not shared with the host.
+    pub fn measured(
+        name: &str,
+        (bytes_written, write_ios, flushes): (u64, u64, u64),
+        payload: u64,
+        shared: bool,
+    ) -> DeviceStats {
+        let attributable = !shared;
+        DeviceStats {
+            name: name.to_string(),
+            bytes_written,
+            write_ios,
+            flushes,
+            write_amplification: (attributable && payload > 0)
+                .then(|| bytes_written as f64 / payload as f64),
+            shared,
+            attributable,
+        }
+    }
 }
 
 /// The kernel's block-layer sector: always 512 bytes, whatever the device's
@@ -124,7 +191,8 @@ pub fn read_stat(dev: &BlockDev) -> std::io::Result<DiskStat> {
 /// The result record for one cell: what reached `dev` between two readings,
 /// and its ratio to the `workload_bytes` the workload handed to write()
 /// (None when the workload wrote nothing). `shared` marks a device other
-/// processes also write to, whose counters overstate the cell's share.
+/// processes also write to: its counters are kept, but not attributed to
+/// the cell (no write amplification).
 pub fn device_stats(
     dev: &BlockDev,
     before: &DiskStat,
@@ -133,15 +201,12 @@ pub fn device_stats(
     shared: bool,
 ) -> DeviceStats {
     let d = after.delta(before);
-    let bytes = d.bytes_written();
-    DeviceStats {
-        name: dev.name.clone(),
-        bytes_written: bytes,
-        write_ios: d.write_ios,
-        flushes: d.flushes,
-        write_amplification: (workload_bytes > 0).then(|| bytes as f64 / workload_bytes as f64),
+    DeviceStats::measured(
+        &dev.name,
+        (d.bytes_written(), d.write_ios, d.flushes),
+        workload_bytes,
         shared,
-    }
+    )
 }
 
 #[cfg(test)]
@@ -238,10 +303,59 @@ mod tests {
         assert_eq!(s.write_ios, 5_200);
         assert_eq!(s.flushes, 5_120);
         assert_eq!(s.write_amplification, Some(1.1));
-        assert!(!s.shared);
-        let none = device_stats(&dev, &before, &after, 0, true);
+        assert!(!s.shared && s.attributable);
+        let none = device_stats(&dev, &before, &after, 0, false);
         assert_eq!(none.write_amplification, None);
-        assert!(none.shared);
+        assert!(none.attributable);
+    }
+
+    #[test]
+    fn a_shared_device_keeps_its_counters_and_has_no_write_amplification() {
+        let dev = BlockDev {
+            name: "vda".into(),
+            major: 254,
+            minor: 0,
+        };
+        let before = DiskStat::default();
+        let after = DiskStat {
+            sectors_written: 40_960,
+            write_ios: 300,
+            flushes: 20,
+        };
+        let s = device_stats(&dev, &before, &after, 4096, true);
+        assert_eq!(
+            (s.bytes_written, s.write_ios, s.flushes),
+            (40_960 * 512, 300, 20)
+        );
+        assert!(s.shared && !s.attributable);
+        assert_eq!(s.write_amplification, None, "not 5120×");
+        let json = serde_json::to_value(&s).unwrap();
+        assert_eq!(json["attributable"], false);
+        assert!(json["write_amplification"].is_null());
+        assert_eq!(json["shared"], true);
+        assert_eq!(json["bytes_written"], 40_960 * 512);
+        // Read back: the same.
+        assert_eq!(serde_json::from_value::<DeviceStats>(json).unwrap(), s);
+    }
+
+    #[test]
+    fn old_results_without_attributable_derive_it_from_shared() {
+        let old = |shared: bool| {
+            serde_json::json!({"name": "vda", "bytes_written": 20_971_520, "write_ios": 198,
+                               "flushes": 46, "write_amplification": 165.59, "shared": shared})
+        };
+        let host: DeviceStats = serde_json::from_value(old(true)).unwrap();
+        assert!(!host.attributable);
+        assert_eq!(host.write_amplification, None, "a shared figure is dropped");
+        assert_eq!(host.bytes_written, 20_971_520, "counters kept");
+        let own: DeviceStats = serde_json::from_value(old(false)).unwrap();
+        assert!(own.attributable);
+        assert_eq!(own.write_amplification, Some(165.59));
+        // An explicit value wins.
+        let mut explicit = old(false);
+        explicit["attributable"] = false.into();
+        let s: DeviceStats = serde_json::from_value(explicit).unwrap();
+        assert!(!s.attributable && s.write_amplification.is_none());
     }
 
     #[test]

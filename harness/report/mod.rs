@@ -69,6 +69,10 @@ pub fn ordered_ops(ops: &BTreeMap<String, OpStats>) -> Vec<(&str, &OpStats)> {
 
 pub use crate::scenario::units::format_rate;
 
+/// What every exporter says instead of a write amplification figure for a
+/// device shared with the host (its counters include other writers).
+pub const NOT_ATTRIBUTABLE: &str = "not attributable (device shared with the host)";
+
 /// Errors by errno as "EIO×1, ENOSPC×12", or "-" when there were none.
 pub fn format_errors(errors: &BTreeMap<String, u64>) -> String {
     let parts: Vec<String> = errors
@@ -100,6 +104,7 @@ pub(crate) mod fixtures {
             flushes: 5_120,
             write_amplification: Some(1.1),
             shared: false,
+            attributable: true,
         }
     }
 

@@ -185,6 +185,14 @@ mod tests {
         r.cells[0].ops.insert("fsync_dir".into(), op(1, 0.2, 5_000));
         let md = render(&r);
         let rows = section(&md, "Results");
+        // Which statistic the rows show, said above them.
+        assert!(
+            rows[0].starts_with("One row per repeat, each with its own percentiles.")
+                && rows[0].contains("take the median of these per-repeat values"),
+            "{}",
+            rows[0]
+        );
+        let rows = &rows[1..];
         assert_eq!(
             rows[0],
             "| target | workload | repeat | op | count | ops/s | p50 | p95 | p99 | p99.9 | max | errors |"
@@ -292,27 +300,47 @@ mod tests {
         r.cells[0].device = Some(loop_device());
         r.cells.push(cell(1, "ext4[noatime]", "wal", 1, vec![]));
         r.cells[1].device = Some(DeviceStats {
-            name: "vda".into(),
-            bytes_written: 0,
-            write_ios: 0,
-            flushes: 0,
             write_amplification: None,
-            shared: true,
+            ..loop_device()
         });
         r.cells[1].notes = vec!["EIO from fsync: 12 times".into()];
+        // A hostPath, twice: counters as measured, no figure, one note.
+        for repeat in 0..2 {
+            let mut c = cell(2 + repeat as usize, "hostpath", "wal", repeat, vec![]);
+            c.device = Some(DeviceStats::measured(
+                "vda",
+                (21_704_704, 198, 46),
+                131_072,
+                true,
+            ));
+            r.cells.push(c);
+        }
         let md = render(&r);
         let rows = section(&md, "Device");
+        assert!(
+            rows[0].contains("shared with the rest of the host"),
+            "{}",
+            rows[0]
+        );
         assert_eq!(
-            &rows[2..],
+            &rows[3..],
             [
                 "| ext4[noatime] | wal | 0 | loop3 | 22MiB | 5200 | 5120 | 1.10 | no |",
-                "| ext4[noatime] | wal | 1 | vda | 0B | 0 | 0 | - | yes |",
+                "| ext4[noatime] | wal | 1 | loop3 | 22MiB | 5200 | 5120 | - | no |",
+                "| hostpath | wal | 0 | vda | 20.7MiB | 198 | 46 | not attributable | yes |",
+                "| hostpath | wal | 1 | vda | 20.7MiB | 198 | 46 | not attributable | yes |",
             ]
         );
         assert_eq!(
             section(&md, "Notes"),
-            ["- **ext4[noatime] / wal (repeat 1)**: EIO from fsync: 12 times"]
+            [
+                "- **ext4[noatime] / wal (repeat 1)**: EIO from fsync: 12 times",
+                "- **hostpath**: write amplification is not attributable: its device vda is \
+                 shared with the rest of the host, so the device counters include other \
+                 processes' writes.",
+            ]
         );
+        assert!(!md.contains("165"), "no figure for the hostPath");
         assert!(md.find("## Device").unwrap() > md.find("## Results").unwrap());
     }
 

@@ -153,7 +153,12 @@ pub fn results(run: &RunResult) -> Table {
     Table {
         id: "results",
         title: "Results",
-        intro: None,
+        intro: Some(
+            "One row per repeat, each with its own percentiles. The percentile charts and the \
+             gates take the median of these per-repeat values (whiskers: their min–max); the \
+             spectrum and CDF charts merge all repeats' histograms."
+                .into(),
+        ),
         columns: vec![
             "target", "workload", "repeat", "op", "count", "ops/s", "p50", "p95", "p99", "p99.9",
             "max", "errors",
@@ -174,8 +179,11 @@ pub fn devices(run: &RunResult) -> Option<Table> {
                 format_size(d.bytes_written),
                 d.write_ios.to_string(),
                 d.flushes.to_string(),
-                d.write_amplification
-                    .map_or_else(|| "-".to_string(), |wa| format!("{wa:.2}")),
+                match d.write_amplification {
+                    _ if !d.attributable => "not attributable".to_string(),
+                    Some(wa) => format!("{wa:.2}"),
+                    None => "-".to_string(),
+                },
                 if d.shared { "yes" } else { "no" }.to_string(),
             ]);
             Some(row)
@@ -184,7 +192,13 @@ pub fn devices(run: &RunResult) -> Option<Table> {
     (!rows.is_empty()).then(|| Table {
         id: "device",
         title: "Device",
-        intro: None,
+        intro: Some(
+            "What reached the block device; write amplification is device bytes ÷ the bytes \
+             the workload wrote. A device shared with the rest of the host (a hostPath's disk) \
+             also counts other processes' writes: its counters are shown as measured, with no \
+             write amplification."
+                .into(),
+        ),
         columns: vec![
             "target",
             "workload",
@@ -296,9 +310,12 @@ pub fn faults(run: &RunResult) -> Option<Table> {
     })
 }
 
-/// `(target / workload (repeat r), note)` for every cell's notes.
+/// `(target / workload (repeat r), note)` for every cell's notes; then
+/// `(target, why)` once for each target whose device counters are not
+/// attributable to its cells.
 pub fn notes(run: &RunResult) -> Vec<(String, String)> {
-    run.cells
+    let mut out: Vec<(String, String)> = run
+        .cells
         .iter()
         .flat_map(|c| {
             c.notes.iter().map(move |n| {
@@ -311,5 +328,25 @@ pub fn notes(run: &RunResult) -> Vec<(String, String)> {
                 )
             })
         })
-        .collect()
+        .collect();
+    let mut seen: Vec<&str> = Vec::new();
+    for c in &run.cells {
+        let Some(d) = c.device.as_ref().filter(|d| !d.attributable) else {
+            continue;
+        };
+        if seen.contains(&c.target.name.as_str()) {
+            continue;
+        }
+        seen.push(&c.target.name);
+        out.push((c.target.name.clone(), not_attributable_note(&d.name)));
+    }
+    out
+}
+
+/// The one sentence that says why a target has no write amplification.
+pub fn not_attributable_note(device: &str) -> String {
+    format!(
+        "write amplification is not attributable: its device {device} is shared with the rest \
+         of the host, so the device counters include other processes' writes."
+    )
 }

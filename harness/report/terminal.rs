@@ -9,7 +9,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use super::{format_errors, format_rate, ordered_ops};
+use super::{format_errors, format_rate, ordered_ops, NOT_ATTRIBUTABLE};
 use crate::result::{CellResult, RunResult};
 use crate::scenario::units::{format_duration, format_nanos, format_size};
 
@@ -82,11 +82,10 @@ pub fn render_cell(cell: &CellResult) -> String {
             d.write_ios,
             d.flushes
         );
-        if let Some(wa) = d.write_amplification {
+        if !d.attributable {
+            let _ = write!(written, ", write amplification: {NOT_ATTRIBUTABLE}");
+        } else if let Some(wa) = d.write_amplification {
             let _ = write!(written, ", write amplification {wa:.2}");
-        }
-        if d.shared {
-            written.push_str(" (shared device)");
         }
     }
     out.push_str(&written);
@@ -251,7 +250,8 @@ mod tests {
             write_ios: 5_200,
             flushes: 5_120,
             write_amplification: Some(1.1),
-            shared: true,
+            shared: false,
+            attributable: true,
         });
         c.notes = vec![
             "rate not sustained: 1800/s of 2000/s".into(),
@@ -263,9 +263,36 @@ mod tests {
         assert!(text.starts_with("xfs / logs  (repeat 2, 5.0s, open loop 2000/s per thread)\n"));
         assert!(text.contains(
             "  written 20MiB; device loop3: 22MiB, 5200 write IOs, 5120 flushes, \
-             write amplification 1.10 (shared device)\n"
+             write amplification 1.10\n"
         ));
         assert!(text.ends_with("  note: rate not sustained: 1800/s of 2000/s\n  note: EIO seen\n"));
+    }
+
+    #[test]
+    fn a_shared_device_prints_its_counters_and_no_write_amplification() {
+        let mut c = cell(
+            0,
+            "hostpath",
+            "wal",
+            0,
+            vec![("record", op(10, 2.0, 1_000))],
+        );
+        c.bytes_written = 131_072;
+        c.device = Some(DeviceStats::measured(
+            "vda",
+            (21_704_704, 198, 46),
+            131_072,
+            true,
+        ));
+        let text = render_cell(&c);
+        assert!(
+            text.contains(
+                "  written 128KiB; device vda: 20.7MiB, 198 write IOs, 46 flushes, \
+                 write amplification: not attributable (device shared with the host)\n"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("165"), "no figure: {text}");
     }
 
     #[test]

@@ -14,7 +14,8 @@
 //!   each source's own rate stays in the cell's `sources`;
 //! - errors by errno, payload bytes, warm-up ops and device bytes, write
 //!   IOs and flushes are summed; write amplification is recomputed from
-//!   the sums; durations are the longest source's;
+//!   the sums (none when any source's device was not attributable);
+//!   durations are the longest source's;
 //! - fault entries are paired by position and kind, and their durability
 //!   counters summed (the loss window in ms is the longest);
 //! - interval logs are not merged: each source's .hlog is copied into
@@ -512,15 +513,22 @@ fn merged_device(group: &[(usize, &CellResult)]) -> Option<DeviceStats> {
             }
         }
         let payload: u64 = with_device.iter().map(|(c, _)| c.bytes_written).sum();
-        let bytes: u64 = with_device.iter().map(|(_, d)| d.bytes_written).sum();
-        DeviceStats {
-            name: names.join(","),
-            bytes_written: bytes,
-            write_ios: with_device.iter().map(|(_, d)| d.write_ios).sum(),
-            flushes: with_device.iter().map(|(_, d)| d.flushes).sum(),
-            write_amplification: (payload > 0).then(|| bytes as f64 / payload as f64),
-            shared: with_device.iter().any(|(_, d)| d.shared),
+        let mut merged = DeviceStats::measured(
+            &names.join(","),
+            (
+                with_device.iter().map(|(_, d)| d.bytes_written).sum(),
+                with_device.iter().map(|(_, d)| d.write_ios).sum(),
+                with_device.iter().map(|(_, d)| d.flushes).sum(),
+            ),
+            payload,
+            with_device.iter().any(|(_, d)| d.shared),
+        );
+        // One source's counters that are not its own spoil the sum.
+        if with_device.iter().any(|(_, d)| !d.attributable) {
+            merged.attributable = false;
+            merged.write_amplification = None;
         }
+        merged
     })
 }
 

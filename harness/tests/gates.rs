@@ -290,3 +290,118 @@ fn a_limit_no_selected_cell_can_have_is_refused_before_the_run() {
     assert!(!sb.out("file").exists(), "no run directory, no result.json");
     assert!(!sb.scratch().exists(), "nothing provisioned");
 }
+
+#[test]
+#[ignore = "needs root: a hostPath cell with a bind mount (noatime)"]
+fn a_hostpath_keeps_its_device_counters_but_has_no_write_amplification_to_gate() {
+    require(&[Need::Root]);
+    let _serial = serial();
+    let sb = Sandbox::new();
+    std::fs::create_dir_all(sb.hostpath()).unwrap();
+    let body = format!(
+        "version: 1\nname: shared\nseed: 3\nduration: 400ms\nwarmup: 0s\nrepeat: 2\n\
+         targets:\n  - {{name: host, kind: hostpath, path: {}, options: [noatime]}}\n\
+         workloads:\n  - {{name: wal, kind: fsync_heavy, fsync: always, file_size: 4MiB}}\n",
+        sb.hostpath().display()
+    );
+    // A write-amplification gate of the scenario's own that selects the
+    // hostPath is refused before anything runs.
+    let gated = sb.write(
+        "gated.yaml",
+        &format!("{body}gates:\n  - select: {{workload: wal}}\n    write_amplification: 2\n"),
+    );
+    let out = sb.run(&gated, "gated", &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("`gates[0].write_amplification`")
+            && err.contains("selects hostPath target `host`, whose device is shared"),
+        "{err}"
+    );
+    assert!(!sb.out("gated").exists(), "no run directory");
+
+    let file = sb.write("shared.yaml", &body);
+    let out = sb.run(&file, "r", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // The terminal prints the counters and no figure.
+    let printed = stdout(&out);
+    assert!(
+        printed.contains(", write amplification: not attributable (device shared with the host)"),
+        "{printed}"
+    );
+    assert!(!printed.contains("write amplification 1") && !printed.contains("(shared device)"));
+
+    // result.json: the counters as measured, not attributable, no figure.
+    let dir = sb.out("r");
+    let result = read_json(&dir.join("result.json"));
+    let cells = result["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), 2);
+    let mut device_name = String::new();
+    for c in cells {
+        let d = &c["device"];
+        assert_eq!(d["shared"], true, "{d}");
+        assert_eq!(d["attributable"], false, "{d}");
+        assert!(
+            d.get("write_amplification").is_some_and(|w| w.is_null()),
+            "{d}"
+        );
+        for key in ["bytes_written", "write_ios", "flushes"] {
+            assert!(d[key].is_u64(), "{key} in {d}");
+        }
+        // fsync: always on the host's disk: something reached it.
+        assert!(d["write_ios"].as_u64().unwrap() > 0, "{d}");
+        device_name = d["name"].as_str().unwrap().to_string();
+        assert!(!device_name.is_empty());
+    }
+
+    // The device chart has no write-amplification bar (only the legend's
+    // swatch in its colour) and says why in the hostPath's place.
+    let svg = std::fs::read_to_string(dir.join("charts/device.svg")).unwrap();
+    let wa_bars = svg
+        .split('<')
+        .filter(|e| e.starts_with("rect") && e.contains("fill=\"#E69F00\""))
+        .count();
+    assert_eq!(wa_bars, 1, "the legend's swatch only");
+    assert!(svg.contains("\nnot attributable\n</text>"), "{svg}");
+    assert!(svg.contains("\nhost (shared)\n</text>"));
+
+    // summary.md and report.html: no figure, and one sentence why.
+    let sentence = format!(
+        "write amplification is not attributable: its device {device_name} is shared with \
+         the rest of the host, so the device counters include other processes' writes."
+    );
+    let summary = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+    assert_eq!(
+        summary.matches(&format!("- **host**: {sentence}")).count(),
+        1,
+        "{summary}"
+    );
+    assert!(summary.contains(" | not attributable | yes |"), "{summary}");
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(html.contains("is shared with the rest of the host"));
+
+    // A gate file asking for it after the run: refused, exit 2, naming the
+    // cell and why.
+    let gate = sb.write(
+        "wa.yaml",
+        "version: 1\ngates:\n  - select: {target: host}\n    write_amplification: 2\n",
+    );
+    let o = wpbench()
+        .arg("gate")
+        .arg(&dir)
+        .arg("--gate")
+        .arg(&gate)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(&format!(
+            "gates[0]: `write_amplification ≤ 2` selects host/wal, whose device \
+             {device_name} is shared with the rest of the host"
+        )) && err.contains("not attributable"),
+        "{err}"
+    );
+    assert!(!dir.join("gate.json").exists(), "no verdict written");
+    assert_nothing_left(&sb);
+}

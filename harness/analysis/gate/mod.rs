@@ -6,7 +6,11 @@
 //!   a mistake in the spec (exit 2), never a pass.
 //! - Repeats of a cell are judged together: a latency, throughput or error
 //!   limit on the **median** of the per-repeat values, with the spread
-//!   (min–max) shown; `acked_lost` on the **sum** (any loss counts).
+//!   (min–max) shown ([`over_repeats`], the statistic the percentile
+//!   charts draw too); `acked_lost` on the **sum** (any loss counts).
+//! - A `write_amplification` limit that selects a cell whose device is
+//!   not attributable to it (a hostPath's disk, shared with the rest of
+//!   the host) is a mistake in the spec (exit 2), never a skip.
 //! - A baseline gate compares against a saved baseline ([`baseline`]) with
 //!   the verdicts of `compare` ([`super::verdict`]): a regression fails
 //!   only when the unit op is judged `slower` (significant after adjusting
@@ -27,7 +31,7 @@ use crate::analysis::compare;
 use crate::glob::glob_match;
 use crate::record::op::is_summary_op;
 use crate::record::Op;
-use crate::result::stats::median;
+use crate::result::stats::{over_repeats, Spread};
 use crate::result::{CellResult, Metric, RunResult, Verdict};
 use crate::scenario::units::format_nanos;
 use crate::scenario::{GateLimit, GateSpec, LatencyStat, Level, Limit, Selector};
@@ -345,6 +349,13 @@ pub fn evaluate(
             }
         }
         for gl in &gate.limits {
+            if matches!(gl.limit, Limit::WriteAmplification { .. }) {
+                let shared = not_attributable(gate, &gl.limit, &groups);
+                if !shared.is_empty() {
+                    errors.extend(shared);
+                    continue;
+                }
+            }
             let (limit_checks, judged_any) = limit_checks(gate, gl, &groups);
             checks.extend(limit_checks);
             if !judged_any {
@@ -407,6 +418,31 @@ fn matches_nothing(run: &RunResult, gate: &GateSpec) -> String {
             cells.join(", ")
         }
     )
+}
+
+/// The spec errors of a write-amplification limit that selects cells whose
+/// device counters are not attributable to them (a hostPath's disk, shared
+/// with the rest of the host): one per such target and workload. Such a
+/// gate could only ever judge other processes' writes, so it is refused,
+/// never skipped.
+fn not_attributable(gate: &GateSpec, limit: &Limit, groups: &Groups) -> Vec<String> {
+    groups
+        .iter()
+        .filter_map(|((target, workload), cells)| {
+            let d = cells
+                .iter()
+                .find_map(|c| c.device.as_ref().filter(|d| !d.attributable))?;
+            Some(format!(
+                "{}: `{}` selects {target}/{workload}, whose device {} is shared with the rest \
+                 of the host: its counters include other processes' writes, so write \
+                 amplification is not attributable to the cell; narrow `select` to targets \
+                 with a device of their own (ext4, xfs, or an overlay on them)",
+                gate.origin,
+                limit_text(limit),
+                d.name
+            ))
+        })
+        .collect()
 }
 
 /// The spec error of a limit that found nothing to judge in any cell it
@@ -491,13 +527,19 @@ fn judge(
         };
         return check;
     }
+    let Some(spread) = over_repeats(&values) else {
+        // Only NaN: a figure that cannot be compared must not pass.
+        check.status = Status::Fail;
+        check.message = format!("{target}/{workload}: no repeat has a number to judge");
+        return check;
+    };
     let value = if matches!(gl.limit, Limit::AckedLost { .. }) {
         values.iter().sum()
     } else {
-        median(&values)
+        spread.median
     };
     check.value = Some(value);
-    check.measured = measured_text(&gl.limit, value, &values);
+    check.measured = measured_text(&gl.limit, value, &spread);
     let ok = passes(&gl.limit, value);
     check.status = match (ok, gl.level) {
         (true, _) => Status::Pass,
@@ -520,16 +562,12 @@ fn judge(
 
 /// The judged value as shown: with the spread of the repeats, or the
 /// number of repeats summed for acked_lost.
-fn measured_text(limit: &Limit, value: f64, values: &[f64]) -> String {
-    let (lo, hi) = values
-        .iter()
-        .fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(*v), b.max(*v)));
-    match (values.len(), limit) {
-        (_, Limit::AckedLost { .. }) => format!(
-            "{} (sum of {} repeats)",
-            format_value(limit, value),
-            values.len()
-        ),
+fn measured_text(limit: &Limit, value: f64, spread: &Spread) -> String {
+    let (lo, hi) = (spread.min, spread.max);
+    match (spread.n, limit) {
+        (n, Limit::AckedLost { .. }) => {
+            format!("{} (sum of {n} repeats)", format_value(limit, value))
+        }
         (1, _) => format_value(limit, value),
         (n, _) => format!(
             "{} (median of {n}: {}–{})",

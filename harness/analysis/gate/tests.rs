@@ -254,6 +254,68 @@ fn a_selector_that_matches_nothing_is_a_spec_error() {
     assert!(evaluate(&r, &[g], None).is_err());
 }
 
+#[test]
+fn a_write_amplification_gate_on_a_shared_device_is_refused() {
+    // five_repeats, plus two repeats of a hostPath whose disk counted
+    // other processes' writes (165× what the workload wrote).
+    let mut r = five_repeats();
+    for repeat in 0..2u32 {
+        let mut c = cell(
+            6 + repeat as usize,
+            "hostpath",
+            "wal",
+            repeat,
+            vec![("record", op(1000, 500.0, 1_000_000))],
+        );
+        c.bytes_written = 131_072;
+        c.device = Some(crate::result::DeviceStats::measured(
+            "vda",
+            (21_704_704, 198, 46),
+            131_072,
+            true,
+        ));
+        r.cells.push(c);
+    }
+    let wa = |target: &str| {
+        gate(
+            sel(target, "wal", None),
+            vec![(Level::Fail, Limit::WriteAmplification { max: 2.0 })],
+        )
+    };
+    // Selecting it, alone or among cells with a device of their own: a
+    // spec error (exit 2) naming the target, the device and why.
+    for target in ["hostpath", "*"] {
+        let e = evaluate(&r, &[wa(target)], None).unwrap_err();
+        assert!(
+            e.0.contains(
+                "gates[0]: `write_amplification ≤ 2` selects hostpath/wal, whose device vda \
+                 is shared with the rest of the host"
+            ) && e.0.contains("not attributable"),
+            "{}",
+            e.0
+        );
+        assert!(
+            !e.0.contains("ext4[noatime]/wal,"),
+            "names only the shared cell: {}",
+            e.0
+        );
+    }
+    // Other figures of the same cell are judged as usual.
+    let rep = evaluate(
+        &r,
+        &[gate(
+            sel("hostpath", "wal", None),
+            vec![(Level::Fail, p95(3))],
+        )],
+        None,
+    )
+    .unwrap();
+    assert_eq!(only(&rep).status, Status::Pass);
+    // Narrowed to the device of its own, the limit is judged.
+    let rep = evaluate(&r, &[wa("ext4*")], None).unwrap();
+    assert_eq!(only(&rep).value, Some(1.1));
+}
+
 /// A run of `repeats` repeats of ext4/wal whose record latencies are
 /// spread around `center_us` (a real histogram per repeat).
 fn wal_run(center_us: u64, repeats: u32, seed: u64) -> RunResult {

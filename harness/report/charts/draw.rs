@@ -102,7 +102,13 @@ pub struct BarSeries {
     pub color: RGBColor,
     /// Per category: plot-space height and the value's text, or nothing.
     pub values: Vec<Option<(f64, String)>>,
+    /// Per category: a whisker from plot-space low to high (the repeats'
+    /// min–max), or none; may be shorter than `values`.
+    pub whiskers: Vec<Option<(f64, f64)>>,
 }
+
+/// The colour of whiskers (drawn over a white halo, so they show on any bar).
+pub const WHISKER: RGBColor = RGBColor(25, 25, 25);
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Body {
@@ -111,6 +117,11 @@ pub enum Body {
     Bars {
         categories: Vec<String>,
         series: Vec<BarSeries>,
+        /// The legend entry of the series' whiskers, when they have any.
+        whisker_label: Option<String>,
+        /// Per category: a text drawn at the foot of its group in place of
+        /// bars (a figure that is not a number, e.g. "not attributable").
+        slot_notes: Vec<Option<String>>,
     },
 }
 
@@ -139,12 +150,33 @@ impl Panel {
         Panel {
             x: Axis::fixed("", 0.0, n as f64, ticks),
             y,
-            body: Body::Bars { categories, series },
+            body: Body::Bars {
+                categories,
+                series,
+                whisker_label: None,
+                slot_notes: Vec::new(),
+            },
             legend: true,
             vlines: Vec::new(),
             hlines: Vec::new(),
             note: None,
         }
+    }
+
+    /// Names the whiskers in the legend (bar panels only).
+    pub fn with_whisker_label(mut self, label: &str) -> Panel {
+        if let Body::Bars { whisker_label, .. } = &mut self.body {
+            *whisker_label = Some(label.to_string());
+        }
+        self
+    }
+
+    /// Texts drawn in category slots in place of bars (bar panels only).
+    pub fn with_slot_notes(mut self, notes: Vec<Option<String>>) -> Panel {
+        if let Body::Bars { slot_notes, .. } = &mut self.body {
+            *slot_notes = notes;
+        }
+        self
     }
 
     /// Empty axes with a note in the middle.
@@ -267,6 +299,8 @@ enum Swatch {
     Line(RGBColor),
     Dashed(RGBColor),
     Block(RGBColor),
+    /// An I-beam: a whisker.
+    Whisker(RGBColor),
     /// Text only ("+3 more").
     Nothing,
 }
@@ -281,12 +315,24 @@ fn legend_entries(p: &Panel) -> Vec<(Swatch, String)> {
                 .filter(|s| !s.label.is_empty() && !s.segments.is_empty())
                 .map(|s| (Swatch::Line(s.color), s.label.clone())),
         ),
-        Body::Bars { series, .. } => out.extend(
-            series
+        Body::Bars {
+            series,
+            whisker_label,
+            ..
+        } => {
+            out.extend(
+                series
+                    .iter()
+                    .filter(|s| !s.label.is_empty())
+                    .map(|s| (Swatch::Block(s.color), s.label.clone())),
+            );
+            let whiskers = series
                 .iter()
-                .filter(|s| !s.label.is_empty())
-                .map(|s| (Swatch::Block(s.color), s.label.clone())),
-        ),
+                .any(|s| s.whiskers.iter().any(Option::is_some));
+            if let (true, Some(label)) = (whiskers, whisker_label) {
+                out.push((Swatch::Whisker(WHISKER), label.clone()));
+            }
+        }
     }
     out.extend(
         p.hlines
@@ -374,8 +420,14 @@ fn draw_panel<DB: DrawingBackend>(
 
     match &p.body {
         Body::Lines(series) => draw_curves(&mut chart, series)?,
-        Body::Bars { categories, series } => {
+        Body::Bars {
+            categories,
+            series,
+            slot_notes,
+            ..
+        } => {
             draw_bars(&mut chart, &p.y, categories.len(), series)?;
+            draw_slot_notes(&mut chart, area, p, slot_notes, plot_w)?;
             draw_category_names(&mut chart, area, p, categories, plot_w)?;
         }
     }
@@ -495,6 +547,37 @@ fn draw_category_names<DB: DrawingBackend>(
     Ok(())
 }
 
+/// Each slot note at the foot of its category's group (which has no bars
+/// then), shortened to the group's width.
+fn draw_slot_notes<DB: DrawingBackend>(
+    chart: &mut Chart2d<DB>,
+    area: &DrawingArea<DB, Shift>,
+    p: &Panel,
+    notes: &[Option<String>],
+    plot_w: i32,
+) -> DrawResult<DB> {
+    let groups = match &p.body {
+        Body::Bars { categories, .. } => categories.len(),
+        Body::Lines(_) => notes.len(),
+    };
+    let group_px = plot_w / groups.max(1) as i32 - 10;
+    for (i, note) in notes.iter().enumerate() {
+        let Some(note) = note else { continue };
+        let fitted = fit_text(note, group_px, |t| text_width(area, t, NOTE_PX));
+        chart.draw_series(std::iter::once(
+            EmptyElement::at((i as f64 + 0.5, p.y.base()))
+                + Text::new(
+                    fitted,
+                    (0, -8),
+                    font(NOTE_PX)
+                        .color(&NEUTRAL)
+                        .pos(Pos::new(HPos::Center, VPos::Bottom)),
+                ),
+        ))?;
+    }
+    Ok(())
+}
+
 /// Dashed vertical markers (fault events), labelled at the top.
 fn draw_vlines<DB: DrawingBackend>(
     chart: &mut Chart2d<DB>,
@@ -603,6 +686,7 @@ fn draw_bars<DB: DrawingBackend>(
     let base = y.base();
     for (j, s) in series.iter().enumerate() {
         let left = |i: usize| i as f64 + (1.0 - group) / 2.0 + j as f64 * width;
+        let whisker = |i: usize| s.whiskers.get(i).copied().flatten();
         chart.draw_series(s.values.iter().enumerate().filter_map(|(i, v)| {
             let (top, _) = v.as_ref()?;
             Some(Rectangle::new(
@@ -613,11 +697,30 @@ fn draw_bars<DB: DrawingBackend>(
                 s.color.filled(),
             ))
         }))?;
+        // Whiskers: an I-beam from low to high at the bar's centre, on a
+        // white halo so it shows on a dark bar too.
+        for style in [WHITE.stroke_width(5), WHISKER.stroke_width(2)] {
+            chart.draw_series((0..s.values.len()).filter_map(|i| {
+                let (lo, hi) = whisker(i)?;
+                let (mid, cap) = (left(i) + width / 2.0, width * 0.2);
+                let beam = vec![
+                    (mid - cap, lo),
+                    (mid + cap, lo),
+                    (mid, lo),
+                    (mid, hi),
+                    (mid - cap, hi),
+                    (mid + cap, hi),
+                ];
+                Some(PathElement::new(beam, style))
+            }))?;
+        }
         if show_values {
             chart.draw_series(s.values.iter().enumerate().filter_map(|(i, v)| {
                 let (top, text) = v.as_ref()?;
+                // Above the whisker, when it reaches higher than the bar.
+                let top = whisker(i).map_or(*top, |(_, hi)| hi.max(*top));
                 Some(
-                    EmptyElement::at((left(i) + width / 2.0, *top))
+                    EmptyElement::at((left(i) + width / 2.0, top))
                         + Text::new(
                             text.clone(),
                             (0, -4),
@@ -660,6 +763,23 @@ fn draw_legend<DB: DrawingBackend>(
                 EmptyElement::at(anchor)
                     + Rectangle::new([(x + 3, cy - 10), (x + SWATCH_W - 3, cy + 10)], c.filled()),
             ))?,
+            Swatch::Whisker(c) => {
+                let mid = x + SWATCH_W / 2;
+                chart.draw_series(std::iter::once(
+                    EmptyElement::at(anchor)
+                        + PathElement::new(
+                            vec![
+                                (mid - 7, cy + 11),
+                                (mid + 7, cy + 11),
+                                (mid, cy + 11),
+                                (mid, cy - 11),
+                                (mid - 7, cy - 11),
+                                (mid + 7, cy - 11),
+                            ],
+                            c.stroke_width(2),
+                        ),
+                ))?
+            }
             Swatch::Nothing => chart.draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())?,
         };
         chart.draw_series(std::iter::once(

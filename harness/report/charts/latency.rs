@@ -1,12 +1,15 @@
 //! Latency charts: the percentile spectrum, the CDF, and grouped bars of
-//! p50/p95/p99 with an optional gate threshold. Inputs are histograms in
-//! nanoseconds; axes switch to a log scale when the values span more than
-//! 100×, so a tmpfs and a disk can share a chart.
+//! p50/p95/p99 with an optional gate threshold. Spectra and CDFs take
+//! histograms (all repeats merged); the bars take the median of the
+//! per-repeat percentiles with their min–max, as a gate judges them.
+//! Values are in nanoseconds; axes switch to a log scale when the values
+//! span more than 100×, so a tmpfs and a disk can share a chart.
 
 use hdrhistogram::Histogram;
 
 use super::draw::{self, Axis, BarSeries, Body, Curve, Figure, HLine, Panel};
 use super::{Chart, ChartText};
+use crate::result::stats::Spread;
 
 /// One line of a latency chart: a label (the target) and its histogram.
 #[derive(Debug, Clone)]
@@ -16,13 +19,49 @@ pub struct LatencySeries {
     pub hist: Histogram<u64>,
 }
 
-/// One group of the percentile bars (a target), values in ns.
+/// One group of the percentile bars (a target): each percentile over the
+/// repeats ([`crate::result::stats::over_repeats`] of the per-repeat
+/// values), in ns. The bar is the median, the whisker the min–max.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PercentileGroup {
     pub label: String,
-    pub p50_ns: f64,
-    pub p95_ns: f64,
-    pub p99_ns: f64,
+    pub p50: Spread,
+    pub p95: Spread,
+    pub p99: Spread,
+}
+
+impl PercentileGroup {
+    /// A group of one repeat (no whiskers).
+    pub fn single(label: &str, p50_ns: f64, p95_ns: f64, p99_ns: f64) -> PercentileGroup {
+        let one = |v: f64| Spread {
+            median: v,
+            min: v,
+            max: v,
+            n: 1,
+        };
+        PercentileGroup {
+            label: label.to_string(),
+            p50: one(p50_ns),
+            p95: one(p95_ns),
+            p99: one(p99_ns),
+        }
+    }
+
+    fn spreads(&self) -> [&Spread; 3] {
+        [&self.p50, &self.p95, &self.p99]
+    }
+}
+
+/// The legend entry of the bars' whiskers: `median of 3 repeats, whiskers
+/// min–max` (`2–3 repeats` when targets differ); None with one repeat each.
+pub fn repeats_caption(groups: &[PercentileGroup]) -> Option<String> {
+    let ns = groups.iter().flat_map(|g| g.spreads().map(|s| s.n));
+    let (lo, hi) = ns.fold((usize::MAX, 0), |(a, b), n| (a.min(n), b.max(n)));
+    match (lo, hi) {
+        (_, 0 | 1) => None,
+        (lo, hi) if lo == hi => Some(format!("median of {hi} repeats, whiskers min–max")),
+        (lo, hi) => Some(format!("median of {lo}–{hi} repeats, whiskers min–max")),
+    }
 }
 
 /// Spread beyond which a latency axis goes logarithmic.
@@ -240,8 +279,9 @@ pub fn latency_cdf(text: &ChartText, series: &[LatencySeries]) -> Chart {
     finish(text, vec![lines_panel(x, y, &with_data, points)])
 }
 
-/// Grouped bars of p50/p95/p99 per group, with the gate threshold (ns) as
-/// a dashed line when there is one.
+/// Grouped bars of p50/p95/p99 per group — the median over the repeats,
+/// whiskers from the smallest to the largest repeat — with the gate
+/// threshold (ns) as a dashed line when there is one.
 pub fn percentile_bars(
     text: &ChartText,
     groups: &[PercentileGroup],
@@ -250,7 +290,8 @@ pub fn percentile_bars(
     let threshold_ns = threshold_ns.filter(|t| t.is_finite() && *t > 0.0);
     let mut values: Vec<f64> = groups
         .iter()
-        .flat_map(|g| [g.p50_ns, g.p95_ns, g.p99_ns])
+        .flat_map(|g| g.spreads().map(|s| [s.median, s.min, s.max]))
+        .flatten()
         .filter(|v| v.is_finite() && *v > 0.0)
         .collect();
     if values.is_empty() {
@@ -277,13 +318,23 @@ pub fn percentile_bars(
             values: groups
                 .iter()
                 .map(|g| {
-                    let v = [g.p50_ns, g.p95_ns, g.p99_ns][j];
+                    let v = g.spreads()[j].median;
                     (v.is_finite() && v >= 0.0).then(|| (y.map(v), draw::format_value(v / y.scale)))
+                })
+                .collect(),
+            whiskers: groups
+                .iter()
+                .map(|g| {
+                    let (lo, hi) = g.spreads()[j].range()?;
+                    (lo.is_finite() && hi.is_finite() && lo >= 0.0).then(|| (y.map(lo), y.map(hi)))
                 })
                 .collect(),
         })
         .collect();
     let mut panel = Panel::bars(groups.iter().map(|g| g.label.clone()).collect(), y, series);
+    if let Some(caption) = repeats_caption(groups) {
+        panel = panel.with_whisker_label(&caption);
+    }
     if let Some(t) = threshold_ns {
         panel.hlines.push(HLine {
             y: panel.y.map(t),

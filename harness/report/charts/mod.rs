@@ -9,19 +9,23 @@
 //! `charts/<file_stem>.svg|png`.
 //!
 //! Families, one function each:
-//! - [`percentile_spectrum`] and [`latency_cdf`]: one op, one line per target;
-//! - [`percentile_bars`]: p50/p95/p99 of a workload's unit op per target,
-//!   with an optional gate threshold;
+//! - [`percentile_spectrum`] and [`latency_cdf`]: one op, one line per
+//!   target, all its repeats' histograms merged (the title says so);
+//! - [`percentile_bars`]: p50/p95/p99 of a workload's unit op per target —
+//!   the median of the per-repeat values with their min–max as whiskers,
+//!   exactly what a gate judges ([`over_repeats`]) — with an optional gate
+//!   threshold;
 //! - [`cell_time_series`]: one cell per second (throughput, p99) with its
 //!   fault events;
-//! - [`device_chart`]: payload vs device bytes, write amplification;
+//! - [`device_chart`]: payload vs device bytes, write amplification (the
+//!   median over repeats; none for a device shared with the host);
 //! - [`durability_chart`]: what crash trials lost;
 //! - for a merged run (`wpbench merge`), the unit op's percentile
 //!   spectrum per target with one line per node (`nodes-*`), and each
 //!   source's own time series.
 //!
-//! [`render_all`] decides which apply to a run, merging repeats of the same
-//! target and workload.
+//! [`render_all`] decides which apply to a run, and how the repeats of the
+//! same target and workload are combined in each.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -29,7 +33,8 @@ use hdrhistogram::Histogram;
 
 use crate::fault::outcome::FaultEntry;
 use crate::record::{decode_histogram, new_histogram, HlogData, Op};
-use crate::result::{CellResult, RunResult};
+use crate::result::stats::over_repeats;
+use crate::result::{CellResult, OpStats, RunResult};
 use crate::scenario::FaultKind;
 
 mod draw;
@@ -38,7 +43,8 @@ mod storage;
 mod timeseries;
 
 pub use latency::{
-    latency_cdf, percentile_bars, percentile_spectrum, LatencySeries, PercentileGroup,
+    latency_cdf, percentile_bars, percentile_spectrum, repeats_caption, LatencySeries,
+    PercentileGroup,
 };
 pub use storage::{device_chart, durability_chart, DeviceBar, DurabilityBar};
 pub use timeseries::{cell_time_series, fault_marks, FaultMark};
@@ -124,6 +130,8 @@ struct Footers {
     base: String,
     /// `base`, and how many repeats were merged per target when more than one.
     merged: String,
+    /// `base`, and how the device chart combines repeats when more than one.
+    device: String,
     /// Distinct repeat indexes in the run.
     repeats: usize,
 }
@@ -136,15 +144,29 @@ impl Footers {
             .collect::<BTreeSet<_>>()
             .len();
         let base = format!("wpbench · {} · run {}", run.scenario.name, run.run_id);
-        let merged = if repeats > 1 {
-            format!("{base} · {repeats} repeats merged per target")
+        let (merged, device) = if repeats > 1 {
+            (
+                format!("{base} · {repeats} repeats merged per target"),
+                format!("{base} · bytes: mean, amplification: median of {repeats} repeats"),
+            )
         } else {
-            base.clone()
+            (base.clone(), base.clone())
         };
         Footers {
             base,
             merged,
+            device,
             repeats,
+        }
+    }
+
+    /// What a chart of merged histograms adds to its title:
+    /// ` · all 3 repeats merged`, or nothing for one repeat.
+    fn merged_title(&self) -> String {
+        if self.repeats > 1 {
+            format!(" · all {} repeats merged", self.repeats)
+        } else {
+            String::new()
         }
     }
 }
@@ -173,7 +195,7 @@ fn workload_charts(
         let text = ChartText {
             file_stem: stems.make(&["percentiles", w, unit]),
             title: format!("{unit} latency p50 / p95 / p99 per target · workload {w}"),
-            footer: footers.merged.clone(),
+            footer: footers.base.clone(),
         };
         out.push(percentile_bars(
             &text,
@@ -220,16 +242,17 @@ fn op_latency_charts(
             hist: merged_histogram(wcells, t, op),
         })
         .collect();
+    let merged = footers.merged_title();
     let text = ChartText {
         file_stem: stems.make(&["spectrum", w, op]),
-        title: format!("{op} latency by percentile · workload {w}"),
-        footer: footers.merged.clone(),
+        title: format!("{op} latency by percentile · workload {w}{merged}"),
+        footer: footers.base.clone(),
     };
     let spectrum = percentile_spectrum(&text, &series);
     let text = ChartText {
         file_stem: stems.make(&["cdf", w, op]),
-        title: format!("{op} latency CDF · workload {w}"),
-        footer: footers.merged.clone(),
+        title: format!("{op} latency CDF · workload {w}{merged}"),
+        footer: footers.base.clone(),
     };
     [spectrum, latency_cdf(&text, &series)]
 }
@@ -283,7 +306,7 @@ fn storage_charts(
         let text = ChartText {
             file_stem: stems.make(&["device"]),
             title: "Bytes written and write amplification per target".to_string(),
-            footer: footers.merged.clone(),
+            footer: footers.device.clone(),
         };
         out.push(device_chart(&text, &device));
     }
@@ -418,35 +441,24 @@ fn node_series(cells: &[&CellResult], target: &str, op: &str) -> Vec<LatencySeri
     series
 }
 
-/// p50/p95/p99 of the merged repeats; without histograms, the mean of
-/// the repeats' own percentiles.
+/// p50/p95/p99 of `op` on `target` over its repeats: the median of each
+/// repeat's own percentile, min–max as whiskers — what a gate judges
+/// (repeats where the op never completed have no figure, as in the gate).
 fn percentile_group(cells: &[&CellResult], target: &str, op: &str) -> Option<PercentileGroup> {
-    let h = merged_histogram(cells, target, op);
-    if !h.is_empty() {
-        return Some(PercentileGroup {
-            label: target.to_string(),
-            p50_ns: h.value_at_quantile(0.50) as f64,
-            p95_ns: h.value_at_quantile(0.95) as f64,
-            p99_ns: h.value_at_quantile(0.99) as f64,
-        });
-    }
-    let stats: Vec<_> = cells
+    let stats: Vec<&OpStats> = cells
         .iter()
         .filter(|c| c.target.name == target)
         .filter_map(|c| c.ops.get(op))
         .filter(|s| s.count > 0)
         .collect();
-    if stats.is_empty() {
-        return None;
-    }
-    let mean = |f: fn(&crate::result::OpStats) -> u64| {
-        stats.iter().map(|s| f(s) as f64).sum::<f64>() / stats.len() as f64
+    let over = |f: fn(&OpStats) -> u64| {
+        over_repeats(&stats.iter().map(|s| f(s) as f64).collect::<Vec<_>>())
     };
     Some(PercentileGroup {
         label: target.to_string(),
-        p50_ns: mean(|s| s.p50_ns),
-        p95_ns: mean(|s| s.p95_ns),
-        p99_ns: mean(|s| s.p99_ns),
+        p50: over(|s| s.p50_ns)?,
+        p95: over(|s| s.p95_ns)?,
+        p99: over(|s| s.p99_ns)?,
     })
 }
 
@@ -466,7 +478,9 @@ fn unit_op_of(c: &CellResult, hlog: &HlogData) -> String {
         .unwrap_or_else(|| "op".to_string())
 }
 
-/// Device counters per configuration (target × workload), repeats averaged.
+/// Device counters per configuration (target × workload): bytes averaged
+/// over the repeats, write amplification their median (what a gate
+/// judges); none at all when a repeat's device is not attributable.
 fn device_bars(cells: &[&CellResult], label: &dyn Fn(&CellResult) -> String) -> Vec<DeviceBar> {
     let mut order: Vec<String> = Vec::new();
     let mut acc: BTreeMap<String, (DeviceBar, Vec<f64>, usize)> = BTreeMap::new();
@@ -482,6 +496,7 @@ fn device_bars(cells: &[&CellResult], label: &dyn Fn(&CellResult) -> String) -> 
                     device_bytes: 0.0,
                     write_amplification: None,
                     shared: false,
+                    attributable: true,
                 },
                 Vec::new(),
                 0,
@@ -490,6 +505,7 @@ fn device_bars(cells: &[&CellResult], label: &dyn Fn(&CellResult) -> String) -> 
         entry.0.payload_bytes += c.bytes_written as f64;
         entry.0.device_bytes += d.bytes_written as f64;
         entry.0.shared |= d.shared;
+        entry.0.attributable &= d.attributable;
         entry
             .1
             .extend(d.write_amplification.filter(|w| w.is_finite()));
@@ -501,8 +517,9 @@ fn device_bars(cells: &[&CellResult], label: &dyn Fn(&CellResult) -> String) -> 
         .map(|(mut bar, was, n)| {
             bar.payload_bytes /= n as f64;
             bar.device_bytes /= n as f64;
-            bar.write_amplification =
-                (!was.is_empty()).then(|| was.iter().sum::<f64>() / was.len() as f64);
+            bar.write_amplification = over_repeats(&was)
+                .filter(|_| bar.attributable)
+                .map(|s| s.median);
             bar
         })
         .collect()

@@ -9,7 +9,8 @@ use super::draw::{self, Axis, BarSeries, HLine, Panel};
 use super::latency::finish;
 use super::{Chart, ChartText};
 
-/// Device counters of one configuration (mean over its repeats).
+/// Device counters of one configuration: bytes the mean over its
+/// repeats, write amplification their median.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeviceBar {
     pub label: String,
@@ -19,9 +20,16 @@ pub struct DeviceBar {
     pub device_bytes: f64,
     /// Device ÷ payload, when the model has it.
     pub write_amplification: Option<f64>,
-    /// Other writers share the device (hostPath): numbers are an upper bound.
+    /// Other writers share the device (hostPath).
     pub shared: bool,
+    /// False when the device's counters are not the cell's own (shared
+    /// with the host): then neither its device bytes nor a write
+    /// amplification is drawn, only a "not attributable" note.
+    pub attributable: bool,
 }
+
+/// What the device chart writes where a device is not attributable.
+pub const NOT_ATTRIBUTABLE: &str = "not attributable";
 
 /// Durability of one configuration over all its crash trials.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -104,16 +112,27 @@ pub fn device_chart(text: &ChartText, bars: &[DeviceBar]) -> Chart {
             }
         })
         .collect();
+    let payload: Vec<Option<f64>> = bars.iter().map(|b| Some(b.payload_bytes)).collect();
+    // A device shared with the host: its bytes are not the cell's, and
+    // would dwarf the others'; the device table has them.
+    let device: Vec<Option<f64>> = bars
+        .iter()
+        .map(|b| b.attributable.then_some(b.device_bytes))
+        .collect();
     let max_bytes = bars
         .iter()
-        .flat_map(|b| [b.payload_bytes, b.device_bytes])
+        .flat_map(|b| {
+            [
+                Some(b.payload_bytes),
+                b.attributable.then_some(b.device_bytes),
+            ]
+        })
+        .flatten()
         .filter(|v| v.is_finite())
         .fold(0.0, f64::max);
     let (unit, per) = byte_unit(max_bytes);
     let top_hi = if max_bytes > 0.0 { max_bytes } else { per };
     let y_bytes = Axis::linear(&format!("bytes written ({unit})"), 0.0, top_hi * 1.15, per);
-    let payload: Vec<Option<f64>> = bars.iter().map(|b| Some(b.payload_bytes)).collect();
-    let device: Vec<Option<f64>> = bars.iter().map(|b| Some(b.device_bytes)).collect();
     let mut top = Panel::bars(
         labels.clone(),
         y_bytes.clone(),
@@ -122,11 +141,13 @@ pub fn device_chart(text: &ChartText, bars: &[DeviceBar]) -> Chart {
                 label: "payload (write() calls)".to_string(),
                 color: RGBColor(150, 195, 225),
                 values: bar_values(&payload, &y_bytes, ""),
+                whiskers: Vec::new(),
             },
             BarSeries {
                 label: "device (block layer)".to_string(),
                 color: RGBColor(10, 60, 130),
                 values: bar_values(&device, &y_bytes, ""),
+                whiskers: Vec::new(),
             },
         ],
     );
@@ -135,7 +156,10 @@ pub fn device_chart(text: &ChartText, bars: &[DeviceBar]) -> Chart {
         top.legend = false;
     }
 
-    let was: Vec<Option<f64>> = bars.iter().map(|b| b.write_amplification).collect();
+    let was: Vec<Option<f64>> = bars
+        .iter()
+        .map(|b| b.write_amplification.filter(|_| b.attributable))
+        .collect();
     let wa_max = was
         .iter()
         .flatten()
@@ -150,14 +174,21 @@ pub fn device_chart(text: &ChartText, bars: &[DeviceBar]) -> Chart {
             label: "device ÷ payload".to_string(),
             color: draw::palette(1),
             values: bar_values(&was, &y_wa, "×"),
+            whiskers: Vec::new(),
         }],
+    )
+    .with_slot_notes(
+        bars.iter()
+            .map(|b| (!b.attributable).then(|| NOT_ATTRIBUTABLE.to_string()))
+            .collect(),
     );
     bottom.hlines.push(HLine {
         y: y_wa.map(1.0),
         label: "1× = no amplification".to_string(),
         color: draw::NEUTRAL,
     });
-    if bars.is_empty() || was.iter().all(Option::is_none) {
+    // A device that is not attributable says so in its own slot.
+    if bars.is_empty() || (was.iter().all(Option::is_none) && bars.iter().all(|b| b.attributable)) {
         bottom.note = Some("no write amplification (no payload or no device)".to_string());
     }
     finish(text, vec![top, bottom])
@@ -191,16 +222,19 @@ pub fn durability_chart(text: &ChartText, bars: &[DurabilityBar]) -> Chart {
                 label: "acknowledged, lost (violation)".to_string(),
                 color: draw::ALERT,
                 values: bar_values(&col(|b| b.acked_lost), &y_counts, ""),
+                whiskers: Vec::new(),
             },
             BarSeries {
                 label: "acknowledged, name lost".to_string(),
                 color: draw::palette(1),
                 values: bar_values(&col(|b| b.acked_name_lost), &y_counts, ""),
+                whiskers: Vec::new(),
             },
             BarSeries {
                 label: "unacknowledged, lost".to_string(),
                 color: RGBColor(120, 120, 120),
                 values: bar_values(&col(|b| b.unacked_lost), &y_counts, ""),
+                whiskers: Vec::new(),
             },
         ],
     );
@@ -231,6 +265,7 @@ pub fn durability_chart(text: &ChartText, bars: &[DurabilityBar]) -> Chart {
             label: "worst trial: oldest lost write → power cut".to_string(),
             color: draw::palette(0),
             values: bar_values(&windows, &y_window, " ms"),
+            whiskers: Vec::new(),
         }],
     );
     if bars.is_empty() {

@@ -366,12 +366,7 @@ fn odd_input_gives_a_no_data_chart() {
         latency_cdf(&text("c2"), &[single.clone(), zero]),
         percentile_bars(
             &text("b2"),
-            &[PercentileGroup {
-                label: "x".to_string(),
-                p50_ns: 5.0,
-                p95_ns: f64::INFINITY,
-                p99_ns: 0.0,
-            }],
+            &[PercentileGroup::single("x", 5.0, f64::INFINITY, 0.0)],
             Some(1e12),
         ),
         cell_time_series(
@@ -393,6 +388,7 @@ fn odd_input_gives_a_no_data_chart() {
                 device_bytes: 0.0,
                 write_amplification: None,
                 shared: true,
+                attributable: false,
             }],
         ),
         durability_chart(&text("u2"), &[DurabilityBar::default()]),
@@ -405,11 +401,13 @@ fn odd_input_gives_a_no_data_chart() {
         })
         .collect();
     let groups: Vec<PercentileGroup> = (0..40)
-        .map(|i| PercentileGroup {
-            label: format!("target-with-a-long-name-{i} · workload"),
-            p50_ns: 1e5,
-            p95_ns: 2e5,
-            p99_ns: 3e5 + i as f64,
+        .map(|i| {
+            PercentileGroup::single(
+                &format!("target-with-a-long-name-{i} · workload"),
+                1e5,
+                2e5,
+                3e5 + i as f64,
+            )
         })
         .collect();
     let lone = [
@@ -539,4 +537,166 @@ fn a_merged_run_gets_a_spectrum_with_one_line_per_node() {
     for (x, y) in charts.iter().zip(&again) {
         assert!(x.svg == y.svg && x.png == y.png, "{} differs", x.file_stem);
     }
+}
+
+/// Three repeats of ext4/wal whose `record` latencies are 1..=1000 µs
+/// scaled by 1.0, 1.3 and 2.0: per-repeat p95 ≈ 950 µs, 1.24 ms and
+/// 1.90 ms. Merged, the repeats' p95 would be ≈ 1.6 ms — not what a gate
+/// judges.
+fn three_repeats() -> (RunResult, [f64; 3]) {
+    let mut cells = Vec::new();
+    let mut p95s = [0.0; 3];
+    for (r, scale) in [1.0, 1.3, 2.0].iter().enumerate() {
+        let mut h = new_histogram();
+        for v in 1..=1000u64 {
+            h.record((v as f64 * 1000.0 * scale) as u64).unwrap();
+        }
+        let s = stats_of(&h, 5.0);
+        p95s[r] = s.p95_ns as f64;
+        cells.push(fixtures::cell(
+            r,
+            "ext4",
+            "wal",
+            r as u32,
+            vec![("record", s)],
+        ));
+    }
+    (fixtures::run(cells), p95s)
+}
+
+/// The `<polyline>`s of `svg` stroked in the whiskers' colour.
+fn whisker_lines(svg: &str) -> usize {
+    let c = draw::WHISKER;
+    let stroke = format!("stroke=\"#{:02X}{:02X}{:02X}\"", c.0, c.1, c.2);
+    svg.split('<')
+        .filter(|e| e.starts_with("polyline") && e.contains(&stroke))
+        .count()
+}
+
+#[test]
+fn percentile_bars_show_what_the_gate_judges_with_min_max_whiskers() {
+    use crate::analysis::gate::{evaluate, Status};
+    use crate::scenario::{GateLimit, GateSpec, LatencyStat, Level, Limit, Selector};
+    let (run, p95s) = three_repeats();
+    let gate = GateSpec {
+        select: Selector {
+            target: Some("ext4".into()),
+            workload: Some("wal".into()),
+            op: Some("record".into()),
+            fault: None,
+        },
+        limits: vec![GateLimit {
+            level: Level::Fail,
+            limit: Limit::Latency {
+                stat: LatencyStat::P95,
+                max: std::time::Duration::from_millis(5),
+            },
+        }],
+        max_regression: None,
+        warn_regression: None,
+        origin: "gates[0]".into(),
+    };
+    let report = evaluate(&run, &[gate], None).unwrap();
+    let check = &report.checks[0];
+    assert_eq!((check.status, check.repeats), (Status::Pass, 3));
+    let judged = check.value.unwrap();
+
+    // The bar is the gate's value; the whisker the repeats' min and max.
+    let cells: Vec<&CellResult> = run.cells.iter().collect();
+    let group = percentile_group(&cells, "ext4", "record").unwrap();
+    assert_eq!(group.p95.median, judged);
+    assert_eq!(group.p95.median, p95s[1], "the middle repeat's p95");
+    assert_eq!((group.p95.min, group.p95.max), (p95s[0], p95s[2]));
+    assert_eq!(group.p95.range(), Some((p95s[0], p95s[2])));
+    assert_eq!(group.p95.n, 3);
+    // Not the p95 of the repeats merged, which the spectrum shows.
+    let merged = merged_histogram(&cells, "ext4", "record").value_at_quantile(0.95) as f64;
+    assert!(merged > judged * 1.2, "merged {merged} vs judged {judged}");
+
+    // Drawn: one whisker per bar (p50, p95, p99) plus the legend's, and
+    // the legend says what the bars are.
+    let charts = render_all(&run, &BTreeMap::new());
+    let bars = find(&charts, "percentiles-wal-record");
+    self::check(bars);
+    assert_eq!(whisker_lines(&bars.svg), 3 + 1, "{}", bars.svg);
+    assert!(bars.svg.contains("median of 3 repeats, whiskers min–max"));
+    // The bar's label is the judged value (1.24 ms), not the merged one.
+    let label = |v: f64| format!(">\n{}\n</text>", draw::format_value(v / 1e6));
+    assert!(bars.svg.contains(&label(judged)), "{}", label(judged));
+    assert!(!bars.svg.contains(&label(merged)), "{}", label(merged));
+    // Spectra and CDFs say they merge the repeats.
+    for stem in ["spectrum-wal-record", "cdf-wal-record"] {
+        let c = find(&charts, stem);
+        assert!(c.title.ends_with(" · all 3 repeats merged"), "{}", c.title);
+        assert!(c.svg.contains("all 3 repeats merged"));
+    }
+
+    // One repeat: a bar, no whisker, no caption.
+    let one = fixtures::run(vec![run.cells[0].clone()]);
+    let charts = render_all(&one, &BTreeMap::new());
+    let bars = find(&charts, "percentiles-wal-record");
+    assert_eq!(whisker_lines(&bars.svg), 0);
+    assert!(!bars.svg.contains("whiskers"));
+    assert!(!find(&charts, "spectrum-wal-record")
+        .title
+        .contains("merged"));
+}
+
+/// The `<rect>`s of `svg` filled with `c`.
+fn rects_filled(svg: &str, c: plotters::style::RGBColor) -> usize {
+    let fill = format!("fill=\"#{:02X}{:02X}{:02X}\"", c.0, c.1, c.2);
+    svg.split('<')
+        .filter(|e| e.starts_with("rect") && e.contains(&fill))
+        .count()
+}
+
+#[test]
+fn a_shared_device_gets_no_write_amplification_bar() {
+    // ext4 on its own loop device, and a hostPath whose disk also counted
+    // other processes' writes: 165.6× what the workload wrote.
+    let mut run = synthetic_run();
+    run.cells.retain(|c| c.target.name == "ext4[noatime]");
+    for c in run.cells.clone() {
+        let mut h = c;
+        h.index += 100;
+        h.target.name = "hostpath".into();
+        h.bytes_written = 131_072;
+        h.device = Some(DeviceStats::measured(
+            "vda",
+            (21_704_704, 198, 46),
+            131_072,
+            true,
+        ));
+        run.cells.push(h);
+    }
+    let charts = render_all(&run, &BTreeMap::new());
+    preview(&charts);
+    let device = find(&charts, "device");
+    check(device);
+    let svg = &device.svg;
+    // One write-amplification bar per workload (ext4's), plus the legend's.
+    let wa_color = draw::palette(1);
+    assert_eq!(rects_filled(svg, wa_color), 2 + 1, "{svg}");
+    assert!(svg.contains("\n1.1×\n</text>"), "ext4's bar is labelled");
+    let texts: Vec<String> = roxmltree::Document::parse(svg)
+        .unwrap()
+        .descendants()
+        .filter_map(|n| n.text().map(|t| t.trim().to_string()))
+        .collect();
+    assert!(
+        !texts.iter().any(|t| t.contains("165") || t.contains("166")),
+        "no figure: {texts:?}"
+    );
+    // In its place a labelled placeholder; nor are its device bytes drawn.
+    assert_eq!(svg.matches("\nnot attributable\n</text>").count(), 2);
+    let device_color = plotters::style::RGBColor(10, 60, 130);
+    assert_eq!(
+        rects_filled(svg, device_color),
+        2 + 1,
+        "ext4's and the legend's"
+    );
+    assert!(
+        svg.contains("\nwal (shared)\n</text>"),
+        "hostpath · wal (shared)"
+    );
 }

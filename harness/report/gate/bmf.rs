@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 
 use crate::report::tables::is_summary_op;
-use crate::result::stats::median;
+use crate::result::stats::over_repeats;
 use crate::result::RunResult;
 
 pub fn render(run: &RunResult) -> Vec<u8> {
@@ -42,14 +42,12 @@ pub fn render(run: &RunResult) -> Vec<u8> {
         .map(|(bench, measures)| {
             let m = measures
                 .into_iter()
-                .map(|(k, v)| {
-                    let (lo, hi) = v
-                        .iter()
-                        .fold((f64::MAX, f64::MIN), |(a, b), x| (a.min(*x), b.max(*x)));
-                    (
+                .filter_map(|(k, v)| {
+                    let s = over_repeats(&v)?;
+                    Some((
                         k,
-                        json!({"value": median(&v), "lower_value": lo, "upper_value": hi}),
-                    )
+                        json!({"value": s.median, "lower_value": s.min, "upper_value": s.max}),
+                    ))
                 })
                 .collect();
             (bench, m)

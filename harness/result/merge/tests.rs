@@ -295,3 +295,25 @@ fn node_names_fall_back_to_the_run_directory() {
     ]);
     assert_eq!(names, ["web-1", "r2", "r3", "r4", "r4-2", "run"]);
 }
+
+#[test]
+fn a_shared_device_of_one_source_leaves_the_merged_cell_unattributable() {
+    let values = vec![samples(1, 500, 2_000.0, 90_000.0)];
+    let own = node_run("run-0", "a", &values, 2.0);
+    let mut host = node_run("run-1", "b", &values, 2.0);
+    host.cells[0].device = Some(DeviceStats::measured(
+        "vda",
+        (21_704_704, 198, 46),
+        host.cells[0].bytes_written,
+        true,
+    ));
+    let merged = merge(&[src("a", own), src("b", host)], false, Vec::new())
+        .unwrap()
+        .run;
+    let d = merged.cells[0].device.as_ref().unwrap();
+    // Counters still summed; no figure, since half of them are not the cell's.
+    assert_eq!(d.bytes_written, 23_068_672 + 21_704_704);
+    assert_eq!((d.write_ios, d.flushes), (5_200 + 198, 5_120 + 46));
+    assert!(d.shared && !d.attributable);
+    assert_eq!(d.write_amplification, None);
+}

@@ -172,10 +172,12 @@ pub(super) struct Cells<'a> {
     /// Per fault: the targets and workloads it applies to.
     fault_targets: Vec<Bits>,
     fault_workloads: Vec<Bits>,
-    /// Targets with device counters: a loop device of their own, or the
-    /// shared disk under a hostPath (whose figures the gate room judges
-    /// too, marked shared).
+    /// Targets with device counters of their own: a loop device. (A
+    /// hostPath's disk is shared with the rest of the host: its counters
+    /// are recorded, but not attributable to a cell.)
     counted: Bits,
+    /// hostPath targets: on a disk shared with the rest of the host.
+    host: Bits,
     /// Targets on a loop image (where an eio fault acts).
     looped: Bits,
     /// Workloads that write data.
@@ -203,7 +205,8 @@ impl<'a> Cells<'a> {
                 .iter()
                 .map(|f| Bits::of(workloads, |w| w.selected_by(&f.workload)))
                 .collect(),
-            counted: Bits::of(targets, |t| device_of(t) != Device::None),
+            counted: Bits::of(targets, |t| device_of(t) == Device::Loop),
+            host: Bits::of(targets, |t| device_of(t) == Device::Host),
             looped: Bits::of(targets, |t| device_of(t) == Device::Loop),
             writing: Bits::of(workloads, |w| w.params.writes_data()),
             verified: Bits::of(workloads, |w| {
@@ -333,7 +336,9 @@ impl<'a> Cells<'a> {
         }
         for (key, limit) in limits {
             let why = match limit {
-                Limit::WriteAmplification { .. } => self.no_write_amplification(&sel),
+                Limit::WriteAmplification { .. } => self
+                    .shared_device(&sel)
+                    .or_else(|| self.no_write_amplification(&sel)),
                 Limit::AckedLost { .. } => self.no_durability(&sel),
                 _ => None,
             };
@@ -377,6 +382,23 @@ impl<'a> Cells<'a> {
         ))
     }
 
+    /// Why a write-amplification limit is refused: it selects hostPath
+    /// targets, whose disk is shared with the rest of the host (as
+    /// `gate::evaluate` refuses it); None when it selects none.
+    fn shared_device(&self, sel: &Selected) -> Option<String> {
+        let hosts = sel.ts.and(&self.host);
+        if !self.some_cell(&hosts, &sel.ws, sel.fault, |_, ft, _| ft.any()) {
+            return None;
+        }
+        Some(format!(
+            "selects hostPath target {}, whose device is shared with the rest of the \
+             host: its counters include other processes' writes, so write amplification \
+             is not attributable to a cell; narrow `select.target` to targets with a \
+             device of their own (ext4, xfs, or an overlay on them)",
+            listed(&hosts, &mut self.targets.iter().map(|t| t.name.as_str()))
+        ))
+    }
+
     /// Why no selected cell can have write amplification (device
     /// counters and data written); None when some cell can.
     fn no_write_amplification(&self, sel: &Selected) -> Option<String> {
@@ -395,7 +417,7 @@ impl<'a> Cells<'a> {
                 "no cell this gate selects can have write amplification: its \
                  targets ({}) have no block device of their own (tmpfs, \
                  or an overlay on tmpfs), so there are no device counters; select \
-                 ext4, xfs or hostpath targets, or an overlay on ext4 or xfs",
+                 ext4 or xfs targets, or an overlay on ext4 or xfs",
                 sel.target_names
             )
         } else if !ws.meets(&self.writing) {

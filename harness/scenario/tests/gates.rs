@@ -194,7 +194,7 @@ fn gate_limits_no_selected_cell_can_have_are_refused_at_load() {
         "write no data",
     );
     // Among several selected cells, those without the figure are skipped:
-    // one that can have it is enough. A hostPath's (shared) disk counts.
+    // one that can have it is enough.
     assert!(gated(
         &[tmp, ext4],
         &[sf, ra],
@@ -202,11 +202,30 @@ fn gate_limits_no_selected_cell_can_have_are_refused_at_load() {
         &["{select: {}, write_amplification: 2}"]
     )
     .is_empty());
+    // A hostPath's disk is shared with the rest of the host: its counters
+    // are not the cell's, so a write-amplification limit selecting it is
+    // refused, alone or among targets that have a device of their own.
+    for targets in [&[host][..], &[ext4, host][..]] {
+        let d = gated(
+            targets,
+            &[sf],
+            &[],
+            &["{select: {}, write_amplification: 2}"],
+        );
+        expect(
+            &d,
+            9 + targets.len(),
+            18,
+            "gates[0].write_amplification",
+            "selects hostPath target `h`, whose device is shared with the rest of the host",
+        );
+    }
+    // Narrowed to the ext4 target, it stands.
     assert!(gated(
-        &[host],
+        &[ext4, host],
         &[sf],
         &[],
-        &["{select: {}, write_amplification: 2}"]
+        &["{select: {target: e}, write_amplification: 2}"]
     )
     .is_empty());
 
