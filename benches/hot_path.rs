@@ -150,6 +150,7 @@ fn rotation(c: &mut Criterion) {
             let (tx, collector) = spawn_collector(
                 1,
                 Op::Record,
+                INTERVAL,
                 SystemTime::now(),
                 Some((dir.path().join("cell.hlog"), "bench".into())),
             )

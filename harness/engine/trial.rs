@@ -129,6 +129,7 @@ impl Trial<'_> {
             device,
             faults: extra_entries,
             hlog: hlog.rel,
+            interval_s: Some(self.run.scenario.cell_interval().as_secs_f64()),
             rate_per_thread: wspec.rate,
             provision_s: record.provision_s,
             teardown_s: record.teardown_s,
@@ -296,6 +297,7 @@ impl Trial<'_> {
                 rate: wspec.rate,
                 think_time: wspec.think_time,
                 hlog: Some((hlog.path.clone(), hlog.comment.clone())),
+                interval: scenario.cell_interval(),
                 device: target.device.as_ref(),
                 // A hostPath shares the node's filesystem: never fill it.
                 keep_free: (tspec.kind == crate::scenario::TargetKind::Hostpath)

@@ -164,6 +164,7 @@ fn synthetic_hlogs(run: &RunResult) -> BTreeMap<String, HlogData> {
             HlogData {
                 start_time_s: Some(1.7e9),
                 base_time_s: Some(1.7e9),
+                interval_s: None,
                 intervals,
             },
         );
