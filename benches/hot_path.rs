@@ -170,7 +170,7 @@ fn rotation(c: &mut Criterion) {
                 tx.send(s).expect("collector running");
             }
             drop(tx);
-            black_box(collector.join().expect("collector"));
+            black_box(collector.join(None).expect("collector"));
             timer.elapsed()
         })
     });

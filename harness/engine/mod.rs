@@ -246,8 +246,16 @@ pub fn run_cell(
 
     let mut notes: Vec<String> = ran.low_space.into_iter().collect();
     let ended = gather_ends(ran.ends, measure_start, &mut notes)?;
+    // The time series ends at the deadline or the power cut, whichever
+    // came first, when the threads ended after it: past it they only
+    // finished the op in hand and closed up, or failed.
+    let cut = ran
+        .crash
+        .as_ref()
+        .map(|c| c.cut_at.saturating_duration_since(measure_start));
+    let series_end = [plan.stop.duration(), cut].into_iter().flatten().min();
     let totals = collector
-        .join()
+        .join(series_end)
         .map_err(|e| Error::run_io("writing the interval log", e))?;
     if totals.clamped > 0 {
         notes.push(format!(

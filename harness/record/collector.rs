@@ -49,11 +49,20 @@ pub struct CellTotals {
 
 pub struct CollectorHandle {
     thread: JoinHandle<io::Result<CellTotals>>,
+    end: Sender<Option<Duration>>,
 }
 
 impl CollectorHandle {
     /// Waits for every thread's final sample and the log's last line.
-    pub fn join(self) -> io::Result<CellTotals> {
+    ///
+    /// `end`, from the measured phase's start: where that phase ended when
+    /// it ended before its last thread did — a duration's deadline, after
+    /// which threads only finish the op in hand and close up, or a power
+    /// cut, after which they only fail. The series then ends there, and
+    /// what completed after it counts in its last interval. None: the
+    /// phase ended with its last thread (an op count, a stop).
+    pub fn join(self, end: Option<Duration>) -> io::Result<CellTotals> {
+        let _ = self.end.send(end);
         self.thread
             .join()
             .unwrap_or_else(|_| Err(io::Error::other("the collector thread panicked")))
@@ -73,14 +82,21 @@ pub fn spawn_collector(
     hlog: Option<(PathBuf, String)>,
 ) -> io::Result<(Sender<IntervalSample>, CollectorHandle)> {
     let (tx, rx) = channel();
+    let (end_tx, end_rx) = channel();
     let log = match hlog {
         Some((path, comment)) => Some(HlogFile::create(path, &comment, start_wall, interval)?),
         None => None,
     };
     let thread = std::thread::Builder::new()
         .name("wpbench-collector".into())
-        .spawn(move || collect(rx, threads, unit, interval, log))?;
-    Ok((tx, CollectorHandle { thread }))
+        .spawn(move || collect(rx, end_rx, threads, unit, interval, log))?;
+    Ok((
+        tx,
+        CollectorHandle {
+            thread,
+            end: end_tx,
+        },
+    ))
 }
 
 #[derive(Default)]
@@ -91,6 +107,7 @@ struct Pending {
 
 fn collect(
     rx: Receiver<IntervalSample>,
+    end_rx: Receiver<Option<Duration>>,
     threads: u32,
     unit: Op,
     interval: Duration,
@@ -169,8 +186,17 @@ fn collect(
             }
         }
     }
-    // Everything left once all threads finished: laid out from the end.
+    // Everything left once all threads finished: laid out from the end
+    // (the join's, when the phase ended before its last thread).
+    if let Ok(Some(cap)) = end_rx.recv() {
+        end = end.min(cap);
+    }
     let tail = Tail::new(interval, end);
+    if !end.is_zero() {
+        // The last interval is written even when nothing completed in it,
+        // so the log itself says where the series ends.
+        last_entry(&mut pending, tail.last());
+    }
     let mut last: BTreeMap<u64, Pending> = BTreeMap::new();
     while let Some((k, done)) = pending.pop_first() {
         let Ok(k) = u64::try_from(k) else { continue };
@@ -180,7 +206,10 @@ fn collect(
             merge_into(&mut into.hists, *op, h);
         }
     }
-    for (k, done) in last {
+    for (k, mut done) in last {
+        if k == tail.last() {
+            done.hists.entry(unit).or_insert_with(new_histogram);
+        }
         write_interval(tail.span(k), &done, &mut totals, log.as_mut())?;
     }
     drop(log);
@@ -188,6 +217,13 @@ fn collect(
         file.finish()?;
     }
     Ok(totals)
+}
+
+/// Makes sure interval `k` is pending.
+fn last_entry(pending: &mut BTreeMap<i64, Pending>, k: u64) {
+    if let Ok(k) = i64::try_from(k) {
+        pending.entry(k).or_default();
+    }
 }
 
 /// Where interval `k` starts.
@@ -398,7 +434,7 @@ mod tests {
         a.finish_at(start + Duration::from_millis(1000));
         // The cell ends with b, 2.6 s in: its last interval is 0.6 s long.
         b.finish_at(start + Duration::from_millis(2600));
-        let totals = handle.join().unwrap();
+        let totals = handle.join(None).unwrap();
         assert_eq!(totals.hists[&Op::File].len(), 200);
         assert_eq!(totals.warmup_unit_ops, 1);
         let series: Vec<(f64, f64, u64)> = totals
@@ -423,9 +459,15 @@ mod tests {
     }
 
     /// Runs a collector over one thread's ops (ending so many µs after the
-    /// measured phase's start, each 1 µs long) that ends at `end_us`; the
-    /// .hlog's `record` lines as (start, length, count).
-    fn lines_of(interval_ms: u64, ops_us: &[u64], end_us: u64) -> Vec<(String, String, u64)> {
+    /// measured phase's start, each 1 µs long) that ends at `end_us`, the
+    /// phase having ended at `cap_us` when given; the .hlog's `record`
+    /// lines as (start, length, count).
+    fn lines_of(
+        interval_ms: u64,
+        ops_us: &[u64],
+        end_us: u64,
+        cap_us: Option<u64>,
+    ) -> Vec<(String, String, u64)> {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("cell.hlog");
         let interval = Duration::from_millis(interval_ms);
@@ -444,7 +486,7 @@ mod tests {
             rec.record(Op::Record, end - Duration::from_micros(1), end);
         }
         rec.finish_at(start + Duration::from_micros(end_us));
-        let totals = handle.join().unwrap();
+        let totals = handle.join(cap_us.map(Duration::from_micros)).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.contains(&format!(
             "#[Interval: {:.3} (seconds)]",
@@ -461,7 +503,10 @@ mod tests {
             .collect();
         // The series agrees with the log, and its lengths add up to the cell.
         let total: Duration = totals.series.iter().map(|(s, _)| s.length).sum();
-        assert_eq!(total, Duration::from_micros(end_us));
+        assert_eq!(
+            total,
+            Duration::from_micros(end_us.min(cap_us.unwrap_or(end_us)))
+        );
         lines
     }
 
@@ -472,7 +517,12 @@ mod tests {
     #[test]
     fn the_last_interval_is_written_with_its_real_length() {
         // 100 ms intervals, a cell of 250 ms: the third is 50 ms long.
-        let got = lines_of(100, &[10_000, 20_000, 150_000, 210_000, 240_000], 250_000);
+        let got = lines_of(
+            100,
+            &[10_000, 20_000, 150_000, 210_000, 240_000],
+            250_000,
+            None,
+        );
         assert_eq!(
             got,
             [
@@ -487,7 +537,12 @@ mod tests {
     fn a_straggler_sliver_is_folded_into_the_interval_before() {
         // A 300 ms cell whose last op completed 0.4 ms late: no 0.4 ms
         // interval of its own.
-        let got = lines_of(100, &[50_000, 150_000, 250_000, 299_000, 300_300], 300_400);
+        let got = lines_of(
+            100,
+            &[50_000, 150_000, 250_000, 299_000, 300_300],
+            300_400,
+            None,
+        );
         assert_eq!(
             got,
             [
@@ -497,11 +552,54 @@ mod tests {
             ]
         );
         // A crash 1.2 s into 1 s intervals: 0.2 s is a sliver too.
-        let got = lines_of(1000, &[100_000, 900_000, 1_001_000, 1_150_000], 1_200_000);
+        let got = lines_of(
+            1000,
+            &[100_000, 900_000, 1_001_000, 1_150_000],
+            1_203_000,
+            Some(1_200_000),
+        );
         assert_eq!(got, [line("0.000", "1.200", 4)]);
-        // At 1.48 s it is not: 0.48 s of its own.
-        let got = lines_of(1000, &[100_000, 1_100_000, 1_400_000], 1_480_000);
+    }
+
+    #[test]
+    fn the_series_ends_at_the_deadline_or_the_cut_not_when_threads_closed_up() {
+        // A 250 ms cell whose thread finished its last op 0.3 ms after the
+        // deadline and closed up 12 ms later: the last interval is the
+        // 50 ms up to the deadline, the late op counted in it.
+        let got = lines_of(
+            100,
+            &[10_000, 150_000, 220_000, 250_300],
+            262_000,
+            Some(250_000),
+        );
+        assert_eq!(
+            got,
+            [
+                line("0.000", "0.100", 1),
+                line("0.100", "0.100", 1),
+                line("0.200", "0.050", 2)
+            ]
+        );
+        // A power cut at 1.48 s, the workers gone 3 ms later: 0.48 s of
+        // its own, over which its ops are counted.
+        let got = lines_of(
+            1000,
+            &[100_000, 1_100_000, 1_400_000],
+            1_483_000,
+            Some(1_480_000),
+        );
         assert_eq!(got, [line("0.000", "1.000", 1), line("1.000", "0.480", 2)]);
+        // Nothing completed in the cut interval: it is written all the same
+        // (empty), so the log says where the series ends.
+        let got = lines_of(100, &[10_000, 120_000], 290_000, Some(280_000));
+        assert_eq!(
+            got,
+            [
+                line("0.000", "0.100", 1),
+                line("0.100", "0.100", 1),
+                line("0.200", "0.080", 0)
+            ]
+        );
     }
 
     #[test]

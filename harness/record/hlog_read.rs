@@ -13,8 +13,10 @@
 //! `#[Interval: <seconds> (seconds)]` names the nominal interval length
 //! (logs before it had 1 s intervals and no such line).
 
+use std::collections::BTreeMap;
 use std::io;
 use std::path::Path;
+use std::time::Duration;
 
 use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
 use hdrhistogram::Histogram;
@@ -104,15 +106,16 @@ impl HlogData {
     /// The series of op `tag`: one point per interval of the measured
     /// phase, with its real length, gaps (no line at all) as zero.
     ///
+    /// A log with an `#[Interval: …]` line was laid out by its writer (see
+    /// [`crate::record::interval`]): each point takes its lines' own start
+    /// and length, and the log's last interval ends the series. An older
+    /// log wrote every interval a whole second long, the last one
+    /// included: its intervals are laid out here by the same rule, the last
+    /// one cut at `end_s` (the cell's `duration_s`; without it, the end of
+    /// the log's last line) and folded into the one before when a sliver.
     /// `interval_s` is the nominal interval length when known (result.json's
-    /// `interval_s`), else the log's `#[Interval: …]`, else its first
-    /// line's length (older logs: 1 s). `end_s` is where the measured phase
-    /// ended (the cell's `duration_s`); without it, the end of the log's
-    /// last line. The last interval is cut at the end, and a sliver of it
-    /// folded into the one before — the layout the collector writes, and
-    /// the one older logs, whose last line was a whole second however
-    /// little of it the cell lived, are given here. At most `max_points`
-    /// points; lines past them are left out.
+    /// `interval_s`), else the log's own, else its first line's length. At
+    /// most `max_points` points; lines past them are left out.
     pub fn series(
         &self,
         tag: &str,
@@ -121,53 +124,84 @@ impl HlogData {
         max_points: usize,
     ) -> Vec<SeriesPoint> {
         let positive = |v: &f64| v.is_finite() && *v > 0.0;
-        let lines: Vec<&HlogInterval> = self
-            .tagged(tag)
-            .filter(|i| i.start_s.is_finite() && i.start_s >= 0.0)
-            .collect();
+        let valid = |i: &&HlogInterval| i.start_s.is_finite() && i.start_s >= 0.0;
         let nominal = interval_s
             .filter(positive)
             .or(self.interval_s.filter(positive))
             .or_else(|| self.intervals.iter().map(|i| i.length_s).find(positive))
             .unwrap_or(1.0);
-        // Every line starts before the end (an op completed in it before
-        // the cell ended); a `duration_s` that says otherwise is not trusted.
-        let last_start = lines.iter().map(|i| i.start_s).fold(0.0, f64::max);
-        let log_end = self
-            .tagged(tag)
-            .map(|i| i.start_s + i.length_s)
-            .filter(|e| e.is_finite())
-            .fold(0.0, f64::max);
-        let end = match end_s.filter(positive) {
-            Some(e) if e > last_start => e,
-            _ => log_end.max(last_start),
-        };
-        if end <= 0.0 && lines.is_empty() {
-            return Vec::new();
-        }
-        let secs = |s: f64| std::time::Duration::from_secs_f64(s.clamp(0.0, 1e12));
-        let tail = Tail::new(secs(nominal), secs(end));
-        let n = tail.len().min(max_points as u64) as usize;
         let index = |start: f64| (start / nominal).round().max(0.0) as u64;
-        // One point's histogram at a time (usually one line's), so memory
-        // does not grow with the length of the cell.
-        let mut homed: Vec<(usize, &HlogInterval)> = lines
+        // Each point's (start, length), and for an older log the layout
+        // that says which point a line of index k is counted in.
+        let (spans, tail): (Vec<(f64, f64)>, Option<Tail>) = if self.interval_s.is_some() {
+            let mut laid: BTreeMap<u64, (f64, f64)> = BTreeMap::new();
+            for i in self.intervals.iter().filter(valid) {
+                let length = if positive(&i.length_s) {
+                    i.length_s
+                } else {
+                    nominal
+                };
+                laid.entry(index(i.start_s)).or_insert((i.start_s, length));
+            }
+            let n = laid.last_key_value().map_or(0, |(k, _)| k + 1);
+            let n = n.min(max_points as u64);
+            let spans = (0..n)
+                .map(|k| {
+                    laid.get(&k)
+                        .copied()
+                        .unwrap_or((k as f64 * nominal, nominal))
+                })
+                .collect();
+            (spans, None)
+        } else {
+            let lines = || self.tagged(tag).filter(valid);
+            // Every line starts before the end (an op completed in it
+            // before the cell ended); a `duration_s` that says otherwise is
+            // not trusted.
+            let last_start = lines().map(|i| i.start_s).fold(0.0, f64::max);
+            let log_end = lines()
+                .map(|i| i.start_s + i.length_s)
+                .filter(|e| e.is_finite())
+                .fold(0.0, f64::max);
+            let end = match end_s.filter(positive) {
+                Some(e) if e > last_start => e,
+                _ => log_end.max(last_start),
+            };
+            if end <= 0.0 {
+                return Vec::new();
+            }
+            let secs = |s: f64| Duration::from_secs_f64(s.clamp(0.0, 1e12));
+            let tail = Tail::new(secs(nominal), secs(end));
+            let n = tail.len().min(max_points as u64);
+            let spans = (0..n)
+                .map(|k| {
+                    let span = tail.span(k);
+                    (span.start_s(), span.length_s())
+                })
+                .collect();
+            (spans, Some(tail))
+        };
+        let mut points: Vec<SeriesPoint> = spans
             .iter()
-            .map(|i| (tail.home(index(i.start_s)) as usize, *i))
-            .filter(|(k, _)| *k < n)
-            .collect();
-        homed.sort_by_key(|(k, _)| *k);
-        let mut points: Vec<SeriesPoint> = (0..n as u64)
-            .map(|k| {
-                let span = tail.span(k);
-                SeriesPoint {
-                    start_s: span.start_s(),
-                    length_s: span.length_s(),
-                    count: 0,
-                    p99_ns: None,
-                }
+            .map(|&(start_s, length_s)| SeriesPoint {
+                start_s,
+                length_s,
+                count: 0,
+                p99_ns: None,
             })
             .collect();
+        // One point's histogram at a time (usually one line's), so memory
+        // does not grow with the length of the cell.
+        let mut homed: Vec<(usize, &HlogInterval)> = self
+            .tagged(tag)
+            .filter(valid)
+            .map(|i| {
+                let k = index(i.start_s);
+                (tail.map_or(k, |t| t.home(k)) as usize, i)
+            })
+            .filter(|(k, _)| *k < points.len())
+            .collect();
+        homed.sort_by_key(|(k, _)| *k);
         for group in homed.chunk_by(|a, b| a.0 == b.0) {
             let mut h = super::new_histogram();
             for (_, i) in group {
@@ -435,23 +469,33 @@ mod tests {
                 line("record", 0.2, 0.1, 12),
                 // Another source's line of the same interval adds up.
                 line("record", 0.2, 0.1, 3),
-                // The last, folded with a 0.4 ms sliver when written.
-                line("record", 0.3, 0.1004, 9),
+                // The last, folded with a 0.4 ms sliver when written
+                // (lengths are written to the millisecond).
+                line("record", 0.3, 0.1, 9),
             ],
             ..HlogData::default()
         };
-        let s = data.series("record", None, Some(0.4004), 1000);
+        // Its own layout, whatever the cell's duration (the series ends at
+        // the deadline; the threads a little later).
+        let s = data.series("record", None, Some(0.4104), 1000);
         assert_eq!(
             summary(&s),
-            [
-                (0.0, 0.1, 10),
-                (0.1, 0.1, 0),
-                (0.2, 0.1, 15),
-                (0.3, 0.1004, 9)
-            ]
+            [(0.0, 0.1, 10), (0.1, 0.1, 0), (0.2, 0.1, 15), (0.3, 0.1, 9)]
         );
         assert!(s[1].p99_ns.is_none() && s[0].p99_ns.is_some());
         // Capped.
         assert_eq!(data.series("record", None, Some(0.4004), 2).len(), 2);
+        // A last interval cut at 48 ms, in which nothing completed, ends
+        // the series as an empty line.
+        let data = HlogData {
+            interval_s: Some(0.1),
+            intervals: vec![line("record", 0.0, 0.1, 10), line("record", 0.1, 0.048, 0)],
+            ..HlogData::default()
+        };
+        let s = data.series("record", None, Some(0.2), 1000);
+        assert_eq!(summary(&s), [(0.0, 0.1, 10), (0.1, 0.048, 0)]);
+        // The layout is every op's: the series of an op without lines
+        // still spans the cell.
+        assert_eq!(data.series("fsync", None, None, 1000).len(), 2);
     }
 }

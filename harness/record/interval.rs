@@ -9,23 +9,28 @@
 //! they run, and [`LONG_INTERVAL`] (1 s) for longer cells. A 3 s cell gets
 //! 30 points, a 5-minute cell 300.
 //!
-//! **The last interval.** The measured phase ends when the last worker
-//! thread ends (the cell's `duration_s`): at the end of its duration, at a
-//! power cut, or when its op count is reached. The interval that end falls
-//! in is cut short; its rate is taken over its real length, never over the
-//! nominal one (a crash at 1.48 s into 1 s intervals makes a last interval
-//! of 0.48 s, not a second with half the work). When the cut interval is
-//! shorter than a quarter of the nominal length — a sliver holding only
-//! the ops that were in flight when the clock ran out — it is folded into
-//! the interval before it, which is then drawn over its nominal length plus
-//! the sliver. A sliver in the very first interval has nothing to fold
-//! into and keeps its real length. Every interval before the last has its
-//! nominal length, so the lengths add up to the cell's duration.
+//! **The end.** A series ends where the measured phase ended: at the
+//! duration's deadline, or at a power cut, when the worker threads ended
+//! after it (past a deadline they only finish the op in hand and close up;
+//! past a cut they only fail), else when the last thread ended (an op
+//! count reached, every thread stopped). Ops that completed after the end
+//! are counted in the last interval.
 //!
-//! The collector lays its .hlog out this way as it writes it; readers lay
-//! out any log — older ones wrote every interval a whole second long, the
-//! last one included — the same way from the cell's `duration_s`, which
-//! gives the same layout for logs written by this rule.
+//! **The last interval.** The interval the end falls in is cut short; its
+//! rate is taken over its real length, never over the nominal one (a crash
+//! at 1.48 s into 1 s intervals makes a last interval of 0.48 s, not a
+//! second with half the work). When the cut interval is shorter than a
+//! quarter of the nominal length — a sliver — it is folded into the
+//! interval before it, which is then drawn over its nominal length plus the
+//! sliver. A sliver in the very first interval has nothing to fold into and
+//! keeps its real length. Every interval before the last has its nominal
+//! length, so the lengths add up to the series' end.
+//!
+//! The collector lays its .hlog out this way as it writes it (the last
+//! interval written even when empty), and readers take the layout from the
+//! lines of such a log. Older logs wrote every interval a whole second
+//! long, the last one included, and ended with the last thread; readers
+//! lay those out by this rule from the cell's `duration_s`.
 
 use std::time::Duration;
 
