@@ -150,6 +150,7 @@ fn rotation(c: &mut Criterion) {
             let (tx, collector) = spawn_collector(
                 1,
                 Op::Record,
+                INTERVAL,
                 SystemTime::now(),
                 Some((dir.path().join("cell.hlog"), "bench".into())),
             )
@@ -169,7 +170,7 @@ fn rotation(c: &mut Criterion) {
                 tx.send(s).expect("collector running");
             }
             drop(tx);
-            black_box(collector.join().expect("collector"));
+            black_box(collector.join(None).expect("collector"));
             timer.elapsed()
         })
     });

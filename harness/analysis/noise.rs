@@ -25,6 +25,20 @@ pub fn cv(values: &[f64]) -> Option<f64> {
     Some(var.sqrt() / mean.abs())
 }
 
+/// How steadily one cell ran: the coefficient of variation of its unit
+/// op's rate over its full intervals, each `(length_s, ops)`. A cut-short
+/// interval (the last one, or the one a power cut ends) is left out: its
+/// rate is real but its length differs. None with fewer than two full
+/// intervals.
+pub fn interval_cv(series: &[(f64, u64)], nominal_s: f64) -> Option<f64> {
+    let rates: Vec<f64> = series
+        .iter()
+        .filter(|(len, _)| *len >= nominal_s * 0.999)
+        .map(|(len, n)| *n as f64 / len)
+        .collect();
+    cv(&rates)
+}
+
 /// The noise of every target × workload of `run`, in cell order.
 pub fn noise(run: &RunResult) -> Vec<Noise> {
     let g = groups(run);
@@ -123,5 +137,14 @@ mod tests {
         let c = cv(&[90.0, 100.0, 110.0]).unwrap();
         assert!((c - 0.1).abs() < 1e-12, "{c}");
         assert_eq!(cv(&[5.0, 5.0, 5.0]), Some(0.0));
+    }
+
+    #[test]
+    fn interval_cv_leaves_out_the_cut_interval() {
+        // Three full 100 ms intervals of 90, 100, 110 ops; a cut 30 ms one.
+        let s = [(0.1, 90), (0.1, 100), (0.1, 110), (0.03, 1)];
+        let c = interval_cv(&s, 0.1).unwrap();
+        assert!((c - 0.1).abs() < 1e-9, "{c}");
+        assert_eq!(interval_cv(&[(0.1, 5), (0.05, 1)], 0.1), None);
     }
 }

@@ -45,6 +45,9 @@ pub struct CellPlan<'a> {
     pub think_time: Option<Duration>,
     /// Where to stream the interval log, and its header comment.
     pub hlog: Option<(PathBuf, String)>,
+    /// The length of the interval log's intervals (see
+    /// [`crate::record::interval`]).
+    pub interval: Duration,
     /// The block device under the target, whose counters are read around
     /// the cell (after setup, and after a final syncfs).
     pub device: Option<&'a BlockDev>,
@@ -231,14 +234,28 @@ pub fn run_cell(
     let measure_start = start + plan.warmup;
     let start_wall = SystemTime::now() + plan.warmup;
     let unit = plan.workload.unit_op();
-    let (tx, collector) = spawn_collector(plan.threads, unit, start_wall, plan.hlog.clone())
-        .map_err(|e| Error::run_io("starting the collector", e))?;
+    let (tx, collector) = spawn_collector(
+        plan.threads,
+        unit,
+        plan.interval,
+        start_wall,
+        plan.hlog.clone(),
+    )
+    .map_err(|e| Error::run_io("starting the collector", e))?;
     let ran = run_threads(plan, workers, tx, start, measure_start, cancel, observer);
 
     let mut notes: Vec<String> = ran.low_space.into_iter().collect();
     let ended = gather_ends(ran.ends, measure_start, &mut notes)?;
+    // The time series ends at the deadline or the power cut, whichever
+    // came first, when the threads ended after it: past it they only
+    // finished the op in hand and closed up, or failed.
+    let cut = ran
+        .crash
+        .as_ref()
+        .map(|c| c.cut_at.saturating_duration_since(measure_start));
+    let series_end = [plan.stop.duration(), cut].into_iter().flatten().min();
     let totals = collector
-        .join()
+        .join(series_end)
         .map_err(|e| Error::run_io("writing the interval log", e))?;
     if totals.clamped > 0 {
         notes.push(format!(
@@ -343,7 +360,7 @@ fn run_threads(
     let (ends, (crash, low_space)) = std::thread::scope(|scope| {
         let mut handles = Vec::new();
         for (t, worker) in workers.into_iter().enumerate() {
-            let rec = Recorder::new(t as u32, measure_start, tx.clone());
+            let rec = Recorder::with_interval(t as u32, measure_start, plan.interval, tx.clone());
             let (stop, counters) = (stop.clone(), counters.clone());
             let quota = quotas[t];
             let handle = std::thread::Builder::new()
@@ -696,7 +713,9 @@ fn drive(mut d: Drive) -> ThreadEnd {
     }
     d.worker.finish(&mut d.rec);
     let finished_at = Instant::now();
-    d.rec.finish();
+    // The cell's last interval ends with its last thread: the same instant
+    // as the measured duration's end.
+    d.rec.finish_at(finished_at);
     ThreadEnd {
         finished_at,
         note,

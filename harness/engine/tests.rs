@@ -20,6 +20,7 @@ fn plan<'a>(
         rate,
         think_time: None,
         hlog: None,
+        interval: crate::record::INTERVAL,
         device: None,
         crash: None,
         on_thread_start: None,
@@ -193,4 +194,35 @@ fn cancel_stops_a_cell_early() {
     .unwrap();
     assert!(m.interrupted);
     assert!(m.duration < Duration::from_secs(5));
+}
+
+#[test]
+fn the_series_ends_where_the_cell_ends_and_adds_up_to_its_duration() {
+    // 250 ms in 100 ms intervals: the last interval is cut at the end of
+    // the measured phase (or, were it a sliver, folded into the one before).
+    let mock = Mock::new(Duration::from_micros(50));
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = plan(
+        &mock,
+        dir.path(),
+        2,
+        Stop::Duration(Duration::from_millis(250)),
+        None,
+    );
+    p.interval = Duration::from_millis(100);
+    let m = run_cell(&p, &Cancel::new(), &Silent).unwrap();
+    let series = &m.totals.series;
+    // It ends at the deadline (the threads end a little after it).
+    let end = m.duration.min(Duration::from_millis(250));
+    let total: Duration = series.iter().map(|(s, _)| s.length).sum();
+    assert_eq!(total, end, "{series:?}");
+    let ops: u64 = series.iter().map(|(_, n)| n).sum();
+    assert_eq!(ops, m.totals.hists[&Op::Record].len());
+    let (last, _) = series.last().unwrap();
+    assert_eq!(last.start + last.length, end);
+    // No interval shorter than a quarter, none but the last not 100 ms.
+    for (s, _) in &series[..series.len() - 1] {
+        assert_eq!(s.length, Duration::from_millis(100), "{series:?}");
+    }
+    assert!(last.length * 4 >= Duration::from_millis(100), "{series:?}");
 }

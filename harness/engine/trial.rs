@@ -129,11 +129,20 @@ impl Trial<'_> {
             device,
             faults: extra_entries,
             hlog: hlog.rel,
+            interval_s: Some(self.run.scenario.cell_interval().as_secs_f64()),
             rate_per_thread: wspec.rate,
             provision_s: record.provision_s,
             teardown_s: record.teardown_s,
             notes,
-            interval_cv: None,
+            interval_cv: crate::analysis::noise::interval_cv(
+                &measured
+                    .totals
+                    .series
+                    .iter()
+                    .map(|(span, ops)| (span.length_s(), *ops))
+                    .collect::<Vec<_>>(),
+                measured.totals.interval.as_secs_f64(),
+            ),
             sources: Vec::new(),
         };
         Ok((cell_result, fault))
@@ -297,6 +306,7 @@ impl Trial<'_> {
                 rate: wspec.rate,
                 think_time: wspec.think_time,
                 hlog: Some((hlog.path.clone(), hlog.comment.clone())),
+                interval: scenario.cell_interval(),
                 device: target.device.as_ref(),
                 // A hostPath shares the node's filesystem: never fill it.
                 keep_free: (tspec.kind == crate::scenario::TargetKind::Hostpath)

@@ -1,12 +1,13 @@
 //! The recording room: per-thread latency histograms on the hot path, and
-//! the collector that merges them into per-second intervals (streamed to an
-//! HdrHistogram interval log) and cell totals.
+//! the collector that merges them into intervals (streamed to an
+//! HdrHistogram interval log) and cell totals. How long an interval is,
+//! and how the last one of a cell is laid out, is in `interval.rs`.
 //!
 //! The hot path is `Recorder::time`: two reads of the calibrated clock
 //! (`clock.rs`), one comparison with the next interval boundary and one
 //! bucket increment (`counts.rs`); the increments become an HdrHistogram
-//! once per interval. Each worker thread owns its `Recorder`; once a
-//! second (on the first op that completes past the boundary) it hands the
+//! once per interval. Each worker thread owns its `Recorder`; once an
+//! interval (on the first op that completes past the boundary) it hands the
 //! finished interval to the collector over a channel, so nothing grows in
 //! memory with the length of a run.
 
@@ -15,6 +16,7 @@ mod collector;
 mod counts;
 pub mod errno;
 pub mod hlog_read;
+pub mod interval;
 pub mod op;
 
 use std::sync::mpsc::Sender;
@@ -27,7 +29,7 @@ pub use collector::{
     decode_histogram, encode_histogram, spawn_collector, CellTotals, CollectorHandle,
 };
 pub use counts::Counts;
-pub use hlog_read::{parse_hlog, read_hlog, HlogData, HlogError, HlogInterval};
+pub use hlog_read::{parse_hlog, read_hlog, HlogData, HlogError, HlogInterval, SeriesPoint};
 pub use op::Op;
 
 /// Longest latency a histogram holds: one hour, in nanoseconds. (fio's
@@ -35,8 +37,10 @@ pub use op::Op;
 pub const HIST_MAX_NS: u64 = 3_600_000_000_000;
 /// Significant digits: 3 → ≤ 0.1 % value error.
 pub const HIST_SIGFIG: u8 = 3;
-/// Length of one interval of the time series and the .hlog.
-pub const INTERVAL: Duration = Duration::from_secs(1);
+/// Length of one interval of the time series and the .hlog when nothing
+/// else is said (`Recorder::new`); a cell's own is chosen by the rule in
+/// [`interval`].
+pub const INTERVAL: Duration = interval::LONG_INTERVAL;
 
 /// A new, empty latency histogram with wpbench's bounds.
 pub fn new_histogram() -> Histogram<u64> {
@@ -54,6 +58,9 @@ pub struct IntervalSample {
     /// of this thread are at or after it); `None` when the thread finished.
     pub next: Option<i64>,
     pub hists: Vec<(Op, Histogram<u64>)>,
+    /// In a thread's last sample: when it ended, from the start of the
+    /// measured phase (None when it ended before that phase began).
+    pub ended: Option<Duration>,
     /// (op, errno, count, when the first of them failed in this interval)
     pub errors: Vec<(Op, i32, u64, Instant)>,
     pub bytes_written: u64,
@@ -65,6 +72,8 @@ pub struct IntervalSample {
 pub struct Recorder {
     thread: u32,
     measure_start: Instant,
+    /// The length of an interval.
+    step: Duration,
     interval: i64,
     next_boundary: Instant,
     clock: Clock,
@@ -80,14 +89,27 @@ pub struct Recorder {
 impl Recorder {
     /// `measure_start` is when the measured phase begins (after warm-up);
     /// ops completing earlier land in negative (warm-up) intervals.
+    /// Intervals of [`INTERVAL`].
     pub fn new(thread: u32, measure_start: Instant, sink: Sender<IntervalSample>) -> Recorder {
+        Recorder::with_interval(thread, measure_start, INTERVAL, sink)
+    }
+
+    /// [`Recorder::new`] with intervals of `step` (at least 1 ns).
+    pub fn with_interval(
+        thread: u32,
+        measure_start: Instant,
+        step: Duration,
+        sink: Sender<IntervalSample>,
+    ) -> Recorder {
+        let step = step.max(Duration::from_nanos(1));
         let now = Instant::now();
-        let interval = interval_of(measure_start, now);
+        let interval = interval_of(measure_start, now, step);
         let clock = Clock::system();
-        let next_boundary = boundary_after(measure_start, interval);
+        let next_boundary = boundary_after(measure_start, interval, step);
         Recorder {
             thread,
             measure_start,
+            step,
             interval,
             next_boundary,
             clock,
@@ -206,11 +228,12 @@ impl Recorder {
         result
     }
 
-    fn take_sample(&mut self, next: Option<i64>) -> IntervalSample {
+    fn take_sample(&mut self, next: Option<i64>, ended: Option<Duration>) -> IntervalSample {
         IntervalSample {
             thread: self.thread,
             interval: self.interval,
             next,
+            ended,
             hists: self
                 .hists
                 .iter_mut()
@@ -230,26 +253,33 @@ impl Recorder {
     fn rotate(&mut self, now: Instant) {
         // At least one interval on: a stamp past the boundary may convert to
         // an instant a nanosecond short of it.
-        let next = interval_of(self.measure_start, now).max(self.interval + 1);
-        let sample = self.take_sample(Some(next));
+        let next = interval_of(self.measure_start, now, self.step).max(self.interval + 1);
+        let sample = self.take_sample(Some(next), None);
         // A closed collector means the cell is being torn down; nothing to keep.
         let _ = self.sink.send(sample);
         self.interval = next;
-        self.next_boundary = boundary_after(self.measure_start, next);
+        self.next_boundary = boundary_after(self.measure_start, next, self.step);
         self.clock.reanchor();
         self.next_boundary_stamp = self.clock.stamp_of(self.next_boundary);
     }
 
     /// Sends the last, partial interval; call when the thread is done.
-    pub fn finish(mut self) {
-        let sample = self.take_sample(None);
+    pub fn finish(self) {
+        self.finish_at(Instant::now());
+    }
+
+    /// [`Recorder::finish`], the thread having ended at `end`: the
+    /// collector ends the cell's last interval at the latest thread's end.
+    pub fn finish_at(mut self, end: Instant) {
+        let ended = end.checked_duration_since(self.measure_start);
+        let sample = self.take_sample(None, ended);
         let _ = self.sink.send(sample);
     }
 }
 
-/// Interval index of `t`: floor((t − start) / INTERVAL), negative before start.
-pub fn interval_of(start: Instant, t: Instant) -> i64 {
-    let step = INTERVAL.as_nanos() as i128;
+/// Interval index of `t`: floor((t − start) / step), negative before start.
+pub fn interval_of(start: Instant, t: Instant, step: Duration) -> i64 {
+    let step = (step.as_nanos() as i128).max(1);
     let delta = if t >= start {
         t.duration_since(start).as_nanos() as i128
     } else {
@@ -258,9 +288,11 @@ pub fn interval_of(start: Instant, t: Instant) -> i64 {
     delta.div_euclid(step) as i64
 }
 
-fn boundary_after(start: Instant, interval: i64) -> Instant {
-    let offset = INTERVAL * (interval + 1).unsigned_abs() as u32;
-    if interval + 1 >= 0 {
+/// Where interval `interval` ends (and the next begins).
+fn boundary_after(start: Instant, interval: i64, step: Duration) -> Instant {
+    let ns = (interval as i128 + 1) * step.as_nanos() as i128;
+    let offset = Duration::from_nanos(ns.unsigned_abs().min(u128::from(u64::MAX)) as u64);
+    if ns >= 0 {
         start + offset
     } else {
         start - offset
@@ -275,14 +307,46 @@ mod tests {
     #[test]
     fn intervals_floor_towards_negative() {
         let start = Instant::now() + Duration::from_secs(10);
-        assert_eq!(interval_of(start, start), 0);
-        assert_eq!(interval_of(start, start + Duration::from_millis(999)), 0);
-        assert_eq!(interval_of(start, start + Duration::from_millis(1000)), 1);
-        assert_eq!(interval_of(start, start - Duration::from_millis(1)), -1);
-        assert_eq!(interval_of(start, start - Duration::from_millis(1001)), -2);
-        assert_eq!(boundary_after(start, -1), start);
-        assert_eq!(boundary_after(start, 0), start + INTERVAL);
-        assert_eq!(boundary_after(start, -3), start - INTERVAL * 2);
+        let s = INTERVAL;
+        assert_eq!(interval_of(start, start, s), 0);
+        assert_eq!(interval_of(start, start + Duration::from_millis(999), s), 0);
+        assert_eq!(
+            interval_of(start, start + Duration::from_millis(1000), s),
+            1
+        );
+        assert_eq!(interval_of(start, start - Duration::from_millis(1), s), -1);
+        assert_eq!(
+            interval_of(start, start - Duration::from_millis(1001), s),
+            -2
+        );
+        assert_eq!(boundary_after(start, -1, s), start);
+        assert_eq!(boundary_after(start, 0, s), start + INTERVAL);
+        assert_eq!(boundary_after(start, -3, s), start - INTERVAL * 2);
+        let s = Duration::from_millis(100);
+        assert_eq!(interval_of(start, start + Duration::from_millis(250), s), 2);
+        assert_eq!(interval_of(start, start - Duration::from_millis(50), s), -1);
+        assert_eq!(
+            boundary_after(start, 2, s),
+            start + Duration::from_millis(300)
+        );
+    }
+
+    #[test]
+    fn short_intervals_rotate_and_the_last_sample_says_when_the_thread_ended() {
+        let (tx, rx) = channel();
+        let start = Instant::now();
+        let mut rec = Recorder::with_interval(0, start, Duration::from_millis(100), tx);
+        rec.record(Op::Write, start, start + Duration::from_millis(50));
+        rec.record(Op::Write, start, start + Duration::from_millis(250));
+        rec.finish_at(start + Duration::from_millis(260));
+        let first = rx.try_recv().unwrap();
+        assert_eq!(
+            (first.interval, first.next, first.ended),
+            (0, Some(2), None)
+        );
+        let last = rx.try_recv().unwrap();
+        assert_eq!(last.interval, 2);
+        assert_eq!(last.ended, Some(Duration::from_millis(260)));
     }
 
     #[test]

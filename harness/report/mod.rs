@@ -174,6 +174,7 @@ pub(crate) mod fixtures {
             warmup_unit_ops: 0,
             device: None,
             faults: Vec::new(),
+            interval_s: None,
             hlog: format!("cell-{index}.hlog"),
             rate_per_thread: None,
             notes: Vec::new(),

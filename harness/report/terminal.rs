@@ -99,12 +99,14 @@ pub fn render_cell(cell: &CellResult) -> String {
         if let Some(d) = f.durability() {
             let _ = writeln!(
                 out,
-                "  {kind}: {} trials · acked intact {} · acked LOST {} · name lost {} · unacked lost {} (window {:.0} ms)",
+                "  {kind}: {} trials · acked intact {} · acked LOST {} · name lost {} · unacked lost {} · \
+                 loss window {} records, {:.0} ms",
                 d.trials,
                 d.acked_intact,
                 d.acked_lost,
                 d.acked_name_lost,
                 d.unacked_lost,
+                d.loss_window_records,
                 d.loss_window_ms
             );
             if d.acked_after_cut > 0 {

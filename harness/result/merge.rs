@@ -436,6 +436,7 @@ fn merge_cell(
         device,
         faults,
         hlog: cell_sources[0].hlog.clone(),
+        interval_s: cell_sources[0].interval_s,
         rate_per_thread: first.rate_per_thread,
         provision_s: max(|c| c.provision_s),
         teardown_s: max(|c| c.teardown_s),
@@ -610,6 +611,7 @@ fn per_source(
             device: c.device.clone(),
             faults: c.faults.clone(),
             hlog,
+            interval_s: c.interval_s,
         });
     }
     (cell_sources, notes)

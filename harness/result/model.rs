@@ -142,6 +142,11 @@ pub struct CellResult {
     /// The .hlog file of this cell, relative to the run directory.
     #[serde(default)]
     pub hlog: String,
+    /// The nominal length of the .hlog's intervals, seconds (its last
+    /// interval is cut at the cell's end: see docs/results.md). Absent
+    /// from results written before intervals could be other than 1 s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval_s: Option<f64>,
     /// Open-loop target rate per thread, when set; the achieved rate is in ops.
     #[serde(default)]
     pub rate_per_thread: Option<f64>,
@@ -187,6 +192,9 @@ pub struct SourceCell {
     /// The source's interval log, copied into the merged run directory.
     #[serde(default)]
     pub hlog: String,
+    /// The nominal length of that log's intervals, seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval_s: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -412,6 +412,7 @@ pub struct RawScenario {
     pub duration: Option<U<Duration>>,
     pub ops: Option<u64>,
     pub warmup: Option<U<Duration>>,
+    pub interval: Option<U<Duration>>,
     pub repeat: Option<u64>,
     /// Entries are deserialized one at a time so that one bad entry does
     /// not hide the errors of the others.

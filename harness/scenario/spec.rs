@@ -30,6 +30,9 @@ pub struct Scenario {
     pub seed: u64,
     pub stop: Stop,
     pub warmup: Duration,
+    /// `interval:` as written: the length of each cell's time-series
+    /// intervals; see [`Scenario::cell_interval`].
+    pub interval: Option<Duration>,
     pub repeat: u32,
     pub targets: Vec<TargetSpec>,
     pub workloads: Vec<WorkloadSpec>,
@@ -86,6 +89,17 @@ impl Scenario {
     }
 }
 
+impl Scenario {
+    /// The length of the intervals of every cell's .hlog and time series:
+    /// `interval:` when given, else by the cell's length (100 ms under
+    /// 20 s and for op-bound cells, 1 s from 20 s on; see
+    /// [`crate::record::interval`]).
+    pub fn cell_interval(&self) -> Duration {
+        self.interval
+            .unwrap_or_else(|| crate::record::interval::default_interval(self.stop.duration()))
+    }
+}
+
 /// When a cell's measured phase ends.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Stop {
@@ -93,6 +107,16 @@ pub enum Stop {
     Duration(Duration),
     /// Run until this many unit operations completed (over all threads).
     Ops(u64),
+}
+
+impl Stop {
+    /// The measured phase's length, when it is bound by time.
+    pub fn duration(self) -> Option<Duration> {
+        match self {
+            Stop::Duration(d) => Some(d),
+            Stop::Ops(_) => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]

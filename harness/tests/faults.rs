@@ -155,6 +155,117 @@ fn the_verifier_tells_a_lost_name_from_lost_data() {
     assert_nothing_left(&sb);
 }
 
+/// Runs a one-cell crash scenario of a wrapping WAL on ext4 (4 KiB
+/// records, `file_size` per log) with `fsync`, and returns each trial
+/// that fired: its moment (s), records before it, and its durability.
+fn wrapping_wal_trials(fsync: &str, file_size: &str) -> Vec<(f64, u64, Value)> {
+    let sb = Sandbox::new();
+    let file = sb.write(
+        "wrap.yaml",
+        &format!(
+            "version: 1\nname: wrap\nseed: 6\nduration: 1500ms\nwarmup: 100ms\n\
+             targets:\n  - {{name: ext4, kind: ext4, size: 256MiB}}\n\
+             workloads:\n  - {{name: wal, kind: fsync_heavy, record_size: 4KiB, \
+             file_size: {file_size}, fsync: {fsync}}}\n\
+             faults:\n  - {{kind: crash, at: 400ms..1000ms, trials: 2}}\n"
+        ),
+    );
+    let out = sb.run(&file, "wrap", &["--quiet"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let result = read_json(&sb.out("wrap").join("result.json"));
+    let d = durability(&result, "ext4", "wal");
+    assert_eq!(n(d, "acked_lost"), 0, "durability violation {d}");
+    let trials: Vec<(f64, u64, Value)> = d.0["per_trial"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["fired"] == true)
+        .map(|t| {
+            (
+                t["fired_at_s"].as_f64().unwrap(),
+                t["unit_ops_before"].as_u64().unwrap(),
+                t["durability"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(trials.len(), 2, "{d}");
+    assert_nothing_left(&sb);
+    trials
+}
+
+fn get(d: &Value, key: &str) -> u64 {
+    d[key].as_u64().unwrap_or_else(|| panic!("{key} in {d:#}"))
+}
+
+#[test]
+#[ignore = "needs root, mkfs.ext4: power cuts on an ext4 loop device"]
+fn a_wal_that_never_syncs_puts_everything_since_it_began_in_the_loss_window() {
+    require(&[Need::Root, Need::MKFS_EXT4]);
+    let _serial = serial();
+    // 64 records per log: it wraps every 64 records, thousands of times
+    // before the cut. Nothing is ever synced, so everything written since
+    // the warm-up began — overwritten or not — is at risk at the cut.
+    for (fired, before, d) in wrapping_wal_trials("never", "256KiB") {
+        let ms = d["loss_window_ms"].as_f64().unwrap();
+        // At least the time since the measured phase began (the writes of
+        // the 100 ms warm-up before it count too); 1 ms for the clocks.
+        assert!(ms >= fired * 1e3 - 1.0, "{ms} ms, cut at {fired} s: {d:#}");
+        let records = get(&d, "loss_window_records");
+        assert!(records >= before, "{records} < {before} records: {d:#}");
+        assert_eq!(get(&d, "loss_window_bytes"), records * 4096, "{d:#}");
+        // What is still there to look for: the newest record per place.
+        let checked = get(&d, "unacked_lost") + get(&d, "unacked_survived");
+        assert!(checked <= 64, "{d:#}");
+        assert_eq!(
+            get(&d, "loss_window_overwritten"),
+            records - checked,
+            "{d:#}"
+        );
+        assert!(records > 64 * 10, "it wrapped many times: {d:#}");
+        assert_eq!(get(&d, "acked_intact"), 0, "{d:#}");
+        // No record reads as torn for having been overwritten.
+        assert_eq!(get(&d, "torn"), 0, "{d:#}");
+        assert!(get(&d, "unacked_lost") > 0, "{d:#}");
+    }
+}
+
+#[test]
+#[ignore = "needs root, mkfs.ext4: power cuts on an ext4 loop device"]
+fn a_wal_synced_every_64_records_risks_only_what_followed_its_last_sync() {
+    require(&[Need::Root, Need::MKFS_EXT4]);
+    let _serial = serial();
+    // 256 records per log, a sync every 64: each record overwrites one a
+    // sync acknowledged four syncs before.
+    for (fired, before, d) in wrapping_wal_trials("{every: 64}", "1MiB") {
+        let records = get(&d, "loss_window_records");
+        // Everything after the last sync that returned before the cut: at
+        // most 64 records, or 64 more when a sync was in flight across the
+        // cut (it returned after it, acknowledging nothing).
+        assert!(records <= 128, "{d:#}");
+        assert_eq!(get(&d, "loss_window_bytes"), records * 4096, "{d:#}");
+        // None of them overwritten (64 < 256), so each is still there to
+        // look for, and nothing else is unacknowledged.
+        assert!(d.get("loss_window_overwritten").is_none(), "{d:#}");
+        assert_eq!(
+            get(&d, "unacked_lost") + get(&d, "unacked_survived"),
+            records,
+            "{d:#}"
+        );
+        // The acknowledged records under the unsynced ones were kept: a
+        // lost new record with the old one there reads as lost, not torn.
+        assert_eq!(get(&d, "torn"), 0, "{d:#}");
+        assert!(get(&d, "acked_intact") >= 256 - records, "{d:#}");
+        // The window reaches back to the first record after that sync, no
+        // further: with 128 records done in the measured phase before the
+        // cut, a sync returned in it (the record after it completed), so
+        // the window is shorter than the phase — unlike `never`'s.
+        let ms = d["loss_window_ms"].as_f64().unwrap();
+        assert!(before >= 128, "{before} records before the cut: {d:#}");
+        assert!(ms < fired * 1e3, "{ms} ms, cut at {fired} s: {d:#}");
+        assert_eq!(records > 0, ms > 0.0, "{d:#}");
+    }
+}
+
 #[test]
 #[ignore = "needs root, mkfs.ext4: cgroup throttles on ext4 loop devices"]
 fn a_throttle_caps_iops_and_a_noisy_neighbour_shares_the_device() {

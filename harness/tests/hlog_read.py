@@ -4,12 +4,16 @@ format), using the Python HdrHistogram implementation (PyPI: hdrhistogram).
 
 Prints JSON: {tag: {"intervals": n, "count": c, "max": v, "buckets": [[v, n], ...]}}
 with every interval of a tag added into one histogram; `buckets` lists each
-recorded bucket (its highest equivalent value) and its count.
+recorded bucket (its highest equivalent value) and its count. Under
+"_standard_reader", what the package's own log reader
+(hdrh.log.HistogramLogReader, which knows nothing of wpbench's comment
+lines) read: {"intervals": n, "count": c}.
 """
 import json
 import sys
 
 from hdrh.histogram import HdrHistogram
+from hdrh.log import HistogramLogReader
 
 totals = {}
 intervals = {}
@@ -44,4 +48,14 @@ out = {
     for tag, h in totals.items()
 }
 out["_start_time"] = start_time
+
+reader = HistogramLogReader(sys.argv[1], HdrHistogram(1, 3600 * 10**9, 3))
+read = {"intervals": 0, "count": 0}
+while True:
+    h = reader.get_next_interval_histogram()
+    if h is None:
+        break
+    read["intervals"] += 1
+    read["count"] += h.get_total_count()
+out["_standard_reader"] = read
 print(json.dumps(out))

@@ -17,6 +17,7 @@ mod merge;
 mod production;
 mod report;
 mod run;
+mod series;
 mod targets;
 mod validate;
 mod workloads;

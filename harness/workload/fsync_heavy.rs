@@ -136,11 +136,9 @@ impl WalWorker {
             .ok_or_else(|| io::Error::from_raw_os_error(libc::EBADF))?;
         let len = self.payload.size(self.record_size);
         if self.offset + len > self.file_size {
+            // The log wraps: the ledger replaces the records each new one
+            // overwrites, and keeps counting the unsynced ones.
             self.offset = 0;
-            // The log wraps: older records are overwritten, not expected.
-            if let Some(l) = self.ledger.as_mut() {
-                l.clear();
-            }
         }
         self.payload
             .record(&mut self.buf, self.thread, self.seq, len as usize);
@@ -151,7 +149,7 @@ impl WalWorker {
         };
         sys::pwrite_all(rec, fd.as_fd(), data, self.offset)?;
         if let Some(l) = self.ledger.as_mut() {
-            l.push(self.name.clone(), self.offset, &self.buf);
+            l.push(&self.name, self.offset, &self.buf);
         }
         self.offset += len;
         let synced = self.syncer.after_write(rec, fd.as_fd(), len)?;

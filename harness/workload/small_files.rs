@@ -144,7 +144,7 @@ impl SmallFilesWorker {
                 self.thread,
                 seq / self.files_per_dir
             );
-            l.push(path, 0, &self.buf);
+            l.push(&path, 0, &self.buf);
             if let Ok(true) = result {
                 l.ack_last(!self.fsync_dir);
             }

@@ -133,6 +133,7 @@ impl Baseline {
                 device: None,
                 faults: Vec::new(),
                 hlog: String::new(),
+                interval_s: None,
                 rate_per_thread: None,
                 provision_s: 0.0,
                 teardown_s: 0.0,

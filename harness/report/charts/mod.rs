@@ -15,8 +15,8 @@
 //!   the median of the per-repeat values with their min–max as whiskers,
 //!   exactly what a gate judges ([`over_repeats`]) — with an optional gate
 //!   threshold;
-//! - [`cell_time_series`]: one cell per second (throughput, p99) with its
-//!   fault events;
+//! - [`cell_time_series`]: one cell interval by interval (throughput, p99)
+//!   with its fault events;
 //! - [`device_chart`]: payload vs device bytes, write amplification (the
 //!   median over repeats; none for a device shared with the host);
 //! - [`durability_chart`]: what crash trials lost;
@@ -322,7 +322,7 @@ fn storage_charts(
     out
 }
 
-/// Every cell's per-second chart from its .hlog; a merged cell gets one
+/// Every cell's time-series chart from its .hlog; a merged cell gets one
 /// per source, since interval logs are never merged.
 fn time_series_charts(
     stems: &mut Stems,
@@ -341,7 +341,7 @@ fn time_series_charts(
                         c,
                         (hlog, &src.hlog),
                         Some(&src.node),
-                        src.duration_s,
+                        (src.duration_s, src.interval_s),
                         &src.faults,
                     ));
                 }
@@ -353,7 +353,7 @@ fn time_series_charts(
                 c,
                 (hlog, &c.hlog),
                 None,
-                c.duration_s,
+                (c.duration_s, c.interval_s),
                 &c.faults,
             ));
         }
@@ -361,7 +361,7 @@ fn time_series_charts(
     out
 }
 
-/// The per-second chart of one cell — or of one source node of a merged
+/// The time-series chart of one cell — or of one source node of a merged
 /// cell — with its own fault marks.
 fn time_series(
     stems: &mut Stems,
@@ -369,7 +369,7 @@ fn time_series(
     c: &CellResult,
     (hlog, hlog_path): (&HlogData, &str),
     node: Option<&str>,
-    duration_s: f64,
+    (duration_s, interval_s): (f64, Option<f64>),
     faults: &[FaultEntry],
 ) -> Chart {
     let unit = unit_op_of(c, hlog);
@@ -386,7 +386,8 @@ fn time_series(
     let text = ChartText {
         file_stem: stems.make(&parts),
         title: format!(
-            "Per second: {} · {} · repeat {}{}",
+            "Every {}: {} · {} · repeat {}{}",
+            interval_words(interval_s.or(hlog.interval_s).unwrap_or(1.0)),
             c.target.name,
             c.workload.name,
             c.repeat,
@@ -394,7 +395,25 @@ fn time_series(
         ),
         footer: format!("{base_footer} · cell {} · {hlog_path}", c.index),
     };
-    cell_time_series(&text, hlog, &unit, duration_s, &fault_marks(faults))
+    cell_time_series(
+        &text,
+        hlog,
+        &unit,
+        duration_s,
+        interval_s,
+        &fault_marks(faults),
+    )
+}
+
+/// An interval length as a title says it: `100 ms`, `second`, `2 s`.
+fn interval_words(s: f64) -> String {
+    if (s - 1.0).abs() < 1e-9 {
+        "second".to_string()
+    } else if s < 1.0 {
+        format!("{} ms", draw::format_value(s * 1e3))
+    } else {
+        format!("{} s", draw::format_value(s))
+    }
 }
 
 /// Distinct values in first-seen order.

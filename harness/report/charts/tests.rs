@@ -164,6 +164,7 @@ fn synthetic_hlogs(run: &RunResult) -> BTreeMap<String, HlogData> {
             HlogData {
                 start_time_s: Some(1.7e9),
                 base_time_s: Some(1.7e9),
+                interval_s: None,
                 intervals,
             },
         );
@@ -353,7 +354,7 @@ fn odd_input_gives_a_no_data_chart() {
         percentile_spectrum(&text("s1"), std::slice::from_ref(&empty)),
         latency_cdf(&text("c0"), &[]),
         percentile_bars(&text("b0"), &[], Some(f64::NAN)),
-        cell_time_series(&text("t0"), &HlogData::default(), "record", 0.0, &[]),
+        cell_time_series(&text("t0"), &HlogData::default(), "record", 0.0, None, &[]),
         device_chart(&text("d0"), &[]),
         durability_chart(&text("u0"), &[]),
     ];
@@ -374,6 +375,7 @@ fn odd_input_gives_a_no_data_chart() {
             &HlogData::default(),
             "record",
             3.0,
+            None,
             &[FaultMark {
                 at_s: f64::MAX,
                 event: "fired".to_string(),

@@ -1,15 +1,16 @@
-//! A cell second by second, from its .hlog: unit-op throughput on top, p99
-//! latency below, fault events (armed, fired, healed …) as dashed vertical
-//! lines in both. A stall shows as a dip to zero, not as a missing point.
+//! A cell interval by interval, from its .hlog: unit-op throughput on top,
+//! p99 latency below, fault events (armed, fired, healed …) as dashed
+//! vertical lines in both. A stall shows as a dip to zero, not as a missing
+//! point; the end of a cell or a power cut never shows as one (each
+//! interval's rate is over its real length).
 
 use crate::fault::outcome::FaultEntry;
-use crate::record::HlogInterval;
 use plotters::style::RGBColor;
 
 use super::draw::{self, Axis, Body, Curve, Panel, VLine};
 use super::latency::{finish, latency_axis};
 use super::{Chart, ChartText};
-use crate::record::{new_histogram, HlogData};
+use crate::record::{HlogData, SeriesPoint};
 
 /// A fault event on the time axis: seconds from the measured phase's start
 /// (the .hlog's BaseTime).
@@ -73,78 +74,30 @@ fn event_color(event: &str) -> RGBColor {
     }
 }
 
-/// Per interval: (unit ops, merged histogram).
-struct Bins {
-    length_s: f64,
-    counts: Vec<u64>,
-    /// p99 per bin, of the bin's ops added together; `None` when empty.
-    p99s: Vec<Option<f64>>,
-}
-
-fn bin(hlog: &HlogData, unit_op: &str, duration_s: f64) -> Bins {
-    // wpbench writes 1 s intervals; take the log's own length to be safe.
-    let length_s = hlog
-        .intervals
-        .iter()
-        .map(|i| i.length_s)
-        .find(|l| l.is_finite() && *l > 0.0)
-        .unwrap_or(1.0);
-    let index = |start: f64| (start / length_s + 1e-6).floor();
-    let from_log = hlog
-        .intervals
-        .iter()
-        .filter(|i| i.start_s.is_finite() && i.start_s >= 0.0)
-        .map(|i| index(i.start_s) + 1.0)
-        .fold(0.0, f64::max);
-    let from_duration = if duration_s.is_finite() && duration_s > 0.0 {
-        (duration_s / length_s - 1e-6).ceil()
-    } else {
-        0.0
-    };
-    let n = (from_log.max(from_duration) as usize).min(MAX_INTERVALS);
-    let mut bins = Bins {
-        length_s,
-        counts: vec![0; n],
-        p99s: vec![None; n],
-    };
-    // One bin's histogram at a time (usually one interval's), so memory
-    // does not grow with the length of the cell.
-    let mut in_bins: Vec<(usize, &HlogInterval)> = hlog
-        .tagged(unit_op)
-        .filter(|i| i.start_s.is_finite() && i.start_s >= 0.0)
-        .map(|i| (index(i.start_s) as usize, i))
-        .filter(|(k, _)| *k < n)
-        .collect();
-    in_bins.sort_by_key(|(k, _)| *k);
-    for group in in_bins.chunk_by(|a, b| a.0 == b.0) {
-        let k = group[0].0;
-        let mut h = new_histogram();
-        for (_, i) in group {
-            // Histograms from other tools may have other bounds: a failed
-            // add only loses that interval's p99, never the chart.
-            let _ = h.add(i.hist());
-        }
-        bins.counts[k] = h.len();
-        bins.p99s[k] = (!h.is_empty()).then(|| h.value_at_quantile(0.99) as f64);
-    }
-    bins
-}
-
 /// Throughput and p99 latency per interval of one cell, with fault marks.
+///
+/// The intervals are laid out by [`HlogData::series`]: each with its real
+/// length, the last one cut at `duration_s` (or folded into the one before
+/// when it is a sliver), so the rate of an interval is its ops over the
+/// time the cell really spent in it, and the series never ends on a drop
+/// the workload did not have. Each point sits in the middle of its
+/// interval. `interval_s` is the cell's nominal interval (result.json's
+/// `interval_s`), when known.
 pub fn cell_time_series(
     text: &ChartText,
     hlog: &HlogData,
     unit_op: &str,
     duration_s: f64,
+    interval_s: Option<f64>,
     marks: &[FaultMark],
 ) -> Chart {
-    let bins = bin(hlog, unit_op, duration_s);
-    let n = bins.counts.len();
-    let data_hi = (n as f64 * bins.length_s).max(if duration_s.is_finite() {
-        duration_s
-    } else {
-        0.0
-    });
+    let end = (duration_s.is_finite() && duration_s > 0.0).then_some(duration_s);
+    let points = hlog.series(unit_op, interval_s, end, MAX_INTERVALS);
+    let n = points.len();
+    let data_hi = points
+        .last()
+        .map_or(0.0, |p| p.start_s + p.length_s)
+        .max(end.unwrap_or(0.0));
     // Events long after the data (a heal after the cell ended) would squash
     // the series into a corner: show those up to twice the data's span.
     let marks: Vec<&FaultMark> = marks
@@ -156,19 +109,16 @@ pub fn cell_time_series(
     let x = Axis::linear("time since the measured phase began (s)", 0.0, x_hi, 1.0);
     let rate_label = format!("throughput ({unit_op}/s)");
 
-    let rates: Vec<f64> = bins
-        .counts
-        .iter()
-        .map(|c| *c as f64 / bins.length_s)
-        .collect();
+    let rates: Vec<f64> = points.iter().map(SeriesPoint::rate).collect();
     let rate_max = rates.iter().copied().fold(0.0, f64::max);
-    let p99_values: Vec<f64> = bins.p99s.iter().flatten().copied().collect();
+    let p99s: Vec<Option<f64>> = points.iter().map(|p| p.p99_ns).collect();
+    let p99_values: Vec<f64> = p99s.iter().flatten().copied().collect();
 
     if n == 0 || rate_max == 0.0 && p99_values.is_empty() {
         return finish(text, no_data_panels(&x, &rate_label, &marks));
     }
 
-    let mid = |k: usize| (k as f64 + 0.5) * bins.length_s;
+    let mid = |k: usize| points[k].start_s + points[k].length_s / 2.0;
     // Room above the data for three rows of event labels.
     let headroom = if marks.is_empty() { 0.05 } else { 0.4 };
     let y_rate = Axis::linear(&rate_label, 0.0, rate_max.max(1.0) / (1.0 - headroom), 1.0);
@@ -185,7 +135,7 @@ pub fn cell_time_series(
     let p99_line = Curve {
         label: String::new(),
         color: draw::palette(5),
-        segments: p99_segments(&bins.p99s, |k, v| (x.map(mid(k)), y_lat.map(v))),
+        segments: p99_segments(&p99s, |k, v| (x.map(mid(k)), y_lat.map(v))),
         dots: few,
     };
     // One time axis title, under the bottom panel.
@@ -271,31 +221,33 @@ fn p99_segments(
 mod tests {
     use super::*;
 
-    fn interval(tag: &str, start_s: f64, values: &[u64]) -> HlogInterval {
-        let mut hist = new_histogram();
-        for v in values {
-            hist.record(*v).unwrap();
-        }
-        HlogInterval::new(Some(tag), start_s, 1.0, &hist)
-    }
-
     #[test]
-    fn bins_fill_gaps_with_zero_and_cover_the_duration() {
+    fn the_chart_ends_on_the_cells_real_rate() {
+        use crate::record::{new_histogram, HlogInterval};
+        let line = |start_s: f64, n: u64| {
+            let mut hist = new_histogram();
+            for v in 1..=n {
+                hist.record(v * 1000).unwrap();
+            }
+            HlogInterval::new(Some("file"), start_s, 1.0, &hist)
+        };
+        // An older log of a 2 s cell crashed at 1.48 s: 1370 files in the
+        // first second, 700 in the 0.48 s after.
         let hlog = HlogData {
-            intervals: vec![
-                interval("record", 0.0, &[10, 20]),
-                interval("fsync", 1.0, &[5]),
-                interval("record", 2.0, &[30]),
-                interval("record", 2.0, &[40]),
-            ],
+            intervals: vec![line(0.0, 1370), line(1.0, 700)],
             ..HlogData::default()
         };
-        let b = bin(&hlog, "record", 4.5);
-        assert_eq!(b.counts, [2, 0, 2, 0, 0]);
-        assert!(b.p99s[1].is_none());
-        assert_eq!(b.p99s[2], Some(40.0));
-        let none = bin(&HlogData::default(), "record", 0.0);
-        assert!(none.counts.is_empty());
+        let text = ChartText {
+            file_stem: "ts".into(),
+            title: "t".into(),
+            footer: String::new(),
+        };
+        let chart = cell_time_series(&text, &hlog, "file", 1.48, None, &[]);
+        assert!(chart.svg.contains("<svg"));
+        let points = hlog.series("file", None, Some(1.48), MAX_INTERVALS);
+        assert_eq!(points.len(), 2);
+        assert!((points[1].length_s - 0.48).abs() < 1e-9);
+        assert!(points[1].rate() > points[0].rate(), "{points:?}");
     }
 
     #[test]

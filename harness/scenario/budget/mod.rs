@@ -37,6 +37,11 @@ const OTHER_FILES: u64 = 256;
 /// interval log, charts as SVG and PNG, their share of report.html.
 const OUTPUT_PER_CELL: u64 = 1 << 20;
 const OUTPUT_FIXED: u64 = 4 << 20;
+/// An interval log's line: one op's histogram over one interval, V2
+/// deflate in base64 (about 0.6 KiB measured here).
+const HLOG_LINE: u64 = 640;
+/// Lines per interval: the ops a workload records, at most about this many.
+const HLOG_OPS: u64 = 8;
 
 /// Disk the plan holds at its peak on one filesystem.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
@@ -175,11 +180,14 @@ pub fn estimate(s: &Scenario, plan: &Plan) -> Estimate {
     let mut runs = 0u64;
     let mut seconds = 0.0;
     let mut ops_bound_cells = 0u64;
+    let mut hlogs = 0u64;
     for &(t, w) in plan.pairs() {
         let (target, work) = (&s.targets[t], &s.workloads[w]);
         let trials = crash_trials(s, target, work);
         let per_run = setup_seconds(target, work) + measured_seconds(s, work).unwrap_or(0.0);
-        runs += u64::from(trials) * u64::from(plan.repeat());
+        let these = u64::from(trials) * u64::from(plan.repeat());
+        runs += these;
+        hlogs = hlogs.saturating_add(these.saturating_mul(hlog_bytes(s)));
         seconds += per_run * f64::from(trials) * f64::from(plan.repeat());
         if matches!(s.stop, Stop::Ops(_)) {
             ops_bound_cells += u64::from(plan.repeat());
@@ -258,8 +266,24 @@ pub fn estimate(s: &Scenario, plan: &Plan) -> Estimate {
         hostpaths,
         threads,
         open_files,
-        output_bytes: OUTPUT_FIXED.saturating_add(cells.saturating_mul(OUTPUT_PER_CELL)),
+        output_bytes: OUTPUT_FIXED
+            .saturating_add(cells.saturating_mul(OUTPUT_PER_CELL))
+            .saturating_add(hlogs),
     }
+}
+
+/// One cell run's interval log, beyond what [`OUTPUT_PER_CELL`] holds: a
+/// line per op and interval of the measured phase (`interval:` short and
+/// `duration:` long make it large). Unknown for op-bound cells.
+fn hlog_bytes(s: &Scenario) -> u64 {
+    let Some(d) = s.stop.duration() else {
+        return 0;
+    };
+    let intervals = d.as_nanos().div_ceil(s.cell_interval().as_nanos().max(1));
+    let intervals = u64::try_from(intervals).unwrap_or(u64::MAX);
+    intervals
+        .saturating_mul(HLOG_OPS * HLOG_LINE)
+        .saturating_sub(OUTPUT_PER_CELL / 2)
 }
 
 /// Crash trials of a cell of `target` × `work` (1 when none applies).

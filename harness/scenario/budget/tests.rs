@@ -200,3 +200,19 @@ fn tmpfs_size_options_are_read() {
     assert_eq!(tmpfs_size_option(&["size=25%".into()]), None);
     assert_eq!(tmpfs_size_option(&["noatime".into()]), None);
 }
+
+#[test]
+fn short_intervals_over_long_cells_count_in_the_run_directory() {
+    let body = "targets: [{name: t, kind: tmpfs}]\nworkloads: [{name: w, kind: small_files}]\n";
+    let plain = est(&format!("{HEAD}{body}"));
+    // 2 s in 100 ms intervals: within what a cell's outputs are given.
+    assert_eq!(plain.output_bytes, OUTPUT_FIXED + OUTPUT_PER_CELL);
+    // An hour in 10 ms intervals: 360 000 intervals of up to 8 lines.
+    let long = est(&format!(
+        "version: 1\nname: b\nduration: 1h\ninterval: 10ms\n{body}"
+    ));
+    assert_eq!(
+        long.output_bytes,
+        OUTPUT_FIXED + OUTPUT_PER_CELL + 360_000 * HLOG_OPS * HLOG_LINE - OUTPUT_PER_CELL / 2
+    );
+}

@@ -322,6 +322,7 @@ fn scenario(cx: &mut Ctx, node: &Node, file: &Path, sha256: String) -> Option<Sc
         seed: raw.seed.unwrap_or(0),
         stop,
         warmup: raw.warmup.map_or(DEFAULT_WARMUP, |U(d)| d),
+        interval: check_interval(cx, raw.interval),
         repeat,
         targets,
         workloads,
@@ -387,6 +388,37 @@ fn check_stop(cx: &mut Ctx, duration: Option<U<Duration>>, ops: Option<u64>) -> 
         (None, Some(n)) => Stop::Ops(n),
         (None, None) => Stop::Duration(DEFAULT_DURATION),
     }
+}
+
+/// `interval:`, the length of each cell's time-series intervals: at least
+/// 10 ms, in whole milliseconds (the .hlog's times have millisecond
+/// resolution).
+fn check_interval(cx: &mut Ctx, interval: Option<U<Duration>>) -> Option<Duration> {
+    use crate::record::interval::MIN_INTERVAL;
+    let U(d) = interval?;
+    if d < MIN_INTERVAL {
+        cx.err(
+            "interval",
+            format!(
+                "must be at least {} (a cell's time series needs intervals long enough to \
+                 hold ops; leave `interval` out for 100ms under 20s cells and 1s from 20s on)",
+                format_duration_exact(MIN_INTERVAL)
+            ),
+        );
+        return None;
+    }
+    if d.subsec_nanos() % 1_000_000 != 0 {
+        cx.err(
+            "interval",
+            format!(
+                "must be a whole number of milliseconds (the interval log's times are in \
+                 milliseconds), e.g. `{}ms`",
+                d.as_millis().max(MIN_INTERVAL.as_millis())
+            ),
+        );
+        return None;
+    }
+    Some(d)
 }
 
 fn check_repeat(cx: &mut Ctx, repeat: Option<u64>) -> u32 {

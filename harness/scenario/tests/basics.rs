@@ -460,3 +460,41 @@ fn names_that_cannot_be_file_names_are_refused() {
     let (t, w) = ("t".repeat(110), "w".repeat(110));
     ok(&format!("version: 1\nname: x\ntargets:\n  - {{name: {t}, kind: tmpfs}}\nworkloads:\n  - {{name: {w}, kind: small_files}}\n"));
 }
+
+#[test]
+fn interval_sets_the_time_series_step_and_defaults_by_the_cells_length() {
+    let head = |extra: &str| {
+        format!(
+            "version: 1\nname: t\n{extra}targets: [{{name: a, kind: tmpfs}}]\n\
+             workloads: [{{name: w, kind: small_files}}]\n"
+        )
+    };
+    // By default: 100 ms under 20 s and for op-bound cells, 1 s from 20 s on.
+    let s = ok(&head("duration: 3s\n"));
+    assert_eq!(s.interval, None);
+    assert_eq!(s.cell_interval(), Duration::from_millis(100));
+    assert_eq!(
+        ok(&head("duration: 20s\n")).cell_interval(),
+        Duration::from_secs(1)
+    );
+    assert_eq!(
+        ok(&head("ops: 5000\n")).cell_interval(),
+        Duration::from_millis(100)
+    );
+    // Given: as written.
+    let s = ok(&head("duration: 60s\ninterval: 250ms\n"));
+    assert_eq!(s.cell_interval(), Duration::from_millis(250));
+    assert_eq!(
+        ok(&head("interval: 10ms\n")).cell_interval(),
+        Duration::from_millis(10)
+    );
+
+    let d = errs(&head("duration: 3s\ninterval: 5ms\n"));
+    expect(&d, 4, 1, "interval", "must be at least 10ms");
+    let d = errs(&head("interval: 12500us\n"));
+    expect(&d, 3, 1, "interval", "whole number of milliseconds");
+    let d = errs(&head("interval: 100\n"));
+    expect(&d, 3, 1, "interval", "`100` has no unit");
+    let d = errs(&head("intreval: 1s\n"));
+    expect(&d, 3, 1, "intreval", "did you mean `interval`?");
+}
