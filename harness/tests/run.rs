@@ -94,7 +94,15 @@ fn tmpfs_and_hostpath_cells_produce_consistent_results() {
     assert_ne!(h["fstype"], "tmpfs");
 
     for c in result["cells"].as_array().unwrap() {
-        assert_eq!(c["notes"], serde_json::json!([]), "{}", c["target"]);
+        // Nothing went wrong; on a shared machine a cell may be noisy, and
+        // says so.
+        let problems: Vec<&serde_json::Value> = c["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| !n.as_str().unwrap().starts_with("noisy: "))
+            .collect();
+        assert!(problems.is_empty(), "{}: {problems:?}", c["target"]);
         let d = c["duration_s"].as_f64().unwrap();
         assert!((1.9..4.0).contains(&d), "duration {d}");
         for (name, stats) in c["ops"].as_object().unwrap() {
@@ -436,7 +444,16 @@ fn an_open_loop_that_cannot_keep_its_rate_says_so() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let result = read_json(&sb.out("r").join("result.json"));
     let easy = cell(&result, "host", "easy");
-    assert_eq!(easy["notes"], serde_json::json!([]), "500/s is sustainable");
+    // 500/s is sustainable: no note but, on a shared machine, noise.
+    assert!(
+        easy["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|n| n.as_str().unwrap().starts_with("noisy: ")),
+        "{}",
+        easy["notes"]
+    );
     let lines = count(easy, "line") as f64;
     assert!(
         (lines - 500.0).abs() <= 10.0,
