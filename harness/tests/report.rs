@@ -136,27 +136,28 @@ fn ext4_with_an_fsync_per_file_is_slower_than_tmpfs() {
     assert_nothing_left(&sb);
 }
 
-/// strictatime against noatime, warm reads: each read under strictatime
-/// may update the inode's atime (once per clock tick), noatime never does.
-/// On this kernel the cost is about 0.1 µs of a 4 µs open–read–close (3 %),
-/// smaller than the spread between repeats, so an honest verdict is
-/// mostly "cannot tell" even at `min_effect: 1%` — but never the wrong way
-/// round, in one run or across two; and a run against itself claims
-/// nothing. (ext4 against tmpfs above is the difference that is found.)
+/// strictatime against noatime: every read under strictatime may update
+/// the inode's atime (once per clock tick; with 300 files a file comes
+/// round again after the tick), noatime never does. Measured here: reads
+/// 10–13 % slower in throughput, p95 1.16–1.35× and p99 1.25–1.31× slower;
+/// p50 within ±5 % (the update lands on a minority of reads). Found in one
+/// run, and across two; never the wrong way round; a run against itself
+/// claims nothing.
 #[test]
 #[ignore = "needs root, mkfs.ext4: ext4 runs with strictatime and noatime"]
-fn strictatime_against_noatime_is_never_judged_the_wrong_way_round() {
+fn strictatime_reads_are_slower_than_noatime_in_one_run_and_across_two() {
     require(&[Need::Root, Need::MKFS_EXT4]);
     let _serial = serial();
     let sb = Sandbox::new();
-    // 20 files: the first (cold) pass ends within the warm-up.
-    let head = "version: 1\nname: atime\nseed: 5\nduration: 400ms\nwarmup: 300ms\nrepeat: 5\n";
-    let reads = "workloads:\n  - {name: reads, kind: read_atime, files: 20, file_size: 4KiB}\n";
+    // read_atime has no warm-up (its first read is part of what it
+    // measures): 1.5 s cells keep the cold first pass a small share.
+    let head = "version: 1\nname: atime\nseed: 5\nduration: 1500ms\nwarmup: 0s\nrepeat: 5\n";
+    let reads = "workloads:\n  - {name: reads, kind: read_atime, files: 300, file_size: 4KiB}\n";
     let both = sb.write(
         "both.yaml",
         &format!(
             "{head}targets:\n  - name: ext4\n    kind: ext4\n    size: 128MiB\n    vary:\n      \
-             options: [[noatime], [strictatime]]\n{reads}compare: {{min_effect: 1%}}\n"
+             options: [[noatime], [strictatime]]\n{reads}"
         ),
     );
     let out = sb.run(&both, "both", &["--quiet"]);
@@ -167,11 +168,13 @@ fn strictatime_against_noatime_is_never_judged_the_wrong_way_round() {
     for x in c {
         assert_eq!(x["baseline"], "ext4[noatime]");
         assert_eq!(x["target"], "ext4[strictatime]");
-        assert_eq!(x["min_effect"], 0.01);
         assert_ne!(x["verdict"], "faster", "{r:#}");
     }
+    // Which metrics carry it varies with the machine's noise (one slow
+    // repeat widens an interval); at least one always does.
+    assert!(c.iter().any(|x| x["verdict"] == "slower"), "{r:#}");
 
-    // Two runs, one option each: never the wrong way round either.
+    // Two runs, one option each: compare finds it too.
     for atime in ["strictatime", "noatime"] {
         let file = sb.write(
             &format!("{atime}.yaml"),
@@ -201,7 +204,7 @@ fn strictatime_against_noatime_is_never_judged_the_wrong_way_round() {
         .unwrap()
         .contains("noatime"));
     let table = compare(&strict, &noatime, "text");
-    assert!(table.contains("verdict (read_file): "), "{table}");
+    assert!(table.contains("verdict (read_file): faster: "), "{table}");
 
     // A run against itself: no difference, in every format.
     let same: serde_json::Value =
