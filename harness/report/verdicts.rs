@@ -175,8 +175,13 @@ pub fn table(run: &RunResult) -> Option<Table> {
         for op in ops {
             let cell = |m: Metric| p.row(op, m).map_or("-".into(), |r| r.factor_text());
             let mut warnings: Vec<&str> = Vec::new();
+            // The columns show every interval: only what they cannot say.
             for r in p.rows.iter().filter(|r| r.op == op) {
-                for w in &r.warnings {
+                for w in r
+                    .warnings
+                    .iter()
+                    .filter(|w| !w.starts_with("the interval ["))
+                {
                     if !warnings.contains(&w.as_str()) {
                         warnings.push(w);
                     }

@@ -92,6 +92,14 @@ fn the_table_has_a_row_per_op_and_the_line_on_the_unit_op() {
     assert_eq!(t.rows[1][2], "fsync");
     assert_eq!(t.rows[1][7], "");
     assert!(t.intro.unwrap().contains("±5 %"));
+    // Warnings the interval columns already say are left out.
+    let wide = judged(&[("a", 1.0), ("b", 1.0)], 3);
+    let mut wide = wide;
+    wide.cells[1].ops.get_mut("file").unwrap().p95_ns *= 3;
+    crate::analysis::conclude(&mut wide);
+    let t = table(&wide).unwrap();
+    assert!(!t.rows[0][8].contains("the interval ["), "{:?}", t.rows[0]);
+    assert!(t.rows[0][8].contains("noisy"), "{:?}", t.rows[0]);
     // No comparisons, no table and no lines.
     let mut plain = judged(&[("a", 1.0)], 3);
     plain.comparisons.clear();
