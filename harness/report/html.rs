@@ -243,7 +243,7 @@ fn gates_section(out: &mut String, g: &GateReport) {
         .map(|c| {
             vec![
                 c.status.as_str().to_string(),
-                c.gate.clone(),
+                c.label().to_string(),
                 format!("{}/{}", c.target, c.workload),
                 c.op.clone(),
                 c.limit.clone(),

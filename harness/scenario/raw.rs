@@ -508,6 +508,8 @@ pub struct RawFault {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawGate {
+    /// What verdicts call the gate (`wal-p95`); its position otherwise.
+    pub name: Option<String>,
     pub select: Option<RawSelect>,
     pub baseline: Option<RawBaseline>,
     /// Limits at the warn level.

@@ -426,6 +426,24 @@ pub struct GateSpec {
     /// Where the gate came from (`gates[2]`, or `ci/gate.yaml: gates[0]`),
     /// to name it in verdicts.
     pub origin: String,
+    /// The gate's `name:` (`wal-p95`), unique in its file.
+    pub name: Option<String>,
+}
+
+impl GateSpec {
+    /// What verdicts call the gate: its name, else where it is written.
+    pub fn label(&self) -> &str {
+        self.name.as_deref().unwrap_or(&self.origin)
+    }
+
+    /// The gate in a message that sends the user to it: its name and
+    /// where it is written (`wal-p95 (ci/gate.yaml: gates[0])`).
+    pub fn cited(&self) -> String {
+        match &self.name {
+            Some(n) => format!("{n} ({})", self.origin),
+            None => self.origin.clone(),
+        }
+    }
 }
 
 /// How bad breaking a limit is.

@@ -97,6 +97,9 @@ fn cannot_tell() -> Verdict {
 pub struct Check {
     /// Where the gate is written (`gates[0]`, `ci/gate.yaml: gates[1]`).
     pub gate: String,
+    /// The gate's `name:` (`wal-p95`), when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     pub target: String,
     pub workload: String,
     /// The op judged, or `-` for cell-level figures.
@@ -117,6 +120,14 @@ pub struct Check {
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delta: Option<Delta>,
+}
+
+impl Check {
+    /// What a verdict calls the check's gate: its name, else where it is
+    /// written.
+    pub fn label(&self) -> &str {
+        self.name.as_deref().unwrap_or(&self.gate)
+    }
 }
 
 /// Every check of a run, and what the reader should know besides.
@@ -337,14 +348,14 @@ pub fn evaluate(
                 Some(b) => checks.extend(regressions(
                     run,
                     b,
-                    &gate.origin,
+                    (&gate.origin, gate.name.as_deref()),
                     &gate.select,
                     max,
                     gate.warn_regression,
                 )),
                 None => notes.push(format!(
                     "{}: baseline gate skipped: no --baseline given",
-                    gate.origin
+                    gate.cited()
                 )),
             }
         }
@@ -372,7 +383,7 @@ pub fn evaluate(
         checks.extend(regressions(
             run,
             b,
-            "--baseline",
+            ("--baseline", None),
             &Selector::default(),
             DEFAULT_MAX_REGRESSION,
             None,
@@ -410,7 +421,7 @@ fn matches_nothing(run: &RunResult, gate: &GateSpec) -> String {
         .collect();
     format!(
         "{}: select {} matches no cell of this run (its cells: {})",
-        gate.origin,
+        gate.cited(),
         describe(&gate.select),
         if cells.is_empty() {
             "none".to_string()
@@ -437,7 +448,7 @@ fn not_attributable(gate: &GateSpec, limit: &Limit, groups: &Groups) -> Vec<Stri
                  of the host: its counters include other processes' writes, so write \
                  amplification is not attributable to the cell; narrow `select` to targets \
                  with a device of their own (ext4, xfs, or an overlay on them)",
-                gate.origin,
+                gate.cited(),
                 limit_text(limit),
                 d.name
             ))
@@ -450,7 +461,7 @@ fn not_attributable(gate: &GateSpec, limit: &Limit, groups: &Groups) -> Vec<Stri
 fn nothing_to_judge(gate: &GateSpec, limit: &Limit) -> String {
     format!(
         "{}: `{}` has nothing to judge in the cells it selects ({})",
-        gate.origin,
+        gate.cited(),
         limit_text(limit),
         match limit {
             Limit::WriteAmplification { .. } =>
@@ -497,6 +508,7 @@ fn judge(
         .collect();
     let mut check = Check {
         gate: gate.origin.clone(),
+        name: gate.name.clone(),
         target: target.to_string(),
         workload: workload.to_string(),
         op: op.to_string(),
@@ -585,7 +597,7 @@ fn measured_text(limit: &Limit, value: f64, spread: &Spread) -> String {
 fn regressions(
     run: &RunResult,
     baseline: &Baseline,
-    origin: &str,
+    (origin, name): (&str, Option<&str>),
     select: &Selector,
     max: f64,
     warn: Option<f64>,
@@ -654,6 +666,7 @@ fn regressions(
         );
         checks.push(Check {
             gate: origin.to_string(),
+            name: name.map(str::to_string),
             target: row.target.clone(),
             workload: row.workload.clone(),
             op: row.op.clone(),

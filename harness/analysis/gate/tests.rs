@@ -20,6 +20,7 @@ fn gate(select: Selector, limits: Vec<(Level, Limit)>) -> GateSpec {
         max_regression: None,
         warn_regression: None,
         origin: "gates[0]".into(),
+        name: None,
     }
 }
 
@@ -342,6 +343,7 @@ fn baseline_gate(max: f64) -> GateSpec {
         max_regression: Some(max),
         warn_regression: Some(0.05),
         origin: "gates[1]".into(),
+        name: None,
     }
 }
 
@@ -459,4 +461,46 @@ fn exporters_agree_with_the_report() {
     assert_eq!(m["p95-latency"]["value"], 2_400_000.0);
     assert_eq!(m["p95-latency"]["lower_value"], 2_000_000.0);
     assert!(bmf["ext4[noatime]/wal/record"]["throughput"]["value"].is_number());
+}
+
+#[test]
+fn a_named_gate_is_shown_by_its_name() {
+    let r = five_repeats();
+    let mut g = gate(
+        sel("ext4", "wal", Some("fsync")),
+        vec![(Level::Fail, p95(2))],
+    );
+    g.name = Some("wal-p95".into());
+    let rep = evaluate(&r, &[g], None).unwrap();
+    let c = only(&rep);
+    assert_eq!((c.gate.as_str(), c.label()), ("gates[0]", "wal-p95"));
+    // gate.json keeps `gate` (where it is written) and adds `name`.
+    let json = serde_json::to_value(&rep).unwrap();
+    assert_eq!(json["checks"][0]["gate"], "gates[0]");
+    assert_eq!(json["checks"][0]["name"], "wal-p95");
+    let back: GateReport = serde_json::from_value(json).unwrap();
+    assert_eq!(back, rep);
+    let xml = junit::render(&rep);
+    assert!(
+        xml.contains(
+            "classname=\"wpbench.wal-p95\" name=\"wal-p95: ext4[noatime]/wal fsync: p95 ≤ 2ms\""
+        ),
+        "{xml}"
+    );
+    let text = render::text(&rep);
+    assert!(text.lines().nth(1).unwrap().contains("wal-p95"), "{text}");
+    assert!(render::markdown(&rep).contains("| ❌ FAIL | wal-p95 |"));
+    // An unnamed gate's checks carry no `name` key: gate.json as before.
+    let rep = evaluate(
+        &r,
+        &[gate(
+            sel("ext4", "wal", Some("fsync")),
+            vec![(Level::Fail, p95(2))],
+        )],
+        None,
+    )
+    .unwrap();
+    let json = serde_json::to_value(&rep).unwrap();
+    assert!(json["checks"][0].get("name").is_none());
+    assert!(junit::render(&rep).contains("name=\"ext4[noatime]/wal fsync: p95 ≤ 2ms\""));
 }

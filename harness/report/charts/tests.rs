@@ -597,6 +597,7 @@ fn percentile_bars_show_what_the_gate_judges_with_min_max_whiskers() {
         max_regression: None,
         warn_regression: None,
         origin: "gates[0]".into(),
+        name: None,
     };
     let report = evaluate(&run, &[gate], None).unwrap();
     let check = &report.checks[0];

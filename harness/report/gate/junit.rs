@@ -30,8 +30,13 @@ pub fn render(r: &GateReport) -> String {
             .unwrap_or_default()
     );
     for c in &r.checks {
+        // A named gate leads its testcases' names, so a CI's test view
+        // shows `wal-p95: ext4/wal record: p95 ≤ 2ms`.
         let name = format!(
-            "{}/{}{}: {}",
+            "{}{}/{}{}: {}",
+            c.name
+                .as_deref()
+                .map_or(String::new(), |n| format!("{n}: ")),
             c.target,
             c.workload,
             if c.op == "-" {
@@ -44,7 +49,7 @@ pub fn render(r: &GateReport) -> String {
         let _ = write!(
             out,
             "    <testcase classname=\"wpbench.{}\" name=\"{}\" time=\"0\">",
-            escape(&c.gate),
+            escape(c.label()),
             escape(&name)
         );
         match c.status {

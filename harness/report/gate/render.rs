@@ -36,7 +36,7 @@ pub fn text(r: &GateReport) -> String {
         .map(|c| {
             [
                 c.status.as_str().to_string(),
-                c.gate.clone(),
+                c.label().to_string(),
                 cell_name(c),
                 c.limit.clone(),
                 c.measured.clone(),
@@ -99,7 +99,7 @@ pub fn markdown(r: &GateReport) -> String {
         let _ = writeln!(
             out,
             "| {icon} | {} | {} | {} | {} | {} |",
-            escape(&c.gate),
+            escape(c.label()),
             escape(&cell_name(c)),
             escape(&c.limit),
             escape(&c.measured),

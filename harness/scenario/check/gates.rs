@@ -55,6 +55,9 @@ pub(super) fn gate_entry(
         }
     }
 
+    if let Some(name) = &raw.name {
+        super::names::check_name(cx, &at.key("name"), name);
+    }
     let select = raw.select.clone().unwrap_or_default();
     check_select(cx, &at, &select, names, faults);
     let (max_regression, warn_regression) = check_baseline(cx, &at, &raw, limits.is_empty());
@@ -75,7 +78,34 @@ pub(super) fn gate_entry(
         max_regression,
         warn_regression,
         origin: at.base.clone(),
+        name: raw.name.clone(),
     })
+}
+
+/// Gate names are unique in their file: a second use is refused, naming
+/// where the first is. `gates` are as `gate_entry` returned them (origin
+/// still `gates[i]`).
+pub(super) fn unique_gate_names(cx: &mut Ctx, gates: &[GateSpec]) {
+    let mut seen: Vec<(&str, &str)> = Vec::new();
+    for g in gates {
+        let Some(name) = g.name.as_deref() else {
+            continue;
+        };
+        match seen.iter().find(|(n, _)| *n == name) {
+            Some((_, first)) => {
+                let first_key = yaml::join(first, "name");
+                let (line, col) = cx.spans.resolve(&first_key);
+                cx.err(
+                    &yaml::join(&g.origin, "name"),
+                    format!(
+                        "gate name `{name}` is used twice (first at {first_key}, line {line} \
+                         column {col}); gate names must be unique in their file"
+                    ),
+                );
+            }
+            None => seen.push((name, &g.origin)),
+        }
+    }
 }
 
 /// The limits of one level (`prefix` "", "fail." or "warn."), checked.
@@ -232,6 +262,10 @@ pub fn load_gates_str(
         .iter()
         .enumerate()
         .filter_map(|(i, n)| gate_entry(&mut cx, i, n, &names_ref, &faults, cells.as_ref()))
+        .collect();
+    unique_gate_names(&mut cx, &gates);
+    let gates: Vec<GateSpec> = gates
+        .into_iter()
         .map(|mut g| {
             g.origin = format!("{display}: {}", g.origin);
             g

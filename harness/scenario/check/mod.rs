@@ -311,6 +311,7 @@ fn scenario(cx: &mut Ctx, node: &Node, file: &Path, sha256: String) -> Option<Sc
         .enumerate()
         .filter_map(|(i, n)| gate_entry(cx, i, n, &names, &fault_names, cells.as_ref()))
         .collect();
+    gates::unique_gate_names(cx, &gates);
 
     let compare = compare::compare_spec(cx, raw.compare.as_ref(), &targets);
 

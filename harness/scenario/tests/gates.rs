@@ -397,3 +397,58 @@ fn the_shipped_rollout_gate_applies_to_the_rollout_scenario() {
         crate::scenario::load_gates(&root.join("ci/gate.yaml"), &GateNames::of(&s)).unwrap();
     assert!(gates.len() >= 4);
 }
+
+#[test]
+fn gates_may_have_names_unique_in_their_file() {
+    let base = with("", "");
+    let s = ok(&format!(
+        "{base}gates:\n  - name: wal-p95\n    p95: 2ms\n  - p99: 9ms\n"
+    ));
+    assert_eq!(s.gates[0].name.as_deref(), Some("wal-p95"));
+    assert_eq!(s.gates[0].label(), "wal-p95");
+    assert_eq!(s.gates[0].cited(), "wal-p95 (gates[0])");
+    assert_eq!(
+        (s.gates[1].name.as_deref(), s.gates[1].label()),
+        (None, "gates[1]")
+    );
+    let d = errs(&format!("{base}gates:\n  - name: wal p95\n    p95: 2ms\n"));
+    expect(&d, 8, 5, "gates[0].name", "`wal p95` is not a valid name");
+    let d = errs(&format!(
+        "{base}gates:\n  - name: wal\n    p95: 2ms\n  - name: wal\n    p99: 3ms\n"
+    ));
+    expect(
+        &d,
+        10,
+        5,
+        "gates[1].name",
+        "gate name `wal` is used twice (first at gates[0].name, line 8 column 5)",
+    );
+    // In a gate file too, where the name is what its verdicts show.
+    let file = Path::new("ci/gate.yaml");
+    let names = GateNames {
+        targets: vec![("tmp".into(), "tmp".into())],
+        workloads: vec![("w".into(), "w".into())],
+        faults: Vec::new(),
+        scenario: None,
+    };
+    let gates = crate::scenario::check::load_gates_str(
+        "version: 1\ngates:\n  - name: w.p95\n    p95: 2ms\n",
+        file,
+        &names,
+    )
+    .unwrap();
+    assert_eq!(gates[0].cited(), "w.p95 (ci/gate.yaml: gates[0])");
+    let d = crate::scenario::check::load_gates_str(
+        "version: 1\ngates:\n  - name: a\n    p95: 2ms\n  - name: a\n    p99: 2ms\n",
+        file,
+        &names,
+    )
+    .unwrap_err();
+    expect(
+        &d.0,
+        5,
+        5,
+        "gates[1].name",
+        "first at gates[0].name, line 3 column 5",
+    );
+}
