@@ -23,8 +23,8 @@ pub(super) fn save(run: &Path, name: &str, dir: &Path) -> Result<ExitCode> {
     crate::rundir::write_atomic(&path, &b.to_bytes())
         .map_err(|e| Error::run_io(format!("writing {}", path.display()), e))?;
     println!(
-        "saved baseline {name} ({} cells of run {}) to {}",
-        b.cells.len(),
+        "saved baseline {name} ({} of run {}) to {}",
+        crate::scenario::units::plural(b.cells.len() as u64, "cell", "cells"),
         b.run_id,
         path.display()
     );

@@ -19,10 +19,10 @@ pub(super) fn merge(runs: &[PathBuf], out: &Path, force: bool) -> Result<ExitCod
         .filter(|c| c.notes.iter().any(|n| n.starts_with("merged with --force")))
         .count();
     println!(
-        "merged {} runs ({}) into {} cells: wrote {}/result.json, report.html, summary.md, charts/ and hlog/{}",
+        "merged {} runs ({}) into {}: wrote {}/result.json, report.html, summary.md, charts/ and hlog/{}",
         merged.sources.len(),
         nodes.join(", "),
-        merged.cells.len(),
+        crate::scenario::units::plural(merged.cells.len() as u64, "cell", "cells"),
         out.display(),
         if forced > 0 {
             format!(" ({forced} cells merged with --force despite differences: see their notes)")

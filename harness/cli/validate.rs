@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use super::args::Format;
 use crate::error::{Error, Result};
+use crate::scenario::units::plural;
 use crate::scenario::{self, plan::plan};
 use crate::target::hostpath::MachineHost;
 
@@ -30,16 +31,13 @@ pub(super) fn validate(files: &[PathBuf], format: Format) -> Result<ExitCode> {
         });
         match (checked, format) {
             (Ok((s, estimate)), Format::Text) => {
-                let plural = |n: usize, one: &str, many: &str| {
-                    format!("{n} {}", if n == 1 { one } else { many })
-                };
                 println!(
                     "ok {}: {} × {} × {} = {}",
                     file.display(),
-                    plural(s.targets.len(), "target", "targets"),
-                    plural(s.workloads.len(), "workload", "workloads"),
-                    plural(s.repeat as usize, "repeat", "repeats"),
-                    plural(estimate.cells as usize, "cell", "cells"),
+                    plural(s.targets.len() as u64, "target", "targets"),
+                    plural(s.workloads.len() as u64, "workload", "workloads"),
+                    plural(s.repeat, "repeat", "repeats"),
+                    plural(estimate.cells, "cell", "cells"),
                 );
                 for line in estimate.describe() {
                     println!("  {line}");

@@ -30,7 +30,12 @@ pub struct Table {
 pub fn status(run: &RunResult) -> String {
     match run.scenario.planned_cells {
         0 => run.status.to_string(),
-        planned => format!("{} ({} of {planned} cells)", run.status, run.cells.len()),
+        planned => format!(
+            "{} ({} of {})",
+            run.status,
+            run.cells.len(),
+            crate::scenario::units::plural(planned as u64, "cell", "cells")
+        ),
     }
 }
 

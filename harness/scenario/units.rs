@@ -245,6 +245,12 @@ pub fn format_size(bytes: u64) -> String {
     }
 }
 
+/// A count with its noun, singular for one: `1 repeat`, `3 repeats`.
+pub fn plural(n: impl Into<u64>, one: &str, many: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// Human-readable latency from nanoseconds with three significant figures:
 /// 950 → "950ns", 1234 → "1.23µs", 2_500_000 → "2.50ms".
 pub fn format_nanos(ns: u64) -> String {
@@ -314,6 +320,13 @@ pub fn format_rate(per_sec: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_take_the_singular_for_one() {
+        assert_eq!(plural(1u64, "repeat", "repeats"), "1 repeat");
+        assert_eq!(plural(0u64, "cell", "cells"), "0 cells");
+        assert_eq!(plural(3u32, "cell run", "cell runs"), "3 cell runs");
+    }
 
     #[test]
     fn exact_durations_round_trip() {

@@ -578,7 +578,11 @@ fn measured_text(limit: &Limit, value: f64, spread: &Spread) -> String {
     let (lo, hi) = (spread.min, spread.max);
     match (spread.n, limit) {
         (n, Limit::AckedLost { .. }) => {
-            format!("{} (sum of {n} repeats)", format_value(limit, value))
+            format!(
+                "{} (sum of {})",
+                format_value(limit, value),
+                crate::scenario::units::plural(n as u64, "repeat", "repeats")
+            )
         }
         (1, _) => format_value(limit, value),
         (n, _) => format!(

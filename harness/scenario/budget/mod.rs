@@ -18,7 +18,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::plan::Plan;
-use super::units::{format_duration, format_size};
+use super::units::{format_duration, format_size, plural};
 use super::{
     CopyUp, FaultKind, FsyncHeavy, LogAppend, Metadata, ReadAtime, Scenario, SeqStep, Sequence,
     SmallFiles, Stop, TargetKind, TargetSpec, WorkloadParams, WorkloadSpec,
@@ -709,12 +709,14 @@ impl Estimate {
         let mut lines = Vec::new();
         let time = format_duration(Duration::from_secs_f64(self.wall.seconds.max(0.0)));
         lines.push(format!(
-            "time      ≈ {time} for {} cell run{}{}",
-            self.runs,
-            if self.runs == 1 { "" } else { "s" },
+            "time      ≈ {time} for {}{}",
+            plural(self.runs, "cell run", "cell runs"),
             match self.wall.ops_bound_cells {
                 0 => String::new(),
-                n => format!(", plus the measured phases of {n} cells that end after `ops:`"),
+                n => format!(
+                    ", plus the measured phases of {} that end after `ops:`",
+                    plural(n, "cell", "cells")
+                ),
             }
         ));
         if self.scratch != Space::default() {
