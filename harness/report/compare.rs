@@ -9,6 +9,7 @@ use super::summary::escape;
 pub use crate::analysis::compare::*;
 use crate::analysis::inrun::groups;
 use crate::result::{CellResult, Comparison, RunResult, Verdict};
+use crate::scenario::units::plural;
 
 /// How the verdicts were reached, in one sentence.
 fn method(c: &RunComparison) -> String {
@@ -71,17 +72,30 @@ pub fn render_text(c: &RunComparison) -> String {
         if let Some((b, n)) = &cell.options {
             let _ = writeln!(out, "  mount options: {b} → {n}");
         }
-        let _ = writeln!(
-            out,
-            "  {:<12} {:<10} {:>10} {:>10} {:>20} {:>6} {:>5}  ",
-            "op", "metric", "base", "new", "new/base [95 %]", "p", "n"
-        );
-        for r in rows_of(c, cell) {
-            let [op, metric, base, new, ratio, p, n, verdict] = columns(r);
-            let _ = writeln!(
-                out,
-                "  {op:<12} {metric:<10} {base:>10} {new:>10} {ratio:>20} {p:>6} {n:>5}  {verdict}"
-            );
+        let header = [
+            "op",
+            "metric",
+            "base",
+            "new",
+            "new/base [95 %]",
+            "p",
+            "n",
+            "verdict",
+        ]
+        .map(String::from);
+        let rows: Vec<[String; 8]> = std::iter::once(header)
+            .chain(rows_of(c, cell).map(columns))
+            .collect();
+        // Each column as wide as its widest cell, so a long op name
+        // (`line.service`) cannot push its row out of line.
+        let mut widths = [0usize; 8];
+        for row in &rows {
+            for (w, text) in widths.iter_mut().zip(row) {
+                *w = (*w).max(text.chars().count());
+            }
+        }
+        for row in &rows {
+            let _ = writeln!(out, "  {}", text_line(row, &widths));
         }
         let _ = writeln!(out, "  verdict ({}): {}", cell.op, cell.line);
     }
@@ -91,6 +105,20 @@ pub fn render_text(c: &RunComparison) -> String {
         }
     }
     out
+}
+
+/// Names (op, metric, verdict) left-aligned, figures right-aligned, each
+/// padded to its column's width: every line of a table is as wide.
+fn text_line(row: &[String; 8], widths: &[usize; 8]) -> String {
+    row.iter()
+        .zip(widths)
+        .enumerate()
+        .map(|(i, (text, &w))| match i {
+            0 | 1 | 7 => format!("{text:<w$}"),
+            _ => format!("{text:>w$}"),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The same as Markdown: a verdict table, then the figures.
@@ -172,7 +200,10 @@ pub fn spectra(base: &RunResult, new: &RunResult, c: &RunComparison) -> Vec<Char
                 .into_iter()
                 .filter_map(|(label, cells)| {
                     Some(LatencySeries {
-                        label: format!("{label} ({} repeats)", cells.len()),
+                        label: format!(
+                            "{label} ({})",
+                            plural(cells.len() as u64, "repeat", "repeats")
+                        ),
                         hist: merged(cells, &cell.op)?,
                     })
                 })
@@ -380,6 +411,31 @@ mod tests {
         };
         assert_eq!(tp(&compare(&base, &new, 0.05)), Verdict::Faster);
         assert_ne!(tp(&compare(&base, &new, 0.20)), Verdict::Faster);
+    }
+
+    #[test]
+    fn text_columns_fit_a_long_op_name() {
+        let with_long_op = |mut r: RunResult| {
+            for c in &mut r.cells {
+                let s = c.ops["file"].clone();
+                c.ops.insert("line.service".into(), s);
+            }
+            r
+        };
+        let base = with_long_op(run(300, 3000.0, 5, "rw"));
+        let new = with_long_op(run(100, 5000.0, 5, "rw"));
+        let text = render_text(&compare(&base, &new, 0.05));
+        let table: Vec<&str> = text
+            .lines()
+            .skip_while(|l| !l.trim_start().starts_with("op "))
+            .take_while(|l| !l.trim_start().starts_with("verdict ("))
+            .collect();
+        assert!(table.len() > 2, "{text}");
+        assert!(table.iter().any(|l| l.contains("line.service")), "{text}");
+        let width = table[0].chars().count();
+        for l in &table {
+            assert_eq!(l.chars().count(), width, "unequal rows:\n{text}");
+        }
     }
 
     #[test]
