@@ -1,7 +1,7 @@
 //! `wpbench validate`: check scenario files without touching the system and
 //! print each one's plan (cells, time, the most it holds at once).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use super::args::Format;
@@ -14,6 +14,11 @@ pub(super) fn validate(files: &[PathBuf], format: Format) -> Result<ExitCode> {
     let mut failed = false;
     let mut json = Vec::new();
     for file in files {
+        // A gate file (`--gate`) is checked as one, not as a scenario.
+        if scenario::is_gate_file(file) {
+            failed |= !validate_gate_file(file, format, &mut json);
+            continue;
+        }
         let checked = scenario::load(file, &MachineHost).and_then(|s| {
             // A plan over the whole scenario (no --only): the cell count
             // limit is the loader's, so this cannot fail on a loaded file.
@@ -54,16 +59,7 @@ pub(super) fn validate(files: &[PathBuf], format: Format) -> Result<ExitCode> {
             }
             (Err(d), Format::Json) => {
                 failed = true;
-                json.push(serde_json::json!({
-                    "file": file,
-                    "ok": false,
-                    "diagnostics": d.0.iter().map(|d| serde_json::json!({
-                        "line": d.line,
-                        "column": d.column,
-                        "key": d.key,
-                        "message": d.message,
-                    })).collect::<Vec<_>>(),
-                }));
+                json.push(diagnostics_json(file, &d));
             }
         }
     }
@@ -77,5 +73,54 @@ pub(super) fn validate(files: &[PathBuf], format: Format) -> Result<ExitCode> {
         ExitCode::from(2)
     } else {
         ExitCode::SUCCESS
+    })
+}
+
+/// Checks a gate file alone and says so; false when it has errors
+/// (printed, or pushed to `json`).
+fn validate_gate_file(file: &Path, format: Format, json: &mut Vec<serde_json::Value>) -> bool {
+    match (scenario::load_gates_alone(file), format) {
+        (Ok(gates), Format::Text) => {
+            println!(
+                "ok {}: gate file, {}",
+                file.display(),
+                plural(gates.len() as u64, "gate", "gates")
+            );
+            println!(
+                "  its selectors are matched to a run's targets, workloads and faults \
+                 when it gates one"
+            );
+            true
+        }
+        (Ok(gates), Format::Json) => {
+            json.push(serde_json::json!({
+                "file": file,
+                "ok": true,
+                "kind": "gate_file",
+                "gates": gates.len(),
+            }));
+            true
+        }
+        (Err(d), Format::Text) => {
+            eprintln!("{d}");
+            false
+        }
+        (Err(d), Format::Json) => {
+            json.push(diagnostics_json(file, &d));
+            false
+        }
+    }
+}
+
+fn diagnostics_json(file: &Path, d: &scenario::Diagnostics) -> serde_json::Value {
+    serde_json::json!({
+        "file": file,
+        "ok": false,
+        "diagnostics": d.0.iter().map(|d| serde_json::json!({
+            "line": d.line,
+            "column": d.column,
+            "key": d.key,
+            "message": d.message,
+        })).collect::<Vec<_>>(),
     })
 }

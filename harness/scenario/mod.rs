@@ -83,6 +83,34 @@ pub fn load_gates(path: &Path, names: &GateNames) -> Result<Vec<GateSpec>, Diagn
     check::load_gates_str(&read_text(path, "the gate file")?, path, names)
 }
 
+/// Reads and checks a gate file on its own (`wpbench validate`): whether
+/// its selectors match a run's names is checked only when it gates one.
+pub fn load_gates_alone(path: &Path) -> Result<Vec<GateSpec>, Diagnostics> {
+    check::load_gates_alone(&read_text(path, "the gate file")?, path)
+}
+
+/// Whether the file at `path` looks like a gate file rather than a
+/// scenario: a mapping with `version` and `gates` and none of a scenario's
+/// `targets` or `workloads`. A file that cannot be read, is out of bounds
+/// or does not parse is not one (the scenario loader reports why).
+pub fn is_gate_file(path: &Path) -> bool {
+    let Ok(text) = read_text(path, "the file") else {
+        return false;
+    };
+    if yaml::check_bounds(&text).is_err() {
+        return false;
+    }
+    let Ok(node) = yaml::parse(&text) else {
+        return false;
+    };
+    let has = |k: &str| yaml::get(&node, k).is_some();
+    yaml::is_mapping(&node)
+        && has("version")
+        && has("gates")
+        && !has("targets")
+        && !has("workloads")
+}
+
 /// A file's text, or why it cannot be read, as a diagnostic at line 0.
 /// At most [`yaml::MAX_BYTES`] are read: a longer file (or `/dev/zero`) is
 /// refused where the limit is crossed, without reading the rest.

@@ -302,3 +302,59 @@ fn validate_refuses_huge_deep_and_bomb_inputs_quickly_with_a_position() {
     assert!(err.contains("nested deeper than 64 levels"), "{err}");
     assert!(!sb.out("g").exists());
 }
+
+#[test]
+fn a_gate_file_is_validated_as_a_gate_file() {
+    let shipped = repo_root().join("ci/gate.yaml");
+    let out = wpbench().arg("validate").arg(&shipped).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.starts_with(&format!("ok {}: gate file, 5 gates\n", shipped.display())),
+        "{stdout}"
+    );
+    assert!(stdout.contains("when it gates one"), "{stdout}");
+    let out = wpbench()
+        .args(["validate", "--format", "json"])
+        .arg(&shipped)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (v[0]["kind"].as_str(), v[0]["gates"].as_u64()),
+        (Some("gate_file"), Some(5))
+    );
+    // What can be checked without a run is: units, names, duplicates, ops.
+    let sb = Sandbox::new();
+    let bad = sb.write(
+        "gate.yaml",
+        "version: 1\ngates:\n  - name: wal p95\n    p95: 2ms\n  - select: {op: fsnyc}\n    p95: 2ms\n  - name: x\n    p99: 1ms\n  - name: x\n    p99: 2\n  - name: x\n    p50: 1ms\n",
+    );
+    let out = wpbench().arg("validate").arg(&bad).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let d = bad.display();
+    for (at, says) in [
+        (":3:5: `gates[0].name`", "`wal p95` is not a valid name"),
+        (":5:14: `gates[1].select.op`", "did you mean `fsync`?"),
+        (":10:5: `gates[3].p99`", "has no unit"),
+        (
+            ":11:5: `gates[4].name`",
+            "used twice (first at gates[2].name, line 7 column 5)",
+        ),
+    ] {
+        assert!(
+            err.contains(&format!("{d}{at}")) && err.contains(says),
+            "{at} {says}:\n{err}"
+        );
+    }
+    assert!(!err.contains("missing required key `name`"), "{err}");
+    // A one-gate file says so in the singular.
+    let one = sb.write(
+        "one.yaml",
+        "version: 1\ngates:\n  - select: {target: any}\n    p95: 2ms\n",
+    );
+    let out = wpbench().arg("validate").arg(&one).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("gate file, 1 gate\n"));
+}

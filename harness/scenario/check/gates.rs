@@ -18,7 +18,9 @@ pub(super) fn gate_entry(
     cx: &mut Ctx,
     i: usize,
     node: &Node,
-    names: &Names,
+    // None for a gate file checked alone: its selectors are checked
+    // against a run's names only when it gates one.
+    names: Option<&Names>,
     faults: &[(&str, &str)],
     cells: Option<&Cells>,
 ) -> Option<GateSpec> {
@@ -208,6 +210,24 @@ pub fn load_gates_str(
     file: &Path,
     names: &GateNames,
 ) -> Result<Vec<GateSpec>, Diagnostics> {
+    gates_of(text, file, Some(names))
+}
+
+/// Checks a gate file alone (`wpbench validate ci/gate.yaml`): all but
+/// whether its selectors match a run's targets, workloads and faults,
+/// which only a run it gates can say.
+pub fn load_gates_alone(text: &str, file: &Path) -> Result<Vec<GateSpec>, Diagnostics> {
+    gates_of(text, file, None)
+}
+
+fn gates_of(
+    text: &str,
+    file: &Path,
+    names: Option<&GateNames>,
+) -> Result<Vec<GateSpec>, Diagnostics> {
+    let empty = GateNames::default();
+    let bound = names.is_some();
+    let names = names.unwrap_or(&empty);
     let (spans, node) = parse(text, file)?;
     let mut cx = Ctx {
         file,
@@ -261,7 +281,10 @@ pub fn load_gates_str(
     let gates: Vec<GateSpec> = nodes
         .iter()
         .enumerate()
-        .filter_map(|(i, n)| gate_entry(&mut cx, i, n, &names_ref, &faults, cells.as_ref()))
+        .filter_map(|(i, n)| {
+            let names = bound.then_some(&names_ref);
+            gate_entry(&mut cx, i, n, names, &faults, cells.as_ref())
+        })
         .collect();
     unique_gate_names(&mut cx, &gates);
     let gates: Vec<GateSpec> = gates
@@ -279,7 +302,22 @@ pub fn load_gates_str(
 }
 
 /// `select`: each glob must select something, `op` must name an op.
-fn check_select(cx: &mut Ctx, at: &At, select: &RawSelect, names: &Names, faults: &[(&str, &str)]) {
+fn check_select(
+    cx: &mut Ctx,
+    at: &At,
+    select: &RawSelect,
+    names: Option<&Names>,
+    faults: &[(&str, &str)],
+) {
+    if let Some(op) = &select.op {
+        let ops: Vec<&str> = Op::ALL.iter().map(|o| o.name()).collect();
+        if !ops.iter().any(|n| glob_match(op, n)) {
+            cx.err(&at.key("select.op"), diag::unknown("op", op, &ops));
+        }
+    }
+    let Some(names) = names else {
+        return;
+    };
     if let Some(g) = &select.target {
         check_glob(cx, &at.key("select.target"), g, "target", &names.targets);
     }
@@ -291,12 +329,6 @@ fn check_select(cx: &mut Ctx, at: &At, select: &RawSelect, names: &Names, faults
             "workload",
             &names.workloads,
         );
-    }
-    if let Some(op) = &select.op {
-        let ops: Vec<&str> = Op::ALL.iter().map(|o| o.name()).collect();
-        if !ops.iter().any(|n| glob_match(op, n)) {
-            cx.err(&at.key("select.op"), diag::unknown("op", op, &ops));
-        }
     }
     if let Some(g) = &select.fault {
         if faults.is_empty() {

@@ -36,7 +36,7 @@ use workloads::workload_entry;
 
 pub use cells::{too_many_cells, MAX_CELLS};
 pub(in crate::scenario) use filesystems::{check_fs_size, check_mkfs, check_tmpfs, MAX_FILE};
-pub use gates::{load_gates_str, GateNames};
+pub use gates::{load_gates_alone, load_gates_str, GateNames};
 pub(in crate::scenario) use room::MAX_FILES;
 pub(in crate::scenario) use targets::{check_options, check_size, option_paths};
 
@@ -309,7 +309,7 @@ fn scenario(cx: &mut Ctx, node: &Node, file: &Path, sha256: String) -> Option<Sc
         .unwrap_or_default()
         .iter()
         .enumerate()
-        .filter_map(|(i, n)| gate_entry(cx, i, n, &names, &fault_names, cells.as_ref()))
+        .filter_map(|(i, n)| gate_entry(cx, i, n, Some(&names), &fault_names, cells.as_ref()))
         .collect();
     gates::unique_gate_names(cx, &gates);
 
