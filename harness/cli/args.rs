@@ -103,9 +103,10 @@ pub(super) enum Command {
 
 #[derive(Debug, Subcommand)]
 pub(super) enum K8sCommand {
-    /// Render a Namespace, a ConfigMap with the scenario and an Indexed Job
-    /// whose privileged pods run it, one per node; each pod prints its run
-    /// directory as a tarball between marker lines for `kubectl logs`.
+    /// Render a ConfigMap with the scenario and an Indexed Job whose
+    /// privileged pods run it, one per node (and the Namespace, with
+    /// --create-namespace); each pod prints its run directory as a tarball
+    /// between marker lines for `kubectl logs`.
     Render(K8sRenderArgs),
 }
 
