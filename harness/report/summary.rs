@@ -153,7 +153,7 @@ mod tests {
         assert!(md.contains("- Scenario: `scenarios/quickstart.yaml` (sha256 `0123456789ab`)\n"));
         assert!(md.contains("- Seed: 42\n"));
         assert!(md.contains("- Run: `20250101T000000Z-ab12`\n"));
-        assert!(md.contains("- Status: completed (1 of 1 cells)\n"));
+        assert!(md.contains("- Status: completed (1 of 1 cell)\n"));
         assert!(md.contains("- Started: 2025-01-01T00:00:00Z · Finished: 2025-01-01T00:00:12Z\n"));
     }
 
