@@ -104,7 +104,7 @@ pub(super) fn run(args: RunArgs) -> Result<ExitCode> {
         privileged,
         command: std::env::args().collect(),
     };
-    let console = Console::new(&args);
+    let console = Console::new(&args, &scenario, &plan);
     let result = runner::run(&scenario, &plan, &opts, &cancel, &console);
     console.done();
     let result = result?;
