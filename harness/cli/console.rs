@@ -407,8 +407,8 @@ mod tests {
         let line = progress_line(&full(), 8);
         assert_eq!(line, "[cell 3…");
         assert_eq!(line.chars().count(), 8);
-        let µ = progress_line(&[field("µµµµ · µµµµ", 0)], 6);
-        assert_eq!(µ.chars().count(), 6);
+        let micro = progress_line(&[field("µµµµ · µµµµ", 0)], 6);
+        assert_eq!(micro.chars().count(), 6);
     }
 
     #[test]
