@@ -96,18 +96,14 @@ pub(super) fn run_eta(
 
 /// `0.4 s`, `3 s`, `42 s`, `1 m 40 s`, `2 h 5 m`.
 pub(super) fn short_duration(d: Duration) -> String {
-    let s = d.as_secs_f64();
-    if s < 10.0 && d.subsec_millis() / 100 != 0 {
-        return format!("{s:.1} s");
+    let tenths = (d.as_secs_f64() * 10.0).round() as u64;
+    if tenths < 100 && !tenths.is_multiple_of(10) {
+        return format!("{}.{} s", tenths / 10, tenths % 10);
     }
-    let secs = if s < 10.0 {
-        d.as_secs()
-    } else {
-        s.round() as u64
-    };
+    let secs = d.as_secs_f64().round() as u64;
     match secs {
         0..=59 => format!("{secs} s"),
-        60..=3599 if secs % 60 == 0 => format!("{} m", secs / 60),
+        60..=3599 if secs.is_multiple_of(60) => format!("{} m", secs / 60),
         60..=3599 => format!("{} m {} s", secs / 60, secs % 60),
         _ => format!("{} h {} m", secs / 3600, secs % 3600 / 60),
     }
@@ -477,6 +473,8 @@ mod tests {
         assert_eq!(short_duration(ms(3000)), "3 s");
         assert_eq!(short_duration(ms(1200)), "1.2 s");
         assert_eq!(short_duration(ms(42_300)), "42 s");
+        assert_eq!(short_duration(ms(8_960)), "9 s");
+        assert_eq!(short_duration(ms(9_040)), "9 s");
         assert_eq!(short_duration(ms(100_000)), "1 m 40 s");
         assert_eq!(short_duration(ms(120_000)), "2 m");
         assert_eq!(short_duration(ms(7_500_000)), "2 h 5 m");
