@@ -47,6 +47,23 @@ fn cancel_on_signals() -> Result<Cancel> {
     Ok(cancel)
 }
 
+/// The run's last line: the run directory once, then what is in it
+/// (report.html first); on a second line when one would pass 80 columns.
+fn wrote_line(dir: &std::path::Path, logs: usize) -> String {
+    let dir = dir.display().to_string();
+    let dir = dir.trim_end_matches('/');
+    let files = format!(
+        "report.html, summary.md, result.json, {logs} interval log{}",
+        if logs == 1 { "" } else { "s" }
+    );
+    let line = format!("wrote {dir}/ ({files})");
+    if line.chars().count() <= 80 {
+        line
+    } else {
+        format!("wrote {dir}/\n  {files}")
+    }
+}
+
 pub(super) fn run(args: RunArgs) -> Result<ExitCode> {
     // Before anything that can take time: every phase honours a signal.
     let cancel = cancel_on_signals()?;
@@ -104,7 +121,7 @@ pub(super) fn run(args: RunArgs) -> Result<ExitCode> {
         privileged,
         command: std::env::args().collect(),
     };
-    let console = Console::new(&args);
+    let console = Console::new(&args, &scenario, &plan);
     let result = runner::run(&scenario, &plan, &opts, &cancel, &console);
     console.done();
     let result = result?;
@@ -115,11 +132,7 @@ pub(super) fn run(args: RunArgs) -> Result<ExitCode> {
         }
         Format::Text if !args.quiet => {
             print!("{}", report::verdicts::render_terminal(&result));
-            eprintln!(
-                "wrote {0}/result.json, {0}/report.html, {0}/summary.md, charts/ and {1} interval logs",
-                out_dir.display(),
-                result.cells.len()
-            );
+            eprintln!("{}", wrote_line(&out_dir, result.cells.len()));
         }
         Format::Text => {}
     }
@@ -142,4 +155,26 @@ pub(super) fn run(args: RunArgs) -> Result<ExitCode> {
         baseline.as_ref(),
         args.format == Format::Json,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrote_line;
+    use std::path::Path;
+
+    #[test]
+    fn wrote_line_names_the_directory_once_and_report_html() {
+        assert_eq!(
+            wrote_line(Path::new("out/r1"), 1),
+            "wrote out/r1/ (report.html, summary.md, result.json, 1 interval log)"
+        );
+        let long = wrote_line(Path::new("reports/quickstart/20261206T212731Z-0bfa"), 18);
+        assert_eq!(
+            long,
+            "wrote reports/quickstart/20261206T212731Z-0bfa/\n  \
+             report.html, summary.md, result.json, 18 interval logs"
+        );
+        assert!(long.lines().all(|l| l.chars().count() <= 80));
+        assert_eq!(long.matches("20261206T212731Z-0bfa").count(), 1);
+    }
 }

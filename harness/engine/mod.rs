@@ -168,10 +168,18 @@ impl CellMeasurement {
 
 pub use crate::fault::timeline::seconds_since;
 
+/// Where a cell is. Ticks come only in `Warmup` and `Measure`; the run
+/// reports the others as it enters them ([`run::RunObserver::phase`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
+    /// Provisioning the target and arming faults, before the clock.
+    Setup,
     Warmup,
     Measure,
+    /// After a crash trial: remounting and verifying what survived.
+    Verify,
+    /// Tearing the target down.
+    Teardown,
 }
 
 /// A progress snapshot, about five times a second.

@@ -44,6 +44,9 @@ pub trait RunObserver: Observer {
     fn cell_started(&self, cell: &Cell, label: &str, of: usize);
     fn cell_finished(&self, result: &CellResult);
     fn message(&self, text: &str);
+    /// The cell entered a phase without ticks (setup, verify, teardown);
+    /// warm-up and measure arrive as ticks.
+    fn phase(&self, _phase: super::Phase) {}
 }
 
 /// A failure to write the run's outputs: a full, read-only or forbidden
@@ -271,6 +274,9 @@ fn run_cells(
         if outcome.is_err() {
             break;
         }
+    }
+    if !kept.is_empty() {
+        ctx.obs.phase(super::Phase::Teardown);
     }
     for (_, target) in std::mem::take(&mut kept) {
         let torn = target.teardown(scratch);

@@ -11,7 +11,7 @@ use rand::{Rng, SeedableRng};
 use super::armed::{applying, CellFaults};
 use super::crash::{self, TrialFault};
 use super::run::RunCtx;
-use super::{run_cell, CellMeasurement, CellPlan, CrashAt, CrashPlan, KeepFree};
+use super::{run_cell, CellMeasurement, CellPlan, CrashAt, CrashPlan, KeepFree, Phase};
 use crate::device::blockstat;
 use crate::error::{Error, Result};
 use crate::fault::shutdown::shutdown_guarded;
@@ -75,6 +75,7 @@ impl Trial<'_> {
         // A crash trial always starts from a fresh filesystem.
         let reuse = tspec.reuse && self.crash.is_none();
 
+        self.run.obs.phase(Phase::Setup);
         test_hook("provision");
         let (mut target, fresh) = self.provision_or_reuse(scratch, kept)?;
         let root = self.cell_root(&target, reuse)?;
@@ -94,7 +95,13 @@ impl Trial<'_> {
             inodes: capacity.as_ref().map_or(0, |s| s.f_files),
         };
         let extra_entries = faults.heal(measured.as_ref().ok(), &root, &mut target);
+        if self.crash.is_some() && measured.is_ok() {
+            self.run.obs.phase(Phase::Verify);
+        }
         let fault = self.crash_outcome(&mut target, &root, &measured);
+        if !reuse {
+            self.run.obs.phase(Phase::Teardown);
+        }
         let record = self.put_away(target, info, fresh, reuse, scratch, kept);
         let measured = measured?;
 

@@ -72,34 +72,31 @@ pub fn render_cell(cell: &CellResult) -> String {
         }
     }
 
-    let mut written = format!("  written {}", format_size(cell.bytes_written));
+    let _ = writeln!(out, "  written {}", format_size(cell.bytes_written));
     if let Some(d) = &cell.device {
-        let _ = write!(
-            written,
-            "; device {}: {}, {} write IOs, {} flushes",
+        let _ = writeln!(
+            out,
+            "  device {}: {}, {} write IOs, {} flushes",
             d.name,
             format_size(d.bytes_written),
             d.write_ios,
             d.flushes
         );
         if !d.attributable {
-            let _ = write!(written, ", write amplification: {NOT_ATTRIBUTABLE}");
+            let _ = writeln!(out, "  write amplification: {NOT_ATTRIBUTABLE}");
         } else if let Some(wa) = d.write_amplification {
-            let _ = write!(written, ", write amplification {wa:.2}");
+            let _ = writeln!(out, "  write amplification {wa:.2}");
         }
     }
-    out.push_str(&written);
-    out.push('\n');
 
     for note in &cell.notes {
-        let _ = writeln!(out, "  note: {note}");
+        out.push_str(&wrap(&format!("note: {note}")));
     }
     for f in &cell.faults {
         let kind = f.kind_name();
         if let Some(d) = f.durability() {
-            let _ = writeln!(
-                out,
-                "  {kind}: {} trials · acked intact {} · acked LOST {} · name lost {} · unacked lost {} · \
+            out.push_str(&wrap(&format!(
+                "{kind}: {} trials · acked intact {} · acked LOST {} · name lost {} · unacked lost {} · \
                  loss window {} records, {:.0} ms",
                 d.trials,
                 d.acked_intact,
@@ -108,13 +105,12 @@ pub fn render_cell(cell: &CellResult) -> String {
                 d.unacked_lost,
                 d.loss_window_records,
                 d.loss_window_ms
-            );
+            )));
             if d.acked_after_cut > 0 {
-                let _ = writeln!(
-                    out,
-                    "  {kind}: {} sync(s) returned success only after the cut; counted as unacknowledged",
+                out.push_str(&wrap(&format!(
+                    "{kind}: {} sync(s) returned success only after the cut; counted as unacknowledged",
                     d.acked_after_cut
-                );
+                )));
             }
         }
         // A crash's per-trial outcomes are in the line above; other faults say what happened.
@@ -127,7 +123,7 @@ pub fn render_cell(cell: &CellResult) -> String {
                 .collect()
         };
         for text in said {
-            let _ = writeln!(out, "  {kind}: {text}");
+            out.push_str(&wrap(&format!("{kind}: {text}")));
         }
     }
     out
@@ -142,15 +138,69 @@ fn heading(cell: &CellResult) -> String {
     if let Some(rate) = cell.rate_per_thread {
         parts.push(format!("open loop {}/s per thread", format_rate(rate)));
     }
-    if !cell.target.mount.options.is_empty() {
-        parts.push(cell.target.mount.options.clone());
+    let head = format!("{} / {}  (", cell.target.name, cell.workload.name);
+    let options = &cell.target.mount.options;
+    if !options.is_empty() {
+        // The options take what the line leaves, cut after a whole option.
+        let room =
+            WIDTH.saturating_sub(head.chars().count() + parts.join(", ").chars().count() + 3);
+        parts.push(cut_options(options, room));
     }
-    format!(
-        "{} / {}  ({})",
-        cell.target.name,
-        cell.workload.name,
-        parts.join(", ")
-    )
+    format!("{head}{})", parts.join(", "))
+}
+
+/// Mount options in at most `room` characters: whole options, then `…`
+/// when some are left out (all of them when even the first does not fit).
+fn cut_options(options: &str, room: usize) -> String {
+    if options.chars().count() <= room {
+        return options.to_string();
+    }
+    let mut kept = String::new();
+    for o in options.split(',') {
+        let next = if kept.is_empty() {
+            o.to_string()
+        } else {
+            format!("{kept},{o}")
+        };
+        // Room for ",…" after it.
+        if next.chars().count() + 2 > room {
+            break;
+        }
+        kept = next;
+    }
+    if kept.is_empty() {
+        "…".to_string()
+    } else {
+        format!("{kept},…")
+    }
+}
+
+/// The width every line of a cell's block keeps to.
+const WIDTH: usize = 80;
+
+/// A line of prose indented by two, wrapped at spaces to [`WIDTH`] with
+/// continuation lines indented by four; a word longer than a line stays
+/// whole.
+fn wrap(text: &str) -> String {
+    let mut out = String::new();
+    let mut line = String::from("  ");
+    let mut empty = true;
+    for word in text.split(' ') {
+        if !empty && line.chars().count() + 1 + word.chars().count() > WIDTH {
+            out.push_str(&line);
+            out.push('\n');
+            line = String::from("    ");
+            empty = true;
+        }
+        if !empty {
+            line.push(' ');
+        }
+        line.push_str(word);
+        empty = false;
+    }
+    out.push_str(&line);
+    out.push('\n');
+    out
 }
 
 /// The op name left-aligned, every other column right-aligned, so each line
@@ -264,7 +314,7 @@ mod tests {
         let text = render_cell(&c);
         assert!(text.starts_with("xfs / logs  (repeat 2, 5.0s, open loop 2000/s per thread)\n"));
         assert!(text.contains(
-            "  written 20MiB; device loop3: 22MiB, 5200 write IOs, 5120 flushes, \
+            "  written 20MiB\n  device loop3: 22MiB, 5200 write IOs, 5120 flushes\n  \
              write amplification 1.10\n"
         ));
         assert!(text.ends_with("  note: rate not sustained: 1800/s of 2000/s\n  note: EIO seen\n"));
@@ -289,7 +339,7 @@ mod tests {
         let text = render_cell(&c);
         assert!(
             text.contains(
-                "  written 128KiB; device vda: 20.7MiB, 198 write IOs, 46 flushes, \
+                "  written 128KiB\n  device vda: 20.7MiB, 198 write IOs, 46 flushes\n  \
                  write amplification: not attributable (device shared with the host)\n"
             ),
             "{text}"
@@ -313,5 +363,64 @@ mod tests {
             render(&run(vec![])),
             "quickstart  run 20250101T000000Z-ab12  completed\n\n(no cells)\n"
         );
+    }
+
+    /// Every line of a realistic cell fits 80 columns: long op names, a
+    /// shared device, long mount options, open loop, notes and a crash.
+    #[test]
+    fn every_line_fits_80_columns() {
+        let mut c = cell(
+            7,
+            "hostpath",
+            "task-logs",
+            3,
+            vec![
+                ("line", op(12_345_678, 123_456.7, 999_999_999)),
+                ("line.service", op(12_345_678, 123_456.7, 33_600)),
+                ("fdatasync", op(24_000, 7998.0, 764_000)),
+            ],
+        );
+        c.rate_per_thread = Some(2000.0);
+        c.target.mount.options =
+            "rw,relatime,discard,errors=remount-ro,commit=5,data=ordered,nodelalloc,barrier".into();
+        c.bytes_written = 6_291_456;
+        c.device = Some(DeviceStats::measured(
+            "nvme0n1p12",
+            (21_904_704_000, 1_980_000, 46_000),
+            6_291_456,
+            true,
+        ));
+        c.notes = vec![
+            "rate not sustained: the open loop fell behind by 1234 ops (1.2 %); its latencies \
+             include the wait"
+                .into(),
+        ];
+        assert!(render_cell(&c).contains("\n  write amplification: not attributable"));
+        let mut all = wal_run().cells;
+        all.push(c);
+        for cell in all {
+            let text = render_cell(&cell);
+            for line in text.lines() {
+                assert!(
+                    line.chars().count() <= 80,
+                    "{} chars: {line:?}",
+                    line.chars().count()
+                );
+            }
+        }
+        let text = render_cell(&wal_run().cells[0]);
+        assert!(text.lines().next().unwrap().ends_with(')'));
+    }
+
+    #[test]
+    fn long_mount_options_are_cut_after_a_whole_option() {
+        assert_eq!(cut_options("rw,noatime", 20), "rw,noatime");
+        assert_eq!(cut_options("rw,noatime,discard", 14), "rw,noatime,…");
+        assert_eq!(cut_options("relatime,x", 5), "…");
+        let w = wrap("note: a b c");
+        assert_eq!(w, "  note: a b c\n");
+        let long = wrap(&"word ".repeat(30));
+        assert!(long.lines().all(|l| l.chars().count() <= 80), "{long}");
+        assert!(long.lines().nth(1).unwrap().starts_with("    word"));
     }
 }

@@ -326,7 +326,7 @@ fn a_hostpath_keeps_its_device_counters_but_has_no_write_amplification_to_gate()
     // The terminal prints the counters and no figure.
     let printed = stdout(&out);
     assert!(
-        printed.contains(", write amplification: not attributable (device shared with the host)"),
+        printed.contains("\n  write amplification: not attributable (device shared with the host)"),
         "{printed}"
     );
     assert!(!printed.contains("write amplification 1") && !printed.contains("(shared device)"));
