@@ -66,7 +66,7 @@ pub fn noise(run: &RunResult) -> Vec<Noise> {
             ] {
                 if let Some(v) = v.filter(|v| *v > NOISY_CV) {
                     warnings.push(format!(
-                        "noisy: {op} {what} varies {:.0} % (CV above {:.0} %)",
+                        "noisy: {op} {what} varies {:.1} % (CV above {:.0} %)",
                         v * 100.0,
                         NOISY_CV * 100.0
                     ));
