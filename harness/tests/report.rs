@@ -214,11 +214,8 @@ fn strictatime_reads_are_slower_than_noatime_in_one_run_and_across_two() {
         .unwrap()
         .iter()
         .all(|r| r["verdict"] == "no_difference" || r["verdict"] == "cannot_tell"));
-    assert!(same["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|r| r["verdict"] == "no_difference"));
+    // (Which of the two depends on the repeats' spread: a noisy run
+    // compared with itself cannot tell, it never claims a difference.)
     let md = compare(&noatime, &noatime, "markdown");
     assert!(md.contains("| ext4 | reads | read_file | "), "{md}");
     assert!(!md.contains("faster") && !md.contains("slower"), "{md}");
