@@ -230,6 +230,7 @@ pub fn spectra(base: &RunResult, new: &RunResult, c: &RunComparison) -> Vec<Char
                             "wpbench compare · base {} · new {}",
                             c.base.run_id, c.new.run_id
                         ),
+                        latency_unit: None,
                     },
                     &series,
                 )

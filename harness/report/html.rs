@@ -306,6 +306,9 @@ mod tests {
             title: "record latency".into(),
             svg: "<svg viewBox=\"0 0 10 10\" xmlns=\"http://www.w3.org/2000/svg\"></svg>".into(),
             png: Vec::new(),
+            kind: crate::report::charts::ChartKind::Spectrum,
+            workload: Some("wal".into()),
+            op: Some("record".into()),
         };
         let html = render(&run, std::slice::from_ref(&chart), None);
         for id in [

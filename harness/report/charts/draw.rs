@@ -16,9 +16,11 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 mod axis;
+mod units;
 
 use axis::Ticked;
 pub use axis::{format_value, Axis};
+pub use units::{Quantity, Unit};
 
 /// Pixel size of every chart (PNG) and of the SVG canvas.
 pub const SIZE: (u32, u32) = (1200, 700);
@@ -88,6 +90,16 @@ pub struct VLine {
     pub color: RGBColor,
 }
 
+/// A shaded horizontal band from plot-space `lo` to `hi` (a range too
+/// small to call a difference), named in the legend.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Band {
+    pub lo: f64,
+    pub hi: f64,
+    pub label: String,
+    pub color: RGBColor,
+}
+
 /// A labelled, dashed horizontal marker at plot-space `y` (gate thresholds).
 #[derive(Debug, Clone, PartialEq)]
 pub struct HLine {
@@ -105,6 +117,8 @@ pub struct BarSeries {
     /// Per category: a whisker from plot-space low to high (the repeats'
     /// min–max), or none; may be shorter than `values`.
     pub whiskers: Vec<Option<(f64, f64)>>,
+    /// Per category: the colour of the value's text (black when absent).
+    pub label_colors: Vec<Option<RGBColor>>,
 }
 
 /// The colour of whiskers (drawn over a white halo, so they show on any bar).
@@ -122,6 +136,9 @@ pub enum Body {
         /// Per category: a text drawn at the foot of its group in place of
         /// bars (a figure that is not a number, e.g. "not attributable").
         slot_notes: Vec<Option<String>>,
+        /// Plot-space value bars grow from (up or down); None: the axis's
+        /// base (zero, or a log axis's floor).
+        origin: Option<f64>,
     },
 }
 
@@ -135,6 +152,8 @@ pub struct Panel {
     pub legend: bool,
     pub vlines: Vec<VLine>,
     pub hlines: Vec<HLine>,
+    /// Shaded behind the data.
+    pub bands: Vec<Band>,
     /// Shown in the middle of the plot (e.g. "no data").
     pub note: Option<String>,
 }
@@ -155,10 +174,12 @@ impl Panel {
                 series,
                 whisker_label: None,
                 slot_notes: Vec::new(),
+                origin: None,
             },
             legend: true,
             vlines: Vec::new(),
             hlines: Vec::new(),
+            bands: Vec::new(),
             note: None,
         }
     }
@@ -179,6 +200,14 @@ impl Panel {
         self
     }
 
+    /// Bars grow up or down from plot-space `y` (bar panels only).
+    pub fn with_origin(mut self, y: f64) -> Panel {
+        if let Body::Bars { origin, .. } = &mut self.body {
+            *origin = Some(y);
+        }
+        self
+    }
+
     /// Empty axes with a note in the middle.
     pub fn empty(x: Axis, y: Axis, note: &str) -> Panel {
         Panel {
@@ -188,6 +217,7 @@ impl Panel {
             legend: false,
             vlines: Vec::new(),
             hlines: Vec::new(),
+            bands: Vec::new(),
             note: Some(note.to_string()),
         }
     }
@@ -340,6 +370,12 @@ fn legend_entries(p: &Panel) -> Vec<(Swatch, String)> {
             .filter(|h| !h.label.is_empty())
             .map(|h| (Swatch::Dashed(h.color), h.label.clone())),
     );
+    out.extend(
+        p.bands
+            .iter()
+            .filter(|b| !b.label.is_empty())
+            .map(|b| (Swatch::Block(b.color), b.label.clone())),
+    );
     out
 }
 
@@ -417,6 +453,7 @@ fn draw_panel<DB: DrawingBackend>(
         .y_label_area_size(Y_LABEL_AREA)
         .build_cartesian_2d(Ticked::of(&p.x), Ticked::of(&p.y))?;
     draw_mesh(&mut chart, p)?;
+    draw_bands(&mut chart, p)?;
 
     match &p.body {
         Body::Lines(series) => draw_curves(&mut chart, series)?,
@@ -424,9 +461,11 @@ fn draw_panel<DB: DrawingBackend>(
             categories,
             series,
             slot_notes,
+            origin,
             ..
         } => {
-            draw_bars(&mut chart, &p.y, categories.len(), series)?;
+            let base = origin.unwrap_or_else(|| p.y.base());
+            draw_bars(&mut chart, base, categories.len(), series)?;
             draw_slot_notes(&mut chart, area, p, slot_notes, plot_w)?;
             draw_category_names(&mut chart, area, p, categories, plot_w)?;
         }
@@ -672,18 +711,29 @@ fn draw_curves<DB: DrawingBackend>(chart: &mut Chart2d<DB>, series: &[Curve]) ->
     Ok(())
 }
 
+/// Shaded bands across the plot, behind everything but the grid.
+fn draw_bands<DB: DrawingBackend>(chart: &mut Chart2d<DB>, p: &Panel) -> DrawResult<DB> {
+    chart.draw_series(
+        p.bands
+            .iter()
+            .map(|b| Rectangle::new([(p.x.lo, b.lo), (p.x.hi, b.hi)], b.color.filled())),
+    )?;
+    Ok(())
+}
+
 fn draw_bars<DB: DrawingBackend>(
     chart: &mut Chart2d<DB>,
-    y: &Axis,
+    base: f64,
     categories: usize,
     series: &[BarSeries],
 ) -> DrawResult<DB> {
     let m = series.len().max(1) as f64;
-    let group = 0.8;
+    // Bars no wider than a fifth of a slot: one or two targets do not make
+    // slabs.
+    let group = (0.2 * m).min(0.8);
     let width = group / m;
     // Values on top of the bars while they fit side by side.
     let show_values = categories * series.len() <= 16;
-    let base = y.base();
     for (j, s) in series.iter().enumerate() {
         let left = |i: usize| i as f64 + (1.0 - group) / 2.0 + j as f64 * width;
         let whisker = |i: usize| s.whiskers.get(i).copied().flatten();
@@ -702,7 +752,7 @@ fn draw_bars<DB: DrawingBackend>(
         for style in [WHITE.stroke_width(5), WHISKER.stroke_width(2)] {
             chart.draw_series((0..s.values.len()).filter_map(|i| {
                 let (lo, hi) = whisker(i)?;
-                let (mid, cap) = (left(i) + width / 2.0, width * 0.2);
+                let (mid, cap) = (left(i) + width / 2.0, (width * 0.2).min(0.03));
                 let beam = vec![
                     (mid - cap, lo),
                     (mid + cap, lo),
@@ -717,15 +767,21 @@ fn draw_bars<DB: DrawingBackend>(
         if show_values {
             chart.draw_series(s.values.iter().enumerate().filter_map(|(i, v)| {
                 let (top, text) = v.as_ref()?;
-                // Above the whisker, when it reaches higher than the bar.
-                let top = whisker(i).map_or(*top, |(_, hi)| hi.max(*top));
+                let color = s.label_colors.get(i).copied().flatten().unwrap_or(BLACK);
+                // Past the bar's end, and past its whisker when that reaches
+                // further: above a bar that grows up, below one that grows down.
+                let (at, dy, vpos) = if *top >= base {
+                    let end = whisker(i).map_or(*top, |(_, hi)| hi.max(*top));
+                    (end, -4, VPos::Bottom)
+                } else {
+                    let end = whisker(i).map_or(*top, |(lo, _)| lo.min(*top));
+                    (end, 8, VPos::Top)
+                };
+                let mut style = font(NOTE_PX).pos(Pos::new(HPos::Center, vpos));
+                style.color = color.to_backend_color();
                 Some(
-                    EmptyElement::at((left(i) + width / 2.0, top))
-                        + Text::new(
-                            text.clone(),
-                            (0, -4),
-                            font(NOTE_PX).pos(Pos::new(HPos::Center, VPos::Bottom)),
-                        ),
+                    EmptyElement::at((left(i) + width / 2.0, at))
+                        + Text::new(text.clone(), (0, dy), style),
                 )
             }))?;
         }

@@ -7,8 +7,8 @@
 
 use hdrhistogram::Histogram;
 
-use super::draw::{self, Axis, BarSeries, Body, Curve, Figure, HLine, Panel};
-use super::{Chart, ChartText};
+use super::draw::{self, Axis, BarSeries, Body, Curve, Figure, HLine, Panel, Quantity, Unit};
+use super::{Chart, ChartKind, ChartText};
 use crate::result::stats::Spread;
 
 /// One line of a latency chart: a label (the target) and its histogram.
@@ -67,24 +67,18 @@ pub fn repeats_caption(groups: &[PercentileGroup]) -> Option<String> {
 /// Spread beyond which a latency axis goes logarithmic.
 const LOG_SPREAD: f64 = 100.0;
 
-/// The display unit for latencies up to `max_ns`: (name, ns per unit).
-pub(crate) fn latency_unit(max_ns: f64) -> (&'static str, f64) {
-    if max_ns < 1e3 {
-        ("ns", 1.0)
-    } else if max_ns < 1e6 {
-        ("µs", 1e3)
-    } else if max_ns < 1e9 {
-        ("ms", 1e6)
-    } else {
-        ("s", 1e9)
-    }
-}
-
-/// A latency axis for these values (ns): unit by the largest, log scale
-/// when they spread more than 100×. `headroom` is the share of the axis
+/// A latency axis for these values (ns): log scale when they spread more
+/// than 100× (each tick in its own unit: `10 µs`, `1 ms`), else linear in
+/// `shared` — the unit the workload's charts share — when it suits the
+/// values, or in the values' own unit. `headroom` is the share of the axis
 /// kept free above the largest value (for legends and labels).
-pub(crate) fn latency_axis(what: &str, values_ns: &[f64], headroom: f64) -> Axis {
-    latency_axis_padded(what, values_ns, headroom, 0.04)
+pub(crate) fn latency_axis(
+    what: &str,
+    values_ns: &[f64],
+    headroom: f64,
+    shared: Option<Unit>,
+) -> Axis {
+    latency_axis_padded(what, values_ns, headroom, 0.04, shared)
 }
 
 /// [`latency_axis`] with `floor_pad` (share of the log span) below the
@@ -94,6 +88,7 @@ pub(crate) fn latency_axis_padded(
     values_ns: &[f64],
     headroom: f64,
     floor_pad: f64,
+    shared: Option<Unit>,
 ) -> Axis {
     let finite: Vec<f64> = values_ns
         .iter()
@@ -106,23 +101,30 @@ pub(crate) fn latency_axis_padded(
         .copied()
         .filter(|v| *v > 0.0)
         .fold(f64::INFINITY, f64::min);
-    let (unit, scale) = latency_unit(max);
     if max > 0.0 && min_pos.is_finite() && max / min_pos > LOG_SPREAD {
-        let label = format!("{what} ({unit}, log scale)");
         // Pad below by `floor_pad` of the log span, and the headroom above.
         let (lo, hi) = (min_pos.log10(), max.log10());
         let span = hi - lo;
         let hi_padded = lo + span / (1.0 - headroom).max(0.1) + span * 0.04;
-        Axis::log(
-            &label,
+        Axis::log_in(
+            &format!("{what} (log scale)"),
             10f64.powf(lo - span * floor_pad),
             10f64.powf(hi_padded),
-            scale,
+            Quantity::Duration,
         )
     } else {
-        let label = format!("{what} ({unit})");
-        let top = if max > 0.0 { max } else { scale };
-        Axis::linear(&label, 0.0, top / (1.0 - headroom).max(0.1) * 1.02, scale)
+        // The shared unit, while it keeps the ticks between 1 and 9999.
+        let unit = shared
+            .filter(|u| (1.0..1e4).contains(&(max / u.per)))
+            .unwrap_or_else(|| Quantity::Duration.unit_for(max));
+        let top = if max > 0.0 { max } else { unit.per };
+        Axis::linear_in(
+            what,
+            0.0,
+            top / (1.0 - headroom).max(0.1) * 1.02,
+            Quantity::Duration,
+            unit,
+        )
     }
 }
 
@@ -139,6 +141,9 @@ pub(crate) fn finish(text: &ChartText, panels: Vec<Panel>) -> Chart {
         title: text.title.clone(),
         svg,
         png,
+        kind: ChartKind::default(),
+        workload: None,
+        op: None,
     }
 }
 
@@ -207,7 +212,7 @@ pub fn percentile_spectrum(text: &ChartText, series: &[LatencySeries]) -> Chart 
         })
         .collect();
     let values: Vec<f64> = curves.iter().flatten().map(|p| p.1).collect();
-    let y = latency_axis_padded("latency", &values, 0.1, 0.2);
+    let y = latency_axis_padded("latency", &values, 0.1, 0.2, text.latency_unit);
     let points = curves
         .iter()
         .map(|pts| pts.iter().map(|(px, v)| (*px, y.map(*v))).collect())
@@ -235,6 +240,7 @@ fn lines_panel(x: Axis, y: Axis, series: &[&LatencySeries], points: Vec<Vec<(f64
         legend: true,
         vlines: Vec::new(),
         hlines: Vec::new(),
+        bands: Vec::new(),
         note: None,
     }
 }
@@ -271,7 +277,7 @@ pub fn latency_cdf(text: &ChartText, series: &[LatencySeries]) -> Chart {
         })
         .collect();
     let values: Vec<f64> = curves.iter().flatten().map(|p| p.0).collect();
-    let x = latency_axis("latency", &values, 0.0);
+    let x = latency_axis("latency", &values, 0.0, text.latency_unit);
     let points = curves
         .iter()
         .map(|pts| pts.iter().map(|(v, q)| (x.map(*v), *q)).collect())
@@ -302,7 +308,7 @@ pub fn percentile_bars(
         return finish(text, vec![p]);
     }
     values.extend(threshold_ns);
-    let y = latency_axis_padded("latency", &values, 0.1, 0.2);
+    let y = latency_axis_padded("latency", &values, 0.1, 0.2, text.latency_unit);
     // Light to dark: the tail reads as the heaviest bar.
     let shades = [
         ("p50", plotters::style::RGBColor(150, 195, 225)),
@@ -319,7 +325,7 @@ pub fn percentile_bars(
                 .iter()
                 .map(|g| {
                     let v = g.spreads()[j].median;
-                    (v.is_finite() && v >= 0.0).then(|| (y.map(v), draw::format_value(v / y.scale)))
+                    (v.is_finite() && v >= 0.0).then(|| (y.map(v), y.format_value(v)))
                 })
                 .collect(),
             whiskers: groups
@@ -329,6 +335,7 @@ pub fn percentile_bars(
                     (lo.is_finite() && hi.is_finite() && lo >= 0.0).then(|| (y.map(lo), y.map(hi)))
                 })
                 .collect(),
+            label_colors: Vec::new(),
         })
         .collect();
     let mut panel = Panel::bars(groups.iter().map(|g| g.label.clone()).collect(), y, series);
@@ -338,25 +345,11 @@ pub fn percentile_bars(
     if let Some(t) = threshold_ns {
         panel.hlines.push(HLine {
             y: panel.y.map(t),
-            label: format!(
-                "gate {} {}",
-                draw::format_value(t / panel.y.scale),
-                axis_unit(&panel.y)
-            ),
+            label: format!("gate {}", panel.y.format_value(t)),
             color: draw::ALERT,
         });
     }
     finish(text, vec![panel])
-}
-
-/// The unit named in a latency axis label ("latency (ms, log scale)" → "ms").
-fn axis_unit(axis: &Axis) -> &str {
-    match axis.scale {
-        s if s >= 1e9 => "s",
-        s if s >= 1e6 => "ms",
-        s if s >= 1e3 => "µs",
-        _ => "ns",
-    }
 }
 
 #[cfg(test)]
@@ -364,19 +357,40 @@ mod tests {
     use super::*;
 
     #[test]
-    fn units_and_scales_follow_the_data() {
-        assert_eq!(latency_unit(900.0).0, "ns");
-        assert_eq!(latency_unit(2e5).0, "µs");
-        assert_eq!(latency_unit(5e8).0, "ms");
-        assert_eq!(latency_unit(2e9).0, "s");
-        let narrow = latency_axis("latency", &[1e6, 5e6], 0.0);
-        assert!(!narrow.log && narrow.label == "latency (ms)", "{narrow:?}");
-        let wide = latency_axis("latency", &[1e3, 5e6], 0.0);
-        assert!(wide.log && wide.label.contains("log scale"), "{wide:?}");
+    fn latency_ticks_carry_their_unit() {
+        let labels = |a: &Axis| a.ticks.iter().map(|t| t.1.clone()).collect::<Vec<_>>();
+        let narrow = latency_axis("latency", &[1e6, 5e6], 0.0, None);
+        assert!(!narrow.log && narrow.label == "latency", "{narrow:?}");
+        assert_eq!(labels(&narrow)[..3], ["0", "1 ms", "2 ms"]);
+        // Nanoseconds on a log axis: each tick in its own unit, none in
+        // a unit it is a sliver of (no `1e-4`, no `0.001`).
+        let wide = latency_axis("latency", &[300.0, 5e6], 0.0, None);
+        assert!(wide.log && wide.label == "latency (log scale)", "{wide:?}");
+        let wide_labels = labels(&wide);
+        assert!(
+            wide_labels.contains(&"1 µs".to_string()) && wide_labels.contains(&"1 ms".to_string()),
+            "{wide:?}"
+        );
+        assert!(wide_labels
+            .iter()
+            .all(|t| [" ns", " µs", " ms"].iter().any(|u| t.ends_with(u))));
+        // Small values: their own unit, whatever the shared one.
+        let ms = Quantity::Duration.unit_for(2e6);
+        let small = latency_axis("latency", &[2_000.0, 7_980.0], 0.0, Some(ms));
+        assert!(labels(&small)
+            .iter()
+            .all(|t| t == "0" || t.ends_with(" µs")));
+        assert_eq!(small.format_value(7_980.0), "7.98 µs");
+        // The shared unit when the values suit it: 1500 µs beside µs bars.
+        let us = Quantity::Duration.unit_for(5e3);
+        let shared = latency_axis("latency", &[2e5, 1.5e6], 0.0, Some(us));
+        assert!(labels(&shared)
+            .iter()
+            .all(|t| t == "0" || t.ends_with(" µs")));
         // Nothing to show still makes a usable axis.
-        let none = latency_axis("latency", &[], 0.0);
+        let none = latency_axis("latency", &[], 0.0, None);
         assert!(none.hi > none.lo);
-        let zeros = latency_axis("latency", &[0.0, f64::NAN], 0.0);
+        let zeros = latency_axis("latency", &[0.0, f64::NAN], 0.0, None);
         assert!(zeros.hi > zeros.lo && !zeros.log);
     }
 

@@ -33,15 +33,20 @@ use hdrhistogram::Histogram;
 
 use crate::fault::outcome::FaultEntry;
 use crate::record::{decode_histogram, new_histogram, HlogData, Op};
+use crate::result::comparison::{Comparison, Metric};
 use crate::result::stats::over_repeats;
 use crate::result::{CellResult, OpStats, RunResult};
 use crate::scenario::FaultKind;
 
+pub use draw::{Quantity, Unit};
+
+mod compare;
 mod draw;
 mod latency;
 mod storage;
 mod timeseries;
 
+pub use compare::{comparison_chart, RatioBar, RatioGroup};
 pub use latency::{
     latency_cdf, percentile_bars, percentile_spectrum, repeats_caption, LatencySeries,
     PercentileGroup,
@@ -61,7 +66,77 @@ pub struct Chart {
     pub svg: String,
     /// A complete PNG file.
     pub png: Vec<u8>,
+    /// What it shows, so a report can place it.
+    pub kind: ChartKind,
+    /// The workload it belongs to, if one.
+    pub workload: Option<String>,
+    /// The op it shows, if one.
+    pub op: Option<String>,
 }
+
+/// The families of charts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ChartKind {
+    /// Each target's unit-op throughput and p95 ÷ its baseline.
+    Comparison,
+    /// The unit op's p50/p95/p99 per target.
+    PercentileBars,
+    Spectrum,
+    Cdf,
+    /// A merged run's unit-op spectrum, one line per node.
+    PerNode,
+    Device,
+    Durability,
+    /// One cell interval by interval.
+    #[default]
+    TimeSeries,
+}
+
+impl Chart {
+    fn about(mut self, kind: ChartKind, workload: &str, op: Option<&str>) -> Chart {
+        self.kind = kind;
+        self.workload = Some(workload.to_string());
+        self.op = op.map(str::to_string);
+        self
+    }
+
+    /// Whether it shows its workload's unit op.
+    pub fn shows_unit_op(&self) -> bool {
+        self.op
+            .as_deref()
+            .and_then(Op::from_name)
+            .is_some_and(Op::is_unit)
+    }
+}
+
+/// The headline charts of a run, at most [`MAX_HEADLINES`], as indexes
+/// into `charts`: per workload its comparison chart and its unit op's
+/// percentile spectrum. When that makes too many, the comparison charts
+/// win (they carry the verdict); without any, the spectra. In page order.
+pub fn headlines(charts: &[Chart]) -> Vec<usize> {
+    let of = |kind: ChartKind| -> Vec<usize> {
+        (0..charts.len())
+            .filter(|&i| {
+                let c = &charts[i];
+                c.kind == kind && (kind == ChartKind::Comparison || c.shows_unit_op())
+            })
+            .collect()
+    };
+    let (compare, spectra) = (of(ChartKind::Comparison), of(ChartKind::Spectrum));
+    let mut out: Vec<usize> = if compare.len() + spectra.len() <= MAX_HEADLINES {
+        compare.into_iter().chain(spectra).collect()
+    } else if !compare.is_empty() {
+        compare.into_iter().take(MAX_HEADLINES).collect()
+    } else {
+        spectra.into_iter().take(MAX_HEADLINES).collect()
+    };
+    // In page order: by workload as the charts come, comparison first.
+    out.sort_unstable();
+    out
+}
+
+/// The most headline charts a report opens with.
+pub const MAX_HEADLINES: usize = 4;
 
 /// The words of a chart: its file stem, the title drawn on top, and a line
 /// of small print at the bottom (scenario, run, what was merged).
@@ -70,6 +145,9 @@ pub struct ChartText {
     pub file_stem: String,
     pub title: String,
     pub footer: String,
+    /// The unit a workload's latency charts share on their linear axes
+    /// (see [`workload_latency_unit`]); None: each chart's own.
+    pub latency_unit: Option<Unit>,
 }
 
 /// Inputs to [`render_all_with`] that are not in the result.
@@ -109,7 +187,7 @@ pub fn render_all_with(
             .copied()
             .filter(|c| c.workload.name == *w)
             .collect();
-        out.extend(workload_charts(&mut stems, &footers, w, &wcells, opts));
+        out.extend(workload_charts(&mut stems, &footers, run, w, &wcells, opts));
     }
     let many_workloads = workloads.len() > 1;
     let label = |c: &CellResult| {
@@ -120,8 +198,41 @@ pub fn render_all_with(
         }
     };
     out.extend(storage_charts(&mut stems, &footers, &cells, &label));
-    out.extend(time_series_charts(&mut stems, &footers.base, &cells, hlogs));
+    let units: BTreeMap<&str, Option<Unit>> = workloads
+        .iter()
+        .map(|w| (*w, workload_latency_unit(&cells, w)))
+        .collect();
+    out.extend(time_series_charts(
+        &mut stems,
+        &footers.base,
+        &cells,
+        hlogs,
+        &units,
+    ));
     out
+}
+
+/// The unit a workload's latency charts share: the one its unit op's p99
+/// (median over repeats, largest over targets) reads best in. None when
+/// no cell completed a unit op.
+fn workload_latency_unit(cells: &[&CellResult], w: &str) -> Option<Unit> {
+    let wcells: Vec<&CellResult> = cells
+        .iter()
+        .copied()
+        .filter(|c| c.workload.name == w)
+        .collect();
+    let ops = ops_with_samples(&wcells);
+    let unit = ops
+        .iter()
+        .find(|o| Op::from_name(o).is_some_and(Op::is_unit))?;
+    let targets = first_seen(wcells.iter().map(|c| c.target.name.as_str()));
+    let p99 = targets
+        .iter()
+        .filter_map(|t| percentile_group(&wcells, t, unit))
+        .map(|g| g.p99.median)
+        .filter(|v| v.is_finite())
+        .fold(0.0, f64::max);
+    (p99 > 0.0).then(|| Quantity::Duration.unit_for(p99))
 }
 
 /// The small print under a run's charts.
@@ -176,6 +287,7 @@ impl Footers {
 fn workload_charts(
     stems: &mut Stems,
     footers: &Footers,
+    run: &RunResult,
     w: &str,
     wcells: &[&CellResult],
     opts: &ChartOptions,
@@ -186,8 +298,10 @@ fn workload_charts(
         .iter()
         .copied()
         .find(|o| Op::from_name(o).is_some_and(Op::is_unit));
+    let shared = workload_latency_unit(wcells, w);
     let mut out = Vec::new();
     if let Some(unit) = unit {
+        out.extend(comparison(stems, footers, run, w, unit));
         let groups: Vec<PercentileGroup> = targets
             .iter()
             .filter_map(|t| percentile_group(wcells, t, unit))
@@ -196,20 +310,90 @@ fn workload_charts(
             file_stem: stems.make(&["percentiles", w, unit]),
             title: format!("{unit} latency p50 / p95 / p99 per target · workload {w}"),
             footer: footers.base.clone(),
+            latency_unit: shared,
         };
-        out.push(percentile_bars(
-            &text,
-            &groups,
-            opts.unit_op_threshold_ns.get(w).copied(),
-        ));
+        out.push(
+            percentile_bars(&text, &groups, opts.unit_op_threshold_ns.get(w).copied()).about(
+                ChartKind::PercentileBars,
+                w,
+                Some(unit),
+            ),
+        );
     }
     for op in &ops {
-        out.extend(op_latency_charts(stems, footers, w, op, &targets, wcells));
+        out.extend(op_latency_charts(
+            stems, footers, w, op, &targets, wcells, shared,
+        ));
     }
     if let Some(unit) = unit {
-        out.extend(node_charts(stems, footers, w, unit, &targets, wcells));
+        out.extend(node_charts(
+            stems, footers, w, unit, &targets, wcells, shared,
+        ));
     }
     out
+}
+
+/// The comparison chart of a workload: each target's unit-op throughput
+/// and p95 against its baseline, from the run's comparisons. None when
+/// nothing was compared.
+fn comparison(
+    stems: &mut Stems,
+    footers: &Footers,
+    run: &RunResult,
+    w: &str,
+    unit: &str,
+) -> Option<Chart> {
+    let rows: Vec<&Comparison> = run
+        .comparisons
+        .iter()
+        .filter(|c| c.workload == w && c.op == unit)
+        .collect();
+    let mut pairs: Vec<(&str, &str)> = Vec::new();
+    for c in &rows {
+        if !pairs.contains(&(c.target.as_str(), c.baseline.as_str())) {
+            pairs.push((&c.target, &c.baseline));
+        }
+    }
+    let (_, first_baseline) = *pairs.first()?;
+    let one_baseline = pairs.iter().all(|(_, b)| *b == first_baseline);
+    let bar = |t: &str, b: &str, m: Metric| {
+        rows.iter()
+            .find(|c| c.target == t && c.baseline == b && c.metric == m)
+            .and_then(|c| RatioBar::of(c))
+    };
+    let groups: Vec<RatioGroup> = pairs
+        .iter()
+        .map(|(t, b)| RatioGroup {
+            label: if one_baseline {
+                t.to_string()
+            } else {
+                format!("{t} · vs {b}")
+            },
+            throughput: bar(t, b, Metric::Throughput),
+            p95: bar(t, b, Metric::P95),
+        })
+        .collect();
+    let baseline = if one_baseline {
+        first_baseline
+    } else {
+        "baseline"
+    };
+    let text = ChartText {
+        file_stem: stems.make(&["compare", w]),
+        title: format!("{w}: each target against {baseline} · {unit} throughput and p95"),
+        footer: format!(
+            "{} · ratios of geometric means over repeats, 95 % intervals",
+            footers.base
+        ),
+        latency_unit: None,
+    };
+    Some(
+        comparison_chart(&text, unit, baseline, &groups, run.compare.min_effect).about(
+            ChartKind::Comparison,
+            w,
+            Some(unit),
+        ),
+    )
 }
 
 /// The ops some cell completed at least once, in the usual op order.
@@ -234,6 +418,7 @@ fn op_latency_charts(
     op: &str,
     targets: &[&str],
     wcells: &[&CellResult],
+    shared: Option<Unit>,
 ) -> [Chart; 2] {
     let series: Vec<LatencySeries> = targets
         .iter()
@@ -247,14 +432,19 @@ fn op_latency_charts(
         file_stem: stems.make(&["spectrum", w, op]),
         title: format!("{op} latency by percentile · workload {w}{merged}"),
         footer: footers.base.clone(),
+        latency_unit: shared,
     };
-    let spectrum = percentile_spectrum(&text, &series);
+    let spectrum = percentile_spectrum(&text, &series).about(ChartKind::Spectrum, w, Some(op));
     let text = ChartText {
         file_stem: stems.make(&["cdf", w, op]),
         title: format!("{op} latency CDF · workload {w}{merged}"),
         footer: footers.base.clone(),
+        latency_unit: shared,
     };
-    [spectrum, latency_cdf(&text, &series)]
+    [
+        spectrum,
+        latency_cdf(&text, &series).about(ChartKind::Cdf, w, Some(op)),
+    ]
 }
 
 /// A merged run: per target, the unit op's spectrum one line per node, so
@@ -266,6 +456,7 @@ fn node_charts(
     unit: &str,
     targets: &[&str],
     wcells: &[&CellResult],
+    shared: Option<Unit>,
 ) -> Vec<Chart> {
     let mut out = Vec::new();
     for t in targets {
@@ -286,8 +477,9 @@ fn node_charts(
                     ""
                 }
             ),
+            latency_unit: shared,
         };
-        out.push(percentile_spectrum(&text, &series));
+        out.push(percentile_spectrum(&text, &series).about(ChartKind::PerNode, w, Some(unit)));
     }
     out
 }
@@ -307,8 +499,12 @@ fn storage_charts(
             file_stem: stems.make(&["device"]),
             title: "Bytes written and write amplification per target".to_string(),
             footer: footers.device.clone(),
+            latency_unit: None,
         };
-        out.push(device_chart(&text, &device));
+        out.push(Chart {
+            kind: ChartKind::Device,
+            ..device_chart(&text, &device)
+        });
     }
     let durability = durability_bars(cells, label);
     if !durability.is_empty() {
@@ -316,8 +512,12 @@ fn storage_charts(
             file_stem: stems.make(&["durability"]),
             title: "Writes lost after crash trials".to_string(),
             footer: footers.merged.clone(),
+            latency_unit: None,
         };
-        out.push(durability_chart(&text, &durability));
+        out.push(Chart {
+            kind: ChartKind::Durability,
+            ..durability_chart(&text, &durability)
+        });
     }
     out
 }
@@ -329,9 +529,11 @@ fn time_series_charts(
     base_footer: &str,
     cells: &[&CellResult],
     hlogs: &BTreeMap<String, HlogData>,
+    units: &BTreeMap<&str, Option<Unit>>,
 ) -> Vec<Chart> {
     let mut out = Vec::new();
     for c in cells {
+        let shared = units.get(c.workload.name.as_str()).copied().flatten();
         if c.sources.len() > 1 {
             for src in &c.sources {
                 if let Some(hlog) = hlogs.get(&src.hlog) {
@@ -343,6 +545,7 @@ fn time_series_charts(
                         Some(&src.node),
                         (src.duration_s, src.interval_s),
                         &src.faults,
+                        shared,
                     ));
                 }
             }
@@ -355,6 +558,7 @@ fn time_series_charts(
                 None,
                 (c.duration_s, c.interval_s),
                 &c.faults,
+                shared,
             ));
         }
     }
@@ -371,6 +575,7 @@ fn time_series(
     node: Option<&str>,
     (duration_s, interval_s): (f64, Option<f64>),
     faults: &[FaultEntry],
+    shared: Option<Unit>,
 ) -> Chart {
     let unit = unit_op_of(c, hlog);
     let repeat = format!("r{}", c.repeat);
@@ -394,6 +599,7 @@ fn time_series(
             node.map(|n| format!(" · node {n}")).unwrap_or_default()
         ),
         footer: format!("{base_footer} · cell {} · {hlog_path}", c.index),
+        latency_unit: shared,
     };
     cell_time_series(
         &text,
@@ -403,6 +609,7 @@ fn time_series(
         interval_s,
         &fault_marks(faults),
     )
+    .about(ChartKind::TimeSeries, &c.workload.name, Some(&unit))
 }
 
 /// An interval length as a title says it: `100 ms`, `second`, `2 s`.

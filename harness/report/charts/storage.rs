@@ -5,7 +5,7 @@
 use crate::fault::verify::Durability;
 use plotters::style::RGBColor;
 
-use super::draw::{self, Axis, BarSeries, HLine, Panel};
+use super::draw::{self, Axis, BarSeries, HLine, Panel, Quantity};
 use super::latency::finish;
 use super::{Chart, ChartText};
 
@@ -71,30 +71,14 @@ impl DurabilityBar {
     }
 }
 
-/// (unit name, bytes per unit) for sizes up to `max`.
-fn byte_unit(max: f64) -> (&'static str, f64) {
-    const K: f64 = 1024.0;
-    if max >= K * K * K * 10.0 {
-        ("GiB", K * K * K)
-    } else if max >= K * K * 10.0 {
-        ("MiB", K * K)
-    } else if max >= K * 10.0 {
-        ("KiB", K)
-    } else {
-        ("B", 1.0)
-    }
-}
-
-fn bar_values(values: &[Option<f64>], axis: &Axis, suffix: &str) -> Vec<Option<(f64, String)>> {
+/// Bar heights and their labels, each value in its own unit (`1.5 MiB`,
+/// `1.1×`, `4.2 ms`).
+fn bar_values(values: &[Option<f64>], axis: &Axis) -> Vec<Option<(f64, String)>> {
     values
         .iter()
         .map(|v| {
-            v.filter(|v| v.is_finite()).map(|v| {
-                (
-                    axis.map(v),
-                    format!("{}{suffix}", draw::format_value(v / axis.scale)),
-                )
-            })
+            v.filter(|v| v.is_finite())
+                .map(|v| (axis.map(v), axis.format_value(v)))
         })
         .collect()
 }
@@ -130,9 +114,9 @@ pub fn device_chart(text: &ChartText, bars: &[DeviceBar]) -> Chart {
         .flatten()
         .filter(|v| v.is_finite())
         .fold(0.0, f64::max);
-    let (unit, per) = byte_unit(max_bytes);
-    let top_hi = if max_bytes > 0.0 { max_bytes } else { per };
-    let y_bytes = Axis::linear(&format!("bytes written ({unit})"), 0.0, top_hi * 1.15, per);
+    let unit = Quantity::Bytes.unit_for(max_bytes);
+    let top_hi = if max_bytes > 0.0 { max_bytes } else { unit.per };
+    let y_bytes = Axis::linear_in("bytes written", 0.0, top_hi * 1.15, Quantity::Bytes, unit);
     let mut top = Panel::bars(
         labels.clone(),
         y_bytes.clone(),
@@ -140,14 +124,16 @@ pub fn device_chart(text: &ChartText, bars: &[DeviceBar]) -> Chart {
             BarSeries {
                 label: "payload (write() calls)".to_string(),
                 color: RGBColor(150, 195, 225),
-                values: bar_values(&payload, &y_bytes, ""),
+                values: bar_values(&payload, &y_bytes),
                 whiskers: Vec::new(),
+                label_colors: Vec::new(),
             },
             BarSeries {
                 label: "device (block layer)".to_string(),
                 color: RGBColor(10, 60, 130),
-                values: bar_values(&device, &y_bytes, ""),
+                values: bar_values(&device, &y_bytes),
                 whiskers: Vec::new(),
+                label_colors: Vec::new(),
             },
         ],
     );
@@ -166,15 +152,22 @@ pub fn device_chart(text: &ChartText, bars: &[DeviceBar]) -> Chart {
         .copied()
         .filter(|v| v.is_finite())
         .fold(1.0, f64::max);
-    let y_wa = Axis::linear("write amplification (×)", 0.0, wa_max * 1.15, 1.0);
+    let y_wa = Axis::linear_in(
+        "write amplification",
+        0.0,
+        wa_max * 1.15,
+        Quantity::Ratio,
+        Quantity::Ratio.unit_for(wa_max),
+    );
     let mut bottom = Panel::bars(
         labels,
         y_wa.clone(),
         vec![BarSeries {
             label: "device ÷ payload".to_string(),
             color: draw::palette(1),
-            values: bar_values(&was, &y_wa, "×"),
+            values: bar_values(&was, &y_wa),
             whiskers: Vec::new(),
+            label_colors: Vec::new(),
         }],
     )
     .with_slot_notes(
@@ -221,20 +214,23 @@ pub fn durability_chart(text: &ChartText, bars: &[DurabilityBar]) -> Chart {
             BarSeries {
                 label: "acknowledged, lost (violation)".to_string(),
                 color: draw::ALERT,
-                values: bar_values(&col(|b| b.acked_lost), &y_counts, ""),
+                values: bar_values(&col(|b| b.acked_lost), &y_counts),
                 whiskers: Vec::new(),
+                label_colors: Vec::new(),
             },
             BarSeries {
                 label: "acknowledged, name lost".to_string(),
                 color: draw::palette(1),
-                values: bar_values(&col(|b| b.acked_name_lost), &y_counts, ""),
+                values: bar_values(&col(|b| b.acked_name_lost), &y_counts),
                 whiskers: Vec::new(),
+                label_colors: Vec::new(),
             },
             BarSeries {
                 label: "unacknowledged, lost".to_string(),
                 color: RGBColor(120, 120, 120),
-                values: bar_values(&col(|b| b.unacked_lost), &y_counts, ""),
+                values: bar_values(&col(|b| b.unacked_lost), &y_counts),
                 whiskers: Vec::new(),
+                label_colors: Vec::new(),
             },
         ],
     );
@@ -247,25 +243,29 @@ pub fn durability_chart(text: &ChartText, bars: &[DurabilityBar]) -> Chart {
         .map(|b| b.loss_window_ms)
         .filter(|v| v.is_finite())
         .fold(0.0, f64::max);
-    let y_window = Axis::linear(
-        "loss window (ms)",
+    // In ns, so the axis can say `500 µs` or `2 s`.
+    let window_max_ns = window_max * 1e6;
+    let y_window = Axis::linear_in(
+        "loss window",
         0.0,
-        if window_max > 0.0 {
-            window_max * 1.15
+        if window_max_ns > 0.0 {
+            window_max_ns * 1.15
         } else {
-            1.0
+            1e6
         },
-        1.0,
+        Quantity::Duration,
+        Quantity::Duration.unit_for(window_max_ns.max(1e6)),
     );
-    let windows: Vec<Option<f64>> = bars.iter().map(|b| Some(b.loss_window_ms)).collect();
+    let windows: Vec<Option<f64>> = bars.iter().map(|b| Some(b.loss_window_ms * 1e6)).collect();
     let mut bottom = Panel::bars(
         labels,
         y_window.clone(),
         vec![BarSeries {
             label: "worst trial: oldest lost write → power cut".to_string(),
             color: draw::palette(0),
-            values: bar_values(&windows, &y_window, " ms"),
+            values: bar_values(&windows, &y_window),
             whiskers: Vec::new(),
+            label_colors: Vec::new(),
         }],
     );
     if bars.is_empty() {
@@ -308,12 +308,5 @@ mod tests {
             },
         );
         assert_eq!(odd.loss_window_ms, 0.0, "not a number is drawn as none");
-    }
-
-    #[test]
-    fn byte_units() {
-        assert_eq!(byte_unit(500.0).0, "B");
-        assert_eq!(byte_unit(23_068_672.0).0, "MiB");
-        assert_eq!(byte_unit(50.0 * 1024.0 * 1024.0 * 1024.0).0, "GiB");
     }
 }

@@ -134,6 +134,73 @@ fn synthetic_run() -> RunResult {
 
 /// Interval logs for the first repeat's WAL cells: 5 one-second intervals,
 /// the third stalled (no unit op) on the throttled overlay.
+/// One comparison of `target` against tmpfs.
+fn ratio(
+    (workload, op): (&str, &str),
+    target: &str,
+    metric: crate::result::comparison::Metric,
+    (ratio, lo, hi): (f64, f64, f64),
+    verdict: crate::result::comparison::Verdict,
+) -> crate::result::comparison::Comparison {
+    crate::result::comparison::Comparison {
+        workload: workload.into(),
+        op: op.into(),
+        metric,
+        baseline: "tmpfs".into(),
+        target: target.into(),
+        ratio: Some(ratio),
+        ci_low: Some(lo),
+        ci_high: Some(hi),
+        p_value: Some(0.01),
+        verdict,
+        baseline_value: 1.0,
+        target_value: ratio,
+        n_baseline: 3,
+        n_target: 3,
+        min_effect: 0.05,
+        warnings: Vec::new(),
+    }
+}
+
+/// The synthetic run's verdicts: ext4 far slower than tmpfs, overlay
+/// not different (made up, as the comparisons would say them).
+fn with_comparisons(mut run: RunResult) -> RunResult {
+    use crate::result::comparison::{Metric, Verdict};
+    for w in [("wal", "record"), ("small-files", "file")] {
+        run.comparisons.extend([
+            ratio(
+                w,
+                "ext4[noatime]",
+                Metric::Throughput,
+                (0.029, 0.011, 0.08),
+                Verdict::Slower,
+            ),
+            ratio(
+                w,
+                "ext4[noatime]",
+                Metric::P95,
+                (17.6, 5.7, 54.6),
+                Verdict::Slower,
+            ),
+            ratio(
+                w,
+                "overlay[metacopy=on]",
+                Metric::Throughput,
+                (0.99, 0.97, 1.02),
+                Verdict::NoDifference,
+            ),
+            ratio(
+                w,
+                "overlay[metacopy=on]",
+                Metric::P95,
+                (1.2, 0.9, 1.6),
+                Verdict::CannotTell,
+            ),
+        ]);
+    }
+    run
+}
+
 fn synthetic_hlogs(run: &RunResult) -> BTreeMap<String, HlogData> {
     let mut out = BTreeMap::new();
     for c in run
@@ -238,7 +305,7 @@ fn stems(charts: &[Chart]) -> Vec<&str> {
 
 #[test]
 fn every_chart_renders_for_a_synthetic_run() {
-    let run = synthetic_run();
+    let run = with_comparisons(synthetic_run());
     let hlogs = synthetic_hlogs(&run);
     let mut opts = ChartOptions::default();
     opts.unit_op_threshold_ns
@@ -247,6 +314,7 @@ fn every_chart_renders_for_a_synthetic_run() {
     assert_eq!(
         stems(&charts),
         [
+            "compare-wal",
             "percentiles-wal-record",
             "spectrum-wal-record",
             "cdf-wal-record",
@@ -254,6 +322,7 @@ fn every_chart_renders_for_a_synthetic_run() {
             "cdf-wal-write",
             "spectrum-wal-fdatasync",
             "cdf-wal-fdatasync",
+            "compare-small-files",
             "percentiles-small-files-file",
             "spectrum-small-files-file",
             "cdf-small-files-file",
@@ -279,8 +348,43 @@ fn every_chart_renders_for_a_synthetic_run() {
         1,
         "one legend entry"
     );
-    assert!(spectrum.contains("99.99%") && spectrum.contains("latency (ms, log scale)"));
-    assert!(charts[0].svg.contains("gate 2 ms"), "threshold drawn");
+    assert!(spectrum.contains("99.99%") && spectrum.contains("latency (log scale)"));
+    assert!(charts[1].svg.contains("gate 2 ms"), "threshold drawn");
+    // The comparison chart: a bar per target and metric with its verdict,
+    // the band too small to name, the line at 1×.
+    let compare = find(&charts, "compare-wal");
+    assert_eq!(compare.kind, ChartKind::Comparison);
+    for words in [
+        "34.5× slower",
+        "17.6× slower",
+        "no difference",
+        "cannot tell",
+        "within ±5 %: too small to name",
+        "1× = same as tmpfs",
+        "95 % interval",
+        "target ÷ tmpfs (log scale)",
+    ] {
+        assert!(compare.svg.contains(&format!("\n{words}\n")), "{words}");
+    }
+    assert_eq!(
+        whisker_lines(&compare.svg),
+        4 + 1,
+        "a CI per bar, and the legend's"
+    );
+    // The report opens with each workload's comparison and unit-op spectrum.
+    let heads: Vec<&str> = headlines(&charts)
+        .into_iter()
+        .map(|i| charts[i].file_stem.as_str())
+        .collect();
+    assert_eq!(
+        heads,
+        [
+            "compare-wal",
+            "spectrum-wal-record",
+            "compare-small-files",
+            "spectrum-small-files-file"
+        ]
+    );
     // Fault events, from the first trial's timeline and the throttle's.
     let ts = &find(&charts, "timeseries-001-ext4_noatime-wal-r0").svg;
     assert!(ts.contains("crash fired 2.4 s") && ts.contains("crash armed 0 s"));
@@ -290,6 +394,41 @@ fn every_chart_renders_for_a_synthetic_run() {
     let durability = &find(&charts, "durability").svg;
     assert!(durability.contains("\nwal (10 trials)\n"), "repeats summed");
     assert!(find(&charts, "device").svg.contains("\nsmall-files\n"));
+}
+
+/// The texts of an SVG.
+fn texts(svg: &str) -> Vec<String> {
+    let doc = roxmltree::Document::parse(svg).unwrap();
+    doc.descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .filter_map(|n| n.text().map(|t| t.trim().to_string()))
+        .collect()
+}
+
+#[test]
+fn no_label_reads_as_a_sliver_of_its_unit() {
+    let run = with_comparisons(synthetic_run());
+    let charts = render_all(&run, &synthetic_hlogs(&run));
+    for c in &charts {
+        for t in texts(&c.svg) {
+            let number = t.split(' ').next().unwrap_or("");
+            // A factor may be small (0.01×); a quantity in a unit may not.
+            let bad = number.contains("e-")
+                || number.contains("e+")
+                || (number.starts_with("0.0")
+                    && number.trim_end_matches('0') != "0."
+                    && !number.ends_with('×'));
+            assert!(!bad, "{}: label {t:?}", c.file_stem);
+        }
+    }
+    // Latency ticks name their unit (a bare tick is 0, a percentile or a
+    // count), so the bars in µs and a spectrum in ms cannot be confused.
+    let bars = texts(&find(&charts, "percentiles-small-files-file").svg);
+    assert!(
+        bars.iter()
+            .any(|t| t.ends_with(" µs") || t.ends_with(" ms")),
+        "{bars:?}"
+    );
 }
 
 #[test]
@@ -331,6 +470,7 @@ fn odd_input_gives_a_no_data_chart() {
         file_stem: stem.to_string(),
         title: format!("odd {stem}"),
         footer: String::new(),
+        latency_unit: None,
     };
     let empty = LatencySeries {
         label: "empty".to_string(),
@@ -624,7 +764,7 @@ fn percentile_bars_show_what_the_gate_judges_with_min_max_whiskers() {
     assert_eq!(whisker_lines(&bars.svg), 3 + 1, "{}", bars.svg);
     assert!(bars.svg.contains("median of 3 repeats, whiskers min–max"));
     // The bar's label is the judged value (1.24 ms), not the merged one.
-    let label = |v: f64| format!(">\n{}\n</text>", draw::format_value(v / 1e6));
+    let label = |v: f64| format!(">\n{}\n</text>", Quantity::Duration.format(v));
     assert!(bars.svg.contains(&label(judged)), "{}", label(judged));
     assert!(!bars.svg.contains(&label(merged)), "{}", label(merged));
     // Spectra and CDFs say they merge the repeats.

@@ -7,7 +7,7 @@
 use crate::fault::outcome::FaultEntry;
 use plotters::style::RGBColor;
 
-use super::draw::{self, Axis, Body, Curve, Panel, VLine};
+use super::draw::{self, Axis, Body, Curve, Panel, Quantity, VLine};
 use super::latency::{finish, latency_axis};
 use super::{Chart, ChartText};
 use crate::record::{HlogData, SeriesPoint};
@@ -107,10 +107,11 @@ pub fn cell_time_series(
     let mark_max = marks.iter().map(|m| m.at_s).fold(0.0, f64::max);
     let x_hi = data_hi.max(mark_max * 1.02).max(1.0);
     let x = Axis::linear("time since the measured phase began (s)", 0.0, x_hi, 1.0);
-    let rate_label = format!("throughput ({unit_op}/s)");
-
     let rates: Vec<f64> = points.iter().map(SeriesPoint::rate).collect();
     let rate_max = rates.iter().copied().fold(0.0, f64::max);
+    // `file throughput (k ops/s)`: the op names what is counted.
+    let rate_unit = Quantity::Rate.unit_for(rate_max);
+    let rate_label = format!("{unit_op} throughput ({})", rate_unit.name);
     let p99s: Vec<Option<f64>> = points.iter().map(|p| p.p99_ns).collect();
     let p99_values: Vec<f64> = p99s.iter().flatten().copied().collect();
 
@@ -121,7 +122,13 @@ pub fn cell_time_series(
     let mid = |k: usize| points[k].start_s + points[k].length_s / 2.0;
     // Room above the data for three rows of event labels.
     let headroom = if marks.is_empty() { 0.05 } else { 0.4 };
-    let y_rate = Axis::linear(&rate_label, 0.0, rate_max.max(1.0) / (1.0 - headroom), 1.0);
+    let y_rate = Axis::linear_in(
+        &rate_label,
+        0.0,
+        rate_max.max(1.0) / (1.0 - headroom),
+        Quantity::Number,
+        rate_unit,
+    );
     let few = n <= 40;
     let rate_line = Curve {
         label: String::new(),
@@ -131,7 +138,7 @@ pub fn cell_time_series(
             .collect()],
         dots: few,
     };
-    let y_lat = latency_axis("p99 latency", &p99_values, 0.05);
+    let y_lat = latency_axis("p99 latency", &p99_values, 0.05, text.latency_unit);
     let p99_line = Curve {
         label: String::new(),
         color: draw::palette(5),
@@ -146,6 +153,7 @@ pub fn cell_time_series(
         legend: false,
         vlines: mark_lines(&marks, true, &x),
         hlines: Vec::new(),
+        bands: Vec::new(),
         note: None,
     };
     let bottom = Panel {
@@ -155,6 +163,7 @@ pub fn cell_time_series(
         legend: false,
         vlines: mark_lines(&marks, false, &x),
         hlines: Vec::new(),
+        bands: Vec::new(),
         note: None,
     };
     finish(text, vec![top, bottom])
@@ -241,6 +250,7 @@ mod tests {
             file_stem: "ts".into(),
             title: "t".into(),
             footer: String::new(),
+            latency_unit: None,
         };
         let chart = cell_time_series(&text, &hlog, "file", 1.48, None, &[]);
         assert!(chart.svg.contains("<svg"));

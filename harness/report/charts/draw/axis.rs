@@ -6,6 +6,8 @@ use std::ops::Range;
 
 use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged};
 
+use super::units::{Quantity, Unit};
+
 /// One axis in plot space.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Axis {
@@ -20,6 +22,8 @@ pub struct Axis {
     /// Data value → plot space: divide by `scale`, then log10 when `log`.
     pub log: bool,
     pub scale: f64,
+    /// What the values are: decides how ticks and value labels read.
+    pub quantity: Quantity,
 }
 
 impl Axis {
@@ -33,6 +37,7 @@ impl Axis {
             minor: Vec::new(),
             log: false,
             scale: 1.0,
+            quantity: Quantity::Number,
         }
     }
 
@@ -62,7 +67,49 @@ impl Axis {
             minor: Vec::new(),
             log: false,
             scale,
+            quantity: Quantity::Number,
         }
+    }
+
+    /// A linear axis of `quantity` over data values `lo..hi` (base units),
+    /// every tick in `unit`: `0`, `250 µs`, `500 µs` …
+    /// Ticks that would need two decimals (`0.25 ms`) go one unit down
+    /// (`250 µs`).
+    pub fn linear_in(label: &str, lo: f64, hi: f64, quantity: Quantity, unit: Unit) -> Axis {
+        let mut axis = Axis::linear(label, lo, hi, unit.per);
+        let step = match axis.ticks.as_slice() {
+            [a, b, ..] => b.0 - a.0,
+            _ => 1.0,
+        };
+        if let Some(finer) = quantity.unit_below(unit) {
+            if decimals_for(step) >= 2 && hi / finer.per < 1e5 {
+                return Axis::linear_in(label, lo, hi, quantity, finer);
+            }
+        }
+        for (v, text) in &mut axis.ticks {
+            *text = if *v == 0.0 {
+                "0".to_string()
+            } else {
+                match quantity {
+                    Quantity::Number => text.clone(),
+                    Quantity::Ratio => format!("{text}×"),
+                    _ => format!("{text} {}", unit.name),
+                }
+            };
+        }
+        axis.quantity = quantity;
+        axis
+    }
+
+    /// A log10 axis of `quantity` over positive data values `lo..hi` (base
+    /// units), each tick in its own unit: `100 ns`, `10 µs`, `1 ms`.
+    pub fn log_in(label: &str, lo: f64, hi: f64, quantity: Quantity) -> Axis {
+        let mut axis = Axis::log(label, lo, hi, 1.0);
+        for (p, text) in &mut axis.ticks {
+            *text = quantity.log_tick(10f64.powf(*p));
+        }
+        axis.quantity = quantity;
+        axis
     }
 
     /// A log10 axis over positive data values `lo..hi` shown divided by
@@ -111,6 +158,16 @@ impl Axis {
             minor,
             log: true,
             scale,
+            quantity: Quantity::Number,
+        }
+    }
+
+    /// A data value as a label on this axis (a bar's value, a threshold):
+    /// in its own unit, `7.98 µs`, or a plain number for a plain axis.
+    pub fn format_value(&self, v: f64) -> String {
+        match self.quantity {
+            Quantity::Number => format_value(v / self.scale),
+            q => q.format(v),
         }
     }
 
@@ -313,6 +370,32 @@ mod tests {
         assert_eq!(format_value(0.0), "0");
         assert_eq!(format_value(0.000000005), "5e-9");
         assert_eq!(format_value(0.000123456), "1.23e-4");
+    }
+
+    #[test]
+    fn ticks_carry_units_and_never_need_two_decimals() {
+        let labels = |a: &Axis| a.ticks.iter().map(|t| t.1.clone()).collect::<Vec<_>>();
+        let ms = Quantity::Duration.unit_for(1.3e6);
+        // 0–1.3 ms would tick at 0.25 ms: one unit down instead.
+        let a = Axis::linear_in("latency", 0.0, 1.3e6, Quantity::Duration, ms);
+        assert_eq!(
+            labels(&a),
+            ["0", "250 µs", "500 µs", "750 µs", "1000 µs", "1250 µs"]
+        );
+        assert_eq!(a.map(5e5), 500.0);
+        let b = Axis::linear_in("latency", 0.0, 2.2e6, Quantity::Duration, ms);
+        assert_eq!(labels(&b)[..3], ["0", "0.5 ms", "1.0 ms"]);
+        let r = Axis::linear_in(
+            "x",
+            0.0,
+            1.3,
+            Quantity::Ratio,
+            Quantity::Ratio.unit_for(1.3),
+        );
+        assert_eq!(labels(&r)[1], "0.25×", "a factor has no smaller unit");
+        let l = Axis::log_in("latency", 150.0, 2e6, Quantity::Duration);
+        assert_eq!(labels(&l), ["1 µs", "10 µs", "100 µs", "1 ms"]);
+        assert_eq!(l.format_value(7_980.0), "7.98 µs");
     }
 
     #[test]
