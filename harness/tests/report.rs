@@ -346,7 +346,9 @@ fn a_run_renders_every_chart_and_a_report_chromium_loads_without_errors() {
     let file = sb.write(
         "charts.yaml",
         concat!(
-            "version: 1\nname: charts\nseed: 3\nduration: 1500ms\nwarmup: 0s\n",
+            "version: 1\nname: charts\nseed: 3\nduration: 1s\nwarmup: 0s\nrepeat: 2\n",
+            "description: does a journal cost the WAL?\n",
+            "compare: {baseline: tmpfs}\n",
             "targets:\n",
             "  - {name: tmpfs, kind: tmpfs, size: 128MiB}\n",
             "  - {name: ext4, kind: ext4, size: 256MiB, options: [noatime]}\n",
@@ -355,7 +357,7 @@ fn a_run_renders_every_chart_and_a_report_chromium_loads_without_errors() {
             "  - {name: wal, kind: fsync_heavy, fsync: always, file_size: 16MiB}\n",
             "  - {name: files, kind: small_files, fsync: on_close, file_size: 4KiB}\n",
             "faults:\n",
-            "  - {kind: crash, target: ext4, workload: wal, at: 500ms..1s}\n",
+            "  - {kind: crash, target: ext4, workload: wal, at: 400ms..800ms}\n",
         ),
     );
     let out = sb.run(&file, "charts", &["--quiet"]);
@@ -367,6 +369,7 @@ fn a_run_renders_every_chart_and_a_report_chromium_loads_without_errors() {
         .filter_map(|(n, _)| n.strip_prefix("charts/")?.strip_suffix(".svg"))
         .collect();
     for family in [
+        "compare-",
         "percentiles-",
         "spectrum-",
         "cdf-",
@@ -379,13 +382,13 @@ fn a_run_renders_every_chart_and_a_report_chromium_loads_without_errors() {
             "no {family} chart in {stems:?}"
         );
     }
-    // Six cells: one time series each.
+    // Twelve cells: one time series each.
     assert_eq!(
         stems
             .iter()
             .filter(|s| s.starts_with("timeseries-"))
             .count(),
-        6
+        12
     );
     for (name, bytes) in &files {
         if name.ends_with(".svg") {
@@ -427,20 +430,31 @@ fn a_run_renders_every_chart_and_a_report_chromium_loads_without_errors() {
         }
     }
 
-    // A real browser: the page loads without console errors and shows
-    // every section and every chart.
+    // A real browser: the page loads without console errors, opens with
+    // the verdict, and shows every section and every chart.
     let shot = sb.dir.path().join("report.png");
     let (dom, console) = chromium(&browser, &dir.join("report.html"), &shot);
     assert!(console.is_empty(), "console: {console:?}");
+    let first_section = dom.find("<section").expect("a section");
+    assert!(
+        dom[first_section..].starts_with("<section id=\"verdict\">"),
+        "the page opens with the verdict"
+    );
+    assert!(dom[first_section..].contains("does a journal cost the WAL?"));
     for id in [
-        "scenario",
-        "environment",
-        "targets",
-        "results",
-        "charts",
-        "gates",
+        "verdict",
+        "workload-0",
+        "workload-1",
+        "storage",
         "faults",
         "notes",
+        "appendix",
+        "charts",
+        "time-series",
+        "results",
+        "targets",
+        "environment",
+        "scenario",
     ] {
         assert!(
             dom.contains(&format!("id=\"{id}\"")),
@@ -449,12 +463,34 @@ fn a_run_renders_every_chart_and_a_report_chromium_loads_without_errors() {
     }
     assert_eq!(dom.matches("<figure").count(), stems.len());
     assert!(dom.contains("ext4[noatime]") || dom.contains("noatime"));
+    // Look at the screenshot: the first screen (the verdict section) holds
+    // the comparison charts' bars — throughput blue, p95 orange — and the
+    // rest of the page is drawn too.
     let png = std::fs::read(&shot).unwrap();
+    let decoder = png::Decoder::new(std::io::Cursor::new(png.as_slice()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
+    let frame = reader.next_frame(&mut pixels).unwrap();
+    let (w, channels) = (frame.width as usize, frame.color_type.samples());
+    let near = |p: &[u8], c: [u8; 3]| (0..3).all(|k| p[k].abs_diff(c[k]) <= 12);
+    let count_in_rows = |rows: std::ops::Range<usize>, c: [u8; 3]| {
+        pixels[rows.start * w * channels..rows.end * w * channels]
+            .chunks(channels)
+            .filter(|p| near(p, c))
+            .count()
+    };
+    let first_screen = 0..(frame.height as usize).min(1400);
     assert!(
-        png.starts_with(b"\x89PNG") && png.len() > 20_000,
-        "{} bytes",
-        png.len()
+        count_in_rows(first_screen.clone(), [0, 114, 178]) > 500
+            && count_in_rows(first_screen, [230, 159, 0]) > 500,
+        "no comparison bars on the first screen of the screenshot"
     );
+    let below = 1400..frame.height as usize;
+    let inked = pixels[below.start * w * channels..below.end * w * channels]
+        .chunks(channels)
+        .filter(|p| p[..3].iter().any(|v| *v < 200))
+        .count();
+    assert!(inked > 10_000, "the page below the verdict is blank");
     // The checker itself sees console errors when there are some.
     let bad = sb.write(
         "bad.html",
