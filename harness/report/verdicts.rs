@@ -157,8 +157,56 @@ pub fn render_terminal(run: &RunResult) -> String {
     out
 }
 
-/// The verdict table the reports open with: one row per workload ×
-/// target × op, each metric's ratio and verdict. None without comparisons.
+/// The verdict word of one op of a pair: the op's p95 when it claims a
+/// difference (what gates judge), else its throughput when that does;
+/// `no difference` only when both say so.
+fn verdict_word(p: &Pair, op: &str) -> &'static str {
+    let (p95, tp) = (p.row(op, Metric::P95), p.row(op, Metric::Throughput));
+    let claim = [p95, tp]
+        .into_iter()
+        .flatten()
+        .find(|r| r.verdict.claims_difference());
+    match claim {
+        Some(r) => r.verdict.as_str(),
+        None if [p95, tp]
+            .into_iter()
+            .flatten()
+            .all(|r| r.verdict == Verdict::NoDifference)
+            && (p95.is_some() || tp.is_some()) =>
+        {
+            Verdict::NoDifference.as_str()
+        }
+        None => Verdict::CannotTell.as_str(),
+    }
+}
+
+/// A metric's cell: the factor with its interval, `no difference` said
+/// as such; `-` when the metric was not compared.
+fn factor_cell(r: Option<&Comparison>) -> String {
+    match r {
+        None => "-".into(),
+        Some(r) if r.verdict == Verdict::NoDifference && r.speedup().is_some() => {
+            format!("{} no difference", r.factor_text())
+        }
+        Some(r) => r.factor_text(),
+    }
+}
+
+/// The ops of a pair, in result order.
+fn ops<'a>(p: &Pair<'a>) -> Vec<&'a str> {
+    let mut ops: Vec<&str> = Vec::new();
+    for r in &p.rows {
+        if !ops.contains(&r.op.as_str()) {
+            ops.push(&r.op);
+        }
+    }
+    ops
+}
+
+/// The verdict table the reports open with, compact enough for a PR
+/// comment: one row per workload × target × op with a verdict word and
+/// each metric's ratio; the warnings are [`warnings`], once, not per row.
+/// None without comparisons.
 pub fn table(run: &RunResult) -> Option<Table> {
     let pairs = pairs(run);
     if pairs.is_empty() {
@@ -166,13 +214,77 @@ pub fn table(run: &RunResult) -> Option<Table> {
     }
     let mut rows = Vec::new();
     for p in &pairs {
-        let mut ops: Vec<&str> = Vec::new();
+        for op in ops(p) {
+            let cell = |m: Metric| factor_cell(p.row(op, m));
+            rows.push(vec![
+                p.workload.to_string(),
+                format!("{} vs {}", p.target, p.baseline),
+                op.to_string(),
+                verdict_word(p, op).to_string(),
+                cell(Metric::Throughput),
+                cell(Metric::P50),
+                cell(Metric::P95),
+                cell(Metric::P99),
+            ]);
+        }
+    }
+    Some(Table {
+        id: "verdicts",
+        title: "Verdict",
+        intro: Some(format!(
+            "Each target against its baseline over the repeats: `×r [lo, hi]` is \
+             target/baseline with its 95 % interval; `faster`/`slower` is a difference beyond \
+             ±{0:.0} % that holds after adjusting for every comparison of the run \
+             (Benjamini–Hochberg); `no difference`: the whole interval lies within ±{0:.0} %.",
+            run.compare.min_effect * 100.0
+        )),
+        columns: vec![
+            "workload",
+            "target vs baseline",
+            "op",
+            "verdict",
+            "throughput",
+            "p50",
+            "p95",
+            "p99",
+        ],
+        rows,
+    })
+}
+
+/// What the verdict table cannot say, once each, as `workload: warning`
+/// (noise, too few repeats), in table order. Warnings about an interval
+/// are left out: the table shows every interval.
+pub fn warnings(run: &RunResult) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for p in pairs(run) {
         for r in &p.rows {
-            if !ops.contains(&r.op.as_str()) {
-                ops.push(&r.op);
+            for w in r
+                .warnings
+                .iter()
+                .filter(|w| !w.starts_with("the interval ["))
+            {
+                let w = format!("{}: {w}", p.workload);
+                if !out.contains(&w) {
+                    out.push(w);
+                }
             }
         }
-        for op in ops {
+    }
+    out
+}
+
+/// The fuller verdict table: [`table`]'s rows with the pair's verdict
+/// sentence on its unit op's row and each row's warnings — for a page
+/// with room for them (report.html). None without comparisons.
+pub fn detailed_table(run: &RunResult) -> Option<Table> {
+    let pairs = pairs(run);
+    if pairs.is_empty() {
+        return None;
+    }
+    let mut rows = Vec::new();
+    for p in &pairs {
+        for op in ops(p) {
             let cell = |m: Metric| p.row(op, m).map_or("-".into(), |r| r.factor_text());
             let mut warnings: Vec<&str> = Vec::new();
             // The columns show every interval: only what they cannot say.

@@ -82,29 +82,78 @@ fn one_repeat_says_what_a_verdict_needs() {
 }
 
 #[test]
-fn the_table_has_a_row_per_op_and_the_line_on_the_unit_op() {
+fn the_table_has_a_row_per_op_with_a_verdict_word() {
     let run = judged(&[("a", 1.0), ("b", 2.0)], 3);
     let t = table(&run).unwrap();
+    assert_eq!(t.title, "Verdict");
+    assert_eq!(
+        t.columns,
+        [
+            "workload",
+            "target vs baseline",
+            "op",
+            "verdict",
+            "throughput",
+            "p50",
+            "p95",
+            "p99"
+        ]
+    );
     assert_eq!(t.rows.len(), 2);
-    assert_eq!(t.rows[0][..3], ["files", "b vs a", "file"]);
-    assert!(t.rows[0][5].ends_with("slower"), "{:?}", t.rows[0]);
-    assert!(t.rows[0][7].contains("b is 2.00×"), "{:?}", t.rows[0]);
-    assert_eq!(t.rows[1][2], "fsync");
-    assert_eq!(t.rows[1][7], "");
+    assert_eq!(t.rows[0][..4], ["files", "b vs a", "file", "slower"]);
+    assert!(t.rows[0][6].ends_with("slower"), "{:?}", t.rows[0]);
+    assert_eq!(t.rows[1][..4], ["files", "b vs a", "fsync", "slower"]);
     assert!(t.intro.unwrap().contains("±5 %"));
-    // Warnings the interval columns already say are left out.
-    let wide = judged(&[("a", 1.0), ("b", 1.0)], 3);
-    let mut wide = wide;
-    wide.cells[1].ops.get_mut("file").unwrap().p95_ns *= 3;
-    crate::analysis::conclude(&mut wide);
-    let t = table(&wide).unwrap();
-    assert!(!t.rows[0][8].contains("the interval ["), "{:?}", t.rows[0]);
-    assert!(t.rows[0][8].contains("noisy"), "{:?}", t.rows[0]);
+    // No sentence in any cell: the rows are short.
+    assert!(
+        t.rows.iter().flatten().all(|c| !c.contains(" than ")),
+        "{:?}",
+        t.rows
+    );
+    // The fuller table keeps the sentence on the unit op's row.
+    let d = detailed_table(&run).unwrap();
+    assert!(d.rows[0][7].contains("b is 2.00×"), "{:?}", d.rows[0]);
+    assert_eq!(d.rows[1][7], "");
     // No comparisons, no table and no lines.
     let mut plain = judged(&[("a", 1.0)], 3);
     plain.comparisons.clear();
     assert!(table(&plain).is_none());
+    assert!(detailed_table(&plain).is_none());
+    assert!(warnings(&plain).is_empty());
     assert_eq!(render_terminal(&plain), "");
+}
+
+#[test]
+fn no_difference_is_said_as_such() {
+    let run = judged(&[("a", 1.0), ("b", 1.0)], 4);
+    let t = table(&run).unwrap();
+    assert_eq!(t.rows[0][3], "no difference", "{:?}", t.rows[0]);
+    assert!(
+        t.rows[0][6].starts_with("×1.00 [") && t.rows[0][6].ends_with("] no difference"),
+        "{:?}",
+        t.rows[0]
+    );
+}
+
+#[test]
+fn warnings_are_listed_once_not_per_row() {
+    let mut wide = judged(&[("a", 1.0), ("b", 1.0)], 3);
+    wide.cells[1].ops.get_mut("file").unwrap().p95_ns *= 3;
+    crate::analysis::conclude(&mut wide);
+    let w = warnings(&wide);
+    // Warnings the interval columns already say are left out.
+    assert!(w.iter().all(|w| !w.contains("the interval [")), "{w:?}");
+    assert!(
+        w.iter().any(|w| w.starts_with("files: b: noisy: file p95")),
+        "{w:?}"
+    );
+    let mut sorted = w.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted.len(), w.len(), "{w:?}");
+    // The fuller table still carries them per row.
+    let d = detailed_table(&wide).unwrap();
+    assert!(d.rows[0][8].contains("noisy"), "{:?}", d.rows[0]);
 }
 
 #[test]
