@@ -230,7 +230,7 @@ pub fn table(run: &RunResult) -> Option<Table> {
     }
     Some(Table {
         id: "verdicts",
-        title: "Verdict",
+        title: "Verdicts",
         intro: Some(format!(
             "Each target against its baseline over the repeats: `×r [lo, hi]` is \
              target/baseline with its 95 % interval; `faster`/`slower` is a difference beyond \
