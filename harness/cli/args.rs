@@ -51,6 +51,8 @@ pub(super) enum Command {
     Report {
         /// The run directory.
         run_dir: PathBuf,
+        #[command(flatten)]
+        link: LinkArgs,
     },
     /// Compare two runs: per cell and op, base vs new p50/p95/p99/throughput,
     /// and whether each change is significant across the repeats.
@@ -81,6 +83,8 @@ pub(super) enum Command {
         /// mount options, workload parameters); each such cell notes it.
         #[arg(long)]
         force: bool,
+        #[command(flatten)]
+        link: LinkArgs,
     },
     /// Remove what killed runs left behind (scratch directories, hostPath subdirectories).
     Cleanup {
@@ -189,6 +193,8 @@ pub(super) struct GateArgs {
     pub(super) run: PathBuf,
     #[command(flatten)]
     pub(super) options: GateOptions,
+    #[command(flatten)]
+    pub(super) link: LinkArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -243,6 +249,41 @@ pub(super) struct RunArgs {
     pub(super) scratch: Option<PathBuf>,
     #[command(flatten)]
     pub(super) gating: GateOptions,
+    #[command(flatten)]
+    pub(super) link: LinkArgs,
+}
+
+/// Where the run directory is published, for summary.md's links.
+#[derive(Debug, Clone, clap::Args)]
+pub(super) struct LinkArgs {
+    /// The URL the run directory is published at (http:// or https://):
+    /// summary.md links its headline charts and report.html under it.
+    /// Without it (and without $WPBENCH_LINK_BASE) summary.md links nothing.
+    #[arg(long, value_name = "URL", value_parser = parse_link_base_arg)]
+    pub(super) link_base: Option<String>,
+}
+
+impl LinkArgs {
+    /// The render options: `--link-base`, else `$WPBENCH_LINK_BASE` when
+    /// set and not empty (a bad one is a usage error, exit 2).
+    pub(super) fn render_options(&self) -> crate::error::Result<crate::report::RenderOptions> {
+        let link_base = match &self.link_base {
+            Some(url) => Some(url.clone()),
+            None => match std::env::var("WPBENCH_LINK_BASE") {
+                Ok(v) if !v.is_empty() => {
+                    Some(crate::report::summary::parse_link_base(&v).map_err(|e| {
+                        crate::error::Error::Usage(format!("$WPBENCH_LINK_BASE: {e}"))
+                    })?)
+                }
+                _ => None,
+            },
+        };
+        Ok(crate::report::RenderOptions { link_base })
+    }
+}
+
+fn parse_link_base_arg(s: &str) -> std::result::Result<String, String> {
+    crate::report::summary::parse_link_base(s)
 }
 
 fn parse_min_effect(s: &str) -> std::result::Result<f64, String> {

@@ -44,7 +44,8 @@ pub(super) fn gate(args: &GateArgs) -> Result<ExitCode> {
                 .into(),
         ));
     }
-    judge(&run_dir, &run, &gates, baseline.as_ref(), false)
+    let render = args.link.render_options()?;
+    judge(&run_dir, &run, &gates, baseline.as_ref(), false, &render)
 }
 
 /// The names a gate file is checked against: a run's cells.

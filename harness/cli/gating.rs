@@ -58,6 +58,7 @@ pub(super) fn judge(
     gates: &[scenario::GateSpec],
     baseline: Option<&crate::analysis::gate::baseline::Baseline>,
     verdict_to_stderr: bool,
+    render: &crate::report::RenderOptions,
 ) -> Result<ExitCode> {
     use crate::analysis::gate;
     let report = gate::evaluate(run, gates, baseline).map_err(|e| Error::Usage(e.0))?;
@@ -73,9 +74,10 @@ pub(super) fn judge(
         crate::report::gate::junit::render(&report).as_bytes(),
     )?;
     write("bmf.json", &crate::report::gate::bmf::render(run))?;
-    // report.html shows the verdicts: render it again now that they exist.
+    // report.html and summary.md show the verdicts: render them again now
+    // that they exist.
     crate::rundir::RunDir::open(run_dir)
-        .and_then(|d| d.write_reports(run))
+        .and_then(|d| d.write_reports(run, render))
         .map_err(|e| Error::run_io(format!("writing the reports to {}", run_dir.display()), e))?;
     if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
         let appended = std::fs::OpenOptions::new()

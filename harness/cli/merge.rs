@@ -6,9 +6,14 @@ use std::process::ExitCode;
 
 use crate::error::Result;
 
-pub(super) fn merge(runs: &[PathBuf], out: &Path, force: bool) -> Result<ExitCode> {
+pub(super) fn merge(
+    runs: &[PathBuf],
+    out: &Path,
+    force: bool,
+    render: &crate::report::RenderOptions,
+) -> Result<ExitCode> {
     let (merged, warnings) =
-        crate::rundir::merge::merge_dirs(runs, out, force, std::env::args().collect())?;
+        crate::rundir::merge::merge_dirs(runs, out, force, std::env::args().collect(), render)?;
     for w in &warnings {
         eprintln!("wpbench: {w}");
     }

@@ -27,7 +27,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Validate { files, format } => validate::validate(&files, format),
         Command::Run(args) => run::run(args),
-        Command::Report { run_dir } => report::report(&run_dir),
+        Command::Report { run_dir, link } => report::report(&run_dir, &link.render_options()?),
         Command::Gate(args) => gate::gate(&args),
         Command::Baseline(BaselineCommand::Save { run, name, dir }) => {
             baseline::save(&run, &name, &dir)
@@ -38,7 +38,12 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
             format,
             min_effect,
         } => compare::compare(&base, &new, format, min_effect),
-        Command::Merge { runs, out, force } => merge::merge(&runs, &out, force),
+        Command::Merge {
+            runs,
+            out,
+            force,
+            link,
+        } => merge::merge(&runs, &out, force, &link.render_options()?),
         Command::Cleanup { scratch } => cleanup::cleanup(scratch),
         Command::K8s(K8sCommand::Render(args)) => k8s::render(&args),
         Command::Guard { scratch, run } => guard::guard(&scratch, &run),

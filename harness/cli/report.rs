@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use super::gating::read_run;
 use crate::error::{Error, Result};
 
-pub(super) fn report(dir: &Path) -> Result<ExitCode> {
+pub(super) fn report(dir: &Path, opts: &crate::report::RenderOptions) -> Result<ExitCode> {
     let run = read_run(dir)?;
     let run_dir = crate::rundir::RunDir::open(dir).map_err(|e| {
         Error::Usage(format!(
@@ -15,7 +15,7 @@ pub(super) fn report(dir: &Path) -> Result<ExitCode> {
         ))
     })?;
     let (written, unreadable) = run_dir
-        .write_reports(&run)
+        .write_reports(&run, opts)
         .map_err(|e| Error::run_io(format!("writing the reports to {}", dir.display()), e))?;
     for u in &unreadable {
         eprintln!("wpbench: no time-series chart for {u}");

@@ -87,6 +87,7 @@ pub(super) fn run(args: RunArgs) -> Result<ExitCode> {
     }
     // Gate files and the baseline are checked before anything runs.
     let (mut gates, baseline) = load_gating(&args.gating, &scenario::GateNames::of(&scenario))?;
+    let render = args.link.render_options()?;
     gates.splice(0..0, scenario.gates.iter().cloned());
     let privileged = namespace::is_privileged();
     let run_id = new_run_id();
@@ -120,6 +121,7 @@ pub(super) fn run(args: RunArgs) -> Result<ExitCode> {
         keep: args.keep,
         privileged,
         command: std::env::args().collect(),
+        render: render.clone(),
     };
     let console = Console::new(&args, &scenario, &plan);
     let result = runner::run(&scenario, &plan, &opts, &cancel, &console);
@@ -154,6 +156,7 @@ pub(super) fn run(args: RunArgs) -> Result<ExitCode> {
         &gates,
         baseline.as_ref(),
         args.format == Format::Json,
+        &render,
     )
 }
 

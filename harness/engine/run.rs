@@ -37,6 +37,8 @@ pub struct RunOptions<'a> {
     pub keep: bool,
     pub privileged: bool,
     pub command: Vec<String>,
+    /// How the reports at the end are rendered (summary.md's link base).
+    pub render: crate::report::RenderOptions,
 }
 
 /// What the run tells the user about, besides per-tick progress.
@@ -221,12 +223,15 @@ fn finish(
     // Verdicts and noise over every cell measured, an interrupted run's too.
     crate::analysis::conclude(&mut result);
     let written = write(&result).and_then(|()| {
-        let (_, unreadable) = ctx.run_dir.write_reports(&result).map_err(|e| {
-            output_error(
-                format!("writing the reports to {}", ctx.run_dir.path().display()),
-                e,
-            )
-        })?;
+        let (_, unreadable) = ctx
+            .run_dir
+            .write_reports(&result, &ctx.opts.render)
+            .map_err(|e| {
+                output_error(
+                    format!("writing the reports to {}", ctx.run_dir.path().display()),
+                    e,
+                )
+            })?;
         for u in unreadable {
             ctx.obs.message(&format!("no time-series chart for {u}"));
         }

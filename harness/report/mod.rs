@@ -21,31 +21,45 @@ pub mod tables;
 pub mod terminal;
 pub mod verdicts;
 
+/// How the reports are rendered, besides the run itself.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RenderOptions {
+    /// Where the run directory is published (`https://…`, no trailing
+    /// `/`): summary.md links its charts and report.html under it. None:
+    /// summary.md links nothing (relative links do not resolve in a PR
+    /// comment or a step summary).
+    pub link_base: Option<String>,
+}
+
 /// Every report file of a finished run, as (path relative to the run
 /// directory, bytes): each chart as `charts/<stem>.svg` and `.png`,
-/// summary.md linking them, and the self-contained report.html (with the
-/// gate verdicts, when the run was gated). Pure: `hlogs` are the cells'
-/// parsed interval logs, keyed by their `hlog` path.
+/// summary.md (linking the headline charts when `opts` has a link base),
+/// and the self-contained report.html (with the gate verdicts, when the
+/// run was gated). Pure: `hlogs` are the cells' parsed interval logs,
+/// keyed by their `hlog` path.
 pub fn render_files(
     run: &crate::result::RunResult,
     hlogs: &BTreeMap<String, crate::record::HlogData>,
     gates: Option<&crate::analysis::gate::GateReport>,
+    opts: &RenderOptions,
 ) -> Vec<(String, Vec<u8>)> {
-    let opts = charts::ChartOptions {
+    let chart_opts = charts::ChartOptions {
         unit_op_threshold_ns: gates.map(|g| g.unit_op_thresholds()).unwrap_or_default(),
     };
-    let charts = charts::render_all_with(run, hlogs, &opts);
+    let charts = charts::render_all_with(run, hlogs, &chart_opts);
     let links: Vec<summary::ChartLink> = charts
         .iter()
         .map(|c| summary::ChartLink {
             file_stem: c.file_stem.clone(),
             title: c.title.clone(),
+            headline: c.file_stem.starts_with("compare-")
+                || c.file_stem.starts_with("percentiles-"),
         })
         .collect();
     let mut files = Vec::with_capacity(2 * charts.len() + 2);
     files.push((
         "summary.md".to_string(),
-        summary::render_with_charts(run, &links).into_bytes(),
+        summary::render_full(run, &links, gates, opts).into_bytes(),
     ));
     files.push((
         "report.html".to_string(),

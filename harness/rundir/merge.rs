@@ -24,13 +24,14 @@ fn run_dir_of(path: &Path) -> PathBuf {
 
 /// Reads the runs at `paths`, merges them (see [`merge`]) and writes the
 /// merged run directory `out`: result.json, the copied interval logs,
-/// summary.md, charts and report.html. Returns the run and warnings
+/// summary.md (rendered as `render` says), charts and report.html. Returns the run and warnings
 /// (interval logs that could not be copied).
 pub fn merge_dirs(
     paths: &[PathBuf],
     out: &Path,
     force: bool,
     command: Vec<String>,
+    render: &crate::report::RenderOptions,
 ) -> Result<(RunResult, Vec<String>)> {
     let mut runs = Vec::with_capacity(paths.len());
     let mut hints = Vec::with_capacity(paths.len());
@@ -106,7 +107,7 @@ pub fn merge_dirs(
         .write(&run)
         .map_err(|e| Error::run_io(format!("writing {}", out.display()), e))?;
     let (_, unreadable) = run_dir
-        .write_reports(&run)
+        .write_reports(&run, render)
         .map_err(|e| Error::run_io(format!("writing the reports to {}", out.display()), e))?;
     warnings.extend(
         unreadable

@@ -125,11 +125,16 @@ impl RunDir {
         })
     }
 
-    /// Renders and writes every report file (charts, summary.md with links
-    /// to them, report.html) from `run` and the interval logs on disk.
-    /// Returns the files written, and the interval logs that could not be
-    /// read (their cells get no time-series chart).
-    pub fn write_reports(&self, run: &RunResult) -> io::Result<(Vec<PathBuf>, Vec<String>)> {
+    /// Renders and writes every report file (charts, summary.md, report.html)
+    /// from `run` and the interval logs on disk, as `opts` says (summary.md
+    /// links the charts only under a link base). Returns the files written,
+    /// and the interval logs that could not be read (their cells get no
+    /// time-series chart).
+    pub fn write_reports(
+        &self,
+        run: &RunResult,
+        opts: &report::RenderOptions,
+    ) -> io::Result<(Vec<PathBuf>, Vec<String>)> {
         let mut hlogs = std::collections::BTreeMap::new();
         let mut unreadable = Vec::new();
         // A merged run's cells also name each source's own interval log.
@@ -156,11 +161,12 @@ impl RunDir {
         }
         fs::create_dir_all(&charts_dir)?;
         let mut written = Vec::new();
-        // A gated run's verdicts (gate.json) go into report.html too.
+        // A gated run's verdicts (gate.json) go into report.html and
+        // summary.md too.
         let gates: Option<crate::analysis::gate::GateReport> = fs::read(self.path.join(GATE_FILE))
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok());
-        for (rel, bytes) in report::render_files(run, &hlogs, gates.as_ref()) {
+        for (rel, bytes) in report::render_files(run, &hlogs, gates.as_ref(), opts) {
             let path = self.path.join(&rel);
             write_atomic(&path, &bytes)?;
             written.push(path);

@@ -3,6 +3,9 @@
 
 use crate::support::*;
 
+/// Where the report tests say a run directory is published.
+const LINK_BASE: &str = "https://ci.example.test/artifacts/charts-run";
+
 /// Runs `wpbench compare BASE NEW --format FORMAT` and returns its stdout.
 fn compare(base: &std::path::Path, new: &std::path::Path, format: &str) -> String {
     compare_with(base, new, &["--format", format])
@@ -73,8 +76,9 @@ fn a_a_in_one_run_finds_no_difference() {
         }
         // summary.md opens with the verdict table.
         let md = std::fs::read_to_string(sb.out(&format!("aa{seed}")).join("summary.md")).unwrap();
-        assert!(
-            md.find("## Verdicts").unwrap() < md.find("## Environment").unwrap(),
+        assert_eq!(
+            md.lines().find(|l| l.starts_with("## ")),
+            Some("## Verdict"),
             "{md}"
         );
     }
@@ -360,7 +364,7 @@ fn a_run_renders_every_chart_and_a_report_chromium_loads_without_errors() {
             "  - {kind: crash, target: ext4, workload: wal, at: 400ms..800ms}\n",
         ),
     );
-    let out = sb.run(&file, "charts", &["--quiet"]);
+    let out = sb.run(&file, "charts", &["--quiet", "--link-base", LINK_BASE]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let dir = sb.out("charts");
     let files = report_files(&dir);
@@ -414,13 +418,27 @@ fn a_run_renders_every_chart_and_a_report_chromium_loads_without_errors() {
             "{stem}: no PNG"
         );
     }
+    // summary.md links the headline charts under the link base, and only
+    // those: the rest are in report.html.
     let summary = String::from_utf8(files[1].1.clone()).unwrap();
     assert!(summary.contains("## Charts"), "{summary}");
-    assert!(summary.contains(&format!("(charts/{}.svg)", stems[0])));
+    for stem in stems.iter().filter(|s| s.starts_with("percentiles-")) {
+        assert!(
+            summary.contains(&format!("({LINK_BASE}/charts/{stem}.svg)")),
+            "{stem}: {summary}"
+        );
+    }
+    assert!(!summary.contains("timeseries-"), "{summary}");
+    assert!(summary.contains(&format!("({LINK_BASE}/report.html)")));
 
     // Charts are a pure function of the results: re-rendering changes nothing.
     for _ in 0..2 {
-        let again = wpbench().arg("report").arg(&dir).output().unwrap();
+        let again = wpbench()
+            .arg("report")
+            .arg(&dir)
+            .args(["--link-base", LINK_BASE])
+            .output()
+            .unwrap();
         assert_eq!(again.status.code(), Some(0), "{}", text(&again));
         let rerendered = report_files(&dir);
         assert_eq!(rerendered.len(), files.len());

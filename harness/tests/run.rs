@@ -466,3 +466,81 @@ fn an_open_loop_that_cannot_keep_its_rate_says_so() {
         "{notes}"
     );
 }
+
+#[test]
+fn a_bad_link_base_is_a_usage_error_before_anything_runs() {
+    let sb = Sandbox::new();
+    let file = scenario(
+        &sb,
+        "linked",
+        "duration: 100ms\nwarmup: 0s\n\
+         targets:\n  - {name: h, kind: hostpath, path: HOSTPATH}\n\
+         workloads:\n  - {name: w, kind: small_files}\n",
+    );
+    // The flag, on every command that renders summary.md.
+    for (bad, why) in [
+        (
+            "ftp://ci.example.test/run",
+            "is not an http:// or https:// URL",
+        ),
+        ("ci.example.test/run", "is not an http:// or https:// URL"),
+        ("https://ci.example.test/a run", "holds whitespace"),
+    ] {
+        let out = sb.run(&file, "flag", &["--link-base", bad]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+        assert!(
+            err.contains("--link-base") && err.contains(&format!("`{bad}` {why}")),
+            "{}",
+            text(&out)
+        );
+        assert!(!sb.out("flag").exists(), "nothing is written");
+    }
+    for args in [
+        vec!["report", "some-run"],
+        vec!["merge", "a", "b", "--out", "merged"],
+        vec!["gate", "some-run"],
+    ] {
+        let out = wpbench()
+            .args(&args)
+            .args(["--link-base", "file:///srv/runs"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("is not an http:// or https:// URL"),
+            "{args:?}: {}",
+            text(&out)
+        );
+    }
+    // $WPBENCH_LINK_BASE is checked the same way, and named.
+    let out = sb
+        .run_command(&file, "env", &[])
+        .env("WPBENCH_LINK_BASE", "/srv/runs")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("$WPBENCH_LINK_BASE: `/srv/runs` is not an http:// or https:// URL"),
+        "{}",
+        text(&out)
+    );
+    assert!(!sb.out("env").exists(), "nothing is written");
+    // The flag wins over the variable: only the missing run is wrong.
+    let out = wpbench()
+        .args([
+            "report",
+            "/nonexistent-run",
+            "--link-base",
+            "https://ci.example.test/r",
+        ])
+        .env("WPBENCH_LINK_BASE", "/srv/runs")
+        .output()
+        .unwrap();
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("WPBENCH_LINK_BASE"),
+        "{}",
+        text(&out)
+    );
+}

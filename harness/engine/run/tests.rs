@@ -16,6 +16,9 @@ use crate::scenario::TargetSpec;
 use crate::target::tempdir::{PlainDir, NOTE};
 use crate::target::ProvisionCtx;
 
+/// Where the engine tests say the run directory is published.
+const LINK_BASE: &str = "https://ci.example.test/runs/unit-run";
+
 /// One target, a small-files and a WAL workload, each cell op-bound.
 const SCENARIO: &str = "\
 version: 1
@@ -72,6 +75,9 @@ impl Place {
             keep: false,
             privileged: false,
             command: vec!["wpbench".into(), "run".into(), "unit.yaml".into()],
+            render: report::RenderOptions {
+                link_base: Some(LINK_BASE.into()),
+            },
         }
     }
 
@@ -253,7 +259,7 @@ fn a_run_writes_its_results_and_reports_without_root() {
     }
     // The reports on disk are what the report room renders from the
     // result read back: `wpbench report` would write the same bytes.
-    let files = report::render_files(&back, &hlogs, None);
+    let files = report::render_files(&back, &hlogs, None, &place.options(&PlainDir).render);
     for name in ["summary.md", "report.html"] {
         assert!(files.iter().any(|(n, _)| n == name), "{name} not rendered");
     }
@@ -262,24 +268,29 @@ fn a_run_writes_its_results_and_reports_without_root() {
         let on_disk = std::fs::read(place.out.join(name)).unwrap();
         assert!(on_disk == *bytes, "{name} differs from its rendering");
     }
-    // summary.md has each cell's unit-op row and time-series chart.
+    // summary.md has a row per workload for the target's unit op, the
+    // median of both repeats, and links its headline charts under the
+    // link base; every cell's time-series chart is on disk.
     let summary = std::fs::read_to_string(place.out.join("summary.md")).unwrap();
     for cell in &back.cells {
-        let row = format!(
-            "| {} | {} | {} | {} | 100 |",
-            cell.target.name,
-            cell.workload.name,
-            cell.repeat,
-            unit_op(cell)
-        );
+        let section = format!("\n## {}\n", cell.workload.name);
+        assert!(summary.contains(&section), "no `{section}` in\n{summary}");
+        let row = format!("| {} | {} | ", cell.target.name, unit_op(cell));
         assert!(summary.contains(&row), "no `{row}` in\n{summary}");
         let chart = format!(
             "charts/timeseries-{:03}-{}-{}-r{}.svg",
             cell.index, cell.target.name, cell.workload.name, cell.repeat
         );
-        assert!(summary.contains(&chart), "no {chart} in\n{summary}");
         assert!(place.out.join(&chart).is_file(), "{chart}");
+        let headline = format!(
+            "({LINK_BASE}/charts/percentiles-{}-{}.svg)",
+            cell.workload.name,
+            unit_op(cell)
+        );
+        assert!(summary.contains(&headline), "no {headline} in\n{summary}");
     }
+    assert!(summary.contains(&format!("({LINK_BASE}/report.html)")));
+    assert!(!summary.contains("](charts/"), "{summary}");
     assert!(summary.contains(NOTE), "{summary}");
     place.assert_scratch_removed();
 }

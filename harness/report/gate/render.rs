@@ -17,9 +17,13 @@ fn cell_name(c: &crate::analysis::gate::Check) -> String {
 }
 
 fn headline(r: &GateReport) -> String {
+    format!("gates: {} — {}", r.status.as_str(), counts(r))
+}
+
+/// `3 passed, 0 warned, 1 failed, 0 skipped`.
+pub fn counts(r: &GateReport) -> String {
     format!(
-        "gates: {} — {} passed, {} warned, {} failed, {} skipped",
-        r.status.as_str(),
+        "{} passed, {} warned, {} failed, {} skipped",
         r.count(Status::Pass),
         r.count(Status::Warn),
         r.count(Status::Fail),
