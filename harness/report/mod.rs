@@ -47,13 +47,14 @@ pub fn render_files(
         unit_op_threshold_ns: gates.map(|g| g.unit_op_thresholds()).unwrap_or_default(),
     };
     let charts = charts::render_all_with(run, hlogs, &chart_opts);
+    let headlines = charts::headlines(&charts);
     let links: Vec<summary::ChartLink> = charts
         .iter()
-        .map(|c| summary::ChartLink {
+        .enumerate()
+        .map(|(i, c)| summary::ChartLink {
             file_stem: c.file_stem.clone(),
             title: c.title.clone(),
-            headline: c.file_stem.starts_with("compare-")
-                || c.file_stem.starts_with("percentiles-"),
+            headline: headlines.contains(&i),
         })
         .collect();
     let mut files = Vec::with_capacity(2 * charts.len() + 2);

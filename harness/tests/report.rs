@@ -422,13 +422,14 @@ fn a_run_renders_every_chart_and_a_report_chromium_loads_without_errors() {
     // those: the rest are in report.html.
     let summary = String::from_utf8(files[1].1.clone()).unwrap();
     assert!(summary.contains("## Charts"), "{summary}");
-    for stem in stems.iter().filter(|s| s.starts_with("percentiles-")) {
+    for stem in stems.iter().filter(|s| s.starts_with("compare-")) {
         assert!(
             summary.contains(&format!("({LINK_BASE}/charts/{stem}.svg)")),
             "{stem}: {summary}"
         );
     }
     assert!(!summary.contains("timeseries-"), "{summary}");
+    assert!(!summary.contains("cdf-"), "{summary}");
     assert!(summary.contains(&format!("({LINK_BASE}/report.html)")));
 
     // Charts are a pure function of the results: re-rendering changes nothing.

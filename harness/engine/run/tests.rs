@@ -269,8 +269,9 @@ fn a_run_writes_its_results_and_reports_without_root() {
         assert!(on_disk == *bytes, "{name} differs from its rendering");
     }
     // summary.md has a row per workload for the target's unit op, the
-    // median of both repeats, and links its headline charts under the
-    // link base; every cell's time-series chart is on disk.
+    // median of both repeats, and links its headline charts (one target:
+    // no comparison, so the unit op's spectrum) under the link base; every
+    // cell's time-series chart is on disk.
     let summary = std::fs::read_to_string(place.out.join("summary.md")).unwrap();
     for cell in &back.cells {
         let section = format!("\n## {}\n", cell.workload.name);
@@ -283,7 +284,7 @@ fn a_run_writes_its_results_and_reports_without_root() {
         );
         assert!(place.out.join(&chart).is_file(), "{chart}");
         let headline = format!(
-            "({LINK_BASE}/charts/percentiles-{}-{}.svg)",
+            "({LINK_BASE}/charts/spectrum-{}-{}.svg)",
             cell.workload.name,
             unit_op(cell)
         );
