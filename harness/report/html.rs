@@ -140,12 +140,25 @@ fn verdict_section(
         Some(t) => {
             table(out, &t);
             let warnings = super::verdicts::warnings(run);
+            // A few are read; many would push the charts off the first
+            // screen: folded, with their count.
+            let folded = warnings.len() > 4;
+            if folded {
+                let _ = writeln!(
+                    out,
+                    "<details class=\"warnings\"><summary>{} (noise, too few repeats)</summary>",
+                    crate::scenario::units::plural(warnings.len() as u64, "warning", "warnings")
+                );
+            }
             if !warnings.is_empty() {
                 out.push_str("<ul class=\"warnings\">\n");
                 for w in warnings {
                     let _ = writeln!(out, "<li>{}</li>", inline_code(&w));
                 }
                 out.push_str("</ul>\n");
+            }
+            if folded {
+                out.push_str("</details>\n");
             }
         }
         None => {

@@ -646,8 +646,8 @@ fn regressions(
             row.workload,
             row.op,
             row.metric.name(),
-            format_metric(row.metric, row.baseline_value),
-            format_metric(row.metric, row.target_value),
+            row.metric.format(row.baseline_value),
+            row.metric.format(row.target_value),
             row.factor_text(),
             row.n_baseline,
             row.n_target,
@@ -706,13 +706,6 @@ fn regressions(
         });
     }
     checks
-}
-
-fn format_metric(m: Metric, v: f64) -> String {
-    match m {
-        Metric::Throughput => format!("{}/s", crate::scenario::units::format_rate(v)),
-        _ => format_nanos(v.round().max(0.0) as u64),
-    }
 }
 
 #[cfg(test)]
