@@ -537,32 +537,36 @@ fn time_series_charts(
         if c.sources.len() > 1 {
             for src in &c.sources {
                 if let Some(hlog) = hlogs.get(&src.hlog) {
-                    out.push(time_series(
-                        stems,
-                        base_footer,
-                        c,
-                        (hlog, &src.hlog),
-                        Some(&src.node),
-                        (src.duration_s, src.interval_s),
-                        &src.faults,
-                        shared,
-                    ));
+                    let source = Source {
+                        hlog: (hlog, &src.hlog),
+                        node: Some(&src.node),
+                        timing: (src.duration_s, src.interval_s),
+                        faults: &src.faults,
+                    };
+                    out.push(time_series(stems, base_footer, c, source, shared));
                 }
             }
         } else if let Some(hlog) = hlogs.get(&c.hlog) {
-            out.push(time_series(
-                stems,
-                base_footer,
-                c,
-                (hlog, &c.hlog),
-                None,
-                (c.duration_s, c.interval_s),
-                &c.faults,
-                shared,
-            ));
+            let source = Source {
+                hlog: (hlog, &c.hlog),
+                node: None,
+                timing: (c.duration_s, c.interval_s),
+                faults: &c.faults,
+            };
+            out.push(time_series(stems, base_footer, c, source, shared));
         }
     }
     out
+}
+
+/// What one time series is drawn from: a cell's interval log (and its
+/// path), or one source node's in a merged cell, with its timing and faults.
+struct Source<'a> {
+    hlog: (&'a HlogData, &'a str),
+    node: Option<&'a str>,
+    /// The measured phase's length and the nominal interval, in seconds.
+    timing: (f64, Option<f64>),
+    faults: &'a [FaultEntry],
 }
 
 /// The time-series chart of one cell — or of one source node of a merged
@@ -571,12 +575,15 @@ fn time_series(
     stems: &mut Stems,
     base_footer: &str,
     c: &CellResult,
-    (hlog, hlog_path): (&HlogData, &str),
-    node: Option<&str>,
-    (duration_s, interval_s): (f64, Option<f64>),
-    faults: &[FaultEntry],
+    source: Source,
     shared: Option<Unit>,
 ) -> Chart {
+    let Source {
+        hlog: (hlog, hlog_path),
+        node,
+        timing: (duration_s, interval_s),
+        faults,
+    } = source;
     let unit = unit_op_of(c, hlog);
     let repeat = format!("r{}", c.repeat);
     let index = format!("{:03}", c.index);
