@@ -228,7 +228,8 @@ fn place(c: &Chart, index: usize, headlines: &[usize]) -> Place {
             .and_then(Op::from_name)
             .is_some_and(|o| tables::SYNC_OPS.contains(&o));
     match c.kind {
-        ChartKind::Comparison | ChartKind::PercentileBars => Place::Workload,
+        // A merged run's spectrum per node: where an outlier node shows.
+        ChartKind::Comparison | ChartKind::PercentileBars | ChartKind::PerNode => Place::Workload,
         ChartKind::Spectrum if c.shows_unit_op() || sync_op => Place::Workload,
         ChartKind::Device | ChartKind::Durability => Place::Storage,
         _ => Place::Appendix,

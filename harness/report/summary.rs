@@ -76,6 +76,8 @@ pub fn render_full(
     opts: &RenderOptions,
 ) -> String {
     let mut out = String::new();
+    // The verdict is the first heading: a PR comment opens with the answer.
+    out.push_str("## Verdict\n\n");
     header(&mut out, run);
     verdict(&mut out, run);
     if let Some(g) = gates {
@@ -140,17 +142,19 @@ fn repeats(run: &RunResult) -> u32 {
     run.cells.iter().map(|c| c.repeat + 1).max().unwrap_or(0)
 }
 
-/// The title, the description in one line, and one status line.
+/// What was asked — the scenario's name and its description, in one line —
+/// and one status line.
 fn header(out: &mut String, run: &RunResult) {
     let s = &run.scenario;
-    let _ = writeln!(out, "# wpbench: {}\n", escape(&s.name));
     let description = s
         .description
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ");
-    if !description.is_empty() {
-        let _ = writeln!(out, "{description}\n");
+    if description.is_empty() {
+        let _ = writeln!(out, "**wpbench: {}**\n", escape(&s.name));
+    } else {
+        let _ = writeln!(out, "**wpbench: {}**: {description}\n", escape(&s.name));
     }
     let _ = writeln!(
         out,
@@ -166,10 +170,9 @@ fn header(out: &mut String, run: &RunResult) {
     }
 }
 
-/// `## Verdict`, always the first section: the verdict table and, once
+/// Under `## Verdict`, the first heading: the verdict table and, once
 /// each under it, what it cannot say.
 fn verdict(out: &mut String, run: &RunResult) {
-    out.push_str("## Verdict\n\n");
     let Some(t) = super::verdicts::table(run) else {
         out.push_str(
             "No targets were compared: give `compare: {baseline: TARGET}`, or `vary:` a \
@@ -364,7 +367,8 @@ mod tests {
     use crate::report::fixtures::{cell, loop_device, op, run, wal_run, with_errors};
     use crate::result::{CompareInfo, DeviceStats};
 
-    /// The lines of the section under `## title`, up to the next heading.
+    /// The lines of the section under `## title`, up to the next heading
+    /// (under `## Verdict`, after what was asked and the status line).
     fn section<'a>(md: &'a str, title: &str) -> Vec<&'a str> {
         let start = md.find(&format!("## {title}\n")).expect(title);
         md[start..]
@@ -372,6 +376,7 @@ mod tests {
             .skip(1)
             .take_while(|l| !l.starts_with("## ") && *l != "---")
             .filter(|l| !l.is_empty())
+            .filter(|l| !l.starts_with("**wpbench: ") && !l.starts_with("Run `"))
             .collect()
     }
 
@@ -501,22 +506,24 @@ mod tests {
     }
 
     #[test]
-    fn the_title_a_status_line_then_the_verdict_first() {
+    fn the_verdict_first_then_what_was_asked_and_a_status_line() {
         let md = render_full(
             &realistic(&[("tmpfs", 1.0), ("hostpath", 3.0)], 3),
             &charts(),
             None,
             &RenderOptions::default(),
         );
-        let before: Vec<&str> = md[..md.find("\n## ").unwrap()]
+        // The first line of all is the verdict's heading: no other heading
+        // before it, not even a title.
+        assert!(md.starts_with("## Verdict\n\n"), "{md}");
+        let before_table: Vec<&str> = md["## Verdict\n".len()..md.find("\nEach target").unwrap()]
             .lines()
             .filter(|l| !l.is_empty())
             .collect();
         assert_eq!(
-            before,
+            before_table,
             [
-                "# wpbench: quickstart",
-                "small files, a WAL and task logs on every target",
+                "**wpbench: quickstart**: small files, a WAL and task logs on every target",
                 "Run `20250101T000000Z-ab12` · completed (18 of 18 cells) · 3 repeats · seed 42 \
                  · `scenarios/quickstart.yaml`",
             ]
