@@ -89,6 +89,24 @@ pub(super) fn run(args: RunArgs) -> Result<ExitCode> {
     let (mut gates, baseline) = load_gating(&args.gating, &scenario::GateNames::of(&scenario))?;
     let render = args.link.render_options()?;
     gates.splice(0..0, scenario.gates.iter().cloned());
+    // A gate `--only` leaves no cell to judge is refused now, as the gate
+    // room would after the run, before anything is provisioned or written.
+    crate::analysis::gate::unmatched_in_plan(&scenario, &plan, &gates).map_err(|e| {
+        let gates = if e.0.lines().count() == 1 {
+            "this gate"
+        } else {
+            "these gates"
+        };
+        Error::Usage(match args.only.as_slice() {
+            [] => e.0,
+            only => format!(
+                "{}\n--only {} leaves {gates} nothing to judge: widen --only, or gate with a \
+                 file whose selectors match the cells it keeps",
+                e.0,
+                only.join(" --only ")
+            ),
+        })
+    })?;
     let privileged = namespace::is_privileged();
     let run_id = new_run_id();
     // A scratch root another user could write is refused before anything

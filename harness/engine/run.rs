@@ -219,6 +219,10 @@ fn finish(
         Ok(()) => RunStatus::Completed,
         Err(_) => RunStatus::Failed,
     };
+    // A failed run says why in result.json too.
+    if let (Err(e), false) = (&outcome, interrupted) {
+        result.error = e.to_string();
+    }
     let problems = scratch.remove_all();
     // Verdicts and noise over every cell measured, an interrupted run's too.
     crate::analysis::conclude(&mut result);
@@ -239,13 +243,24 @@ fn finish(
     });
     if let Err(e) = &written {
         // The measurements are in, but the run's outputs are not whole:
-        // result.json must not say `completed` (if it can still be written).
+        // result.json must not say `completed`. The room kept since the
+        // run directory was made is freed to say `failed`, and why.
         if result.status == RunStatus::Completed {
             result.status = RunStatus::Failed;
         }
-        result.error = e.to_string();
-        let _ = write(&result);
+        result.error = match &outcome {
+            Err(run) if !interrupted => format!("{run}; then {e}"),
+            _ => e.to_string(),
+        };
+        ctx.run_dir.release_reserve();
+        if let Err(again) = write(&result) {
+            ctx.obs.message(&format!(
+                "result.json could not be corrected to `{}`: {again}",
+                result.status.as_str()
+            ));
+        }
     }
+    ctx.run_dir.release_reserve();
     if !interrupted {
         outcome?;
     }

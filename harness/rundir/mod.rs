@@ -22,7 +22,18 @@ pub const GATE_FILE: &str = "gate.json";
 
 pub struct RunDir {
     path: PathBuf,
+    /// The room kept for the run's last word (see [`RESERVE_FILE`]), while
+    /// the run holds it.
+    reserve: Option<PathBuf>,
 }
+
+/// A file of [`PROBE_BYTES`] a run keeps in its directory from the probe
+/// to its end: when the filesystem fills up under the run (its own
+/// interval logs and reports, or anyone else's files), releasing it leaves
+/// room to write result.json once more, saying `failed` and why, instead
+/// of a `running` no one corrects. Removed when the run ends, and by
+/// [`mark_killed`] after a killed run.
+pub const RESERVE_FILE: &str = ".wpbench-reserve";
 
 /// Why `path` cannot become a directory wpbench writes into (`--out`), if
 /// it cannot: it, or the nearest of its ancestors that exists, is not a
@@ -78,8 +89,10 @@ impl RunDir {
             .take_while(|p| p.symlink_metadata().is_err())
             .map(Path::to_path_buf)
             .collect();
-        let ready = fs::create_dir_all(path.join(HLOG_DIR)).and_then(|()| probe_writable(path));
+        let reserve = path.join(RESERVE_FILE);
+        let ready = fs::create_dir_all(path.join(HLOG_DIR)).and_then(|()| probe_writable(&reserve));
         if let Err(e) = ready {
+            let _ = fs::remove_file(&reserve);
             for dir in &made {
                 // Only empty directories: nothing of anyone else's goes.
                 let _ = fs::remove_dir(dir);
@@ -88,7 +101,16 @@ impl RunDir {
         }
         Ok(RunDir {
             path: path.to_path_buf(),
+            reserve: Some(reserve),
         })
+    }
+
+    /// Frees the room kept since the probe ([`RESERVE_FILE`]), to write the
+    /// run's last result into, or because the run is over. Idempotent.
+    pub fn release_reserve(&self) {
+        if let Some(reserve) = &self.reserve {
+            let _ = fs::remove_file(reserve);
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -111,6 +133,14 @@ impl RunDir {
     }
 }
 
+impl Drop for RunDir {
+    /// A run that ends on any path (an error, a panic unwinding) leaves no
+    /// reservation behind.
+    fn drop(&mut self) {
+        self.release_reserve();
+    }
+}
+
 impl RunDir {
     /// Opens an existing run directory (for `wpbench report`).
     pub fn open(path: &Path) -> io::Result<RunDir> {
@@ -122,6 +152,7 @@ impl RunDir {
         }
         Ok(RunDir {
             path: path.to_path_buf(),
+            reserve: None,
         })
     }
 
@@ -181,6 +212,9 @@ impl RunDir {
 /// changed anything.
 pub fn mark_killed(dir: &Path) -> io::Result<bool> {
     let mut run = read_result(dir)?;
+    // A killed run could not free its reservation; that also makes the
+    // room to write this.
+    let _ = fs::remove_file(dir.join(RESERVE_FILE));
     if run.status != RunStatus::Running {
         return Ok(false);
     }
@@ -240,16 +274,14 @@ fn create_new(path: &Path) -> io::Result<fs::File> {
 /// than after it.
 const PROBE_BYTES: usize = 1 << 20;
 
-/// Writes, syncs and removes a probe file in `dir`: its error (ENOSPC,
-/// EROFS, EACCES, EDQUOT …) is the one the run would meet later.
-fn probe_writable(dir: &Path) -> io::Result<()> {
-    let probe = dir.join(".wpbench-probe");
-    let written = create_new(&probe).and_then(|mut f| {
+/// Writes and syncs the probe file `probe` (kept as the run's
+/// reservation): its error (ENOSPC, EROFS, EACCES, EDQUOT …) is the one
+/// the run would meet later. The caller removes it on error.
+fn probe_writable(probe: &Path) -> io::Result<()> {
+    create_new(probe).and_then(|mut f| {
         f.write_all(&vec![0u8; PROBE_BYTES])?;
         f.sync_all()
-    });
-    let _ = fs::remove_file(&probe);
-    written
+    })
 }
 
 /// Reads a result.json back.
@@ -300,5 +332,33 @@ mod tests {
         let e = RunDir::create(&file).err().unwrap();
         assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
         assert_eq!(std::fs::read(&file).unwrap(), b"x");
+    }
+
+    #[test]
+    fn a_run_keeps_room_for_its_last_result_until_it_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("run");
+        let reserve = out.join(RESERVE_FILE);
+        let run = RunDir::create(&out).unwrap();
+        assert_eq!(
+            std::fs::metadata(&reserve).unwrap().len(),
+            PROBE_BYTES as u64
+        );
+        run.release_reserve();
+        assert!(!reserve.exists());
+        run.release_reserve();
+        drop(run);
+        // Dropped on any path (an error, a panic), it frees the room too.
+        let other = dir.path().join("other");
+        drop(RunDir::create(&other).unwrap());
+        assert!(!other.join(RESERVE_FILE).exists());
+        // A run opened for `wpbench report` holds none and removes nothing.
+        let blocked = dir.path().join("blocked");
+        let kept = RunDir::create(&blocked).unwrap();
+        std::fs::write(blocked.join(RESULT_FILE), b"{}").unwrap();
+        drop(RunDir::open(&blocked).unwrap());
+        assert!(blocked.join(RESERVE_FILE).exists());
+        drop(kept);
+        assert!(!blocked.join(RESERVE_FILE).exists());
     }
 }

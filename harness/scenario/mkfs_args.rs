@@ -254,6 +254,65 @@ fn check_value(ext4: bool, letter: char, value: &str) -> Result<(), String> {
             ));
         }
     }
+    if !ext4 {
+        xfs_suboptions(letter, value)?;
+    }
+    Ok(())
+}
+
+/// Per mkfs.xfs(8) (xfsprogs 6.1): the suboptions of `letter`'s section
+/// that may be written without `=value` (`noalign`, `internal`, and those
+/// shown as `name[=value]`); every other suboption is `name=value`.
+/// (`file` is refused before this.)
+fn xfs_bare_suboptions(letter: char) -> &'static [&'static str] {
+    match letter {
+        'd' | 'r' => &["noalign"],
+        'i' => &["align", "projid32bit", "sparse", "nrext64"],
+        'l' => &["internal"],
+        _ => &[],
+    }
+}
+
+/// mkfs.xfs's `-b -d -i -l -m -n -r -s` take a comma-separated list of
+/// suboptions, each `name=value` (or one of the few bare names of
+/// [`xfs_bare_suboptions`]): anything else — a bare path such as
+/// `-l /etc/shadow`, an empty suboption, a value holding a path — is
+/// refused here, at load time, rather than by mkfs once the run has begun.
+fn xfs_suboptions(letter: char, value: &str) -> Result<(), String> {
+    let example = match letter {
+        'b' | 's' => "size=4096",
+        'd' => "agcount=4",
+        'i' => "size=512",
+        'l' => "size=64m",
+        'm' => "crc=1,reflink=0",
+        'n' => "size=8192",
+        'r' => "extsize=64k",
+        _ => return Ok(()),
+    };
+    let bare = xfs_bare_suboptions(letter);
+    let name_ok = |k: &str| {
+        !k.is_empty()
+            && k.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+    };
+    for sub in value.split(',') {
+        let ok = match sub.split_once('=') {
+            Some((k, v)) => name_ok(k) && !v.is_empty() && !v.contains('/'),
+            None => bare.contains(&sub),
+        };
+        if !ok {
+            let bare_note = if bare.is_empty() {
+                String::new()
+            } else {
+                format!(", or {}", bare.join(", "))
+            };
+            return Err(format!(
+                "-{letter} {value}: `{sub}` is not a mkfs.xfs suboption; -{letter} takes \
+                 comma-separated name=value suboptions (e.g. -{letter} {example}{bare_note}), \
+                 never a path"
+            ));
+        }
+    }
     Ok(())
 }
 
@@ -603,5 +662,61 @@ mod tests {
             &s(&["-L", "data", "-O", "^has_journal", "-b4096"]),
         )
         .unwrap();
+    }
+
+    #[test]
+    fn xfs_section_options_must_be_name_value_suboptions() {
+        // A bare path where mkfs.xfs expects suboptions, in every spelling.
+        for (args, at) in [
+            (vec!["-l", "/etc/shadow"], 0),
+            (vec!["-l/etc/shadow"], 0),
+            (vec!["-fl", "/etc/shadow"], 0),
+            (vec!["-K", "-d", "/etc/passwd"], 1),
+            (vec!["-b", "4096"], 0),
+            (vec!["-i", "size=512,/etc/shadow"], 0),
+            (vec!["-m", "crc=1,"], 0),
+            (vec!["-n", "=8192"], 0),
+            (vec!["-s", "size="], 0),
+            (vec!["-r", "extsize=../../etc/x"], 0),
+            (vec!["-m", "CRC=1"], 0),
+            (vec!["-l", "noalign"], 0),
+            (vec!["-d", "internal"], 0),
+        ] {
+            let r = parse(TargetKind::Xfs, &s(&args)).unwrap_err();
+            assert_eq!(r.at, at, "{args:?}: {}", r.message);
+            assert!(
+                r.message.contains("is not a mkfs.xfs suboption")
+                    && r.message.contains("name=value"),
+                "{args:?}: {}",
+                r.message
+            );
+        }
+        let r = parse(TargetKind::Xfs, &s(&["-l", "/etc/shadow"])).unwrap_err();
+        assert!(
+            r.message
+                .starts_with("-l /etc/shadow: `/etc/shadow` is not a mkfs.xfs suboption")
+                && r.message.contains("-l size=64m, or internal"),
+            "{}",
+            r.message
+        );
+        // What mkfs.xfs(8) documents is kept, bare names included.
+        for ok in [
+            vec!["-b", "size=4096"],
+            vec!["-m", "crc=0,finobt=1,reflink=0"],
+            vec!["-d", "agcount=4,su=64k,sw=2"],
+            vec!["-d", "noalign"],
+            vec!["-i", "size=512,maxpct=25,sparse"],
+            vec!["-i", "align,projid32bit=1"],
+            vec!["-l", "internal,size=64m,lazy-count=1"],
+            vec!["-n", "size=8192,ftype=1"],
+            vec!["-r", "extsize=64k"],
+            vec!["-s", "size=4096"],
+            vec!["-L", "data", "-f", "-K"],
+        ] {
+            parse(TargetKind::Xfs, &s(&ok)).unwrap_or_else(|r| panic!("{ok:?}: {}", r.message));
+        }
+        // Other letters keep their own rules; ext4's -b takes a plain number.
+        parse(TargetKind::Ext4, &s(&["-b", "4096", "-l", "x"])).unwrap_err();
+        parse(TargetKind::Ext4, &s(&["-b", "4096"])).unwrap();
     }
 }

@@ -162,6 +162,9 @@ pub struct TargetSpec {
     pub mkfs: Vec<String>,
     /// hostpath: the directory under which wpbench makes a fresh subdirectory.
     pub path: Option<PathBuf>,
+    /// hostpath: where `path` was written, for what only the machine can
+    /// refuse (a file there, a symlink into /etc).
+    pub path_place: Option<Place>,
     /// overlay: the base filesystem of upperdir and workdir.
     pub upper: Option<Box<BaseFsSpec>>,
     /// overlay: the image layer(s) populated before the run.

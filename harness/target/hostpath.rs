@@ -89,36 +89,70 @@ impl crate::scenario::Host for MachineHost {
     }
 }
 
-impl Provisioner for HostPath {
-    fn check_environment(&self, spec: &TargetSpec, privileged: bool) -> Result<()> {
-        let base = base_path(spec)?;
-        // Resolve symlinks in the part that exists, before anything is
-        // created and before asking whether this user may write there, so a
-        // path into /etc is refused as such, by root or not. (A relative
-        // path is check_base's error.)
-        let existing = base.ancestors().find(|p| p.exists());
-        if let Some(existing) = existing.filter(|_| base.is_absolute()) {
-            if let Ok(real) = existing.canonicalize() {
-                let resolved = real.join(base.strip_prefix(existing).unwrap_or(Path::new("")));
-                if let Some(reason) = refused_host_path(&resolved) {
-                    return Err(Error::Usage(format!(
-                        "target {}: path {} resolves to {}: {reason}",
-                        spec.name,
-                        base.display(),
-                        resolved.display()
-                    )));
-                }
+/// An error about a hostPath's `path`, at the file:line:column where the
+/// scenario wrote it (like the loader's own errors), with the same exit
+/// code.
+fn at_path(spec: &TargetSpec, e: Error) -> Error {
+    let Some(place) = &spec.path_place else {
+        return e;
+    };
+    let at = |m: String| place.diagnostic(m).to_string();
+    match e {
+        Error::Usage(m) => Error::Usage(at(m)),
+        Error::Environment(m) => Error::Environment(at(m)),
+        e => e,
+    }
+}
+
+/// What must hold of a hostPath's `path` itself: no system directory, not
+/// through a symlink either, and a directory this user can write in (or
+/// make). Its errors name the target; [`at_path`] adds where `path` is
+/// written.
+fn check_path(spec: &TargetSpec) -> Result<()> {
+    let base = base_path(spec)?;
+    // Resolve symlinks in the part that exists, before anything is
+    // created and before asking whether this user may write there, so a
+    // path into /etc is refused as such, by root or not. (A relative
+    // path is check_base's error.)
+    let existing = base.ancestors().find(|p| p.exists());
+    if let Some(existing) = existing.filter(|_| base.is_absolute()) {
+        if let Ok(real) = existing.canonicalize() {
+            let resolved = real.join(base.strip_prefix(existing).unwrap_or(Path::new("")));
+            if let Some(reason) = refused_host_path(&resolved) {
+                return Err(Error::Usage(format!(
+                    "target {}: path {} resolves to {}: {reason}",
+                    spec.name,
+                    base.display(),
+                    resolved.display()
+                )));
             }
         }
-        check_base(&spec.name, base)?;
+    }
+    check_base(&spec.name, base)
+}
+
+impl Provisioner for HostPath {
+    fn check_environment(&self, spec: &TargetSpec, privileged: bool) -> Result<()> {
+        check_path(spec).map_err(|e| at_path(spec, e))?;
+        let base = base_path(spec)?;
         if let Err(bad) = options::vfs_flags(&spec.options) {
             let entries = mountinfo::read().unwrap_or_default();
             let under = mount_holding(base, &entries);
-            return Err(Error::Usage(format!(
+            let text = format!(
                 "target {}: {}",
                 spec.name,
                 fs_option_message(&bad, base, under.as_ref())
-            )));
+            );
+            // At the option a bind mount cannot take, where it is written.
+            let place = spec
+                .options
+                .iter()
+                .position(|o| *o == bad)
+                .and_then(|i| spec.option_places.get(i));
+            return Err(Error::Usage(match place {
+                Some(p) => p.diagnostic(text).to_string(),
+                None => text,
+            }));
         }
         if !privileged && !spec.options.is_empty() {
             return Err(Error::Environment(format!(
@@ -139,12 +173,15 @@ impl Provisioner for HostPath {
             .canonicalize()
             .map_err(|e| Error::run_io(format!("resolving {}", base.display()), e))?;
         if let Some(reason) = refused_host_path(&canonical) {
-            return Err(Error::Usage(format!(
-                "target {}: path {} resolves to {}: {reason}",
-                spec.name,
-                base.display(),
-                canonical.display()
-            )));
+            return Err(at_path(
+                spec,
+                Error::Usage(format!(
+                    "target {}: path {} resolves to {}: {reason}",
+                    spec.name,
+                    base.display(),
+                    canonical.display()
+                )),
+            ));
         }
         let dir = canonical.join(format!("wpbench-{}-c{}", ctx.run_id, ctx.cell));
         ctx.scratch

@@ -88,8 +88,12 @@ fn sigkill_mid_cell_leaves_nothing_behind() {
         eventually("the guardian to exit", || {
             guardians_of(&sb.scratch()).is_empty()
         });
-        // What was written stays, and says the run was killed.
+        // What was written stays, and says the run was killed; the room
+        // the run kept for its last word is freed.
         assert_eq!(run_status(&sb, &format!("killed-{target}")), "killed");
+        let out = sb.out(&format!("killed-{target}"));
+        assert!(!out.join(".wpbench-reserve").exists());
+        assert!(out.join("result.json").is_file());
     }
 }
 

@@ -292,6 +292,59 @@ fn a_limit_no_selected_cell_can_have_is_refused_before_the_run() {
 }
 
 #[test]
+fn a_gate_only_leaves_no_cell_to_judge_is_refused_before_the_run() {
+    let sb = Sandbox::new();
+    // Two targets; the scenario's gate selects `other`, `--only vol` drops it.
+    let two = SCENARIO.replace(
+        "workloads:",
+        "  - {name: other, kind: tmpfs, size: 64MiB}\nworkloads:",
+    );
+    let gated = format!("{two}gates:\n  - select: {{target: other}}\n    p99: 5ms\n");
+    let own = sb.write("own.yaml", &gated);
+    // Without --only the gate applies, so the scenario itself is fine.
+    let ok = wpbench().arg("validate").arg(&own).output().unwrap();
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok));
+    let out = sb.run(&own, "own", &["--quiet", "--only", "vol"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(
+            "gates[0]: select {target: other} matches no cell of this run (its cells: vol/wal)"
+        ) && err.contains("--only vol"),
+        "{err}"
+    );
+    assert!(!sb.out("own").exists(), "no run directory, no result.json");
+    // The same for a gate file's gate, named by its name and position.
+    let scenario = sb.write("s.yaml", &two);
+    let gate = sb.write(
+        "gate.yaml",
+        "version: 1\ngates:\n  - select: {workload: wal}\n    p99: 5ms\n  - name: other-p99\n    select: {target: oth*}\n    p99: 5ms\n",
+    );
+    let out = sb.run(
+        &scenario,
+        "file",
+        &[
+            "--quiet",
+            "--only",
+            "vol/wal",
+            "--gate",
+            gate.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let says = format!(
+        "other-p99 ({}: gates[1]): select {{target: oth*}} matches no cell of this run (its cells: vol/wal)",
+        gate.display()
+    );
+    assert!(err.contains(&says), "expected `{says}` in:\n{err}");
+    assert!(!err.contains("gates[0]"), "the gate on wal applies: {err}");
+    assert!(!sb.out("file").exists(), "no run directory, no result.json");
+    assert!(!sb.scratch().exists(), "nothing provisioned");
+    assert_nothing_left(&sb);
+}
+
+#[test]
 #[ignore = "needs root: a hostPath cell with a bind mount (noatime)"]
 fn a_hostpath_keeps_its_device_counters_but_has_no_write_amplification_to_gate() {
     require(&[Need::Root]);

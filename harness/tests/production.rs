@@ -183,6 +183,15 @@ fn a_hostpath_that_is_a_file_or_leads_into_etc_is_refused_before_the_first_cell(
         err.contains("target etc") && err.contains("resolves to /etc/x"),
         "{err}"
     );
+    // Each at the file:line:column of its `path`, like the loader's errors.
+    // (line, column of the `path` key, target index)
+    for (line, column, i) in [(7, 34, 1), (8, 40, 2), (9, 33, 3)] {
+        let at = format!(
+            "{}:{line}:{column}: `targets[{i}].path`: target ",
+            file.display()
+        );
+        assert!(err.contains(&at), "expected `{at}` in:\n{err}");
+    }
     assert!(!sb.out("hp").exists());
     assert!(entries_with_prefix(&sb.hostpath(), "wpbench-").is_empty());
 }
@@ -266,7 +275,9 @@ fn output_on_a_read_only_or_full_filesystem_is_exit_3_and_never_completed() {
     assert!(err.contains(&format!("{}/run", ro.display())), "{err}");
     assert!(err.contains("Read-only file system"), "{err}");
     // Full once the cell is measured (filled while the run pauses before
-    // its teardown): exit 3, and result.json never says `completed`.
+    // its teardown): exit 3, and result.json never says `completed` nor
+    // stays `running`: it says `failed`, and why (the room reserved since
+    // the run directory was made is freed to write it).
     let out = in_private_namespace(
         r#"mount -t tmpfs -o size=32m none "$2" || exit 99
            WPBENCH_TEST_HOOK=pause:teardown "$WPBENCH" run "$1" --out "$2/run" --scratch "$3" &
@@ -275,15 +286,29 @@ fn output_on_a_read_only_or_full_filesystem_is_exit_3_and_never_completed() {
            dd if=/dev/zero of="$2/filler" bs=64k 2>/dev/null
            wait $pid; rc=$?
            status=$(grep -o '"status": "[a-z]*"' "$2/run/result.json")
+           error=$(grep -o '"error": "[^"]*"' "$2/run/result.json")
            tmps=$(find "$2/run" -name '*.tmp' | wc -l)
-           echo "rc=$rc $status tmps=$tmps"
+           reserve=$(find "$2/run" -name '.wpbench-reserve' | wc -l)
+           echo "rc=$rc $status tmps=$tmps reserve=$reserve"
+           echo "$error"
            exit $rc"#,
         &[&file, &full, &sb.scratch()],
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     assert!(!stdout.contains("completed"), "{stdout}");
+    assert!(stdout.contains(r#""status": "failed""#), "{stdout}");
     assert!(stdout.contains("tmps=0"), "no half-written file: {stdout}");
+    assert!(
+        stdout.contains("reserve=0"),
+        "the reservation is freed: {stdout}"
+    );
+    let error = stdout.lines().find(|l| l.starts_with(r#""error""#));
+    assert!(
+        error.is_some_and(|e| e.contains("No space left on device")
+            && e.contains(&format!("{}/run", full.display()))),
+        "result.json names the errno and the path: {stdout}"
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("No space left on device"), "{err}");
     assert!(entries_with_prefix(&sb.scratch(), "").is_empty());

@@ -75,6 +75,10 @@ fn tmpfs_and_hostpath_cells_produce_consistent_results() {
     let result = read_json(&sb.out("r").join("result.json"));
     assert_eq!(result["schema"], "wpbench/result/v1");
     assert_eq!(result["status"], "completed");
+    assert!(
+        !sb.out("r").join(".wpbench-reserve").exists(),
+        "the room kept for the last result is freed at the end"
+    );
     assert_eq!(result["scenario"]["seed"], 7);
     assert_eq!(result["cells"].as_array().unwrap().len(), 6);
     assert!(result["env"]["kernel"].as_str().unwrap().len() > 2);

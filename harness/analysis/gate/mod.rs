@@ -33,8 +33,11 @@ use crate::record::op::is_summary_op;
 use crate::record::Op;
 use crate::result::stats::{over_repeats, Spread};
 use crate::result::{CellResult, Metric, RunResult, Verdict};
+use crate::scenario::plan::Plan;
 use crate::scenario::units::format_nanos;
-use crate::scenario::{GateLimit, GateSpec, LatencyStat, Level, Limit, Selector};
+use crate::scenario::{
+    GateLimit, GateSpec, LatencyStat, Level, Limit, Scenario, Selector, TargetSpec, WorkloadSpec,
+};
 use baseline::Baseline;
 
 /// A regression gate given no `max_regression` of its own (a `--baseline`
@@ -412,10 +415,57 @@ pub fn evaluate(
 /// The spec error of a gate whose `select` matches no cell, listing the
 /// run's cells so the typo shows.
 fn matches_nothing(run: &RunResult, gate: &GateSpec) -> String {
-    let cells: Vec<String> = run
+    let cells = run
         .cells
         .iter()
-        .map(|c| format!("{}/{}", c.target.name, c.workload.name))
+        .map(|c| format!("{}/{}", c.target.name, c.workload.name));
+    matches_none_of(gate, cells)
+}
+
+/// The spec errors of the gates whose `select` matches no cell of `plan`
+/// (an `--only` can leave a gate of the scenario or of a gate file
+/// nothing to judge), found before the run, in the words [`evaluate`]
+/// would use after it. A fault glob matches a cell when a fault of that
+/// kind applies to the cell's target and workload.
+pub fn unmatched_in_plan(
+    scenario: &Scenario,
+    plan: &Plan,
+    gates: &[GateSpec],
+) -> Result<(), SpecError> {
+    let pairs: Vec<(&TargetSpec, &WorkloadSpec)> = plan
+        .pairs()
+        .iter()
+        .map(|&(t, w)| (&scenario.targets[t], &scenario.workloads[w]))
+        .collect();
+    let selected = |select: &Selector, t: &TargetSpec, w: &WorkloadSpec| {
+        let fault_ok = select.fault.as_deref().is_none_or(|g| {
+            scenario.faults.iter().any(|f| {
+                glob_match(g, f.kind.as_str())
+                    && t.selected_by(&f.target)
+                    && w.selected_by(&f.workload)
+            })
+        });
+        selects(&select.target, &t.name) && selects(&select.workload, &w.name) && fault_ok
+    };
+    let errors: Vec<String> = gates
+        .iter()
+        .filter(|g| !pairs.iter().any(|(t, w)| selected(&g.select, t, w)))
+        .map(|g| {
+            matches_none_of(
+                g,
+                pairs.iter().map(|(t, w)| format!("{}/{}", t.name, w.name)),
+            )
+        })
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(SpecError(errors.join("\n")))
+    }
+}
+
+fn matches_none_of(gate: &GateSpec, cells: impl Iterator<Item = String>) -> String {
+    let cells: Vec<String> = cells
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect();

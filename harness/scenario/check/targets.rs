@@ -206,6 +206,7 @@ fn check_target(
         size: None,
         mkfs: Vec::new(),
         path: None,
+        path_place: (kind == TargetKind::Hostpath).then(|| cx.place(&at.key("path"))),
         upper: None,
         lower: None,
         loop_dev: LoopSpec::default(),

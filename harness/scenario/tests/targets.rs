@@ -112,6 +112,18 @@ fn mkfs_e_panic_is_refused_at_the_entry() {
         "",
     ));
     expect(&d, 5, 33, "targets[1].mkfs[0]", "names another device");
+    // xfs sections take name=value suboptions, never a bare path.
+    let d = errs(&with(
+        "  - {name: x, kind: xfs, mkfs: [-l, /etc/shadow]}\n",
+        "",
+    ));
+    expect(
+        &d,
+        5,
+        33,
+        "targets[1].mkfs[0]",
+        "`/etc/shadow` is not a mkfs.xfs suboption",
+    );
     let d = errs(&with("  - {name: e, kind: ext4, mkfs: [-e, stop]}\n", ""));
     expect(
         &d,
