@@ -5,6 +5,7 @@
 //! crash or a device counter, the base filesystem is what matters: its
 //! loop device is the target's device.
 
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -18,6 +19,7 @@ use crate::cancel::Cancel;
 use crate::error::{Error, Result};
 use crate::scenario::{BaseFsSpec, LowerSpec, TargetKind, TargetSpec};
 use crate::workload::payload::{thread_seed, Payload};
+use crate::workload::sys;
 
 pub struct Overlay;
 
@@ -155,20 +157,29 @@ fn populate_lower(
         if i < dirs * layers.len() as u64 {
             std::fs::create_dir_all(&dir)?;
         }
-        let len = payload.size(lower.file_size) as usize;
-        payload.record(&mut buf, u32::MAX, i, len);
-        let path = dir.join(format!("f{i:06}"));
-        std::fs::write(&path, &buf)?;
-        let mtime = std::fs::metadata(&path)?.modified()?;
-        let atime = mtime - std::time::Duration::from_secs(3600);
-        std::fs::File::options()
+        let len = payload.size(lower.file_size);
+        let file = std::fs::File::options()
             .write(true)
-            .open(&path)?
-            .set_times(
-                std::fs::FileTimes::new()
-                    .set_accessed(atime)
-                    .set_modified(mtime),
-            )?;
+            .create(true)
+            .truncate(true)
+            .open(dir.join(format!("f{i:06}")))?;
+        // A megabyte at a time, polling for a signal between them.
+        sys::write_record_file(
+            file.as_fd(),
+            &mut payload,
+            &mut buf,
+            u32::MAX,
+            i,
+            len,
+            cancel,
+        )?;
+        let mtime = file.metadata()?.modified()?;
+        let atime = mtime - std::time::Duration::from_secs(3600);
+        file.set_times(
+            std::fs::FileTimes::new()
+                .set_accessed(atime)
+                .set_modified(mtime),
+        )?;
     }
     // Top layer first, as overlay's lowerdir lists them.
     Ok(layers.into_iter().rev().collect())

@@ -245,6 +245,75 @@ fn sigint_during_a_long_setup_ends_the_run_within_a_second() {
     assert_nothing_left(&sb);
 }
 
+/// A process's peak resident memory (VmHWM), in bytes.
+fn peak_rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM in /proc/PID/status");
+    kib << 10
+}
+
+#[test]
+#[ignore = "needs root: interrupts the setup of an overlay with 12 GiB of lower files (needs the room in /var/tmp)"]
+fn sigint_while_large_lower_files_are_written_ends_the_run_within_a_second_in_bounded_memory() {
+    require(&[Need::Root]);
+    let _serial = serial();
+    let sb = Sandbox::new();
+    // Three 4 GiB lower files: tens of seconds of writing, in 1 MiB pieces
+    // with a signal poll between them and one reused buffer (once, each
+    // file was one buffer in memory written in one go).
+    let file = sb.write(
+        "large.yaml",
+        "version: 1\nname: large\nduration: 1s\nwarmup: 0s\n\
+         targets:\n  - name: o\n    kind: overlay\n    upper: {kind: tmpfs, size: 64MiB}\n    \
+         lower: {files: 3, file_size: 4GiB}\n\
+         workloads:\n  - {name: w, kind: fsync_heavy, file_size: 1MiB}\n",
+    );
+    let child = sb
+        .run_command(&file, "large", &[])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    eventually("the lower layer to be written", || {
+        entries_with_prefix(&sb.scratch(), "")
+            .iter()
+            .any(|run| run.join("lower").exists())
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    let peak = peak_rss(child.id());
+    let pid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
+    let signalled = Instant::now();
+    rustix::process::kill_process(pid, rustix::process::Signal::INT).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let took = signalled.elapsed();
+    eprintln!(
+        "SIGINT to exit: {took:?}; peak RSS before it: {} MiB",
+        peak >> 20
+    );
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("interrupted"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        took < Duration::from_secs(2),
+        "the run took {took:?} to end"
+    );
+    assert!(
+        peak < 256 << 20,
+        "wpbench held {} MiB while writing the lower layer",
+        peak >> 20
+    );
+    let result = read_json(&sb.out("large").join("result.json"));
+    assert_eq!(result["status"], "interrupted");
+    assert_nothing_left(&sb);
+}
+
 #[test]
 #[ignore = "needs root, unshare, mount: writes the results to small tmpfs mounts in a private namespace"]
 fn output_on_a_read_only_or_full_filesystem_is_exit_3_and_never_completed() {

@@ -60,9 +60,21 @@ fn make_files(
         cancel.check()?;
         let dir = root.join(format!("d{:04}", i % 10));
         std::fs::create_dir_all(&dir)?;
-        let len = payload.size(size) as usize;
-        payload.record(&mut buf, u32::MAX, i, len);
-        std::fs::write(dir.join(format!("f{i:06}")), &buf)?;
+        let len = payload.size(size);
+        let file = std::fs::File::options()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(dir.join(format!("f{i:06}")))?;
+        sys::write_record_file(
+            file.as_fd(),
+            &mut payload,
+            &mut buf,
+            u32::MAX,
+            i,
+            len,
+            cancel,
+        )?;
     }
     Ok(())
 }
@@ -165,4 +177,34 @@ impl Worker for CopyUpWorker {
     }
 
     fn finish(&mut self, _rec: &mut Recorder) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cancel::Interrupted;
+
+    #[test]
+    fn baseline_files_are_the_seeded_records_and_a_signal_stops_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let size = SizeRange {
+            min: 100,
+            max: 3 << 20,
+        };
+        make_files(dir.path(), 3, size, 11, "c", &Cancel::new()).unwrap();
+        // The bytes a whole-file build gives for the same seed.
+        let mut p = Payload::new(thread_seed(11, "c", u32::MAX));
+        let mut want = Vec::new();
+        for i in 0..3u64 {
+            let len = p.size(size) as usize;
+            p.record(&mut want, u32::MAX, i, len);
+            let got = std::fs::read(dir.path().join(format!("d{:04}/f{i:06}", i % 10))).unwrap();
+            assert!(got == want, "file {i} differs");
+        }
+        let cancel = Cancel::new();
+        cancel.set();
+        let e = make_files(dir.path(), 3, size, 11, "c2", &cancel).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::Interrupted);
+        assert_eq!(e.to_string(), Interrupted.to_string());
+    }
 }

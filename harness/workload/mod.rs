@@ -87,15 +87,25 @@ pub fn build(spec: &WorkloadSpec) -> Box<dyn Workload> {
     }
 }
 
+/// Directory entries read between two polls of the cancel token while
+/// listing: a few milliseconds' worth, however large one directory is.
+const ENTRIES_PER_POLL: u64 = 4096;
+
 /// Regular files already under `root` (an overlay's lower files), relative
 /// and sorted — outside the workloads' own `tNN` directories and
-/// wpbench's `.wpbench*` entries; symlinks are not followed.
+/// wpbench's `.wpbench*` entries; symlinks are not followed. Polls
+/// `cancel` every [`ENTRIES_PER_POLL`] entries, in a directory too.
 pub(crate) fn existing_files(root: &Path, cancel: &Cancel) -> io::Result<Vec<std::path::PathBuf>> {
     let mut out = Vec::new();
     let mut stack = vec![std::path::PathBuf::new()];
+    let mut seen = 0u64;
     while let Some(rel) = stack.pop() {
         cancel.check()?;
         for entry in std::fs::read_dir(root.join(&rel))? {
+            seen += 1;
+            if seen.is_multiple_of(ENTRIES_PER_POLL) {
+                cancel.check()?;
+            }
             let entry = entry?;
             let ty = entry.file_type()?;
             let name = entry.file_name();
@@ -148,6 +158,27 @@ pub(crate) fn failed(e: &io::Error) -> Step {
 /// A C string for a generated name (names never contain NUL).
 pub(crate) fn cname(s: String) -> std::ffi::CString {
     std::ffi::CString::new(s).expect("generated names contain no NUL")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listing_finds_every_file_of_a_large_directory_and_stops_for_a_signal() {
+        let dir = tempfile::tempdir().unwrap();
+        let top = dir.path().join("d0000");
+        std::fs::create_dir(&top).unwrap();
+        for i in 0..ENTRIES_PER_POLL + 10 {
+            std::fs::File::create(top.join(format!("f{i:06}"))).unwrap();
+        }
+        let all = existing_files(dir.path(), &Cancel::new()).unwrap();
+        assert_eq!(all.len() as u64, ENTRIES_PER_POLL + 10);
+        let cancel = Cancel::new();
+        cancel.set();
+        let e = existing_files(dir.path(), &cancel).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::Interrupted);
+    }
 }
 
 /// Helpers for the workloads' own tests.

@@ -9,6 +9,17 @@
 //! Records (WAL records, small files ≥ 32 bytes) start with a 32-byte
 //! header — magic, thread, sequence number, length, CRC32 of the body — so
 //! a verifier can tell intact, torn and foreign data apart after a crash.
+//! The length is 64 bits: its low half at byte 16, its high half at byte
+//! 24 (reserved, always zero, before records could pass 4 GiB — so a
+//! header written then reads the same).
+//!
+//! Files made before the clock starts (lower layers, read sets, copy-up
+//! files) can be gigabytes: [`Payload::write_record`] hands out the same
+//! bytes as [`Payload::record`] in pieces of at most [`CHUNK`] bytes, so
+//! their memory does not grow with their size and the caller can poll for
+//! a signal between pieces.
+
+use std::io;
 
 use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -20,6 +31,10 @@ pub const RECORD_HEADER: usize = 32;
 /// Shortest log line: the text header plus a newline.
 pub const LINE_HEADER: usize = 27;
 const POOL: usize = 1 << 20;
+/// The most bytes [`Payload::write_record`] hands out at once: 1 MiB, a
+/// few milliseconds of writing on any disk, so a caller that polls its
+/// cancel token between pieces polls well within 100 ms.
+pub const CHUNK: usize = 1 << 20;
 
 /// FNV-1a: a stable hash (std's hasher may change between releases, and
 /// seeds must mean the same thing forever).
@@ -150,12 +165,7 @@ impl Payload {
             self.fill(out, len);
             return;
         }
-        out.extend_from_slice(RECORD_MAGIC);
-        out.extend_from_slice(&thread.to_le_bytes());
-        out.extend_from_slice(&seq.to_le_bytes());
-        out.extend_from_slice(&(len as u32).to_le_bytes());
-        out.extend_from_slice(&[0; 4]); // CRC, filled below
-        out.extend_from_slice(&[0; 8]); // reserved
+        out.extend_from_slice(&record_header(thread, seq, len as u64, 0));
         let body = len - RECORD_HEADER;
         let crc = if body <= POOL {
             let start = WINDOW_ALIGN * self.rng.random_range(0..=(POOL - body) / WINDOW_ALIGN);
@@ -166,6 +176,63 @@ impl Payload {
             crc32fast::hash(&out[RECORD_HEADER..])
         };
         out[20..24].copy_from_slice(&crc.to_le_bytes());
+    }
+
+    /// The bytes [`record`](Self::record) would build — the same ones, the
+    /// same draws from the stream — handed to `write(offset, bytes)` in
+    /// order, in pieces of at most [`CHUNK`] bytes built in `buf` (reused),
+    /// so a record of any length takes a megabyte of memory. A record
+    /// longer than the pool learns its CRC only at its end: its header is
+    /// handed out once more, complete, at offset 0 last. An error from
+    /// `write` (a cancelled run's, say) stops at once and is returned.
+    pub fn write_record(
+        &mut self,
+        buf: &mut Vec<u8>,
+        thread: u32,
+        seq: u64,
+        len: u64,
+        mut write: impl FnMut(u64, &[u8]) -> io::Result<()>,
+    ) -> io::Result<()> {
+        if len <= (RECORD_HEADER + POOL) as u64 {
+            // Built whole, as `record` does: at most a pool and a header.
+            buf.clear();
+            buf.reserve_exact(len as usize);
+            self.record(buf, thread, seq, len as usize);
+            let mut off = 0u64;
+            for piece in buf.chunks(CHUNK) {
+                write(off, piece)?;
+                off += piece.len() as u64;
+            }
+            return Ok(());
+        }
+        // Longer than the pool: the body is `fill`'s windows, streamed.
+        buf.clear();
+        buf.reserve_exact(CHUNK);
+        buf.extend_from_slice(&record_header(thread, seq, len, 0));
+        let mut crc = crc32fast::Hasher::new();
+        let mut off = 0u64;
+        let mut left = len - RECORD_HEADER as u64;
+        while left > 0 {
+            let start = self.rng.random_range(0..POOL);
+            let n = left.min((POOL - start) as u64) as usize;
+            let mut window = &self.pool[start..start + n];
+            while !window.is_empty() {
+                let take = window.len().min(CHUNK - buf.len());
+                crc.update(&window[..take]);
+                buf.extend_from_slice(&window[..take]);
+                window = &window[take..];
+                if buf.len() == CHUNK {
+                    write(off, buf)?;
+                    off += CHUNK as u64;
+                    buf.clear();
+                }
+            }
+            left -= n as u64;
+        }
+        if !buf.is_empty() {
+            write(off, buf)?;
+        }
+        write(0, &record_header(thread, seq, len, crc.finalize()))
     }
 
     /// Builds one log line of exactly `len` bytes (≥ LINE_HEADER + 1):
@@ -190,14 +257,29 @@ impl Payload {
     }
 }
 
+/// A record's header: magic, thread, seq, the length's low half, CRC, the
+/// length's high half, four reserved zero bytes.
+fn record_header(thread: u32, seq: u64, len: u64, crc: u32) -> [u8; RECORD_HEADER] {
+    let mut h = [0u8; RECORD_HEADER];
+    h[..4].copy_from_slice(RECORD_MAGIC);
+    h[4..8].copy_from_slice(&thread.to_le_bytes());
+    h[8..16].copy_from_slice(&seq.to_le_bytes());
+    h[16..20].copy_from_slice(&(len as u32).to_le_bytes());
+    h[20..24].copy_from_slice(&crc.to_le_bytes());
+    h[24..28].copy_from_slice(&((len >> 32) as u32).to_le_bytes());
+    h
+}
+
 /// Parses a record header: (thread, seq, len, crc) when the magic matches.
-pub fn parse_record_header(b: &[u8]) -> Option<(u32, u64, u32, u32)> {
+/// A header from before lengths had a high half has zeros there: the same.
+pub fn parse_record_header(b: &[u8]) -> Option<(u32, u64, u64, u32)> {
     if b.len() < RECORD_HEADER || &b[..4] != RECORD_MAGIC {
         return None;
     }
     let u32_at = |i: usize| u32::from_le_bytes(b[i..i + 4].try_into().expect("4 bytes"));
     let seq = u64::from_le_bytes(b[8..16].try_into().expect("8 bytes"));
-    Some((u32_at(4), seq, u32_at(16), u32_at(20)))
+    let len = u64::from(u32_at(16)) | u64::from(u32_at(24)) << 32;
+    Some((u32_at(4), seq, len, u32_at(20)))
 }
 
 #[cfg(test)]
@@ -254,6 +336,88 @@ mod tests {
         assert_eq!(buf.len(), POOL * 2 + 17);
         let (.., crc) = parse_record_header(&buf).unwrap();
         assert_eq!(crc, crc32fast::hash(&buf[RECORD_HEADER..]));
+    }
+
+    /// Plays `write_record`'s pieces into a file image, checking their size.
+    fn written(p: &mut Payload, seq: u64, len: u64) -> Vec<u8> {
+        let (mut image, mut buf) = (Vec::new(), Vec::new());
+        p.write_record(&mut buf, 7, seq, len, |off, bytes| {
+            assert!(!bytes.is_empty() && bytes.len() <= CHUNK, "{}", bytes.len());
+            let end = off as usize + bytes.len();
+            if image.len() < end {
+                image.resize(end, 0);
+            }
+            image[off as usize..end].copy_from_slice(bytes);
+            Ok(())
+        })
+        .unwrap();
+        assert!(
+            buf.capacity() <= CHUNK + RECORD_HEADER,
+            "{}",
+            buf.capacity()
+        );
+        image
+    }
+
+    #[test]
+    fn records_written_in_chunks_are_the_records_built_whole() {
+        let lens = [
+            0,
+            10,
+            RECORD_HEADER,
+            4096,
+            CHUNK,
+            POOL + RECORD_HEADER,
+            POOL + RECORD_HEADER + 1,
+            3 * POOL + 17,
+        ];
+        for kind in [PayloadKind::Random, PayloadKind::Compressible(0.5)] {
+            let (mut whole, mut chunked) =
+                (Payload::with_kind(5, kind), Payload::with_kind(5, kind));
+            let mut buf = Vec::new();
+            for (seq, len) in lens.into_iter().enumerate() {
+                whole.record(&mut buf, 7, seq as u64, len);
+                let image = written(&mut chunked, seq as u64, len as u64);
+                assert!(image == buf, "length {len}: different bytes");
+                // The stream is left where `record` leaves it.
+                assert_eq!(whole.index(1 << 30), chunked.index(1 << 30), "length {len}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_failing_write_stops_the_record() {
+        let mut p = Payload::new(1);
+        let mut calls = 0;
+        let e = p
+            .write_record(&mut Vec::new(), 0, 0, 10 * CHUNK as u64, |_, _| {
+                calls += 1;
+                if calls == 2 {
+                    Err(crate::cancel::Interrupted.into())
+                } else {
+                    Ok(())
+                }
+            })
+            .unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::Interrupted);
+        assert_eq!(calls, 2);
+    }
+
+    #[test]
+    fn lengths_past_4_gib_fit_the_header_and_old_headers_read_the_same() {
+        let len = (5u64 << 30) + 3;
+        let h = record_header(2, 9, len, 0xabcd);
+        assert_eq!(parse_record_header(&h), Some((2, 9, len, 0xabcd)));
+        // A header as written before the length had a high half.
+        let mut old = Vec::new();
+        old.extend_from_slice(RECORD_MAGIC);
+        old.extend_from_slice(&2u32.to_le_bytes());
+        old.extend_from_slice(&9u64.to_le_bytes());
+        old.extend_from_slice(&4096u32.to_le_bytes());
+        old.extend_from_slice(&0xabcdu32.to_le_bytes());
+        old.extend_from_slice(&[0; 8]);
+        assert_eq!(parse_record_header(&old), Some((2, 9, 4096, 0xabcd)));
+        assert_eq!(old, record_header(2, 9, 4096, 0xabcd));
     }
 
     #[test]

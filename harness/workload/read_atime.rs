@@ -84,10 +84,11 @@ impl Workload for ReadAtime {
         for i in 0..mine {
             cancel.check()?;
             let name = cname(format!("f{i:06}"));
-            let len = payload.size(self.file_size) as usize;
+            let len = payload.size(self.file_size);
             largest = largest.max(len);
-            payload.record(&mut buf, thread, i, len);
-            sys::write_new_file(dir.as_fd(), &name, &buf)?;
+            let fd = sys::create_new(dir.as_fd(), &name)?;
+            sys::write_record_file(fd.as_fd(), &mut payload, &mut buf, thread, i, len, cancel)?;
+            drop(fd);
             age_atime(&dir, &name)?;
             names.push(name);
         }
@@ -108,7 +109,7 @@ impl Workload for ReadAtime {
             dir,
             names,
             next: 0,
-            buf: vec![0u8; largest.clamp(4096, 1 << 20)],
+            buf: vec![0u8; largest.clamp(4096, 1 << 20) as usize],
         }))
     }
 }

@@ -88,8 +88,16 @@ impl Sequence {
             cancel.check()?;
             let name = cname(format!("f{i:06}"));
             let len = block_round(payload.size(self.file_size) as usize, self.spec.o_direct);
-            payload.record(&mut buf, thread, i, len);
-            sys::write_new_file(dir.as_fd(), &name, &buf)?;
+            let fd = sys::create_new(dir.as_fd(), &name)?;
+            sys::write_record_file(
+                fd.as_fd(),
+                &mut payload,
+                &mut buf,
+                thread,
+                i,
+                len as u64,
+                cancel,
+            )?;
             fileset.push(name);
         }
         Ok(SeqWorker {

@@ -10,6 +10,8 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, OwnedFd};
 
 use rustix::fs::{AtFlags, Mode, OFlags, Timespec, Timestamps};
 
+use super::payload::Payload;
+use crate::cancel::Cancel;
 use crate::record::{Op, Recorder};
 
 fn io_err(e: rustix::io::Errno) -> io::Error {
@@ -50,19 +52,52 @@ pub fn thread_dir(root: &std::path::Path, thread: u32) -> io::Result<OwnedFd> {
 }
 
 /// Setup, not measured: creates `name` under `dir` (O_EXCL, never
-/// following a symlink) holding `bytes`.
-pub fn write_new_file(dir: BorrowedFd, name: &CStr, bytes: &[u8]) -> io::Result<()> {
-    let fd = rustix::fs::openat(
+/// following a symlink) for writing.
+pub fn create_new(dir: BorrowedFd, name: &CStr) -> io::Result<OwnedFd> {
+    Ok(rustix::fs::openat(
         dir,
         name,
         OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::CLOEXEC | OFlags::NOFOLLOW,
         Mode::from_raw_mode(0o644),
-    )?;
+    )?)
+}
+
+/// Setup, not measured: creates `name` under `dir` (O_EXCL, never
+/// following a symlink) holding `bytes`.
+pub fn write_new_file(dir: BorrowedFd, name: &CStr, bytes: &[u8]) -> io::Result<()> {
+    let fd = create_new(dir, name)?;
     let mut off = 0;
     while off < bytes.len() {
         off += rustix::io::write(&fd, &bytes[off..])?;
     }
     Ok(())
+}
+
+/// Setup, not measured: writes record `seq` of `len` bytes from `payload`
+/// into `fd` from offset 0 — a megabyte at a time through `buf`, polling
+/// `cancel` before each piece — so a file of any size takes a megabyte of
+/// memory and a signal stops it within one piece's write.
+pub fn write_record_file(
+    fd: BorrowedFd,
+    payload: &mut Payload,
+    buf: &mut Vec<u8>,
+    thread: u32,
+    seq: u64,
+    len: u64,
+    cancel: &Cancel,
+) -> io::Result<()> {
+    payload.write_record(buf, thread, seq, len, |mut off, mut bytes| {
+        cancel.check()?;
+        while !bytes.is_empty() {
+            let n = rustix::io::pwrite(fd, bytes, off)?;
+            if n == 0 {
+                return Err(io::ErrorKind::WriteZero.into());
+            }
+            bytes = &bytes[n..];
+            off += n as u64;
+        }
+        Ok(())
+    })
 }
 
 /// The null kernel, for benchmarking wpbench's own per-op cost (the

@@ -8,6 +8,15 @@
 //! down after it, so the peak is the largest cell — plus every `reuse`
 //! target, which stays until the end.
 //!
+//! Memory here is what tmpfs mounts may hold. wpbench's own memory is
+//! not in it because it does not grow with the scenario's sizes: files
+//! made before the clock starts (lower layers, read sets, copy-up files,
+//! preallocated logs) are written a megabyte at a time from one reused
+//! buffer (`workload::payload::CHUNK`), whatever `file_size` says, so a
+//! worker thread holds a few MiB (its payload pool, that buffer, a read
+//! buffer of at most 1 MiB) — which the memory reserve
+//! ([`memory_reserve`], at least 512 MiB) covers.
+//!
 //! Pure: no system access. What depends on the machine (the size of a
 //! tmpfs left at its default of half the RAM) is carried as such and
 //! resolved by [`shortfalls`].

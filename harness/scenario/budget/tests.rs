@@ -35,6 +35,37 @@ fn lower_layers_and_images_count_on_the_scratch_filesystem() {
 }
 
 #[test]
+fn memory_does_not_grow_with_the_size_of_setup_files() {
+    // Lower files, copy-up files and read sets are written a megabyte at a
+    // time: gigabyte files cost the plan no more memory than small ones
+    // (the tmpfs upper's size, which holds what is copied up), and only
+    // the scratch area grows.
+    let overlay = |size: &str| {
+        est(&format!(
+            "{HEAD}targets:\n  - name: o\n    kind: overlay\n    upper: {{kind: tmpfs, size: 64MiB}}\n    \
+             lower: {{files: 2, file_size: {size}}}\n\
+             workloads:\n  - {{name: c, kind: copy_up}}\n"
+        ))
+    };
+    let (small, large) = (overlay("64MiB"), overlay("4GiB"));
+    assert_eq!(large.memory, small.memory);
+    assert_eq!(large.memory.resolve(8 << 30), 64 << 20);
+    assert_eq!(
+        large.scratch.bytes - small.scratch.bytes,
+        2 * ((4 << 30) - (64 << 20))
+    );
+    let on_ext4 = |size: &str| {
+        est(&format!(
+            "{HEAD}targets:\n  - {{name: e, kind: ext4, size: 16GiB}}\n\
+             workloads:\n  - {{name: c, kind: copy_up, files: 2, file_size: {size}}}\n  \
+             - {{name: r, kind: read_atime, files: 2, file_size: {size}}}\n"
+        ))
+    };
+    assert_eq!(on_ext4("1MiB").memory, MemoryPeak::default());
+    assert_eq!(on_ext4("1GiB").memory, MemoryPeak::default());
+}
+
+#[test]
 fn terabytes_of_lower_files_are_counted_not_overflowed() {
     let e = est(&format!(
         "{HEAD}targets:\n  - name: o\n    kind: overlay\n    upper: {{kind: tmpfs, size: 1GiB}}\n    \
