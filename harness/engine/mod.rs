@@ -77,12 +77,17 @@ pub struct KeepFree<'a> {
 }
 
 impl KeepFree<'_> {
+    /// The bytes an unprivileged writer could still use there.
+    fn free(&self) -> Option<u64> {
+        let st = rustix::fs::statvfs(self.path).ok()?;
+        Some(st.f_bavail.saturating_mul(st.f_frsize))
+    }
+
     /// Free bytes now, when they fell under the reserve or will before the
     /// next look: `last` is the free bytes a look ago, so a fast writer is
     /// stopped a little early rather than a little late.
     fn breached(&self, last: &mut Option<u64>) -> Option<u64> {
-        let st = rustix::fs::statvfs(self.path).ok()?;
-        let free = st.f_bavail.saturating_mul(st.f_frsize);
+        let free = self.free()?;
         let used_since = last.map_or(0, |l| l.saturating_sub(free));
         *last = Some(free);
         // Two looks' worth: the one until the next look, and the writes in
@@ -519,13 +524,23 @@ fn watch<T>(
     let mut history: std::collections::VecDeque<(Instant, u64)> = Default::default();
     let mut crash: Option<CrashReport> = None;
     let mut low_space = None;
-    let mut last_free = None;
+    // Free bytes now, so the first look already knows how fast they go: a
+    // writer at GB/s fills a small filesystem between two looks otherwise.
+    let mut last_free = plan.keep_free.as_ref().and_then(KeepFree::free);
     let mut last_tick = start;
     while !handles.iter().all(|h| h.is_finished()) {
         // A pending crash is checked every few ms so it fires near its moment.
         let pending = plan.crash.is_some() && crash.is_none();
-        // Otherwise a signal is seen within 100 ms.
-        std::thread::sleep(Duration::from_millis(if pending { 2 } else { 100 }));
+        // A shared filesystem's free space every 20 ms (statvfs is cheap);
+        // otherwise a signal is seen within 100 ms.
+        let look_ms = if pending {
+            2
+        } else if plan.keep_free.is_some() && low_space.is_none() {
+            20
+        } else {
+            100
+        };
+        std::thread::sleep(Duration::from_millis(look_ms));
         if cancel.is_set() {
             stop.store(true, Ordering::Relaxed);
         }
