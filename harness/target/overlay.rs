@@ -5,7 +5,6 @@
 //! crash or a device counter, the base filesystem is what matters: its
 //! loop device is the target's device.
 
-use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -158,17 +157,11 @@ fn populate_lower(
             std::fs::create_dir_all(&dir)?;
         }
         let len = payload.size(lower.file_size);
-        let file = std::fs::File::options()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(dir.join(format!("f{i:06}")))?;
         // A megabyte at a time, polling for a signal between them.
-        sys::write_record_file(
-            file.as_fd(),
+        let file = sys::record_file(
+            &dir.join(format!("f{i:06}")),
             &mut payload,
             &mut buf,
-            u32::MAX,
             i,
             len,
             cancel,

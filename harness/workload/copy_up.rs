@@ -61,16 +61,10 @@ fn make_files(
         let dir = root.join(format!("d{:04}", i % 10));
         std::fs::create_dir_all(&dir)?;
         let len = payload.size(size);
-        let file = std::fs::File::options()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(dir.join(format!("f{i:06}")))?;
-        sys::write_record_file(
-            file.as_fd(),
+        sys::record_file(
+            &dir.join(format!("f{i:06}")),
             &mut payload,
             &mut buf,
-            u32::MAX,
             i,
             len,
             cancel,

@@ -100,6 +100,27 @@ pub fn write_record_file(
     })
 }
 
+/// Setup, not measured: creates (or truncates) `path` and writes record
+/// `seq` of `len` bytes into it as [`write_record_file`] does (a megabyte
+/// at a time, `cancel` polled between pieces); the file, for callers that
+/// set its times. Lower layers and copy-up sources are made this way.
+pub fn record_file(
+    path: &std::path::Path,
+    payload: &mut Payload,
+    buf: &mut Vec<u8>,
+    seq: u64,
+    len: u64,
+    cancel: &Cancel,
+) -> io::Result<std::fs::File> {
+    let file = std::fs::File::options()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(path)?;
+    write_record_file(file.as_fd(), payload, buf, u32::MAX, seq, len, cancel)?;
+    Ok(file)
+}
+
 /// The null kernel, for benchmarking wpbench's own per-op cost (the
 /// `workload step` benches): while it is on, this thread's timed syscalls
 /// are timed and recorded as usual but return at once without entering
