@@ -188,16 +188,10 @@ fn verdict_section(
 /// `run 2025…-ab12 · completed (6 of 6 cells) · 3 repeats · seed 42 ·
 /// scenarios/x.yaml · 2025-01-01T00:00:00Z`.
 fn status_line(run: &RunResult) -> String {
-    let repeats = run
-        .cells
-        .iter()
-        .map(|c| c.repeat)
-        .collect::<std::collections::BTreeSet<_>>()
-        .len();
     let mut parts = vec![
         format!("run {}", run.run_id),
         tables::status(run),
-        crate::scenario::units::plural(repeats as u64, "repeat", "repeats"),
+        crate::scenario::units::plural(u64::from(tables::repeats(run)), "repeat", "repeats"),
         format!("seed {}", run.scenario.seed),
     ];
     parts.extend(
@@ -663,30 +657,21 @@ mod tests {
 
     #[test]
     fn verdicts_and_gates_are_in_the_verdict_section() {
-        use crate::result::comparison::{Comparison, Metric, Verdict};
+        use crate::result::comparison::{Metric, Verdict};
         let mut run = wal_run();
         let mut other = run.cells[0].clone();
         other.target.name = "tmpfs".into();
         run.cells.push(other);
         run.compare.min_effect = 0.05;
-        run.comparisons.push(Comparison {
-            workload: "wal".into(),
-            op: "record".into(),
-            metric: Metric::P95,
-            baseline: "tmpfs".into(),
-            target: "ext4[noatime]".into(),
-            ratio: Some(2.0),
-            ci_low: Some(1.8),
-            ci_high: Some(2.2),
-            p_value: Some(0.001),
-            verdict: Verdict::Slower,
-            baseline_value: 1.0,
-            target_value: 2.0,
-            n_baseline: 3,
-            n_target: 3,
-            min_effect: 0.05,
-            warnings: vec!["tmpfs: noisy: record p95 across repeats varies 12.0 %".into()],
-        });
+        let mut slower = crate::report::fixtures::comparison(
+            ("wal", "record"),
+            ("ext4[noatime]", "tmpfs"),
+            Metric::P95,
+            (2.0, 1.8, 2.2),
+            Verdict::Slower,
+        );
+        slower.warnings = vec!["tmpfs: noisy: record p95 across repeats varies 12.0 %".into()];
+        run.comparisons.push(slower);
         let gates = GateReport {
             schema: String::new(),
             run_id: run.run_id.clone(),

@@ -108,6 +108,7 @@ pub(crate) mod fixtures {
 
     use std::collections::BTreeMap;
 
+    use crate::result::comparison::{Comparison, Metric, Verdict};
     use crate::result::*;
 
     /// The device counters of a loop-backed cell (23 MiB for 20 MiB written).
@@ -195,6 +196,35 @@ pub(crate) mod fixtures {
             notes: Vec::new(),
             interval_cv: None,
             sources: Vec::new(),
+        }
+    }
+
+    /// A comparison of `target` against `baseline` on `workload`'s `op`
+    /// with the given ratio, 95 % interval and verdict (3 repeats a side).
+    pub(crate) fn comparison(
+        (workload, op): (&str, &str),
+        (target, baseline): (&str, &str),
+        metric: Metric,
+        (ratio, ci_low, ci_high): (f64, f64, f64),
+        verdict: Verdict,
+    ) -> Comparison {
+        Comparison {
+            workload: workload.into(),
+            op: op.into(),
+            metric,
+            baseline: baseline.into(),
+            target: target.into(),
+            ratio: Some(ratio),
+            ci_low: Some(ci_low),
+            ci_high: Some(ci_high),
+            p_value: Some(0.01),
+            verdict,
+            baseline_value: 1.0,
+            target_value: ratio,
+            n_baseline: 3,
+            n_target: 3,
+            min_effect: 0.05,
+            warnings: Vec::new(),
         }
     }
 

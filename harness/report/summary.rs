@@ -137,11 +137,6 @@ fn body(out: &mut String, t: &Table) {
     out.push('\n');
 }
 
-/// How many repeats the run made: the most any target × workload has.
-fn repeats(run: &RunResult) -> u32 {
-    run.cells.iter().map(|c| c.repeat + 1).max().unwrap_or(0)
-}
-
 /// What was asked — the scenario's name and its description, in one line —
 /// and one status line.
 fn header(out: &mut String, run: &RunResult) {
@@ -161,7 +156,7 @@ fn header(out: &mut String, run: &RunResult) {
         "Run `{}` · {} · {} · seed {} · `{}`\n",
         run.run_id,
         tables::status(run),
-        crate::scenario::units::plural(u64::from(repeats(run)), "repeat", "repeats"),
+        crate::scenario::units::plural(u64::from(tables::repeats(run)), "repeat", "repeats"),
         s.seed,
         s.file
     );

@@ -40,6 +40,11 @@ pub fn status(run: &RunResult) -> String {
     }
 }
 
+/// How many repeats the run made: the most any target × workload has.
+pub fn repeats(run: &RunResult) -> u32 {
+    run.cells.iter().map(|c| c.repeat + 1).max().unwrap_or(0)
+}
+
 fn or_dash(s: &str) -> String {
     if s.is_empty() {
         "-".into()

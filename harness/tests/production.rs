@@ -210,24 +210,8 @@ fn sigint_during_a_long_setup_ends_the_run_within_a_second() {
          lower: {files: 1000000, file_size: 0B}\n\
          workloads:\n  - {name: w, kind: fsync_heavy, file_size: 1MiB}\n",
     );
-    let child = sb
-        .run_command(&file, "setup", &[])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
     // Wait until the lower layer is being written, then three seconds more.
-    eventually("the lower layer to be written", || {
-        entries_with_prefix(&sb.scratch(), "")
-            .iter()
-            .any(|run| run.join("lower").exists())
-    });
-    std::thread::sleep(Duration::from_secs(3));
-    let pid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
-    let signalled = Instant::now();
-    rustix::process::kill_process(pid, rustix::process::Signal::INT).unwrap();
-    let out = child.wait_with_output().unwrap();
-    let took = signalled.elapsed();
+    let (out, took, _) = interrupt_during_setup(&sb, &file, "setup", Duration::from_secs(3));
     assert_eq!(out.status.code(), Some(4), "{}", text(&out));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("interrupted"),
@@ -243,6 +227,35 @@ fn sigint_during_a_long_setup_ends_the_run_within_a_second() {
     let result = read_json(&sb.out("setup").join("result.json"));
     assert_eq!(result["status"], "interrupted");
     assert_nothing_left(&sb);
+}
+
+/// Runs `file` into `out`, waits until its lower layer is being written
+/// and `wait` more, then sends SIGINT: the run's output, how long it took
+/// to end after the signal, and its peak memory just before it.
+fn interrupt_during_setup(
+    sb: &Sandbox,
+    file: &std::path::Path,
+    out: &str,
+    wait: Duration,
+) -> (std::process::Output, Duration, u64) {
+    let child = sb
+        .run_command(file, out, &[])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    eventually("the lower layer to be written", || {
+        entries_with_prefix(&sb.scratch(), "")
+            .iter()
+            .any(|run| run.join("lower").exists())
+    });
+    std::thread::sleep(wait);
+    let peak = peak_rss(child.id());
+    let pid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
+    let signalled = Instant::now();
+    rustix::process::kill_process(pid, rustix::process::Signal::INT).unwrap();
+    let output = child.wait_with_output().unwrap();
+    (output, signalled.elapsed(), peak)
 }
 
 /// A process's peak resident memory (VmHWM), in bytes.
@@ -272,24 +285,7 @@ fn sigint_while_large_lower_files_are_written_ends_the_run_within_a_second_in_bo
          lower: {files: 3, file_size: 4GiB}\n\
          workloads:\n  - {name: w, kind: fsync_heavy, file_size: 1MiB}\n",
     );
-    let child = sb
-        .run_command(&file, "large", &[])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    eventually("the lower layer to be written", || {
-        entries_with_prefix(&sb.scratch(), "")
-            .iter()
-            .any(|run| run.join("lower").exists())
-    });
-    std::thread::sleep(Duration::from_secs(2));
-    let peak = peak_rss(child.id());
-    let pid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
-    let signalled = Instant::now();
-    rustix::process::kill_process(pid, rustix::process::Signal::INT).unwrap();
-    let out = child.wait_with_output().unwrap();
-    let took = signalled.elapsed();
+    let (out, took, peak) = interrupt_during_setup(&sb, &file, "large", Duration::from_secs(2));
     eprintln!(
         "SIGINT to exit: {took:?}; peak RSS before it: {} MiB",
         peak >> 20

@@ -169,24 +169,13 @@ mod tests {
     use crate::result::comparison::Metric;
 
     fn comparison(metric: Metric, ratio: f64, ci: (f64, f64), verdict: Verdict) -> Comparison {
-        Comparison {
-            workload: "wal".into(),
-            op: "record".into(),
+        crate::report::fixtures::comparison(
+            ("wal", "record"),
+            ("ext4", "tmpfs"),
             metric,
-            baseline: "tmpfs".into(),
-            target: "ext4".into(),
-            ratio: Some(ratio),
-            ci_low: Some(ci.0),
-            ci_high: Some(ci.1),
-            p_value: Some(0.01),
+            (ratio, ci.0, ci.1),
             verdict,
-            baseline_value: 1.0,
-            target_value: ratio,
-            n_baseline: 3,
-            n_target: 3,
-            min_effect: 0.05,
-            warnings: Vec::new(),
-        }
+        )
     }
 
     #[test]

@@ -181,13 +181,22 @@ pub fn render_all_with(
     let mut out = Vec::new();
 
     let workloads = first_seen(cells.iter().map(|c| c.workload.name.as_str()));
+    // Each workload's shared latency unit, once: its own charts and its
+    // cells' time series use it.
+    let units: BTreeMap<&str, Option<Unit>> = workloads
+        .iter()
+        .map(|w| (*w, workload_latency_unit(&cells, w)))
+        .collect();
     for w in &workloads {
         let wcells: Vec<&CellResult> = cells
             .iter()
             .copied()
             .filter(|c| c.workload.name == *w)
             .collect();
-        out.extend(workload_charts(&mut stems, &footers, run, w, &wcells, opts));
+        let shared = units[w];
+        out.extend(workload_charts(
+            &mut stems, &footers, run, w, &wcells, opts, shared,
+        ));
     }
     let many_workloads = workloads.len() > 1;
     let label = |c: &CellResult| {
@@ -198,10 +207,6 @@ pub fn render_all_with(
         }
     };
     out.extend(storage_charts(&mut stems, &footers, &cells, &label));
-    let units: BTreeMap<&str, Option<Unit>> = workloads
-        .iter()
-        .map(|w| (*w, workload_latency_unit(&cells, w)))
-        .collect();
     out.extend(time_series_charts(
         &mut stems,
         &footers.base,
@@ -291,6 +296,7 @@ fn workload_charts(
     w: &str,
     wcells: &[&CellResult],
     opts: &ChartOptions,
+    shared: Option<Unit>,
 ) -> Vec<Chart> {
     let targets = first_seen(wcells.iter().map(|c| c.target.name.as_str()));
     let ops = ops_with_samples(wcells);
@@ -298,7 +304,6 @@ fn workload_charts(
         .iter()
         .copied()
         .find(|o| Op::from_name(o).is_some_and(Op::is_unit));
-    let shared = workload_latency_unit(wcells, w);
     let mut out = Vec::new();
     if let Some(unit) = unit {
         out.extend(comparison(stems, footers, run, w, unit));

@@ -136,30 +136,13 @@ fn synthetic_run() -> RunResult {
 /// the third stalled (no unit op) on the throttled overlay.
 /// One comparison of `target` against tmpfs.
 fn ratio(
-    (workload, op): (&str, &str),
+    w: (&str, &str),
     target: &str,
     metric: crate::result::comparison::Metric,
-    (ratio, lo, hi): (f64, f64, f64),
+    r: (f64, f64, f64),
     verdict: crate::result::comparison::Verdict,
 ) -> crate::result::comparison::Comparison {
-    crate::result::comparison::Comparison {
-        workload: workload.into(),
-        op: op.into(),
-        metric,
-        baseline: "tmpfs".into(),
-        target: target.into(),
-        ratio: Some(ratio),
-        ci_low: Some(lo),
-        ci_high: Some(hi),
-        p_value: Some(0.01),
-        verdict,
-        baseline_value: 1.0,
-        target_value: ratio,
-        n_baseline: 3,
-        n_target: 3,
-        min_effect: 0.05,
-        warnings: Vec::new(),
-    }
+    fixtures::comparison(w, (target, "tmpfs"), metric, r, verdict)
 }
 
 /// The synthetic run's verdicts: ext4 far slower than tmpfs, overlay

@@ -106,7 +106,7 @@ impl Axis {
     pub fn log_in(label: &str, lo: f64, hi: f64, quantity: Quantity) -> Axis {
         let mut axis = Axis::log(label, lo, hi, 1.0);
         for (p, text) in &mut axis.ticks {
-            *text = quantity.log_tick(10f64.powf(*p));
+            *text = quantity.format(10f64.powf(*p));
         }
         axis.quantity = quantity;
         axis

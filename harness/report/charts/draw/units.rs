@@ -105,11 +105,6 @@ impl Quantity {
         }
         self.format_in(v, self.unit_for(v))
     }
-
-    /// A tick at a round value (m × 10^d, base units) on a log axis.
-    pub(super) fn log_tick(self, v: f64) -> String {
-        self.format(v)
-    }
 }
 
 #[cfg(test)]
