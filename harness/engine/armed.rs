@@ -23,7 +23,7 @@ use crate::fault::verify::verify;
 use crate::record::errno::errno_name;
 use crate::scenario::plan::Cell;
 use crate::scenario::units::format_size;
-use crate::scenario::{EioSpec, EnospcSpec, FaultKind, FaultSpec, OnError, Scenario, WorkloadKind};
+use crate::scenario::{EioSpec, EnospcSpec, FaultKind, FaultSpec, OnError, Scenario};
 use crate::target::{mountinfo, Target};
 
 /// The faults of one cell, armed.
@@ -83,13 +83,10 @@ impl CellFaults {
             enospc: None,
             eio: None,
             notes: Vec::new(),
-            verifiable: matches!(
-                scenario.workloads[cell.workload].kind,
-                WorkloadKind::FsyncHeavy | WorkloadKind::SmallFiles
-            ),
+            verifiable: scenario.workloads[cell.workload].kind.verifiable(),
             cancel: cancel.clone(),
         };
-        if let Some(spec) = applies(FaultKind::Enospc).and_then(|f| f.enospc.as_ref()) {
+        if let Some(spec) = applies(FaultKind::Enospc).and_then(|f| f.enospc()) {
             let fill = if spec.fill {
                 Some(fill_target(root, spec, cancel).map_err(|e| {
                     let what = "filling the target for the enospc fault";
@@ -112,7 +109,7 @@ impl CellFaults {
             );
             armed.enospc = Some((spec.clone(), fill, timeline));
         }
-        if let Some(spec) = applies(FaultKind::Throttle).and_then(|f| f.throttle.as_ref()) {
+        if let Some(spec) = applies(FaultKind::Throttle).and_then(|f| f.throttle()) {
             match (&target.device, target.device_shared) {
                 (Some(dev), false) => {
                     let limits = throttle::resolve(spec);
@@ -141,7 +138,7 @@ impl CellFaults {
                 })),
             }
         }
-        if let Some(spec) = applies(FaultKind::NoisyNeighbor).and_then(|f| f.noisy.as_ref()) {
+        if let Some(spec) = applies(FaultKind::NoisyNeighbor).and_then(|f| f.noisy()) {
             if target.device.is_some() {
                 // On the same filesystem, so on the same device, next to the workload's root.
                 let dir = root.join(".wpbench-neighbor");
@@ -159,7 +156,7 @@ impl CellFaults {
                 }));
             }
         }
-        if let Some(spec) = applies(FaultKind::Eio).and_then(|f| f.eio) {
+        if let Some(spec) = applies(FaultKind::Eio).and_then(|f| f.eio().copied()) {
             match (target.pool(), &target.device) {
                 (Some(_), Some(dev)) => {
                     let probe = FsyncProbe::create(root)

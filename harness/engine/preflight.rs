@@ -17,7 +17,7 @@ use crate::engine::armed::applying;
 use crate::error::{Error, Result};
 use crate::scenario::budget::{self, Estimate};
 use crate::scenario::plan::Plan;
-use crate::scenario::{FaultKind, Scenario, TargetKind, WorkloadKind};
+use crate::scenario::{FaultKind, Scenario, TargetKind};
 use crate::target::{mounter, Provisioner};
 
 /// Everything that must hold before anything is created. Every problem is
@@ -42,9 +42,7 @@ pub fn check_environment(
             )));
         }
         let w = &scenario.workloads[cell.workload];
-        if crash_fault(scenario, &cell).is_some()
-            && !matches!(w.kind, WorkloadKind::FsyncHeavy | WorkloadKind::SmallFiles)
-        {
+        if crash_fault(scenario, &cell).is_some() && !w.kind.verifiable() {
             problems.push(Error::Usage(format!(
                 "crash verification covers fsync_heavy and small_files workloads in this build; \
                  `{}` is {} — narrow the crash fault's `workload:`",

@@ -22,7 +22,7 @@ use crate::result::{CellResult, RunResult, RunStatus, ScenarioInfo, WorkloadInfo
 use crate::rundir::RunDir;
 use crate::scenario::plan::{Cell, Plan};
 use crate::scenario::units::{format_duration_exact, format_size};
-use crate::scenario::{FaultKind, FaultSpec, Scenario, SyncPolicy, WorkloadParams, WorkloadSpec};
+use crate::scenario::{FaultKind, FaultSpec, Scenario, SyncPolicy, WorkloadSpec};
 use crate::target::scratch::ScratchArea;
 use crate::target::{Provisioner, Target};
 
@@ -398,19 +398,14 @@ fn workload_info(w: &WorkloadSpec) -> WorkloadInfo {
     for (key, value) in w.params.record() {
         p.insert(key.into(), value);
     }
-    p.insert("payload".into(), format!("{:?}", w.payload).to_lowercase());
+    p.insert("payload".into(), w.payload.to_string());
     if w.o_direct {
         p.insert("o_direct".into(), "true".into());
     }
     if let Some(t) = w.think_time {
         p.insert("think_time".into(), format_duration_exact(t));
     }
-    if !matches!(
-        w.params,
-        WorkloadParams::SmallFiles(_)
-            | WorkloadParams::FsyncHeavy(_)
-            | WorkloadParams::LogAppend(_)
-    ) {
+    if !w.kind.takes_sync_policy() {
         // Only these take a sync policy; the others sync in their own steps
         // or not at all.
         for key in ["fsync", "sync_call", "fsync_dir"] {

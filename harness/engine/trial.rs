@@ -83,7 +83,7 @@ impl Trial<'_> {
         let capacity = rustix::fs::statvfs(&target.root).ok();
         test_hook("cell");
         let work = workload::build(wspec);
-        let (warmup, cell_notes) = self.warmup_and_notes();
+        let (warmup, cell_notes) = self.warmup_and_notes(work.as_ref());
         let faults = self.arm_faults(scratch, &target, &root)?;
         let measured = self.measure(&faults, &target, &root, work.as_ref(), warmup, &hlog);
         let info = TargetInfo {
@@ -221,7 +221,10 @@ impl Trial<'_> {
 
     /// The cell's warm-up, and what a reader should know about how this
     /// workload runs on this target.
-    fn warmup_and_notes(&self) -> (std::time::Duration, Vec<String>) {
+    fn warmup_and_notes(
+        &self,
+        work: &dyn workload::Workload,
+    ) -> (std::time::Duration, Vec<String>) {
         let (scenario, tspec, wspec) = (self.run.scenario, self.tspec(), self.wspec());
         let mut cell_notes = Vec::new();
         let warmup = if wspec.kind.cold_start() && !scenario.warmup.is_zero() {
@@ -233,18 +236,7 @@ impl Trial<'_> {
         } else {
             scenario.warmup
         };
-        if wspec.kind == crate::scenario::WorkloadKind::CopyUp
-            && tspec.kind != crate::scenario::TargetKind::Overlay
-        {
-            cell_notes.push(format!(
-                "copy_up on a {} target: no lower layer, so the workload made its own files — a \
-                 baseline of the same syscalls without copy-up",
-                tspec.kind.as_str()
-            ));
-        }
-        if let crate::scenario::WorkloadParams::Metadata(m) = &wspec.params {
-            cell_notes.extend(rename_dir_note(tspec, wspec.threads, &m.mix));
-        }
+        cell_notes.extend(work.notes(tspec));
         (warmup, cell_notes)
     }
 
@@ -484,48 +476,6 @@ fn crash_at(f: &FaultSpec, seed: u64, cell: &Cell, trial: u32) -> CrashAt {
     } else {
         lo
     }))
-}
-
-/// What `rename_dir` in a metadata mix moves on this target, when that is
-/// not an overlay's lower directories, one per thread.
-fn rename_dir_note(
-    tspec: &crate::scenario::TargetSpec,
-    threads: u32,
-    mix: &[(crate::scenario::MetaOp, u32)],
-) -> Option<String> {
-    if !workload::metadata::moves_dirs(mix) {
-        return None;
-    }
-    let made = || {
-        format!(
-            "the workload made {} empty directories per thread to move",
-            workload::metadata::BASELINE_DIRS_PER_THREAD
-        )
-    };
-    let lower = tspec.lower.as_ref().filter(|l| l.files > 0);
-    match (tspec.kind, lower) {
-        (crate::scenario::TargetKind::Overlay, None) => Some(format!(
-            "rename_dir on an overlay without lower files: {} in the upper layer, so no move \
-             needs redirect_dir",
-            made()
-        )),
-        (crate::scenario::TargetKind::Overlay, Some(l))
-            if l.dirs.min(l.files) < u64::from(threads) =>
-        {
-            Some(format!(
-                "rename_dir: the lower layer has {} directories for {threads} threads; a thread \
-                 without one renames files instead",
-                l.dirs.min(l.files)
-            ))
-        }
-        (crate::scenario::TargetKind::Overlay, Some(_)) => None,
-        (kind, _) => Some(format!(
-            "rename_dir on {}: no lower layer, so {} — a baseline of the same renames without \
-             overlay's redirect_dir",
-            kind.as_str(),
-            made()
-        )),
-    }
 }
 
 /// For the tests that prove nothing outlives a run, whatever phase it is

@@ -10,7 +10,8 @@ use std::time::Duration;
 
 pub use super::diag::Place;
 pub use super::faults::{
-    EioSpec, EnospcSpec, NoisyPattern, NoisySpec, OnError, Resource, ThrottleSpec,
+    Crash, EioSpec, EnospcSpec, FaultParams, NoisyPattern, NoisySpec, OnError, Resource,
+    ThrottleSpec,
 };
 pub use super::units::{DurationRange, SizeRange};
 pub use super::workloads::{
@@ -296,6 +297,17 @@ pub enum PayloadKind {
     Compressible(f64),
 }
 
+/// As result.json records it: `random`, `zeros`, `compressible(0.25)`.
+impl std::fmt::Display for PayloadKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PayloadKind::Random => f.write_str("random"),
+            PayloadKind::Zeros => f.write_str("zeros"),
+            PayloadKind::Compressible(share) => write!(f, "compressible({share:?})"),
+        }
+    }
+}
+
 impl WorkloadSpec {
     /// True when a fault or gate glob selects this workload: by its full
     /// name (`wal[every=8]`) or by its written name (`wal`).
@@ -392,18 +404,44 @@ pub struct FaultSpec {
     pub at: Option<DurationRange>,
     pub after_ops: Option<u64>,
     pub trials: u32,
+    /// The parameters of its kind (`kind` is theirs).
+    pub params: FaultParams,
+}
+
+impl FaultSpec {
     /// `kind: throttle`: the limits (or profile) to put on the target's
-    /// block device. `Some` exactly for throttle faults.
-    pub throttle: Option<ThrottleSpec>,
+    /// block device.
+    pub fn throttle(&self) -> Option<&ThrottleSpec> {
+        match &self.params {
+            FaultParams::Throttle(p) => Some(p),
+            _ => None,
+        }
+    }
+
     /// `kind: noisy_neighbor`: the background writer sharing the target's
-    /// device. `Some` exactly for noisy_neighbor faults.
-    pub noisy: Option<NoisySpec>,
+    /// device.
+    pub fn noisy(&self) -> Option<&NoisySpec> {
+        match &self.params {
+            FaultParams::NoisyNeighbor(p) => Some(p),
+            _ => None,
+        }
+    }
+
     /// `kind: enospc`: which resource runs out and how workers react.
-    /// `Some` exactly for enospc faults.
-    pub enospc: Option<EnospcSpec>,
-    /// `kind: eio`: the thin volume's remaining backing. `Some` exactly
-    /// for eio faults.
-    pub eio: Option<EioSpec>,
+    pub fn enospc(&self) -> Option<&EnospcSpec> {
+        match &self.params {
+            FaultParams::Enospc(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// `kind: eio`: the thin volume's remaining backing.
+    pub fn eio(&self) -> Option<&EioSpec> {
+        match &self.params {
+            FaultParams::Eio(p) => Some(p),
+            _ => None,
+        }
+    }
 }
 
 /// Glob patterns choosing the cells and ops a gate judges. `target` and

@@ -78,6 +78,17 @@ impl Workload for CopyUp {
         Op::CopyUp
     }
 
+    fn notes(&self, target: &scenario::TargetSpec) -> Vec<String> {
+        if target.kind == scenario::TargetKind::Overlay {
+            return Vec::new();
+        }
+        vec![format!(
+            "copy_up on a {} target: no lower layer, so the workload made its own files — a \
+             baseline of the same syscalls without copy-up",
+            target.kind.as_str()
+        )]
+    }
+
     fn worker(
         &self,
         root: &Path,

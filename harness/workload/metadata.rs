@@ -115,9 +115,55 @@ fn to_cstring(p: PathBuf) -> io::Result<CString> {
         .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
 }
 
+/// What `rename_dir` in a metadata mix moves on this target, when that is
+/// not an overlay's lower directories, one per thread.
+fn rename_dir_note(
+    tspec: &scenario::TargetSpec,
+    threads: u32,
+    mix: &[(MetaOp, u32)],
+) -> Option<String> {
+    if !moves_dirs(mix) {
+        return None;
+    }
+    let made = || {
+        format!(
+            "the workload made {} empty directories per thread to move",
+            BASELINE_DIRS_PER_THREAD
+        )
+    };
+    let lower = tspec.lower.as_ref().filter(|l| l.files > 0);
+    match (tspec.kind, lower) {
+        (scenario::TargetKind::Overlay, None) => Some(format!(
+            "rename_dir on an overlay without lower files: {} in the upper layer, so no move \
+             needs redirect_dir",
+            made()
+        )),
+        (scenario::TargetKind::Overlay, Some(l)) if l.dirs.min(l.files) < u64::from(threads) => {
+            Some(format!(
+                "rename_dir: the lower layer has {} directories for {threads} threads; a thread \
+                 without one renames files instead",
+                l.dirs.min(l.files)
+            ))
+        }
+        (scenario::TargetKind::Overlay, Some(_)) => None,
+        (kind, _) => Some(format!(
+            "rename_dir on {}: no lower layer, so {} — a baseline of the same renames without \
+             overlay's redirect_dir",
+            kind.as_str(),
+            made()
+        )),
+    }
+}
+
 impl Workload for Metadata {
     fn unit_op(&self) -> Op {
         Op::Meta
+    }
+
+    fn notes(&self, target: &scenario::TargetSpec) -> Vec<String> {
+        rename_dir_note(target, self.spec.threads, &self.mix)
+            .into_iter()
+            .collect()
     }
 
     fn worker(

@@ -24,7 +24,7 @@ use std::path::Path;
 
 use crate::cancel::Cancel;
 use crate::record::{Op, Recorder};
-use crate::scenario::{WorkloadParams, WorkloadSpec};
+use crate::scenario::{TargetSpec, WorkloadParams, WorkloadSpec};
 
 /// What one step did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +51,11 @@ pub trait Workload: Send + Sync {
         seed: u64,
         cancel: &Cancel,
     ) -> io::Result<Box<dyn Worker>>;
+    /// What a reader should know about how it runs on `target` (a
+    /// baseline made of its own files where a layer has none …).
+    fn notes(&self, _target: &TargetSpec) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// One thread's state machine.

@@ -28,10 +28,8 @@ use serde::Serialize;
 
 use super::plan::Plan;
 use super::units::{format_duration, format_size, plural};
-use super::{
-    CopyUp, FaultKind, FsyncHeavy, LogAppend, Metadata, ReadAtime, Scenario, SeqStep, Sequence,
-    SmallFiles, Stop, TargetKind, TargetSpec, WorkloadParams, WorkloadSpec,
-};
+use super::workloads::CellShape;
+use super::{FaultKind, Scenario, Stop, TargetKind, TargetSpec, WorkloadSpec};
 
 /// A block of the filesystems wpbench writes to: a file takes whole blocks.
 const BLOCK: u64 = 4096;
@@ -341,22 +339,17 @@ fn setup_seconds(target: &TargetSpec, work: &WorkloadSpec) -> f64 {
         t += l.files as f64 * PER_FILE
             + (l.files as f64 * l.file_size.max as f64) / BYTES_PER_SECOND;
     }
-    let (files, size) = prepared_files(work);
+    let (files, size) = prepared_files(work, target);
     t + files as f64 * PER_FILE + files as f64 * size as f64 / BYTES_PER_SECOND
 }
 
 /// Files a workload writes before its clock starts, and their largest size.
-fn prepared_files(work: &WorkloadSpec) -> (u64, u64) {
-    match &work.params {
-        WorkloadParams::ReadAtime(ReadAtime { files, file_size }) => (*files, file_size.max),
-        WorkloadParams::Sequence(Sequence {
-            files, file_size, ..
-        }) => (files.saturating_mul(u64::from(work.threads)), file_size.max),
-        WorkloadParams::FsyncHeavy(FsyncHeavy { file_size, .. }) => {
-            (u64::from(work.threads), *file_size)
-        }
-        _ => (0, 0),
-    }
+fn prepared_files(work: &WorkloadSpec, target: &TargetSpec) -> (u64, u64) {
+    work.params
+        .before_clock(&CellShape::of(work, None, target))
+        .map_or((0, 0), |b| {
+            (u64::try_from(b.files).unwrap_or(u64::MAX), b.size.max)
+        })
 }
 
 /// Bytes a file of up to `size` bytes takes on disk, in whole blocks.
@@ -368,74 +361,18 @@ fn blocks(size: u64) -> u64 {
 /// when only the cell's time bounds it (a duration-bound small_files
 /// cell writes as many files as it can).
 fn written_bound(work: &WorkloadSpec, s: &Scenario, target: &TargetSpec) -> Option<Space> {
-    let threads = u64::from(work.threads);
     // A count-bound cell without warm-up makes exactly that many unit ops.
     let unit_ops = match s.stop {
         Stop::Ops(n) if s.warmup.is_zero() || work.kind.cold_start() => Some(n),
         _ => None,
     };
-    let files = |n: u64, size: u64| Space {
-        bytes: n.saturating_mul(blocks(size)),
-        inodes: n,
-    };
-    match &work.params {
-        WorkloadParams::SmallFiles(SmallFiles {
-            file_size,
-            files_per_dir,
-        }) => unit_ops.map(|n| {
-            files(n, file_size.max).add(Space {
-                bytes: 0,
-                inodes: n / (*files_per_dir).max(1) + threads + 1,
-            })
-        }),
-        WorkloadParams::FsyncHeavy(FsyncHeavy { file_size, .. }) => {
-            Some(files(threads, *file_size))
-        }
-        WorkloadParams::LogAppend(LogAppend {
-            file_size,
-            retain,
-            open_tasks,
-            ..
-        }) => {
-            // Each thread keeps `retain` finished logs and `open_tasks` open ones.
-            let per_thread = retain
-                .saturating_add(u64::from(*open_tasks))
-                .saturating_add(1);
-            Some(files(threads.saturating_mul(per_thread), file_size.max))
-        }
-        WorkloadParams::ReadAtime(ReadAtime {
-            files: n,
-            file_size,
-        }) => Some(files(*n, file_size.max)),
-        WorkloadParams::CopyUp(CopyUp {
-            files: n,
-            file_size,
-            ..
-        }) => {
-            // On an overlay the lower files are copied up (plus 4 KiB
-            // appended); elsewhere the workload makes `files` of its own.
-            let (n, size) = match (&target.lower, target.kind) {
-                (Some(l), TargetKind::Overlay) => (l.files, l.file_size.max),
-                _ => (*n, file_size.max),
-            };
-            Some(files(n, size.saturating_add(BLOCK)))
-        }
-        WorkloadParams::Metadata(Metadata {
-            files: n,
-            file_size,
-            ..
-        }) => Some(files(threads.saturating_mul(*n), file_size.max)),
-        WorkloadParams::Sequence(Sequence {
-            steps,
-            files: n,
-            file_size,
-        }) => {
-            let grows = steps
-                .iter()
-                .any(|st| matches!(st, SeqStep::Create | SeqStep::Write(_) | SeqStep::Append(_)));
-            (!grows).then(|| files(threads.saturating_mul(*n), file_size.max))
-        }
-    }
+    let w = work
+        .params
+        .most_written(&CellShape::of(work, unit_ops, target))?;
+    Some(Space {
+        bytes: w.files.saturating_mul(blocks(w.file_size)),
+        inodes: w.files.saturating_add(w.more_inodes),
+    })
 }
 
 /// What one target holds while a cell runs on it; `written` is the most
@@ -529,12 +466,7 @@ fn tmpfs_size_option(options: &[String]) -> Option<u64> {
 
 /// Descriptors one cell of `work` keeps open at once.
 fn open_files(work: &WorkloadSpec) -> u64 {
-    let threads = u64::from(work.threads);
-    let per_thread = match &work.params {
-        WorkloadParams::LogAppend(LogAppend { open_tasks, .. }) => u64::from(*open_tasks) + 2,
-        _ => 4,
-    };
-    threads.saturating_mul(per_thread)
+    u64::from(work.threads).saturating_mul(work.params.open_files_per_thread())
 }
 
 /// The machine, as far as a plan's needs go (read by the engine).

@@ -91,10 +91,7 @@ impl Bits {
 /// log_append), `fsync_dir` only when asked, a sequence's sync ops only
 /// from its steps, `.service` twins only with a `rate` (open loop).
 fn records(w: &WorkloadSpec) -> Vec<Op> {
-    let writer = matches!(
-        w.kind,
-        WorkloadKind::SmallFiles | WorkloadKind::FsyncHeavy | WorkloadKind::LogAppend
-    );
+    let writes = w.kind.writes();
     let call_op = match w.sync_call {
         SyncCall::Fsync => Some(Op::Fsync),
         SyncCall::Fdatasync => Some(Op::Fdatasync),
@@ -104,44 +101,10 @@ fn records(w: &WorkloadSpec) -> Vec<Op> {
     };
     let writer_sync = match w.fsync {
         SyncPolicy::Never => None,
-        SyncPolicy::End if w.kind != WorkloadKind::FsyncHeavy => Some(Op::Syncfs),
+        SyncPolicy::End if writes.end_syncfs => Some(Op::Syncfs),
         _ => call_op,
     };
-    // A sequence records the syscalls of its steps (`read` opens and
-    // closes a fileset file when none is open).
-    let step_ops: Option<Vec<Op>> = match &w.params {
-        WorkloadParams::Sequence(Sequence { steps, .. }) => Some(
-            steps
-                .iter()
-                .flat_map(|s| match s {
-                    SeqStep::Create => vec![Op::Create],
-                    SeqStep::Open => vec![Op::Open],
-                    SeqStep::Write(_) | SeqStep::Append(_) => vec![Op::Write],
-                    SeqStep::Fsync => vec![Op::Fsync],
-                    SeqStep::Fdatasync => vec![Op::Fdatasync],
-                    SeqStep::Close => vec![Op::Close],
-                    SeqStep::Read => vec![Op::Open, Op::Read, Op::Close],
-                    SeqStep::Rename => vec![Op::Rename],
-                    SeqStep::Unlink => vec![Op::Unlink],
-                    SeqStep::Stat => vec![Op::Stat],
-                    SeqStep::Sleep(_) => vec![],
-                })
-                .collect(),
-        ),
-        _ => None,
-    };
-    // A copy_up records the syscalls of its action.
-    let action_ops: Option<&[Op]> = match &w.params {
-        WorkloadParams::CopyUp(CopyUp { action, .. }) => Some(match action {
-            CopyUpAction::Chmod => &[Op::Chmod],
-            CopyUpAction::Chown => &[Op::Chown],
-            CopyUpAction::Touch => &[Op::Utimes],
-            CopyUpAction::OpenRw => &[Op::Open, Op::Close],
-            CopyUpAction::Append => &[Op::Open, Op::Write, Op::Close],
-            CopyUpAction::Truncate => &[Op::Open, Op::Truncate, Op::Close],
-        }),
-        _ => None,
-    };
+    let only = w.params.records_only();
     w.kind
         .may_record()
         .iter()
@@ -150,14 +113,10 @@ fn records(w: &WorkloadSpec) -> Vec<Op> {
             op if op.is_unit() => true,
             Op::FsyncDir => w.fsync_dir,
             op if op.name().ends_with(".service") => w.rate.is_some(),
-            Op::Fsync | Op::Fdatasync | Op::SyncFileRange | Op::Syncfs if writer => {
+            Op::Fsync | Op::Fdatasync | Op::SyncFileRange | Op::Syncfs if writes.sync.is_some() => {
                 writer_sync == Some(*op)
             }
-            op => match (&step_ops, action_ops) {
-                (Some(ops), _) => ops.contains(op),
-                (_, Some(ops)) => ops.contains(op),
-                _ => true,
-            },
+            op => only.as_ref().is_none_or(|ops| ops.contains(op)),
         })
         .collect()
 }
@@ -209,9 +168,7 @@ impl<'a> Cells<'a> {
             host: Bits::of(targets, |t| device_of(t) == Device::Host),
             looped: Bits::of(targets, |t| device_of(t) == Device::Loop),
             writing: Bits::of(workloads, |w| w.params.writes_data()),
-            verified: Bits::of(workloads, |w| {
-                matches!(w.kind, WorkloadKind::FsyncHeavy | WorkloadKind::SmallFiles)
-            }),
+            verified: Bits::of(workloads, |w| w.kind.verifiable()),
         }
     }
 

@@ -159,18 +159,14 @@ pub(super) fn fault_entry(
         stop,
     };
     let params = (entry.check)(&written.own((entry.fields)()), cx, &at, &f)?;
-    let mut spec = FaultSpec {
+    debug_assert_eq!(params.kind(), kind);
+    Some(FaultSpec {
         kind,
         at: raw.at.map(|U(r)| r),
         after_ops: raw.after_ops,
         target,
         workload,
         trials,
-        throttle: None,
-        noisy: None,
-        enospc: None,
-        eio: None,
-    };
-    params.put(&mut spec);
-    Some(spec)
+        params,
+    })
 }

@@ -5,6 +5,7 @@ use super::{At, Ctx, GIB, KIB, MIB};
 use crate::scenario::mkfs_args::{self};
 use crate::scenario::spec::*;
 use crate::scenario::units::format_size;
+use crate::scenario::workloads::CellShape;
 
 /// At most what a filesystem holds, as far as the scenario alone tells.
 struct Holds {
@@ -156,58 +157,6 @@ fn target_holds(t: &TargetSpec) -> Holds {
     }
 }
 
-/// What a cell of `w` on `t` makes before its clock starts, which must all
-/// succeed for the cell to run: (files and directories, bytes, the key
-/// that sets them, how they add up).
-fn before_clock(w: &WorkloadSpec, t: &TargetSpec) -> Option<(u128, u128, &'static str, String)> {
-    let threads = u128::from(w.threads);
-    let n = |v: u64| u128::from(v);
-    let files_of = |files: u64, min: u64| match min {
-        0 => format!("{files} files"),
-        _ => format!("{files} files of at least {}", format_size(min)),
-    };
-    match &w.params {
-        WorkloadParams::ReadAtime(ReadAtime { files, file_size }) => Some((
-            n(*files) + threads,
-            n(*files) * n(file_size.min),
-            "files",
-            files_of(*files, file_size.min),
-        )),
-        WorkloadParams::Sequence(Sequence {
-            files, file_size, ..
-        }) => Some((
-            threads * (n(*files) + 1),
-            threads * n(*files) * n(file_size.min),
-            "files",
-            format!(
-                "{} per thread, {} threads",
-                files_of(*files, file_size.min),
-                w.threads
-            ),
-        )),
-        // On an overlay with lower files, copy_up works on those.
-        WorkloadParams::CopyUp(CopyUp {
-            files, file_size, ..
-        }) if t.lower.as_ref().is_none_or(|l| l.files == 0) => Some((
-            n(*files) + n((*files).min(10)),
-            n(*files) * n(file_size.min),
-            "files",
-            format!("{} to copy up", files_of(*files, file_size.min)),
-        )),
-        WorkloadParams::FsyncHeavy(FsyncHeavy { file_size, .. }) => Some((
-            threads * 2,
-            threads * n(*file_size),
-            "file_size",
-            format!(
-                "a log of {} written in full per thread, {} threads",
-                format_size(*file_size),
-                w.threads
-            ),
-        )),
-        _ => None,
-    }
-}
-
 /// More files than any target holds (2^32): before its clock a cell would
 /// take days making them, and wpbench keeps each name in memory.
 pub(in crate::scenario) const MAX_FILES: u64 = 1 << 32;
@@ -229,10 +178,11 @@ pub(super) fn check_room(
         let mut key = "files";
         let mut too_many = false;
         for ((t, _), h) in targets.iter().zip(&holds) {
-            let Some((inodes, bytes, k, how)) = before_clock(w, t) else {
+            let Some(b) = w.params.before_clock(&CellShape::of(w, None, t)) else {
                 continue;
             };
-            key = k;
+            let (inodes, bytes, how) = (b.inodes, b.files * u128::from(b.size.min), b.how);
+            key = b.key;
             if inodes > u128::from(MAX_FILES) {
                 if !too_many {
                     too_many = true;

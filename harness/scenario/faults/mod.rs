@@ -3,7 +3,8 @@
 //! scenario writes them with (a serde struct), their defaults and checks.
 //!
 //! Adding a kind is a new file here, a variant in [`FaultKind`] and
-//! [`FaultParams`], its line in [`KINDS`], and its field in [`FaultSpec`].
+//! [`FaultParams`] (and its reader on [`FaultSpec`]), and its line in
+//! [`KINDS`].
 
 mod crash;
 mod eio;
@@ -21,7 +22,7 @@ pub use throttle::ThrottleSpec;
 
 use super::check::{At, Ctx};
 use super::raw::{fields_of, RawFault};
-use super::spec::{FaultKind, FaultSpec, Stop, TargetKind, TargetSpec};
+use super::spec::{FaultKind, Stop, TargetKind, TargetSpec};
 use super::yaml::{self, Node};
 
 /// The registry: every kind, in the order messages list their keys.
@@ -35,7 +36,7 @@ pub(super) const KINDS: &[KindEntry] = &[
 
 /// One kind's checked parameters.
 #[derive(Debug, Clone, PartialEq)]
-pub(super) enum FaultParams {
+pub enum FaultParams {
     Crash(Crash),
     Throttle(ThrottleSpec),
     NoisyNeighbor(NoisySpec),
@@ -44,14 +45,13 @@ pub(super) enum FaultParams {
 }
 
 impl FaultParams {
-    /// Where `spec` keeps them.
-    pub fn put(self, spec: &mut FaultSpec) {
+    pub fn kind(&self) -> FaultKind {
         match self {
-            FaultParams::Crash(Crash) => {}
-            FaultParams::Throttle(p) => spec.throttle = Some(p),
-            FaultParams::NoisyNeighbor(p) => spec.noisy = Some(p),
-            FaultParams::Enospc(p) => spec.enospc = Some(p),
-            FaultParams::Eio(p) => spec.eio = Some(p),
+            FaultParams::Crash(_) => FaultKind::Crash,
+            FaultParams::Throttle(_) => FaultKind::Throttle,
+            FaultParams::NoisyNeighbor(_) => FaultKind::NoisyNeighbor,
+            FaultParams::Enospc(_) => FaultKind::Enospc,
+            FaultParams::Eio(_) => FaultKind::Eio,
         }
     }
 }

@@ -59,13 +59,13 @@ fn throttle_fault_keys() {
     let s = ok(&format!(
         "{base}faults:\n  - {{kind: throttle, target: e, write_iops: 100, write_bps: 125MiB/s}}\n  - {{kind: throttle, target: e, profile: gp3-baseline, read_iops: 10}}\n"
     ));
-    let t = s.faults[0].throttle.as_ref().unwrap();
+    let t = s.faults[0].throttle().unwrap();
     assert_eq!(
         (t.write_iops, t.write_bps, t.profile.as_deref()),
         (Some(100), Some(125 << 20), None)
     );
-    assert!(s.faults[0].noisy.is_none());
-    let l = crate::fault::throttle::resolve(s.faults[1].throttle.as_ref().unwrap());
+    assert!(s.faults[0].noisy().is_none());
+    let l = crate::fault::throttle::resolve(s.faults[1].throttle().unwrap());
     assert_eq!(
         (l.write_iops, l.write_bps, l.read_iops),
         (Some(3000), Some(125 << 20), Some(10))
@@ -171,7 +171,7 @@ fn throttle_and_noisy_need_a_block_device() {
     let s = ok(&format!(
         "{base}faults:\n  - {{kind: noisy_neighbor, target: h, write_bps: 1MiB/s}}\n  - {{kind: noisy_neighbor, target: o, write_bps: 1MiB/s}}\n"
     ));
-    assert!(s.faults[0].noisy.is_some());
+    assert!(s.faults[0].noisy().is_some());
 }
 
 #[test]
@@ -180,7 +180,7 @@ fn noisy_neighbor_fault_keys() {
     let s = ok(&format!(
         "{base}faults:\n  - {{kind: noisy_neighbor, target: e, write_bps: 50MiB/s}}\n  - {{kind: noisy_neighbor, target: e, write_bps: 1MiB/s, fsync_every: 4MiB, pattern: random, file_size: 64MiB}}\n"
     ));
-    let n = s.faults[0].noisy.unwrap();
+    let n = s.faults[0].noisy().unwrap().clone();
     assert_eq!(
         n,
         NoisySpec {
@@ -190,8 +190,8 @@ fn noisy_neighbor_fault_keys() {
             file_size: 1 << 30,
         }
     );
-    assert!(s.faults[0].throttle.is_none());
-    let n = s.faults[1].noisy.unwrap();
+    assert!(s.faults[0].throttle().is_none());
+    let n = s.faults[1].noisy().unwrap().clone();
     assert_eq!(
         (n.fsync_every, n.pattern, n.file_size),
         (Some(4 << 20), NoisyPattern::Random, 64 << 20)
@@ -236,7 +236,7 @@ fn eio_needs_a_size_and_a_loop_device() {
     let s = ok(&format!(
         "{base}faults:\n  - {{kind: eio, target: e, after: 64MiB, on_error: stop}}\n"
     ));
-    let eio = s.faults[0].eio.expect("an eio spec");
+    let eio = s.faults[0].eio().copied().expect("an eio spec");
     assert_eq!((eio.after, eio.on_error), (64 << 20, OnError::Stop));
     let d = errs(&format!("{base}faults:\n  - kind: eio\n    target: e\n"));
     expect(&d, 10, 5, "faults[0].kind", "needs `after: SIZE`");

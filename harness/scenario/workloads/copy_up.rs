@@ -5,7 +5,10 @@
 
 use serde::Deserialize;
 
-use super::{files_at_least_one, size_or, Kind, Params, WorkloadKind, WorkloadParams, Writes, KIB};
+use super::{
+    files_at_least_one, files_of, size_or, BeforeClock, CellShape, Kind, Params, WorkloadKind,
+    WorkloadParams, Writes, Written, KIB,
+};
 use crate::record::Op;
 use crate::scenario::check::{At, Ctx};
 use crate::scenario::raw::U;
@@ -92,6 +95,41 @@ impl Kind for CopyUp {
 }
 
 impl Params for CopyUp {
+    /// Its own files to copy up, unless an overlay's lower layer has some.
+    fn before_clock(&self, cell: &CellShape) -> Option<BeforeClock> {
+        if cell.lower_files.is_some() {
+            return None;
+        }
+        let files = u128::from(self.files);
+        Some(BeforeClock {
+            files,
+            inodes: files + u128::from(self.files.min(10)),
+            size: self.file_size,
+            key: "files",
+            how: format!("{} to copy up", files_of(self.files, self.file_size.min)),
+        })
+    }
+
+    /// Its files (an overlay's lower ones, when it has them), each with
+    /// the 4 KiB an `append` adds.
+    fn most_written(&self, cell: &CellShape) -> Option<Written> {
+        let (n, size) = cell
+            .lower_files
+            .map_or((self.files, self.file_size.max), |(n, size)| (n, size.max));
+        Some(Written::files(n, size.saturating_add(4 * KIB)))
+    }
+
+    fn records_only(&self) -> Option<Vec<Op>> {
+        Some(match self.action {
+            CopyUpAction::Chmod => vec![Op::Chmod],
+            CopyUpAction::Chown => vec![Op::Chown],
+            CopyUpAction::Touch => vec![Op::Utimes],
+            CopyUpAction::OpenRw => vec![Op::Open, Op::Close],
+            CopyUpAction::Append => vec![Op::Open, Op::Write, Op::Close],
+            CopyUpAction::Truncate => vec![Op::Open, Op::Truncate, Op::Close],
+        })
+    }
+
     fn record(&self) -> Vec<(&'static str, String)> {
         vec![
             ("action", self.action.as_str().into()),

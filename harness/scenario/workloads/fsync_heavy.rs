@@ -5,7 +5,10 @@
 
 use serde::Deserialize;
 
-use super::{min_record, size_or, Kind, Params, WorkloadKind, WorkloadParams, Writes, KIB, MIB};
+use super::{
+    min_record, size_or, BeforeClock, CellShape, Kind, Params, WorkloadKind, WorkloadParams,
+    Writes, Written, KIB, MIB,
+};
 use crate::record::Op;
 use crate::scenario::check::{At, Ctx};
 use crate::scenario::raw::U;
@@ -33,8 +36,10 @@ const DEFAULT_FILE_SIZE: SizeRange = SizeRange::fixed(64 * MIB);
 
 impl Kind for FsyncHeavy {
     const KIND: WorkloadKind = WorkloadKind::FsyncHeavy;
+    const VERIFIABLE: bool = true;
     const WRITES: Writes = Writes {
         sync: Some((SyncPolicy::Always, SyncCall::Fdatasync)),
+        end_syncfs: false,
         fsync_dir: false,
         o_direct: true,
         payload: true,
@@ -78,6 +83,26 @@ impl Kind for FsyncHeavy {
 }
 
 impl Params for FsyncHeavy {
+    /// Each thread's log, written in full before the clock.
+    fn before_clock(&self, cell: &CellShape) -> Option<BeforeClock> {
+        let threads = u128::from(cell.threads);
+        Some(BeforeClock {
+            files: threads,
+            inodes: threads * 2,
+            size: SizeRange::fixed(self.file_size),
+            key: "file_size",
+            how: format!(
+                "a log of {} written in full per thread, {} threads",
+                format_size(self.file_size),
+                cell.threads
+            ),
+        })
+    }
+
+    fn most_written(&self, cell: &CellShape) -> Option<Written> {
+        Some(Written::files(cell.threads, self.file_size))
+    }
+
     fn record(&self) -> Vec<(&'static str, String)> {
         vec![
             ("record_size", self.record_size.to_string()),

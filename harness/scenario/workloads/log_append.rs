@@ -5,7 +5,10 @@
 
 use serde::Deserialize;
 
-use super::{min_record, size_or, Kind, Params, WorkloadKind, WorkloadParams, Writes, KIB};
+use super::{
+    min_record, size_or, CellShape, Kind, Params, WorkloadKind, WorkloadParams, Writes, Written,
+    KIB,
+};
 use crate::record::Op;
 use crate::scenario::check::{At, Ctx};
 use crate::scenario::raw::U;
@@ -50,6 +53,7 @@ impl Kind for LogAppend {
     const KIND: WorkloadKind = WorkloadKind::LogAppend;
     const WRITES: Writes = Writes {
         sync: Some((SyncPolicy::Never, SyncCall::Fsync)),
+        end_syncfs: true,
         fsync_dir: true,
         o_direct: false,
         payload: true,
@@ -106,6 +110,22 @@ impl Kind for LogAppend {
 }
 
 impl Params for LogAppend {
+    /// Each thread keeps `retain` finished logs and `open_tasks` open ones.
+    fn most_written(&self, cell: &CellShape) -> Option<Written> {
+        let per_thread = self
+            .retain
+            .saturating_add(u64::from(self.open_tasks))
+            .saturating_add(1);
+        Some(Written::files(
+            cell.threads.saturating_mul(per_thread),
+            self.file_size.max,
+        ))
+    }
+
+    fn open_files_per_thread(&self) -> u64 {
+        u64::from(self.open_tasks) + 2
+    }
+
     fn record(&self) -> Vec<(&'static str, String)> {
         vec![
             ("line_size", self.line_size.to_string()),

@@ -4,7 +4,10 @@
 
 use serde::Deserialize;
 
-use super::{files_at_least_one, size_or, Kind, Params, WorkloadKind, WorkloadParams, Writes};
+use super::{
+    files_at_least_one, size_or, CellShape, Kind, Params, WorkloadKind, WorkloadParams, Writes,
+    Written,
+};
 use crate::record::Op;
 use crate::scenario::check::{At, Ctx};
 use crate::scenario::diag;
@@ -97,6 +100,7 @@ impl Kind for Metadata {
     const KIND: WorkloadKind = WorkloadKind::Metadata;
     const WRITES: Writes = Writes {
         sync: None,
+        end_syncfs: false,
         fsync_dir: true,
         o_direct: false,
         payload: true,
@@ -128,6 +132,13 @@ impl Kind for Metadata {
 }
 
 impl Params for Metadata {
+    fn most_written(&self, cell: &CellShape) -> Option<Written> {
+        Some(Written::files(
+            cell.threads.saturating_mul(self.files),
+            self.file_size.max,
+        ))
+    }
+
     fn record(&self) -> Vec<(&'static str, String)> {
         let mix: Vec<String> = self
             .mix

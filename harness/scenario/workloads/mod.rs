@@ -30,8 +30,8 @@ pub use small_files::SmallFiles;
 
 use super::check::{At, Ctx};
 use super::raw::fields_of;
-use super::spec::{SyncCall, SyncPolicy};
-use super::units::SizeRange;
+use super::spec::{SyncCall, SyncPolicy, TargetKind, TargetSpec, WorkloadSpec};
+use super::units::{format_size, SizeRange};
 use super::yaml::{self, Node};
 use crate::record::Op;
 
@@ -107,6 +107,96 @@ impl WorkloadParams {
     pub(super) fn direct_sizes(&self) -> Vec<(String, SizeRange)> {
         self.params().direct_sizes()
     }
+
+    /// What a cell makes before its clock starts (None: nothing).
+    pub(super) fn before_clock(&self, cell: &CellShape) -> Option<BeforeClock> {
+        self.params().before_clock(cell)
+    }
+
+    /// The most a cell can have written into its target at once (None:
+    /// only the cell's time bounds it).
+    pub(super) fn most_written(&self, cell: &CellShape) -> Option<Written> {
+        self.params().most_written(cell)
+    }
+
+    /// Descriptors one thread keeps open at once.
+    pub(super) fn open_files_per_thread(&self) -> u64 {
+        self.params().open_files_per_thread()
+    }
+
+    /// The ops these parameters let the kind record, when fewer than its
+    /// [`WorkloadKind::may_record`] (None: all of those).
+    pub(super) fn records_only(&self) -> Option<Vec<Op>> {
+        self.params().records_only()
+    }
+}
+
+/// What a kind's parameters are asked about one cell: the shape of the
+/// cell they run in.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct CellShape {
+    pub threads: u64,
+    /// Unit ops a count-bound cell without warm-up makes (None: its time
+    /// bounds it).
+    pub unit_ops: Option<u64>,
+    /// An overlay target's lower files (count, size), when it has any.
+    pub lower_files: Option<(u64, SizeRange)>,
+}
+
+impl CellShape {
+    /// The shape of a cell of `work` on `target`.
+    pub fn of(work: &WorkloadSpec, unit_ops: Option<u64>, target: &TargetSpec) -> CellShape {
+        CellShape {
+            threads: u64::from(work.threads),
+            unit_ops,
+            lower_files: match (&target.lower, target.kind) {
+                (Some(l), TargetKind::Overlay) if l.files > 0 => Some((l.files, l.file_size)),
+                _ => None,
+            },
+        }
+    }
+}
+
+/// What a cell makes before its clock starts, all of which must succeed.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct BeforeClock {
+    /// Files written (each of `size`).
+    pub files: u128,
+    /// Files and directories made, the written files included.
+    pub inodes: u128,
+    pub size: SizeRange,
+    /// The key that sets them (where a "cannot fit" is reported).
+    pub key: &'static str,
+    /// How they add up, in words: `100 files of at least 4KiB to copy up`.
+    pub how: String,
+}
+
+/// The most a cell holds in its target at once.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct Written {
+    pub files: u64,
+    /// Each file's largest size.
+    pub file_size: u64,
+    /// Directories and other inodes besides the files.
+    pub more_inodes: u64,
+}
+
+impl Written {
+    pub fn files(files: u64, file_size: u64) -> Written {
+        Written {
+            files,
+            file_size,
+            more_inodes: 0,
+        }
+    }
+}
+
+/// `100 files` or `100 files of at least 4KiB`.
+fn files_of(files: u64, min: u64) -> String {
+    match min {
+        0 => format!("{files} files"),
+        _ => format!("{files} files of at least {}", format_size(min)),
+    }
 }
 
 impl WorkloadKind {
@@ -138,6 +228,18 @@ impl WorkloadKind {
         self.entry().may_record
     }
 
+    /// Whether it writes through `fsync`/`sync_call` (the others sync in
+    /// their own steps or not at all).
+    pub fn takes_sync_policy(self) -> bool {
+        self.entry().writes.sync.is_some()
+    }
+
+    /// Whether its workers keep a ledger of acknowledged writes that a
+    /// crash's or an EIO's verifier checks.
+    pub fn verifiable(self) -> bool {
+        self.entry().verifiable
+    }
+
     /// Which of the workload-wide writing keys this kind takes.
     pub(super) fn writes(self) -> Writes {
         self.entry().writes
@@ -158,6 +260,9 @@ impl WorkloadKind {
 pub(super) struct Writes {
     /// `fsync` and `sync_call`, with the kind's defaults for them.
     pub sync: Option<(SyncPolicy, SyncCall)>,
+    /// `fsync: end` is one syncfs of the target (rather than a sync of
+    /// each file with `sync_call`).
+    pub end_syncfs: bool,
     pub fsync_dir: bool,
     pub o_direct: bool,
     pub payload: bool,
@@ -167,6 +272,7 @@ impl Writes {
     /// None: the kind writes through no sync policy of its own.
     pub const NOTHING: Writes = Writes {
         sync: None,
+        end_syncfs: false,
         fsync_dir: false,
         o_direct: false,
         payload: false,
@@ -199,6 +305,7 @@ pub(super) struct KindEntry {
     pub writes: Writes,
     pub may_record: &'static [Op],
     pub cold_start: bool,
+    pub verifiable: bool,
     /// The keys of its own (its raw struct's fields), in order.
     pub fields: fn() -> &'static [&'static str],
     /// Reads `node` (a mapping of its own keys) as its raw struct, for
@@ -215,6 +322,7 @@ impl KindEntry {
             writes: K::WRITES,
             may_record: K::MAY_RECORD,
             cold_start: K::COLD_START,
+            verifiable: K::VERIFIABLE,
             fields: fields_of::<K::Raw>,
             parse: parse::<K>,
             check: check::<K>,
@@ -246,6 +354,8 @@ pub(super) trait Kind: Params + Into<WorkloadParams> {
     const MAY_RECORD: &'static [Op];
     /// See [`WorkloadKind::cold_start`].
     const COLD_START: bool = false;
+    /// See [`WorkloadKind::verifiable`].
+    const VERIFIABLE: bool = false;
     /// Its own keys as written: every field optional (a null is the
     /// default too), unknown keys refused.
     type Raw: DeserializeOwned;
@@ -261,6 +371,19 @@ pub(super) trait Params: Debug {
     fn op_sizes(&self) -> Vec<(String, SizeRange)>;
     fn direct_sizes(&self) -> Vec<(String, SizeRange)> {
         self.op_sizes()
+    }
+    /// See [`WorkloadParams::before_clock`].
+    fn before_clock(&self, _cell: &CellShape) -> Option<BeforeClock> {
+        None
+    }
+    /// See [`WorkloadParams::most_written`].
+    fn most_written(&self, cell: &CellShape) -> Option<Written>;
+    fn open_files_per_thread(&self) -> u64 {
+        4
+    }
+    /// See [`WorkloadParams::records_only`].
+    fn records_only(&self) -> Option<Vec<Op>> {
+        None
     }
 }
 
@@ -311,6 +434,7 @@ mod tests {
     fn the_writing_keys_are_the_raw_workloads_own() {
         let all = Writes {
             sync: Some((SyncPolicy::Never, SyncCall::Fsync)),
+            end_syncfs: true,
             fsync_dir: true,
             o_direct: true,
             payload: true,

@@ -4,7 +4,10 @@
 
 use serde::Deserialize;
 
-use super::{files_at_least_one, size_or, Kind, Params, WorkloadKind, WorkloadParams, Writes, KIB};
+use super::{
+    files_at_least_one, files_of, size_or, BeforeClock, CellShape, Kind, Params, WorkloadKind,
+    WorkloadParams, Writes, Written, KIB,
+};
 use crate::record::Op;
 use crate::scenario::check::{At, Ctx};
 use crate::scenario::raw::U;
@@ -51,6 +54,22 @@ impl Kind for ReadAtime {
 }
 
 impl Params for ReadAtime {
+    /// The files it reads, written before the clock.
+    fn before_clock(&self, cell: &CellShape) -> Option<BeforeClock> {
+        let files = u128::from(self.files);
+        Some(BeforeClock {
+            files,
+            inodes: files + u128::from(cell.threads),
+            size: self.file_size,
+            key: "files",
+            how: files_of(self.files, self.file_size.min),
+        })
+    }
+
+    fn most_written(&self, _cell: &CellShape) -> Option<Written> {
+        Some(Written::files(self.files, self.file_size.max))
+    }
+
     fn record(&self) -> Vec<(&'static str, String)> {
         vec![
             ("files", self.files.to_string()),

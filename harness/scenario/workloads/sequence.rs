@@ -5,12 +5,15 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{size_or, Kind, Params, WorkloadKind, WorkloadParams, Writes, KIB};
+use super::{
+    files_of, size_or, BeforeClock, CellShape, Kind, Params, WorkloadKind, WorkloadParams, Writes,
+    Written, KIB,
+};
 use crate::record::Op;
 use crate::scenario::check::{At, Ctx};
 use crate::scenario::diag;
 use crate::scenario::raw::U;
-use crate::scenario::units::SizeRange;
+use crate::scenario::units::{format_duration_exact, SizeRange};
 use crate::scenario::yaml::{self, Node};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -50,6 +53,45 @@ pub enum SeqStep {
     Sleep(Duration),
 }
 
+impl SeqStep {
+    /// The syscalls this step records.
+    fn records(&self) -> &'static [Op] {
+        match self {
+            SeqStep::Create => &[Op::Create],
+            SeqStep::Open => &[Op::Open],
+            SeqStep::Write(_) | SeqStep::Append(_) => &[Op::Write],
+            SeqStep::Fsync => &[Op::Fsync],
+            SeqStep::Fdatasync => &[Op::Fdatasync],
+            SeqStep::Close => &[Op::Close],
+            SeqStep::Read => &[Op::Open, Op::Read, Op::Close],
+            SeqStep::Rename => &[Op::Rename],
+            SeqStep::Unlink => &[Op::Unlink],
+            SeqStep::Stat => &[Op::Stat],
+            SeqStep::Sleep(_) => &[],
+        }
+    }
+}
+
+/// As a scenario writes it: `create`, `write: 4KiB`, `sleep: 10ms`.
+impl std::fmt::Display for SeqStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SeqStep::Create => f.write_str("create"),
+            SeqStep::Open => f.write_str("open"),
+            SeqStep::Write(r) => write!(f, "write: {r}"),
+            SeqStep::Append(r) => write!(f, "append: {r}"),
+            SeqStep::Fsync => f.write_str("fsync"),
+            SeqStep::Fdatasync => f.write_str("fdatasync"),
+            SeqStep::Close => f.write_str("close"),
+            SeqStep::Read => f.write_str("read"),
+            SeqStep::Rename => f.write_str("rename"),
+            SeqStep::Unlink => f.write_str("unlink"),
+            SeqStep::Stat => f.write_str("stat"),
+            SeqStep::Sleep(d) => write!(f, "sleep: {}", format_duration_exact(*d)),
+        }
+    }
+}
+
 /// The keys as written.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -67,6 +109,7 @@ impl Kind for Sequence {
     const KIND: WorkloadKind = WorkloadKind::Sequence;
     const WRITES: Writes = Writes {
         sync: None,
+        end_syncfs: false,
         fsync_dir: true,
         o_direct: true,
         payload: true,
@@ -100,16 +143,50 @@ impl Kind for Sequence {
 }
 
 impl Params for Sequence {
-    fn record(&self) -> Vec<(&'static str, String)> {
-        let steps: Vec<String> = self
+    /// Each thread's fileset, written before the clock.
+    fn before_clock(&self, cell: &CellShape) -> Option<BeforeClock> {
+        let threads = u128::from(cell.threads);
+        Some(BeforeClock {
+            files: threads * u128::from(self.files),
+            inodes: threads * (u128::from(self.files) + 1),
+            size: self.file_size,
+            key: "files",
+            how: format!(
+                "{} per thread, {} threads",
+                files_of(self.files, self.file_size.min),
+                cell.threads
+            ),
+        })
+    }
+
+    /// Bounded only when no step makes or grows files.
+    fn most_written(&self, cell: &CellShape) -> Option<Written> {
+        let grows = self
             .steps
             .iter()
-            .map(|s| format!("{s:?}").to_lowercase())
-            .collect();
+            .any(|st| matches!(st, SeqStep::Create | SeqStep::Write(_) | SeqStep::Append(_)));
+        (!grows)
+            .then(|| Written::files(cell.threads.saturating_mul(self.files), self.file_size.max))
+    }
+
+    /// The syscalls of its steps (`read` opens and closes a fileset file
+    /// when none is open).
+    fn records_only(&self) -> Option<Vec<Op>> {
+        Some(
+            self.steps
+                .iter()
+                .flat_map(|s| s.records())
+                .copied()
+                .collect(),
+        )
+    }
+
+    fn record(&self) -> Vec<(&'static str, String)> {
+        let steps: Vec<String> = self.steps.iter().map(|s| s.to_string()).collect();
         vec![
             ("files", self.files.to_string()),
             ("file_size", self.file_size.to_string()),
-            ("steps", steps.join(",")),
+            ("steps", steps.join(", ")),
         ]
     }
 

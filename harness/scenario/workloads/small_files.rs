@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use super::{size_or, Kind, Params, WorkloadKind, WorkloadParams, Writes, KIB};
+use super::{size_or, CellShape, Kind, Params, WorkloadKind, WorkloadParams, Writes, Written, KIB};
 use crate::record::Op;
 use crate::scenario::check::{At, Ctx};
 use crate::scenario::raw::U;
@@ -29,8 +29,10 @@ const DEFAULT_FILES_PER_DIR: u64 = 1000;
 
 impl Kind for SmallFiles {
     const KIND: WorkloadKind = WorkloadKind::SmallFiles;
+    const VERIFIABLE: bool = true;
     const WRITES: Writes = Writes {
         sync: Some((SyncPolicy::Never, SyncCall::Fsync)),
+        end_syncfs: true,
         fsync_dir: true,
         o_direct: true,
         payload: true,
@@ -66,6 +68,16 @@ impl Kind for SmallFiles {
 }
 
 impl Params for SmallFiles {
+    /// A count-bound cell makes that many files (and their directories);
+    /// a duration-bound one as many as it can.
+    fn most_written(&self, cell: &CellShape) -> Option<Written> {
+        cell.unit_ops.map(|n| Written {
+            files: n,
+            file_size: self.file_size.max,
+            more_inodes: n / self.files_per_dir.max(1) + cell.threads + 1,
+        })
+    }
+
     fn record(&self) -> Vec<(&'static str, String)> {
         vec![
             ("file_size", self.file_size.to_string()),
