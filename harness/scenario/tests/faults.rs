@@ -180,7 +180,7 @@ fn noisy_neighbor_fault_keys() {
     let s = ok(&format!(
         "{base}faults:\n  - {{kind: noisy_neighbor, target: e, write_bps: 50MiB/s}}\n  - {{kind: noisy_neighbor, target: e, write_bps: 1MiB/s, fsync_every: 4MiB, pattern: random, file_size: 64MiB}}\n"
     ));
-    let n = s.faults[0].noisy().unwrap().clone();
+    let n = *s.faults[0].noisy().unwrap();
     assert_eq!(
         n,
         NoisySpec {
@@ -191,7 +191,7 @@ fn noisy_neighbor_fault_keys() {
         }
     );
     assert!(s.faults[0].throttle().is_none());
-    let n = s.faults[1].noisy().unwrap().clone();
+    let n = *s.faults[1].noisy().unwrap();
     assert_eq!(
         (n.fsync_every, n.pattern, n.file_size),
         (Some(4 << 20), NoisyPattern::Random, 64 << 20)
