@@ -223,6 +223,8 @@ struct ThreadEnd {
     note: Option<String>,
     ledger: Option<Ledger>,
     uncounted_tasks: u64,
+    /// [`crate::workload::Worker::notes`].
+    worker_notes: Vec<String>,
 }
 
 /// Runs one cell. `cancel` is set by a signal handler; the engine then
@@ -444,6 +446,7 @@ fn gather_ends(
             Ok(end) => {
                 ended.last_end = ended.last_end.max(end.finished_at);
                 notes.extend(end.note.map(|n| format!("thread {t}: {n}")));
+                notes.extend(end.worker_notes.iter().map(|n| format!("thread {t}: {n}")));
                 ended.ledgers.extend(end.ledger);
                 ended.uncounted_tasks += end.uncounted_tasks;
             }
@@ -730,6 +733,7 @@ fn drive(mut d: Drive) -> ThreadEnd {
                 }
             }
         }
+        d.worker.between_units();
         if let Some(think) = d.think_time {
             std::thread::sleep(think);
         }
@@ -744,6 +748,7 @@ fn drive(mut d: Drive) -> ThreadEnd {
         note,
         ledger: d.worker.take_ledger(),
         uncounted_tasks: d.worker.uncounted_tasks(),
+        worker_notes: d.worker.notes(),
     }
 }
 

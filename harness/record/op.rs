@@ -58,6 +58,8 @@ ops! {
     Mkdir => "mkdir", false;
     Rmdir => "rmdir", false;
     Link => "link", false;
+    Symlink => "symlink", false;
+    Lseek => "lseek", false;
     File => "file", true;
     Record => "record", true;
     Line => "line", true;
@@ -66,6 +68,8 @@ ops! {
     CopyUp => "copy_up", true;
     Meta => "meta", true;
     Sequence => "sequence", true;
+    Replay => "replay", true;
+    Exec => "exec", true;
     FileService => "file.service", false;
     RecordService => "record.service", false;
     LineService => "line.service", false;
@@ -73,6 +77,8 @@ ops! {
     CopyUpService => "copy_up.service", false;
     MetaService => "meta.service", false;
     SequenceService => "sequence.service", false;
+    ReplayService => "replay.service", false;
+    ExecService => "exec.service", false;
 }
 
 impl Op {
@@ -90,6 +96,8 @@ impl Op {
             Op::CopyUp => Some(Op::CopyUpService),
             Op::Meta => Some(Op::MetaService),
             Op::Sequence => Some(Op::SequenceService),
+            Op::Replay => Some(Op::ReplayService),
+            Op::Exec => Some(Op::ExecService),
             _ => None,
         }
     }

@@ -62,8 +62,18 @@ pub trait Workload: Send + Sync {
 pub trait Worker: Send {
     /// Performs one unit op, recording every syscall in `rec`.
     fn step(&mut self, rec: &mut Recorder) -> Step;
+    /// Untimed work between two unit ops (a replay puts its directory
+    /// back as the trace found it). The cell's clock runs on: throughput
+    /// counts it, the unit op's latency does not.
+    fn between_units(&mut self) {}
     /// The cell is over: apply `fsync: end`, close what is open.
     fn finish(&mut self, rec: &mut Recorder);
+    /// What a reader should know about how this thread ran (a replay's end
+    /// state that differed from the trace's …); asked once, after
+    /// [`Worker::finish`].
+    fn notes(&self) -> Vec<String> {
+        Vec::new()
+    }
     /// Tasks that ended in the measured phase but had begun before the
     /// cell (log_append's head start): their start is unknown, so no `task`
     /// op counts them. The engine adds them up into a note.
