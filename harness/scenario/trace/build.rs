@@ -117,7 +117,12 @@ pub(super) struct Builder {
     not_replayed: HashMap<String, u64>,
     outside: Vec<String>,
     outside_calls: u64,
+    /// An error found while emitting a call (reported after its line).
+    bad: Option<TraceError>,
 }
+
+/// Stands for an errno name not in the table until the call is emitted.
+const UNKNOWN_ERRNO: i32 = i32::MIN;
 
 pub(super) fn parse(text: &str, root: Option<&str>) -> Result<Trace, TraceError> {
     let mut b = Builder::default();
@@ -192,13 +197,21 @@ impl Builder {
         self.first_time.get_or_insert(head.time);
         let pid = head.pid.unwrap_or(0);
         self.see(pid, n);
+        self.event(pid, n, head.time, ev)?;
+        match self.bad.take() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    fn event(&mut self, pid: u32, n: usize, time: Duration, ev: Event) -> Result<(), TraceError> {
         match ev {
             Event::Exit => self.exit(pid),
             Event::Skip => {}
             Event::Unfinished { name, args } => {
                 let p = Pending {
                     line: n,
-                    time: head.time,
+                    time,
                     name: name.to_string(),
                     args: args.to_string(),
                 };
@@ -232,7 +245,7 @@ impl Builder {
                 let c = Ctx {
                     pid,
                     line: n,
-                    time: head.time,
+                    time,
                     name,
                     ret,
                 };
@@ -473,7 +486,9 @@ impl Builder {
             Some(name) if v < 0 => match errno_number(name) {
                 Some(e) => Ok(Some(Err(e))),
                 None if name.starts_with("ERESTART") => Ok(None),
-                None => Err(err(c.line, format!("unknown errno {name} in {}()", c.name))),
+                // Only an error if the call is replayed (see `emit`): a
+                // socket's or pipe's odd errno does not matter.
+                None => Ok(Some(Err(UNKNOWN_ERRNO))),
             },
             _ => Ok(Some(Ok(v))),
         }
@@ -510,6 +525,10 @@ impl Builder {
             }
         }
         after.sort_unstable();
+        if result == Err(UNKNOWN_ERRNO) && self.bad.is_none() {
+            let name = c.ret.errno.unwrap_or("?");
+            self.bad = Some(err(c.line, format!("unknown errno {name} in {}()", c.name)));
+        }
         let at = c.time.saturating_sub(self.first_time.unwrap_or_default());
         if let Some(thread) = self.threads.get_mut(t) {
             thread.calls.push(Call {

@@ -389,3 +389,20 @@ fn large_trace_is_linear() {
     assert!(took < std::time::Duration::from_secs(5), "{took:?}");
     eprintln!("4 MB in {took:?}");
 }
+
+#[test]
+fn sockets_and_their_odd_errnos_are_not_replayed() {
+    let head = "1 1.0 socket(AF_INET, SOCK_STREAM|SOCK_CLOEXEC, IPPROTO_IP) = 3<TCP:[5]> <0.1>\n\
+                1 1.1 write(3<TCP:[1.2.3.4:5->6.7.8.9:10]>, \"a\", 1) = -1 EWEIRD (x) <0.1>\n\
+                1 1.2 write(7<UNIX-STREAM:[99]>, \"a\", 1) = 1 <0.1>\n";
+    let t = parse(head, Some("/r")).unwrap();
+    assert_eq!(ops(&t).count(), 0);
+    assert_eq!(
+        t.not_replayed,
+        vec![("write".to_string(), 2), ("socket".to_string(), 1)]
+    );
+    let text = format!("{head}1 1.3 openat(AT_FDCWD</r>, \"f\", O_RDONLY) = -1 EWEIRD (x) <0.1>\n");
+    let e = parse(&text, None).unwrap_err();
+    assert_eq!(e.line, 4);
+    assert!(e.message.contains("EWEIRD"), "{e}");
+}
