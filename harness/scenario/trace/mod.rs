@@ -14,6 +14,12 @@
 //! simulates the files the calls touch.
 //! Traces are user input: every problem is a [`TraceError`] with its line,
 //! never a panic.
+//!
+//! What the model leaves out, on purpose: an fd replaced by dup2/dup3 or
+//! closed by close_range makes no Close (its slot stays open in the replay);
+//! a failed dup makes no Dup; copy_file_range/sendfile are not replayed
+//! (copy_file_range's bytes do count in `after`); `before` knows a file's
+//! kind only from O_DIRECTORY, stat modes and entries under it.
 
 mod build;
 mod lex;

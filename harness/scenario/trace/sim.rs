@@ -90,10 +90,16 @@ impl Fs {
         while let Some(i) = path[end..].find('/') {
             let dir = &path[..end + i];
             end += i + 1;
-            if !self.names.contains_key(dir) && !self.touched.contains(dir) {
-                let id = self.add(Kind::Dir, Origin::Before);
-                self.names.insert(dir.to_string(), id);
-                self.before.push((dir.to_string(), id));
+            match self.lookup(dir) {
+                // Opened without O_DIRECTORY and taken for a file: it holds
+                // entries, so it is a directory.
+                Some(id) => self.set_kind(id, Kind::Dir),
+                None if self.touched.contains(dir) => {}
+                None => {
+                    let id = self.add(Kind::Dir, Origin::Before);
+                    self.names.insert(dir.to_string(), id);
+                    self.before.push((dir.to_string(), id));
+                }
             }
         }
     }

@@ -406,3 +406,16 @@ fn sockets_and_their_odd_errnos_are_not_replayed() {
     assert_eq!(e.line, 4);
     assert!(e.message.contains("EWEIRD"), "{e}");
 }
+
+#[test]
+fn a_directory_opened_like_a_file_becomes_a_directory() {
+    // fsync of a directory opened without O_DIRECTORY, then a file in it.
+    let text = "1 1.0 openat(AT_FDCWD</r>, \"d\", O_RDONLY) = 3</r/d> <0.1>\n\
+                1 1.1 fsync(3</r/d>) = 0 <0.1>\n\
+                1 1.2 openat(AT_FDCWD</r>, \"d/f\", O_RDONLY) = 4</r/d/f> <0.1>\n\
+                1 1.3 pread64(4</r/d/f>, \"abc\", 3, 7) = 3 <0.1>\n\
+                1 1.4 lseek(4</r/d/f>, 0, SEEK_END) = 12 <0.1>\n";
+    let t = parse(text, None).unwrap();
+    assert_eq!(t.before, vec![dir("d"), file("d/f", 12)]);
+    assert_eq!(t.after, t.before);
+}
