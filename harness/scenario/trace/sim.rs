@@ -130,8 +130,6 @@ impl Fs {
             None if flags & (libc::O_EXCL | libc::O_TRUNC) != 0 => {
                 return self.create(path, kind, Origin::Created)
             }
-            // O_APPEND without O_TRUNC: appending is to something that was there.
-            None if flags & libc::O_APPEND != 0 => return self.existing(path, kind),
             None => return self.create(path, kind, Origin::Maybe),
         };
         if flags & libc::O_TRUNC != 0 {

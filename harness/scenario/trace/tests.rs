@@ -419,3 +419,16 @@ fn a_directory_opened_like_a_file_becomes_a_directory() {
     assert_eq!(t.before, vec![dir("d"), file("d/f", 12)]);
     assert_eq!(t.after, t.before);
 }
+
+#[test]
+fn append_creates_unless_the_trace_shows_old_data() {
+    // Python's open(…, "a") on a new file, and on one with 5 bytes.
+    let text = "1 1.0 openat(AT_FDCWD</r>, \"new\", O_WRONLY|O_CREAT|O_APPEND, 0644) = 3</r/new> <0.1>\n\
+                1 1.1 write(3</r/new>, \"ab\", 2) = 2 <0.1>\n\
+                1 1.2 openat(AT_FDCWD</r>, \"old\", O_WRONLY|O_CREAT|O_APPEND, 0644) = 4</r/old> <0.1>\n\
+                1 1.3 lseek(4</r/old>, 0, SEEK_END) = 5 <0.1>\n\
+                1 1.4 write(4</r/old>, \"ab\", 2) = 2 <0.1>\n";
+    let t = parse(text, None).unwrap();
+    assert_eq!(t.before, vec![file("old", 5)]);
+    assert_eq!(t.after, vec![file("new", 2), file("old", 7)]);
+}
