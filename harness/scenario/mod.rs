@@ -31,6 +31,7 @@ pub mod profiles;
 mod raw;
 pub mod spec;
 mod targets;
+pub mod trace;
 pub mod units;
 mod workloads;
 mod yaml;
