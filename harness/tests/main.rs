@@ -15,6 +15,7 @@ mod hlog;
 mod k8s;
 mod merge;
 mod production;
+mod replay;
 mod report;
 mod run;
 mod series;

@@ -14,6 +14,7 @@ pub mod metadata;
 pub mod mock;
 pub mod payload;
 pub mod read_atime;
+pub mod replay;
 pub mod sequence;
 pub mod small_files;
 pub mod sync;
@@ -99,6 +100,7 @@ pub fn build(spec: &WorkloadSpec) -> Box<dyn Workload> {
         WorkloadParams::CopyUp(p) => Box::new(copy_up::CopyUp::new(spec.clone(), p)),
         WorkloadParams::Metadata(p) => Box::new(metadata::Metadata::new(spec.clone(), p)),
         WorkloadParams::Sequence(p) => Box::new(sequence::Sequence::new(spec.clone(), p)),
+        WorkloadParams::Replay(p) => Box::new(replay::Replay::new(spec.clone(), p)),
     }
 }
 

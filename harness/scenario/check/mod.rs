@@ -143,6 +143,11 @@ impl Ctx<'_> {
         }
     }
 
+    /// The scenario file (a replay's trace is named relative to it).
+    pub(in crate::scenario) fn file(&self) -> &Path {
+        self.file
+    }
+
     /// The command line's values in place of the file's.
     pub(in crate::scenario) fn overrides(&self) -> &Overrides {
         self.overrides

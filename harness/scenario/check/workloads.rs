@@ -44,6 +44,10 @@ const KEY_ORDER: &[&str] = &[
     "payload",
     "mix",
     "steps",
+    "trace",
+    "timing",
+    "speed",
+    "root",
     "vary",
 ];
 
@@ -145,10 +149,13 @@ pub(super) fn workload_entry(cx: &mut Ctx, i: usize, node: &Node) -> Vec<(Worklo
                 base_checked = true;
                 let n = written_name(cx, at, w.common.name.as_deref());
                 if w.common.kind.is_none() {
+                    let kinds: Vec<&str> = KINDS.iter().map(|e| e.kind.as_str()).collect();
                     cx.err(
                         &at.key("kind"),
-                        "missing required key `kind` (small_files, fsync_heavy, log_append, read_atime, \
-                         copy_up, metadata or sequence)",
+                        format!(
+                            "missing required key `kind` ({})",
+                            and_list(&kinds).replace(" and ", " or ")
+                        ),
                     );
                 }
                 n

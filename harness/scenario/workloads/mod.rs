@@ -13,6 +13,7 @@ mod fsync_heavy;
 mod log_append;
 mod metadata;
 mod read_atime;
+mod replay;
 mod sequence;
 mod small_files;
 
@@ -25,6 +26,7 @@ pub use fsync_heavy::FsyncHeavy;
 pub use log_append::LogAppend;
 pub use metadata::{MetaOp, Metadata};
 pub use read_atime::ReadAtime;
+pub use replay::{call_op, Replay, Timing};
 pub use sequence::{SeqStep, Sequence};
 pub use small_files::SmallFiles;
 
@@ -45,6 +47,7 @@ pub enum WorkloadKind {
     CopyUp,
     Metadata,
     Sequence,
+    Replay,
 }
 
 /// The parameters only one workload kind has.
@@ -57,6 +60,7 @@ pub enum WorkloadParams {
     CopyUp(CopyUp),
     Metadata(Metadata),
     Sequence(Sequence),
+    Replay(Replay),
 }
 
 /// The registry: every kind, in the order messages list them.
@@ -68,6 +72,7 @@ pub(super) const KINDS: &[KindEntry] = &[
     KindEntry::of::<CopyUp>(),
     KindEntry::of::<Metadata>(),
     KindEntry::of::<Sequence>(),
+    KindEntry::of::<Replay>(),
 ];
 
 impl WorkloadParams {
@@ -80,6 +85,7 @@ impl WorkloadParams {
             WorkloadParams::CopyUp(p) => p,
             WorkloadParams::Metadata(p) => p,
             WorkloadParams::Sequence(p) => p,
+            WorkloadParams::Replay(p) => p,
         }
     }
 
@@ -209,6 +215,7 @@ impl WorkloadKind {
             WorkloadKind::CopyUp => "copy_up",
             WorkloadKind::Metadata => "metadata",
             WorkloadKind::Sequence => "sequence",
+            WorkloadKind::Replay => "replay",
         }
     }
 
