@@ -15,8 +15,8 @@ pub use super::faults::{
 };
 pub use super::units::{DurationRange, SizeRange};
 pub use super::workloads::{
-    CopyUp, CopyUpAction, FsyncHeavy, LogAppend, MetaOp, Metadata, ReadAtime, SeqStep, Sequence,
-    SmallFiles, WorkloadKind, WorkloadParams,
+    display_argv, CopyUp, CopyUpAction, Exec, FsyncHeavy, LogAppend, MetaOp, Metadata, ReadAtime,
+    SeqStep, Sequence, SmallFiles, WorkloadKind, WorkloadParams,
 };
 
 /// A whole scenario file, checked.

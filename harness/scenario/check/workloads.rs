@@ -148,7 +148,7 @@ pub(super) fn workload_entry(cx: &mut Ctx, i: usize, node: &Node) -> Vec<(Worklo
                     cx.err(
                         &at.key("kind"),
                         "missing required key `kind` (small_files, fsync_heavy, log_append, read_atime, \
-                         copy_up, metadata or sequence)",
+                         copy_up, metadata, sequence or exec)",
                     );
                 }
                 n

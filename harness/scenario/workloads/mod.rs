@@ -9,6 +9,7 @@
 //! workload room).
 
 mod copy_up;
+mod exec;
 mod fsync_heavy;
 mod log_append;
 mod metadata;
@@ -21,6 +22,7 @@ use std::fmt::Debug;
 use serde::de::DeserializeOwned;
 
 pub use copy_up::{CopyUp, CopyUpAction};
+pub use exec::{display_argv, Exec};
 pub use fsync_heavy::FsyncHeavy;
 pub use log_append::LogAppend;
 pub use metadata::{MetaOp, Metadata};
@@ -45,6 +47,7 @@ pub enum WorkloadKind {
     CopyUp,
     Metadata,
     Sequence,
+    Exec,
 }
 
 /// The parameters only one workload kind has.
@@ -57,6 +60,7 @@ pub enum WorkloadParams {
     CopyUp(CopyUp),
     Metadata(Metadata),
     Sequence(Sequence),
+    Exec(Exec),
 }
 
 /// The registry: every kind, in the order messages list them.
@@ -68,6 +72,7 @@ pub(super) const KINDS: &[KindEntry] = &[
     KindEntry::of::<CopyUp>(),
     KindEntry::of::<Metadata>(),
     KindEntry::of::<Sequence>(),
+    KindEntry::of::<Exec>(),
 ];
 
 impl WorkloadParams {
@@ -80,6 +85,7 @@ impl WorkloadParams {
             WorkloadParams::CopyUp(p) => p,
             WorkloadParams::Metadata(p) => p,
             WorkloadParams::Sequence(p) => p,
+            WorkloadParams::Exec(p) => p,
         }
     }
 
@@ -209,6 +215,7 @@ impl WorkloadKind {
             WorkloadKind::CopyUp => "copy_up",
             WorkloadKind::Metadata => "metadata",
             WorkloadKind::Sequence => "sequence",
+            WorkloadKind::Exec => "exec",
         }
     }
 
