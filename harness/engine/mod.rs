@@ -28,7 +28,8 @@ use crate::workload::ledger::Ledger;
 use crate::workload::{Step, Worker, Workload};
 
 /// A thread that fails this many unit ops in a row stops, with a note:
-/// a full or dead filesystem would otherwise spin.
+/// a full or dead filesystem would otherwise spin (unless its worker says
+/// its failures are results, [`Worker::failures_are_results`]).
 pub const MAX_CONSECUTIVE_FAILURES: u32 = 1000;
 
 /// Everything one cell needs.
@@ -649,6 +650,7 @@ fn drive(mut d: Drive) -> ThreadEnd {
     let mut next_intended = d.start;
     let mut measured = 0u64;
     let mut consecutive_failures = 0u32;
+    let results = d.worker.failures_are_results();
     // Closed-loop ops are timed on the recorder's clock (the TSC where it
     // can be trusted: a third of the cost of `Instant::now()`); the cell's
     // bounds are converted to it once.
@@ -723,7 +725,9 @@ fn drive(mut d: Drive) -> ThreadEnd {
                     break;
                 }
                 consecutive_failures += 1;
-                if consecutive_failures >= MAX_CONSECUTIVE_FAILURES {
+                // A failure that is a result is one of the cell's unit ops.
+                measured += u64::from(results && t1 >= measure_start);
+                if !results && consecutive_failures >= MAX_CONSECUTIVE_FAILURES {
                     note = Some(format!(
                         "stopped after {consecutive_failures} consecutive failed {} ops (last error {})",
                         d.unit,

@@ -130,6 +130,36 @@ fn failures_are_counted_and_a_hopeless_thread_stops() {
 }
 
 #[test]
+fn failures_that_are_results_never_stop_the_thread_and_count_towards_ops() {
+    let mut mock = Mock::new(Duration::ZERO);
+    mock.fail_every = Some((1, libc::ENOSPC));
+    mock.failures_are_results = true;
+    let dir = tempfile::tempdir().unwrap();
+    let lasting = Duration::from_millis(300);
+    let m = run_cell(
+        &plan(&mock, dir.path(), 1, Stop::Duration(lasting), None),
+        &Cancel::new(),
+        &Silent,
+    )
+    .unwrap();
+    assert!(
+        m.totals.errors[&(Op::Record, libc::ENOSPC)] > u64::from(MAX_CONSECUTIVE_FAILURES),
+        "{:?}",
+        m.totals.errors
+    );
+    assert!(m.notes.is_empty(), "{:?}", m.notes);
+    assert!(m.duration >= lasting);
+    // `ops:` counts the failed attempts: the cell ends.
+    let m = run_cell(
+        &plan(&mock, dir.path(), 2, Stop::Ops(50), None),
+        &Cancel::new(),
+        &Silent,
+    )
+    .unwrap();
+    assert_eq!(m.totals.errors[&(Op::Record, libc::ENOSPC)], 50);
+}
+
+#[test]
 fn think_time_paces_a_closed_loop() {
     let mock = Mock::new(Duration::ZERO);
     let dir = tempfile::tempdir().unwrap();

@@ -36,6 +36,8 @@ pub(super) struct Trial<'a> {
 /// A cell's interval log: where it is written, its path in the run
 /// directory, and its header comment.
 struct Hlog {
+    /// The file's stem: the cell's name in the run directory.
+    name: String,
     path: PathBuf,
     rel: String,
     comment: String,
@@ -82,7 +84,8 @@ impl Trial<'_> {
         let hlog = self.hlog();
         let capacity = rustix::fs::statvfs(&target.root).ok();
         test_hook("cell");
-        let work = workload::build(wspec);
+        let mut work = workload::build(wspec);
+        work.set_cell(&hlog.name);
         let (warmup, cell_notes) = self.warmup_and_notes(work.as_ref());
         let faults = self.arm_faults(scratch, &target, &root)?;
         let measured = self.measure(&faults, &target, &root, work.as_ref(), warmup, &hlog);
@@ -110,6 +113,7 @@ impl Trial<'_> {
         let mut notes = record.notes;
         notes.extend(cell_notes);
         notes.extend(self.measured_notes(&measured, &ops, work.as_ref()));
+        notes.extend(self.write_artifacts(work.as_ref(), &hlog));
         if let Err(e) = record.teardown {
             notes.push(e.to_string());
         }
@@ -196,7 +200,7 @@ impl Trial<'_> {
     fn hlog(&self) -> Hlog {
         let (scenario, cell) = (self.run.scenario, self.cell);
         let (tspec, wspec) = (self.tspec(), self.wspec());
-        let (path, rel) = self.run.run_dir.hlog_path(&format!(
+        let name = format!(
             "c{:03}-{}-{}-r{}{}",
             cell.index,
             path_component(&tspec.name),
@@ -205,7 +209,8 @@ impl Trial<'_> {
             self.crash
                 .map(|(_, t)| format!("-t{t}"))
                 .unwrap_or_default()
-        ));
+        );
+        let (path, rel) = self.run.run_dir.hlog_path(&name);
         let comment = format!(
             "wpbench {} scenario {} cell {}: target {} workload {} repeat {}\n\
              values in nanoseconds; Interval_Max in milliseconds; tags are op names",
@@ -216,7 +221,28 @@ impl Trial<'_> {
             wspec.name,
             cell.repeat
         );
-        Hlog { path, rel, comment }
+        Hlog {
+            name,
+            path,
+            rel,
+            comment,
+        }
+    }
+
+    /// Writes the workload's files ([`Workload::artifacts`]) next to the
+    /// cell's interval log, as `<its stem>.<suffix>`; a note names each.
+    fn write_artifacts(&self, work: &dyn Workload, hlog: &Hlog) -> Vec<String> {
+        let stem = hlog.rel.strip_suffix(".hlog").unwrap_or(&hlog.rel);
+        work.artifacts()
+            .into_iter()
+            .map(|(suffix, bytes)| {
+                let rel = format!("{stem}.{suffix}");
+                match std::fs::write(self.run.run_dir.path().join(&rel), bytes) {
+                    Ok(()) => format!("{suffix}: kept in the run directory as {rel}"),
+                    Err(e) => format!("{suffix}: could not be written as {rel}: {e}"),
+                }
+            })
+            .collect()
     }
 
     /// The cell's warm-up, and what a reader should know about how this

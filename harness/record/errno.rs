@@ -11,6 +11,11 @@ const EXIT_BASE: i32 = 1 << 20;
 /// Where terminating signals start.
 const SIGNAL_BASE: i32 = 2 << 20;
 
+/// The code a command killed for outliving its `timeout` is counted
+/// under, named `timeout` (not `SIGKILL`: a kill by wpbench's timeout and
+/// one by the OOM killer are different findings).
+pub const TIMEOUT_CODE: i32 = 3 << 20;
+
 /// The code a command's non-zero exit `status` is counted under.
 pub fn exit_code(status: i32) -> i32 {
     EXIT_BASE + (status & 0xff)
@@ -25,6 +30,9 @@ pub fn signal_code(signal: i32) -> i32 {
 pub fn errno_name(errno: i32) -> String {
     if (SIGNAL_BASE..SIGNAL_BASE + 256).contains(&errno) {
         return signal_name(errno - SIGNAL_BASE);
+    }
+    if errno == TIMEOUT_CODE {
+        return "timeout".to_string();
     }
     if (EXIT_BASE..EXIT_BASE + 256).contains(&errno) {
         return format!("exit_{}", errno - EXIT_BASE);
@@ -106,5 +114,6 @@ mod tests {
         assert_eq!(errno_name(4242), "E4242");
         assert_eq!(errno_name(exit_code(3)), "exit_3");
         assert_eq!(errno_name(signal_code(libc::SIGKILL)), "SIGKILL");
+        assert_eq!(errno_name(TIMEOUT_CODE), "timeout");
     }
 }

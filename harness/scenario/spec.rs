@@ -15,8 +15,8 @@ pub use super::faults::{
 };
 pub use super::units::{DurationRange, SizeRange};
 pub use super::workloads::{
-    call_op, CopyUp, CopyUpAction, FsyncHeavy, LogAppend, MetaOp, Metadata, ReadAtime, Replay,
-    SeqStep, Sequence, SmallFiles, Timing, WorkloadKind, WorkloadParams,
+    call_op, display_argv, CopyUp, CopyUpAction, Exec, FsyncHeavy, LogAppend, MetaOp, Metadata,
+    ReadAtime, Replay, SeqStep, Sequence, SmallFiles, Timing, WorkloadKind, WorkloadParams,
 };
 
 /// A whole scenario file, checked.

@@ -8,6 +8,7 @@
 mod support;
 
 mod cleanup;
+mod exec;
 mod faults;
 mod fixtures;
 mod gates;

@@ -19,6 +19,8 @@ pub struct Mock {
     pub stall: Option<(u64, Duration)>,
     /// Steps that fail with this errno (every n-th step), if any.
     pub fail_every: Option<(u64, i32)>,
+    /// What its workers answer to [`Worker::failures_are_results`].
+    pub failures_are_results: bool,
     /// Counts steps over all workers, for assertions.
     pub steps: Arc<std::sync::atomic::AtomicU64>,
 }
@@ -29,6 +31,7 @@ impl Mock {
             service,
             stall: None,
             fail_every: None,
+            failures_are_results: false,
             steps: Arc::default(),
         }
     }
@@ -95,4 +98,8 @@ impl Worker for MockWorker {
     }
 
     fn finish(&mut self, _rec: &mut Recorder) {}
+
+    fn failures_are_results(&self) -> bool {
+        self.mock.failures_are_results
+    }
 }

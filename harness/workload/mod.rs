@@ -7,6 +7,7 @@
 //! not a crash of the benchmark.
 
 pub mod copy_up;
+pub mod exec;
 pub mod fsync_heavy;
 pub mod ledger;
 pub mod log_append;
@@ -57,6 +58,15 @@ pub trait Workload: Send + Sync {
     fn notes(&self, _target: &TargetSpec) -> Vec<String> {
         Vec::new()
     }
+    /// The cell it runs in is named `name` (the stem of its interval log,
+    /// unique in the run); called once, before any worker is made.
+    fn set_cell(&mut self, _name: &str) {}
+    /// Files for the run directory, written next to the cell's interval
+    /// log as `<its stem>.<suffix>`: (suffix, contents). Asked once, after
+    /// the cell; each kind bounds what it returns.
+    fn artifacts(&self) -> Vec<(String, Vec<u8>)> {
+        Vec::new()
+    }
 }
 
 /// One thread's state machine.
@@ -74,6 +84,15 @@ pub trait Worker: Send {
     /// [`Worker::finish`].
     fn notes(&self) -> Vec<String> {
         Vec::new()
+    }
+    /// True when a failed unit op is a result of its own, as costly as a
+    /// success (a command's exit status): the engine then never stops the
+    /// thread for a run of failures, and counts failed unit ops towards
+    /// an `ops:` stop. False (the default): a failure is the target's,
+    /// possibly fast and hopeless (a full filesystem), so a run of
+    /// failures stops the thread and an `ops:` stop counts successes.
+    fn failures_are_results(&self) -> bool {
+        false
     }
     /// Tasks that ended in the measured phase but had begun before the
     /// cell (log_append's head start): their start is unknown, so no `task`
@@ -101,6 +120,7 @@ pub fn build(spec: &WorkloadSpec) -> Box<dyn Workload> {
         WorkloadParams::Metadata(p) => Box::new(metadata::Metadata::new(spec.clone(), p)),
         WorkloadParams::Sequence(p) => Box::new(sequence::Sequence::new(spec.clone(), p)),
         WorkloadParams::Replay(p) => Box::new(replay::Replay::new(spec.clone(), p)),
+        WorkloadParams::Exec(p) => Box::new(exec::Exec::new(spec.clone(), p)),
     }
 }
 

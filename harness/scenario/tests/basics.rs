@@ -419,7 +419,7 @@ fn missing_kind_lists_every_kind() {
         6,
         5,
         "workloads[0].kind",
-        "(small_files, fsync_heavy, log_append, read_atime, copy_up, metadata or sequence)",
+        "(small_files, fsync_heavy, log_append, read_atime, copy_up, metadata, sequence, replay or exec)",
     );
     let d = errs(&one("  - {name: s, kind: sequense}\n"));
     expect(&d, 6, 15, "workloads[0].kind", "did you mean `sequence`?");

@@ -615,3 +615,113 @@ fn a_rate_too_low_to_schedule_is_refused() {
     expect(&d, 7, 34, "workloads[1].rate", "584 years");
     ok(&with("", "  - {name: r, kind: small_files, rate: 1/h}\n"));
 }
+
+#[test]
+fn exec_keys() {
+    let s = ok(&one(
+        "  - name: dd\n    kind: exec\n    threads: 2\n    command: [sh, -c, 'dd if=/dev/zero of=f bs=4k count=16 conv=fsync']\n    setup: [mkdir, -p, layer]\n    timeout: 5s\n",
+    ));
+    let w = &s.workloads[0];
+    assert_eq!((w.kind, w.threads), (WorkloadKind::Exec, 2));
+    let WorkloadParams::Exec(e) = &w.params else {
+        panic!("an exec")
+    };
+    assert_eq!(
+        e.command,
+        ["sh", "-c", "dd if=/dev/zero of=f bs=4k count=16 conv=fsync"]
+    );
+    assert_eq!(
+        e.setup.as_deref(),
+        Some(&["mkdir".to_string(), "-p".into(), "layer".into()][..])
+    );
+    assert_eq!(e.timeout, Duration::from_secs(5));
+    assert_eq!(
+        w.params.record(),
+        [
+            (
+                "command",
+                "sh -c 'dd if=/dev/zero of=f bs=4k count=16 conv=fsync'".to_string()
+            ),
+            ("setup", "mkdir -p layer".into()),
+            ("timeout", "5s".into()),
+            ("setup_timeout", "10m".into()),
+        ]
+    );
+    assert!(!w.params.writes_data());
+    // Defaults: no setup, a 60 s timeout.
+    let s = ok(&one("  - {name: t, kind: exec, command: [\"true\"]}\n"));
+    let WorkloadParams::Exec(e) = &s.workloads[0].params else {
+        panic!("an exec")
+    };
+    assert_eq!(
+        (e.setup.clone(), e.timeout),
+        (None, Duration::from_secs(60))
+    );
+}
+
+#[test]
+fn exec_errors_are_at_their_keys() {
+    let d = errs(&one("  - name: e\n    kind: exec\n"));
+    expect(
+        &d,
+        6,
+        5,
+        "workloads[0].command",
+        "missing required key `command`",
+    );
+    let d = errs(&one("  - name: e\n    kind: exec\n    command: []\n"));
+    expect(
+        &d,
+        8,
+        5,
+        "workloads[0].command",
+        "needs at least the program to run",
+    );
+    let d = errs(&one(
+        "  - name: e\n    kind: exec\n    command: 'dd if=/dev/zero of=f'\n",
+    ));
+    expect(
+        &d,
+        8,
+        5,
+        "workloads[0].command",
+        "wpbench runs no shell and does not split a string",
+    );
+    let d = errs(&one(
+        "  - name: e\n    kind: exec\n    command:\n      - sleep\n      - 5\n    setup: [mkdir, {a: b}]\n",
+    ));
+    expect(
+        &d,
+        10,
+        9,
+        "workloads[0].command[1]",
+        "must be a string, found a number: quote it (`\"5\"`)",
+    );
+    expect(
+        &d,
+        11,
+        20,
+        "workloads[0].setup[1]",
+        "must be a string, found a mapping",
+    );
+    for (t, msg) in [("0s", "must be longer than 0s"), ("5", "has no unit")] {
+        let d = errs(&one(&format!(
+            "  - name: e\n    kind: exec\n    command: [\"true\"]\n    timeout: {t}\n"
+        )));
+        expect(&d, 9, 5, "workloads[0].timeout", msg);
+    }
+    let d = errs(&one(
+        "  - name: e\n    kind: exec\n    command: [\"true\"]\n    timeuot: 1s\n",
+    ));
+    expect(&d, 9, 5, "workloads[0].timeuot", "did you mean `timeout`?");
+    let d = errs(&one(
+        "  - name: e\n    kind: exec\n    command: [\"true\"]\n    fsync: always\n",
+    ));
+    expect(
+        &d,
+        9,
+        5,
+        "workloads[0].fsync",
+        "not a key of exec workloads",
+    );
+}

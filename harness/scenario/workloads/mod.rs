@@ -9,6 +9,7 @@
 //! workload room).
 
 mod copy_up;
+mod exec;
 mod fsync_heavy;
 mod log_append;
 mod metadata;
@@ -22,6 +23,7 @@ use std::fmt::Debug;
 use serde::de::DeserializeOwned;
 
 pub use copy_up::{CopyUp, CopyUpAction};
+pub use exec::{display_argv, Exec};
 pub use fsync_heavy::FsyncHeavy;
 pub use log_append::LogAppend;
 pub use metadata::{MetaOp, Metadata};
@@ -48,6 +50,7 @@ pub enum WorkloadKind {
     Metadata,
     Sequence,
     Replay,
+    Exec,
 }
 
 /// The parameters only one workload kind has.
@@ -61,6 +64,7 @@ pub enum WorkloadParams {
     Metadata(Metadata),
     Sequence(Sequence),
     Replay(Replay),
+    Exec(Exec),
 }
 
 /// The registry: every kind, in the order messages list them.
@@ -73,6 +77,7 @@ pub(super) const KINDS: &[KindEntry] = &[
     KindEntry::of::<Metadata>(),
     KindEntry::of::<Sequence>(),
     KindEntry::of::<Replay>(),
+    KindEntry::of::<Exec>(),
 ];
 
 impl WorkloadParams {
@@ -86,6 +91,7 @@ impl WorkloadParams {
             WorkloadParams::Metadata(p) => p,
             WorkloadParams::Sequence(p) => p,
             WorkloadParams::Replay(p) => p,
+            WorkloadParams::Exec(p) => p,
         }
     }
 
@@ -216,6 +222,7 @@ impl WorkloadKind {
             WorkloadKind::Metadata => "metadata",
             WorkloadKind::Sequence => "sequence",
             WorkloadKind::Replay => "replay",
+            WorkloadKind::Exec => "exec",
         }
     }
 
