@@ -44,9 +44,11 @@ pub(super) fn render(a: &K8sRenderArgs) -> Result<ExitCode> {
         create_namespace: a.create_namespace,
         name: a.name.clone(),
     };
+    let beside = read_beside(&a.file, &scenario)?;
     let source = k8s::Source {
         file_name,
         text: &text,
+        beside: &beside,
     };
     let manifests = k8s::render(&scenario, source, &opts).map_err(Error::Usage)?;
     let Some(dir) = &a.out else {
@@ -69,4 +71,20 @@ pub(super) fn render(a: &K8sRenderArgs) -> Result<ExitCode> {
         dir.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The files the scenario at `file` names beside itself, read for the
+/// ConfigMap.
+fn read_beside(file: &std::path::Path, scenario: &scenario::Scenario) -> Result<Vec<k8s::Beside>> {
+    let dir = file.parent().unwrap_or(std::path::Path::new(""));
+    k8s::beside_files(scenario)
+        .map_err(Error::Usage)?
+        .into_iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(dir.join(&path)).map_err(|e| {
+                Error::Usage(format!("{}: cannot read {path}: {e}", file.display()))
+            })?;
+            Ok(k8s::Beside { path, text })
+        })
+        .collect()
 }

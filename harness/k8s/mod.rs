@@ -92,6 +92,44 @@ pub struct Source<'a> {
     pub file_name: &'a str,
     /// Its text, byte for byte.
     pub text: &'a str,
+    /// The files it names beside it (a replay's `trace:`), shipped in the
+    /// same ConfigMap and mounted at the same relative paths.
+    pub beside: &'a [Beside],
+}
+
+/// A file a scenario names relative to itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Beside {
+    /// As the scenario writes it (`traces/app.trace`).
+    pub path: String,
+    pub text: String,
+}
+
+/// The files `scenario` names beside itself (each replay's trace, once),
+/// or why one cannot travel with it in a ConfigMap.
+pub fn beside_files(scenario: &Scenario) -> Result<Vec<String>, String> {
+    let mut out: Vec<String> = Vec::new();
+    for w in &scenario.workloads {
+        let crate::scenario::WorkloadParams::Replay(r) = &w.params else {
+            continue;
+        };
+        let p = std::path::Path::new(&r.trace_file);
+        let plain = p
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)));
+        if !plain {
+            return Err(format!(
+                "workload `{}`: `trace: {}`: k8s render ships a replay's trace in the \
+                 ConfigMap beside the scenario, so name it relative to the scenario file, \
+                 without `..` (e.g. traces/app.trace)",
+                w.base_name, r.trace_file
+            ));
+        }
+        if !out.contains(&r.trace_file) {
+            out.push(r.trace_file.clone());
+        }
+    }
+    Ok(out)
 }
 
 /// One rendered manifest: a file name for `-o DIR` and its YAML text.
@@ -121,11 +159,15 @@ pub fn render(
     check_placement(&opts.placement)?;
     names::check_configmap_key(source.file_name)
         .map_err(|e| format!("the scenario file name {:?}: {e}", source.file_name))?;
-    if source.text.len() > CONFIGMAP_MAX {
+    let bytes = source.text.len() + source.beside.iter().map(|b| b.text.len()).sum::<usize>();
+    if bytes > CONFIGMAP_MAX {
+        let with = match source.beside.len() {
+            0 => String::new(),
+            n => format!(" with the {n} files it names beside it"),
+        };
         return Err(format!(
-            "{}: {} bytes; a ConfigMap holds at most 1 MiB",
+            "{}{with}: {bytes} bytes; a ConfigMap holds at most 1 MiB",
             source.file_name,
-            source.text.len()
         ));
     }
     let host_paths = host_paths(scenario)?;
@@ -331,12 +373,20 @@ fn namespace(ns: &str) -> Value {
 fn config_map(name: &str, scenario: &Scenario, source: Source<'_>, opts: &Options) -> Value {
     let mut data = Mapping::new();
     data.insert(s(source.file_name), s(source.text));
+    for (i, b) in source.beside.iter().enumerate() {
+        data.insert(s(beside_key(i)), s(b.text.as_str()));
+    }
     map([
         ("apiVersion", s("v1")),
         ("kind", s("ConfigMap")),
         ("metadata", metadata(name, opts, scenario)),
         ("data", Value::Mapping(data)),
     ])
+}
+
+/// The ConfigMap key of the `i`th file beside the scenario.
+fn beside_key(i: usize) -> String {
+    format!("beside-{i}")
 }
 
 /// Pinning one pod to each node.
@@ -474,7 +524,7 @@ fn job(
 ) -> Value {
     let count = opts.placement.count() as u64;
     let scenario_path = format!("{SCENARIO_DIR}/{}", source.file_name);
-    let (volumes, mounts) = volumes_and_mounts(name, host_paths);
+    let (volumes, mounts) = volumes_and_mounts(name, host_paths, source);
     let container = container(opts, scenario_path, est, mounts);
     let pod = pod_spec(name, opts, container, volumes);
     map([
@@ -504,7 +554,28 @@ fn job(
 /// The pod's volumes and the container's mounts of them: the scenario
 /// (ConfigMap), the host's /dev, scratch and results (emptyDirs), and one
 /// hostPath per hostpath target.
-fn volumes_and_mounts(name: &str, host_paths: &[PathBuf]) -> (Vec<Value>, Vec<Value>) {
+fn volumes_and_mounts(
+    name: &str,
+    host_paths: &[PathBuf],
+    source: Source<'_>,
+) -> (Vec<Value>, Vec<Value>) {
+    // Keys cannot hold a `/`: files beside the scenario are keyed by number
+    // and projected to their relative paths.
+    let mut config = Mapping::new();
+    config.insert(s("name"), s(name));
+    if !source.beside.is_empty() {
+        let mut items = vec![map([
+            ("key", s(source.file_name)),
+            ("path", s(source.file_name)),
+        ])];
+        for (i, b) in source.beside.iter().enumerate() {
+            items.push(map([
+                ("key", s(beside_key(i))),
+                ("path", s(b.path.as_str())),
+            ]));
+        }
+        config.insert(s("items"), seq(items));
+    }
     let mut mounts = vec![
         map([
             ("name", s("scenario")),
@@ -518,7 +589,7 @@ fn volumes_and_mounts(name: &str, host_paths: &[PathBuf]) -> (Vec<Value>, Vec<Va
     let mut volumes = vec![
         map([
             ("name", s("scenario")),
-            ("configMap", map([("name", s(name))])),
+            ("configMap", Value::Mapping(config)),
         ]),
         // The host's /dev (devtmpfs): a privileged container gets a copy
         // of /dev made when it starts, where loop devices attached later

@@ -44,6 +44,7 @@ fn source(text: &str) -> Source<'_> {
     Source {
         file_name: "fleet.yaml",
         text,
+        beside: &[],
     }
 }
 
@@ -318,6 +319,7 @@ fn user_errors_are_refused_with_a_reason() {
         Source {
             file_name: "my scenario.yaml",
             text: SCENARIO,
+            beside: &[],
         },
         &nodes(&["a"]),
     )
@@ -377,4 +379,65 @@ fn job_yaml_explains_itself() {
         .yaml;
     assert!(job.starts_with("# Rendered by `wpbench k8s render`"));
     assert!(job.contains("# One pod per node"));
+}
+
+#[test]
+fn a_replays_trace_travels_in_the_configmap_at_its_relative_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace =
+        "7 1000.000001 openat(AT_FDCWD</w>, \"a\", O_WRONLY|O_CREAT, 0644) = 3</w/a> <0.000010>\n\
+                 7 1000.000002 fsync(3</w/a>) = 0 <0.000010>\n";
+    std::fs::create_dir(dir.path().join("traces")).unwrap();
+    std::fs::write(dir.path().join("traces/app.trace"), trace).unwrap();
+    let text = "version: 1\nname: r\ntargets:\n  - {name: t, kind: tmpfs}\nworkloads:\n  \
+                - {name: app, kind: replay, trace: traces/app.trace, root: /w}\n  \
+                - {name: again, kind: replay, trace: traces/app.trace, root: /w}\n";
+    let file = dir.path().join("fleet.yaml");
+    let s = crate::scenario::load_str(text, &file).unwrap();
+    let names = beside_files(&s).unwrap();
+    assert_eq!(names, ["traces/app.trace"], "named once");
+    let beside = [Beside {
+        path: names[0].clone(),
+        text: trace.into(),
+    }];
+    let src = Source {
+        file_name: "fleet.yaml",
+        text,
+        beside: &beside,
+    };
+    let m = render(&s, src, &nodes(&["a"])).unwrap();
+    let cm = doc(&m, "10-configmap.yaml");
+    assert_eq!(cm["data"]["beside-0"].as_str(), Some(trace));
+    let job = doc(&m, "20-job.yaml");
+    let vol = &job["spec"]["template"]["spec"]["volumes"][0]["configMap"];
+    let items: Vec<(String, String)> = vol["items"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["key"].as_str().unwrap().to_string(),
+                i["path"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        items,
+        [
+            ("fleet.yaml".to_string(), "fleet.yaml".to_string()),
+            ("beside-0".to_string(), "traces/app.trace".to_string())
+        ]
+    );
+
+    // A trace outside the scenario's directory cannot travel with it.
+    let outside = dir.path().join("outside.trace");
+    std::fs::write(&outside, trace).unwrap();
+    let text = format!(
+        "version: 1\nname: r\ntargets:\n  - {{name: t, kind: tmpfs}}\nworkloads:\n  \
+         - {{name: app, kind: replay, trace: {}, root: /w}}\n",
+        outside.display()
+    );
+    let s = crate::scenario::load_str(&text, &file).unwrap();
+    let e = beside_files(&s).unwrap_err();
+    assert!(e.contains("relative to the scenario file"), "{e}");
 }

@@ -21,11 +21,11 @@ record() { # record NAME CMD… — in $work/NAME, into $here/NAME.trace
   printf '%-12s %6d lines %8d bytes\n' "$name" "$(wc -l <"$here/$name.trace")" "$(wc -c <"$here/$name.trace")"
 }
 
-# SQLite in WAL mode with synchronous=FULL: 50 inserts, each its own
+# SQLite in WAL mode with synchronous=FULL: 20 inserts, each its own
 # transaction (one WAL append and an fsync of the WAL per commit), then a
 # checkpoint that writes the pages back into the database file.
 inserts=""
-for i in $(seq 1 50); do
+for i in $(seq 1 20); do
   inserts+="insert into kv values($i, randomblob(400));"
 done
 record sqlite-wal sqlite3 app.db \
