@@ -725,3 +725,105 @@ fn exec_errors_are_at_their_keys() {
         "not a key of exec workloads",
     );
 }
+
+/// A trace file in a fresh directory, and that directory (kept alive).
+fn trace_file(text: &str) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.trace");
+    std::fs::write(&path, text).unwrap();
+    let p = path.display().to_string();
+    (dir, p)
+}
+
+const TRACE: &str =
+    "7 1000.000001 openat(AT_FDCWD</w>, \"a\", O_WRONLY|O_CREAT, 0644) = 3</w/a> <0.000010>\n\
+                     7 1000.000002 write(3</w/a>, \"xyz\", 3) = 3 <0.000010>\n\
+                     7 1000.000003 fdatasync(3</w/a>) = 0 <0.000010>\n\
+                     7 1000.000004 close(3</w/a>) = 0 <0.000010>\n";
+
+#[test]
+fn replay_reads_its_trace_at_load_and_records_its_keys() {
+    let (_dir, path) = trace_file(TRACE);
+    let s = ok(&one(&format!(
+        "  - {{name: r, kind: replay, trace: {path}, timing: original, speed: 2.5, payload: zeros}}\n"
+    )));
+    let w = &s.workloads[0];
+    assert_eq!(w.kind, WorkloadKind::Replay);
+    assert_eq!(w.payload, PayloadKind::Zeros);
+    let WorkloadParams::Replay(r) = &w.params else {
+        panic!("{:?}", w.params)
+    };
+    assert_eq!((r.timing, r.speed), (Timing::Original, 2.5));
+    assert_eq!(r.calls(), 4);
+    assert_eq!(r.trace.root, "/w");
+    let rec: Vec<(&str, String)> = w.params.record();
+    assert!(rec.contains(&("calls", "4".into())), "{rec:?}");
+    assert!(rec.contains(&("timing", "original".into())), "{rec:?}");
+    // Default: the trace's own timing, at its own speed.
+    let s = ok(&one(&format!(
+        "  - {{name: r, kind: replay, trace: {path}}}\n"
+    )));
+    let WorkloadParams::Replay(r) = &s.workloads[0].params else {
+        panic!()
+    };
+    assert_eq!((r.timing, r.speed), (Timing::Original, 1.0));
+}
+
+#[test]
+fn replay_errors_are_at_their_keys_with_the_traces_line() {
+    let d = errs(&one("  - name: r\n    kind: replay\n"));
+    expect(
+        &d,
+        6,
+        5,
+        "workloads[0].trace",
+        "missing required key `trace`",
+    );
+    let d = errs(&one(
+        "  - name: r\n    kind: replay\n    trace: /nonexistent/x.trace\n",
+    ));
+    expect(
+        &d,
+        8,
+        5,
+        "workloads[0].trace",
+        "cannot read /nonexistent/x.trace",
+    );
+    let (_dir, path) = trace_file(TRACE);
+    let d = errs(&one(&format!(
+        "  - name: r\n    kind: replay\n    trace: {path}\n    speed: 0\n"
+    )));
+    expect(&d, 9, 5, "workloads[0].speed", "must be a number above 0");
+    let d = errs(&one(&format!(
+        "  - name: r\n    kind: replay\n    trace: {path}\n    timing: fast\n    speed: 2\n"
+    )));
+    expect(
+        &d,
+        10,
+        5,
+        "workloads[0].speed",
+        "with `timing: fast` there are none",
+    );
+    let d = errs(&one(&format!(
+        "  - name: r\n    kind: replay\n    trace: {path}\n    timing: later\n"
+    )));
+    expect(
+        &d,
+        9,
+        5,
+        "workloads[0].timing",
+        "unknown value `later`; expected one of: original, fast",
+    );
+    // A broken line: the scenario's key, and the trace's file and line.
+    let (_dir, broken) = trace_file(&format!("{TRACE}7 1000.000005 fsync(3</w/a>"));
+    let d = errs(&one(&format!(
+        "  - name: r\n    kind: replay\n    trace: {broken}\n"
+    )));
+    expect(&d, 8, 5, "workloads[0].trace", &format!("{broken}:5:"));
+    // A trace with no file calls under its directory has nothing to replay.
+    let (_dir, empty) = trace_file("7 1000.000001 getpid() = 7 <0.000010>\n");
+    let d = errs(&one(&format!(
+        "  - name: r\n    kind: replay\n    trace: {empty}\n    root: /w\n"
+    )));
+    expect(&d, 8, 5, "workloads[0].trace", "no file calls");
+}

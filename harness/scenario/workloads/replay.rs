@@ -62,7 +62,12 @@ const MAX_TRACE_BYTES: u64 = 512 << 20;
 
 impl Kind for Replay {
     const KIND: WorkloadKind = WorkloadKind::Replay;
-    const WRITES: Writes = Writes::NOTHING;
+    /// Its writes carry the seeded payload; syncs, O_DIRECT and their
+    /// timing are the trace's own.
+    const WRITES: Writes = Writes {
+        payload: true,
+        ..Writes::NOTHING
+    };
     const MAY_RECORD: &'static [Op] = &[
         Op::Create,
         Op::Open,
@@ -115,8 +120,9 @@ impl Kind for Replay {
         let trace = match &raw.trace {
             None => {
                 cx.err(
-                    &at.key("kind"),
-                    "a replay needs `trace:`, a file written by `strace -f -ttt -T -y -o FILE CMD…`",
+                    &at.key("trace"),
+                    "missing required key `trace`: a file written by `strace -f -ttt -T -y -o \
+                     FILE CMD…` (docs/replay.md)",
                 );
                 None
             }
@@ -238,6 +244,26 @@ impl Replay {
         })
     }
 
+    /// The most descriptors a pass holds open at once (the trace's calls
+    /// in time order; a slot is never reused, so its count alone would
+    /// overstate a long trace's need).
+    fn most_open(&self) -> u64 {
+        let mut calls: Vec<_> = self.trace.threads.iter().flat_map(|t| &t.calls).collect();
+        calls.sort_by_key(|c| c.at);
+        let (mut open, mut most) = (0u64, 0u64);
+        for c in calls {
+            match c.op {
+                CallOp::Open { slot: Some(_), .. } | CallOp::Dup { .. } => {
+                    open += 1;
+                    most = most.max(open);
+                }
+                CallOp::Close { last: true, .. } => open = open.saturating_sub(1),
+                _ => {}
+            }
+        }
+        most
+    }
+
     /// The largest read or write of one call (one buffer).
     fn largest_io(&self) -> u64 {
         self.trace
@@ -329,7 +355,7 @@ impl Params for Replay {
     }
 
     fn open_files_per_thread(&self) -> u64 {
-        self.trace.slots as u64 + 4
+        self.most_open() + 4
     }
 
     /// The syscalls the trace makes.
