@@ -94,7 +94,7 @@ fn probe_options(scenario: &Scenario, plan: &Plan) -> Vec<Error> {
     for t in plan.targets() {
         let spec = &scenario.targets[t];
         let mut configs = vec![(spec.kind, &spec.options, &spec.option_places, "")];
-        if let Some(up) = &spec.upper {
+        if let Some(up) = spec.upper() {
             configs.push((up.kind, &up.options, &up.option_places, "upper "));
         }
         for (kind, options, places, what) in configs {
@@ -150,7 +150,7 @@ pub fn check_budget(
         .into_iter()
         .map(|t| &scenario.targets[t])
         .filter(|t| t.kind == TargetKind::Hostpath)
-        .filter_map(|t| Some((t.name.clone(), t.path.clone()?)))
+        .filter_map(|t| Some((t.name.clone(), t.path()?.to_path_buf())))
         .collect();
     let machine = crate::device::room::machine(scratch_root, out_dir, &hostpaths)
         .map_err(|e| Error::Environment(format!("reading this machine's free room: {e}")))?;

@@ -256,7 +256,7 @@ fn check_placement(p: &Placement) -> Result<(), String> {
 fn host_paths(s: &Scenario) -> Result<Vec<PathBuf>, String> {
     let mut out: Vec<PathBuf> = Vec::new();
     for t in s.targets.iter().filter(|t| t.kind == TargetKind::Hostpath) {
-        let Some(p) = &t.path else { continue };
+        let Some(p) = t.path() else { continue };
         if p.components()
             .any(|c| matches!(c, Component::ParentDir | Component::CurDir))
         {

@@ -51,8 +51,8 @@ fn footprint(s: &Scenario, t: &TargetSpec) -> (u64, u64) {
     };
     match t.kind {
         TargetKind::Overlay => {
-            let (mem, mut disk) = t.upper.as_ref().map_or((0, 0), |u| fs(u.kind, u.size));
-            if let Some(l) = &t.lower {
+            let (mem, mut disk) = t.upper().map_or((0, 0), |u| fs(u.kind, u.size));
+            if let Some(l) = t.lower() {
                 // The lower layers are written to the scratch area.
                 disk += l
                     .files
@@ -62,7 +62,7 @@ fn footprint(s: &Scenario, t: &TargetSpec) -> (u64, u64) {
             (mem, disk)
         }
         // A hostPath writes to the host's disk, outside the pod's storage.
-        kind => fs(kind, t.size),
+        kind => fs(kind, t.size()),
     }
 }
 

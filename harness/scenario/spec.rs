@@ -13,6 +13,7 @@ pub use super::faults::{
     Crash, EioSpec, EnospcSpec, FaultParams, NoisyPattern, NoisySpec, OnError, Resource,
     ThrottleSpec,
 };
+pub use super::targets::{BlockFs, Ext4, Hostpath, Overlay, TargetParams, Tmpfs, Xfs};
 pub use super::units::{DurationRange, SizeRange};
 pub use super::workloads::{
     call_op, display_argv, CopyUp, CopyUpAction, Exec, FsyncHeavy, LogAppend, MetaOp, Metadata,
@@ -157,27 +158,66 @@ pub struct TargetSpec {
     /// Where each option was written (same order), for what only the
     /// kernel can refuse.
     pub option_places: Vec<Place>,
-    /// Filesystem or tmpfs size (tmpfs, ext4, xfs).
-    pub size: Option<u64>,
-    /// Extra mkfs arguments (ext4, xfs).
-    pub mkfs: Vec<String>,
-    /// hostpath: the directory under which wpbench makes a fresh subdirectory.
-    pub path: Option<PathBuf>,
     /// hostpath: where `path` was written, for what only the machine can
     /// refuse (a file there, a symlink into /etc).
     pub path_place: Option<Place>,
-    /// overlay: the base filesystem of upperdir and workdir.
-    pub upper: Option<Box<BaseFsSpec>>,
-    /// overlay: the image layer(s) populated before the run.
-    pub lower: Option<LowerSpec>,
-    /// Loop device settings (ext4, xfs, and an overlay's ext4/xfs upper).
-    pub loop_dev: LoopSpec,
     /// Keep one target for all its cells (an aging filesystem) instead of
     /// a fresh one per cell.
     pub reuse: bool,
+    /// The parameters of its kind (`kind` is theirs).
+    pub params: TargetParams,
 }
 
 impl TargetSpec {
+    /// Filesystem or tmpfs size (tmpfs, ext4, xfs).
+    pub fn size(&self) -> Option<u64> {
+        match &self.params {
+            TargetParams::Tmpfs(t) => t.size,
+            TargetParams::Ext4(Ext4(b)) | TargetParams::Xfs(Xfs(b)) => Some(b.size),
+            TargetParams::Overlay(_) | TargetParams::Hostpath(_) => None,
+        }
+    }
+
+    /// Extra mkfs arguments (ext4, xfs).
+    pub fn mkfs(&self) -> &[String] {
+        match &self.params {
+            TargetParams::Ext4(Ext4(b)) | TargetParams::Xfs(Xfs(b)) => &b.mkfs,
+            _ => &[],
+        }
+    }
+
+    /// Loop device settings (ext4, xfs; an overlay's upper has its own).
+    pub fn loop_dev(&self) -> LoopSpec {
+        match &self.params {
+            TargetParams::Ext4(Ext4(b)) | TargetParams::Xfs(Xfs(b)) => b.loop_dev,
+            _ => LoopSpec::default(),
+        }
+    }
+
+    /// hostpath: the directory under which wpbench makes a fresh subdirectory.
+    pub fn path(&self) -> Option<&std::path::Path> {
+        match &self.params {
+            TargetParams::Hostpath(h) => h.path.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// overlay: the base filesystem of upperdir and workdir.
+    pub fn upper(&self) -> Option<&BaseFsSpec> {
+        match &self.params {
+            TargetParams::Overlay(o) => o.upper.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// overlay: the image layer(s) populated before the run.
+    pub fn lower(&self) -> Option<&LowerSpec> {
+        match &self.params {
+            TargetParams::Overlay(o) => Some(&o.lower),
+            _ => None,
+        }
+    }
+
     /// True when a fault or gate glob selects this target: by its full name
     /// (`ext4[noatime]`) or by its written name (`ext4` selects every
     /// variant of a `vary`).

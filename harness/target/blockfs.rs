@@ -272,10 +272,10 @@ impl Provisioner for BlockFs {
     fn provision(&self, spec: &TargetSpec, ctx: &mut ProvisionCtx) -> Result<Target> {
         let params = FsParams {
             kind: spec.kind,
-            size: spec.size.unwrap_or(DEFAULT_SIZE),
+            size: spec.size().unwrap_or(DEFAULT_SIZE),
             options: &spec.options,
-            mkfs: &spec.mkfs,
-            loop_dev: spec.loop_dev,
+            mkfs: spec.mkfs(),
+            loop_dev: spec.loop_dev(),
         };
         make_fs(&spec.name, &spec.name, &params, ctx)
     }

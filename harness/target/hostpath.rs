@@ -23,8 +23,7 @@ use crate::scenario::{refused_host_path, TargetSpec};
 pub struct HostPath;
 
 fn base_path(spec: &TargetSpec) -> Result<&Path> {
-    spec.path
-        .as_deref()
+    spec.path()
         .ok_or_else(|| Error::Usage(format!("target {}: hostpath needs `path`", spec.name)))
 }
 

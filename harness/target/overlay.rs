@@ -23,8 +23,7 @@ use crate::workload::sys;
 pub struct Overlay;
 
 fn upper(spec: &TargetSpec) -> Result<&BaseFsSpec> {
-    spec.upper
-        .as_deref()
+    spec.upper()
         .ok_or_else(|| Error::Usage(format!("target {}: overlay needs `upper:`", spec.name)))
 }
 
@@ -263,7 +262,7 @@ fn make_lower(spec: &TargetSpec, ctx: &mut ProvisionCtx) -> Result<(PathBuf, Vec
     ctx.scratch
         .register(&lower_root, Removal::Tree)
         .map_err(|e| Error::run_io("writing the scratch manifest", e))?;
-    let lower = spec.lower.clone().unwrap_or(LowerSpec {
+    let lower = spec.lower().cloned().unwrap_or(LowerSpec {
         files: 0,
         file_size: crate::scenario::SizeRange::fixed(0),
         dirs: 1,

@@ -157,11 +157,11 @@ pub(crate) fn mount_tmpfs(
 
 impl Provisioner for Tmpfs {
     fn check_environment(&self, spec: &TargetSpec, privileged: bool) -> Result<()> {
-        check(&spec.name, spec.size, &spec.options, privileged)
+        check(&spec.name, spec.size(), &spec.options, privileged)
     }
 
     fn provision(&self, spec: &TargetSpec, ctx: &mut ProvisionCtx) -> Result<Target> {
-        mount_tmpfs(&spec.name, &spec.name, spec.size, &spec.options, ctx)
+        mount_tmpfs(&spec.name, &spec.name, spec.size(), &spec.options, ctx)
     }
 }
 

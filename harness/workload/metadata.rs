@@ -131,7 +131,7 @@ fn rename_dir_note(
             BASELINE_DIRS_PER_THREAD
         )
     };
-    let lower = tspec.lower.as_ref().filter(|l| l.files > 0);
+    let lower = tspec.lower().filter(|l| l.files > 0);
     match (tspec.kind, lower) {
         (scenario::TargetKind::Overlay, None) => Some(format!(
             "rename_dir on an overlay without lower files: {} in the upper layer, so no move \

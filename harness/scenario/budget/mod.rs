@@ -235,7 +235,7 @@ pub fn estimate(s: &Scenario, plan: &Plan) -> Estimate {
         if target.kind == TargetKind::Hostpath {
             hostpaths.push(HostSpace {
                 target: target.name.clone(),
-                path: target.path.clone().unwrap_or_default(),
+                path: target.path().map(|p| p.to_path_buf()).unwrap_or_default(),
                 reuse: target.reuse,
                 bytes: written.map(|w| w.bytes),
                 inodes: written.map(|w| w.inodes),
@@ -331,11 +331,11 @@ fn setup_seconds(target: &TargetSpec, work: &WorkloadSpec) -> f64 {
         }
         _ => 0.01,
     };
-    let mut t = 0.1 + fs(target.kind, target.size);
-    if let Some(up) = &target.upper {
+    let mut t = 0.1 + fs(target.kind, target.size());
+    if let Some(up) = target.upper() {
         t += fs(up.kind, up.size);
     }
-    if let Some(l) = &target.lower {
+    if let Some(l) = target.lower() {
         t += l.files as f64 * PER_FILE
             + (l.files as f64 * l.file_size.max as f64) / BYTES_PER_SECOND;
     }
@@ -428,10 +428,10 @@ fn footprint(target: &TargetSpec, written: Option<Space>, thin: bool) -> Footpri
     };
     match target.kind {
         TargetKind::Overlay => {
-            if let Some(up) = &target.upper {
+            if let Some(up) = target.upper() {
                 filesystem(up.kind, up.size, &up.options);
             }
-            if let Some(l) = &target.lower {
+            if let Some(l) = target.lower() {
                 let layers = u64::from(l.layers.max(1));
                 fp.scratch = fp.scratch.add(Space {
                     bytes: l.files.saturating_mul(blocks(l.file_size.max)),
@@ -442,7 +442,7 @@ fn footprint(target: &TargetSpec, written: Option<Space>, thin: bool) -> Footpri
                 });
             }
         }
-        kind => filesystem(kind, target.size, &target.options),
+        kind => filesystem(kind, target.size(), &target.options),
     }
     fp
 }

@@ -146,14 +146,14 @@ fn fs_holds(kind: TargetKind, size: Option<u64>, options: &[String], mkfs: &[Str
 /// What target `t` holds: an overlay's is its upper filesystem's (its
 /// lower layers lie on the host's disk, under the run's scratch area).
 fn target_holds(t: &TargetSpec) -> Holds {
-    match (&t.upper, t.kind) {
+    match (t.upper(), t.kind) {
         (Some(u), TargetKind::Overlay) => {
             let mut h = fs_holds(u.kind, u.size, &u.options, &u.mkfs);
             h.what = format!("its upper filesystem: {}", h.what);
             h
         }
         (None, TargetKind::Overlay) => fs_holds(TargetKind::Hostpath, None, &[], &[]),
-        _ => fs_holds(t.kind, t.size, &t.options, &t.mkfs),
+        _ => fs_holds(t.kind, t.size(), &t.options, t.mkfs()),
     }
 }
 

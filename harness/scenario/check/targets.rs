@@ -197,22 +197,16 @@ fn check_target(
     };
     let entry = kind.entry();
     let params = (entry.check)(&w.own((entry.fields)()), cx, at, &t)?;
-    let mut spec = TargetSpec {
+    let spec = TargetSpec {
         name: expanded_name(base_name, label),
         base_name: base_name.to_string(),
         kind,
         option_places: paths.iter().map(|p| cx.place(p)).collect(),
         options,
-        size: None,
-        mkfs: Vec::new(),
-        path: None,
         path_place: (kind == TargetKind::Hostpath).then(|| cx.place(&at.key("path"))),
-        upper: None,
-        lower: None,
-        loop_dev: LoopSpec::default(),
         reuse: raw.reuse.unwrap_or(false),
+        params,
     };
-    params.put(&mut spec);
     Some(spec)
 }
 

@@ -170,7 +170,7 @@ pub(super) fn device_of(t: &TargetSpec) -> Device {
         TargetKind::Ext4 | TargetKind::Xfs => Device::Loop,
         TargetKind::Tmpfs => Device::None,
         TargetKind::Hostpath => Device::Host,
-        TargetKind::Overlay => match t.upper.as_deref().map(|u| u.kind) {
+        TargetKind::Overlay => match t.upper().map(|u| u.kind) {
             Some(TargetKind::Ext4 | TargetKind::Xfs) => Device::Loop,
             _ => Device::None,
         },

@@ -24,7 +24,7 @@ pub use xfs::Xfs;
 
 use super::check::{check_fs_size, check_mkfs, check_options, check_size, At, Ctx, GIB};
 use super::raw::{fields_of, Arg, RawLoop, Size, U};
-use super::spec::{LoopSpec, TargetKind, TargetSpec};
+use super::spec::{LoopSpec, TargetKind};
 use super::yaml::{self, Node};
 
 /// The registry: every kind, in the order messages list them.
@@ -38,31 +38,12 @@ pub(super) const KINDS: &[KindEntry] = &[
 
 /// One kind's checked parameters.
 #[derive(Debug, Clone, PartialEq)]
-pub(super) enum TargetParams {
+pub enum TargetParams {
     Tmpfs(Tmpfs),
     Ext4(Ext4),
     Xfs(Xfs),
     Overlay(Overlay),
     Hostpath(Hostpath),
-}
-
-impl TargetParams {
-    /// Where `spec` keeps them.
-    pub fn put(self, spec: &mut TargetSpec) {
-        match self {
-            TargetParams::Tmpfs(Tmpfs { size }) => spec.size = size,
-            TargetParams::Ext4(Ext4(b)) | TargetParams::Xfs(Xfs(b)) => {
-                spec.size = Some(b.size);
-                spec.mkfs = b.mkfs;
-                spec.loop_dev = b.loop_dev;
-            }
-            TargetParams::Overlay(Overlay { upper, lower }) => {
-                spec.upper = upper;
-                spec.lower = Some(lower);
-            }
-            TargetParams::Hostpath(Hostpath { path }) => spec.path = path,
-        }
-    }
 }
 
 /// What a kind's check may look at beyond its own keys: the keys every

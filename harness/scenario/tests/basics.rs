@@ -29,20 +29,17 @@ fn design_example_loads_with_every_key() {
     let ext4 = &s.targets[1];
     assert_eq!(ext4.base_name, "ext4");
     assert_eq!(ext4.options, ["data=writeback", "relatime"]);
-    assert_eq!(ext4.mkfs, ["-N", "20000"]);
-    assert_eq!(ext4.size, Some(2 << 30));
+    assert_eq!(ext4.mkfs(), ["-N", "20000"]);
+    assert_eq!(ext4.size(), Some(2 << 30));
     assert_eq!(s.targets[2].options, ["data=writeback", "noatime"]);
     let overlay = &s.targets[4];
-    let upper = overlay.upper.as_ref().unwrap();
+    let upper = overlay.upper().unwrap();
     assert_eq!((upper.kind, upper.size), (TargetKind::Ext4, Some(2 << 30)));
-    let lower = overlay.lower.as_ref().unwrap();
+    let lower = overlay.lower().unwrap();
     assert_eq!((lower.files, lower.dirs, lower.layers), (1000, 10, 1));
     assert_eq!(lower.file_size, SizeRange::fixed(64 << 10));
     assert_eq!(overlay.options, ["metacopy=on", "index=off"]);
-    assert_eq!(
-        s.targets[5].path.as_deref(),
-        Some(Path::new("/var/tmp/wpbench"))
-    );
+    assert_eq!(s.targets[5].path(), Some(Path::new("/var/tmp/wpbench")));
 
     let sf = &s.workloads[0];
     assert_eq!(
@@ -117,12 +114,12 @@ fn defaults_are_applied() {
     let [tmp, e, o] = &s.targets[..] else {
         panic!("three targets")
     };
-    assert_eq!((tmp.size, tmp.options.len()), (None, 0));
-    assert_eq!(e.size, Some(1 << 30));
-    assert!(e.loop_dev.direct_io);
-    let upper = o.upper.as_ref().unwrap();
+    assert_eq!((tmp.size(), tmp.options.len()), (None, 0));
+    assert_eq!(e.size(), Some(1 << 30));
+    assert!(e.loop_dev().direct_io);
+    let upper = o.upper().unwrap();
     assert_eq!((upper.kind, upper.size), (TargetKind::Tmpfs, None));
-    let lower = o.lower.as_ref().unwrap();
+    let lower = o.lower().unwrap();
     assert_eq!((lower.files, lower.dirs, lower.layers), (0, 1, 1));
     assert_eq!(lower.file_size, SizeRange::fixed(4096));
 

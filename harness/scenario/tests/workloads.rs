@@ -211,7 +211,7 @@ fn payload_forms() {
         9,
         5,
         "workloads[1].payload",
-        "not a key of read_atime workloads; it belongs to small_files, fsync_heavy, log_append, metadata and sequence",
+        "not a key of read_atime workloads; it belongs to small_files, fsync_heavy, log_append, metadata, sequence and replay",
     );
 }
 

@@ -161,7 +161,7 @@ impl CellShape {
         CellShape {
             threads: u64::from(work.threads),
             unit_ops,
-            lower_files: match (&target.lower, target.kind) {
+            lower_files: match (target.lower(), target.kind) {
                 (Some(l), TargetKind::Overlay) if l.files > 0 => Some((l.files, l.file_size)),
                 _ => None,
             },
