@@ -16,8 +16,9 @@ pub use super::faults::{
 pub use super::targets::{BlockFs, Ext4, Hostpath, Overlay, TargetParams, Tmpfs, Xfs};
 pub use super::units::{DurationRange, SizeRange};
 pub use super::workloads::{
-    call_op, display_argv, CopyUp, CopyUpAction, Exec, FsyncHeavy, LogAppend, MetaOp, Metadata,
-    ReadAtime, Replay, SeqStep, Sequence, SmallFiles, Timing, WorkloadKind, WorkloadParams,
+    call_op, display_argv, largest_io, CopyUp, CopyUpAction, Exec, FsyncHeavy, LogAppend, MetaOp,
+    Metadata, ReadAtime, Replay, SeqStep, Sequence, SmallFiles, Timing, WorkloadKind,
+    WorkloadParams,
 };
 
 /// A whole scenario file, checked.

@@ -433,6 +433,14 @@ fn invoke(inv: &Invocation, cancel: &Cancel) -> io::Result<Outcome> {
     let mut streams = Streams::of(&mut child);
     let pidfd = pidfd_open(child.id());
     let ended = loop {
+        if exited_unreaped(child.id()) {
+            // What it left running in its group (`srv &`) ends with it; the
+            // leader, not yet reaped, keeps the group's id from reuse.
+            // SAFETY: kill(2) on the process group the child leads.
+            unsafe {
+                libc::kill(-(child.id() as i32), libc::SIGKILL);
+            }
+        }
         match child.try_wait() {
             Ok(Some(status)) => break Ended::of(status),
             Ok(None) => {}
@@ -477,6 +485,22 @@ fn kill_group(child: &mut Child) {
     }
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// Whether the child `pid` has exited, without reaping it (WNOWAIT).
+fn exited_unreaped(pid: u32) -> bool {
+    // SAFETY: waitid(2) fills the zeroed siginfo it is given; WNOWAIT
+    // leaves the child to be reaped by `try_wait`.
+    unsafe {
+        let mut info: libc::siginfo_t = std::mem::zeroed();
+        let r = libc::waitid(
+            libc::P_PID,
+            pid as libc::id_t,
+            &mut info,
+            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+        );
+        r == 0 && info.si_pid() == pid as i32
+    }
 }
 
 /// A pidfd for `pid`, readable once it exits (None on kernels before 5.3).

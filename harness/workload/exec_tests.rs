@@ -159,6 +159,25 @@ fn a_command_past_its_timeout_is_killed_with_its_group() {
 }
 
 #[test]
+fn what_a_command_leaves_running_in_its_group_ends_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = sh("sleep 30 >/dev/null 2>&1 & echo $! > bg.pid");
+    let mut worker = w.worker(dir.path(), 0, 1, &Cancel::new()).unwrap();
+    assert_eq!(worker.step(&mut rec()), Step::Done);
+    let bg: i32 = std::fs::read_to_string(dir.path().join("bg.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    let state = std::fs::read_to_string(format!("/proc/{bg}/stat")).unwrap_or_default();
+    assert!(
+        state.is_empty() || state.contains(") Z "),
+        "the background sleep outlived its op: {state}"
+    );
+}
+
+#[test]
 fn cancel_stops_a_running_command_within_100ms() {
     let dir = tempfile::tempdir().unwrap();
     let cancel = Cancel::new();

@@ -793,7 +793,7 @@ fn replay_errors_are_at_their_keys_with_the_traces_line() {
     let d = errs(&one(&format!(
         "  - name: r\n    kind: replay\n    trace: {path}\n    speed: 0\n"
     )));
-    expect(&d, 9, 5, "workloads[0].speed", "must be a number above 0");
+    expect(&d, 9, 5, "workloads[0].speed", "must be from 0.001 to 1000");
     let d = errs(&one(&format!(
         "  - name: r\n    kind: replay\n    trace: {path}\n    timing: fast\n    speed: 2\n"
     )));

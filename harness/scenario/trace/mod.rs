@@ -73,6 +73,13 @@ pub struct Trace {
     pub lines: usize,
 }
 
+impl Trace {
+    /// Every call of every thread (threads in order, each in trace order).
+    pub fn calls(&self) -> impl Iterator<Item = &Call> {
+        self.threads.iter().flat_map(|t| &t.calls)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct TraceThread {
     pub pid: u32,

@@ -28,7 +28,7 @@ pub use fsync_heavy::FsyncHeavy;
 pub use log_append::LogAppend;
 pub use metadata::{MetaOp, Metadata};
 pub use read_atime::ReadAtime;
-pub use replay::{call_op, Replay, Timing};
+pub use replay::{call_op, largest_io, Replay, Timing};
 pub use sequence::{SeqStep, Sequence};
 pub use small_files::SmallFiles;
 

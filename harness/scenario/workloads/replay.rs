@@ -56,6 +56,11 @@ pub struct Raw {
     root: Option<String>,
 }
 
+/// `speed:` bounds: a thousandth stretches a second of trace to a quarter
+/// of an hour; beyond a thousand times, gaps are below the clock's reach.
+const MIN_SPEED: f64 = 0.001;
+const MAX_SPEED: f64 = 1000.0;
+
 /// Larger traces are refused before they are read: a day of a busy
 /// program's calls; replaying it would hold every call in memory.
 const MAX_TRACE_BYTES: u64 = 512 << 20;
@@ -101,10 +106,13 @@ impl Kind for Replay {
     fn check(raw: Raw, cx: &mut Ctx, at: &At) -> Replay {
         let timing = raw.timing.unwrap_or(Timing::Original);
         let speed = match raw.speed {
-            Some(s) if !(s.is_finite() && s > 0.0) => {
+            Some(s) if !(MIN_SPEED..=MAX_SPEED).contains(&s) => {
                 cx.err(
                     &at.key("speed"),
-                    format!("must be a number above 0 (2.0 replays twice as fast), not {s}"),
+                    format!(
+                        "must be from {MIN_SPEED} to {MAX_SPEED} (2.0 replays twice as fast, \
+                         0.5 at half speed), not {s}"
+                    ),
                 );
                 1.0
             }
@@ -248,7 +256,7 @@ impl Replay {
     /// in time order; a slot is never reused, so its count alone would
     /// overstate a long trace's need).
     fn most_open(&self) -> u64 {
-        let mut calls: Vec<_> = self.trace.threads.iter().flat_map(|t| &t.calls).collect();
+        let mut calls: Vec<_> = self.trace.calls().collect();
         calls.sort_by_key(|c| c.at);
         let (mut open, mut most) = (0u64, 0u64);
         for c in calls {
@@ -266,16 +274,8 @@ impl Replay {
 
     /// The largest read or write of one call (one buffer).
     fn largest_io(&self) -> u64 {
-        self.trace
-            .threads
-            .iter()
-            .flat_map(|t| &t.calls)
-            .filter_map(|c| match c.op {
-                CallOp::Read { len, .. } | CallOp::Write { len, .. } => Some(len),
-                _ => None,
-            })
-            .max()
-            .unwrap_or(0)
+        let (w, r) = largest_io(&self.trace);
+        w.max(r)
     }
 }
 
@@ -339,9 +339,7 @@ impl Params for Replay {
 
     fn writes_data(&self) -> bool {
         self.trace
-            .threads
-            .iter()
-            .flat_map(|t| &t.calls)
+            .calls()
             .any(|c| matches!(c.op, CallOp::Write { len, .. } if len > 0))
     }
 
@@ -360,17 +358,31 @@ impl Params for Replay {
 
     /// The syscalls the trace makes.
     fn records_only(&self) -> Option<Vec<Op>> {
-        let mut ops: Vec<Op> = self
-            .trace
-            .threads
-            .iter()
-            .flat_map(|t| &t.calls)
-            .filter_map(|c| call_op(&c.op))
-            .collect();
+        let mut ops: Vec<Op> = self.trace.calls().filter_map(|c| call_op(&c.op)).collect();
         ops.sort();
         ops.dedup();
         Some(ops)
     }
+}
+
+/// Reads and writes of one call are made from one buffer of at most this
+/// (a read the trace asked more of, and that failed, would otherwise size
+/// a buffer by its request).
+pub const MAX_IO: u64 = 64 << 20;
+
+/// The largest write and read of one call, each at most [`MAX_IO`]: what a
+/// replay's buffers hold.
+pub fn largest_io(trace: &Trace) -> (u64, u64) {
+    let (mut w, mut r) = (0u64, 0u64);
+    for c in trace.calls() {
+        match (&c.op, c.result) {
+            (CallOp::Write { len, .. }, _) => w = w.max(*len),
+            // A failed read moves no bytes.
+            (CallOp::Read { len, .. }, Ok(_)) => r = r.max(*len),
+            _ => {}
+        }
+    }
+    (w.min(MAX_IO), r.min(MAX_IO))
 }
 
 /// The op a call is recorded under (None: not timed on its own — a dup or

@@ -4,8 +4,10 @@
 //! Every path is resolved with `openat2(RESOLVE_BENEATH)` or acted on by
 //! its final component under a parent resolved that way, and calls that
 //! would follow a final symlink (chmod, utimensat, truncate) open it
-//! beneath first: a trace that makes a symlink to `/etc/passwd` and then
-//! writes through it writes nothing outside the target.
+//! beneath first (O_PATH, then act through `/proc/self/fd/N`), and so do
+//! stats that follow symlinks: a trace that makes a symlink to
+//! `/etc/passwd` and then writes through it, chmods or stats it, reaches
+//! nothing outside the target.
 
 use std::ffi::CString;
 use std::os::fd::{AsFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd};
@@ -335,28 +337,40 @@ fn paths(op: &CallOp, root: BorrowedFd, fds: &Fds) -> Outcome {
             ))
         }
         CallOp::Stat { path, nofollow } => {
-            let flags = if *nofollow {
-                AtFlags::SYMLINK_NOFOLLOW
-            } else {
-                AtFlags::empty()
+            let r = match (path.is_empty(), nofollow) {
+                (true, _) => rustix::fs::fstat(root),
+                // The name itself, under a parent resolved beneath.
+                (false, true) => {
+                    let p = Parent::of(root, path)?;
+                    rustix::fs::statat(p.fd(root), p.name.as_c_str(), AtFlags::SYMLINK_NOFOLLOW)
+                }
+                // Following symlinks, but only beneath.
+                (false, false) => rustix::fs::fstat(&open_beneath(root, path, OFlags::PATH, 0)?),
             };
-            // Following a symlink out only reads its target's metadata.
-            rustix::fs::statat(root, cstr(path)?.as_c_str(), flags)
-                .map(|_| 0)
-                .map_err(errno)
+            r.map(|_| 0).map_err(errno)
         }
         CallOp::Fstat { slot } => rustix::fs::fstat(fds.get(*slot)?).map(|_| 0).map_err(errno),
         CallOp::Chmod { path, mode } => {
-            let fd = open_beneath(root, path, OFlags::RDONLY | OFlags::NONBLOCK, 0)?;
-            ok(rustix::fs::fchmod(&fd, Mode::from_raw_mode(*mode)))
+            let fd = open_beneath(root, path, OFlags::PATH, 0)?;
+            ok(rustix::fs::chmodat(
+                rustix::fs::CWD,
+                proc_fd(&fd)?.as_c_str(),
+                Mode::from_raw_mode(*mode),
+                AtFlags::empty(),
+            ))
         }
         CallOp::Fchmod { slot, mode } => ok(rustix::fs::fchmod(
             fds.get(*slot)?,
             Mode::from_raw_mode(*mode),
         )),
         CallOp::Utimens { path } => {
-            let fd = open_beneath(root, path, OFlags::RDONLY | OFlags::NONBLOCK, 0)?;
-            ok(rustix::fs::futimens(&fd, &now))
+            let fd = open_beneath(root, path, OFlags::PATH, 0)?;
+            ok(rustix::fs::utimensat(
+                rustix::fs::CWD,
+                proc_fd(&fd)?.as_c_str(),
+                &now,
+                AtFlags::empty(),
+            ))
         }
         CallOp::Futimens { slot } => ok(rustix::fs::futimens(fds.get(*slot)?, &now)),
         CallOp::Lseek {
@@ -380,6 +394,14 @@ fn paths(op: &CallOp, root: BorrowedFd, fds: &Fds) -> Outcome {
         // Reached only for the kinds `timed` and `make` handle.
         _ => Err(libc::ENOSYS),
     }
+}
+
+/// `/proc/self/fd/N` of an O_PATH descriptor: what chmod and utimensat
+/// act through, on the file resolved beneath, without opening it for
+/// reading (which a mode of 0200 refuses and which moves atime).
+fn proc_fd(fd: &OwnedFd) -> Result<CString, i32> {
+    use std::os::fd::AsRawFd;
+    CString::new(format!("/proc/self/fd/{}", fd.as_raw_fd())).map_err(|_| libc::EINVAL)
 }
 
 fn fd_raw(fd: BorrowedFd) -> i32 {

@@ -31,8 +31,8 @@ use super::sys::AlignedBuf;
 use super::{Step, Worker, Workload};
 use crate::cancel::Cancel;
 use crate::record::{Op, Recorder};
-use crate::scenario::trace::{CallOp, Trace};
-use crate::scenario::{self, call_op, TargetSpec, Timing, WorkloadSpec};
+use crate::scenario::trace::Trace;
+use crate::scenario::{self, call_op, largest_io, TargetSpec, Timing, WorkloadSpec};
 
 pub struct Replay {
     spec: WorkloadSpec,
@@ -63,13 +63,14 @@ impl Workload for Replay {
         let dir = root.join(format!("t{thread:02}"));
         std::fs::create_dir(&dir)?;
         let trace = Arc::clone(&self.params.trace);
+        let trace_threads = trace.threads.len();
         let mut payload = Payload::with_kind(
             thread_seed(seed, &self.spec.base_name, thread),
             self.spec.payload,
         );
         let (largest_write, largest_read) = largest_io(&trace);
         let mut bytes = Vec::new();
-        payload.fill(&mut bytes, largest_write.max(1));
+        payload.fill(&mut bytes, (largest_write as usize).max(1));
         let mut write = AlignedBuf::default();
         write.load(&bytes);
         let mut worker = ReplayWorker {
@@ -80,7 +81,14 @@ impl Workload for Replay {
             speed: self.params.speed,
             write,
             write_len: bytes.len(),
-            read_len: largest_read.max(1),
+            reads: (0..trace_threads)
+                .map(|_| {
+                    let mut b = AlignedBuf::default();
+                    b.slice((largest_read as usize).max(1));
+                    b
+                })
+                .collect(),
+            read_len: (largest_read as usize).max(1),
             payload,
             cancel: cancel.clone(),
             passes: 0,
@@ -97,19 +105,6 @@ impl Workload for Replay {
     }
 }
 
-/// The largest write and read of one call.
-fn largest_io(trace: &Trace) -> (usize, usize) {
-    let (mut w, mut r) = (0u64, 0u64);
-    for c in trace.threads.iter().flat_map(|t| &t.calls) {
-        match c.op {
-            CallOp::Write { len, .. } => w = w.max(len),
-            CallOp::Read { len, .. } => r = r.max(len),
-            _ => {}
-        }
-    }
-    (w as usize, r as usize)
-}
-
 struct ReplayWorker {
     /// The directory the trace's root maps onto, remade before each pass.
     pass_dir: PathBuf,
@@ -119,6 +114,8 @@ struct ReplayWorker {
     speed: f64,
     write: AlignedBuf,
     write_len: usize,
+    /// One read buffer per trace thread, made once.
+    reads: Vec<AlignedBuf>,
     read_len: usize,
     payload: Payload,
     cancel: Cancel,
@@ -158,14 +155,16 @@ impl ReplayWorker {
             },
         };
         let read_len = self.read_len;
+        let mut reads = self.reads.iter_mut().map(|b| b.slice(read_len));
         let outs: Vec<ThreadOut> = if threads == 1 {
-            vec![shared.run(0, read_len)]
+            vec![shared.run(0, reads.next()?)]
         } else {
             std::thread::scope(|s| {
-                let handles: Vec<_> = (0..threads)
-                    .map(|t| {
+                let handles: Vec<_> = reads
+                    .enumerate()
+                    .map(|(t, read)| {
                         let sh = &shared;
-                        s.spawn(move || sh.run(t, read_len))
+                        s.spawn(move || sh.run(t, read))
                     })
                     .collect();
                 handles
@@ -292,12 +291,14 @@ struct Shared<'a> {
 
 impl Shared<'_> {
     /// Replays trace thread `t`.
-    fn run(&self, t: usize, read_len: usize) -> ThreadOut {
+    fn run(&self, t: usize, read: &mut [u8]) -> ThreadOut {
+        // However this thread ends (a panic included), the threads that
+        // wait for its calls go on.
+        let _done = Done(&self.progress[t]);
         let mut out = ThreadOut::default();
-        let mut read = AlignedBuf::default();
         let mut bufs = Buffers {
             write: self.write,
-            read: read.slice(read_len),
+            read,
         };
         let calls = &self.trace.threads[t].calls;
         out.events.reserve(calls.len());
@@ -306,9 +307,10 @@ impl Shared<'_> {
                 out.cancelled = true;
                 break;
             }
-            let intended = self.speed.map(|speed| {
+            let intended = self.speed.and_then(|speed| {
                 let gap = call.at.saturating_sub(self.base).as_secs_f64() / speed;
-                self.start + Duration::from_secs_f64(gap)
+                self.start
+                    .checked_add(Duration::try_from_secs_f64(gap).ok()?)
             });
             if intended.is_some_and(|at| !wait_until(at, self.cancel)) {
                 out.cancelled = true;
@@ -337,7 +339,6 @@ impl Shared<'_> {
                 errno,
             });
         }
-        self.progress[t].store(usize::MAX, Ordering::Release);
         out
     }
 
@@ -363,6 +364,15 @@ impl Shared<'_> {
             }
         }
         true
+    }
+}
+
+/// Marks a trace thread ended when dropped.
+struct Done<'a>(&'a AtomicUsize);
+
+impl Drop for Done<'_> {
+    fn drop(&mut self) {
+        self.0.store(usize::MAX, Ordering::Release);
     }
 }
 

@@ -45,7 +45,9 @@ pub fn remake(
         match &e.kind {
             EntryKind::Dir => rustix::fs::mkdirat(dir, name, Mode::from_raw_mode(0o755))?,
             EntryKind::Symlink { target } => {
-                let target = cname(target)?;
+                // A symlink seen only by lstat has no known target: one
+                // that stays in place stands in for it.
+                let target = cname(if target.is_empty() { "." } else { target })?;
                 rustix::fs::symlinkat(target.as_c_str(), dir, name)?
             }
             EntryKind::File { size } => {
@@ -59,9 +61,14 @@ pub fn remake(
                     *size,
                     cancel,
                 )?;
+                rustix::fs::fsync(&fd)?;
             }
         }
     }
+    // What remaking wrote is flushed as it is written (each file above, the
+    // directory here), untimed, rather than inside the pass's first fsync;
+    // not with syncfs, which on a hostPath would flush every tenant's writes.
+    rustix::fs::fsync(&root)?;
     Ok(root)
 }
 
@@ -274,17 +281,10 @@ pub fn trace_notes(p: &scenario::Replay) -> Vec<String> {
             p.speed
         ));
     }
-    let failed: u64 = t
-        .threads
-        .iter()
-        .flat_map(|th| &th.calls)
-        .filter(|c| c.result.is_err())
-        .count() as u64;
+    let failed: u64 = t.calls().filter(|c| c.result.is_err()).count() as u64;
     if failed > 0 {
         let first = t
-            .threads
-            .iter()
-            .flat_map(|th| &th.calls)
+            .calls()
             .find_map(|c| c.result.err())
             .map(errno_name)
             .unwrap_or_default();

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::*;
-use crate::scenario::trace::{self, Trace};
+use crate::scenario::trace::{self, CallOp, Trace};
 use crate::scenario::{PayloadKind, SyncCall, SyncPolicy, WorkloadKind, WorkloadParams};
 use crate::workload::testing::counts;
 
@@ -43,7 +43,7 @@ fn workload(s: &WorkloadSpec) -> Replay {
 /// How many calls of each op one pass of `t` records.
 fn per_pass(t: &Trace) -> BTreeMap<Op, u64> {
     let mut out = BTreeMap::new();
-    for c in t.threads.iter().flat_map(|th| &th.calls) {
+    for c in t.calls() {
         if matches!(c.op, CallOp::Close { last: false, .. }) {
             continue;
         }
@@ -132,6 +132,62 @@ fn a_symlink_out_of_the_directory_is_never_followed() {
     // then find no descriptor.
     assert_eq!(err.get(&Op::Create), Some(&2), "{err:?}");
     assert!(!outside.join("owned").exists());
+}
+
+#[test]
+fn stat_chmod_and_utimens_through_a_symlink_out_stay_beneath() {
+    let victim = tempfile::tempdir().unwrap();
+    let outside = victim.path().join("f");
+    std::fs::write(&outside, "x").unwrap();
+    std::fs::set_permissions(
+        &outside,
+        std::os::unix::fs::PermissionsExt::from_mode(0o644),
+    )
+    .unwrap();
+    let text = [
+        line(
+            "1000.000001",
+            &format!("symlink(\"{}\", \"x\") = 0", outside.display()),
+        ),
+        line(
+            "1000.000002",
+            "stat(\"x\", {st_mode=S_IFREG|0644, st_size=1, ...}) = 0",
+        ),
+        line("1000.000003", "chmod(\"x\", 0600) = 0"),
+        line("1000.000004", "utimensat(AT_FDCWD</w>, \"x\", NULL, 0) = 0"),
+        line(
+            "1000.000005",
+            "lstat(\"x\", {st_mode=S_IFLNK|0777, st_size=9, ...}) = 0",
+        ),
+    ]
+    .concat();
+    let t = trace::parse(&text, Some("/w")).unwrap();
+    let (ok, err, _) = replay(t, 1);
+    // Each of the three that follows the link is refused (EXDEV); the lstat
+    // of the link itself is made.
+    assert_eq!(err.get(&Op::Stat), Some(&1), "{err:?}");
+    assert_eq!(err.get(&Op::Chmod), Some(&1), "{err:?}");
+    assert_eq!(err.get(&Op::Utimes), Some(&1), "{err:?}");
+    assert_eq!(ok.get(&Op::Stat), Some(&1), "{ok:?}");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&outside).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o644, "the outside file's mode is untouched");
+}
+
+#[test]
+fn a_symlink_the_trace_only_lstated_is_remade_and_replays() {
+    let text = [
+        line(
+            "1000.000001",
+            "lstat(\"cur\", {st_mode=S_IFLNK|0777, st_size=5, ...}) = 0",
+        ),
+        line("1000.000002", "unlink(\"cur\") = 0"),
+    ]
+    .concat();
+    let t = trace::parse(&text, Some("/w")).unwrap();
+    let (ok, err, _) = replay(t, 3);
+    assert!(err.is_empty(), "{err:?}");
+    assert_eq!(ok.get(&Op::Unlink), Some(&3));
 }
 
 #[test]
