@@ -148,7 +148,11 @@ fn failures_that_are_results_never_stop_the_thread_and_count_towards_ops() {
         m.totals.errors
     );
     assert!(m.notes.is_empty(), "{:?}", m.notes);
-    assert!(m.duration >= lasting);
+    // It ran to the cell's deadline (a thread stopped after 1000 failures
+    // of a zero-latency mock would end within a millisecond); the measured
+    // duration is read on another clock than the deadline, so a hair under
+    // it is the same.
+    assert!(m.duration >= lasting * 9 / 10, "{:?}", m.duration);
     // `ops:` counts the failed attempts: the cell ends.
     let m = run_cell(
         &plan(&mock, dir.path(), 2, Stop::Ops(50), None),

