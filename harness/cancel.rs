@@ -62,6 +62,30 @@ impl From<Interrupted> for io::Error {
     }
 }
 
+/// Sleeps until `t`, the bulk in sleeps of at most 50 ms and the last
+/// stretch spinning, so a paced op starts on time without burning a core;
+/// false (at once) when `stop` says so meanwhile, which is polled between
+/// the sleeps (a replayed trace's gap can be minutes long).
+pub fn wait_until(t: std::time::Instant, stop: impl Fn() -> bool) -> bool {
+    use std::time::{Duration, Instant};
+    const SPIN: Duration = Duration::from_micros(30);
+    const POLL: Duration = Duration::from_millis(50);
+    loop {
+        if stop() {
+            return false;
+        }
+        let now = Instant::now();
+        if t <= now + SPIN {
+            break;
+        }
+        std::thread::sleep((t - now - SPIN).min(POLL));
+    }
+    while Instant::now() < t {
+        std::hint::spin_loop();
+    }
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

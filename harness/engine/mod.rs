@@ -678,7 +678,7 @@ fn drive(mut d: Drive) -> ThreadEnd {
                 if d.measure_end.is_some_and(|end| i >= end) {
                     break;
                 }
-                wait_until(i);
+                crate::cancel::wait_until(i, || false);
                 Some(i)
             }
             None => None,
@@ -753,19 +753,6 @@ fn drive(mut d: Drive) -> ThreadEnd {
         ledger: d.worker.take_ledger(),
         uncounted_tasks: d.worker.uncounted_tasks(),
         worker_notes: d.worker.notes(),
-    }
-}
-
-/// Sleeps until `t`: the bulk with a sleep, the last stretch spinning, so
-/// open-loop ops start on time without burning a core.
-fn wait_until(t: Instant) {
-    const SPIN: Duration = Duration::from_micros(30);
-    let now = Instant::now();
-    if t > now + SPIN {
-        std::thread::sleep(t - now - SPIN);
-    }
-    while Instant::now() < t {
-        std::hint::spin_loop();
     }
 }
 

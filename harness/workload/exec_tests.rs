@@ -4,7 +4,7 @@ use std::sync::mpsc::channel;
 use std::time::{Duration, Instant};
 
 use super::*;
-use crate::scenario::{PayloadKind, SyncCall, SyncPolicy, WorkloadKind, WorkloadParams};
+use crate::scenario::WorkloadKind;
 
 fn argv(a: &[&str]) -> Vec<String> {
     a.iter().map(|s| s.to_string()).collect()
@@ -17,25 +17,29 @@ fn exec(command: &[&str], setup: Option<&[&str]>, timeout: Duration) -> Exec {
         timeout,
         setup_timeout: Duration::from_secs(10),
     };
-    let spec = WorkloadSpec {
-        name: "x".into(),
-        base_name: "x".into(),
-        kind: WorkloadKind::Exec,
-        threads: 1,
-        rate: None,
-        fsync: SyncPolicy::Never,
-        sync_call: SyncCall::Fsync,
-        fsync_dir: false,
-        o_direct: false,
-        think_time: None,
-        payload: PayloadKind::Random,
-        params: WorkloadParams::Exec(params.clone()),
-    };
+    let spec = crate::workload::testing::spec(WorkloadKind::Exec, params.clone().into());
     Exec::new(spec, &params)
 }
 
 fn sh(script: &str) -> Exec {
     exec(&["sh", "-c", script], None, Duration::from_secs(10))
+}
+
+/// The background process whose pid the command wrote to `bg.pid` is
+/// gone, or a zombie waiting for init: killed either way.
+#[track_caller]
+fn assert_background_killed(dir: &std::path::Path) {
+    let bg: i32 = std::fs::read_to_string(dir.join("bg.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    let state = std::fs::read_to_string(format!("/proc/{bg}/stat")).unwrap_or_default();
+    assert!(
+        state.is_empty() || state.contains(") Z "),
+        "the background sleep still runs: {state}"
+    );
 }
 
 fn rec() -> Recorder {
@@ -143,18 +147,7 @@ fn a_command_past_its_timeout_is_killed_with_its_group() {
     assert_eq!(worker.step(&mut rec()), Step::Failed(TIMEOUT_CODE));
     assert!(t0.elapsed() < Duration::from_secs(1), "{:?}", t0.elapsed());
     assert_eq!(errno_name(TIMEOUT_CODE), "timeout");
-    let bg: i32 = std::fs::read_to_string(dir.path().join("bg.pid"))
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
-    // Gone, or a zombie waiting for init: killed either way.
-    std::thread::sleep(Duration::from_millis(50));
-    let state = std::fs::read_to_string(format!("/proc/{bg}/stat")).unwrap_or_default();
-    assert!(
-        state.is_empty() || state.contains(") Z "),
-        "the background sleep still runs: {state}"
-    );
+    assert_background_killed(dir.path());
     assert!(worker.notes()[0].starts_with("exec: timeout ×1"));
 }
 
@@ -164,17 +157,7 @@ fn what_a_command_leaves_running_in_its_group_ends_with_it() {
     let w = sh("sleep 30 >/dev/null 2>&1 & echo $! > bg.pid");
     let mut worker = w.worker(dir.path(), 0, 1, &Cancel::new()).unwrap();
     assert_eq!(worker.step(&mut rec()), Step::Done);
-    let bg: i32 = std::fs::read_to_string(dir.path().join("bg.pid"))
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(50));
-    let state = std::fs::read_to_string(format!("/proc/{bg}/stat")).unwrap_or_default();
-    assert!(
-        state.is_empty() || state.contains(") Z "),
-        "the background sleep outlived its op: {state}"
-    );
+    assert_background_killed(dir.path());
 }
 
 #[test]

@@ -225,6 +225,28 @@ pub(crate) mod testing {
     use std::sync::mpsc::Receiver;
 
     use crate::record::{IntervalSample, Op};
+    use crate::scenario::{
+        PayloadKind, SyncCall, SyncPolicy, WorkloadKind, WorkloadParams, WorkloadSpec,
+    };
+
+    /// A one-thread workload `w` of `kind` with these parameters and the
+    /// workload-wide keys at their plainest (no sync, random payload).
+    pub fn spec(kind: WorkloadKind, params: WorkloadParams) -> WorkloadSpec {
+        WorkloadSpec {
+            name: "w".into(),
+            base_name: "w".into(),
+            kind,
+            threads: 1,
+            rate: None,
+            fsync: SyncPolicy::Never,
+            sync_call: SyncCall::Fsync,
+            fsync_dir: false,
+            o_direct: false,
+            think_time: None,
+            payload: PayloadKind::Random,
+            params,
+        }
+    }
 
     /// (op → successes, op → errors) over every sample a recorder sent.
     pub fn counts(rx: &Receiver<IntervalSample>) -> (BTreeMap<Op, u64>, BTreeMap<Op, u64>) {

@@ -441,6 +441,29 @@ impl Builder {
         }
     }
 
+    /// A new open file description of `path` at `fd` of `pid`, in a new slot.
+    pub(super) fn open_fd(
+        &mut self,
+        pid: u32,
+        fd: i64,
+        path: &str,
+        node: Option<NodeId>,
+        append: bool,
+        cloexec: bool,
+    ) -> Slot {
+        let desc = self.new_desc(path, node, append);
+        let slot = self.new_slot(desc);
+        self.set_fd(
+            pid,
+            fd,
+            FdEntry {
+                r: FdRef::Slot(slot),
+                cloexec,
+            },
+        );
+        slot
+    }
+
     pub(super) fn new_slot(&mut self, desc: usize) -> Slot {
         self.slots.push(SlotInfo {
             desc,
@@ -688,16 +711,7 @@ impl Builder {
             return Ok(Use::Dropped);
         };
         let node = self.fs.existing(&rel, Kind::File);
-        let desc = self.new_desc(&rel, node, false);
-        let slot = self.new_slot(desc);
-        self.set_fd(
-            c.pid,
-            fd,
-            FdEntry {
-                r: FdRef::Slot(slot),
-                cloexec: false,
-            },
-        );
+        let slot = self.open_fd(c.pid, fd, &rel, node, false, false);
         let op = CallOp::Open {
             path: rel.clone(),
             flags: libc::O_RDWR,

@@ -126,16 +126,8 @@ impl Builder {
         match result {
             Ok(fd) => {
                 let node = self.fs.open(&rel, flags);
-                let desc = self.new_desc(&rel, node, flags & libc::O_APPEND != 0);
-                let slot = self.new_slot(desc);
-                self.set_fd(
-                    c.pid,
-                    fd,
-                    FdEntry {
-                        r: FdRef::Slot(slot),
-                        cloexec,
-                    },
-                );
+                let append = flags & libc::O_APPEND != 0;
+                let slot = self.open_fd(c.pid, fd, &rel, node, append, cloexec);
                 let op = CallOp::Open {
                     path: rel.clone(),
                     flags,

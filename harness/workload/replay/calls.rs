@@ -203,9 +203,7 @@ fn timed(
                 // is the timed call itself, and its error is the result.
                 match unsafe { libc::close(raw) } {
                     0 => Ok(0),
-                    _ => Err(std::io::Error::last_os_error()
-                        .raw_os_error()
-                        .unwrap_or(libc::EIO)),
+                    _ => Err(last_errno()),
                 }
             }
             None => Err(libc::EBADF),

@@ -29,7 +29,7 @@ use calls::{Buffers, Fds, Made};
 use super::payload::{thread_seed, Payload};
 use super::sys::AlignedBuf;
 use super::{Step, Worker, Workload};
-use crate::cancel::Cancel;
+use crate::cancel::{wait_until, Cancel};
 use crate::record::{Op, Recorder};
 use crate::scenario::trace::Trace;
 use crate::scenario::{self, call_op, largest_io, TargetSpec, Timing, WorkloadSpec};
@@ -312,7 +312,7 @@ impl Shared<'_> {
                 self.start
                     .checked_add(Duration::try_from_secs_f64(gap).ok()?)
             });
-            if intended.is_some_and(|at| !wait_until(at, self.cancel)) {
+            if intended.is_some_and(|at| !wait_until(at, || self.cancel.is_set())) {
                 out.cancelled = true;
                 break;
             }
@@ -374,27 +374,6 @@ impl Drop for Done<'_> {
     fn drop(&mut self) {
         self.0.store(usize::MAX, Ordering::Release);
     }
-}
-
-/// Sleeps until `t`, the last stretch spinning, so calls start on time;
-/// false when the run is cancelled meanwhile (a trace's gap can be long).
-fn wait_until(t: Instant, cancel: &Cancel) -> bool {
-    const SPIN: Duration = Duration::from_micros(30);
-    const POLL: Duration = Duration::from_millis(50);
-    loop {
-        let now = Instant::now();
-        if cancel.is_set() {
-            return false;
-        }
-        if t <= now + SPIN {
-            break;
-        }
-        std::thread::sleep((t - now - SPIN).min(POLL));
-    }
-    while Instant::now() < t {
-        std::hint::spin_loop();
-    }
-    true
 }
 
 #[cfg(test)]

@@ -5,32 +5,20 @@ use std::time::Instant;
 
 use super::*;
 use crate::scenario::trace::{self, CallOp, Trace};
-use crate::scenario::{PayloadKind, SyncCall, SyncPolicy, WorkloadKind, WorkloadParams};
+use crate::scenario::{WorkloadKind, WorkloadParams};
 use crate::workload::testing::counts;
 
 const SQLITE: &str = include_str!("../../scenario/trace/testdata/sqlite_wal.trace");
 const THREADS: &str = include_str!("../../scenario/trace/testdata/py_threads.trace");
 
 fn spec(trace: Trace, timing: Timing, speed: f64) -> WorkloadSpec {
-    WorkloadSpec {
-        name: "replay".into(),
-        base_name: "replay".into(),
-        kind: WorkloadKind::Replay,
-        threads: 1,
-        rate: None,
-        fsync: SyncPolicy::Never,
-        sync_call: SyncCall::Fsync,
-        fsync_dir: false,
-        o_direct: false,
-        think_time: None,
-        payload: PayloadKind::Random,
-        params: WorkloadParams::Replay(scenario::Replay {
-            trace_file: "t.trace".into(),
-            trace: Arc::new(trace),
-            timing,
-            speed,
-        }),
-    }
+    let params = scenario::Replay {
+        trace_file: "t.trace".into(),
+        trace: Arc::new(trace),
+        timing,
+        speed,
+    };
+    crate::workload::testing::spec(WorkloadKind::Replay, params.into())
 }
 
 fn workload(s: &WorkloadSpec) -> Replay {
