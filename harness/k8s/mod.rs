@@ -452,8 +452,11 @@ fn placement(name: &str, p: &Placement) -> (Option<Value>, Value) {
     }
 }
 
-/// The container's script: `$1` is the scenario path, `$NODE_NAME` comes
-/// from the downward API. SIGTERM is passed on to wpbench (which keeps the
+/// The container's script: `$1` is the scenario path and the arguments
+/// after it go to `wpbench run` as they are (a pod-storage target's
+/// `--volume NAME=DIR`); `$NODE_NAME` comes from the downward API, and the
+/// run directory is written under `$WPBENCH_RESULTS` (`/results`, the
+/// results emptyDir). SIGTERM is passed on to wpbench (which keeps the
 /// cell in flight and writes what it has); whatever wpbench's exit code,
 /// the run directory is printed as a gzipped tar, base64, between marker
 /// lines, with wpbench's exit code and the tarball's sha256 on the END
@@ -464,19 +467,22 @@ fn placement(name: &str, p: &Placement) -> (Option<Value>, Value) {
 /// stop the other nodes' runs.
 pub const SCRIPT: &str = r#"set -u
 node="${NODE_NAME:?NODE_NAME is not set}"
-wpbench run "$1" --out "/results/$node" &
+results="${WPBENCH_RESULTS:-/results}"
+scenario="$1"
+shift
+wpbench run "$scenario" --out "$results/$node" "$@" &
 pid=$!
 trap 'kill -TERM "$pid" 2>/dev/null' TERM INT
 rc=0
 wait "$pid" || rc=$?
 while kill -0 "$pid" 2>/dev/null; do rc=0; wait "$pid" || rc=$?; done
 sha=none
-if [ -d "/results/$node" ] &&
-   tar -C /results -czf /results/run.tar.gz --exclude=charts --exclude=report.html "$node"; then
-  sha=$(sha256sum /results/run.tar.gz | cut -d' ' -f1)
+if [ -d "$results/$node" ] &&
+   tar -C "$results" -czf "$results/run.tar.gz" --exclude=charts --exclude=report.html "$node"; then
+  sha=$(sha256sum "$results/run.tar.gz" | cut -d' ' -f1)
 fi
 echo "BEGIN wpbench-results node=$node"
-if [ "$sha" != none ]; then base64 /results/run.tar.gz; fi
+if [ "$sha" != none ]; then base64 "$results/run.tar.gz"; fi
 echo "END wpbench-results node=$node rc=$rc sha256=$sha"
 exit 0
 "#;

@@ -116,7 +116,8 @@ fn container_is_privileged_and_runs_the_scenario() {
     assert_eq!(cmd[..2], ["/bin/sh", "-c"]);
     assert_eq!(cmd[2], SCRIPT);
     assert_eq!(cmd[4], "/scenario/fleet.yaml");
-    assert!(SCRIPT.contains(r#"wpbench run "$1" --out "/results/$node""#));
+    assert!(SCRIPT.contains(r#"results="${WPBENCH_RESULTS:-/results}""#));
+    assert!(SCRIPT.contains(r#"wpbench run "$scenario" --out "$results/$node" "$@""#));
     assert_eq!(c["env"][0]["name"], "NODE_NAME");
     assert_eq!(
         c["env"][0]["valueFrom"]["fieldRef"]["fieldPath"],

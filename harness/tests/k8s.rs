@@ -195,7 +195,7 @@ fn k8s_render_three_nodes_pins_one_pod_per_node() {
     assert_eq!(command.last(), Some(&"/scenario/fleet.yaml"));
     assert!(command
         .iter()
-        .any(|a| a.contains("wpbench run \"$1\" --out \"/results/$node\"")));
+        .any(|a| a.contains("wpbench run \"$scenario\" --out \"$results/$node\" \"$@\"")));
     let env = named(&c["env"], "NODE_NAME");
     assert_eq!(env["valueFrom"]["fieldRef"]["fieldPath"], "spec.nodeName");
     assert!(c["resources"]["requests"]["cpu"].is_string());
