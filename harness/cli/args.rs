@@ -220,6 +220,10 @@ pub(super) struct RunArgs {
     /// Only cells matching TARGET/WORKLOAD globs (a bare TARGET means TARGET/*); repeatable.
     #[arg(long, value_name = "TARGET/WORKLOAD")]
     pub(super) only: Vec<String>,
+    /// Where a volume, emptydir or rootfs target is on this machine
+    /// (a mounted volume, or any directory to measure in its place); repeatable.
+    #[arg(long = "volume", value_name = "NAME=DIR", value_parser = crate::scenario::bind::parse_volume_arg)]
+    pub(super) volumes: Vec<crate::scenario::bind::VolumeBinding>,
     /// Measured time per cell, overriding the scenario (e.g. 10s).
     #[arg(long, value_parser = parse_duration_arg, conflicts_with = "ops")]
     pub(super) duration: Option<Duration>,

@@ -75,8 +75,13 @@ pub(super) fn run(args: RunArgs) -> Result<ExitCode> {
         repeat: args.repeat,
         seed: args.seed,
     };
-    let scenario = scenario::load_with(&args.file, &overrides, &MachineHost)?;
+    let mut scenario = scenario::load_with(&args.file, &overrides, &MachineHost)?;
     let plan = plan(&scenario, &args.only).map_err(Error::Usage)?;
+    let cwd = std::env::current_dir()
+        .map_err(|e| Error::Environment(format!("reading the current directory: {e}")))?;
+    scenario
+        .bind_volumes(&args.volumes, &plan.targets(), &cwd)
+        .map_err(Error::Usage)?;
     let problem = match &args.out {
         Some(out) => out_flag_problem(out),
         None => out_dir_problem(&PathBuf::from("reports").join(&scenario.name))

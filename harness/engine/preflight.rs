@@ -100,7 +100,7 @@ fn probe_options(scenario: &Scenario, plan: &Plan) -> Vec<Error> {
         for (kind, options, places, what) in configs {
             // hostPath flags are checked without the kernel (a bind mount
             // takes only per-mount flags); a mount without options needs no probe.
-            if kind == TargetKind::Hostpath || options.is_empty() {
+            if kind.is_existing_storage() || options.is_empty() {
                 continue;
             }
             if asked.iter().any(|(k, o)| *k == kind && o == options) {
@@ -149,7 +149,7 @@ pub fn check_budget(
         .targets()
         .into_iter()
         .map(|t| &scenario.targets[t])
-        .filter(|t| t.kind == TargetKind::Hostpath)
+        .filter(|t| t.kind.is_existing_storage())
         .filter_map(|t| Some((t.name.clone(), t.path()?.to_path_buf())))
         .collect();
     let machine = crate::device::room::machine(scratch_root, out_dir, &hostpaths)

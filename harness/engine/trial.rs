@@ -333,8 +333,11 @@ impl Trial<'_> {
                 hlog: Some((hlog.path.clone(), hlog.comment.clone())),
                 interval: scenario.cell_interval(),
                 device: target.device.as_ref(),
-                // A hostPath shares the node's filesystem: never fill it.
-                keep_free: (tspec.kind == crate::scenario::TargetKind::Hostpath)
+                // A hostPath, a pod's volume or the container's layer is
+                // shared with others: never fill it.
+                keep_free: tspec
+                    .kind
+                    .is_existing_storage()
                     .then(|| rustix::fs::statvfs(root).ok())
                     .flatten()
                     .map(|st| KeepFree {

@@ -20,6 +20,8 @@
 
 mod names;
 mod resources;
+pub mod security;
+pub mod storage;
 #[cfg(test)]
 mod tests;
 
@@ -31,6 +33,8 @@ use crate::scenario::{Scenario, TargetKind};
 
 pub use names::{parse_nodes, parse_selector};
 pub use resources::{estimate, Estimate};
+pub use security::{privilege, Privilege};
+pub use storage::{ROOTFS_DIR, VOLUMES_DIR};
 
 /// The label every object carries (`app.kubernetes.io/name: wpbench`).
 pub const APP_LABEL: (&str, &str) = ("app.kubernetes.io/name", "wpbench");
@@ -171,12 +175,17 @@ pub fn render(
         ));
     }
     let host_paths = host_paths(scenario)?;
+    let privilege = security::privilege(scenario);
+    let level = security::pod_security_level(&privilege, !host_paths.is_empty());
 
     let mut out = Vec::new();
     if opts.create_namespace {
         out.push(Manifest {
             file_name: "00-namespace.yaml".into(),
-            yaml: to_yaml(&namespace(&opts.namespace), NAMESPACE_NOTE),
+            yaml: to_yaml(
+                &namespace(&opts.namespace, level),
+                &namespace_note(&privilege, level),
+            ),
         });
     }
     out.push(Manifest {
@@ -184,11 +193,17 @@ pub fn render(
         yaml: to_yaml(&config_map(&name, scenario, source, opts), ""),
     });
     let est = estimate(scenario);
+    let pod = PodPlan {
+        host_paths: &host_paths,
+        storage: storage::pod_storage(scenario, &name),
+        privilege: &privilege,
+        est: &est,
+    };
     out.push(Manifest {
         file_name: "20-job.yaml".into(),
         yaml: to_yaml(
-            &job(&name, scenario, source, opts, &host_paths, &est),
-            &job_note(&est),
+            &job(&name, scenario, source, opts, &pod),
+            &job_note(&est, &privilege),
         ),
     });
     Ok(out)
@@ -273,7 +288,13 @@ fn host_paths(s: &Scenario) -> Result<Vec<PathBuf>, String> {
         } else {
             &s
         });
-        for reserved in [SCENARIO_DIR, RESULTS_DIR, SCRATCH_DIR] {
+        for reserved in [
+            SCENARIO_DIR,
+            RESULTS_DIR,
+            SCRATCH_DIR,
+            VOLUMES_DIR,
+            ROOTFS_DIR,
+        ] {
             if trimmed.starts_with(reserved) {
                 return Err(format!(
                     "target {}: path {} is inside {reserved}, which the pod uses itself; \
@@ -345,10 +366,23 @@ fn metadata(name: &str, opts: &Options, scenario: &Scenario) -> Value {
     ])
 }
 
-const NAMESPACE_NOTE: &str =
-    "The pods are privileged, so the namespace allows the `privileged` Pod Security level.";
+fn namespace_note(p: &Privilege, level: &str) -> String {
+    match (p.is_privileged(), level) {
+        (true, _) => "The pods are privileged, so the namespace allows the `privileged` Pod \
+                      Security level."
+            .into(),
+        (false, "privileged") => "The pods are not privileged, but they mount hostPath \
+                                  volumes, which only the `privileged` Pod Security level allows."
+            .into(),
+        (false, level) => format!(
+            "The pods are not privileged; the `{level}` Pod Security level allows them \
+             (`restricted` would refuse the init container that hands the scratch emptyDir \
+             to the pods' non-root user: it runs as root with CAP_CHOWN)."
+        ),
+    }
+}
 
-fn namespace(ns: &str) -> Value {
+fn namespace(ns: &str, level: &str) -> Value {
     map([
         ("apiVersion", s("v1")),
         ("kind", s("Namespace")),
@@ -360,9 +394,9 @@ fn namespace(ns: &str) -> Value {
                     "labels",
                     map([
                         (APP_LABEL.0, s(APP_LABEL.1)),
-                        ("pod-security.kubernetes.io/enforce", s("privileged")),
-                        ("pod-security.kubernetes.io/warn", s("privileged")),
-                        ("pod-security.kubernetes.io/audit", s("privileged")),
+                        ("pod-security.kubernetes.io/enforce", s(level)),
+                        ("pod-security.kubernetes.io/warn", s(level)),
+                        ("pod-security.kubernetes.io/audit", s(level)),
                     ]),
                 ),
             ]),
@@ -487,16 +521,18 @@ echo "END wpbench-results node=$node rc=$rc sha256=$sha"
 exit 0
 "#;
 
-fn job_note(est: &Estimate) -> String {
+fn job_note(est: &Estimate, privilege: &Privilege) -> String {
     format!(
         "One pod per node: a required node affinity on the nodes' names (or a nodeSelector)\n\
          plus a required pod anti-affinity on kubernetes.io/hostname, so no two pods share a node.\n\
-         Privileged: wpbench mounts filesystems and attaches loop devices (CAP_SYS_ADMIN, /dev).\n\
+         {}\n\
          Resources: cpu {} = the most threads of a workload{} + 1 for wpbench itself\n\
          (a request, no limit: CFS throttling would show up as latency);\n\
          memory {} = 256Mi for wpbench + {} of tmpfs the run may fill at once\n\
          (tmpfs pages count against the container's memory);\n\
-         ephemeral-storage {} = 256Mi + {} of loop images in the scratch emptyDir at once.",
+         ephemeral-storage {} = 256Mi + {} of loop images in the scratch emptyDir, emptyDir\n\
+         targets and the container's layer at once.",
+        security::note(privilege),
         est.cpu,
         if est.noisy { " + 1 noisy neighbour" } else { "" },
         quantity(est.memory),
@@ -518,6 +554,15 @@ pub fn quantity(bytes: u64) -> String {
     }
 }
 
+/// What the pod is given besides the scenario: hostPaths, its own
+/// storage, its privilege and its resources.
+struct PodPlan<'a> {
+    host_paths: &'a [PathBuf],
+    storage: storage::PodStorage,
+    privilege: &'a Privilege,
+    est: &'a Estimate,
+}
+
 /// The Indexed Job: one pod per node (`completions` = `parallelism` =
 /// the node count), never retried, removed a while after it finishes.
 fn job(
@@ -525,14 +570,13 @@ fn job(
     scenario: &Scenario,
     source: Source<'_>,
     opts: &Options,
-    host_paths: &[PathBuf],
-    est: &Estimate,
+    plan: &PodPlan<'_>,
 ) -> Value {
     let count = opts.placement.count() as u64;
     let scenario_path = format!("{SCENARIO_DIR}/{}", source.file_name);
-    let (volumes, mounts) = volumes_and_mounts(name, host_paths, source);
-    let container = container(opts, scenario_path, est, mounts);
-    let pod = pod_spec(name, opts, container, volumes);
+    let (volumes, mounts) = volumes_and_mounts(name, plan, source);
+    let container = container(opts, scenario_path, plan, mounts);
+    let pod = pod_spec(name, opts, plan.privilege, container, volumes);
     map([
         ("apiVersion", s("batch/v1")),
         ("kind", s("Job")),
@@ -558,13 +602,15 @@ fn job(
 }
 
 /// The pod's volumes and the container's mounts of them: the scenario
-/// (ConfigMap), the host's /dev, scratch and results (emptyDirs), and one
-/// hostPath per hostpath target.
+/// (ConfigMap), the host's /dev (privileged pods only), scratch and
+/// results (emptyDirs), one hostPath per hostpath target, and the pod
+/// storage of volume and emptydir targets.
 fn volumes_and_mounts(
     name: &str,
-    host_paths: &[PathBuf],
+    plan: &PodPlan<'_>,
     source: Source<'_>,
 ) -> (Vec<Value>, Vec<Value>) {
+    let host_paths = plan.host_paths;
     // Keys cannot hold a `/`: files beside the scenario are keyed by number
     // and projected to their relative paths.
     let mut config = Mapping::new();
@@ -588,7 +634,6 @@ fn volumes_and_mounts(
             ("mountPath", s(SCENARIO_DIR)),
             ("readOnly", Value::Bool(true)),
         ]),
-        map([("name", s("dev")), ("mountPath", s("/dev"))]),
         map([("name", s("scratch")), ("mountPath", s(SCRATCH_DIR))]),
         map([("name", s("results")), ("mountPath", s(RESULTS_DIR))]),
     ];
@@ -596,16 +641,6 @@ fn volumes_and_mounts(
         map([
             ("name", s("scenario")),
             ("configMap", Value::Mapping(config)),
-        ]),
-        // The host's /dev (devtmpfs): a privileged container gets a copy
-        // of /dev made when it starts, where loop devices attached later
-        // never appear.
-        map([
-            ("name", s("dev")),
-            (
-                "hostPath",
-                map([("path", s("/dev")), ("type", s("Directory"))]),
-            ),
         ]),
         // An emptyDir, not a hostPath: kubelet deletes it with the pod
         // (loop images can be GiBs), and no other pod's wpbench, whose
@@ -619,6 +654,24 @@ fn volumes_and_mounts(
             ("emptyDir", Value::Mapping(Mapping::new())),
         ]),
     ];
+    if plan.privilege.is_privileged() {
+        // The host's /dev (devtmpfs): a privileged container gets a copy
+        // of /dev made when it starts, where loop devices attached later
+        // never appear.
+        mounts.insert(1, map([("name", s("dev")), ("mountPath", s("/dev"))]));
+        volumes.insert(
+            1,
+            map([
+                ("name", s("dev")),
+                (
+                    "hostPath",
+                    map([("path", s("/dev")), ("type", s("Directory"))]),
+                ),
+            ]),
+        );
+    }
+    volumes.extend(plan.storage.volumes.iter().cloned());
+    mounts.extend(plan.storage.mounts.iter().cloned());
     for (i, p) in host_paths.iter().enumerate() {
         let vol = format!("hostpath-{i}");
         let path = p.to_string_lossy().into_owned();
@@ -637,34 +690,44 @@ fn volumes_and_mounts(
     (volumes, mounts)
 }
 
-/// The privileged wpbench container running [`SCRIPT`] on the scenario,
-/// told its node's name, with the estimate's resources.
-fn container(opts: &Options, scenario_path: String, est: &Estimate, mounts: Vec<Value>) -> Value {
+/// The wpbench container running [`SCRIPT`] on the scenario (with the
+/// pod storage's `--volume` arguments), told its node's name, with the
+/// estimate's resources and the security its privilege allows.
+fn container(
+    opts: &Options,
+    scenario_path: String,
+    plan: &PodPlan<'_>,
+    mounts: Vec<Value>,
+) -> Value {
+    let est = plan.est;
+    let mut command = vec![
+        s("/bin/sh"),
+        s("-c"),
+        s(SCRIPT),
+        s("wpbench"),
+        s(scenario_path),
+    ];
+    command.extend(plan.storage.args.iter().map(|a| s(a.as_str())));
     map([
         ("name", s("wpbench")),
         ("image", s(opts.image.clone())),
         ("imagePullPolicy", s("IfNotPresent")),
-        (
-            "command",
-            seq([
-                s("/bin/sh"),
-                s("-c"),
-                s(SCRIPT),
-                s("wpbench"),
-                s(scenario_path),
-            ]),
-        ),
+        ("command", Value::Sequence(command)),
         (
             "env",
-            seq([map([
-                ("name", s("NODE_NAME")),
-                (
-                    "valueFrom",
-                    map([("fieldRef", map([("fieldPath", s("spec.nodeName"))]))]),
-                ),
-            ])]),
+            seq([
+                map([
+                    ("name", s("NODE_NAME")),
+                    (
+                        "valueFrom",
+                        map([("fieldRef", map([("fieldPath", s("spec.nodeName"))]))]),
+                    ),
+                ]),
+                // The scratch emptyDir, whoever wpbench runs as.
+                map([("name", s("WPBENCH_SCRATCH")), ("value", s(SCRATCH_DIR))]),
+            ]),
         ),
-        ("securityContext", map([("privileged", Value::Bool(true))])),
+        ("securityContext", container_security(plan.privilege)),
         (
             "resources",
             map([
@@ -683,8 +746,87 @@ fn container(opts: &Options, scenario_path: String, est: &Estimate, mounts: Vec<
     ])
 }
 
-/// The pod template's spec: placement, the container and its volumes.
-fn pod_spec(name: &str, opts: &Options, container: Value, volumes: Vec<Value>) -> Mapping {
+/// The container's securityContext: privileged, or nothing but what an
+/// unprivileged run needs (see [`security`]).
+fn container_security(p: &Privilege) -> Value {
+    match p {
+        Privilege::Privileged(_) => map([("privileged", Value::Bool(true))]),
+        Privilege::Unprivileged(u) => map([
+            ("privileged", Value::Bool(false)),
+            ("allowPrivilegeEscalation", Value::Bool(false)),
+            ("capabilities", map([("drop", seq([s("ALL")]))])),
+            ("readOnlyRootFilesystem", Value::Bool(!u.writable_rootfs)),
+        ]),
+    }
+}
+
+/// An unprivileged pod's own securityContext: its user (non-root unless a
+/// hostPath needs uid 0), fsGroup so pod volumes are writable, seccomp.
+fn pod_security(u: &security::Unprivileged) -> Value {
+    let id = if u.as_root.is_some() {
+        0
+    } else {
+        security::NONROOT_ID
+    };
+    map([
+        ("runAsUser", n(id)),
+        ("runAsGroup", n(id)),
+        ("runAsNonRoot", Value::Bool(u.as_root.is_none())),
+        ("fsGroup", n(security::NONROOT_ID)),
+        ("fsGroupChangePolicy", s("OnRootMismatch")),
+        ("seccompProfile", map([("type", s("RuntimeDefault"))])),
+    ])
+}
+
+/// The init container of a non-root pod: kubelet makes the scratch
+/// emptyDir root's and writable by all, and wpbench uses as its scratch
+/// root only a directory its own user owns and no other can write (it
+/// removes what manifests there name). Root with CAP_CHOWN only.
+fn scratch_owner(image: &str) -> Value {
+    map([
+        ("name", s("scratch-owner")),
+        ("image", s(image)),
+        ("imagePullPolicy", s("IfNotPresent")),
+        (
+            "command",
+            seq([
+                s("/bin/sh"),
+                s("-c"),
+                s(format!(
+                    "chmod 0700 {SCRATCH_DIR} && chown {0}:{0} {SCRATCH_DIR}",
+                    security::NONROOT_ID
+                )),
+            ]),
+        ),
+        (
+            "securityContext",
+            map([
+                ("runAsUser", n(0)),
+                ("runAsNonRoot", Value::Bool(false)),
+                ("allowPrivilegeEscalation", Value::Bool(false)),
+                (
+                    "capabilities",
+                    map([("drop", seq([s("ALL")])), ("add", seq([s("CHOWN")]))]),
+                ),
+                ("readOnlyRootFilesystem", Value::Bool(true)),
+            ]),
+        ),
+        (
+            "volumeMounts",
+            seq([map([("name", s("scratch")), ("mountPath", s(SCRATCH_DIR))])]),
+        ),
+    ])
+}
+
+/// The pod template's spec: placement, security, the container and its
+/// volumes.
+fn pod_spec(
+    name: &str,
+    opts: &Options,
+    privilege: &Privilege,
+    container: Value,
+    volumes: Vec<Value>,
+) -> Mapping {
     let (node_selector, affinity) = placement(name, &opts.placement);
     let mut pod = Mapping::new();
     pod.insert(s("restartPolicy"), s("Never"));
@@ -697,6 +839,12 @@ fn pod_spec(name: &str, opts: &Options, container: Value, volumes: Vec<Value>) -
         pod.insert(s("nodeSelector"), sel);
     }
     pod.insert(s("affinity"), affinity);
+    if let Privilege::Unprivileged(u) = privilege {
+        pod.insert(s("securityContext"), pod_security(u));
+        if u.as_root.is_none() {
+            pod.insert(s("initContainers"), seq([scratch_owner(&opts.image)]));
+        }
+    }
     pod.insert(s("containers"), seq([container]));
     pod.insert(s("volumes"), Value::Sequence(volumes));
     pod

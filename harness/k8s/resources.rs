@@ -5,7 +5,7 @@
 //! the whole run). Bounds, not measurements: an image is sparse and a
 //! tmpfs only spends what is written, but a workload may fill either.
 
-use crate::scenario::{FaultKind, Scenario, TargetKind, TargetSpec};
+use crate::scenario::{FaultKind, Scenario, TargetKind, TargetParams, TargetSpec};
 
 const MIB: u64 = 1 << 20;
 const GIB: u64 = 1 << 30;
@@ -16,6 +16,9 @@ const BASE_DISK: u64 = 256 * MIB;
 /// A tmpfs without `size:` may grow to half the RAM; this is what the
 /// estimate assumes instead (give `size:` to bound it).
 pub const UNSIZED_TMPFS: u64 = GIB;
+/// What an emptyDir without `size_limit`, or the container's layer, is
+/// assumed to take.
+pub const UNSIZED_POD_STORAGE: u64 = GIB;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Estimate {
@@ -46,7 +49,12 @@ fn footprint(s: &Scenario, t: &TargetSpec) -> (u64, u64) {
             // A thin pool keeps the image in a tmpfs instead of on disk.
             TargetKind::Ext4 | TargetKind::Xfs if thin_pool => (size.unwrap_or(GIB), 0),
             TargetKind::Ext4 | TargetKind::Xfs => (0, size.unwrap_or(GIB)),
-            TargetKind::Overlay | TargetKind::Hostpath => (0, 0),
+            // Pod storage is sized by its params: see below.
+            TargetKind::Overlay
+            | TargetKind::Hostpath
+            | TargetKind::Volume
+            | TargetKind::Emptydir
+            | TargetKind::Rootfs => (0, 0),
         }
     };
     match t.kind {
@@ -61,7 +69,19 @@ fn footprint(s: &Scenario, t: &TargetSpec) -> (u64, u64) {
             }
             (mem, disk)
         }
-        // A hostPath writes to the host's disk, outside the pod's storage.
+        // An emptyDir counts against the pod's memory (`medium: Memory`)
+        // or its ephemeral storage, as the container's own layer does; a
+        // size_limit bounds it, else the run may fill [`UNSIZED_POD_STORAGE`].
+        TargetKind::Emptydir => match &t.params {
+            TargetParams::Emptydir(e) if e.memory => {
+                (e.size_limit.unwrap_or(UNSIZED_POD_STORAGE), 0)
+            }
+            TargetParams::Emptydir(e) => (0, e.size_limit.unwrap_or(UNSIZED_POD_STORAGE)),
+            _ => (0, 0),
+        },
+        TargetKind::Rootfs => (0, UNSIZED_POD_STORAGE),
+        // A hostPath writes to the host's disk, outside the pod's storage,
+        // and a claim is storage of its own.
         kind => fs(kind, t.size()),
     }
 }

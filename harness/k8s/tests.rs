@@ -442,3 +442,231 @@ fn a_replays_trace_travels_in_the_configmap_at_its_relative_path() {
     let e = beside_files(&s).unwrap_err();
     assert!(e.contains("relative to the scenario file"), "{e}");
 }
+
+// --- pod storage and least privilege ---------------------------------------
+
+/// Storage only: a StorageClass volume, a memory emptyDir and the
+/// container's layer.
+const POD_STORAGE: &str = "\
+version: 1
+name: pods
+duration: 2s
+targets:
+  - {name: pvc, kind: volume, storage_class: fast-ssd, size: 20GiB, access_mode: ReadWriteOncePod}
+  - {name: mem, kind: emptydir, medium: Memory, size_limit: 512MiB}
+  - {name: layer, kind: rootfs}
+workloads:
+  - {name: wal, kind: fsync_heavy}
+";
+
+fn container_of(job: &Value) -> &Value {
+    &pod_spec(job)["containers"][0]
+}
+
+fn command_of(job: &Value) -> Vec<String> {
+    container_of(job)["command"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect()
+}
+
+fn volume<'a>(job: &'a Value, name: &str) -> &'a Value {
+    pod_spec(job)["volumes"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == name)
+        .unwrap_or_else(|| panic!("no volume {name}"))
+}
+
+#[test]
+fn pod_storage_becomes_pod_volumes_mapped_with_volume_flags() {
+    let m = render_ok(POD_STORAGE, &nodes(&["a"]));
+    let job = doc(&m, "20-job.yaml");
+    let claim = &volume(&job, "volume-0")["ephemeral"]["volumeClaimTemplate"];
+    assert_eq!(claim["spec"]["storageClassName"], "fast-ssd");
+    assert_eq!(claim["spec"]["resources"]["requests"]["storage"], "20Gi");
+    assert_eq!(claim["spec"]["accessModes"][0], "ReadWriteOncePod");
+    assert_eq!(claim["spec"]["volumeMode"], "Filesystem");
+    assert_eq!(
+        claim["metadata"]["labels"]["app.kubernetes.io/instance"],
+        "wpbench-pods"
+    );
+    let empty = &volume(&job, "emptydir-1")["emptyDir"];
+    assert_eq!(empty["medium"], "Memory");
+    assert_eq!(empty["sizeLimit"], "512Mi");
+    let cmd = command_of(&job);
+    assert_eq!(
+        cmd[4..],
+        [
+            "/scenario/fleet.yaml",
+            "--volume",
+            "pvc=/wpbench/volumes/pvc",
+            "--volume",
+            "mem=/wpbench/volumes/mem",
+            "--volume",
+            "layer=/var/tmp/wpbench-rootfs",
+        ]
+    );
+    let mounts = container_of(&job)["volumeMounts"].as_sequence().unwrap();
+    let at = |v: &str| {
+        mounts
+            .iter()
+            .find(|m| m["name"] == v)
+            .map(|m| m["mountPath"].as_str().unwrap().to_string())
+    };
+    assert_eq!(at("volume-0").as_deref(), Some("/wpbench/volumes/pvc"));
+    assert_eq!(at("emptydir-1").as_deref(), Some("/wpbench/volumes/mem"));
+    // The memory emptyDir is charged to the pod's memory.
+    let mem = container_of(&job)["resources"]["limits"]["memory"]
+        .as_str()
+        .unwrap();
+    assert_eq!(mem, "768Mi");
+}
+
+#[test]
+fn storage_only_pods_are_unprivileged_and_non_root() {
+    let mut o = nodes(&["a"]);
+    o.create_namespace = true;
+    let m = render_ok(POD_STORAGE, &o);
+    let job = doc(&m, "20-job.yaml");
+    let pod = pod_spec(&job);
+    let c = container_of(&job);
+    let sc = &c["securityContext"];
+    assert_eq!(sc["privileged"], false);
+    assert_eq!(sc["allowPrivilegeEscalation"], false);
+    assert_eq!(sc["capabilities"]["drop"][0], "ALL");
+    assert!(sc["capabilities"].get("add").is_none());
+    // A rootfs target writes to the container's layer.
+    assert_eq!(sc["readOnlyRootFilesystem"], false);
+    assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
+    assert_eq!(pod["securityContext"]["runAsUser"], security::NONROOT_ID);
+    assert_eq!(pod["securityContext"]["fsGroup"], security::NONROOT_ID);
+    assert_eq!(
+        pod["securityContext"]["seccompProfile"]["type"],
+        "RuntimeDefault"
+    );
+    // No /dev from the host, no hostPath at all.
+    let volumes = pod["volumes"].as_sequence().unwrap();
+    assert!(
+        volumes.iter().all(|v| v.get("hostPath").is_none()),
+        "{volumes:?}"
+    );
+    assert!(c["volumeMounts"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .all(|m| m["mountPath"] != "/dev"));
+    // The init container: root with CAP_CHOWN only, on the scratch emptyDir.
+    let init = &pod["initContainers"][0];
+    assert_eq!(init["securityContext"]["capabilities"]["add"][0], "CHOWN");
+    assert_eq!(init["securityContext"]["capabilities"]["drop"][0], "ALL");
+    assert_eq!(init["volumeMounts"][0]["mountPath"], SCRATCH_DIR);
+    assert!(init["command"][2]
+        .as_str()
+        .unwrap()
+        .contains("chown 65532:65532"));
+    let ns = doc(&m, "00-namespace.yaml");
+    assert_eq!(
+        ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"],
+        "baseline"
+    );
+    let yaml = &m
+        .iter()
+        .find(|m| m.file_name == "20-job.yaml")
+        .unwrap()
+        .yaml;
+    assert!(
+        yaml.contains("# Not privileged: wpbench mounts nothing here"),
+        "{yaml}"
+    );
+    // Without a rootfs target the root filesystem is read-only.
+    let no_layer = POD_STORAGE.replace("  - {name: layer, kind: rootfs}\n", "");
+    let job = doc(&render_ok(&no_layer, &nodes(&["a"])), "20-job.yaml");
+    assert_eq!(
+        container_of(&job)["securityContext"]["readOnlyRootFilesystem"],
+        true
+    );
+}
+
+#[test]
+fn a_target_wpbench_mounts_makes_the_pods_privileged_and_says_why() {
+    let mixed = POD_STORAGE.replace(
+        "targets:\n",
+        "targets:\n  - {name: disk, kind: ext4, size: 1GiB}\n",
+    );
+    let mut o = nodes(&["a"]);
+    o.create_namespace = true;
+    let m = render_ok(&mixed, &o);
+    let job = doc(&m, "20-job.yaml");
+    assert_eq!(container_of(&job)["securityContext"]["privileged"], true);
+    assert!(pod_spec(&job).get("initContainers").is_none());
+    assert!(pod_spec(&job).get("securityContext").is_none());
+    assert_eq!(volume(&job, "dev")["hostPath"]["path"], "/dev");
+    let yaml = &m
+        .iter()
+        .find(|m| m.file_name == "20-job.yaml")
+        .unwrap()
+        .yaml;
+    assert!(
+        yaml.contains("# Privileged, with the host's /dev")
+            && yaml.contains("target `disk` is a ext4"),
+        "{yaml}"
+    );
+    let ns = doc(&m, "00-namespace.yaml");
+    assert_eq!(
+        ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"],
+        "privileged"
+    );
+    // Per-mount flags on pod storage need a bind mount: privileged too.
+    let flags = POD_STORAGE.replace("kind: rootfs}", "kind: rootfs, options: [noatime]}");
+    let p = privilege(&scenario(&flags));
+    assert_eq!(
+        p,
+        Privilege::Privileged(vec![
+            "target `layer` asks for [noatime], set on a bind mount".into()
+        ])
+    );
+}
+
+#[test]
+fn a_hostpath_without_options_runs_unprivileged_as_uid_0() {
+    let host = "version: 1\nname: h\nduration: 1s\ntargets:\n\
+                \x20 - {name: node, kind: hostpath, path: /var/tmp/wpbench}\n\
+                workloads:\n  - {name: wal, kind: fsync_heavy}\n";
+    let mut o = nodes(&["a"]);
+    o.create_namespace = true;
+    let m = render_ok(host, &o);
+    let job = doc(&m, "20-job.yaml");
+    let pod = pod_spec(&job);
+    assert_eq!(container_of(&job)["securityContext"]["privileged"], false);
+    assert_eq!(pod["securityContext"]["runAsUser"], 0);
+    assert_eq!(pod["securityContext"]["runAsNonRoot"], false);
+    assert!(pod.get("initContainers").is_none());
+    assert_eq!(
+        container_of(&job)["securityContext"]["readOnlyRootFilesystem"],
+        true
+    );
+    // hostPath volumes need the `privileged` Pod Security level, though
+    // the pod is not privileged.
+    let ns = doc(&m, "00-namespace.yaml");
+    assert_eq!(
+        ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"],
+        "privileged"
+    );
+    let with_flags = host.replace("/var/tmp/wpbench}", "/var/tmp/wpbench, options: [noatime]}");
+    assert!(privilege(&scenario(&with_flags)).is_privileged());
+}
+
+#[test]
+fn a_hostpath_inside_the_pods_own_directories_is_refused() {
+    for inside in ["/wpbench/volumes/x", "/var/tmp/wpbench-rootfs"] {
+        let text = POD_STORAGE.replace(
+            "targets:\n",
+            &format!("targets:\n  - {{name: h, kind: hostpath, path: {inside}}}\n"),
+        );
+        assert!(render_err(&text, &nodes(&["a"])).contains("which the pod uses itself"));
+    }
+}

@@ -19,6 +19,7 @@
 //! file in `workloads/`: its parameters, its keys, their defaults and
 //! checks, and how result.json records them.
 
+pub mod bind;
 pub mod budget;
 mod check;
 mod diag;

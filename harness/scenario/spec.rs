@@ -13,7 +13,10 @@ pub use super::faults::{
     Crash, EioSpec, EnospcSpec, FaultParams, NoisyPattern, NoisySpec, OnError, Resource,
     ThrottleSpec,
 };
-pub use super::targets::{BlockFs, Ext4, Hostpath, Overlay, TargetParams, Tmpfs, Xfs};
+pub use super::targets::{
+    AccessMode, BlockFs, Emptydir, Ext4, Hostpath, Overlay, Rootfs, TargetParams, Tmpfs, Volume,
+    Xfs,
+};
 pub use super::units::{DurationRange, SizeRange};
 pub use super::workloads::{
     call_op, display_argv, largest_io, CopyUp, CopyUpAction, Exec, FsyncHeavy, LogAppend, MetaOp,
@@ -130,6 +133,9 @@ pub enum TargetKind {
     Xfs,
     Overlay,
     Hostpath,
+    Volume,
+    Emptydir,
+    Rootfs,
 }
 
 impl TargetKind {
@@ -140,7 +146,42 @@ impl TargetKind {
             TargetKind::Xfs => "xfs",
             TargetKind::Overlay => "overlay",
             TargetKind::Hostpath => "hostpath",
+            TargetKind::Volume => "volume",
+            TargetKind::Emptydir => "emptydir",
+            TargetKind::Rootfs => "rootfs",
         }
+    }
+
+    /// Storage that exists without wpbench (a host directory, a pod's
+    /// volume, the container's own layer): wpbench works only in a fresh
+    /// subdirectory of it, never mounts, fills, breaks or shuts down the
+    /// filesystem itself, and shares its device with others.
+    pub fn is_existing_storage(self) -> bool {
+        matches!(
+            self,
+            TargetKind::Hostpath | TargetKind::Volume | TargetKind::Emptydir | TargetKind::Rootfs
+        )
+    }
+
+    /// What an existing storage is, for messages refusing what wpbench
+    /// does only to filesystems it made (a crash, filling, EIO, throttling).
+    pub fn existing_storage_is(self) -> &'static str {
+        match self {
+            TargetKind::Volume => "a pod's volume, whose filesystem wpbench did not make",
+            TargetKind::Emptydir => "a pod's emptyDir, on the node's own disk or memory",
+            TargetKind::Rootfs => "the container's own layer, on the node's own disk",
+            _ => "the host's own disk",
+        }
+    }
+
+    /// A pod gives it: `wpbench run` is told where with `--volume NAME=DIR`
+    /// (required for a volume or emptydir; a rootfs defaults to the
+    /// scratch area).
+    pub fn is_pod_storage(self) -> bool {
+        matches!(
+            self,
+            TargetKind::Volume | TargetKind::Emptydir | TargetKind::Rootfs
+        )
     }
 }
 
@@ -175,7 +216,11 @@ impl TargetSpec {
         match &self.params {
             TargetParams::Tmpfs(t) => t.size,
             TargetParams::Ext4(Ext4(b)) | TargetParams::Xfs(Xfs(b)) => Some(b.size),
-            TargetParams::Overlay(_) | TargetParams::Hostpath(_) => None,
+            TargetParams::Volume(v) => Some(v.size),
+            TargetParams::Overlay(_)
+            | TargetParams::Hostpath(_)
+            | TargetParams::Emptydir(_)
+            | TargetParams::Rootfs(_) => None,
         }
     }
 
@@ -195,10 +240,16 @@ impl TargetSpec {
         }
     }
 
-    /// hostpath: the directory under which wpbench makes a fresh subdirectory.
+    /// The directory under which wpbench makes a fresh subdirectory: a
+    /// hostpath's `path`, or where `--volume` put a volume, emptydir or
+    /// rootfs (None before [`crate::scenario::Scenario::bind_volumes`], and
+    /// for a rootfs left in the scratch area).
     pub fn path(&self) -> Option<&std::path::Path> {
         match &self.params {
             TargetParams::Hostpath(h) => h.path.as_deref(),
+            TargetParams::Volume(v) => v.dir.as_deref(),
+            TargetParams::Emptydir(e) => e.dir.as_deref(),
+            TargetParams::Rootfs(r) => r.dir.as_deref(),
             _ => None,
         }
     }

@@ -1,4 +1,7 @@
-//! hostPath: a directory of the node, bind-mounted as Kubernetes does.
+//! hostPath: a directory of the node, bind-mounted as Kubernetes does —
+//! and the other storage that exists without wpbench, provisioned the
+//! same way: a pod's `volume` or `emptydir` (where `--volume NAME=DIR`
+//! says it is) and the container's own layer (`rootfs`).
 //!
 //! wpbench works only in a fresh subdirectory it creates under `path`
 //! (recorded in the scratch manifest before it exists), bind-mounts it
@@ -18,13 +21,42 @@ use super::{
 };
 use crate::device::blockstat;
 use crate::error::{Error, Result};
-use crate::scenario::{refused_host_path, TargetSpec};
+use crate::scenario::{refused_host_path, TargetKind, TargetSpec};
 
 pub struct HostPath;
 
 fn base_path(spec: &TargetSpec) -> Result<&Path> {
-    spec.path()
-        .ok_or_else(|| Error::Usage(format!("target {}: hostpath needs `path`", spec.name)))
+    spec.path().ok_or_else(|| {
+        Error::Usage(match spec.kind {
+            TargetKind::Hostpath => format!("target {}: hostpath needs `path`", spec.name),
+            kind => format!(
+                "target {}: a {} target needs --volume {}=DIR",
+                spec.name,
+                kind.as_str(),
+                spec.base_name
+            ),
+        })
+    })
+}
+
+/// A pod-storage target's directory must exist already: it is a volume
+/// something else mounted (or a directory standing in for one), not a
+/// place wpbench makes. Its errors name the flag that gave it.
+fn check_volume_dir(spec: &TargetSpec, dir: &Path) -> Result<()> {
+    let flag = format!("--volume {}={}", spec.base_name, dir.display());
+    match std::fs::metadata(dir) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => Err(Error::Usage(format!(
+            "target {}: {flag}: not a directory; give the directory where the {} is mounted",
+            spec.name,
+            spec.kind.as_str()
+        ))),
+        Err(e) => Err(Error::Usage(format!(
+            "target {}: {flag}: {e}; give the directory where the {} is mounted",
+            spec.name,
+            spec.kind.as_str()
+        ))),
+    }
 }
 
 /// The per-mount flags a bind mount takes, for messages.
@@ -132,8 +164,23 @@ fn check_path(spec: &TargetSpec) -> Result<()> {
 
 impl Provisioner for HostPath {
     fn check_environment(&self, spec: &TargetSpec, privileged: bool) -> Result<()> {
-        check_path(spec).map_err(|e| at_path(spec, e))?;
+        if !privileged && !spec.options.is_empty() {
+            return Err(Error::Environment(format!(
+                "target {}: options [{}] need a bind mount, which needs root                  (CAP_SYS_ADMIN); run as root or drop the options",
+                spec.name,
+                spec.options.join(",")
+            )));
+        }
+        // A rootfs given no directory works in the scratch area, which the
+        // run checks itself.
+        if spec.kind == TargetKind::Rootfs && spec.path().is_none() {
+            return Ok(());
+        }
         let base = base_path(spec)?;
+        if matches!(spec.kind, TargetKind::Volume | TargetKind::Emptydir) {
+            check_volume_dir(spec, base)?;
+        }
+        check_path(spec).map_err(|e| at_path(spec, e))?;
         if let Err(bad) = options::vfs_flags(&spec.options) {
             let entries = mountinfo::read().unwrap_or_default();
             let under = mount_holding(base, &entries);
@@ -153,20 +200,19 @@ impl Provisioner for HostPath {
                 None => text,
             }));
         }
-        if !privileged && !spec.options.is_empty() {
-            return Err(Error::Environment(format!(
-                "target {}: hostPath options [{}] need a bind mount, which needs root; \
-                 run as root or drop the options",
-                spec.name,
-                spec.options.join(",")
-            )));
-        }
         Ok(())
     }
 
     fn provision(&self, spec: &TargetSpec, ctx: &mut ProvisionCtx) -> Result<Target> {
-        let base = base_path(spec)?;
-        create_base(base, ctx)?;
+        let scratch_dir = ctx.scratch.dir().to_path_buf();
+        let base = match spec.path() {
+            None if spec.kind == TargetKind::Rootfs => scratch_dir.as_path(),
+            _ => base_path(spec)?,
+        };
+        match spec.kind {
+            TargetKind::Volume | TargetKind::Emptydir => check_volume_dir(spec, base)?,
+            _ => create_base(base, ctx)?,
+        }
         // Resolve symlinks now: a harmless-looking path must not lead into /etc.
         let canonical = base
             .canonicalize()
@@ -198,21 +244,94 @@ impl Provisioner for HostPath {
         let mut target = Target::new(&spec.name, spec.kind, dir.clone());
         target.requested_options = spec.options.clone();
         target.device = blockstat::device_of_path(&dir);
-        target.device_shared = true;
+        let entries =
+            mountinfo::read().map_err(|e| Error::run_io("reading /proc/self/mountinfo", e))?;
+        // A device is this target's alone only when the volume is a mount
+        // of its own (the directory given is its mount point) and nothing
+        // else here mounts that device: a claim's own disk. A directory of
+        // a larger filesystem, or the node's disk behind an emptyDir, is
+        // shared. Read before the bind below adds a mount of the device.
+        let under = mountinfo::containing(&entries, &dir);
+        let own_mount = under.is_some_and(|e| Path::new(&e.mount_point) == canonical);
+        target.device_shared = spec.kind == TargetKind::Hostpath
+            || !own_mount
+            || target
+                .device
+                .as_ref()
+                .is_none_or(|d| mounts_of_device(&entries, d.major, d.minor) != 1);
+        if let Some(e) = under {
+            target.notes.extend(storage_note(spec, e, &target));
+        }
         target.paths.push(dir.clone());
         if ctx.privileged {
             bind_with_flags(spec, &dir)?;
             target.mounts.push(dir.clone());
             target.mount = verify_options(&spec.name, &dir, &spec.options, &[], &shown_as_written)?;
-        } else {
-            let entries =
-                mountinfo::read().map_err(|e| Error::run_io("reading /proc/self/mountinfo", e))?;
-            if let Some(e) = mountinfo::containing(&entries, &dir) {
-                target.mount = e.to_info();
-            }
+        } else if let Some(e) = mountinfo::containing(&entries, &dir) {
+            target.mount = e.to_info();
         }
         Ok(target)
     }
+}
+
+/// How many mounts show the filesystem of device `major:minor`: one is a
+/// device only this volume uses (a claim's own disk); more means others
+/// write to it too (the node's disk behind an emptyDir, /etc/hosts, …).
+fn mounts_of_device(entries: &[MountEntry], major: u32, minor: u32) -> usize {
+    entries
+        .iter()
+        .filter(|e| e.major == major && e.minor == minor)
+        .count()
+}
+
+/// What a reader of the result should know about storage wpbench did not
+/// make: what filesystem it is, and whether the device counters are the
+/// cell's own. None for a hostPath (its `mount` says it all).
+fn storage_note(spec: &TargetSpec, under: &MountEntry, target: &Target) -> Option<String> {
+    let fs = format!(
+        "{} {} mounted at {}",
+        under.fstype, under.source, under.mount_point
+    );
+    let device = match (&target.device, target.device_shared) {
+        (None, _) => "no block device to count writes on".to_string(),
+        (Some(d), true) => format!(
+            "device {} holds other files and mounts too, so its writes are not the cell's alone",
+            d.name
+        ),
+        (Some(d), false) => format!(
+            "device {} is mounted only here, so its write amplification is the cell's",
+            d.name
+        ),
+    };
+    let what = match spec.kind {
+        TargetKind::Hostpath => return None,
+        TargetKind::Rootfs if under.fstype == "overlay" => {
+            let layers = under
+                .super_options
+                .split(',')
+                .find_map(|o| o.strip_prefix("lowerdir="))
+                .map_or(0, |l| l.split(':').count());
+            format!(
+                "the container's own writable layer: {fs} ({layers} lower layers{})",
+                if under.super_options.contains("metacopy=on") {
+                    ", metacopy=on"
+                } else {
+                    ""
+                }
+            )
+        }
+        TargetKind::Rootfs => format!(
+            "not a container's overlay layer: {} lies on {fs}{}",
+            target.root.display(),
+            if spec.path().is_none() {
+                " (the scratch area's filesystem)"
+            } else {
+                ""
+            }
+        ),
+        kind => format!("{} `{}`: {fs}", kind.as_str(), spec.base_name),
+    };
+    Some(format!("{what}; {device}"))
 }
 
 /// What must hold of a hostPath's `path` before a run: it is (or can

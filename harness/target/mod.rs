@@ -58,7 +58,9 @@ pub trait Provisioner: Sync {
 pub fn provisioner_for(kind: TargetKind) -> Result<&'static dyn Provisioner> {
     Ok(match kind {
         TargetKind::Tmpfs => &tmpfs::Tmpfs,
-        TargetKind::Hostpath => &hostpath::HostPath,
+        TargetKind::Hostpath | TargetKind::Volume | TargetKind::Emptydir | TargetKind::Rootfs => {
+            &hostpath::HostPath
+        }
         TargetKind::Ext4 | TargetKind::Xfs => &blockfs::BlockFs,
         TargetKind::Overlay => &overlay::Overlay,
     })

@@ -31,8 +31,12 @@ pub fn enter_private_mount_namespace() -> Result<()> {
     .map_err(|e| Error::Environment(format!("cannot make / private in the new namespace: {e}")))
 }
 
-/// True when this process may mount (effective uid 0; CAP_SYS_ADMIN is
-/// what is needed, and uid 0 is how users grant it).
+/// True when this process may mount: CAP_SYS_ADMIN in its effective set.
+/// Not the uid: uid 0 without capabilities (an unprivileged pod that
+/// writes to a hostPath) cannot mount, and must run as unprivileged runs do.
 pub fn is_privileged() -> bool {
-    rustix::process::geteuid().is_root()
+    rustix::thread::capabilities(None).is_ok_and(|c| {
+        c.effective
+            .contains(rustix::thread::CapabilitySet::SYS_ADMIN)
+    })
 }

@@ -232,7 +232,7 @@ pub fn estimate(s: &Scenario, plan: &Plan) -> Estimate {
             scratch_peak = scratch_peak.max(fp.scratch);
             one_at_a_time.push(fp.memory);
         }
-        if target.kind == TargetKind::Hostpath {
+        if target.kind.is_existing_storage() && target.path().is_some() {
             hostpaths.push(HostSpace {
                 target: target.name.clone(),
                 path: target.path().map(|p| p.to_path_buf()).unwrap_or_default(),
@@ -424,7 +424,11 @@ fn footprint(target: &TargetSpec, written: Option<Space>, thin: bool) -> Footpri
                 });
             }
         }
-        TargetKind::Overlay | TargetKind::Hostpath => {}
+        TargetKind::Overlay
+        | TargetKind::Hostpath
+        | TargetKind::Volume
+        | TargetKind::Emptydir
+        | TargetKind::Rootfs => {}
     };
     match target.kind {
         TargetKind::Overlay => {
@@ -441,6 +445,10 @@ fn footprint(target: &TargetSpec, written: Option<Space>, thin: bool) -> Footpri
                         .saturating_add(layers),
                 });
             }
+        }
+        // A rootfs not given a directory works in the scratch area.
+        TargetKind::Rootfs if target.path().is_none() => {
+            fp.scratch = fp.scratch.add(written.unwrap_or_default());
         }
         kind => filesystem(kind, target.size(), &target.options),
     }

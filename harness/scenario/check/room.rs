@@ -153,6 +153,25 @@ fn target_holds(t: &TargetSpec) -> Holds {
             h
         }
         (None, TargetKind::Overlay) => fs_holds(TargetKind::Hostpath, None, &[], &[]),
+        // A claim of `size` holds at most that (its filesystem, less).
+        (_, TargetKind::Volume) => Holds {
+            inodes: None,
+            bytes: t.size(),
+            what: format!("a claim of {}", format_size(t.size().unwrap_or(0))),
+            more_inodes: "",
+        },
+        // kubelet evicts a pod whose emptyDir passes its sizeLimit.
+        (_, TargetKind::Emptydir) => match &t.params {
+            crate::scenario::TargetParams::Emptydir(e) => Holds {
+                inodes: None,
+                bytes: e.size_limit,
+                what: e.size_limit.map_or_else(String::new, |l| {
+                    format!("an emptyDir whose sizeLimit is {}", format_size(l))
+                }),
+                more_inodes: "",
+            },
+            _ => fs_holds(t.kind, None, &[], &[]),
+        },
         _ => fs_holds(t.kind, t.size(), &t.options, t.mkfs()),
     }
 }

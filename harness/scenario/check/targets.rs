@@ -155,9 +155,13 @@ pub(super) fn target_entry(cx: &mut Ctx, i: usize, node: &Node) -> Vec<(TargetSp
                 base_checked = true;
                 let n = written_name(cx, at, w.common.name.as_deref());
                 if w.common.kind.is_none() {
+                    let kinds: Vec<&str> = KINDS.iter().map(|e| e.kind.as_str()).collect();
                     cx.err(
                         &at.key("kind"),
-                        "missing required key `kind` (tmpfs, ext4, xfs, overlay or hostpath)",
+                        format!(
+                            "missing required key `kind` ({})",
+                            and_list(&kinds).replace(" and ", " or ")
+                        ),
                     );
                 }
                 n
@@ -219,7 +223,7 @@ pub(in crate::scenario) fn check_options(
     host_path: Option<&Path>,
 ) {
     for (opt, path) in opts.iter().zip(paths) {
-        let Some(m) = check_option(opt, kind == TargetKind::Hostpath)
+        let Some(m) = check_option(opt, kind.is_existing_storage())
             .or_else(|| unverifiable_option(opt, kind))
             .or_else(|| impossible_option(opt, kind))
         else {

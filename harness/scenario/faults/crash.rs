@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::{FaultCx, FaultParams, Kind};
 use crate::scenario::check::{At, Ctx};
 use crate::scenario::raw::U;
-use crate::scenario::spec::{FaultKind, Stop, TargetKind};
+use crate::scenario::spec::{FaultKind, Stop};
 use crate::scenario::units::{format_duration, format_duration_exact};
 
 /// A crash has no parameters beyond its moment and trials.
@@ -64,13 +64,17 @@ impl Kind for Crash {
             }
         }
         for t in f.selected() {
-            if t.kind == TargetKind::Hostpath {
+            if t.kind.is_existing_storage() {
                 cx.err(
                     &at.key("target"),
                     format!(
-                        "`{}` selects hostpath target `{}`, which a crash cannot hit: \
-                         wpbench never shuts down a filesystem it did not create; narrow `target`",
-                        f.target, t.name
+                        "`{}` selects {} target `{}`, which a crash cannot hit: \
+                         wpbench never shuts down a filesystem it did not create ({}); \
+                         narrow `target`",
+                        f.target,
+                        t.kind.as_str(),
+                        t.name,
+                        t.kind.existing_storage_is()
                     ),
                 );
             }

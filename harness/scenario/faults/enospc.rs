@@ -6,7 +6,7 @@ use serde::Deserialize;
 use super::{FaultCx, FaultParams, Kind, OnError};
 use crate::scenario::check::{At, Ctx};
 use crate::scenario::raw::{Size, U};
-use crate::scenario::spec::{FaultKind, TargetKind};
+use crate::scenario::spec::FaultKind;
 
 /// A full filesystem: the target is filled (or made small) so that the
 /// workload meets ENOSPC during the cell.
@@ -63,13 +63,16 @@ impl Kind for EnospcSpec {
             );
         }
         for t in f.selected() {
-            if t.kind == TargetKind::Hostpath {
+            if t.kind.is_existing_storage() {
                 cx.err(
                     &at.key("target"),
                     format!(
-                        "`{}` selects hostpath target `{}`: wpbench never fills the host's \
-                         own filesystem; narrow `target`",
-                        f.target, t.name
+                        "`{}` selects {} target `{}`: wpbench never fills a filesystem it did \
+                         not make ({}); narrow `target`",
+                        f.target,
+                        t.kind.as_str(),
+                        t.name,
+                        t.kind.existing_storage_is()
                     ),
                 );
             }

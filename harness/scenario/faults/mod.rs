@@ -169,7 +169,9 @@ pub(super) fn device_of(t: &TargetSpec) -> Device {
     match t.kind {
         TargetKind::Ext4 | TargetKind::Xfs => Device::Loop,
         TargetKind::Tmpfs => Device::None,
-        TargetKind::Hostpath => Device::Host,
+        TargetKind::Hostpath | TargetKind::Volume | TargetKind::Emptydir | TargetKind::Rootfs => {
+            Device::Host
+        }
         TargetKind::Overlay => match t.upper().map(|u| u.kind) {
             Some(TargetKind::Ext4 | TargetKind::Xfs) => Device::Loop,
             _ => Device::None,
@@ -193,9 +195,10 @@ fn check_device_targets(cx: &mut Ctx, at: &At, kind: FaultKind, f: &FaultCx) {
             cx.err(
                 &at.key("target"),
                 format!(
-                    "`{glob}` selects hostpath target `{}`, which {} cannot hit: \
-                     wpbench never {} the host's own disk; narrow `target` \
-                     (a noisy_neighbor may share a hostpath's disk)",
+                    "`{glob}` selects {} target `{}`, which {} cannot hit: \
+                     wpbench never {} {}; narrow `target` \
+                     (a noisy_neighbor may share its disk)",
+                    t.kind.as_str(),
                     t.name,
                     if kind == FaultKind::Eio {
                         "an eio fault"
@@ -207,6 +210,7 @@ fn check_device_targets(cx: &mut Ctx, at: &At, kind: FaultKind, f: &FaultCx) {
                     } else {
                         "throttles"
                     },
+                    t.kind.existing_storage_is(),
                 ),
             );
         }

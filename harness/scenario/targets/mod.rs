@@ -5,10 +5,13 @@
 //! Adding a kind is a new file here, a variant in [`TargetKind`] and
 //! [`TargetParams`], and its line in [`KINDS`].
 
+mod emptydir;
 mod ext4;
 mod hostpath;
 mod overlay;
+mod rootfs;
 mod tmpfs;
+mod volume;
 mod xfs;
 
 use std::path::Path;
@@ -16,10 +19,13 @@ use std::path::Path;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
+pub use emptydir::Emptydir;
 pub use ext4::Ext4;
 pub use hostpath::Hostpath;
 pub use overlay::Overlay;
+pub use rootfs::Rootfs;
 pub use tmpfs::Tmpfs;
+pub use volume::{AccessMode, Volume};
 pub use xfs::Xfs;
 
 use super::check::{check_fs_size, check_mkfs, check_options, check_size, At, Ctx, GIB};
@@ -34,6 +40,9 @@ pub(super) const KINDS: &[KindEntry] = &[
     KindEntry::of::<Xfs>(),
     KindEntry::of::<Overlay>(),
     KindEntry::of::<Hostpath>(),
+    KindEntry::of::<Volume>(),
+    KindEntry::of::<Emptydir>(),
+    KindEntry::of::<Rootfs>(),
 ];
 
 /// One kind's checked parameters.
@@ -44,6 +53,9 @@ pub enum TargetParams {
     Xfs(Xfs),
     Overlay(Overlay),
     Hostpath(Hostpath),
+    Volume(Volume),
+    Emptydir(Emptydir),
+    Rootfs(Rootfs),
 }
 
 /// What a kind's check may look at beyond its own keys: the keys every
