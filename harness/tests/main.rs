@@ -15,6 +15,7 @@ mod gates;
 mod hlog;
 mod k8s;
 mod merge;
+mod pod_storage;
 mod production;
 mod replay;
 mod report;

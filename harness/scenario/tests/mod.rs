@@ -11,6 +11,7 @@ mod compare;
 mod faults;
 mod gates;
 mod overrides;
+mod pod_storage;
 mod targets;
 mod vary;
 mod workloads;
