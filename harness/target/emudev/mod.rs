@@ -10,10 +10,16 @@
 //!   a flush) and the time a request completes — pure.
 //! - [`cache`]: the volatile write cache (reads over it, flush, destaging,
 //!   what survives a power loss) — pure.
+//! - [`daemon`]: the FUSE file system serving one file, and
+//!   [`EmulatedDevice`], the handle that mounts, serves and unmounts it.
 //!
 //! Not yet wired into scenarios (the `device:` key, `power_loss` faults).
 
 pub mod cache;
+pub mod daemon;
 pub mod model;
+#[cfg(test)]
+mod tests;
 
+pub use daemon::{Counters, EmulatedDevice, PowerLossOutcome};
 pub use model::{CacheModel, DeviceModel};

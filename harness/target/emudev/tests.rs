@@ -1,0 +1,352 @@
+//! Tests of the emulated device that need root, /dev/fuse and loop
+//! devices: each in its own private mount namespace, images on a real
+//! disk, everything torn down by guards (mount, then loop device, then
+//! the daemon, then the directory).
+
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use super::*;
+use crate::cancel::Cancel;
+use crate::target::loopdev::testing::{
+    backing_file, disk_tempdir, private_mounts, wait_detached, MountGuard,
+};
+use crate::target::loopdev::LoopDevice;
+use crate::target::mkfs::{self, FsKind};
+use crate::testing::{require, Need};
+
+/// A 4 KiB block aligned for O_DIRECT.
+#[repr(C, align(4096))]
+struct Block([u8; 4096]);
+
+fn block(fill: u8) -> Box<Block> {
+    Box::new(Block([fill; 4096]))
+}
+
+/// A fresh image of `size` bytes and an empty mount point in `dir`.
+fn image_and_mountpoint(dir: &Path, size: u64) -> (PathBuf, PathBuf) {
+    let img = dir.join("real.img");
+    mkfs::create_image(&img, size).unwrap();
+    let mp = dir.join("dev");
+    std::fs::create_dir(&mp).unwrap();
+    (img, mp)
+}
+
+/// The loop device's own counters: (write IOs, flush IOs) from /sys/block.
+fn loop_stat(dev: &LoopDevice) -> (u64, u64) {
+    let s = std::fs::read_to_string(format!("/sys/block/loop{}/stat", dev.number())).unwrap();
+    let f: Vec<u64> = s.split_whitespace().map(|x| x.parse().unwrap()).collect();
+    (f[4], f.get(15).copied().unwrap_or(0))
+}
+
+/// Whether `mp` is a mount point in this thread's mount namespace
+/// (/proc/self is the main thread's, outside the test's namespace).
+fn is_mounted(mp: &Path) -> bool {
+    let text = std::fs::read_to_string("/proc/thread-self/mountinfo").unwrap();
+    let entries = crate::target::mountinfo::parse(&text);
+    crate::target::mountinfo::find(&entries, mp).is_some()
+}
+
+/// Opens the loop device for O_DIRECT I/O.
+fn open_direct(dev: &LoopDevice) -> File {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_DIRECT | libc::O_CLOEXEC)
+        .open(dev.path())
+        .unwrap()
+}
+
+fn mkfs_ext4(dev: &Path) {
+    let mkfs = mkfs::find(FsKind::Ext4).unwrap();
+    mkfs::make(FsKind::Ext4, &mkfs, dev, &[], &Cancel::new()).unwrap();
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+#[test]
+#[ignore = "needs root, /dev/fuse and loop devices"]
+fn ext4_on_a_loop_over_the_served_image_keeps_its_data() {
+    require(&[Need::Root, Need::MKFS_EXT4]);
+    private_mounts();
+    let dir = disk_tempdir();
+    let (img, mp) = image_and_mountpoint(dir.path(), 64 << 20);
+    let mnt = dir.path().join("mnt");
+    std::fs::create_dir(&mnt).unwrap();
+    let served;
+    let number;
+    {
+        let dev = EmulatedDevice::start(&img, &mp, DeviceModel::default(), 1).unwrap();
+        served = dev.image_path();
+        assert!(is_mounted(&mp));
+        assert_eq!(std::fs::metadata(&served).unwrap().len(), 64 << 20);
+        let lo = LoopDevice::attach(&served, true).unwrap();
+        number = lo.number();
+        assert!(lo.direct_io(), "direct I/O on the FUSE-served image");
+        mkfs_ext4(lo.path());
+        {
+            let _m = MountGuard::mount(lo.path(), &mnt, "ext4", "").unwrap();
+            let f = File::create(mnt.join("hello")).unwrap();
+            f.write_all_at(b"through FUSE and back", 0).unwrap();
+            f.sync_all().unwrap();
+        }
+        {
+            let _m = MountGuard::mount(lo.path(), &mnt, "ext4", "").unwrap();
+            assert_eq!(
+                std::fs::read(mnt.join("hello")).unwrap(),
+                b"through FUSE and back"
+            );
+        }
+        let c = dev.counters();
+        let (loop_writes, loop_flushes) = loop_stat(&lo);
+        eprintln!("daemon: {c:?}; loop{number}: {loop_writes} write IOs, {loop_flushes} flushes");
+        assert!(c.writes > 0 && c.reads > 0 && c.flushes > 0, "{c:?}");
+        drop(lo);
+        assert!(
+            wait_detached(number, &served),
+            "loop{number} still attached"
+        );
+    }
+    // The daemon is gone and its mount with it; the real image is ext4.
+    assert!(!is_mounted(&mp), "{} still mounted", mp.display());
+    assert_ne!(backing_file(number).as_deref(), Some(served.as_path()));
+    assert!(mkfs::ext4_error_behaviour(&img).unwrap().is_some());
+}
+
+/// Writes 4 KiB at block `i` of a ring and syncs, for `secs`; returns records/s.
+fn sync_loop(f: &File, secs: f64, sync: impl Fn(&File)) -> f64 {
+    let buf = block(0x5A);
+    let start = Instant::now();
+    let mut n = 0u64;
+    while start.elapsed().as_secs_f64() < secs {
+        f.write_all_at(&buf.0, (n % 256) * 4096).unwrap();
+        sync(f);
+        n += 1;
+    }
+    n as f64 / start.elapsed().as_secs_f64()
+}
+
+#[test]
+#[ignore = "needs root, /dev/fuse and loop devices"]
+fn write_iops_100_gives_100_synced_records_a_second_not_50() {
+    require(&[Need::Root, Need::MKFS_EXT4]);
+    private_mounts();
+    let dir = disk_tempdir();
+    let (img, mp) = image_and_mountpoint(dir.path(), 64 << 20);
+    let model = DeviceModel {
+        write_iops: Some(100),
+        ..DeviceModel::default()
+    };
+    let dev = EmulatedDevice::start(&img, &mp, model, 1).unwrap();
+    let lo = LoopDevice::attach(&dev.image_path(), true).unwrap();
+    // On the loop device itself: O_DIRECT 4 KiB pwrite + fdatasync.
+    let f = open_direct(&lo);
+    let before = (dev.counters(), loop_stat(&lo));
+    let rate = sync_loop(&f, 2.0, |f| f.sync_data().unwrap());
+    let after = (dev.counters(), loop_stat(&lo));
+    drop(f);
+    eprintln!(
+        "write_iops 100, O_DIRECT 4 KiB pwrite + fdatasync on the loop device: {rate:.1} records/s; \
+         daemon: {} writes, {} fsyncs; loop: {} write IOs, {} flushes",
+        after.0.writes - before.0.writes,
+        after.0.flushes - before.0.flushes,
+        after.1 .0 - before.1 .0,
+        after.1 .1 - before.1 .1,
+    );
+    assert!((70.0..=130.0).contains(&rate), "{rate:.1} records/s");
+    drop(lo);
+    drop(dev);
+    assert!(!is_mounted(&mp));
+}
+
+#[test]
+#[ignore = "needs root, /dev/fuse and loop devices"]
+fn write_iops_100_on_ext4_overwrites_with_fdatasync() {
+    require(&[Need::Root, Need::MKFS_EXT4]);
+    private_mounts();
+    let dir = disk_tempdir();
+    let (img, mp) = image_and_mountpoint(dir.path(), 64 << 20);
+    let mnt = dir.path().join("mnt");
+    std::fs::create_dir(&mnt).unwrap();
+    let model = DeviceModel {
+        write_iops: Some(100),
+        ..DeviceModel::default()
+    };
+    let dev = EmulatedDevice::start(&img, &mp, model, 1).unwrap();
+    let lo = LoopDevice::attach(&dev.image_path(), true).unwrap();
+    mkfs_ext4(lo.path());
+    let m = MountGuard::mount(lo.path(), &mnt, "ext4", "").unwrap();
+    // A WAL file written once (allocated, synced), then overwritten in
+    // place: fdatasync needs no journal commit, so a record is one write
+    // and one flush.
+    let f = File::create(mnt.join("wal")).unwrap();
+    f.write_all_at(&vec![0u8; 256 * 4096], 0).unwrap();
+    f.sync_all().unwrap();
+    let before = (dev.counters(), loop_stat(&lo));
+    let rate = sync_loop(&f, 2.0, |f| f.sync_data().unwrap());
+    let after = (dev.counters(), loop_stat(&lo));
+    eprintln!(
+        "write_iops 100, ext4 4 KiB overwrite + fdatasync: {rate:.1} records/s; \
+         daemon: {} writes, {} fsyncs; loop: {} write IOs, {} flushes",
+        after.0.writes - before.0.writes,
+        after.0.flushes - before.0.flushes,
+        after.1 .0 - before.1 .0,
+        after.1 .1 - before.1 .1,
+    );
+    assert!((70.0..=130.0).contains(&rate), "{rate:.1} records/s");
+    drop(f);
+    drop(m);
+    drop(lo);
+    drop(dev);
+    assert!(!is_mounted(&mp));
+}
+
+#[test]
+#[ignore = "needs root, /dev/fuse and loop devices"]
+fn a_2ms_latency_floors_fdatasync_at_2ms() {
+    require(&[Need::Root, Need::MKFS_EXT4]);
+    private_mounts();
+    let dir = disk_tempdir();
+    let (img, mp) = image_and_mountpoint(dir.path(), 64 << 20);
+    let mnt = dir.path().join("mnt");
+    std::fs::create_dir(&mnt).unwrap();
+    let model = DeviceModel {
+        latency: (Duration::from_millis(2), Duration::from_millis(2)),
+        ..DeviceModel::default()
+    };
+    let dev = EmulatedDevice::start(&img, &mp, model, 1).unwrap();
+    let lo = LoopDevice::attach(&dev.image_path(), true).unwrap();
+    mkfs_ext4(lo.path());
+    let m = MountGuard::mount(lo.path(), &mnt, "ext4", "").unwrap();
+    let f = File::create(mnt.join("wal")).unwrap();
+    let buf = [0x33u8; 4096];
+    let mut lat = Vec::new();
+    for i in 0..100u64 {
+        f.write_all_at(&buf, i * 4096).unwrap();
+        let t = Instant::now();
+        f.sync_data().unwrap();
+        lat.push(t.elapsed());
+    }
+    let p50 = median(lat);
+    eprintln!("latency 2ms..2ms: ext4 4 KiB append + fdatasync: fdatasync p50 {p50:?}");
+    assert!(p50 >= Duration::from_millis(2), "fdatasync p50 {p50:?}");
+    drop(f);
+    drop(m);
+    drop(lo);
+    drop(dev);
+    assert!(!is_mounted(&mp));
+}
+
+/// A volatile cache that destages only when told (a minute).
+fn volatile() -> DeviceModel {
+    DeviceModel {
+        cache: CacheModel::Volatile {
+            size: 64 << 20,
+            destage_after: Duration::from_secs(60),
+        },
+        ..DeviceModel::default()
+    }
+}
+
+fn read_block(f: &File, i: u64) -> [u8; 4096] {
+    let mut b = [0u8; 4096];
+    f.read_exact_at(&mut b, i * 4096).unwrap();
+    b
+}
+
+#[test]
+#[ignore = "needs root, /dev/fuse and loop devices"]
+fn power_loss_drops_the_unflushed_write_and_keeps_the_flushed_one() {
+    require(&[Need::Root]);
+    private_mounts();
+    let dir = disk_tempdir();
+    let (img, mp) = image_and_mountpoint(dir.path(), 16 << 20);
+    let dev = EmulatedDevice::start(&img, &mp, volatile(), 1).unwrap();
+    let lo = LoopDevice::attach(&dev.image_path(), true).unwrap();
+    let f = open_direct(&lo);
+    f.write_all_at(&block(b'A').0, 0).unwrap();
+    f.sync_data().unwrap();
+    f.write_all_at(&block(b'B').0, 4096).unwrap();
+    // The device shows B (from its cache); the image does not have it yet.
+    let mut b = block(0);
+    f.read_exact_at(&mut b.0, 4096).unwrap();
+    assert_eq!(b.0, [b'B'; 4096]);
+    let raw = File::open(&img).unwrap();
+    assert_eq!(read_block(&raw, 1), [0; 4096]);
+    assert_eq!(dev.counters().cached_bytes, 4096);
+
+    let out = dev.power_loss(false).unwrap();
+    assert_eq!(out.unflushed, 1);
+    assert!(out.survivors.is_empty());
+    // The device answers no more.
+    let err = f.write_all_at(&block(b'C').0, 8192).unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(libc::EIO), "{err}");
+    drop(f);
+    drop(lo);
+    drop(dev);
+    assert!(!is_mounted(&mp));
+    assert_eq!(
+        read_block(&raw, 0),
+        [b'A'; 4096],
+        "the flushed write survived"
+    );
+    assert_eq!(
+        read_block(&raw, 1),
+        [0; 4096],
+        "the unflushed write is lost"
+    );
+    assert_eq!(read_block(&raw, 2), [0; 4096], "nothing after the cut");
+}
+
+/// 64 unflushed 4 KiB writes (block i filled with i+1), then a power loss
+/// with reorder and `seed`: which blocks the image holds afterwards.
+fn survivors_of(seed: u64) -> Vec<u64> {
+    let dir = disk_tempdir();
+    let (img, mp) = image_and_mountpoint(dir.path(), 16 << 20);
+    let dev = EmulatedDevice::start(&img, &mp, volatile(), seed).unwrap();
+    let lo = LoopDevice::attach(&dev.image_path(), true).unwrap();
+    let f = open_direct(&lo);
+    for i in 0..64u64 {
+        f.write_all_at(&block(i as u8 + 1).0, i * 4096).unwrap();
+    }
+    let out = dev.power_loss(true).unwrap();
+    assert_eq!(out.unflushed, 64);
+    drop(f);
+    drop(lo);
+    drop(dev);
+    let raw = File::open(&img).unwrap();
+    let found: Vec<u64> = (0..64u64)
+        .filter(|&i| {
+            let b = read_block(&raw, i);
+            assert!(b == [0; 4096] || b == [i as u8 + 1; 4096], "block {i} torn");
+            b[0] != 0
+        })
+        .collect();
+    let mut reported: Vec<u64> = out.survivors.iter().map(|x| x.offset / 4096).collect();
+    reported.sort();
+    assert_eq!(
+        found, reported,
+        "the image holds exactly the reported survivors"
+    );
+    found
+}
+
+#[test]
+#[ignore = "needs root, /dev/fuse and loop devices"]
+fn power_loss_with_reorder_keeps_a_seeded_strict_subset() {
+    require(&[Need::Root]);
+    private_mounts();
+    let a = survivors_of(42);
+    eprintln!(
+        "seed 42: {} of 64 unflushed writes survived: {a:?}",
+        a.len()
+    );
+    assert!(!a.is_empty() && a.len() < 64, "a strict subset");
+    assert_eq!(survivors_of(42), a, "the same seed, the same survivors");
+    assert_ne!(survivors_of(43), a, "another seed, other survivors");
+}
