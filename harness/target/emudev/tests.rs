@@ -88,23 +88,43 @@ fn ext4_on_a_loop_over_the_served_image_keeps_its_data() {
         let lo = LoopDevice::attach(&served, true).unwrap();
         number = lo.number();
         assert!(lo.direct_io(), "direct I/O on the FUSE-served image");
-        mkfs_ext4(lo.path());
+        // What each step sends: the loop device's counters against the
+        // daemon's (how flushes and FUA writes become FUSE requests).
+        let step = |what: &str, f: &mut dyn FnMut()| {
+            let (c0, l0) = (dev.counters(), loop_stat(&lo));
+            f();
+            let (c1, l1) = (dev.counters(), loop_stat(&lo));
+            eprintln!(
+                "{what}: loop {} write IOs, {} flushes; daemon {} writes ({} KiB), {} reads, {} fsyncs",
+                l1.0 - l0.0,
+                l1.1 - l0.1,
+                c1.writes - c0.writes,
+                (c1.write_bytes - c0.write_bytes) >> 10,
+                c1.reads - c0.reads,
+                c1.flushes - c0.flushes
+            );
+        };
+        step("mkfs.ext4", &mut || mkfs_ext4(lo.path()));
         {
             let _m = MountGuard::mount(lo.path(), &mnt, "ext4", "").unwrap();
             let f = File::create(mnt.join("hello")).unwrap();
-            f.write_all_at(b"through FUSE and back", 0).unwrap();
-            f.sync_all().unwrap();
+            step("write 21 B + fsync of a new file", &mut || {
+                f.write_all_at(b"through FUSE and back", 0).unwrap();
+                f.sync_all().unwrap();
+            });
+            step("4 KiB append + fdatasync", &mut || {
+                f.write_all_at(&[7u8; 4096], 4096).unwrap();
+                f.sync_data().unwrap();
+            });
         }
         {
             let _m = MountGuard::mount(lo.path(), &mnt, "ext4", "").unwrap();
             assert_eq!(
-                std::fs::read(mnt.join("hello")).unwrap(),
+                &std::fs::read(mnt.join("hello")).unwrap()[..21],
                 b"through FUSE and back"
             );
         }
         let c = dev.counters();
-        let (loop_writes, loop_flushes) = loop_stat(&lo);
-        eprintln!("daemon: {c:?}; loop{number}: {loop_writes} write IOs, {loop_flushes} flushes");
         assert!(c.writes > 0 && c.reads > 0 && c.flushes > 0, "{c:?}");
         drop(lo);
         assert!(
@@ -349,4 +369,114 @@ fn power_loss_with_reorder_keeps_a_seeded_strict_subset() {
     assert!(!a.is_empty() && a.len() < 64, "a strict subset");
     assert_eq!(survivors_of(42), a, "the same seed, the same survivors");
     assert_ne!(survivors_of(43), a, "another seed, other survivors");
+}
+
+/// One side of the FUSE-cost comparison: ext4 on a direct-I/O loop device
+/// over `image`, a 4 KiB append + fsync loop for `secs`: (records/s,
+/// fsync p50).
+fn fsync_loop_on_ext4(image: &Path, mnt: &Path, secs: f64) -> (f64, Duration) {
+    let lo = LoopDevice::attach(image, true).unwrap();
+    assert!(lo.direct_io());
+    mkfs_ext4(lo.path());
+    let m = MountGuard::mount(lo.path(), mnt, "ext4", "").unwrap();
+    let f = File::create(mnt.join("wal")).unwrap();
+    let buf = [0x42u8; 4096];
+    let mut lat = Vec::new();
+    let start = Instant::now();
+    let mut n = 0u64;
+    while start.elapsed().as_secs_f64() < secs {
+        f.write_all_at(&buf, n * 4096).unwrap();
+        let t = Instant::now();
+        f.sync_all().unwrap();
+        lat.push(t.elapsed());
+        n += 1;
+    }
+    let rate = n as f64 / start.elapsed().as_secs_f64();
+    drop(f);
+    drop(m);
+    drop(lo);
+    (rate, median(lat))
+}
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The cost of the FUSE path itself (benches/emudev.sh runs this): the
+/// same fsync-per-4 KiB-record loop on ext4 on a loop device over (a) a
+/// plain image file and (b) the FUSE-served image with zero latency and no
+/// limits, in interleaved pairs; prints each pair, the medians and the
+/// ratio. WPBENCH_EMUDEV_PAIRS (default 3) and WPBENCH_EMUDEV_SECS
+/// (default 2) set the size. Images on the disk (/var/tmp).
+#[test]
+#[ignore = "needs root, /dev/fuse and loop devices"]
+fn fuse_path_cost() {
+    require(&[Need::Root, Need::MKFS_EXT4]);
+    private_mounts();
+    let dir = disk_tempdir();
+    compare_plain_and_fuse("disk", dir.path());
+}
+
+/// The same with the images on a tmpfs: the image's own fsync costs
+/// nothing, so what is left is the FUSE round trip of each request.
+#[test]
+#[ignore = "needs root, /dev/fuse and loop devices"]
+fn fuse_path_cost_on_tmpfs() {
+    require(&[Need::Root, Need::MKFS_EXT4]);
+    private_mounts();
+    let dir = disk_tempdir();
+    let ram = dir.path().join("ram");
+    std::fs::create_dir(&ram).unwrap();
+    let _t = MountGuard::mount(Path::new("wpbench-test"), &ram, "tmpfs", "size=1g").unwrap();
+    compare_plain_and_fuse("tmpfs", &ram);
+}
+
+fn compare_plain_and_fuse(label: &str, dir: &Path) {
+    let pairs: usize = env_or("WPBENCH_EMUDEV_PAIRS", 3);
+    let secs: f64 = env_or("WPBENCH_EMUDEV_SECS", 2.0);
+    let mnt = dir.join("mnt");
+    std::fs::create_dir(&mnt).unwrap();
+    let (mut plain, mut fuse) = (Vec::new(), Vec::new());
+    for i in 0..pairs {
+        let sub = dir.join(format!("pair{i}"));
+        std::fs::create_dir(&sub).unwrap();
+        let (img, mp) = image_and_mountpoint(&sub, 128 << 20);
+        let a = fsync_loop_on_ext4(&img, &mnt, secs);
+        std::fs::remove_file(&img).unwrap();
+        mkfs::create_image(&img, 128 << 20).unwrap();
+        // (b) right after (a): drift between pairs cancels in the ratio.
+        let dev = EmulatedDevice::start(&img, &mp, DeviceModel::default(), 1).unwrap();
+        let b = fsync_loop_on_ext4(&dev.image_path(), &mnt, secs);
+        drop(dev);
+        std::fs::remove_dir_all(&sub).unwrap();
+        eprintln!(
+            "{label} pair {i}: plain {:.0} records/s (fsync p50 {:.0} us), FUSE {:.0} records/s (fsync p50 {:.0} us)",
+            a.0,
+            a.1.as_secs_f64() * 1e6,
+            b.0,
+            b.1.as_secs_f64() * 1e6
+        );
+        plain.push(a);
+        fuse.push(b);
+    }
+    let med = |v: &[(f64, Duration)]| {
+        let mut r: Vec<f64> = v.iter().map(|x| x.0).collect();
+        r.sort_by(f64::total_cmp);
+        let l = median(v.iter().map(|x| x.1).collect());
+        (r[r.len() / 2], l)
+    };
+    let (pr, pl) = med(&plain);
+    let (fr, fl) = med(&fuse);
+    eprintln!(
+        "{label}: median of {pairs} pairs of {secs} s: plain {pr:.0} records/s, fsync p50 {:.0} us; \
+         FUSE {fr:.0} records/s, fsync p50 {:.0} us; FUSE/plain: {:.2}x records/s, {:.2}x fsync p50",
+        pl.as_secs_f64() * 1e6,
+        fl.as_secs_f64() * 1e6,
+        fr / pr,
+        fl.as_secs_f64() / pl.as_secs_f64()
+    );
+    assert!(pr > 0.0 && fr > 0.0);
 }
