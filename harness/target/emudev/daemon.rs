@@ -78,6 +78,9 @@ pub struct Counters {
     pub closes: u64,
     /// Requests failed with EIO because power was cut.
     pub failed: u64,
+    /// fallocate requests (the loop driver's discard and write-zeroes),
+    /// refused with EOPNOTSUPP: the device does not emulate them yet.
+    pub fallocates: u64,
     /// Unflushed bytes in the volatile cache now.
     pub cached_bytes: u64,
     /// Bytes the cache wrote back on its own (age or room).
@@ -103,6 +106,7 @@ struct AtomicCounters {
     flushes: AtomicU64,
     closes: AtomicU64,
     failed: AtomicU64,
+    fallocates: AtomicU64,
 }
 
 /// The image behind the device, as the cache's backing store.
@@ -546,6 +550,23 @@ impl fuser::Filesystem for ImageFs {
         );
     }
 
+    /// Discard and write-zeroes from the loop driver: refused, and
+    /// counted. (EOPNOTSUPP rather than ENOSYS, so the kernel keeps
+    /// asking and each one is counted.)
+    fn fallocate(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        _fh: FileHandle,
+        _offset: u64,
+        _length: u64,
+        _mode: i32,
+        reply: ReplyEmpty,
+    ) {
+        self.0.counters.fallocates.fetch_add(1, Ordering::Relaxed);
+        reply.error(Errno::EOPNOTSUPP);
+    }
+
     fn readdir(
         &self,
         _req: &Request,
@@ -743,6 +764,7 @@ impl EmulatedDevice {
             flushes: get(&c.flushes),
             closes: get(&c.closes),
             failed: get(&c.failed),
+            fallocates: get(&c.fallocates),
             cached_bytes,
             destaged_bytes,
         }

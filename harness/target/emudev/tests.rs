@@ -34,11 +34,17 @@ fn image_and_mountpoint(dir: &Path, size: u64) -> (PathBuf, PathBuf) {
     (img, mp)
 }
 
-/// The loop device's own counters: (write IOs, flush IOs) from /sys/block.
-fn loop_stat(dev: &LoopDevice) -> (u64, u64) {
+/// The loop device's own counters: (write IOs, flush IOs, discard IOs)
+/// from /sys/block (they are not reset when a device is reused: compare
+/// differences).
+fn loop_stat(dev: &LoopDevice) -> (u64, u64, u64) {
     let s = std::fs::read_to_string(format!("/sys/block/loop{}/stat", dev.number())).unwrap();
     let f: Vec<u64> = s.split_whitespace().map(|x| x.parse().unwrap()).collect();
-    (f[4], f.get(15).copied().unwrap_or(0))
+    (
+        f[4],
+        f.get(15).copied().unwrap_or(0),
+        f.get(11).copied().unwrap_or(0),
+    )
 }
 
 /// Whether `mp` is a mount point in this thread's mount namespace
@@ -95,13 +101,15 @@ fn ext4_on_a_loop_over_the_served_image_keeps_its_data() {
             f();
             let (c1, l1) = (dev.counters(), loop_stat(&lo));
             eprintln!(
-                "{what}: loop {} write IOs, {} flushes; daemon {} writes ({} KiB), {} reads, {} fsyncs",
+                "{what}: loop {} write IOs, {} flushes, {} discards; daemon {} writes ({} KiB), {} reads, {} fsyncs, {} fallocates",
                 l1.0 - l0.0,
                 l1.1 - l0.1,
+                l1.2 - l0.2,
                 c1.writes - c0.writes,
                 (c1.write_bytes - c0.write_bytes) >> 10,
                 c1.reads - c0.reads,
-                c1.flushes - c0.flushes
+                c1.flushes - c0.flushes,
+                c1.fallocates - c0.fallocates
             );
         };
         step("mkfs.ext4", &mut || mkfs_ext4(lo.path()));
