@@ -554,3 +554,48 @@ fn power_loss_keeps_fsynced_data_with_barriers_and_loses_it_with_nobarrier() {
         without.map(|d| d.len())
     );
 }
+
+/// Requests are served concurrently: with a 10 ms latency, eight writers
+/// on the loop device get far more than the 100 writes/s one would.
+#[test]
+#[ignore = "needs root, /dev/fuse and loop devices"]
+fn a_latency_does_not_cap_a_deeper_queue() {
+    require(&[Need::Root]);
+    private_mounts();
+    let dir = disk_tempdir();
+    let (img, mp) = image_and_mountpoint(dir.path(), 16 << 20);
+    let model = DeviceModel {
+        latency: (Duration::from_millis(10), Duration::from_millis(10)),
+        ..DeviceModel::default()
+    };
+    let dev = EmulatedDevice::start(&img, &mp, model, 1).unwrap();
+    let lo = LoopDevice::attach(&dev.image_path(), true).unwrap();
+    let secs = 1.5;
+    let total: u64 = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..8u64)
+            .map(|t| {
+                let f = open_direct(&lo);
+                s.spawn(move || {
+                    let buf = block(t as u8);
+                    let start = Instant::now();
+                    let mut n = 0u64;
+                    while start.elapsed().as_secs_f64() < secs {
+                        f.write_all_at(&buf.0, (t * 64 + n % 64) * 4096).unwrap();
+                        n += 1;
+                    }
+                    n
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).sum()
+    });
+    let rate = total as f64 / secs;
+    eprintln!("latency 10 ms, 8 O_DIRECT writers on the loop device: {rate:.0} writes/s");
+    assert!(
+        rate > 400.0,
+        "{rate:.0} writes/s: requests are not served concurrently"
+    );
+    drop(lo);
+    drop(dev);
+    assert!(!is_mounted(&mp));
+}
