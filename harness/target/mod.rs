@@ -6,6 +6,7 @@
 //! a new tmpfs, a new hostPath subdirectory; later kinds a fresh mkfs.
 
 pub mod blockfs;
+pub mod emudev;
 pub mod hostpath;
 pub mod loopdev;
 pub mod mkfs;
