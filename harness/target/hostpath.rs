@@ -166,7 +166,7 @@ impl Provisioner for HostPath {
     fn check_environment(&self, spec: &TargetSpec, privileged: bool) -> Result<()> {
         if !privileged && !spec.options.is_empty() {
             return Err(Error::Environment(format!(
-                "target {}: options [{}] need a bind mount, which needs root                  (CAP_SYS_ADMIN); run as root or drop the options",
+                "target {}: options [{}] need a bind mount, which needs root (CAP_SYS_ADMIN); run as root or drop the options",
                 spec.name,
                 spec.options.join(",")
             )));

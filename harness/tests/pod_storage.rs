@@ -132,12 +132,14 @@ fn a_volume_or_emptydir_without_its_directory_is_a_usage_error() {
     assert_nothing_left(&sb);
 }
 
-/// A claim's own filesystem: in a mount namespace of its own, the test
-/// mounts a fresh ext4 image (through a loop device) as the `pvc` volume
-/// and runs wpbench there. The run sees a device nothing else mounts, so
-/// its write amplification is the cell's.
+/// A claim's own filesystem and a container's layer: in a mount
+/// namespace of its own, the test mounts a fresh ext4 image (through a
+/// loop device) as the `pvc` volume and an overlay with two lower layers
+/// as the `layer`, and runs wpbench there. The volume is a device nothing
+/// else mounts, so its write amplification is the cell's; the layer is
+/// recorded as the overlay it is.
 #[test]
-#[ignore = "needs root, mkfs.ext4 and unshare: mounts an ext4 as the volume"]
+#[ignore = "needs root, mkfs.ext4 and unshare: mounts an ext4 as the volume and an overlay as the layer"]
 fn a_volume_on_a_device_of_its_own_counts_its_writes_as_the_cells() {
     require(&[
         Need::Root,
@@ -157,11 +159,15 @@ fn a_volume_on_a_device_of_its_own_counts_its_writes_as_the_cells() {
     let file = sb.write("pods.yaml", POD);
     // The namespace (and so the mount, and the loop device it holds,
     // attached with autoclear by mount -o loop) ends with the shell.
+    let ovl = sb.dir.path().join("ovl");
     let script = format!(
         "set -e; truncate -s 256M {img}; mkfs.ext4 -q -F {img}; \
          mount -o loop,noatime {img} {pvc}; \
-         \"$0\" run {file} --out {out} --scratch {sc} --only pvc \
-           --volume pvc={pvc} --volume scratch={scratch}",
+         mkdir -p {o}/l1 {o}/l2 {o}/up {o}/work {o}/root; echo a > {o}/l1/a; echo b > {o}/l2/b; \
+         mount -t overlay overlay -o lowerdir={o}/l1:{o}/l2,upperdir={o}/up,workdir={o}/work {o}/root; \
+         \"$0\" run {file} --out {out} --scratch {sc} --only pvc --only layer \
+           --volume pvc={pvc} --volume scratch={scratch} --volume layer={o}/root/tmp",
+        o = ovl.display(),
         img = img.display(),
         pvc = pvc.display(),
         file = file.display(),
@@ -190,6 +196,17 @@ fn a_volume_on_a_device_of_its_own_counts_its_writes_as_the_cells() {
         notes(c).contains("is mounted only here, so its write amplification is the cell's"),
         "{c}"
     );
+    let layer = cell(&result, "layer");
+    let mount = &layer["target"]["mount"];
+    assert_eq!(mount["fstype"], "overlay", "{layer}");
+    let options = mount["options"].as_str().unwrap();
+    assert!(options.contains("lowerdir=") && options.contains("upperdir="), "{options}");
+    assert!(
+        notes(layer).contains("the container's own writable layer: overlay overlay mounted at"),
+        "{layer}"
+    );
+    assert!(notes(layer).contains("(2 lower layers)"), "{layer}");
+    assert_eq!(layer["ops"]["record"]["count"], 200, "{layer}");
     assert_nothing_left(&sb);
 }
 
