@@ -19,7 +19,7 @@ use crate::k8s;
 use crate::k8s::collect::{parse_log, rc_meaning, Missing};
 use crate::result::MissingSource;
 use crate::rundir::unpack::{unpack_run, TempDir};
-use crate::rundir::{out_flag_problem, read_result, RESULT_FILE};
+use crate::rundir::{out_dir_problem, read_result, RESULT_FILE};
 
 /// How much of kubectl's stderr an error message quotes.
 const STDERR_MAX_CHARS: usize = 2000;
@@ -44,8 +44,12 @@ enum Outcome {
 
 pub(super) fn collect(a: &K8sCollectArgs) -> Result<ExitCode> {
     let render = a.link.render_options()?;
-    if let Some(problem) = out_flag_problem(&a.out) {
-        return Err(Error::Usage(problem.replacen("--out", "-o", 1)));
+    if let Some(problem) = out_dir_problem(&a.out) {
+        return Err(Error::Usage(format!(
+            "-o {}: {problem}; -o names the directory (created if missing) to write the \
+             merged run into, e.g. -o reports/fleet",
+            a.out.display()
+        )));
     }
     if a.out.join(RESULT_FILE).exists() {
         return Err(Error::Usage(format!(

@@ -703,6 +703,13 @@ fn pod_spec(name: &str, opts: &Options, container: Value, volumes: Vec<Value>) -
     pod
 }
 
+/// The Job's name `render` gives it: `--name`, or `wpbench-<scenario>`.
+pub fn job_name(scenario: &Scenario, opts: &Options) -> String {
+    opts.name
+        .clone()
+        .unwrap_or_else(|| names::job_name_for(&scenario.name))
+}
+
 /// Checks `--namespace` and `--name` of `k8s collect` as `render` checks
 /// them (they become kubectl's arguments and a label selector).
 pub fn check_job_ref(namespace: &str, name: &str) -> Result<(), String> {

@@ -86,6 +86,13 @@ fn render_three_nodes(sb: &Sandbox) -> Vec<PathBuf> {
         ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // It says how to gather the results of what it rendered.
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("wpbench k8s collect --namespace wpbench --name wpbench-fleet -o DIR"),
+        "{}",
+        text(&out)
+    );
 
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
@@ -746,6 +753,23 @@ fn collect_without_kubectl_or_pods_says_what_to_do() {
             text(&o)
         );
     }
+    // An -o that is a file.
+    let afile = sb.dir.path().join("afile");
+    std::fs::write(&afile, b"mine").unwrap();
+    let o = wpbench()
+        .args(["k8s", "collect", "--name", "wpbench-tiny", "-o"])
+        .arg(&afile)
+        .env("KUBECTL", &program)
+        .env("FAKE_DIR", &dir)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("is a file, not a directory"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(std::fs::read(&afile).unwrap(), b"mine");
     assert!(!dir.join("argv").exists(), "kubectl ran");
     assert!(!out.exists());
 }
