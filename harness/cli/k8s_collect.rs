@@ -24,11 +24,35 @@ use crate::rundir::{out_dir_problem, read_result, RESULT_FILE};
 /// How much of kubectl's stderr an error message quotes.
 const STDERR_MAX_CHARS: usize = 2000;
 
-/// One pod's log: the pod's name and what kubectl printed (or why kubectl
-/// could not print it).
-struct PodLog {
-    pod: String,
-    log: std::result::Result<String, String>,
+/// One pod and where its log is read from. Logs are read one at a time,
+/// when their turn comes, so a large fleet's logs are never all in memory.
+struct Pod {
+    name: String,
+    log: LogSource,
+}
+
+enum LogSource {
+    /// A recorded log (`--from-logs`).
+    File(PathBuf),
+    /// `kubectl logs -n NAMESPACE POD -c wpbench`.
+    Kubectl { namespace: String },
+}
+
+impl Pod {
+    /// Its log's text, or why kubectl could not print it (that pod is
+    /// then missing); an error stops the whole collection.
+    fn read(&self) -> Result<std::result::Result<String, String>> {
+        match &self.log {
+            LogSource::File(path) => {
+                let bytes = fs::read(path)
+                    .map_err(|e| Error::Usage(format!("--from-logs: {}: {e}", path.display())))?;
+                Ok(Ok(String::from_utf8_lossy(&bytes).into_owned()))
+            }
+            LogSource::Kubectl { namespace } => {
+                run_kubectl(&["logs", "-n", namespace, &self.name, "-c", "wpbench"])
+            }
+        }
+    }
 }
 
 /// What became of one pod's results.
@@ -58,21 +82,21 @@ pub(super) fn collect(a: &K8sCollectArgs) -> Result<ExitCode> {
         )));
     }
     let job = a.name.as_deref().unwrap_or("");
-    let logs = match &a.from_logs {
-        Some(dir) => read_log_dir(dir)?,
+    let pods = match &a.from_logs {
+        Some(dir) => log_files(dir)?,
         None => {
             k8s::check_job_ref(&a.namespace, job).map_err(Error::Usage)?;
-            live_logs(&a.namespace, job)?
+            job_pods(&a.namespace, job)?
         }
     };
 
     let temp =
         TempDir::beside(&a.out).map_err(|e| Error::Run(format!("-o {}: {e}", a.out.display())))?;
-    let outcomes: Vec<Outcome> = logs
-        .into_iter()
-        .enumerate()
-        .map(|(i, l)| outcome(l, &temp.path().join(i.to_string())))
-        .collect();
+    let mut outcomes: Vec<Outcome> = Vec::with_capacity(pods.len());
+    for (i, pod) in pods.iter().enumerate() {
+        let log = pod.read()?;
+        outcomes.push(outcome(&pod.name, log, &temp.path().join(i.to_string())));
+    }
 
     let ready: Vec<(String, PathBuf)> = outcomes
         .iter()
@@ -141,30 +165,30 @@ pub(super) fn collect(a: &K8sCollectArgs) -> Result<ExitCode> {
 }
 
 /// Parses one pod's log and unpacks its run directory into `into`.
-fn outcome(l: PodLog, into: &Path) -> Outcome {
+fn outcome(pod: &str, log: std::result::Result<String, String>, into: &Path) -> Outcome {
     let missing = |node: String, reason: String| Outcome::Missing {
         node,
         reason,
         tail: Vec::new(),
     };
-    let text = match l.log {
+    let text = match log {
         Ok(text) => text,
-        Err(why) => return missing(l.pod, why),
+        Err(why) => return missing(pod.to_string(), why),
     };
     let results = match parse_log(&text) {
         Ok(r) => r,
         Err(m) => {
-            let node = node_of(&m, &l.pod);
+            let node = node_of(&m, pod);
             return Outcome::Missing {
-                reason: with_pod(m.to_string(), &node, &l.pod),
+                reason: with_pod(m.to_string(), &node, pod),
                 node,
                 tail: m.log_tail().to_vec(),
             };
         }
     };
-    let pod = l.pod;
+    drop(text);
     let missing = |node: String, reason: String| {
-        let reason = with_pod(reason, &node, &pod);
+        let reason = with_pod(reason, &node, pod);
         missing(node, reason)
     };
     if let Err(e) = fs::create_dir(into) {
@@ -241,7 +265,7 @@ fn missing_list(missing: &[MissingSource]) -> String {
 
 /// `--from-logs`: every regular file in `dir`, sorted by name, is one
 /// pod's log, named after the file without `.log`/`.txt`.
-fn read_log_dir(dir: &Path) -> Result<Vec<PodLog>> {
+fn log_files(dir: &Path) -> Result<Vec<Pod>> {
     let usage = |e: std::io::Error| {
         Error::Usage(format!(
             "--from-logs {}: cannot read it: {e} (give a directory holding one file per pod's log)",
@@ -268,22 +292,17 @@ fn read_log_dir(dir: &Path) -> Result<Vec<PodLog>> {
         )));
     }
     files.sort();
-    files
+    Ok(files
         .into_iter()
-        .map(|(name, path)| {
-            let bytes = fs::read(&path)
-                .map_err(|e| Error::Usage(format!("--from-logs: {}: {e}", path.display())))?;
-            let pod = name
+        .map(|(name, path)| Pod {
+            name: name
                 .strip_suffix(".log")
                 .or_else(|| name.strip_suffix(".txt"))
                 .unwrap_or(&name)
-                .to_string();
-            Ok(PodLog {
-                pod,
-                log: Ok(String::from_utf8_lossy(&bytes).into_owned()),
-            })
+                .to_string(),
+            log: LogSource::File(path),
         })
-        .collect()
+        .collect())
 }
 
 /// `$KUBECTL`, or `kubectl` (on PATH).
@@ -337,7 +356,7 @@ fn bounded_tail(s: &str, max: usize) -> String {
 
 /// The Job's pods (label `job-name`, which the Job controller sets), sorted,
 /// and each one's log of the wpbench container.
-fn live_logs(namespace: &str, job: &str) -> Result<Vec<PodLog>> {
+fn job_pods(namespace: &str, job: &str) -> Result<Vec<Pod>> {
     let selector = format!("job-name={job}");
     let listed = run_kubectl(&[
         "get",
@@ -369,10 +388,13 @@ fn live_logs(namespace: &str, job: &str) -> Result<Vec<PodLog>> {
             k8s::TTL_SECONDS / 3600
         )));
     }
-    pods.into_iter()
-        .map(|pod| {
-            let log = run_kubectl(&["logs", "-n", namespace, &pod, "-c", "wpbench"])?;
-            Ok(PodLog { pod, log })
+    Ok(pods
+        .into_iter()
+        .map(|name| Pod {
+            name,
+            log: LogSource::Kubectl {
+                namespace: namespace.to_string(),
+            },
         })
-        .collect()
+        .collect())
 }
