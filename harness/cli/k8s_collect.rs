@@ -90,12 +90,23 @@ pub(super) fn collect(a: &K8sCollectArgs) -> Result<ExitCode> {
         }
     };
 
+    // A signal stops the collection between pods (kubectl, in the same
+    // process group, gets a terminal's SIGINT too), so the temporary
+    // directory is removed on the way out; a second signal exits at once.
+    let cancel = super::run::cancel_on_signals()?;
+    let interrupted = || Error::Interrupted("collecting the pods' logs; nothing written".into());
     let temp =
         TempDir::beside(&a.out).map_err(|e| Error::Run(format!("-o {}: {e}", a.out.display())))?;
     let mut outcomes: Vec<Outcome> = Vec::with_capacity(pods.len());
     for (i, pod) in pods.iter().enumerate() {
+        if cancel.is_set() {
+            return Err(interrupted());
+        }
         let log = pod.read()?;
         outcomes.push(outcome(&pod.name, log, &temp.path().join(i.to_string())));
+    }
+    if cancel.is_set() {
+        return Err(interrupted());
     }
 
     let ready: Vec<(String, PathBuf)> = outcomes

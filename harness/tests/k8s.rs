@@ -573,6 +573,8 @@ case "${FAKE_MODE:-ok}:$1" in
     else echo "Error from server (BadRequest): container \"wpbench\" in pod \"$4\" is waiting to start: ContainerCreating" >&2; exit 1
     fi ;;
   empty:get) echo "No resources found in $3 namespace." >&2 ;;
+  slow:get) printf 'pod-a\npod-b\n' ;;
+  slow:logs) touch "$FAKE_DIR/slow-started"; sleep 2; echo "no results yet" ;;
   denied:get) echo "error: You must be logged in to the server (Unauthorized)" >&2; exit 1 ;;
   *) echo "unexpected: $*" >&2; exit 2 ;;
 esac
@@ -718,6 +720,46 @@ fn collect_without_kubectl_or_pods_says_what_to_do() {
         text(&o)
     );
     assert!(!out.exists(), "nothing written");
+
+    // SIGTERM while kubectl prints a log: exit 4, interrupted, and the
+    // temporary directory beside -o is gone.
+    let mut child = wpbench()
+        .args([
+            "k8s",
+            "collect",
+            "--namespace",
+            "bench",
+            "--name",
+            "wpbench-tiny",
+            "-o",
+        ])
+        .arg(&out)
+        .env("KUBECTL", &program)
+        .env("FAKE_DIR", &dir)
+        .env("FAKE_MODE", "slow")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    eventually("kubectl logs to start", || {
+        dir.join("slow-started").exists()
+    });
+    rustix::process::kill_process(
+        rustix::process::Pid::from_raw(child.id() as i32).unwrap(),
+        rustix::process::Signal::TERM,
+    )
+    .unwrap();
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert_eq!(status.code(), Some(4), "{err}");
+    assert!(err.contains("interrupted"), "{err}");
+    assert!(!out.exists());
+    assert!(
+        entries_with_prefix(out.parent().unwrap(), ".wpbench-collect").is_empty()
+            && entries_with_prefix(sb.dir.path(), ".wpbench-collect").is_empty(),
+        "temporary directory left"
+    );
 
     // Wrong names or logs directory: exit 2, before kubectl runs.
     std::fs::remove_file(dir.join("argv")).unwrap();
