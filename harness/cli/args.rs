@@ -112,6 +112,33 @@ pub(super) enum K8sCommand {
     /// --create-namespace); each pod prints its run directory as a tarball
     /// between marker lines for `kubectl logs`.
     Render(K8sRenderArgs),
+    /// Gather each pod's run directory from its log (`kubectl logs`) and
+    /// merge them into one run directory, as `wpbench merge` does. Exit 4
+    /// when a node's results are missing (the others are merged).
+    Collect(K8sCollectArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub(super) struct K8sCollectArgs {
+    /// The Job's namespace.
+    #[arg(long, value_name = "NS", default_value = "wpbench")]
+    pub(super) namespace: String,
+    /// The Job's name (as rendered: wpbench-<scenario>, or `render --name`).
+    #[arg(long, value_name = "JOB", required_unless_present = "from_logs")]
+    pub(super) name: Option<String>,
+    /// The merged run directory to write.
+    #[arg(short, long, value_name = "DIR")]
+    pub(super) out: PathBuf,
+    /// Read the pods' logs from files instead of kubectl: every regular
+    /// file in LOGDIR is one pod's log, named after the pod (a `.log` or
+    /// `.txt` ending is dropped).
+    #[arg(long, value_name = "LOGDIR")]
+    pub(super) from_logs: Option<PathBuf>,
+    /// Merge cells even when the nodes' runs differ (as `wpbench merge --force`).
+    #[arg(long)]
+    pub(super) force: bool,
+    #[command(flatten)]
+    pub(super) link: LinkArgs,
 }
 
 #[derive(Debug, clap::Args)]

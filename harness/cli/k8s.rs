@@ -67,8 +67,11 @@ pub(super) fn render(a: &K8sRenderArgs) -> Result<ExitCode> {
         println!("wrote {}", path.display());
     }
     println!(
-        "apply with: kubectl apply -f {}  (docs/fleet.md, \"Running it and gathering the results\")",
-        dir.display()
+        "apply with: kubectl apply -f {}, then gather the results with: wpbench k8s collect \
+         --namespace {} --name {} -o DIR  (docs/fleet.md, \"Running it and gathering the results\")",
+        dir.display(),
+        opts.namespace,
+        k8s::job_name(&scenario, &opts)
     );
     Ok(ExitCode::SUCCESS)
 }

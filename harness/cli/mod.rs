@@ -10,6 +10,7 @@ mod gate;
 mod gating;
 mod guard;
 mod k8s;
+mod k8s_collect;
 mod merge;
 mod report;
 mod run;
@@ -46,6 +47,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         } => merge::merge(&runs, &out, force, &link.render_options()?),
         Command::Cleanup { scratch } => cleanup::cleanup(scratch),
         Command::K8s(K8sCommand::Render(args)) => k8s::render(&args),
+        Command::K8s(K8sCommand::Collect(args)) => k8s_collect::collect(&args),
         Command::Guard { scratch, run } => guard::guard(&scratch, &run),
     }
 }

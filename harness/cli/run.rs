@@ -37,7 +37,7 @@ fn new_run_id() -> String {
 /// The first SIGINT or SIGTERM sets `cancel`, which every phase polls; a
 /// second exits at once (the namespace still takes the mounts with it, the
 /// guardian or `wpbench cleanup` removes the scratch).
-fn cancel_on_signals() -> Result<Cancel> {
+pub(super) fn cancel_on_signals() -> Result<Cancel> {
     let cancel = Cancel::new();
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register_conditional_shutdown(sig, 4, cancel.flag())

@@ -191,6 +191,7 @@ fn new_result(scenario: &Scenario, plan: &Plan, opts: &RunOptions) -> RunResult 
         command: opts.command.clone(),
         cells: Vec::new(),
         sources: Vec::new(),
+        missing: Vec::new(),
         compare: crate::result::CompareInfo {
             pairs: scenario.comparison_pairs(),
             min_effect: scenario.compare.min_effect,

@@ -18,6 +18,7 @@
 //!   container, then printing the run directory as a base64 tarball
 //!   between marker lines so `kubectl logs` can gather it.
 
+pub mod collect;
 mod names;
 mod resources;
 pub mod security;
@@ -848,6 +849,20 @@ fn pod_spec(
     pod.insert(s("containers"), seq([container]));
     pod.insert(s("volumes"), Value::Sequence(volumes));
     pod
+}
+
+/// The Job's name `render` gives it: `--name`, or `wpbench-<scenario>`.
+pub fn job_name(scenario: &Scenario, opts: &Options) -> String {
+    opts.name
+        .clone()
+        .unwrap_or_else(|| names::job_name_for(&scenario.name))
+}
+
+/// Checks `--namespace` and `--name` of `k8s collect` as `render` checks
+/// them (they become kubectl's arguments and a label selector).
+pub fn check_job_ref(namespace: &str, name: &str) -> Result<(), String> {
+    names::check_namespace(namespace).map_err(|e| format!("--namespace {namespace:?}: {e}"))?;
+    names::check_job_name(name).map_err(|e| format!("--name {name:?}: {e}"))
 }
 
 /// The file name of a scenario path, for [`Source::file_name`].

@@ -267,6 +267,7 @@ pub(crate) mod fixtures {
             command: vec!["wpbench".to_string(), "run".to_string()],
             cells,
             sources: Vec::new(),
+            missing: Vec::new(),
             compare: Default::default(),
             comparisons: Vec::new(),
             noise: Vec::new(),

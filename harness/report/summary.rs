@@ -163,6 +163,22 @@ fn header(out: &mut String, run: &RunResult) {
     if !run.error.is_empty() {
         let _ = writeln!(out, "Error: {}\n", escape(run.error.trim()));
     }
+    if !run.missing.is_empty() {
+        let _ = writeln!(
+            out,
+            "**Missing nodes**: {} of {} — their results could not be collected, so they are not in these figures:\n",
+            run.missing.len(),
+            crate::scenario::units::plural(
+                (run.missing.len() + run.sources.len()) as u64,
+                "node",
+                "nodes"
+            )
+        );
+        for m in &run.missing {
+            let _ = writeln!(out, "- {}: {}", escape(&m.node), escape(&m.reason));
+        }
+        out.push('\n');
+    }
 }
 
 /// Under `## Verdict`, the first heading: the verdict table and, once

@@ -301,6 +301,11 @@ fn merged_run(
         compare: first.run.compare.clone(),
         comparisons: Vec::new(),
         noise: Vec::new(),
+        // A collected run merged again keeps the nodes it lacked.
+        missing: sources
+            .iter()
+            .flat_map(|s| s.run.missing.iter().cloned())
+            .collect(),
         sources: sources
             .iter()
             .map(|s| RunSource {

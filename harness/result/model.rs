@@ -74,6 +74,10 @@ pub struct RunResult {
     /// order given. Empty for a run wpbench measured itself.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sources: Vec<RunSource>,
+    /// For a run made by `wpbench k8s collect`: the nodes whose results
+    /// could not be gathered, and why. Empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<MissingSource>,
     /// Which targets are compared with which, and the smallest effect named.
     #[serde(default)]
     pub compare: CompareInfo,
@@ -101,6 +105,16 @@ pub struct RunSource {
     pub seed: u64,
     #[serde(default)]
     pub status: RunStatus,
+}
+
+/// A node whose run `wpbench k8s collect` could not gather (its pod's
+/// log carried no intact run directory).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct MissingSource {
+    /// The node its pod's log names, or the pod's name when it names none.
+    pub node: String,
+    /// Why, in one line.
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

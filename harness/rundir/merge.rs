@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use super::{read_result, RunDir, RESULT_FILE};
 use crate::error::{Error, Result};
 use crate::result::merge::{merge, node_names, Merged, Source};
-use crate::result::RunResult;
+use crate::result::{MissingSource, RunResult};
 
 /// The directory of a run given as a directory or as its result.json.
 fn run_dir_of(path: &Path) -> PathBuf {
@@ -33,6 +33,34 @@ pub fn merge_dirs(
     command: Vec<String>,
     render: &crate::report::RenderOptions,
 ) -> Result<(RunResult, Vec<String>)> {
+    merge_into(paths, None, Vec::new(), out, force, command, render)
+}
+
+/// [`merge_dirs`] for `k8s collect`: the runs at `runs` (node, run
+/// directory) keep their nodes' names (`-2` … when two share one), and
+/// `missing` — the nodes whose results never arrived — is recorded in the
+/// merged run.
+pub fn merge_nodes(
+    runs: &[(String, PathBuf)],
+    missing: Vec<MissingSource>,
+    out: &Path,
+    force: bool,
+    command: Vec<String>,
+    render: &crate::report::RenderOptions,
+) -> Result<(RunResult, Vec<String>)> {
+    let (names, paths): (Vec<String>, Vec<PathBuf>) = runs.iter().cloned().unzip();
+    merge_into(&paths, Some(&names), missing, out, force, command, render)
+}
+
+fn merge_into(
+    paths: &[PathBuf],
+    names: Option<&[String]>,
+    missing: Vec<MissingSource>,
+    out: &Path,
+    force: bool,
+    command: Vec<String>,
+    render: &crate::report::RenderOptions,
+) -> Result<(RunResult, Vec<String>)> {
     let mut runs = Vec::with_capacity(paths.len());
     let mut hints = Vec::with_capacity(paths.len());
     let mut dirs = Vec::with_capacity(paths.len());
@@ -48,7 +76,12 @@ pub fn merge_dirs(
             .ok()
             .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
             .unwrap_or_default();
-        hints.push((run.env.hostname.clone(), name));
+        hints.push(match names {
+            // Named by the caller: only the name counts (an empty hostname
+            // makes node_names take it).
+            Some(names) => (String::new(), names[hints.len()].clone()),
+            None => (run.env.hostname.clone(), name),
+        });
         dirs.push(dir);
         runs.push(run);
     }
@@ -74,6 +107,7 @@ pub fn merge_dirs(
     } = merge(&sources, force, command)?;
     // The merged repeats hold every node's samples: judge them afresh.
     crate::analysis::conclude(&mut run);
+    run.missing.extend(missing);
 
     let run_dir = RunDir::create(out).map_err(|e| {
         Error::Usage(format!(

@@ -11,6 +11,7 @@ use crate::report;
 use crate::result::{RunResult, RunStatus};
 
 pub mod merge;
+pub mod unpack;
 
 pub use crate::result::HLOG_DIR;
 

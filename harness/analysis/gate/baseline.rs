@@ -165,6 +165,7 @@ impl Baseline {
             command: Vec::new(),
             cells,
             sources: Vec::new(),
+            missing: Vec::new(),
             compare: Default::default(),
             comparisons: Vec::new(),
             noise: Vec::new(),

@@ -174,6 +174,44 @@ fn an_unmerged_result_has_no_sources_in_its_json() {
 }
 
 #[test]
+fn missing_nodes_are_left_out_of_json_when_none_and_read_back_when_some() {
+    let mut run = fixtures::wal_run();
+    let json = String::from_utf8(crate::report::json::render(&run)).unwrap();
+    assert!(!json.contains("\"missing\""), "{json}");
+    // A result.json written before the field existed reads as none missing.
+    let back: RunResult = serde_json::from_str(&json).unwrap();
+    assert!(back.missing.is_empty());
+    run.missing.push(crate::result::MissingSource {
+        node: "node-c".into(),
+        reason: "log cut short (BEGIN without END)".into(),
+    });
+    let json = String::from_utf8(crate::report::json::render(&run)).unwrap();
+    let back: RunResult = serde_json::from_str(&json).unwrap();
+    assert_eq!(back.missing, run.missing);
+    let summary = crate::report::summary::render(&run);
+    assert!(
+        summary.contains("**Missing nodes**: 1 of 1 node")
+            && summary.contains("- node-c: log cut short"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn a_merge_keeps_the_missing_nodes_of_its_sources() {
+    let mut a = node_run("a", "ha", &[samples(1, 100, 1e3, 1e6)], 1.0);
+    a.missing.push(crate::result::MissingSource {
+        node: "node-c".into(),
+        reason: "cut short".into(),
+    });
+    let b = node_run("b", "hb", &[samples(2, 100, 1e3, 1e6)], 1.0);
+    let merged = merge(&[src("a", a), src("b", b)], false, vec![])
+        .unwrap()
+        .run;
+    assert_eq!(merged.missing.len(), 1);
+    assert_eq!(merged.missing[0].node, "node-c");
+}
+
+#[test]
 fn runs_that_measured_different_things_are_refused_unless_forced() {
     let values = vec![samples(1, 100, 1_000.0, 50_000.0)];
     let a = node_run("run-a", "", &values, 1.0);
