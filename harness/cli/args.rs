@@ -107,10 +107,11 @@ pub(super) enum Command {
 
 #[derive(Debug, Subcommand)]
 pub(super) enum K8sCommand {
-    /// Render a ConfigMap with the scenario and an Indexed Job whose
-    /// privileged pods run it, one per node (and the Namespace, with
-    /// --create-namespace); each pod prints its run directory as a tarball
-    /// between marker lines for `kubectl logs`.
+    /// Render a ConfigMap with the scenario and an Indexed Job whose pods
+    /// run it, one per node (privileged only when a target is mounted by
+    /// wpbench; and the Namespace, with --create-namespace); each pod
+    /// prints its run directory as a tarball between marker lines for
+    /// `kubectl logs`.
     Render(K8sRenderArgs),
     /// Gather each pod's run directory from its log (`kubectl logs`) and
     /// merge them into one run directory, as `wpbench merge` does. Exit 4
@@ -166,7 +167,7 @@ pub(super) struct K8sRenderArgs {
     /// The namespace of every object.
     #[arg(long, value_name = "NS", default_value = "wpbench")]
     pub(super) namespace: String,
-    /// Render the Namespace too (labelled for privileged pods).
+    /// Render the Namespace too (labelled with the Pod Security level its pods need).
     #[arg(long)]
     pub(super) create_namespace: bool,
     /// The Job's and ConfigMap's name [default: wpbench-<scenario>].

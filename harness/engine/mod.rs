@@ -75,6 +75,8 @@ pub struct CellPlan<'a> {
 pub struct KeepFree<'a> {
     pub path: &'a Path,
     pub bytes: u64,
+    /// Whom the free bytes are left to, for the cell's note.
+    pub left_to: &'static str,
 }
 
 impl KeepFree<'_> {
@@ -575,10 +577,11 @@ fn watch<T>(
                 stop.store(true, Ordering::Relaxed);
                 low_space = Some(format!(
                     "stopped early: the filesystem of {} had {} free, under the {} wpbench \
-                     leaves to the node; the cell's figures cover the time before",
+                     leaves {}; the cell's figures cover the time before",
                     k.path.display(),
                     format_size(free),
-                    format_size(k.bytes)
+                    format_size(k.bytes),
+                    k.left_to
                 ));
             }
         }

@@ -195,6 +195,7 @@ fn a_cell_stops_when_the_shared_filesystem_runs_low() {
     p.keep_free = Some(KeepFree {
         path: dir.path(),
         bytes: u64::MAX,
+        left_to: "to the node",
     });
     let m = run_cell(&p, &Cancel::new(), &Silent).unwrap();
     assert!(m.duration < Duration::from_secs(5), "{:?}", m.duration);

@@ -333,19 +333,7 @@ impl Trial<'_> {
                 hlog: Some((hlog.path.clone(), hlog.comment.clone())),
                 interval: scenario.cell_interval(),
                 device: target.device.as_ref(),
-                // A hostPath, a pod's volume or the container's layer is
-                // shared with others: never fill it.
-                keep_free: tspec
-                    .kind
-                    .is_existing_storage()
-                    .then(|| rustix::fs::statvfs(root).ok())
-                    .flatten()
-                    .map(|st| KeepFree {
-                        path: root,
-                        bytes: crate::scenario::budget::reserve(
-                            st.f_blocks.saturating_mul(st.f_frsize),
-                        ),
-                    }),
+                keep_free: keep_free(tspec, root),
             },
             run.cancel,
             run.obs,
@@ -520,4 +508,39 @@ fn test_hook(phase: &str) {
         Some(("panic", p)) if p == phase => panic!("WPBENCH_TEST_HOOK: panic in phase {phase}"),
         _ => {}
     }
+}
+
+/// The free space a cell must leave on storage it does not own: a
+/// hostPath, a pod's volume or the container's layer is shared with
+/// others, so it is never filled; and kubelet evicts a pod whose emptyDir
+/// grows past its sizeLimit, so such a cell stops before it has used the
+/// limit (less a reserve) since it began.
+fn keep_free<'a>(tspec: &crate::scenario::TargetSpec, root: &'a Path) -> Option<KeepFree<'a>> {
+    use crate::scenario::budget::reserve;
+    if !tspec.kind.is_existing_storage() {
+        return None;
+    }
+    let st = rustix::fs::statvfs(root).ok()?;
+    let node = KeepFree {
+        path: root,
+        bytes: reserve(st.f_blocks.saturating_mul(st.f_frsize)),
+        left_to: "to the node",
+    };
+    let crate::scenario::TargetParams::Emptydir(e) = &tspec.params else {
+        return Some(node);
+    };
+    let Some(limit) = e.size_limit else {
+        return Some(node);
+    };
+    let free = st.f_bavail.saturating_mul(st.f_frsize);
+    let below_limit = free.saturating_sub(limit.saturating_sub(reserve(limit)));
+    Some(if below_limit > node.bytes {
+        KeepFree {
+            bytes: below_limit,
+            left_to: "to keep the emptyDir under its size_limit",
+            ..node
+        }
+    } else {
+        node
+    })
 }

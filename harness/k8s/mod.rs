@@ -8,14 +8,16 @@
 //! What is rendered, and why (docs/fleet.md, "What is rendered, and why", says the
 //! same for users):
 //!
-//! - an optional `Namespace` (`--create-namespace`), labelled for the
-//!   `privileged` Pod Security level, since the pod is privileged;
+//! - an optional `Namespace` (`--create-namespace`), labelled with the Pod
+//!   Security level the pods need (see [`security`]);
 //! - a `ConfigMap` holding the scenario file's text verbatim, key = the
 //!   file name, mounted at `/scenario`;
 //! - an Indexed `Job`, `completions = parallelism =` the number of nodes,
 //!   whose pods land one per node (see [`placement`]), each running
-//!   `wpbench run /scenario/FILE --out /results/$NODE_NAME` in a privileged
-//!   container, then printing the run directory as a base64 tarball
+//!   `wpbench run /scenario/FILE --out /results/$NODE_NAME` in a container
+//!   that is privileged only when wpbench mounts a target ([`security`]),
+//!   with the pod's own volumes for pod-storage targets ([`storage`]), then
+//!   printing the run directory as a base64 tarball
 //!   between marker lines so `kubectl logs` can gather it.
 
 pub mod collect;
@@ -293,13 +295,24 @@ fn host_paths(s: &Scenario) -> Result<Vec<PathBuf>, String> {
             SCENARIO_DIR,
             RESULTS_DIR,
             SCRATCH_DIR,
-            VOLUMES_DIR,
+            "/wpbench",
             ROOTFS_DIR,
         ] {
             if trimmed.starts_with(reserved) {
                 return Err(format!(
                     "target {}: path {} is inside {reserved}, which the pod uses itself; \
                      choose another directory such as /var/tmp/wpbench",
+                    t.name,
+                    p.display()
+                ));
+            }
+            // A hostPath over /var/tmp would put the pod's own directories
+            // under it on the node's disk.
+            if Path::new(reserved).starts_with(&trimmed) {
+                return Err(format!(
+                    "target {}: path {} holds {reserved}, which the pod uses itself (its \
+                     hostPath would put that on the node's disk); choose a directory of its \
+                     own such as /var/tmp/wpbench",
                     t.name,
                     p.display()
                 ));
@@ -577,7 +590,7 @@ fn job(
     let scenario_path = format!("{SCENARIO_DIR}/{}", source.file_name);
     let (volumes, mounts) = volumes_and_mounts(name, plan, source);
     let container = container(opts, scenario_path, plan, mounts);
-    let pod = pod_spec(name, opts, plan.privilege, container, volumes);
+    let pod = pod_spec(name, opts, plan, container, volumes);
     map([
         ("apiVersion", s("batch/v1")),
         ("kind", s("Job")),
@@ -673,6 +686,17 @@ fn volumes_and_mounts(
     }
     volumes.extend(plan.storage.volumes.iter().cloned());
     mounts.extend(plan.storage.mounts.iter().cloned());
+    if let Privilege::Unprivileged(u) = plan.privilege {
+        if !u.writable_rootfs {
+            // A read-only root filesystem: an exec workload's command may
+            // still want a /tmp.
+            mounts.push(map([("name", s("tmp")), ("mountPath", s("/tmp"))]));
+            volumes.push(map([
+                ("name", s("tmp")),
+                ("emptyDir", Value::Mapping(Mapping::new())),
+            ]));
+        }
+    }
     for (i, p) in host_paths.iter().enumerate() {
         let vol = format!("hostpath-{i}");
         let path = p.to_string_lossy().into_owned();
@@ -782,23 +806,23 @@ fn pod_security(u: &security::Unprivileged) -> Value {
 /// The init container of a non-root pod: kubelet makes the scratch
 /// emptyDir root's and writable by all, and wpbench uses as its scratch
 /// root only a directory its own user owns and no other can write (it
-/// removes what manifests there name). Root with CAP_CHOWN only.
-fn scratch_owner(image: &str) -> Value {
+/// removes what manifests there name). It also hands over the roots of
+/// the pod's own volumes (fresh claims and emptyDirs, this pod's alone):
+/// fsGroup makes them writable only where the volume's driver applies it
+/// (not for most ReadWriteMany classes). Root with CAP_CHOWN only.
+fn scratch_owner(image: &str, storage: &storage::PodStorage) -> Value {
+    let id = security::NONROOT_ID;
+    let mut script = format!("chmod 0700 {SCRATCH_DIR} && chown {id}:{id} {SCRATCH_DIR}");
+    let mut mounts = vec![map([("name", s("scratch")), ("mountPath", s(SCRATCH_DIR))])];
+    for (path, m) in storage.paths.iter().zip(&storage.mounts) {
+        script.push_str(&format!(" && chown {id}:{id} {path}"));
+        mounts.push(m.clone());
+    }
     map([
         ("name", s("scratch-owner")),
         ("image", s(image)),
         ("imagePullPolicy", s("IfNotPresent")),
-        (
-            "command",
-            seq([
-                s("/bin/sh"),
-                s("-c"),
-                s(format!(
-                    "chmod 0700 {SCRATCH_DIR} && chown {0}:{0} {SCRATCH_DIR}",
-                    security::NONROOT_ID
-                )),
-            ]),
-        ),
+        ("command", seq([s("/bin/sh"), s("-c"), s(script)])),
         (
             "securityContext",
             map([
@@ -812,10 +836,7 @@ fn scratch_owner(image: &str) -> Value {
                 ("readOnlyRootFilesystem", Value::Bool(true)),
             ]),
         ),
-        (
-            "volumeMounts",
-            seq([map([("name", s("scratch")), ("mountPath", s(SCRATCH_DIR))])]),
-        ),
+        ("volumeMounts", Value::Sequence(mounts)),
     ])
 }
 
@@ -824,7 +845,7 @@ fn scratch_owner(image: &str) -> Value {
 fn pod_spec(
     name: &str,
     opts: &Options,
-    privilege: &Privilege,
+    plan: &PodPlan<'_>,
     container: Value,
     volumes: Vec<Value>,
 ) -> Mapping {
@@ -840,10 +861,13 @@ fn pod_spec(
         pod.insert(s("nodeSelector"), sel);
     }
     pod.insert(s("affinity"), affinity);
-    if let Privilege::Unprivileged(u) = privilege {
+    if let Privilege::Unprivileged(u) = plan.privilege {
         pod.insert(s("securityContext"), pod_security(u));
         if u.as_root.is_none() {
-            pod.insert(s("initContainers"), seq([scratch_owner(&opts.image)]));
+            pod.insert(
+                s("initContainers"),
+                seq([scratch_owner(&opts.image, &plan.storage)]),
+            );
         }
     }
     pod.insert(s("containers"), seq([container]));

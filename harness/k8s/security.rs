@@ -51,9 +51,14 @@ pub fn privilege(scenario: &Scenario) -> Privilege {
     for t in &scenario.targets {
         if !t.kind.is_existing_storage() {
             reasons.push(format!(
-                "target `{}` is a {} wpbench mounts itself",
+                "target `{}` is {} wpbench mounts itself",
                 t.name,
-                t.kind.as_str()
+                match t.kind {
+                    TargetKind::Ext4 | TargetKind::Xfs | TargetKind::Overlay => {
+                        format!("an {}", t.kind.as_str())
+                    }
+                    kind => format!("a {}", kind.as_str()),
+                }
             ));
         } else if !t.options.is_empty() {
             reasons.push(format!(

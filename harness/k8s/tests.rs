@@ -502,12 +502,9 @@ fn pod_storage_becomes_pod_volumes_mapped_with_volume_flags() {
         cmd[4..],
         [
             "/scenario/fleet.yaml",
-            "--volume",
-            "pvc=/wpbench/volumes/pvc",
-            "--volume",
-            "mem=/wpbench/volumes/mem",
-            "--volume",
-            "layer=/var/tmp/wpbench-rootfs",
+            "--volume=pvc=/wpbench/volumes/pvc",
+            "--volume=mem=/wpbench/volumes/mem",
+            "--volume=layer=/var/tmp/wpbench-rootfs",
         ]
     );
     let mounts = container_of(&job)["volumeMounts"].as_sequence().unwrap();
@@ -559,15 +556,27 @@ fn storage_only_pods_are_unprivileged_and_non_root() {
         .unwrap()
         .iter()
         .all(|m| m["mountPath"] != "/dev"));
-    // The init container: root with CAP_CHOWN only, on the scratch emptyDir.
+    // The init container: root with CAP_CHOWN only, on the scratch emptyDir
+    // and the roots of the pod's own volumes (fsGroup alone does not reach
+    // every driver's).
     let init = &pod["initContainers"][0];
     assert_eq!(init["securityContext"]["capabilities"]["add"][0], "CHOWN");
     assert_eq!(init["securityContext"]["capabilities"]["drop"][0], "ALL");
-    assert_eq!(init["volumeMounts"][0]["mountPath"], SCRATCH_DIR);
-    assert!(init["command"][2]
-        .as_str()
+    assert_eq!(
+        init["command"][2],
+        "chmod 0700 /var/tmp/wpbench-runs && chown 65532:65532 /var/tmp/wpbench-runs \
+         && chown 65532:65532 /wpbench/volumes/pvc && chown 65532:65532 /wpbench/volumes/mem"
+    );
+    let init_mounts: Vec<&str> = init["volumeMounts"]
+        .as_sequence()
         .unwrap()
-        .contains("chown 65532:65532"));
+        .iter()
+        .map(|m| m["mountPath"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        init_mounts,
+        [SCRATCH_DIR, "/wpbench/volumes/pvc", "/wpbench/volumes/mem"]
+    );
     let ns = doc(&m, "00-namespace.yaml");
     assert_eq!(
         ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"],
@@ -582,13 +591,16 @@ fn storage_only_pods_are_unprivileged_and_non_root() {
         yaml.contains("# Not privileged: wpbench mounts nothing here"),
         "{yaml}"
     );
-    // Without a rootfs target the root filesystem is read-only.
+    assert!(volumes.iter().all(|v| v["name"] != "tmp"));
+    // Without a rootfs target the root filesystem is read-only, with an
+    // emptyDir for /tmp.
     let no_layer = POD_STORAGE.replace("  - {name: layer, kind: rootfs}\n", "");
     let job = doc(&render_ok(&no_layer, &nodes(&["a"])), "20-job.yaml");
     assert_eq!(
         container_of(&job)["securityContext"]["readOnlyRootFilesystem"],
         true
     );
+    assert!(volume(&job, "tmp")["emptyDir"].is_mapping());
 }
 
 #[test]
@@ -612,7 +624,7 @@ fn a_target_wpbench_mounts_makes_the_pods_privileged_and_says_why() {
         .yaml;
     assert!(
         yaml.contains("# Privileged, with the host's /dev")
-            && yaml.contains("target `disk` is a ext4"),
+            && yaml.contains("target `disk` is an ext4"),
         "{yaml}"
     );
     let ns = doc(&m, "00-namespace.yaml");
@@ -658,6 +670,46 @@ fn a_hostpath_without_options_runs_unprivileged_as_uid_0() {
     );
     let with_flags = host.replace("/var/tmp/wpbench}", "/var/tmp/wpbench, options: [noatime]}");
     assert!(privilege(&scenario(&with_flags)).is_privileged());
+}
+
+#[test]
+fn a_vary_that_changes_the_volume_gives_each_variant_its_own() {
+    let text = POD_STORAGE.replace(
+        "access_mode: ReadWriteOncePod}",
+        "vary: {storage_class: [fast-ssd, slow-hdd]}}",
+    );
+    let job = doc(&render_ok(&text, &nodes(&["a"])), "20-job.yaml");
+    let cmd = command_of(&job);
+    for v in ["pvc[fast-ssd]", "pvc[slow-hdd]"] {
+        let arg = format!("--volume={v}=/wpbench/volumes/{v}");
+        assert!(cmd.contains(&arg), "{cmd:?}");
+    }
+    let classes: Vec<&str> = pod_spec(&job)["volumes"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v["ephemeral"]["volumeClaimTemplate"]["spec"]["storageClassName"].as_str())
+        .collect();
+    assert_eq!(classes, ["fast-ssd", "slow-hdd"]);
+    // A vary of options alone shares one volume.
+    let text = POD_STORAGE.replace(
+        "access_mode: ReadWriteOncePod}",
+        "vary: {options: [[noatime], [relatime]]}}",
+    );
+    let job = doc(&render_ok(&text, &nodes(&["a"])), "20-job.yaml");
+    assert!(command_of(&job).contains(&"--volume=pvc=/wpbench/volumes/pvc".to_string()));
+}
+
+#[test]
+fn a_hostpath_over_the_pods_own_directories_is_refused() {
+    for over in ["/var/tmp", "/var/tmp/", "/wpbench"] {
+        let text = POD_STORAGE.replace(
+            "targets:\n",
+            &format!("targets:\n  - {{name: h, kind: hostpath, path: {over}}}\n"),
+        );
+        let e = render_err(&text, &nodes(&["a"]));
+        assert!(e.contains("which the pod uses itself"), "{over}: {e}");
+    }
 }
 
 #[test]

@@ -115,8 +115,8 @@ pub fn check_option(opt: &str, hostpath: bool) -> Option<String> {
     if hostpath && !BIND_FLAGS.contains(&opt) {
         return Some(format!(
             "`{opt}` is a filesystem option; it belongs to the filesystem underneath the \
-             host path, which a bind mount cannot change. A hostpath target takes only \
-             per-mount flags: {}",
+             directory, which a bind mount cannot change. A hostpath, volume, emptydir or \
+             rootfs target takes only per-mount flags: {}",
             BIND_FLAGS.join(" ")
         ));
     }

@@ -44,8 +44,9 @@ fn fs_kind(kind: TargetKind) -> FsKind {
 pub(crate) fn check(name: &str, kind: TargetKind, privileged: bool) -> Result<()> {
     if !privileged {
         return Err(Error::Environment(format!(
-            "target {name} ({}) needs root: it attaches a loop device and mounts; run as root \
-             (e.g. sudo), or use a hostpath-only scenario such as scenarios/unprivileged.yaml",
+            "target {name} ({}) needs root (uid 0 with CAP_SYS_ADMIN): it attaches a loop \
+             device and mounts; run as root (e.g. sudo; in a container, --privileged), or use \
+             a hostpath-only scenario such as scenarios/unprivileged.yaml",
             kind.as_str()
         )));
     }

@@ -51,6 +51,13 @@ fn check_volume_dir(spec: &TargetSpec, dir: &Path) -> Result<()> {
             spec.name,
             spec.kind.as_str()
         ))),
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            Err(Error::Environment(format!(
+                "target {}: {flag}: {e}; wpbench (uid {}) needs to reach and write in it",
+                spec.name,
+                rustix::process::geteuid().as_raw()
+            )))
+        }
         Err(e) => Err(Error::Usage(format!(
             "target {}: {flag}: {e}; give the directory where the {} is mounted",
             spec.name,
@@ -246,13 +253,15 @@ impl Provisioner for HostPath {
         target.device = blockstat::device_of_path(&dir);
         let entries =
             mountinfo::read().map_err(|e| Error::run_io("reading /proc/self/mountinfo", e))?;
-        // A device is this target's alone only when the volume is a mount
-        // of its own (the directory given is its mount point) and nothing
-        // else here mounts that device: a claim's own disk. A directory of
-        // a larger filesystem, or the node's disk behind an emptyDir, is
-        // shared. Read before the bind below adds a mount of the device.
+        // A device is this target's alone only when the volume is a whole
+        // filesystem mounted at the directory given (not a bind of part
+        // of one, as a local-path volume is) and nothing else here mounts
+        // that device: a claim's own disk. A directory of a larger
+        // filesystem, or the node's disk behind an emptyDir, is shared.
+        // Read before the bind below adds a mount of the device.
         let under = mountinfo::containing(&entries, &dir);
-        let own_mount = under.is_some_and(|e| Path::new(&e.mount_point) == canonical);
+        let own_mount =
+            under.is_some_and(|e| Path::new(&e.mount_point) == canonical && e.root == "/");
         target.device_shared = spec.kind == TargetKind::Hostpath
             || !own_mount
             || target
@@ -288,10 +297,14 @@ fn mounts_of_device(entries: &[MountEntry], major: u32, minor: u32) -> usize {
 /// make: what filesystem it is, and whether the device counters are the
 /// cell's own. None for a hostPath (its `mount` says it all).
 fn storage_note(spec: &TargetSpec, under: &MountEntry, target: &Target) -> Option<String> {
-    let fs = format!(
-        "{} {} mounted at {}",
-        under.fstype, under.source, under.mount_point
-    );
+    let fs = if under.source == under.fstype || under.source == "none" {
+        format!("{} mounted at {}", under.fstype, under.mount_point)
+    } else {
+        format!(
+            "{} on {} mounted at {}",
+            under.fstype, under.source, under.mount_point
+        )
+    };
     let device = match (&target.device, target.device_shared) {
         (None, _) => "no block device to count writes on".to_string(),
         (Some(d), true) => format!(

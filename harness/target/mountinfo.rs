@@ -25,6 +25,9 @@ pub struct MountEntry {
     pub mount_id: u32,
     pub major: u32,
     pub minor: u32,
+    /// The directory of the filesystem mounted here (`/` for a whole
+    /// filesystem; a subdirectory for a bind mount of part of one).
+    pub root: String,
     pub mount_point: String,
     pub mount_options: String,
     pub fstype: String,
@@ -72,6 +75,7 @@ fn parse_line(line: &str) -> Option<MountEntry> {
         mount_id: l[0].parse().ok()?,
         major: major.parse().ok()?,
         minor: minor.parse().ok()?,
+        root: unescape(l[3]),
         mount_point: unescape(l[4]),
         mount_options: l[5].to_string(),
         fstype: r[0].to_string(),

@@ -31,12 +31,15 @@ pub fn enter_private_mount_namespace() -> Result<()> {
     .map_err(|e| Error::Environment(format!("cannot make / private in the new namespace: {e}")))
 }
 
-/// True when this process may mount: CAP_SYS_ADMIN in its effective set.
-/// Not the uid: uid 0 without capabilities (an unprivileged pod that
-/// writes to a hostPath) cannot mount, and must run as unprivileged runs do.
+/// True when this process may mount: uid 0 with CAP_SYS_ADMIN in its
+/// effective set. Not the uid alone: uid 0 without capabilities (an
+/// unprivileged pod that writes to a hostPath, `docker run` without
+/// --privileged) cannot mount, and must run as unprivileged runs do; and
+/// not the capability alone, since loop-control and cgroups are root's.
 pub fn is_privileged() -> bool {
-    rustix::thread::capabilities(None).is_ok_and(|c| {
-        c.effective
-            .contains(rustix::thread::CapabilitySet::SYS_ADMIN)
-    })
+    rustix::process::geteuid().is_root()
+        && rustix::thread::capabilities(None).is_ok_and(|c| {
+            c.effective
+                .contains(rustix::thread::CapabilitySet::SYS_ADMIN)
+        })
 }

@@ -22,8 +22,9 @@ pub(crate) fn check(
 ) -> Result<()> {
     if !privileged {
         return Err(Error::Environment(format!(
-            "target {name} (tmpfs) needs root to mount; run as root (e.g. sudo), \
-             or use a hostpath-only scenario such as scenarios/unprivileged.yaml"
+            "target {name} (tmpfs) needs root to mount (uid 0 with CAP_SYS_ADMIN); run as \
+             root (e.g. sudo; in a container, --privileged), or use a hostpath-only scenario \
+             such as scenarios/unprivileged.yaml"
         )));
     }
     if size.is_some() && options.iter().any(|o| o.starts_with("size=")) {

@@ -200,7 +200,10 @@ fn a_volume_on_a_device_of_its_own_counts_its_writes_as_the_cells() {
     let mount = &layer["target"]["mount"];
     assert_eq!(mount["fstype"], "overlay", "{layer}");
     let options = mount["options"].as_str().unwrap();
-    assert!(options.contains("lowerdir=") && options.contains("upperdir="), "{options}");
+    assert!(
+        options.contains("lowerdir=") && options.contains("upperdir="),
+        "{options}"
+    );
     assert!(
         notes(layer).contains("the container's own writable layer: overlay overlay mounted at"),
         "{layer}"
@@ -283,7 +286,7 @@ fn pod_storage_manifests_validate_and_run_without_privilege() {
     );
     let text = std::fs::read_to_string(dir.join("20-job.yaml")).unwrap();
     assert!(
-        text.contains("target `disk` is a ext4 wpbench mounts itself"),
+        text.contains("target `disk` is an ext4 wpbench mounts itself"),
         "{text}"
     );
     // The shipped scenario renders valid manifests too.

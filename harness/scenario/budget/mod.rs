@@ -138,10 +138,12 @@ impl MemoryPeak {
     }
 }
 
-/// What one hostPath target may write into the node's filesystem.
+/// What one hostPath target (or a volume, emptydir or rootfs given a
+/// directory) may write into the filesystem under it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct HostSpace {
     pub target: String,
+    pub kind: TargetKind,
     pub path: PathBuf,
     /// Kept for the whole run (`reuse: true`): adds to the others.
     pub reuse: bool,
@@ -149,6 +151,16 @@ pub struct HostSpace {
     /// filesystem runs low; see `engine`).
     pub bytes: Option<u64>,
     pub inodes: Option<u64>,
+}
+
+impl HostSpace {
+    /// `hostPath`, or the kind of storage given with `--volume`.
+    fn label(&self) -> &'static str {
+        match self.kind {
+            TargetKind::Hostpath => "hostPath",
+            kind => kind.as_str(),
+        }
+    }
 }
 
 /// The wall time of a plan, roughly.
@@ -235,6 +247,7 @@ pub fn estimate(s: &Scenario, plan: &Plan) -> Estimate {
         if target.kind.is_existing_storage() && target.path().is_some() {
             hostpaths.push(HostSpace {
                 target: target.name.clone(),
+                kind: target.kind,
                 path: target.path().map(|p| p.to_path_buf()).unwrap_or_default(),
                 reuse: target.reuse,
                 bytes: written.map(|w| w.bytes),
@@ -557,7 +570,7 @@ pub fn shortfalls(e: &Estimate, m: &Machine) -> Vec<String> {
             continue;
         };
         let space = Space { bytes, inodes };
-        let label = format!("hostPath target {} ({})", h.target, h.path.display());
+        let label = format!("{} target {} ({})", h.label(), h.target, h.path.display());
         match host_peak.iter_mut().find(|(r, ..)| r.dev == fs.dev) {
             Some((_, reused, peak, labels)) => {
                 if h.reuse {
@@ -697,15 +710,17 @@ impl Estimate {
         for h in &self.hostpaths {
             lines.push(match (h.bytes, h.inodes) {
                 (Some(b), Some(i)) => format!(
-                    "hostPath  {} ({}): up to {} and {}",
+                    "{:<9} {} ({}): up to {} and {}",
+                    h.label(),
                     h.target,
                     h.path.display(),
                     format_size(b),
                     inodes(i)
                 ),
                 _ => format!(
-                    "hostPath  {} ({}): as much as the workload writes in its time; the cell \
+                    "{:<9} {} ({}): as much as the workload writes in its time; the cell \
                      stops if the filesystem runs low",
+                    h.label(),
                     h.target,
                     h.path.display()
                 ),
