@@ -205,7 +205,7 @@ fn a_volume_on_a_device_of_its_own_counts_its_writes_as_the_cells() {
         "{options}"
     );
     assert!(
-        notes(layer).contains("the container's own writable layer: overlay overlay mounted at"),
+        notes(layer).contains("the container's own writable layer: overlay mounted at"),
         "{layer}"
     );
     assert!(notes(layer).contains("(2 lower layers)"), "{layer}");
