@@ -22,6 +22,7 @@
 pub mod bind;
 pub mod budget;
 mod check;
+pub mod device;
 mod diag;
 mod faults;
 mod host;

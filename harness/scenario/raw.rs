@@ -454,6 +454,7 @@ pub struct RawUpper {
     pub mkfs: Option<Vec<Arg>>,
     #[serde(rename = "loop")]
     pub loop_dev: Option<RawLoop>,
+    pub device: Option<super::device::RawDevice>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -232,6 +232,14 @@ impl TargetSpec {
         }
     }
 
+    /// `device:` (ext4, xfs; an overlay's upper has its own).
+    pub fn device(&self) -> Option<&crate::scenario::device::DeviceSpec> {
+        match &self.params {
+            TargetParams::Ext4(Ext4(b)) | TargetParams::Xfs(Xfs(b)) => b.device.as_ref(),
+            _ => None,
+        }
+    }
+
     /// Loop device settings (ext4, xfs; an overlay's upper has its own).
     pub fn loop_dev(&self) -> LoopSpec {
         match &self.params {
@@ -330,6 +338,8 @@ pub struct BaseFsSpec {
     pub option_places: Vec<Place>,
     pub mkfs: Vec<String>,
     pub loop_dev: LoopSpec,
+    /// `device:` (ext4, xfs): an emulated device serves the image.
+    pub device: Option<crate::scenario::device::DeviceSpec>,
 }
 
 /// An overlay's lower layer(s).

@@ -8,6 +8,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
+use super::emudev::{DeviceModel, EmulatedDevice};
 use super::loopdev::LoopDevice;
 use super::mkfs::{self, FsKind};
 use super::scratch::Removal;
@@ -17,6 +18,7 @@ use super::{
     Target,
 };
 use crate::error::{Error, Result};
+use crate::scenario::device::DeviceSpec;
 use crate::scenario::{units::format_size, LoopSpec, TargetKind, TargetSpec};
 
 pub struct BlockFs;
@@ -28,6 +30,8 @@ pub(crate) struct FsParams<'a> {
     pub options: &'a [String],
     pub mkfs: &'a [String],
     pub loop_dev: LoopSpec,
+    /// Serve the image through an emulated device.
+    pub device: Option<&'a DeviceSpec>,
 }
 
 /// Default size when a scenario gives none.
@@ -178,7 +182,30 @@ pub(crate) fn make_fs(
             Error::Usage(m) => Error::Usage(format!("target {name}: {m}")),
             other => other,
         })?;
-    let lo = LoopDevice::attach(&image, p.loop_dev.direct_io)?;
+    // mkfs wrote the plain image; from here on an emulated device serves it.
+    let backing = match p.device {
+        Some(device) => {
+            let at = img_dir.join(format!(
+                "c{}-{}.dev",
+                ctx.cell,
+                super::path_component(label)
+            ));
+            ctx.scratch
+                .register(&at, Removal::Tree)
+                .map_err(|e| Error::run_io("writing the scratch manifest", e))?;
+            std::fs::create_dir(&at)
+                .map_err(|e| Error::run_io(format!("creating {}", at.display()), e))?;
+            target.paths.push(at.clone());
+            let model = DeviceModel::from(device);
+            let dev = EmulatedDevice::start(&image, &at, model, ctx.seed ^ ctx.cell as u64)?;
+            target.notes.push(super::emudev::describe(device));
+            let served = dev.image_path();
+            target.emulated = Some(dev);
+            served
+        }
+        None => image.clone(),
+    };
+    let lo = LoopDevice::attach(&backing, p.loop_dev.direct_io)?;
     let mp = new_mount_point(ctx, label)?;
 
     target.root = mp.clone();
@@ -277,6 +304,7 @@ impl Provisioner for BlockFs {
             options: &spec.options,
             mkfs: spec.mkfs(),
             loop_dev: spec.loop_dev(),
+            device: spec.device(),
         };
         make_fs(&spec.name, &spec.name, &params, ctx)
     }

@@ -305,6 +305,13 @@ impl LoopDevice {
     }
 }
 
+/// Whether loopN is still backed by `image` (/sys says so until the kernel
+/// has detached it).
+pub fn backs(number: u32, image: &Path) -> bool {
+    std::fs::read_to_string(format!("/sys/block/loop{number}/loop/backing_file"))
+        .is_ok_and(|s| Path::new(s.trim_end_matches('\n')) == image)
+}
+
 impl Drop for LoopDevice {
     fn drop(&mut self) {
         // LOOP_CLR_FD only marks the device for detaching at last close

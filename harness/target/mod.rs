@@ -116,6 +116,9 @@ pub struct Target {
     /// The thin pool holding the loop image (an eio fault), unmounted once
     /// the loop device is gone.
     pool: Option<thinpool::ThinPool>,
+    /// The emulated device serving the loop device's image, stopped once
+    /// the loop device is gone.
+    emulated: Option<emudev::EmulatedDevice>,
     /// Paths to remove from the scratch manifest after unmounting.
     paths: Vec<PathBuf>,
 }
@@ -138,6 +141,7 @@ impl Target {
             crash_point: None,
             loops: Vec::new(),
             pool: None,
+            emulated: None,
             paths: Vec::new(),
         }
     }
@@ -228,7 +232,21 @@ impl Target {
     /// Closes the loop devices — which detaches them (AUTOCLEAR) now that
     /// nothing is mounted on them — then unmounts the pool under their images.
     fn release_devices(&mut self) -> Vec<String> {
+        let numbers: Vec<u32> = self.loops.iter().map(|l| l.number()).collect();
         self.loops.clear();
+        if let Some(dev) = self.emulated.take() {
+            // The loop device lets go of the served image when the kernel
+            // detaches it, just after its last close; the device's FUSE
+            // mount can go only then.
+            let image = dev.image_path();
+            let deadline = std::time::Instant::now() + Duration::from_secs(5);
+            while numbers.iter().any(|&n| loopdev::backs(n, &image))
+                && std::time::Instant::now() < deadline
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            drop(dev);
+        }
         match self.pool.take() {
             Some(pool) => unmount(pool.mount_point())
                 .err()

@@ -244,6 +244,7 @@ fn mount_base(spec: &TargetSpec, up: &BaseFsSpec, ctx: &mut ProvisionCtx) -> Res
                 options: &up.options,
                 mkfs: &up.mkfs,
                 loop_dev: up.loop_dev,
+                device: up.device.as_ref(),
             };
             blockfs::make_fs(&spec.name, &label, &params, ctx)
         }

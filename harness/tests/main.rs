@@ -8,6 +8,7 @@
 mod support;
 
 mod cleanup;
+mod emulated;
 mod exec;
 mod faults;
 mod fixtures;

@@ -153,6 +153,11 @@ impl Ctx<'_> {
         self.overrides
     }
 
+    /// How many problems have been reported so far.
+    pub(in crate::scenario) fn error_count(&self) -> usize {
+        self.diags.len()
+    }
+
     pub(in crate::scenario) fn err(&mut self, key: &str, message: impl Into<String>) {
         if let Some(flag) = override_flag(self.overrides, key) {
             // The value is the command line's, not the file's: no place in it.

@@ -29,6 +29,7 @@ pub use volume::{AccessMode, Volume};
 pub use xfs::Xfs;
 
 use super::check::{check_fs_size, check_mkfs, check_options, check_size, At, Ctx, GIB};
+use super::device::{check_device, DeviceSpec, RawDevice};
 use super::raw::{fields_of, Arg, RawLoop, Size, U};
 use super::spec::{LoopSpec, TargetKind};
 use super::yaml::{self, Node};
@@ -160,6 +161,8 @@ pub struct BlockFs {
     pub size: u64,
     pub mkfs: Vec<String>,
     pub loop_dev: LoopSpec,
+    /// `device:`: the image is served by an emulated device.
+    pub device: Option<DeviceSpec>,
 }
 
 /// The keys of an ext4 or xfs.
@@ -169,6 +172,7 @@ pub struct BlockRaw {
     mkfs: Option<Vec<Arg>>,
     #[serde(rename = "loop")]
     loop_dev: Option<RawLoop>,
+    device: Option<RawDevice>,
 }
 
 /// Default size of an ext4 or xfs image.
@@ -189,10 +193,22 @@ fn block_fs(raw: BlockRaw, cx: &mut Ctx, at: &At, t: &TargetCx, kind: TargetKind
         &mkfs,
         layout,
     );
+    let loop_dev = raw.loop_dev.map_or_else(LoopSpec::default, loop_spec);
+    let device = raw
+        .device
+        .and_then(|d| check_device(d, cx, &at.key("device")));
+    if device.is_some() && !loop_dev.direct_io {
+        cx.err(
+            &at.key("loop"),
+            "an emulated device needs `loop: {direct_io: true}` (the default): a buffered \
+             loop device would cache the image in the host's page cache, above the device",
+        );
+    }
     BlockFs {
         size,
         mkfs,
-        loop_dev: raw.loop_dev.map_or_else(LoopSpec::default, loop_spec),
+        loop_dev,
+        device,
     }
 }
 

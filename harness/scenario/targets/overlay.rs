@@ -119,6 +119,17 @@ fn check_upper(cx: &mut Ctx, u: &RawUpper, at: &At) -> Option<Box<BaseFsSpec>> {
         );
         Vec::new()
     };
+    let device = match (&u.device, block) {
+        (Some(d), true) => crate::scenario::device::check_device(d.clone(), cx, &key("device")),
+        (Some(_), false) => {
+            cx.err(
+                &key("device"),
+                "a tmpfs upper has no block device to emulate; use an ext4 or xfs upper",
+            );
+            None
+        }
+        (None, _) => None,
+    };
     Some(Box::new(BaseFsSpec {
         kind,
         option_places: option_keys.iter().map(|p| cx.place(p)).collect(),
@@ -133,6 +144,7 @@ fn check_upper(cx: &mut Ctx, u: &RawUpper, at: &At) -> Option<Box<BaseFsSpec>> {
             (true, Some(l)) => loop_spec(l),
             _ => LoopSpec::default(),
         },
+        device,
     }))
 }
 

@@ -13,7 +13,8 @@
 //! - [`daemon`]: the FUSE file system serving one file, and
 //!   [`EmulatedDevice`], the handle that mounts, serves and unmounts it.
 //!
-//! Not yet wired into scenarios (the `device:` key, `power_loss` faults).
+//! A scenario asks for one with `device:` on an ext4 or xfs target (or an
+//! overlay's upper); `power_loss` faults are not wired yet.
 
 pub mod cache;
 pub mod daemon;
@@ -23,3 +24,66 @@ mod tests;
 
 pub use daemon::{Counters, EmulatedDevice, PowerLossOutcome};
 pub use model::{CacheModel, DeviceModel};
+
+/// The model a scenario's `device:` asks for.
+impl From<&crate::scenario::device::DeviceSpec> for DeviceModel {
+    fn from(d: &crate::scenario::device::DeviceSpec) -> DeviceModel {
+        use crate::scenario::device::DeviceCache;
+        DeviceModel {
+            latency: (d.latency.min, d.latency.max),
+            write_iops: d.write_iops,
+            read_iops: d.read_iops,
+            write_bps: d.write_bps,
+            read_bps: d.read_bps,
+            flush_latency: d.flush_latency,
+            cache: match d.cache {
+                DeviceCache::WriteThrough => CacheModel::WriteThrough,
+                DeviceCache::Volatile {
+                    size,
+                    destage_after,
+                } => CacheModel::Volatile {
+                    size,
+                    destage_after,
+                },
+            },
+        }
+    }
+}
+
+/// A cell's note saying what the emulated device was.
+pub fn describe(d: &crate::scenario::device::DeviceSpec) -> String {
+    use crate::scenario::device::DeviceCache;
+    use crate::scenario::units::{format_duration_exact as format_duration, format_size};
+    let per_s = |iops: Option<u32>, bps: Option<u64>| match (iops, bps) {
+        (None, None) => "unlimited".to_string(),
+        (i, b) => [
+            i.map(|i| format!("{i} IOPS")),
+            b.map(|b| format!("{}/s", format_size(b))),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(", "),
+    };
+    format!(
+        "emulated device{}: writes {}, reads {}; latency {}..{} a request, flushes {} and never \
+         charged; {}",
+        d.profile.map(|p| format!(" ({p})")).unwrap_or_default(),
+        per_s(d.write_iops, d.write_bps),
+        per_s(d.read_iops, d.read_bps),
+        format_duration(d.latency.min),
+        format_duration(d.latency.max),
+        format_duration(d.flush_latency),
+        match d.cache {
+            DeviceCache::WriteThrough => "write-through cache".to_string(),
+            DeviceCache::Volatile {
+                size,
+                destage_after,
+            } => format!(
+                "a volatile cache of {} written back after {}",
+                format_size(size),
+                format_duration(destage_after)
+            ),
+        }
+    )
+}

@@ -1,0 +1,101 @@
+//! `device: {kind: emulated}`: an ext4 whose loop device's image is served
+//! by wpbench's own FUSE device — a budget that never charges a flush, a
+//! latency floor, and nothing left behind.
+
+use serde_json::Value;
+
+use crate::support::*;
+
+fn cell<'a>(result: &'a Value, target: &str) -> &'a Value {
+    result["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["target"]["name"] == target)
+        .unwrap_or_else(|| panic!("no cell of {target}"))
+}
+
+/// The rates asserted here are what the device's budget allows, in bands
+/// wide enough for a loaded machine: behaviour, not performance.
+#[test]
+#[ignore = "needs root, /dev/fuse and mkfs.ext4: serves an ext4's image through the emulated device"]
+fn an_iops_budget_does_not_charge_flushes_and_a_latency_floors_fdatasync() {
+    require(&[Need::Root, Need::MKFS_EXT4]);
+    let _serial = serial();
+    let sb = Sandbox::new();
+    let file = sb.write(
+        "dev.yaml",
+        "version: 1\nname: dev\nseed: 1\nduration: 3s\nwarmup: 1s\ntargets:\n\
+         \x20 - {name: iops100, kind: ext4, size: 256MiB, device: {kind: emulated, write_iops: 100}}\n\
+         \x20 - {name: lat2ms, kind: ext4, size: 256MiB, device: {kind: emulated, latency: 2ms}}\n\
+         \x20 - {name: gp3, kind: ext4, size: 256MiB, device: {kind: emulated, profile: gp3}}\n\
+         workloads:\n\
+         \x20 - {name: wal, kind: fsync_heavy, record_size: 4KiB, fsync: always, sync_call: fdatasync}\n",
+    );
+    let out = sb.run(&file, "dev", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let result = read_json(&sb.out("dev").join("result.json"));
+    // One write and one flush a record: 100 write IOPS are 100 records/s
+    // (a blkio throttle, which counts the flush too, gives 50).
+    let iops = cell(&result, "iops100");
+    let rate = iops["ops"]["record"]["ops_per_sec"].as_f64().unwrap();
+    eprintln!("write_iops 100: {rate:.1} records/s");
+    assert!((75.0..=125.0).contains(&rate), "{rate} records/s: {iops}");
+    assert!(
+        iops["notes"]
+            .to_string()
+            .contains("emulated device: writes 100 IOPS"),
+        "{iops}"
+    );
+    // Every request takes 2 ms, so no fdatasync returns sooner.
+    let lat = cell(&result, "lat2ms");
+    let p50 = lat["ops"]["fdatasync"]["p50_ns"].as_u64().unwrap();
+    eprintln!("latency 2ms: fdatasync p50 {} us", p50 / 1000);
+    assert!(p50 >= 2_000_000, "{lat}");
+    assert!(
+        lat["notes"].to_string().contains("latency 2ms..2ms"),
+        "{lat}"
+    );
+    let gp3 = cell(&result, "gp3");
+    assert!(
+        gp3["notes"]
+            .to_string()
+            .contains("emulated device (gp3): writes 3000 IOPS"),
+        "{gp3}"
+    );
+    // The loop device's counters are still the cell's.
+    assert_eq!(gp3["device"]["shared"], false, "{gp3}");
+    assert!(gp3["target"]["mount"]["source"]
+        .as_str()
+        .unwrap()
+        .starts_with("/dev/loop"));
+    assert_nothing_left(&sb);
+}
+
+#[test]
+fn device_keys_are_checked_where_they_are_written() {
+    let sb = Sandbox::new();
+    let file = sb.write(
+        "bad.yaml",
+        "version: 1\nname: bad\ntargets:\n\
+         \x20 - {name: a, kind: ext4, device: {kind: emulated, profile: gp4, write_iops: 0}}\n\
+         \x20 - {name: b, kind: xfs, size: 320MiB, device: {latency: 2s, cache: lukewarm}}\n\
+         \x20 - {name: c, kind: ext4, loop: {direct_io: false}, device: {kind: emulated}}\n\
+         \x20 - {name: d, kind: overlay, upper: {kind: tmpfs, device: {kind: emulated}}}\n\
+         workloads:\n  - {name: w, kind: fsync_heavy}\n",
+    );
+    let out = wpbench().arg("validate").arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let err = text(&out);
+    for says in [
+        "bad.yaml:4:52: `targets[0].device.profile`: unknown profile `gp4`, did you mean `gp3`?",
+        "`targets[0].device.write_iops`: must be at least 1",
+        "`targets[1].device.kind`: missing required key `kind`",
+        "`targets[1].device.latency`: at most 1s",
+        "`targets[1].device.cache`: `lukewarm` is not a cache",
+        "`targets[2].loop`: an emulated device needs `loop: {direct_io: true}`",
+        "`targets[3].upper.device`: a tmpfs upper has no block device",
+    ] {
+        assert!(err.contains(says), "{says:?} not in:\n{err}");
+    }
+}
