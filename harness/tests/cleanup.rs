@@ -15,6 +15,7 @@ fn long_run(sb: &Sandbox, name: &str, only: &str) -> Child {
         &format!(
             "version: 1\nname: {name}\nduration: 60s\nwarmup: 0s\n\
              targets:\n  - {{name: t, kind: tmpfs, size: 256MiB}}\n  - {{name: h, kind: hostpath, path: {}}}\n\
+             \x20 - {{name: e, kind: ext4, size: 128MiB, device: {{kind: emulated, latency: 1ms}}}}\n\
              workloads:\n  - {{name: logs, kind: log_append, rate: 200/s}}\n",
             sb.hostpath().display()
         ),
@@ -95,6 +96,28 @@ fn sigkill_mid_cell_leaves_nothing_behind() {
         assert!(!out.join(".wpbench-reserve").exists());
         assert!(out.join("result.json").is_file());
     }
+}
+
+/// An emulated device's FUSE daemon is a thread of the run and its mount
+/// lives in the run's namespace: a SIGKILL takes both, the loop device
+/// over the served image detaches, and the guardian removes the images.
+#[test]
+#[ignore = "needs root, /dev/fuse and mkfs.ext4: kills a run on an emulated device"]
+fn sigkill_on_an_emulated_device_leaves_nothing_behind() {
+    require(&[Need::Root, Need::MKFS_EXT4]);
+    let _serial = serial();
+    let sb = Sandbox::new();
+    let mut child = long_run(&sb, "killed-e", "e");
+    wait_for_cell(&sb);
+    signal(&child, rustix::process::Signal::KILL);
+    child.wait().unwrap();
+    assert_no_mounts(&sb);
+    assert!(host_mounts_of("wpbench-emudev").is_empty(), "{:?}", host_mounts_of("wpbench-emudev"));
+    eventually("the guardian's cleanup", || {
+        entries_with_prefix(&sb.scratch(), "").is_empty()
+    });
+    assert_nothing_left(&sb);
+    assert_eq!(run_status(&sb, "killed-e"), "killed");
 }
 
 fn run_status(sb: &Sandbox, out: &str) -> String {
