@@ -112,7 +112,11 @@ fn sigkill_on_an_emulated_device_leaves_nothing_behind() {
     signal(&child, rustix::process::Signal::KILL);
     child.wait().unwrap();
     assert_no_mounts(&sb);
-    assert!(host_mounts_of("wpbench-emudev").is_empty(), "{:?}", host_mounts_of("wpbench-emudev"));
+    assert!(
+        host_mounts_of("wpbench-emudev").is_empty(),
+        "{:?}",
+        host_mounts_of("wpbench-emudev")
+    );
     eventually("the guardian's cleanup", || {
         entries_with_prefix(&sb.scratch(), "").is_empty()
     });
