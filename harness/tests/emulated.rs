@@ -2,18 +2,7 @@
 //! by wpbench's own FUSE device — a budget that never charges a flush, a
 //! latency floor, and nothing left behind.
 
-use serde_json::Value;
-
 use crate::support::*;
-
-fn cell<'a>(result: &'a Value, target: &str) -> &'a Value {
-    result["cells"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["target"]["name"] == target)
-        .unwrap_or_else(|| panic!("no cell of {target}"))
-}
 
 /// The rates asserted here are what the device's budget allows, in bands
 /// wide enough for a loaded machine: behaviour, not performance.
@@ -37,7 +26,7 @@ fn an_iops_budget_does_not_charge_flushes_and_a_latency_floors_fdatasync() {
     let result = read_json(&sb.out("dev").join("result.json"));
     // One write and one flush a record: 100 write IOPS are 100 records/s
     // (a blkio throttle, which counts the flush too, gives 50).
-    let iops = cell(&result, "iops100");
+    let iops = cell_of(&result, "iops100");
     let rate = iops["ops"]["record"]["ops_per_sec"].as_f64().unwrap();
     eprintln!("write_iops 100: {rate:.1} records/s");
     assert!((75.0..=125.0).contains(&rate), "{rate} records/s: {iops}");
@@ -48,7 +37,7 @@ fn an_iops_budget_does_not_charge_flushes_and_a_latency_floors_fdatasync() {
         "{iops}"
     );
     // Every request takes 2 ms, so no fdatasync returns sooner.
-    let lat = cell(&result, "lat2ms");
+    let lat = cell_of(&result, "lat2ms");
     let p50 = lat["ops"]["fdatasync"]["p50_ns"].as_u64().unwrap();
     eprintln!("latency 2ms: fdatasync p50 {} us", p50 / 1000);
     assert!(p50 >= 2_000_000, "{lat}");
@@ -56,7 +45,7 @@ fn an_iops_budget_does_not_charge_flushes_and_a_latency_floors_fdatasync() {
         lat["notes"].to_string().contains("latency 2ms..2ms"),
         "{lat}"
     );
-    let gp3 = cell(&result, "gp3");
+    let gp3 = cell_of(&result, "gp3");
     assert!(
         gp3["notes"]
             .to_string()

@@ -24,15 +24,6 @@ workloads:
   - {name: wal, kind: fsync_heavy, record_size: 4KiB, fsync: always, sync_call: fdatasync}
 ";
 
-fn cell<'a>(result: &'a Value, target: &str) -> &'a Value {
-    result["cells"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["target"]["name"] == target)
-        .unwrap_or_else(|| panic!("no cell of {target}"))
-}
-
 fn notes(cell: &Value) -> String {
     cell["notes"].to_string()
 }
@@ -64,7 +55,7 @@ fn pod_storage_runs_in_the_directories_volume_names() {
         ("scratch", &scratch),
         ("layer", &scratch_root),
     ] {
-        let c = cell(&result, target);
+        let c = cell_of(&result, target);
         assert_eq!(c["ops"]["record"]["count"], 200, "{c}");
         assert_eq!(c["ops"]["fdatasync"]["count"], 200, "{c}");
         let at = c["target"]["mount"]["mount_point"].as_str().unwrap();
@@ -77,9 +68,9 @@ fn pod_storage_runs_in_the_directories_volume_names() {
         assert_eq!(c["device"]["shared"], true, "{c}");
         assert!(notes(c).contains("holds other files and mounts too"), "{c}");
     }
-    assert!(notes(cell(&result, "pvc")).contains("volume `pvc`: "));
-    assert!(notes(cell(&result, "layer")).contains("not a container's overlay layer"));
-    assert!(notes(cell(&result, "layer")).contains("the scratch area's filesystem"));
+    assert!(notes(cell_of(&result, "pvc")).contains("volume `pvc`: "));
+    assert!(notes(cell_of(&result, "layer")).contains("not a container's overlay layer"));
+    assert!(notes(cell_of(&result, "layer")).contains("the scratch area's filesystem"));
     // Each cell's fresh subdirectory is gone; the volumes themselves stay.
     for dir in [&pvc, &scratch] {
         assert!(dir.is_dir());
@@ -182,7 +173,7 @@ fn a_volume_on_a_device_of_its_own_counts_its_writes_as_the_cells() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let result = read_json(&sb.out("own").join("result.json"));
-    let c = cell(&result, "pvc");
+    let c = cell_of(&result, "pvc");
     assert_eq!(c["target"]["mount"]["fstype"], "ext4", "{c}");
     assert!(c["target"]["mount"]["source"]
         .as_str()
@@ -196,7 +187,7 @@ fn a_volume_on_a_device_of_its_own_counts_its_writes_as_the_cells() {
         notes(c).contains("is mounted only here, so its write amplification is the cell's"),
         "{c}"
     );
-    let layer = cell(&result, "layer");
+    let layer = cell_of(&result, "layer");
     let mount = &layer["target"]["mount"];
     assert_eq!(mount["fstype"], "overlay", "{layer}");
     let options = mount["options"].as_str().unwrap();

@@ -83,6 +83,16 @@ pub fn text(o: &Output) -> String {
     )
 }
 
+/// The first cell of `target` in a result.json.
+pub fn cell_of<'a>(result: &'a serde_json::Value, target: &str) -> &'a serde_json::Value {
+    result["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["target"]["name"] == target)
+        .unwrap_or_else(|| panic!("no cell of {target}"))
+}
+
 pub fn read_json(path: &Path) -> serde_json::Value {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_slice(&bytes).unwrap()
