@@ -18,8 +18,11 @@ fn an_iops_budget_does_not_charge_flushes_and_a_latency_floors_fdatasync() {
          \x20 - {name: iops100, kind: ext4, size: 256MiB, device: {kind: emulated, write_iops: 100}}\n\
          \x20 - {name: lat2ms, kind: ext4, size: 256MiB, device: {kind: emulated, latency: 2ms}}\n\
          \x20 - {name: gp3, kind: ext4, size: 256MiB, device: {kind: emulated, profile: gp3}}\n\
+         \x20 - {name: shared, kind: ext4, size: 256MiB, device: {kind: emulated, write_iops: 100}}\n\
          workloads:\n\
-         \x20 - {name: wal, kind: fsync_heavy, record_size: 4KiB, fsync: always, sync_call: fdatasync}\n",
+         \x20 - {name: wal, kind: fsync_heavy, record_size: 4KiB, fsync: always, sync_call: fdatasync}\n\
+         faults:\n\
+         \x20 - {kind: noisy_neighbor, target: shared, write_bps: 200KiB/s, file_size: 16MiB, fsync_every: 4KiB, pattern: random}\n",
     );
     let out = sb.run(&file, "dev", &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
@@ -51,6 +54,15 @@ fn an_iops_budget_does_not_charge_flushes_and_a_latency_floors_fdatasync() {
             .to_string()
             .contains("emulated device (gp3): writes 3000 IOPS"),
         "{gp3}"
+    );
+    // A neighbour writing and fsyncing 4 KiB chunks about 50 times a second on the same
+    // device spends half of its 100 IOPS: the WAL gets what is left.
+    let shared = cell_of(&result, "shared");
+    let left = shared["ops"]["record"]["ops_per_sec"].as_f64().unwrap();
+    eprintln!("write_iops 100 shared with a neighbour: {left:.1} records/s");
+    assert!(
+        left < 0.8 * rate,
+        "{left} vs {rate} records/s alone: {shared}"
     );
     // The loop device's counters are still the cell's.
     assert_eq!(gp3["device"]["shared"], false, "{gp3}");
