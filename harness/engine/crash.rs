@@ -14,15 +14,37 @@ use crate::target::Target;
 /// the trial could be verified.
 pub type TrialFault = (TrialOutcome, Option<Durability>);
 
+/// How the power was cut.
+#[derive(Debug, Clone, Copy)]
+pub struct Cut {
+    /// An overlay mounted volatile (its upper is discarded after a crash).
+    pub volatile: bool,
+    /// The emulated device lost its cache (a `power_loss`), rather than
+    /// the filesystem being shut down (a `crash`).
+    pub power_loss: bool,
+}
+
 /// After the cell of a crash trial: remount (journal replay) and verify.
 pub fn outcome(
     target: &mut Target,
     root: &Path,
     m: &CellMeasurement,
-    volatile: bool,
+    cut: Cut,
     trial: u32,
     cancel: &Cancel,
 ) -> TrialFault {
+    let volatile = cut.volatile;
+    let (how, fired) = if cut.power_loss {
+        (
+            "power loss (the emulated device dropped its unflushed writes)",
+            "power cut: the emulated device stopped and dropped its unflushed writes",
+        )
+    } else {
+        (
+            "power cut (shutdown ioctl, NOLOGFLUSH)",
+            "shutdown ioctl (NOLOGFLUSH)",
+        )
+    };
     let Some(rep) = &m.crash else {
         let entry = TrialOutcome {
             trial,
@@ -38,13 +60,17 @@ pub fn outcome(
             Some(everything_lost(&m.ledgers, rep.cut_at)),
         )
     } else if let Err(e) = &rep.result {
-        (format!("the shutdown was not issued: {e}"), None)
+        (format!("the power was not cut: {e}"), None)
     } else {
-        match target.remount_after_crash() {
+        let remounted = if cut.power_loss {
+            target.remount_after_power_loss()
+        } else {
+            target.remount_after_crash()
+        };
+        match remounted {
             Ok(()) => match verify(root, &m.ledgers, rep.cut_at, cancel) {
                 Some(d) => (
-                    "power cut (shutdown ioctl, NOLOGFLUSH); remounted, journal replayed, verified"
-                        .to_string(),
+                    format!("{how}; remounted, journal replayed, verified"),
                     Some(d),
                 ),
                 None => (
@@ -73,7 +99,7 @@ pub fn outcome(
         m.measure_start,
         "the cut point was drawn; workers started",
     );
-    timeline.mark_at(Event::Fired, rep.cut_at, "shutdown ioctl (NOLOGFLUSH)");
+    timeline.mark_at(Event::Fired, rep.cut_at, fired);
     if durability.is_some() {
         timeline.mark(Event::Healed, "mounted again and verified");
     }

@@ -367,14 +367,18 @@ fn run_one_cell(
             total.trials,
             entries.len()
         );
+        let cut = CrashOutcome {
+            trials: entries.len(),
+            fired_at_s: fired.first().copied(),
+            outcome,
+            durability: total,
+            per_trial: entries,
+        };
         result.faults.push(
-            FaultOutcome::Crash(CrashOutcome {
-                trials: entries.len(),
-                fired_at_s: fired.first().copied(),
-                outcome,
-                durability: total,
-                per_trial: entries,
-            })
+            match crash.map(|f| f.kind) {
+                Some(FaultKind::PowerLoss) => FaultOutcome::PowerLoss(cut),
+                _ => FaultOutcome::Crash(cut),
+            }
             .into(),
         );
     }
@@ -382,9 +386,29 @@ fn run_one_cell(
     Ok(result)
 }
 
-/// The crash fault that applies to a cell, if any.
+/// The cut of power (a crash, or a power loss) that applies to a cell,
+/// if any: the first in the scenario.
 pub(crate) fn crash_fault<'a>(scenario: &'a Scenario, cell: &Cell) -> Option<&'a FaultSpec> {
-    applying(scenario, cell, FaultKind::Crash)
+    let crash = applying(scenario, cell, FaultKind::Crash);
+    let power = applying(scenario, cell, FaultKind::PowerLoss);
+    match (crash, power) {
+        (Some(c), Some(p)) => Some(
+            if std::ptr::eq(c, p) || index_of(scenario, c) < index_of(scenario, p) {
+                c
+            } else {
+                p
+            },
+        ),
+        (c, p) => c.or(p),
+    }
+}
+
+fn index_of(scenario: &Scenario, f: &FaultSpec) -> usize {
+    scenario
+        .faults
+        .iter()
+        .position(|o| std::ptr::eq(o, f))
+        .unwrap_or(usize::MAX)
 }
 
 /// The workload's checked parameters as strings, for the record.

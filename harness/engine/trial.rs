@@ -306,9 +306,11 @@ impl Trial<'_> {
         let (scenario, tspec, wspec) = (run.scenario, self.tspec(), self.wspec());
         let crash_point = target.crash_point().map(Path::to_path_buf);
         let attached = target.loop_devices();
-        let fire = move || match &crash_point {
-            Some(point) => shutdown_guarded(point, &attached),
-            None => Err("no filesystem to shut down (tmpfs)".to_string()),
+        let power_loss = self.crash.and_then(|(f, _)| f.power_loss().copied());
+        let fire = move || match (power_loss, &crash_point) {
+            (Some(p), _) => target.cut_power(p.reorder),
+            (None, Some(point)) => shutdown_guarded(point, &attached),
+            (None, None) => Err("no filesystem to shut down (tmpfs)".to_string()),
         };
         let join_cgroup = |tid: i32| faults.join_throttle(tid);
         let before_clock = || faults.before_clock(target);
@@ -348,7 +350,7 @@ impl Trial<'_> {
         measured: &Result<CellMeasurement>,
     ) -> Option<TrialFault> {
         match (self.crash, measured) {
-            (Some((_, trial)), Ok(m)) => {
+            (Some((f, trial)), Ok(m)) => {
                 let volatile = self
                     .tspec()
                     .options
@@ -358,7 +360,10 @@ impl Trial<'_> {
                     target,
                     root,
                     m,
-                    volatile,
+                    crash::Cut {
+                        volatile,
+                        power_loss: f.kind == crate::scenario::FaultKind::PowerLoss,
+                    },
                     trial,
                     self.run.cancel,
                 ))

@@ -40,6 +40,7 @@ pub struct FaultEntry {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum FaultOutcome {
     Crash(CrashOutcome),
+    PowerLoss(CrashOutcome),
     Enospc(EnospcOutcome),
     Eio(EioOutcome),
     Throttle(ThrottleOutcome),
@@ -60,6 +61,7 @@ impl FaultEntry {
     pub fn kind(&self) -> FaultKind {
         match &self.outcome {
             FaultOutcome::Crash(_) => FaultKind::Crash,
+            FaultOutcome::PowerLoss(_) => FaultKind::PowerLoss,
             FaultOutcome::Enospc(_) => FaultKind::Enospc,
             FaultOutcome::Eio(_) => FaultKind::Eio,
             FaultOutcome::Throttle(_) => FaultKind::Throttle,
@@ -75,7 +77,7 @@ impl FaultEntry {
     /// What happened, in one sentence.
     pub fn outcome(&self) -> &str {
         match &self.outcome {
-            FaultOutcome::Crash(c) => &c.outcome,
+            FaultOutcome::Crash(c) | FaultOutcome::PowerLoss(c) => &c.outcome,
             FaultOutcome::Enospc(e) => &e.outcome,
             FaultOutcome::Eio(e) => &e.outcome,
             FaultOutcome::Throttle(t) => &t.outcome,
@@ -87,7 +89,7 @@ impl FaultEntry {
     /// crash's is the sum over its trials).
     pub fn durability(&self) -> Option<&Durability> {
         match &self.outcome {
-            FaultOutcome::Crash(c) => Some(&c.durability),
+            FaultOutcome::Crash(c) | FaultOutcome::PowerLoss(c) => Some(&c.durability),
             FaultOutcome::Enospc(e) => e.durability.as_ref(),
             FaultOutcome::Eio(e) => e.applied.as_ref()?.durability.as_ref(),
             FaultOutcome::Throttle(_) | FaultOutcome::NoisyNeighbor(_) => None,
@@ -96,7 +98,7 @@ impl FaultEntry {
 
     pub fn durability_mut(&mut self) -> Option<&mut Durability> {
         match &mut self.outcome {
-            FaultOutcome::Crash(c) => Some(&mut c.durability),
+            FaultOutcome::Crash(c) | FaultOutcome::PowerLoss(c) => Some(&mut c.durability),
             FaultOutcome::Enospc(e) => e.durability.as_mut(),
             FaultOutcome::Eio(e) => e.applied.as_mut()?.durability.as_mut(),
             FaultOutcome::Throttle(_) | FaultOutcome::NoisyNeighbor(_) => None,
@@ -106,7 +108,7 @@ impl FaultEntry {
     /// The fault's own timeline; a crash has one per trial, not its own.
     pub fn timeline(&self) -> Option<&[TimedEvent]> {
         match &self.outcome {
-            FaultOutcome::Crash(_) => None,
+            FaultOutcome::Crash(_) | FaultOutcome::PowerLoss(_) => None,
             FaultOutcome::Enospc(e) => Some(&e.timeline),
             FaultOutcome::Eio(e) => Some(&e.applied.as_ref()?.timeline),
             FaultOutcome::Throttle(t) => Some(&t.applied.as_ref()?.timeline),
@@ -117,7 +119,7 @@ impl FaultEntry {
     /// A crash's trials (empty for other kinds).
     pub fn trials(&self) -> &[super::crash::TrialOutcome] {
         match &self.outcome {
-            FaultOutcome::Crash(c) => &c.per_trial,
+            FaultOutcome::Crash(c) | FaultOutcome::PowerLoss(c) => &c.per_trial,
             _ => &[],
         }
     }
@@ -126,7 +128,7 @@ impl FaultEntry {
     /// crash's first power cut, an eio's first failure.
     pub fn fired_at_s(&self) -> Option<f64> {
         match &self.outcome {
-            FaultOutcome::Crash(c) => c.fired_at_s,
+            FaultOutcome::Crash(c) | FaultOutcome::PowerLoss(c) => c.fired_at_s,
             FaultOutcome::Eio(e) => e.applied.as_ref()?.fired_at_s,
             _ => None,
         }

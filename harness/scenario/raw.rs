@@ -396,6 +396,7 @@ impl<'de> Deserialize<'de> for RawPayload {
 #[serde(rename_all = "snake_case")]
 pub enum RawFaultKind {
     Crash,
+    PowerLoss,
     Enospc,
     Eio,
     Throttle,

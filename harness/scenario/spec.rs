@@ -10,7 +10,7 @@ use std::time::Duration;
 
 pub use super::diag::Place;
 pub use super::faults::{
-    Crash, EioSpec, EnospcSpec, FaultParams, NoisyPattern, NoisySpec, OnError, Resource,
+    Crash, EioSpec, EnospcSpec, FaultParams, NoisyPattern, NoisySpec, OnError, PowerLoss, Resource,
     ThrottleSpec,
 };
 pub use super::targets::{
@@ -474,6 +474,7 @@ impl SyncCall {
 #[serde(rename_all = "snake_case")]
 pub enum FaultKind {
     Crash,
+    PowerLoss,
     Enospc,
     Eio,
     Throttle,
@@ -485,11 +486,19 @@ impl FaultKind {
     pub fn as_str(self) -> &'static str {
         match self {
             FaultKind::Crash => "crash",
+            FaultKind::PowerLoss => "power_loss",
             FaultKind::Enospc => "enospc",
             FaultKind::Eio => "eio",
             FaultKind::Throttle => "throttle",
             FaultKind::NoisyNeighbor => "noisy_neighbor",
         }
+    }
+
+    /// A cut of power at a moment of the cell, run in trials and verified
+    /// afterwards: a crash (the filesystem stops) or a power loss (an
+    /// emulated device drops its volatile cache).
+    pub fn is_cut(self) -> bool {
+        matches!(self, FaultKind::Crash | FaultKind::PowerLoss)
     }
 }
 
@@ -541,6 +550,14 @@ impl FaultSpec {
     pub fn eio(&self) -> Option<&EioSpec> {
         match &self.params {
             FaultParams::Eio(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// `kind: power_loss`: how the emulated device loses its cache.
+    pub fn power_loss(&self) -> Option<&PowerLoss> {
+        match &self.params {
+            FaultParams::PowerLoss(p) => Some(p),
             _ => None,
         }
     }

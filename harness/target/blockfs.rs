@@ -201,6 +201,7 @@ pub(crate) fn make_fs(
             target.notes.push(super::emudev::describe(device));
             let served = dev.image_path();
             target.emulated = Some(dev);
+            target.raw_image = Some(image.clone());
             served
         }
         None => image.clone(),

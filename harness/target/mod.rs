@@ -119,6 +119,9 @@ pub struct Target {
     /// The emulated device serving the loop device's image, stopped once
     /// the loop device is gone.
     emulated: Option<emudev::EmulatedDevice>,
+    /// The image the emulated device serves, as the disk holds it: what a
+    /// power loss leaves to mount again.
+    pub(crate) raw_image: Option<PathBuf>,
     /// Paths to remove from the scratch manifest after unmounting.
     paths: Vec<PathBuf>,
 }
@@ -142,6 +145,7 @@ impl Target {
             loops: Vec::new(),
             pool: None,
             emulated: None,
+            raw_image: None,
             paths: Vec::new(),
         }
     }
@@ -205,6 +209,8 @@ impl Target {
         self.recipes = recipes;
         self.crash_point = base.crash_point.take();
         self.pool = base.pool.take();
+        self.emulated = base.emulated.take();
+        self.raw_image = base.raw_image.take();
         self.device = base.device.take();
         self.notes.append(&mut base.notes);
     }
@@ -231,13 +237,14 @@ impl Target {
 
     /// Closes the loop devices — which detaches them (AUTOCLEAR) now that
     /// nothing is mounted on them — then unmounts the pool under their images.
-    fn release_devices(&mut self) -> Vec<String> {
+    /// Closes the loop devices and then stops the emulated device under
+    /// them: the loop device lets go of the served image when the kernel
+    /// detaches it, just after its last close, and the device's FUSE mount
+    /// can go only then.
+    fn release_loops(&mut self) {
         let numbers: Vec<u32> = self.loops.iter().map(|l| l.number()).collect();
         self.loops.clear();
         if let Some(dev) = self.emulated.take() {
-            // The loop device lets go of the served image when the kernel
-            // detaches it, just after its last close; the device's FUSE
-            // mount can go only then.
             let image = dev.image_path();
             let deadline = std::time::Instant::now() + Duration::from_secs(5);
             while numbers.iter().any(|&n| loopdev::backs(n, &image))
@@ -247,6 +254,52 @@ impl Target {
             }
             drop(dev);
         }
+    }
+
+    /// A `power_loss` fault: the emulated device stops acknowledging and
+    /// drops what its volatile cache had not flushed.
+    pub fn cut_power(&self, reorder: bool) -> std::result::Result<(), String> {
+        let dev = self
+            .emulated
+            .as_ref()
+            .ok_or("no emulated device under this target")?;
+        dev.power_loss(reorder)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
+    /// After a power loss: unmount, let the dead device go, and mount what
+    /// the disk holds — the real image, on a fresh loop device — as before,
+    /// so the filesystem replays its journal. The rest of the cell's life
+    /// runs on the plain image.
+    pub fn remount_after_power_loss(&mut self) -> Result<()> {
+        let problems = self.unmount_all();
+        if !problems.is_empty() {
+            return Err(Error::Run(problems.join("; ")));
+        }
+        let image = self.raw_image.clone().ok_or_else(|| {
+            Error::Run(format!("target {}: no emulated device's image", self.name))
+        })?;
+        let old: Vec<String> = self
+            .loops
+            .iter()
+            .map(|l| l.path().to_string_lossy().into_owned())
+            .collect();
+        self.release_loops();
+        let lo = loopdev::LoopDevice::attach(&image, true)?;
+        let source = lo.path().to_string_lossy().into_owned();
+        for r in &mut self.recipes {
+            if old.contains(&r.source) {
+                r.source = source.clone();
+            }
+        }
+        self.device = Some(lo.block_dev());
+        self.loops.push(lo);
+        self.remount_after_crash()
+    }
+
+    fn release_devices(&mut self) -> Vec<String> {
+        self.release_loops();
         match self.pool.take() {
             Some(pool) => unmount(pool.mount_point())
                 .err()

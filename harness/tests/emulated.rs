@@ -83,7 +83,9 @@ fn device_keys_are_checked_where_they_are_written() {
          \x20 - {name: b, kind: xfs, size: 320MiB, device: {latency: 2s, cache: lukewarm}}\n\
          \x20 - {name: c, kind: ext4, loop: {direct_io: false}, device: {kind: emulated}}\n\
          \x20 - {name: d, kind: overlay, upper: {kind: tmpfs, device: {kind: emulated}}}\n\
-         workloads:\n  - {name: w, kind: fsync_heavy}\n",
+         \x20 - {name: e, kind: ext4}\n\
+         workloads:\n  - {name: w, kind: fsync_heavy}\n\
+         faults:\n  - {kind: power_loss, target: e, at: 1s}\n",
     );
     let out = wpbench().arg("validate").arg(&file).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
@@ -96,7 +98,56 @@ fn device_keys_are_checked_where_they_are_written() {
         "`targets[1].device.cache`: `lukewarm` is not a cache",
         "`targets[2].loop`: an emulated device needs `loop: {direct_io: true}`",
         "`targets[3].upper.device`: a tmpfs upper has no block device",
+        "`faults[0].target`: `e` selects target `e`, which has no emulated device to cut",
     ] {
         assert!(err.contains(says), "{says:?} not in:\n{err}");
     }
+}
+
+/// What the emulated device exists for: a power loss that drops the
+/// volatile cache. With barriers ext4 flushes the cache at every
+/// fdatasync, so nothing acknowledged is lost; with `nobarrier` it never
+/// asks, and the acknowledged records still in the cache are gone.
+#[test]
+#[ignore = "needs root, /dev/fuse and mkfs.ext4: cuts the power of an emulated device"]
+fn a_power_loss_loses_acknowledged_writes_only_without_barriers() {
+    require(&[Need::Root, Need::MKFS_EXT4]);
+    let _serial = serial();
+    let sb = Sandbox::new();
+    let file = sb.write(
+        "power.yaml",
+        "version: 1\nname: power\nseed: 7\nduration: 2s\nwarmup: 0s\ntargets:\n\
+         \x20 - {name: barrier, kind: ext4, size: 256MiB, device: {kind: emulated, cache: volatile}}\n\
+         \x20 - {name: nobarrier, kind: ext4, size: 256MiB, options: [nobarrier], device: {kind: emulated, cache: volatile}}\n\
+         workloads:\n\
+         \x20 - {name: wal, kind: fsync_heavy, record_size: 4KiB, fsync: always, sync_call: fdatasync}\n\
+         faults:\n\
+         \x20 - {kind: power_loss, at: 500ms..1500ms, trials: 3}\n",
+    );
+    let out = sb.run(&file, "power", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let result = read_json(&sb.out("power").join("result.json"));
+    let lost = |target: &str| {
+        let c = cell_of(&result, target);
+        let f = &c["faults"][0];
+        assert_eq!(f["kind"], "power_loss", "{c}");
+        assert_eq!(f["trials"], 3, "{c}");
+        let per_trial = f["per_trial"].as_array().unwrap();
+        for t in per_trial {
+            assert!(
+                t["outcome"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("power loss (the emulated device"),
+                "{t}"
+            );
+        }
+        let d = &f["durability"];
+        assert_eq!(d["trials"], 3, "{c}");
+        eprintln!("{target}: {d}");
+        d["acked_lost"].as_u64().unwrap()
+    };
+    assert_eq!(lost("barrier"), 0);
+    assert!(lost("nobarrier") > 0);
+    assert_nothing_left(&sb);
 }

@@ -36,7 +36,6 @@ use crate::record::{decode_histogram, new_histogram, HlogData, Op};
 use crate::result::comparison::{Comparison, Metric};
 use crate::result::stats::over_repeats;
 use crate::result::{CellResult, OpStats, RunResult};
-use crate::scenario::FaultKind;
 
 pub use draw::{Quantity, Unit};
 
@@ -771,7 +770,7 @@ fn durability_bars(
     let mut out: Vec<DurabilityBar> = Vec::new();
     for c in cells {
         for f in &c.faults {
-            if f.kind() != FaultKind::Crash {
+            if !f.kind().is_cut() {
                 continue;
             }
             let Some(d) = f.durability() else {

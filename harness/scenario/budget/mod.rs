@@ -310,11 +310,7 @@ fn hlog_bytes(s: &Scenario) -> u64 {
 fn crash_trials(s: &Scenario, target: &TargetSpec, work: &WorkloadSpec) -> u32 {
     s.faults
         .iter()
-        .find(|f| {
-            f.kind == FaultKind::Crash
-                && target.selected_by(&f.target)
-                && work.selected_by(&f.workload)
-        })
+        .find(|f| f.kind.is_cut() && target.selected_by(&f.target) && work.selected_by(&f.workload))
         .map_or(1, |f| f.trials.max(1))
 }
 

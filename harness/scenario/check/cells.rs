@@ -178,7 +178,7 @@ impl<'a> Cells<'a> {
     /// crash fault with the most trials, and the message.
     pub(super) fn too_many_runs(&self, repeat: u64) -> Option<(usize, String)> {
         let crashes: Vec<usize> = (0..self.faults.len())
-            .filter(|i| self.faults[*i].kind == FaultKind::Crash)
+            .filter(|i| self.faults[*i].kind.is_cut())
             .collect();
         let most = crashes
             .iter()
@@ -402,7 +402,7 @@ impl<'a> Cells<'a> {
             &sel.ws,
             Some(sel.fault.unwrap_or("*")),
             |f, ft, fw| match f.kind {
-                FaultKind::Crash => true,
+                FaultKind::Crash | FaultKind::PowerLoss => true,
                 FaultKind::Enospc => fw.meets(&self.verified),
                 FaultKind::Eio => ft.meets(&self.looped) && fw.meets(&self.verified),
                 FaultKind::Throttle | FaultKind::NoisyNeighbor => false,

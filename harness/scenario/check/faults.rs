@@ -117,12 +117,13 @@ pub(super) fn fault_entry(
     let Some(kind) = raw.kind else {
         cx.err(
             &at.key("kind"),
-            "missing required key `kind` (crash, enospc, eio, throttle or noisy_neighbor)",
+            "missing required key `kind` (crash, power_loss, enospc, eio, throttle or noisy_neighbor)",
         );
         return None;
     };
     let kind = match kind {
         RawFaultKind::Crash => FaultKind::Crash,
+        RawFaultKind::PowerLoss => FaultKind::PowerLoss,
         RawFaultKind::Enospc => FaultKind::Enospc,
         RawFaultKind::Eio => FaultKind::Eio,
         RawFaultKind::Throttle => FaultKind::Throttle,

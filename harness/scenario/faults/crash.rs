@@ -29,57 +29,66 @@ impl Kind for Crash {
     /// A moment (`at` or `after_ops`) inside the measured phase, and no
     /// hostpath target.
     fn check(_: Raw, cx: &mut Ctx, at: &At, f: &FaultCx) -> Crash {
-        let at_range = f.raw.at.map(|U(r)| r);
-        match (at_range, f.raw.after_ops) {
-            (Some(_), Some(_)) => cx.err(
-                &at.key("after_ops"),
-                "give either `at` or `after_ops`, not both",
+        check_cut(cx, at, f, "crash");
+        Crash
+    }
+}
+
+/// What every cut of power needs: a moment (`at` or `after_ops`) inside
+/// the measured phase, and no storage wpbench did not make. `what` names
+/// the fault in messages (`crash`, `power loss`).
+pub(super) fn check_cut(cx: &mut Ctx, at: &At, f: &FaultCx, what: &str) {
+    let at_range = f.raw.at.map(|U(r)| r);
+    match (at_range, f.raw.after_ops) {
+        (Some(_), Some(_)) => cx.err(
+            &at.key("after_ops"),
+            "give either `at` or `after_ops`, not both",
+        ),
+        (None, None) => cx.err(
+            &at.key("at"),
+            format!(
+                "a {what} needs a moment: `at: 1s..3s` (drawn with the seed) or `after_ops: N`"
             ),
-            (None, None) => cx.err(
-                &at.key("at"),
-                "a crash needs a moment: `at: 1s..3s` (drawn with the seed) or `after_ops: N`",
-            ),
-            _ => {}
-        }
-        if let (Some(r), Stop::Duration(d)) = (at_range, f.stop) {
-            if r.max >= d && cx.overrides().duration.is_some() {
-                cx.err(
-                    "duration",
-                    format!(
-                        "the measured phase ends before the crash of `{}` can fire (its `at` \
+        ),
+        _ => {}
+    }
+    if let (Some(r), Stop::Duration(d)) = (at_range, f.stop) {
+        if r.max >= d && cx.overrides().duration.is_some() {
+            cx.err(
+                "duration",
+                format!(
+                    "the measured phase ends before the {what} of `{}` can fire (its `at` \
                          reaches {}); give a longer --duration",
-                        at.base(),
-                        format_duration_exact(r.max)
-                    ),
-                );
-            } else if r.max >= d {
-                cx.err(
+                    at.base(),
+                    format_duration_exact(r.max)
+                ),
+            );
+        } else if r.max >= d {
+            cx.err(
                     &at.key("at"),
                     format!(
-                        "the crash must fire before the cell ends: `at` reaches {} but `duration` is {}",
+                        "the {what} must fire before the cell ends: `at` reaches {} but `duration` is {}",
                         format_duration(r.max),
                         format_duration(d)
                     ),
                 );
-            }
         }
-        for t in f.selected() {
-            if t.kind.is_existing_storage() {
-                cx.err(
-                    &at.key("target"),
-                    format!(
-                        "`{}` selects {} target `{}`, which a crash cannot hit: \
+    }
+    for t in f.selected() {
+        if t.kind.is_existing_storage() {
+            cx.err(
+                &at.key("target"),
+                format!(
+                    "`{}` selects {} target `{}`, which a {what} cannot hit: \
                          wpbench never shuts down a filesystem it did not create ({}); \
                          narrow `target`",
-                        f.target,
-                        t.kind.as_str(),
-                        t.name,
-                        t.kind.existing_storage_is()
-                    ),
-                );
-            }
+                    f.target,
+                    t.kind.as_str(),
+                    t.name,
+                    t.kind.existing_storage_is()
+                ),
+            );
         }
-        Crash
     }
 }
 

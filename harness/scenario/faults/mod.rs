@@ -10,6 +10,7 @@ mod crash;
 mod eio;
 mod enospc;
 mod noisy_neighbor;
+mod power_loss;
 mod throttle;
 
 use serde::de::DeserializeOwned;
@@ -18,6 +19,7 @@ pub use crash::Crash;
 pub use eio::EioSpec;
 pub use enospc::{EnospcSpec, Resource};
 pub use noisy_neighbor::{NoisyPattern, NoisySpec};
+pub use power_loss::PowerLoss;
 pub use throttle::ThrottleSpec;
 
 use super::check::{At, Ctx};
@@ -28,6 +30,7 @@ use super::yaml::{self, Node};
 /// The registry: every kind, in the order messages list their keys.
 pub(super) const KINDS: &[KindEntry] = &[
     KindEntry::of::<Crash>(),
+    KindEntry::of::<PowerLoss>(),
     KindEntry::of::<ThrottleSpec>(),
     KindEntry::of::<NoisySpec>(),
     KindEntry::of::<EnospcSpec>(),
@@ -38,6 +41,7 @@ pub(super) const KINDS: &[KindEntry] = &[
 #[derive(Debug, Clone, PartialEq)]
 pub enum FaultParams {
     Crash(Crash),
+    PowerLoss(PowerLoss),
     Throttle(ThrottleSpec),
     NoisyNeighbor(NoisySpec),
     Enospc(EnospcSpec),
@@ -48,6 +52,7 @@ impl FaultParams {
     pub fn kind(&self) -> FaultKind {
         match self {
             FaultParams::Crash(_) => FaultKind::Crash,
+            FaultParams::PowerLoss(_) => FaultKind::PowerLoss,
             FaultParams::Throttle(_) => FaultKind::Throttle,
             FaultParams::NoisyNeighbor(_) => FaultKind::NoisyNeighbor,
             FaultParams::Enospc(_) => FaultKind::Enospc,

@@ -301,3 +301,34 @@ fn crash_trials_count_as_cell_runs() {
     expect(&d, 0, 0, "", "100120 cell runs");
     assert_eq!(ok_with(&text(5000), &repeat(19)).repeat, 19);
 }
+
+#[test]
+fn a_power_loss_needs_an_emulated_device_and_a_moment() {
+    let base = "version: 1\nname: p\nduration: 3s\ntargets:\n\
+                \x20 - {name: v, kind: ext4, device: {kind: emulated, cache: volatile}}\n\
+                \x20 - {name: o, kind: overlay, upper: {kind: ext4, device: {kind: emulated}}}\n\
+                \x20 - {name: plain, kind: ext4}\n\
+                workloads:\n  - {name: w, kind: fsync_heavy}\nfaults:\n";
+    let s = ok(&format!(
+        "{base}  - {{kind: power_loss, target: v, at: 1s, reorder: true}}\n  \
+         - {{kind: power_loss, target: o, after_ops: 100, trials: 4}}\n"
+    ));
+    assert_eq!(s.faults[0].kind, FaultKind::PowerLoss);
+    assert_eq!(s.faults[0].power_loss().map(|p| p.reorder), Some(true));
+    assert_eq!(s.faults[1].power_loss().map(|p| p.reorder), Some(false));
+    assert_eq!(s.faults[1].trials, 4);
+    let d = errs(&format!("{base}  - {{kind: power_loss, target: plain}}\n"));
+    assert!(
+        d.iter()
+            .any(|d| d.key == "faults[0].at" && d.message.contains("a power loss needs a moment")),
+        "{}",
+        Diagnostics(d.clone())
+    );
+    assert!(
+        d.iter()
+            .any(|d| d.key == "faults[0].target"
+                && d.message.contains("has no emulated device to cut")),
+        "{}",
+        Diagnostics(d.clone())
+    );
+}
