@@ -56,6 +56,16 @@ struct ArmedEio {
 
 /// The fault of `kind` that applies to `cell`, if any.
 pub fn applying<'a>(scenario: &'a Scenario, cell: &Cell, kind: FaultKind) -> Option<&'a FaultSpec> {
+    first_applying(scenario, cell, |k| k == kind)
+}
+
+/// The first fault in the scenario whose kind `which` takes and that
+/// applies to `cell`.
+pub fn first_applying<'a>(
+    scenario: &'a Scenario,
+    cell: &Cell,
+    which: impl Fn(FaultKind) -> bool,
+) -> Option<&'a FaultSpec> {
     let (t, w) = (
         &scenario.targets[cell.target],
         &scenario.workloads[cell.workload],
@@ -63,7 +73,7 @@ pub fn applying<'a>(scenario: &'a Scenario, cell: &Cell, kind: FaultKind) -> Opt
     scenario
         .faults
         .iter()
-        .find(|f| f.kind == kind && t.selected_by(&f.target) && w.selected_by(&f.workload))
+        .find(|f| which(f.kind) && t.selected_by(&f.target) && w.selected_by(&f.workload))
 }
 
 impl CellFaults {

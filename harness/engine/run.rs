@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use super::armed::applying;
+use super::armed::first_applying;
 use super::trial::Trial;
 use super::Observer;
 use crate::cancel::Cancel;
@@ -389,26 +389,7 @@ fn run_one_cell(
 /// The cut of power (a crash, or a power loss) that applies to a cell,
 /// if any: the first in the scenario.
 pub(crate) fn crash_fault<'a>(scenario: &'a Scenario, cell: &Cell) -> Option<&'a FaultSpec> {
-    let crash = applying(scenario, cell, FaultKind::Crash);
-    let power = applying(scenario, cell, FaultKind::PowerLoss);
-    match (crash, power) {
-        (Some(c), Some(p)) => Some(
-            if std::ptr::eq(c, p) || index_of(scenario, c) < index_of(scenario, p) {
-                c
-            } else {
-                p
-            },
-        ),
-        (c, p) => c.or(p),
-    }
-}
-
-fn index_of(scenario: &Scenario, f: &FaultSpec) -> usize {
-    scenario
-        .faults
-        .iter()
-        .position(|o| std::ptr::eq(o, f))
-        .unwrap_or(usize::MAX)
+    first_applying(scenario, cell, FaultKind::is_cut)
 }
 
 /// The workload's checked parameters as strings, for the record.

@@ -168,14 +168,20 @@ pub(crate) fn make_fs(
     target.paths.extend(mp_pool);
     std::fs::create_dir_all(&img_dir)
         .map_err(|e| Error::run_io(format!("creating {}", img_dir.display()), e))?;
-    let image = img_dir.join(format!(
-        "c{}-{}.img",
-        ctx.cell,
-        super::path_component(label)
-    ));
-    ctx.scratch
-        .register(&image, Removal::Tree)
-        .map_err(|e| Error::run_io("writing the scratch manifest", e))?;
+    // The cell's files in the image directory, each recorded before it exists.
+    let mut cell_file = |ext: &str| -> Result<PathBuf> {
+        let path = img_dir.join(format!(
+            "c{}-{}.{ext}",
+            ctx.cell,
+            super::path_component(label)
+        ));
+        ctx.scratch
+            .register(&path, Removal::Tree)
+            .map_err(|e| Error::run_io("writing the scratch manifest", e))?;
+        Ok(path)
+    };
+    let image = cell_file("img")?;
+    let device_dir = p.device.map(|_| cell_file("dev")).transpose()?;
     mkfs::create_image(&image, p.size)?;
     let mkfs_time =
         mkfs::make(kind, &mkfs::find(kind)?, &image, p.mkfs, ctx.cancel).map_err(|e| match e {
@@ -183,16 +189,8 @@ pub(crate) fn make_fs(
             other => other,
         })?;
     // mkfs wrote the plain image; from here on an emulated device serves it.
-    let backing = match p.device {
-        Some(device) => {
-            let at = img_dir.join(format!(
-                "c{}-{}.dev",
-                ctx.cell,
-                super::path_component(label)
-            ));
-            ctx.scratch
-                .register(&at, Removal::Tree)
-                .map_err(|e| Error::run_io("writing the scratch manifest", e))?;
+    let backing = match p.device.zip(device_dir) {
+        Some((device, at)) => {
             std::fs::create_dir(&at)
                 .map_err(|e| Error::run_io(format!("creating {}", at.display()), e))?;
             target.paths.push(at.clone());

@@ -47,6 +47,23 @@ fn loop_stat(dev: &LoopDevice) -> (u64, u64, u64) {
     )
 }
 
+/// The rate of 4 KiB writes each followed by fdatasync on `f` over 2 s,
+/// printed with what the daemon and the loop device
+/// saw meanwhile.
+fn fdatasync_rate(dev: &EmulatedDevice, lo: &LoopDevice, f: &File, what: &str) -> f64 {
+    let before = (dev.counters(), loop_stat(lo));
+    let rate = sync_loop(f, 2.0, |f| f.sync_data().unwrap());
+    let after = (dev.counters(), loop_stat(lo));
+    eprintln!(
+        "{what}: {rate:.1} records/s; daemon: {} writes, {} fsyncs; loop: {} write IOs, {} flushes",
+        after.0.writes - before.0.writes,
+        after.0.flushes - before.0.flushes,
+        after.1 .0 - before.1 .0,
+        after.1 .1 - before.1 .1,
+    );
+    rate
+}
+
 /// Whether `mp` is a mount point in this thread's mount namespace
 /// (/proc/self is the main thread's, outside the test's namespace).
 fn is_mounted(mp: &Path) -> bool {
@@ -174,18 +191,13 @@ fn write_iops_100_gives_100_synced_records_a_second_not_50() {
     let lo = LoopDevice::attach(&dev.image_path(), true).unwrap();
     // On the loop device itself: O_DIRECT 4 KiB pwrite + fdatasync.
     let f = open_direct(&lo);
-    let before = (dev.counters(), loop_stat(&lo));
-    let rate = sync_loop(&f, 2.0, |f| f.sync_data().unwrap());
-    let after = (dev.counters(), loop_stat(&lo));
-    drop(f);
-    eprintln!(
-        "write_iops 100, O_DIRECT 4 KiB pwrite + fdatasync on the loop device: {rate:.1} records/s; \
-         daemon: {} writes, {} fsyncs; loop: {} write IOs, {} flushes",
-        after.0.writes - before.0.writes,
-        after.0.flushes - before.0.flushes,
-        after.1 .0 - before.1 .0,
-        after.1 .1 - before.1 .1,
+    let rate = fdatasync_rate(
+        &dev,
+        &lo,
+        &f,
+        "write_iops 100, O_DIRECT 4 KiB pwrite + fdatasync on the loop device",
     );
+    drop(f);
     assert!((70.0..=130.0).contains(&rate), "{rate:.1} records/s");
     drop(lo);
     drop(dev);
@@ -215,16 +227,11 @@ fn write_iops_100_on_ext4_overwrites_with_fdatasync() {
     let f = File::create(mnt.join("wal")).unwrap();
     f.write_all_at(&vec![0u8; 256 * 4096], 0).unwrap();
     f.sync_all().unwrap();
-    let before = (dev.counters(), loop_stat(&lo));
-    let rate = sync_loop(&f, 2.0, |f| f.sync_data().unwrap());
-    let after = (dev.counters(), loop_stat(&lo));
-    eprintln!(
-        "write_iops 100, ext4 4 KiB overwrite + fdatasync: {rate:.1} records/s; \
-         daemon: {} writes, {} fsyncs; loop: {} write IOs, {} flushes",
-        after.0.writes - before.0.writes,
-        after.0.flushes - before.0.flushes,
-        after.1 .0 - before.1 .0,
-        after.1 .1 - before.1 .1,
+    let rate = fdatasync_rate(
+        &dev,
+        &lo,
+        &f,
+        "write_iops 100, ext4 4 KiB overwrite + fdatasync",
     );
     assert!((70.0..=130.0).contains(&rate), "{rate:.1} records/s");
     drop(f);
