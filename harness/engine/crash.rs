@@ -5,10 +5,15 @@ use std::path::Path;
 
 use super::CellMeasurement;
 use crate::cancel::Cancel;
-use crate::fault::crash::{TrialCut, TrialOutcome};
+use crate::fault::crash::{ExploredStates, StateOutcome, TrialCut, TrialOutcome};
 use crate::fault::timeline::{Event, Timeline};
 use crate::fault::verify::{everything_lost, verify, Durability};
-use crate::target::Target;
+use crate::target::emudev::daemon::Image;
+use crate::target::emudev::log::LogKind;
+use crate::target::emudev::overlay::Overlay;
+use crate::target::emudev::states::{self, Choose, CrashState};
+use crate::target::{RecordedWrites, Target};
+use crate::workload::ledger::Ledger;
 
 /// One crash trial's entry for result.json, and its classification when
 /// the trial could be verified.
@@ -51,6 +56,7 @@ pub fn outcome(
             fired: false,
             outcome: "the cell ended before the crash point; nothing was verified".into(),
             cut: None,
+            states: None,
         };
         return (entry, None);
     };
@@ -113,6 +119,230 @@ pub fn outcome(
             unit_ops_before: rep.unit_ops_before,
             durability: durability.clone(),
         }),
+        states: None,
     };
     (entry, durability)
+}
+
+/// What to explore of a trial's write log.
+#[derive(Debug, Clone, Copy)]
+pub struct Explore {
+    /// States at most.
+    pub states: u32,
+    pub seed: u64,
+    pub trial: u32,
+}
+
+/// In-flight bytes one state may keep in memory.
+const MAX_KEPT_BYTES: u64 = 256 << 20;
+
+/// After the cell of a `power_loss` with `states`: takes the emulated
+/// device's write log, lets the device go, and builds, mounts and
+/// verifies each chosen crash state in turn — the image rolled forward to
+/// the state's boundary, its kept in-flight writes and the journal replay
+/// in a copy-on-write overlay — against the ledgers as they stood at the
+/// state's moment.
+pub fn explore_states(
+    target: &mut Target,
+    root: &Path,
+    m: &CellMeasurement,
+    x: Explore,
+    cancel: &Cancel,
+) -> TrialFault {
+    let unverified = |outcome: String| {
+        (
+            TrialOutcome {
+                trial: x.trial,
+                fired: false,
+                outcome,
+                cut: None,
+                states: None,
+            },
+            None,
+        )
+    };
+    let Some(rec) = target.take_write_log() else {
+        return unverified("the emulated device kept no write log; no state was explored".into());
+    };
+    if let Err(e) = target.stop_device() {
+        return unverified(format!(
+            "the target could not be let go of to build crash states: {e}"
+        ));
+    }
+    let plan = states::choose(
+        rec.log.entries(),
+        &Choose {
+            n: x.states,
+            from: m.measure_start,
+            end: rec.log.full_at().unwrap_or(rec.ended_at),
+            volatile: rec.volatile,
+            seed: x.seed ^ u64::from(x.trial).rotate_left(40),
+            max_kept_bytes: MAX_KEPT_BYTES,
+        },
+    );
+    let mut found = ExploredStates {
+        asked: x.states,
+        boundaries: plan.boundaries as u64,
+        writes_logged: rec
+            .log
+            .entries()
+            .iter()
+            .filter(|e| matches!(e.kind, LogKind::Write { .. }))
+            .count() as u64,
+        flushes_logged: rec
+            .log
+            .entries()
+            .iter()
+            .filter(|e| e.kind == LogKind::Flush)
+            .count() as u64,
+        bytes_logged: rec.log.bytes(),
+        log_full_at_s: rec
+            .log
+            .full_at()
+            .map(|t| t.saturating_duration_since(m.measure_start).as_secs_f64()),
+        ..ExploredStates::default()
+    };
+    let mut total = Durability::default();
+    let mut interrupted = false;
+    let image = match std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&rec.base)
+    {
+        Ok(f) => f,
+        Err(e) => {
+            return unverified(format!(
+                "the image copy {} could not be opened to build crash states: {e}",
+                rec.base.display()
+            ))
+        }
+    };
+    let mut applied = 0;
+    for (i, s) in plan.states.iter().enumerate() {
+        if cancel.is_set() {
+            interrupted = true;
+            break;
+        }
+        // Rolled forward to the state's boundary, for good.
+        if let Err(e) = rec.log.apply(&image, applied, s.prefix) {
+            return unverified(format!("building crash state {i} from the write log: {e}"));
+        }
+        applied = s.prefix;
+        let state = match one_state(target, root, m, &rec, &image, s, cancel) {
+            Ok(Some(v)) => v,
+            Ok(None) => {
+                interrupted = true;
+                break;
+            }
+            Err(e) => return unverified(format!("building crash state {i}: {e}")),
+        };
+        let Verified {
+            durability: d,
+            mount_error,
+        } = state;
+        let mounted = mount_error.is_none();
+        if let Some(e) = mount_error {
+            found.unmountable += 1;
+            found.mount_error.get_or_insert(e);
+        }
+        if d.acked_lost > 0 {
+            found.with_acked_lost += 1;
+        }
+        found.per_state.push(StateOutcome {
+            state: i as u32,
+            at_s: s
+                .cut_at
+                .saturating_duration_since(m.measure_start)
+                .as_secs_f64(),
+            flushes: s.flushes as u64,
+            in_flight: s.in_flight as u64,
+            kept: s.kept.len() as u64,
+            mounted,
+            acked_intact: d.acked_intact,
+            acked_lost: d.acked_lost,
+            torn: d.torn,
+            unacked_survived: d.unacked_survived,
+            unacked_lost: d.unacked_lost,
+        });
+        total.add(&d);
+    }
+    found.explored = found.per_state.len() as u64;
+    let mut outcome = format!(
+        "{} crash states built from the write log ({} writes, {} flushes, {} boundaries in the \
+         measured phase) and verified",
+        found.explored, found.writes_logged, found.flushes_logged, found.boundaries
+    );
+    if found.with_acked_lost > 0 {
+        outcome += &format!(
+            "; {} of them lost acknowledged writes",
+            found.with_acked_lost
+        );
+    }
+    if found.unmountable > 0 {
+        outcome += &format!(
+            "; {} did not mount ({})",
+            found.unmountable,
+            found.mount_error.as_deref().unwrap_or("")
+        );
+    }
+    if interrupted {
+        outcome += "; a signal stopped the exploration";
+    }
+    if found.log_full_at_s.is_some() {
+        outcome += "; the log filled its share of the scratch space, and states end there";
+    }
+    let durability = (!interrupted && found.explored > 0).then_some(total);
+    (
+        TrialOutcome {
+            trial: x.trial,
+            fired: false,
+            outcome,
+            cut: None,
+            states: Some(found),
+        },
+        durability,
+    )
+}
+
+/// What one crash state held.
+struct Verified {
+    durability: Durability,
+    /// Why it did not mount (then everything counts as lost).
+    mount_error: Option<String>,
+}
+
+/// Mounts one crash state and verifies it: its durability (everything
+/// lost when it did not mount, with the mount's error), or None when a
+/// signal stopped the reading. Errors are failures to build it at all.
+fn one_state(
+    target: &mut Target,
+    root: &Path,
+    m: &CellMeasurement,
+    rec: &RecordedWrites,
+    image: &std::fs::File,
+    s: &CrashState,
+    cancel: &Cancel,
+) -> Result<Option<Verified>, String> {
+    let mut overlay = Overlay::new();
+    for &k in &s.kept {
+        if let Some((offset, data)) = rec.log.data(k).map_err(|e| e.to_string())? {
+            overlay
+                .write(&Image(image), offset, &data)
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    let ledgers: Vec<Ledger> = m.ledgers.iter().map(|l| l.as_of(s.cut_at)).collect();
+    let mounted = target.mount_crash_state(&rec.base, overlay);
+    let found = match &mounted {
+        Ok(()) => verify(root, &ledgers, s.cut_at, cancel),
+        Err(_) => Some(everything_lost(&ledgers, s.cut_at)),
+    };
+    let unmounted = target.unmount_crash_state();
+    if let Err(e) = unmounted {
+        return Err(format!("unmounting it: {e}"));
+    }
+    Ok(found.map(|durability| Verified {
+        durability,
+        mount_error: mounted.err().map(|e| e.to_string()),
+    }))
 }

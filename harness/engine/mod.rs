@@ -59,6 +59,9 @@ pub struct CellPlan<'a> {
     pub on_thread_start: Option<&'a ThreadStartHook<'a>>,
     /// Keep the workers' ledgers (to verify acknowledged data afterwards).
     pub keep_ledgers: bool,
+    /// Keep them with their history, to be read as of any moment (crash
+    /// states taken from one run).
+    pub ledger_history: bool,
     /// A thread stops at its first failure with one of these errnos
     /// (`on_error: stop`).
     pub stop_on_errnos: &'a [i32],
@@ -326,9 +329,13 @@ fn prepare_workers(plan: &CellPlan, cancel: &Cancel) -> Result<Vec<Box<dyn Worke
             })?;
         workers.push(w);
     }
-    if plan.crash.is_some() || plan.keep_ledgers {
+    if plan.crash.is_some() || plan.keep_ledgers || plan.ledger_history {
         for w in &mut workers {
-            w.keep_ledger();
+            w.keep_ledger(if plan.ledger_history {
+                Ledger::with_history()
+            } else {
+                Ledger::default()
+            });
         }
     }
     Ok(workers)

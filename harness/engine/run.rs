@@ -362,17 +362,32 @@ fn run_one_cell(
             "ops and latencies are from the first of {} crash trials",
             entries.len()
         ));
-        let outcome = format!(
-            "{} of {} trials crashed and were verified",
-            total.trials,
-            entries.len()
-        );
+        let explored: Option<u64> = entries
+            .iter()
+            .filter_map(|e| e.states.as_ref().map(|s| s.explored))
+            .reduce(|a, b| a + b);
+        let outcome = match explored {
+            Some(n) => format!(
+                "{n} crash states from the write logs of {} trial(s) were built and verified{}",
+                entries.len(),
+                match entries.as_slice() {
+                    [one] => format!(": {}", one.outcome),
+                    _ => String::new(),
+                }
+            ),
+            None => format!(
+                "{} of {} trials crashed and were verified",
+                total.trials,
+                entries.len()
+            ),
+        };
         let cut = CrashOutcome {
             trials: entries.len(),
             fired_at_s: fired.first().copied(),
             outcome,
             durability: total,
             per_trial: entries,
+            states_explored: explored,
         };
         result.faults.push(
             match crash.map(|f| f.kind) {

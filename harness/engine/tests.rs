@@ -25,6 +25,7 @@ fn plan<'a>(
         crash: None,
         on_thread_start: None,
         keep_ledgers: false,
+        ledger_history: false,
         stop_on_errnos: &[],
         before_clock: None,
         keep_free: None,

@@ -63,6 +63,14 @@ impl Trial<'_> {
         &self.run.scenario.workloads[self.cell.workload]
     }
 
+    /// A `power_loss` with `states`: how many crash states to build from
+    /// the trial's write log (nothing is cut during the cell).
+    fn states(&self) -> Option<u32> {
+        self.crash
+            .and_then(|(f, _)| f.power_loss())
+            .and_then(|p| p.states)
+    }
+
     /// Runs the trial: provisions (or reuses) the target, runs the
     /// workload (cutting the power when `crash` says so), reads the
     /// counters and tears the target down (unless it is kept for reuse).
@@ -180,6 +188,7 @@ impl Trial<'_> {
                 privileged: run.opts.privileged,
                 seed: run.scenario.seed,
                 thin: applying(run.scenario, cell, FaultKind::Eio).is_some(),
+                write_log: self.states().is_some(),
             },
         )?;
         Ok((target, true))
@@ -307,6 +316,8 @@ impl Trial<'_> {
         let crash_point = target.crash_point().map(Path::to_path_buf);
         let attached = target.loop_devices();
         let power_loss = self.crash.and_then(|(f, _)| f.power_loss().copied());
+        // Crash states are taken from the log afterwards: nothing is cut now.
+        let cut = self.crash.filter(|_| self.states().is_none());
         let fire = move || match (power_loss, &crash_point) {
             (Some(p), _) => target.cut_power(p.reorder),
             (None, Some(point)) => shutdown_guarded(point, &attached),
@@ -319,8 +330,9 @@ impl Trial<'_> {
                 on_thread_start: Some(&join_cgroup),
                 before_clock: Some(&before_clock),
                 keep_ledgers: faults.needs_ledgers(),
+                ledger_history: self.states().is_some(),
                 stop_on_errnos: faults.stop_on_errnos(),
-                crash: self.crash.map(|(f, trial)| CrashPlan {
+                crash: cut.map(|(f, trial)| CrashPlan {
                     at: crash_at(f, scenario.seed, cell, trial),
                     fire: &fire,
                 }),
@@ -350,6 +362,17 @@ impl Trial<'_> {
         measured: &Result<CellMeasurement>,
     ) -> Option<TrialFault> {
         match (self.crash, measured) {
+            (Some((_, trial)), Ok(m)) if self.states().is_some() => Some(crash::explore_states(
+                target,
+                root,
+                m,
+                crash::Explore {
+                    states: self.states().unwrap_or(0),
+                    seed: self.run.scenario.seed ^ (self.cell.index as u64).rotate_left(17),
+                    trial,
+                },
+                self.run.cancel,
+            )),
             (Some((f, trial)), Ok(m)) => {
                 let volatile = self
                     .tspec()

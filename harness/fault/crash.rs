@@ -19,6 +19,11 @@ pub struct CrashOutcome {
     /// Summed over the trials that were verified.
     pub durability: Durability,
     pub per_trial: Vec<TrialOutcome>,
+    /// Crash states built from the trials' write logs and verified (a
+    /// `power_loss` with `states`); each is counted in `durability` as
+    /// one of its trials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub states_explored: Option<u64>,
 }
 
 /// One trial of a crash fault.
@@ -31,6 +36,55 @@ pub struct TrialOutcome {
     /// What the cut found; absent when the cell ended before its moment.
     #[serde(flatten)]
     pub cut: Option<TrialCut>,
+    /// The crash states taken from this trial's write log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub states: Option<ExploredStates>,
+}
+
+/// The crash states built from one trial's write log: what they were
+/// chosen from, and each state's finding.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ExploredStates {
+    /// States asked for (`states`).
+    pub asked: u32,
+    /// States built, mounted (or found unmountable) and verified.
+    pub explored: u64,
+    /// Flush boundaries (write boundaries, on a write-through device) in
+    /// the measured phase that states were chosen from.
+    pub boundaries: u64,
+    pub writes_logged: u64,
+    pub flushes_logged: u64,
+    pub bytes_logged: u64,
+    /// The log filled its share of the scratch space: states end there.
+    pub log_full_at_s: Option<f64>,
+    /// States whose filesystem did not mount: everything counts as lost.
+    pub unmountable: u64,
+    /// States in which an acknowledged write was lost, short or corrupt.
+    pub with_acked_lost: u64,
+    /// The first unmountable state's error, to say why.
+    pub mount_error: Option<String>,
+    pub per_state: Vec<StateOutcome>,
+}
+
+/// One crash state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StateOutcome {
+    pub state: u32,
+    /// Its moment, seconds into the measured phase.
+    pub at_s: f64,
+    /// Flushes the device had completed before it.
+    pub flushes: u64,
+    /// Writes in flight after the last of them, and how many of them
+    /// this state kept.
+    pub in_flight: u64,
+    pub kept: u64,
+    pub mounted: bool,
+    pub acked_intact: u64,
+    pub acked_lost: u64,
+    pub torn: u64,
+    pub unacked_survived: u64,
+    pub unacked_lost: u64,
 }
 
 /// A trial whose moment came.

@@ -124,6 +124,15 @@ impl FaultEntry {
         }
     }
 
+    /// Crash states built from write logs and verified (a `power_loss`
+    /// with `states`): each counts as one of the durability's trials.
+    pub fn states_explored(&self) -> Option<u64> {
+        match &self.outcome {
+            FaultOutcome::PowerLoss(c) => c.states_explored,
+            _ => None,
+        }
+    }
+
     /// When the fault took effect, seconds into the measured phase: a
     /// crash's first power cut, an eio's first failure.
     pub fn fired_at_s(&self) -> Option<f64> {
@@ -173,6 +182,7 @@ pub(crate) mod testing {
                 unit_ops_before: 100,
                 durability: None,
             }),
+            states: None,
         }
     }
 
@@ -183,6 +193,7 @@ pub(crate) mod testing {
             fired: false,
             outcome: "the cell ended before the crash point".into(),
             cut: None,
+            states: None,
         }
     }
 
@@ -201,6 +212,7 @@ pub(crate) mod testing {
             ),
             durability,
             per_trial,
+            states_explored: None,
         })
         .into()
     }

@@ -283,7 +283,10 @@ pub fn faults(run: &RunResult) -> Option<Table> {
                 c.workload.params.get("fsync").cloned().unwrap_or_default(),
                 f.kind_name().to_string(),
                 unit.map_or("-".into(), |(_, s)| format_rate(s.ops_per_sec)),
-                num(d, |d| u64::from(d.trials)),
+                match f.states_explored() {
+                    Some(_) => num(d, |d| u64::from(d.trials)) + " states",
+                    None => num(d, |d| u64::from(d.trials)),
+                },
                 num(d, |d| d.acked_intact),
                 num(d, |d| d.acked_lost),
                 num(d, |d| d.acked_name_lost),

@@ -96,9 +96,14 @@ pub fn render_cell(cell: &CellResult) -> String {
         let kind = f.kind_name();
         if let Some(d) = f.durability() {
             out.push_str(&wrap(&format!(
-                "{kind}: {} trials · acked intact {} · acked LOST {} · name lost {} · unacked lost {} · \
+                "{kind}: {} {} · acked intact {} · acked LOST {} · name lost {} · unacked lost {} · \
                  loss window {} records, {:.0} ms",
                 d.trials,
+                if f.states_explored().is_some() {
+                    "crash states"
+                } else {
+                    "trials"
+                },
                 d.acked_intact,
                 d.acked_lost,
                 d.acked_name_lost,

@@ -5,17 +5,19 @@
 //! scenario's options. The loop device's counters give the bytes that
 //! reached the "disk".
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use super::emudev::{DeviceModel, EmulatedDevice};
+use super::emudev::daemon::Mode;
+use super::emudev::log::{copy_sparse, WriteLog};
+use super::emudev::{CacheModel, DeviceModel, EmulatedDevice};
 use super::loopdev::LoopDevice;
 use super::mkfs::{self, FsKind};
 use super::scratch::Removal;
 use super::thinpool::ThinPool;
 use super::{
-    mount_error, new_mount_point, options, verify_options, ProvisionCtx, Provisioner, Recipe,
-    Target,
+    mount_error, new_mount_point, options, verify_options, Emulated, ProvisionCtx, Provisioner,
+    Recipe, StatesSource, Target,
 };
 use crate::error::{Error, Result};
 use crate::scenario::device::DeviceSpec;
@@ -195,16 +197,35 @@ pub(crate) fn make_fs(
                 .map_err(|e| Error::run_io(format!("creating {}", at.display()), e))?;
             target.paths.push(at.clone());
             let model = DeviceModel::from(device);
-            let dev = EmulatedDevice::start(&image, &at, model, ctx.seed ^ ctx.cell as u64)?;
+            let volatile = matches!(model.cache, CacheModel::Volatile { .. });
+            let (mode, states) = if ctx.write_log {
+                let (base, log) = (cell_file("base")?, cell_file("wlog")?);
+                let (mode, note) = start_write_log(&image, &base, &log)?;
+                target.notes.push(note);
+                target.paths.extend([base.clone(), log]);
+                (mode, Some(StatesSource { base, volatile }))
+            } else {
+                (Mode::Plain, None)
+            };
+            let dev =
+                EmulatedDevice::start_with(&image, &at, model, ctx.seed ^ ctx.cell as u64, mode)?;
             target.notes.push(super::emudev::describe(device));
             let served = dev.image_path();
-            target.emulated = Some(dev);
-            target.raw_image = Some(image.clone());
+            target.emulated = Some(Emulated {
+                device: Some(dev),
+                dir: at,
+                image: image.clone(),
+                source: String::new(),
+                states,
+            });
             served
         }
         None => image.clone(),
     };
     let lo = LoopDevice::attach(&backing, p.loop_dev.direct_io)?;
+    if let Some(e) = target.emulated.as_mut() {
+        e.source = lo.path().to_string_lossy().into_owned();
+    }
     let mp = new_mount_point(ctx, label)?;
 
     target.root = mp.clone();
@@ -265,6 +286,32 @@ pub(crate) fn make_fs(
     );
     target.provision_time = started.elapsed();
     Ok(target)
+}
+
+/// The most write data a log may hold, whatever the free space.
+const MAX_LOG_BYTES: u64 = 8 << 30;
+
+/// For crash states: copies the image as mkfs left it to `base` (holes
+/// kept) and starts a write log at `log`, allowed half the free space
+/// left (at most [`MAX_LOG_BYTES`]); the device's mode, and a note.
+fn start_write_log(image: &Path, base: &Path, log: &Path) -> Result<(Mode, String)> {
+    copy_sparse(image, base)
+        .map_err(|e| Error::run_io(format!("copying {} for crash states", image.display()), e))?;
+    let dir = log.parent().unwrap_or(Path::new("/"));
+    let free = rustix::fs::statvfs(dir)
+        .map(|s| s.f_bavail.saturating_mul(s.f_frsize))
+        .unwrap_or(0);
+    let cap = (free / 2).min(MAX_LOG_BYTES);
+    let wlog = WriteLog::create(log, cap)
+        .map_err(|e| Error::run_io(format!("creating the write log {}", log.display()), e))?;
+    Ok((
+        Mode::Logged(wlog),
+        format!(
+            "the emulated device logs every write and flush for crash states (up to {} of \
+             data, in the scratch area); the cell's timings include that",
+            format_size(cap)
+        ),
+    ))
 }
 
 /// On a thin pool, xfs by default retries a failed metadata write forever

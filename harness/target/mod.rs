@@ -44,6 +44,9 @@ pub struct ProvisionCtx<'a> {
     pub seed: u64,
     /// Put loop images on a thin pool (an eio fault applies to the cell).
     pub thin: bool,
+    /// An emulated device logs its writes for crash states (a
+    /// `power_loss` with `states` applies to the cell).
+    pub write_log: bool,
 }
 
 /// Makes targets of one kind.
@@ -116,12 +119,8 @@ pub struct Target {
     /// The thin pool holding the loop image (an eio fault), unmounted once
     /// the loop device is gone.
     pool: Option<thinpool::ThinPool>,
-    /// The emulated device serving the loop device's image, stopped once
-    /// the loop device is gone.
-    emulated: Option<emudev::EmulatedDevice>,
-    /// The image the emulated device serves, as the disk holds it: what a
-    /// power loss leaves to mount again.
-    pub(crate) raw_image: Option<PathBuf>,
+    /// The emulated device under the target's image, and what it needs.
+    pub(crate) emulated: Option<Emulated>,
     /// Paths to remove from the scratch manifest after unmounting.
     paths: Vec<PathBuf>,
 }
@@ -145,7 +144,6 @@ impl Target {
             loops: Vec::new(),
             pool: None,
             emulated: None,
-            raw_image: None,
             paths: Vec::new(),
         }
     }
@@ -210,7 +208,6 @@ impl Target {
         self.crash_point = base.crash_point.take();
         self.pool = base.pool.take();
         self.emulated = base.emulated.take();
-        self.raw_image = base.raw_image.take();
         self.device = base.device.take();
         self.notes.append(&mut base.notes);
     }
@@ -244,7 +241,7 @@ impl Target {
     fn release_loops(&mut self) {
         let numbers: Vec<u32> = self.loops.iter().map(|l| l.number()).collect();
         self.loops.clear();
-        if let Some(dev) = self.emulated.take() {
+        if let Some(dev) = self.emulated.as_mut().and_then(|e| e.device.take()) {
             let image = dev.image_path();
             let deadline = std::time::Instant::now() + Duration::from_secs(5);
             while numbers.iter().any(|&n| loopdev::backs(n, &image))
@@ -262,6 +259,7 @@ impl Target {
         let dev = self
             .emulated
             .as_ref()
+            .and_then(|e| e.device.as_ref())
             .ok_or("no emulated device under this target")?;
         dev.power_loss(reorder)
             .map(|_| ())
@@ -277,25 +275,86 @@ impl Target {
         if !problems.is_empty() {
             return Err(Error::Run(problems.join("; ")));
         }
-        let image = self.raw_image.clone().ok_or_else(|| {
-            Error::Run(format!("target {}: no emulated device's image", self.name))
-        })?;
-        let old: Vec<String> = self
-            .loops
-            .iter()
-            .map(|l| l.path().to_string_lossy().into_owned())
-            .collect();
+        let image = self.emulated_parts()?.image.clone();
         self.release_loops();
-        let lo = loopdev::LoopDevice::attach(&image, true)?;
+        self.mount_image(&image)
+    }
+
+    fn emulated_parts(&self) -> Result<&Emulated> {
+        self.emulated
+            .as_ref()
+            .ok_or_else(|| Error::Run(format!("target {}: no emulated device", self.name)))
+    }
+
+    /// Attaches `image` on a fresh loop device in place of the emulated
+    /// device's, and mounts everything as before (with nothing mounted).
+    fn mount_image(&mut self, image: &Path) -> Result<()> {
+        let lo = loopdev::LoopDevice::attach(image, true)?;
         let source = lo.path().to_string_lossy().into_owned();
+        let e = self.emulated.as_mut().expect("checked by the caller");
+        let old = std::mem::replace(&mut e.source, source.clone());
         for r in &mut self.recipes {
-            if old.contains(&r.source) {
+            if r.source == old {
                 r.source = source.clone();
             }
         }
         self.device = Some(lo.block_dev());
         self.loops.push(lo);
         self.remount_after_crash()
+    }
+
+    /// The emulated device's write log (a `power_loss` with `states`), and
+    /// the image as it was when logging began. Logging stops.
+    pub fn take_write_log(&mut self) -> Option<RecordedWrites> {
+        let e = self.emulated.as_mut()?;
+        let log = e.device.as_ref()?.take_log()?;
+        let ended_at = std::time::Instant::now();
+        let states = e.states.as_ref()?;
+        Some(RecordedWrites {
+            log,
+            base: states.base.clone(),
+            volatile: states.volatile,
+            ended_at,
+        })
+    }
+
+    /// Before its crash states are mounted: unmounts everything and lets
+    /// the emulated device go (it writes its cache back, as a disk told to
+    /// stop does; the states are built from the log, not from the image).
+    pub fn stop_device(&mut self) -> Result<()> {
+        let problems = self.unmount_all();
+        self.release_loops();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Run(problems.join("; ")))
+        }
+    }
+
+    /// Serves `image` with `overlay` over it — a crash state; the image is
+    /// only read — and mounts the target on it as before, so the
+    /// filesystem replays its journal into the overlay.
+    pub fn mount_crash_state(
+        &mut self,
+        image: &Path,
+        overlay: emudev::overlay::Overlay,
+    ) -> Result<()> {
+        let dir = self.emulated_parts()?.dir.clone();
+        let dev = emudev::EmulatedDevice::start_with(
+            image,
+            &dir,
+            emudev::DeviceModel::default(),
+            0,
+            emudev::daemon::Mode::Snapshot(overlay),
+        )?;
+        let served = dev.image_path();
+        self.emulated.as_mut().expect("checked above").device = Some(dev);
+        self.mount_image(&served)
+    }
+
+    /// Unmounts a crash state and lets its device go.
+    pub fn unmount_crash_state(&mut self) -> Result<()> {
+        self.stop_device()
     }
 
     fn release_devices(&mut self) -> Vec<String> {
@@ -329,6 +388,42 @@ impl Drop for Target {
             eprintln!("wpbench: {problem}");
         }
     }
+}
+
+/// An emulated device under a target's image (`device:`).
+#[derive(Debug)]
+pub(crate) struct Emulated {
+    /// Running until the loop device on it is let go.
+    pub device: Option<emudev::EmulatedDevice>,
+    /// Where its FUSE file system is mounted.
+    pub dir: PathBuf,
+    /// The image it serves, as the disk holds it: what a power loss
+    /// leaves to mount again.
+    pub image: PathBuf,
+    /// The loop device the target's mounts name as their source.
+    pub source: String,
+    /// When it logs its writes for crash states.
+    pub states: Option<StatesSource>,
+}
+
+/// What crash states are built from besides the log.
+#[derive(Debug)]
+pub(crate) struct StatesSource {
+    /// The image as it was when logging began (after mkfs).
+    pub base: PathBuf,
+    /// A volatile cache (flush boundaries) or write-through.
+    pub volatile: bool,
+}
+
+/// A device's write log, handed over after its cell.
+#[derive(Debug)]
+pub struct RecordedWrites {
+    pub log: emudev::log::WriteLog,
+    /// The image as it was when logging began; the states roll it forward.
+    pub base: PathBuf,
+    pub volatile: bool,
+    /// When logging stopped.
+    pub ended_at: std::time::Instant,
 }
 
 /// How one mount was made through the mount API.

@@ -86,6 +86,7 @@ mod tests {
                 privileged: false,
                 seed: 1,
                 thin: false,
+                write_log: false,
             };
             let target = PlainDir.provision(&spec, &mut ctx).unwrap();
             assert!(target.root.is_dir());

@@ -124,6 +124,63 @@ fn sigkill_on_an_emulated_device_leaves_nothing_behind() {
     assert_eq!(run_status(&sb, "killed-e"), "killed");
 }
 
+/// Killed while it mounts and verifies crash states: a state's
+/// copy-on-write device, its loop device and mount, the image copy and the
+/// write log all go with the run.
+#[test]
+#[ignore = "needs root, /dev/fuse and mkfs.ext4: kills a run while it explores crash states"]
+fn sigkill_while_exploring_crash_states_leaves_nothing_behind() {
+    require(&[Need::Root, Need::MKFS_EXT4]);
+    let _serial = serial();
+    let sb = Sandbox::new();
+    let file = sb.write(
+        "explore.yaml",
+        "version: 1\nname: explore\nduration: 1s\nwarmup: 0s\ntargets:\n\
+         \x20 - {name: e, kind: ext4, size: 128MiB, device: {kind: emulated, cache: volatile}}\n\
+         workloads:\n  - {name: wal, kind: fsync_heavy, fsync: always}\n\
+         faults:\n  - {kind: power_loss, states: 5000}\n",
+    );
+    let mut child = sb
+        .run_command(&file, "killed-s", &[])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_cell(&sb);
+    // The cell is 1 s; 5 000 states take minutes: 4 s on, it is exploring.
+    std::thread::sleep(Duration::from_secs(4));
+    let img = entries_with_prefix(&sb.scratch(), "")
+        .into_iter()
+        .map(|run| run.join("img"))
+        .flat_map(|d| std::fs::read_dir(d).into_iter().flatten().flatten())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect::<Vec<_>>();
+    assert!(
+        img.iter().any(|n| n.ends_with(".base")) && img.iter().any(|n| n.ends_with(".wlog")),
+        "{img:?}"
+    );
+    signal(&child, rustix::process::Signal::KILL);
+    // Killed mid-unmount, a thread of the run waits on the device whose
+    // daemon died with it: the guardian must abort the connection, or the
+    // run never exits (it did, before the guardian knew how).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "the killed run never exited");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_no_mounts(&sb);
+    assert!(
+        host_mounts_of("wpbench-emudev").is_empty(),
+        "{:?}",
+        host_mounts_of("wpbench-emudev")
+    );
+    eventually("the guardian's cleanup", || {
+        entries_with_prefix(&sb.scratch(), "").is_empty()
+    });
+    assert_nothing_left(&sb);
+    assert_eq!(run_status(&sb, "killed-s"), "killed");
+}
+
 fn run_status(sb: &Sandbox, out: &str) -> String {
     let text = std::fs::read_to_string(sb.out(out).join("result.json")).unwrap();
     let json: serde_json::Value = serde_json::from_str(&text).unwrap();

@@ -185,8 +185,8 @@ impl Worker for WalWorker {
         }
     }
 
-    fn keep_ledger(&mut self) {
-        self.ledger = Some(Ledger::default());
+    fn keep_ledger(&mut self, ledger: Ledger) {
+        self.ledger = Some(ledger);
     }
 
     fn take_ledger(&mut self) -> Option<Ledger> {

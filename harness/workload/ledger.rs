@@ -18,6 +18,11 @@
 //!   sync all the same: they stay counted (records, bytes, when the oldest
 //!   was written) until a sync acknowledges them, grouped by that sync, so
 //!   the loss window can be taken at any moment of the cut.
+//!
+//! A ledger made [`with_history`](Ledger::with_history) also keeps every
+//! push and acknowledgement in order, so [`as_of`](Ledger::as_of) can give
+//! back the ledger as it stood at any earlier moment: what crash states
+//! taken from one run (a `power_loss` with `states`) are verified against.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -121,14 +126,130 @@ pub struct Ledger {
     /// Overwritten unacknowledged writes, oldest group first; the last
     /// group is open (not yet acknowledged) when its `acked_at` is None.
     overwritten: Vec<Overwritten>,
+    /// Every call in order, when kept ([`Ledger::with_history`]).
+    history: Option<History>,
+}
+
+/// The calls a ledger was given, in order, to rebuild it as of a moment.
+#[derive(Debug, Clone)]
+struct History {
+    events: Vec<Event>,
+    /// When the thread's previous call returned: its next write began later.
+    last: Instant,
+}
+
+#[derive(Debug, Clone)]
+enum Event {
+    Push {
+        path: Arc<str>,
+        offset: u64,
+        len: u64,
+        crc: u32,
+        /// The write began after this (the thread's previous ledger call):
+        /// a crash at or after it may have found its bytes on the device.
+        began_after: Instant,
+        at: Instant,
+    },
+    AckAll {
+        dirent_unsynced: bool,
+        at: Instant,
+    },
+    AckLast {
+        dirent_unsynced: bool,
+        at: Instant,
+    },
+}
+
+impl Event {
+    /// From when the event may have had an effect on the device: a write
+    /// from when it began, an acknowledgement from when it was given.
+    fn from(&self) -> Instant {
+        match self {
+            Event::Push { began_after, .. } => *began_after,
+            Event::AckAll { at, .. } | Event::AckLast { at, .. } => *at,
+        }
+    }
 }
 
 impl Ledger {
+    /// A ledger that also keeps its history, for [`Ledger::as_of`].
+    pub fn with_history() -> Ledger {
+        Ledger {
+            history: Some(History {
+                events: Vec::new(),
+                last: Instant::now(),
+            }),
+            ..Ledger::default()
+        }
+    }
+
+    /// The ledger as it stood at `t`: every call whose effect may have
+    /// reached the device before `t` — a write that had begun (after the
+    /// thread's previous call returned), an acknowledgement that had been
+    /// given. A write counted though it began a little later is looked for
+    /// and, not found, counts as unacknowledged and lost, never as a
+    /// violation. Without history, the ledger as it is.
+    pub fn as_of(&self, t: Instant) -> Ledger {
+        let Some(h) = &self.history else {
+            return self.clone();
+        };
+        let mut l = Ledger::default();
+        // The events' moments never decrease, so the ledger then is a prefix.
+        for e in h.events.iter().take_while(|e| e.from() < t) {
+            match e {
+                Event::Push {
+                    path,
+                    offset,
+                    len,
+                    crc,
+                    at,
+                    ..
+                } => l.push_at(path, *offset, *len, *crc, *at),
+                Event::AckAll {
+                    dirent_unsynced,
+                    at,
+                } => l.ack_all_at(*dirent_unsynced, *at),
+                Event::AckLast {
+                    dirent_unsynced,
+                    at,
+                } => l.ack_last_at(*dirent_unsynced, *at),
+            }
+        }
+        l
+    }
+
+    /// Remembers a call (with history kept), and when it returned.
+    fn remember(&mut self, event: impl FnOnce(Instant) -> Event, at: Instant) {
+        if let Some(h) = self.history.as_mut() {
+            h.events.push(event(h.last));
+            h.last = at;
+        }
+    }
+
     /// A write of `bytes` at `offset` of `path` was handed to the kernel.
     pub fn push(&mut self, path: &str, offset: u64, bytes: &[u8]) {
         let now = Instant::now();
-        let (id, path) = self.intern(path);
         let len = bytes.len() as u64;
+        let crc = crc32fast::hash(bytes);
+        if self.history.is_some() {
+            let (_, p) = self.intern(path);
+            self.remember(
+                |began_after| Event::Push {
+                    path: p,
+                    offset,
+                    len,
+                    crc,
+                    began_after,
+                    at: now,
+                },
+                now,
+            );
+        }
+        self.push_at(path, offset, len, crc, now);
+    }
+
+    fn push_at(&mut self, path: &str, offset: u64, len: u64, crc: u32, now: Instant) {
+        let (id, path) = self.intern(path);
         let (base, earlier) = self.overwrite(id, offset, len);
         let place = (id, offset);
         self.entries.insert(
@@ -137,7 +258,7 @@ impl Ledger {
                 path,
                 offset,
                 len,
-                crc: crc32fast::hash(bytes),
+                crc,
                 written_at: now,
                 acked_at: None,
                 dirent_unsynced: false,
@@ -222,6 +343,17 @@ impl Ledger {
     /// earlier keeps the moment it was.
     pub fn ack_all(&mut self, dirent_unsynced: bool) {
         let now = Instant::now();
+        self.remember(
+            |_| Event::AckAll {
+                dirent_unsynced,
+                at: now,
+            },
+            now,
+        );
+        self.ack_all_at(dirent_unsynced, now);
+    }
+
+    fn ack_all_at(&mut self, dirent_unsynced: bool, now: Instant) {
         for place in self.unacked.drain(..) {
             if let Some(e) = self.entries.get_mut(&place) {
                 if e.acked_at.is_none() {
@@ -240,8 +372,20 @@ impl Ledger {
     /// A sync of one file succeeded: only its own entry, the last one, is
     /// acknowledged (earlier files were not covered by it).
     pub fn ack_last(&mut self, dirent_unsynced: bool) {
+        let now = Instant::now();
+        self.remember(
+            |_| Event::AckLast {
+                dirent_unsynced,
+                at: now,
+            },
+            now,
+        );
+        self.ack_last_at(dirent_unsynced, now);
+    }
+
+    fn ack_last_at(&mut self, dirent_unsynced: bool, now: Instant) {
         if let Some(e) = self.last.and_then(|p| self.entries.get_mut(&p)) {
-            e.acked_at = Some(Instant::now());
+            e.acked_at = Some(now);
             e.dirent_unsynced = dirent_unsynced;
         }
     }
@@ -397,5 +541,43 @@ mod tests {
         l.push("other", 2, &[5; 6]);
         assert_eq!(l.entries().count(), 3);
         assert_eq!(l.unsynced_at(Instant::now()).records, 2);
+    }
+
+    #[test]
+    fn as_of_gives_the_ledger_as_it_stood_then() {
+        let mut l = Ledger::with_history();
+        let rec = |i: u8| [i; 4];
+        l.push("wal", 0, &rec(1));
+        std::thread::sleep(Duration::from_millis(2));
+        let before_first_ack = Instant::now();
+        std::thread::sleep(Duration::from_millis(2));
+        l.ack_all(false);
+        std::thread::sleep(Duration::from_millis(2));
+        let after_first_ack = Instant::now();
+        std::thread::sleep(Duration::from_millis(2));
+        l.push("wal", 0, &rec(2));
+        l.ack_all(false);
+        l.push("f", 0, &rec(3));
+        l.ack_last(true);
+        // Record 1 written, not yet acknowledged.
+        let early = l.as_of(before_first_ack);
+        assert_eq!(crcs(&early), vec![(0, crc32fast::hash(&rec(1)), false)]);
+        // After the ack returned the next write may have begun (the
+        // thread's previous call is when it counts from): record 2 is the
+        // newest there, unacknowledged, with record 1 as what it replaced.
+        let mid = l.as_of(after_first_ack);
+        let e = mid.entries().next().unwrap();
+        assert_eq!((e.crc, e.acked_at), (crc32fast::hash(&rec(2)), None));
+        assert_eq!(e.base.map(|b| b.crc), Some(crc32fast::hash(&rec(1))));
+        assert_eq!(mid.unsynced_at(after_first_ack).records, 1);
+        // At the end: the same as the ledger itself.
+        let end = l.as_of(Instant::now() + Duration::from_secs(1));
+        assert_eq!(crcs(&end), crcs(&l));
+        let f = end.entries().find(|e| &*e.path == "f").unwrap();
+        assert!(f.dirent_unsynced && f.acked_at.is_some());
+        // Without history, as_of is the ledger as it is.
+        let mut plain = Ledger::default();
+        plain.push("a", 0, b"x");
+        assert_eq!(crcs(&plain.as_of(after_first_ack)), crcs(&plain));
     }
 }

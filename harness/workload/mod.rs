@@ -100,9 +100,9 @@ pub trait Worker: Send {
     fn uncounted_tasks(&self) -> u64 {
         0
     }
-    /// Start keeping a ledger of writes and acknowledgements (a crash is
+    /// Start keeping `ledger` of writes and acknowledgements (a crash is
     /// armed). Workloads that cannot be verified keep none.
-    fn keep_ledger(&mut self) {}
+    fn keep_ledger(&mut self, _ledger: ledger::Ledger) {}
     /// The ledger kept, if any.
     fn take_ledger(&mut self) -> Option<ledger::Ledger> {
         None

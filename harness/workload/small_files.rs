@@ -179,8 +179,8 @@ impl Worker for SmallFilesWorker {
         }
     }
 
-    fn keep_ledger(&mut self) {
-        self.ledger = Some(Ledger::default());
+    fn keep_ledger(&mut self, ledger: Ledger) {
+        self.ledger = Some(ledger);
     }
 
     fn take_ledger(&mut self) -> Option<Ledger> {

@@ -7,6 +7,13 @@
 //! are verified as after a crash. Only a target on an emulated device
 //! (`device: {kind: emulated}`, its own or an overlay upper's) has a cache
 //! to lose.
+//!
+//! With `states: N` nothing is cut during the cell: the device logs every
+//! write and flush of it, and afterwards up to N crash images are built
+//! from that log — at flush boundaries, each with a seeded subset of the
+//! writes in flight after it, what dm-log-writes and CrashMonkey explore —
+//! and each is mounted (on a copy-on-write view) and verified against the
+//! ledgers as they stood at that moment.
 
 use serde::Deserialize;
 
@@ -19,13 +26,20 @@ use crate::scenario::spec::FaultKind;
 pub struct PowerLoss {
     /// Keep a seeded subset of the unflushed writes instead of none.
     pub reorder: bool,
+    /// Explore up to this many crash states from one run's write log,
+    /// instead of cutting the power once per trial.
+    pub states: Option<u32>,
 }
+
+/// More states than this would take hours to mount and verify.
+pub const MAX_STATES: u64 = 10_000;
 
 /// The keys as written.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Raw {
     reorder: Option<bool>,
+    states: Option<u64>,
 }
 
 impl Kind for PowerLoss {
@@ -33,9 +47,27 @@ impl Kind for PowerLoss {
     const MOMENT: bool = true;
     type Raw = Raw;
 
-    /// A crash's moment, and targets on an emulated device.
+    /// A crash's moment (or `states`, which takes none), and targets on
+    /// an emulated device.
     fn check(raw: Raw, cx: &mut Ctx, at: &At, f: &FaultCx) -> PowerLoss {
-        check_cut(cx, at, f, "power loss");
+        let states = raw.states.and_then(|n| {
+            if (1..=MAX_STATES).contains(&n) {
+                Some(n as u32)
+            } else {
+                cx.err(
+                    &at.key("states"),
+                    format!(
+                        "`states` is how many crash states to build from the cell's write log:                          1 to {MAX_STATES} (got {n})"
+                    ),
+                );
+                None
+            }
+        });
+        if raw.states.is_some() {
+            check_states(cx, at, f, raw.reorder.is_some());
+        } else {
+            check_cut(cx, at, f, "power loss");
+        }
         for t in f.selected() {
             let device = t
                 .device()
@@ -54,6 +86,46 @@ impl Kind for PowerLoss {
         }
         PowerLoss {
             reorder: raw.reorder.unwrap_or(false),
+            states,
+        }
+    }
+}
+
+/// With `states` the moments come from the write log: `at` and
+/// `after_ops` have nothing to say, and `reorder` is what every state
+/// does already. The storage rule of a cut still holds.
+fn check_states(cx: &mut Ctx, at: &At, f: &FaultCx, reorder: bool) {
+    for (given, key) in [
+        (f.raw.at.is_some(), "at"),
+        (f.raw.after_ops.is_some(), "after_ops"),
+    ] {
+        if given {
+            cx.err(
+                &at.key(key),
+                format!(
+                    "with `states` the crash moments are the flushes of the cell's write log;                      leave `{key}` out (or drop `states` to cut the power once per trial)"
+                ),
+            );
+        }
+    }
+    if reorder {
+        cx.err(
+            &at.key("reorder"),
+            "with `states` every state already keeps a seeded subset of the writes in flight;              leave `reorder` out",
+        );
+    }
+    for t in f.selected() {
+        if t.kind.is_existing_storage() {
+            cx.err(
+                &at.key("target"),
+                format!(
+                    "`{}` selects {} target `{}`, which has no emulated device ({})",
+                    f.target,
+                    t.kind.as_str(),
+                    t.name,
+                    t.kind.existing_storage_is()
+                ),
+            );
         }
     }
 }

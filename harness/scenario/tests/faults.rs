@@ -303,6 +303,43 @@ fn crash_trials_count_as_cell_runs() {
 }
 
 #[test]
+fn crash_states_take_no_moment_and_a_sane_count() {
+    let base = "version: 1\nname: p\nduration: 3s\ntargets:\n\
+                \x20 - {name: v, kind: ext4, device: {kind: emulated, cache: volatile}}\n\
+                \x20 - {name: h, kind: hostpath, path: /var/tmp}\n\
+                workloads:\n  - {name: w, kind: fsync_heavy}\nfaults:\n";
+    let s = ok(&format!(
+        "{base}  - {{kind: power_loss, target: v, states: 200}}\n"
+    ));
+    let p = s.faults[0].power_loss().copied().unwrap();
+    assert_eq!((p.states, p.reorder), (Some(200), false));
+    let d = errs(&format!(
+        "{base}  - {{kind: power_loss, target: v, states: 0}}\n  \
+         - {{kind: power_loss, target: v, states: 20000}}\n  \
+         - {{kind: power_loss, target: v, states: 5, at: 1s, reorder: true}}\n  \
+         - {{kind: power_loss, target: h, states: 5}}\n"
+    ));
+    for (key, says) in [
+        ("faults[0].states", "1 to 10000 (got 0)"),
+        ("faults[1].states", "1 to 10000 (got 20000)"),
+        (
+            "faults[2].at",
+            "the crash moments are the flushes of the cell's write log",
+        ),
+        ("faults[2].reorder", "already keeps a seeded subset"),
+        ("faults[3].target", "which has no emulated device"),
+    ] {
+        assert!(
+            d.iter().any(|d| d.key == key && d.message.contains(says)),
+            "{key}: {says:?} not in\n{}",
+            Diagnostics(d.clone())
+        );
+    }
+    // A moment is not asked for.
+    assert!(!d.iter().any(|d| d.message.contains("needs a moment")));
+}
+
+#[test]
 fn a_power_loss_needs_an_emulated_device_and_a_moment() {
     let base = "version: 1\nname: p\nduration: 3s\ntargets:\n\
                 \x20 - {name: v, kind: ext4, device: {kind: emulated, cache: volatile}}\n\

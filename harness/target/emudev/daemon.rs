@@ -37,7 +37,9 @@ use fuser::{
 };
 
 use super::cache::{self, Backing, Extent, VolatileCache};
+use super::log::WriteLog;
 use super::model::{CacheModel, DeviceModel, Op, Timing};
+use super::overlay::Overlay;
 use crate::error::{Error, Result};
 
 /// The one file the daemon serves.
@@ -109,8 +111,9 @@ struct AtomicCounters {
     fallocates: AtomicU64,
 }
 
-/// The image behind the device, as the cache's backing store.
-struct Image<'a>(&'a File);
+/// The image behind the device, as the cache's (or an overlay's)
+/// backing store.
+pub struct Image<'a>(pub &'a File);
 
 impl Backing for Image<'_> {
     fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
@@ -141,8 +144,42 @@ struct State {
     powered: bool,
     timing: Timing,
     cache: Option<VolatileCache>,
+    /// A crash state: writes kept in memory over the image, never in it.
+    overlay: Option<Overlay>,
+    /// Every write and flush received, while logging.
+    log: Option<WriteLog>,
     /// Size of the served file.
     size: u64,
+}
+
+impl State {
+    /// Logs a write received at `at`; a log that cannot be written stops
+    /// (its states end there) rather than failing the device.
+    fn log_write(&mut self, at: Instant, offset: u64, data: &[u8]) {
+        if let Some(log) = self.log.as_mut() {
+            if let Err(e) = log.write(at, offset, data) {
+                eprintln!(
+                    "wpbench: emulated device: writing its log {}: {e}; logging stops here",
+                    log.path().display()
+                );
+                log.stop(at);
+            }
+        }
+    }
+}
+
+/// How the device serves its image, besides its model.
+#[derive(Debug, Default)]
+pub enum Mode {
+    /// Reads and writes go to the image (through the cache, if volatile).
+    #[default]
+    Plain,
+    /// As `Plain`, and every write and flush goes to the log as well.
+    Logged(WriteLog),
+    /// A crash state: the image is only read; writes (the state's
+    /// in-flight writes, given in the overlay, and what the filesystem
+    /// writes on it) stay in memory and vanish with the device.
+    Snapshot(Overlay),
 }
 
 /// A reply waiting for its time: called with whether the device still has
@@ -372,6 +409,10 @@ impl fuser::Filesystem for ImageFs {
             if !st.powered {
                 return reply.error(Errno::EIO);
             }
+            if st.overlay.is_some() {
+                // A crash state's image is only read.
+                return reply.error(Errno::EPERM);
+            }
             if let Err(e) = self.0.image.set_len(size) {
                 return reply.error(errno(&e));
             }
@@ -418,9 +459,10 @@ impl fuser::Filesystem for ImageFs {
         let len = u64::from(size).min(st.size.saturating_sub(offset));
         let mut buf = vec![0u8; len as usize];
         let image = Image(&sh.image);
-        let done = match st.cache.as_ref() {
-            Some(c) => c.read(&image, offset, &mut buf),
-            None => image.read_at(&mut buf, offset),
+        let done = match (st.overlay.as_ref(), st.cache.as_ref()) {
+            (Some(o), _) => o.read(&image, offset, &mut buf),
+            (None, Some(c)) => c.read(&image, offset, &mut buf),
+            (None, None) => image.read_at(&mut buf, offset),
         };
         if let Err(e) = done {
             drop(st);
@@ -467,14 +509,17 @@ impl fuser::Filesystem for ImageFs {
             return reply.error(Errno::EIO);
         }
         let mut image = Image(&sh.image);
-        let done = match st.cache.as_mut() {
-            Some(c) => c.write(&mut image, now, offset, data),
-            None => image.write_at(data, offset),
+        let state = &mut *st;
+        let done = match (state.overlay.as_mut(), state.cache.as_mut()) {
+            (Some(o), _) => o.write(&image, offset, data),
+            (None, Some(c)) => c.write(&mut image, now, offset, data),
+            (None, None) => image.write_at(data, offset),
         };
         if let Err(e) = done {
             drop(st);
             return reply.error(errno(&e));
         }
+        st.log_write(sh.epoch + now, offset, data);
         st.size = st.size.max(offset + len);
         let at = st.timing.complete_at(now, Op::Write(len));
         drop(st);
@@ -525,7 +570,12 @@ impl fuser::Filesystem for ImageFs {
             sh.counters.failed.fetch_add(1, Ordering::Relaxed);
             return reply.error(Errno::EIO);
         }
-        if let Some(c) = st.cache.as_mut() {
+        if let Some(log) = st.log.as_mut() {
+            log.flush(sh.epoch + now);
+        }
+        // A crash state's writes stay in memory: nothing to persist.
+        let snapshot = st.overlay.is_some();
+        if let (Some(c), false) = (st.cache.as_mut(), snapshot) {
             // In write order, into the image; the fsync below makes it durable.
             if let Err(e) = c.write_back(&mut Image(&sh.image)) {
                 drop(st);
@@ -535,8 +585,10 @@ impl fuser::Filesystem for ImageFs {
         let at = st.timing.complete_at(now, Op::Flush);
         drop(st);
         sh.counters.flushes.fetch_add(1, Ordering::Relaxed);
-        if let Err(e) = sh.image.sync_data() {
-            return reply.error(errno(&e));
+        if !snapshot {
+            if let Err(e) = sh.image.sync_data() {
+                return reply.error(errno(&e));
+            }
         }
         sh.complete_at(
             at,
@@ -610,6 +662,42 @@ impl fuser::Filesystem for ImageFs {
     }
 }
 
+/// The device's FUSE file system's name in mountinfo (its source).
+const FS_NAME: &str = "wpbench-emudev";
+
+/// Whether a mountinfo entry (fstype, source) is an emulated device.
+pub fn is_emulated_device(fstype: &str, source: &str) -> bool {
+    (fstype == "fuse" || fstype.starts_with("fuse.")) && source == FS_NAME
+}
+
+/// Where fusectl lists FUSE connections (each with an `abort` file).
+const FUSECTL: &str = "/sys/fs/fuse/connections";
+const FUSECTL_MAGIC: i64 = 0x6573_5543;
+
+/// Mounts fusectl at its usual place when it is not there, in the run's
+/// private mount namespace only (never the host's): the guardian aborts a
+/// killed run's devices through it (see `guardian`).
+fn ensure_fusectl() {
+    let private = match (
+        std::fs::read_link("/proc/self/ns/mnt"),
+        std::fs::read_link("/proc/1/ns/mnt"),
+    ) {
+        (Ok(own), Ok(init)) => own != init,
+        _ => false,
+    };
+    let mounted = rustix::fs::statfs(FUSECTL).is_ok_and(|s| s.f_type == FUSECTL_MAGIC);
+    if private && !mounted && Path::new(FUSECTL).is_dir() {
+        use rustix::mount::MountFlags;
+        let _ = rustix::mount::mount(
+            "fusectl",
+            FUSECTL,
+            "fusectl",
+            MountFlags::NOSUID | MountFlags::NODEV | MountFlags::NOEXEC,
+            None::<&std::ffi::CStr>,
+        );
+    }
+}
+
 fn errno(e: &io::Error) -> Errno {
     Errno::from_i32(e.raw_os_error().unwrap_or(libc::EIO))
 }
@@ -643,9 +731,26 @@ impl EmulatedDevice {
         model: DeviceModel,
         seed: u64,
     ) -> Result<EmulatedDevice> {
+        EmulatedDevice::start_with(image, mountpoint, model, seed, Mode::Plain)
+    }
+
+    /// As [`start`](Self::start), serving the image as `mode` says: plain,
+    /// logged, or as a crash state (the image opened read-only).
+    pub fn start_with(
+        image: &Path,
+        mountpoint: &Path,
+        model: DeviceModel,
+        seed: u64,
+        mode: Mode,
+    ) -> Result<EmulatedDevice> {
+        let (log, overlay) = match mode {
+            Mode::Plain => (None, None),
+            Mode::Logged(log) => (Some(log), None),
+            Mode::Snapshot(overlay) => (None, Some(overlay)),
+        };
         let file = OpenOptions::new()
             .read(true)
-            .write(true)
+            .write(overlay.is_none())
             .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW)
             .open(image)
             .map_err(|e| {
@@ -683,6 +788,8 @@ impl EmulatedDevice {
                 powered: true,
                 timing: Timing::new(&model, seed),
                 cache,
+                overlay,
+                log,
                 size: meta.len(),
             }),
             powered: AtomicBool::new(true),
@@ -691,9 +798,10 @@ impl EmulatedDevice {
             wake: Condvar::new(),
         });
 
+        ensure_fusectl();
         let mut config = fuser::Config::default();
         config.mount_options = vec![
-            fuser::MountOption::FSName("wpbench-emudev".into()),
+            fuser::MountOption::FSName(FS_NAME.into()),
             fuser::MountOption::Subtype("wpbench-emudev".into()),
             fuser::MountOption::NoDev,
             fuser::MountOption::NoSuid,
@@ -799,6 +907,12 @@ impl EmulatedDevice {
         })
     }
 
+    /// Stops logging and hands the log over (None when the device was not
+    /// started logged, or its log was taken already).
+    pub fn take_log(&self) -> Option<WriteLog> {
+        self.shared.state().log.take()
+    }
+
     /// Whether power is on.
     pub fn powered(&self) -> bool {
         self.shared.powered.load(Ordering::SeqCst)
@@ -812,7 +926,7 @@ impl Drop for EmulatedDevice {
         // is told to stop; after a power cut there is nothing left.
         {
             let mut st = sh.state();
-            if st.powered {
+            if st.powered && st.overlay.is_none() {
                 if let Some(c) = st.cache.as_mut() {
                     if let Err(e) = c.flush(&mut Image(&sh.image)) {
                         eprintln!("wpbench: emulated device: writing its cache back: {e}");

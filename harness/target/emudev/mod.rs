@@ -12,13 +12,21 @@
 //!   what survives a power loss) — pure.
 //! - [`daemon`]: the FUSE file system serving one file, and
 //!   [`EmulatedDevice`], the handle that mounts, serves and unmounts it.
+//! - [`log`]: the write log (every write's bytes and every flush, in the
+//!   order received), and [`states`]: which crash states to build from it
+//!   — pure; [`overlay`]: the copy-on-write view a crash state is served
+//!   through — pure.
 //!
 //! A scenario asks for one with `device:` on an ext4 or xfs target (or an
-//! overlay's upper); `power_loss` faults are not wired yet.
+//! overlay's upper); a `power_loss` fault cuts its power, or with `states`
+//! explores the crash states of its write log.
 
 pub mod cache;
 pub mod daemon;
+pub mod log;
 pub mod model;
+pub mod overlay;
+pub mod states;
 #[cfg(test)]
 mod tests;
 
