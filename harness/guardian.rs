@@ -13,6 +13,14 @@
 //! kernel has let go of the run's last exiting thread. After a normal exit
 //! the run has already cleaned up and the guardian finds nothing to do
 //! (but a cgroup of this run that teardown could not remove).
+//!
+//! One death needs help: the emulated device's FUSE daemon is a thread of
+//! the run. A SIGKILL ends it, but a run thread waiting uninterruptibly on
+//! the device (an unmount's flush, a sync) keeps the run — and so its
+//! /dev/fuse descriptor and the pipe — alive forever. So while it waits,
+//! the guardian watches the run: once a SIGKILL is pending for it, it
+//! aborts the run's own FUSE connections (named `wpbench-emudev`) through
+//! fusectl, every waiter fails, and the run dies as it should.
 
 use std::io::Read;
 use std::os::fd::OwnedFd;
@@ -53,11 +61,10 @@ pub fn spawn(scratch_root: &Path, run_id: &str) -> Result<GuardianHandle> {
 
 /// The guardian's main: wait for the run to end, then clean up after it.
 pub fn guard(scratch_root: &Path, run_id: &str) -> Result<()> {
-    // Leave the run's session and process group.
+    // The run, our parent (before we leave its session and process group).
+    let run = rustix::process::getppid();
     let _ = rustix::process::setsid();
-    let mut sink = [0u8; 64];
-    let mut stdin = std::io::stdin().lock();
-    while !matches!(stdin.read(&mut sink), Ok(0) | Err(_)) {}
+    wait_for_the_run(run);
 
     // The run checked the root before it started; an unsafe one is not used.
     let dir: PathBuf = trusted_root(scratch_root)?.join(run_id);
@@ -88,6 +95,75 @@ pub fn guard(scratch_root: &Path, run_id: &str) -> Result<()> {
                 )))
             }
             RunState::Live => std::thread::sleep(Duration::from_millis(50)),
+        }
+    }
+}
+
+/// Waits for end-of-file on stdin (the run has exited), rescuing a killed
+/// run stuck on its own emulated device meanwhile.
+fn wait_for_the_run(run: Option<rustix::process::Pid>) {
+    use rustix::event::{poll, PollFd, PollFlags, Timespec};
+    let stdin = std::io::stdin();
+    let mut sink = [0u8; 64];
+    let mut aborted = false;
+    loop {
+        let mut fds = [PollFd::new(&stdin, PollFlags::IN)];
+        let ready = poll(
+            &mut fds,
+            Some(&Timespec {
+                tv_sec: 0,
+                tv_nsec: 250_000_000,
+            }),
+        );
+        if matches!(ready, Ok(n) if n > 0) {
+            if matches!(stdin.lock().read(&mut sink), Ok(0) | Err(_)) {
+                return;
+            }
+            continue;
+        }
+        if let (Some(pid), false) = (run, aborted) {
+            if kill_pending(pid.as_raw_nonzero().get()) {
+                abort_emulated_devices(pid.as_raw_nonzero().get());
+                aborted = true;
+            }
+        }
+    }
+}
+
+/// Whether a SIGKILL is pending for process `pid` (it is dying).
+fn kill_pending(pid: i32) -> bool {
+    let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+        return false;
+    };
+    status.lines().any(|l| {
+        let Some((key, mask)) = l.split_once(':') else {
+            return false;
+        };
+        (key == "ShdPnd" || key == "SigPnd")
+            && u64::from_str_radix(mask.trim(), 16)
+                .is_ok_and(|m| m & (1 << (libc::SIGKILL - 1)) != 0)
+    })
+}
+
+/// Aborts the FUSE connections of the emulated devices mounted in `pid`'s
+/// mount namespace, through the fusectl mounted there (or on the host).
+fn abort_emulated_devices(pid: i32) {
+    let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/mountinfo")) else {
+        return;
+    };
+    for m in crate::target::mountinfo::parse(&text) {
+        if !crate::target::emudev::daemon::is_emulated_device(&m.fstype, &m.source) {
+            continue;
+        }
+        // A connection is named by its device number (major 0 for FUSE).
+        let conn = m.minor;
+        for ctl in [
+            format!("/proc/{pid}/root/sys/fs/fuse/connections/{conn}/abort"),
+            format!("/sys/fs/fuse/connections/{conn}/abort"),
+        ] {
+            if std::fs::write(&ctl, "1").is_ok() {
+                break;
+            }
         }
     }
 }
