@@ -19,8 +19,9 @@
 //! the device (an unmount's flush, a sync) keeps the run — and so its
 //! /dev/fuse descriptor and the pipe — alive forever. So while it waits,
 //! the guardian watches the run: once a SIGKILL is pending for it, it
-//! aborts the run's own FUSE connections (named `wpbench-emudev`) through
-//! fusectl, every waiter fails, and the run dies as it should.
+//! aborts the FUSE connections the run's live devices named in its
+//! scratch directory, through fusectl; every waiter fails, and the run
+//! dies as it should.
 
 use std::io::Read;
 use std::os::fd::OwnedFd;
@@ -64,10 +65,10 @@ pub fn guard(scratch_root: &Path, run_id: &str) -> Result<()> {
     // The run, our parent (before we leave its session and process group).
     let run = rustix::process::getppid();
     let _ = rustix::process::setsid();
-    wait_for_the_run(run);
-
     // The run checked the root before it started; an unsafe one is not used.
     let dir: PathBuf = trusted_root(scratch_root)?.join(run_id);
+    wait_for_the_run(run, &dir);
+
     // The run's threads may still be finishing throttled I/O after its
     // process is gone (seen here: 200 ms at 100 IOPS); its cgroups can only
     // be removed once the last has exited.
@@ -101,11 +102,12 @@ pub fn guard(scratch_root: &Path, run_id: &str) -> Result<()> {
 
 /// Waits for end-of-file on stdin (the run has exited), rescuing a killed
 /// run stuck on its own emulated device meanwhile.
-fn wait_for_the_run(run: Option<rustix::process::Pid>) {
+fn wait_for_the_run(run: Option<rustix::process::Pid>, run_dir: &Path) {
     use rustix::event::{poll, PollFd, PollFlags, Timespec};
     let stdin = std::io::stdin();
     let mut sink = [0u8; 64];
-    let mut aborted = false;
+    // Each connection is aborted once: its number may later be reused.
+    let mut aborted = Vec::new();
     loop {
         let mut fds = [PollFd::new(&stdin, PollFlags::IN)];
         let ready = poll(
@@ -121,10 +123,9 @@ fn wait_for_the_run(run: Option<rustix::process::Pid>) {
             }
             continue;
         }
-        if let (Some(pid), false) = (run, aborted) {
+        if let Some(pid) = run {
             if kill_pending(pid.as_raw_nonzero().get()) {
-                abort_emulated_devices(pid.as_raw_nonzero().get());
-                aborted = true;
+                abort_emulated_devices(run_dir, &mut aborted);
             }
         }
     }
@@ -145,27 +146,67 @@ fn kill_pending(pid: i32) -> bool {
     })
 }
 
-/// Aborts the FUSE connections of the emulated devices mounted in `pid`'s
-/// mount namespace, through the fusectl mounted there (or on the host).
-fn abort_emulated_devices(pid: i32) {
-    let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/mountinfo")) else {
+/// Aborts the FUSE connections the run's live emulated devices named in
+/// its scratch directory (`fuse-connection-<N>`; no other connection is
+/// ever touched), through fusectl — mounted, if it is not already, in a
+/// private mount namespace of the guardian's own, never on the host.
+fn abort_emulated_devices(run_dir: &Path, aborted: &mut Vec<u32>) {
+    use crate::target::emudev::daemon::CONNECTION_FILE;
+    let Ok(entries) = std::fs::read_dir(run_dir) else {
         return;
     };
-    for m in crate::target::mountinfo::parse(&text) {
-        if !crate::target::emudev::daemon::is_emulated_device(&m.fstype, &m.source) {
-            continue;
-        }
-        // A connection is named by its device number (major 0 for FUSE).
-        let conn = m.minor;
-        for ctl in [
-            format!("/proc/{pid}/root/sys/fs/fuse/connections/{conn}/abort"),
-            format!("/sys/fs/fuse/connections/{conn}/abort"),
-        ] {
-            if std::fs::write(&ctl, "1").is_ok() {
-                break;
-            }
+    let connections: Vec<u32> = entries
+        .flatten()
+        .filter_map(|e| {
+            e.file_name()
+                .to_str()?
+                .strip_prefix(CONNECTION_FILE)?
+                .parse()
+                .ok()
+        })
+        .filter(|c| !aborted.contains(c))
+        .collect();
+    if connections.is_empty() || !fusectl_here() {
+        return;
+    }
+    for conn in connections {
+        if std::fs::write(format!("{FUSECTL}/{conn}/abort"), "1").is_ok() {
+            aborted.push(conn);
         }
     }
+}
+
+/// Where fusectl lists FUSE connections, each with an `abort` file.
+const FUSECTL: &str = "/sys/fs/fuse/connections";
+const FUSECTL_MAGIC: i64 = 0x6573_5543;
+
+/// Makes fusectl visible at [`FUSECTL`]: there already, or mounted there
+/// in a new private mount namespace of this (single-threaded) process.
+fn fusectl_here() -> bool {
+    use rustix::mount::{MountFlags, MountPropagationFlags};
+    let mounted = || rustix::fs::statfs(FUSECTL).is_ok_and(|s| s.f_type == FUSECTL_MAGIC);
+    if mounted() {
+        return true;
+    }
+    // SAFETY: the guardian has no other threads, and NEWNS does not
+    // unshare the file descriptor table.
+    let private = unsafe { rustix::thread::unshare_unsafe(rustix::thread::UnshareFlags::NEWNS) }
+        .is_ok()
+        && rustix::mount::mount_change(
+            "/",
+            MountPropagationFlags::REC | MountPropagationFlags::PRIVATE,
+        )
+        .is_ok();
+    private
+        && rustix::mount::mount(
+            "fusectl",
+            FUSECTL,
+            "fusectl",
+            MountFlags::NOSUID | MountFlags::NODEV | MountFlags::NOEXEC,
+            None::<&std::ffi::CStr>,
+        )
+        .is_ok()
+        && mounted()
 }
 
 /// How long the guardian waits for a dead run's exiting threads to leave

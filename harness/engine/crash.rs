@@ -12,7 +12,7 @@ use crate::target::emudev::daemon::Image;
 use crate::target::emudev::log::LogKind;
 use crate::target::emudev::overlay::Overlay;
 use crate::target::emudev::states::{self, Choose, CrashState};
-use crate::target::{RecordedWrites, Target};
+use crate::target::{RecordedWrites, StateMountError, Target};
 use crate::workload::ledger::Ledger;
 
 /// One crash trial's entry for result.json, and its classification when
@@ -133,15 +133,21 @@ pub struct Explore {
     pub trial: u32,
 }
 
-/// In-flight bytes one state may keep in memory.
-const MAX_KEPT_BYTES: u64 = 256 << 20;
+/// In-flight bytes one state may keep in memory (with the journal
+/// replay's pages, what a state costs in RAM).
+const MAX_KEPT_BYTES: u64 = 64 << 20;
+
+/// States listed one by one in result.json per trial: every state with a
+/// finding first, then the others in order, up to this many.
+const MAX_LISTED_STATES: usize = 1000;
 
 /// After the cell of a `power_loss` with `states`: takes the emulated
 /// device's write log, lets the device go, and builds, mounts and
 /// verifies each chosen crash state in turn — the image rolled forward to
 /// the state's boundary, its kept in-flight writes and the journal replay
 /// in a copy-on-write overlay — against the ledgers as they stood at the
-/// state's moment.
+/// state's moment. A failure of the machinery (not of a state's
+/// filesystem) stops the exploration; what was found until then is kept.
 pub fn explore_states(
     target: &mut Target,
     root: &Path,
@@ -169,32 +175,34 @@ pub fn explore_states(
             "the target could not be let go of to build crash states: {e}"
         ));
     }
+    // The last epoch ends with the measured phase (or where the log did).
+    let measured_end = m.measure_start + m.duration;
     let plan = states::choose(
         rec.log.entries(),
         &Choose {
             n: x.states,
             from: m.measure_start,
-            end: rec.log.full_at().unwrap_or(rec.ended_at),
+            end: rec
+                .log
+                .full_at()
+                .map_or(measured_end, |t| t.min(measured_end)),
             volatile: rec.volatile,
             seed: x.seed ^ u64::from(x.trial).rotate_left(40),
             max_kept_bytes: MAX_KEPT_BYTES,
         },
     );
+    let count = |write: bool| {
+        rec.log
+            .entries()
+            .iter()
+            .filter(|e| matches!(e.kind, LogKind::Write { .. }) == write)
+            .count() as u64
+    };
     let mut found = ExploredStates {
         asked: x.states,
         boundaries: plan.boundaries as u64,
-        writes_logged: rec
-            .log
-            .entries()
-            .iter()
-            .filter(|e| matches!(e.kind, LogKind::Write { .. }))
-            .count() as u64,
-        flushes_logged: rec
-            .log
-            .entries()
-            .iter()
-            .filter(|e| e.kind == LogKind::Flush)
-            .count() as u64,
+        writes_logged: count(true),
+        flushes_logged: count(false),
         bytes_logged: rec.log.bytes(),
         log_full_at_s: rec
             .log
@@ -203,43 +211,12 @@ pub fn explore_states(
         ..ExploredStates::default()
     };
     let mut total = Durability::default();
-    let mut interrupted = false;
-    let image = match std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(&rec.base)
-    {
-        Ok(f) => f,
-        Err(e) => {
-            return unverified(format!(
-                "the image copy {} could not be opened to build crash states: {e}",
-                rec.base.display()
-            ))
-        }
-    };
-    let mut applied = 0;
-    for (i, s) in plan.states.iter().enumerate() {
-        if cancel.is_set() {
-            interrupted = true;
-            break;
-        }
-        // Rolled forward to the state's boundary, for good.
-        if let Err(e) = rec.log.apply(&image, applied, s.prefix) {
-            return unverified(format!("building crash state {i} from the write log: {e}"));
-        }
-        applied = s.prefix;
-        let state = match one_state(target, root, m, &rec, &image, s, cancel) {
-            Ok(Some(v)) => v,
-            Ok(None) => {
-                interrupted = true;
-                break;
-            }
-            Err(e) => return unverified(format!("building crash state {i}: {e}")),
-        };
+    // Why the exploration stopped before its last state, if it did.
+    let stopped = explore(target, root, m, &rec, &plan.states, cancel, |i, s, v| {
         let Verified {
             durability: d,
             mount_error,
-        } = state;
+        } = v;
         let mounted = mount_error.is_none();
         if let Some(e) = mount_error {
             found.unmountable += 1;
@@ -265,12 +242,18 @@ pub fn explore_states(
             unacked_lost: d.unacked_lost,
         });
         total.add(&d);
-    }
+    })
+    .err();
     found.explored = found.per_state.len() as u64;
+    found.per_state_omitted = keep_listed(&mut found.per_state, MAX_LISTED_STATES);
     let mut outcome = format!(
-        "{} crash states built from the write log ({} writes, {} flushes, {} boundaries in the \
-         measured phase) and verified",
-        found.explored, found.writes_logged, found.flushes_logged, found.boundaries
+        "{} of {} crash states built from the write log and verified ({} writes, {} flushes; \
+         {} boundaries in the measured phase)",
+        found.explored,
+        plan.states.len(),
+        found.writes_logged,
+        found.flushes_logged,
+        found.boundaries
     );
     if found.with_acked_lost > 0 {
         outcome += &format!(
@@ -285,13 +268,14 @@ pub fn explore_states(
             found.mount_error.as_deref().unwrap_or("")
         );
     }
-    if interrupted {
-        outcome += "; a signal stopped the exploration";
+    if let Some(why) = &stopped {
+        outcome += &format!("; the exploration stopped early: {why}");
     }
     if found.log_full_at_s.is_some() {
         outcome += "; the log filled its share of the scratch space, and states end there";
     }
-    let durability = (!interrupted && found.explored > 0).then_some(total);
+    // What was verified counts, even when the exploration stopped early.
+    let durability = (found.explored > 0).then_some(total);
     (
         TrialOutcome {
             trial: x.trial,
@@ -304,16 +288,81 @@ pub fn explore_states(
     )
 }
 
+/// Builds, mounts and verifies `states` in order, handing each state's
+/// findings to `each`; the reason it stopped early, if it did (a signal,
+/// or a failure of the log, the image copy, the device or the loop device).
+fn explore(
+    target: &mut Target,
+    root: &Path,
+    m: &CellMeasurement,
+    rec: &RecordedWrites,
+    states: &[CrashState],
+    cancel: &Cancel,
+    mut each: impl FnMut(usize, &CrashState, Verified),
+) -> Result<(), String> {
+    let image = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&rec.base)
+        .map_err(|e| format!("opening the image copy {}: {e}", rec.base.display()))?;
+    let mut applied = 0;
+    for (i, s) in states.iter().enumerate() {
+        if cancel.is_set() {
+            return Err("a signal stopped it".into());
+        }
+        // Rolled forward to the state's boundary, for good.
+        rec.log
+            .apply(&image, applied, s.prefix)
+            .map_err(|e| format!("rolling the image copy forward to state {i}: {e}"))?;
+        applied = s.prefix;
+        match one_state(target, root, m, rec, &image, s, cancel)? {
+            Some(v) => each(i, s, v),
+            None => return Err("a signal stopped it".into()),
+        }
+    }
+    Ok(())
+}
+
+/// Keeps at most `max` states listed — those with a finding (an
+/// acknowledged write lost, a torn write, no mount) first, then the others
+/// in order — and says how many were left out.
+fn keep_listed(states: &mut Vec<StateOutcome>, max: usize) -> u64 {
+    if states.len() <= max {
+        return 0;
+    }
+    let finding = |s: &StateOutcome| s.acked_lost > 0 || s.torn > 0 || !s.mounted;
+    let with = states.iter().filter(|s| finding(s)).count();
+    let mut room_for_others = max.saturating_sub(with);
+    let mut room_for_findings = max;
+    let before = states.len();
+    states.retain(|s| {
+        if finding(s) {
+            if room_for_findings > 0 {
+                room_for_findings -= 1;
+                return true;
+            }
+            false
+        } else if room_for_others > 0 {
+            room_for_others -= 1;
+            true
+        } else {
+            false
+        }
+    });
+    (before - states.len()) as u64
+}
+
 /// What one crash state held.
 struct Verified {
     durability: Durability,
-    /// Why it did not mount (then everything counts as lost).
+    /// Why its filesystem did not mount (then everything counts as lost).
     mount_error: Option<String>,
 }
 
 /// Mounts one crash state and verifies it: its durability (everything
-/// lost when it did not mount, with the mount's error), or None when a
-/// signal stopped the reading. Errors are failures to build it at all.
+/// lost when its filesystem refused to mount, with the error), or None
+/// when a signal stopped the reading. An error is a failure of the
+/// machinery: nothing is known of the state.
 fn one_state(
     target: &mut Target,
     root: &Path,
@@ -335,14 +384,18 @@ fn one_state(
     let mounted = target.mount_crash_state(&rec.base, overlay);
     let found = match &mounted {
         Ok(()) => verify(root, &ledgers, s.cut_at, cancel),
-        Err(_) => Some(everything_lost(&ledgers, s.cut_at)),
+        Err(StateMountError::Filesystem(_)) => Some(everything_lost(&ledgers, s.cut_at)),
+        Err(StateMountError::Device(_)) => None,
     };
     let unmounted = target.unmount_crash_state();
-    if let Err(e) = unmounted {
-        return Err(format!("unmounting it: {e}"));
-    }
+    let mount_error = match mounted {
+        Ok(()) => None,
+        Err(StateMountError::Filesystem(e)) => Some(e.to_string()),
+        Err(StateMountError::Device(e)) => return Err(format!("serving the state: {e}")),
+    };
+    unmounted.map_err(|e| format!("unmounting a state: {e}"))?;
     Ok(found.map(|durability| Verified {
         durability,
-        mount_error: mounted.err().map(|e| e.to_string()),
+        mount_error,
     }))
 }

@@ -348,33 +348,34 @@ fn run_one_cell(
     }
     let mut result = first.expect("at least one trial ran");
     if crash.is_some() {
+        let explored: Option<u64> = entries
+            .iter()
+            .filter_map(|e| e.states.as_ref().map(|s| s.explored))
+            .reduce(|a, b| a + b);
         let fired: Vec<f64> = entries
             .iter()
             .filter_map(|e| e.cut.as_ref().map(|c| c.fired_at_s))
             .collect();
         if total.acked_lost > 0 {
             result.notes.push(format!(
-                "DURABILITY VIOLATION: {} acknowledged writes lost, short or corrupt over {} crash trials",
-                total.acked_lost, total.trials
+                "DURABILITY VIOLATION: {} acknowledged writes lost, short or corrupt over {} crash {}",
+                total.acked_lost,
+                total.trials,
+                if explored.is_some() { "states" } else { "trials" }
             ));
         }
         result.notes.push(format!(
             "ops and latencies are from the first of {} crash trials",
             entries.len()
         ));
-        let explored: Option<u64> = entries
-            .iter()
-            .filter_map(|e| e.states.as_ref().map(|s| s.explored))
-            .reduce(|a, b| a + b);
         let outcome = match explored {
-            Some(n) => format!(
-                "{n} crash states from the write logs of {} trial(s) were built and verified{}",
-                entries.len(),
-                match entries.as_slice() {
-                    [one] => format!(": {}", one.outcome),
-                    _ => String::new(),
-                }
-            ),
+            Some(n) => match entries.as_slice() {
+                [one] => one.outcome.clone(),
+                _ => format!(
+                    "{n} crash states from the write logs of {} trials were built and verified",
+                    entries.len()
+                ),
+            },
             None => format!(
                 "{} of {} trials crashed and were verified",
                 total.trials,

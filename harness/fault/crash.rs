@@ -64,7 +64,11 @@ pub struct ExploredStates {
     pub with_acked_lost: u64,
     /// The first unmountable state's error, to say why.
     pub mount_error: Option<String>,
+    /// Up to 1,000 states, those with a finding first.
     pub per_state: Vec<StateOutcome>,
+    /// States explored but not listed in `per_state`.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub per_state_omitted: u64,
 }
 
 /// One crash state.
@@ -103,4 +107,8 @@ impl TrialOutcome {
     pub fn timeline(&self) -> Option<&[TimedEvent]> {
         self.cut.as_ref().map(|c| c.timeline.as_slice())
     }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }

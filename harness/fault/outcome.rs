@@ -133,6 +133,13 @@ impl FaultEntry {
         }
     }
 
+    /// Merging: counts another source's crash states with these.
+    pub fn add_states_explored(&mut self, other: Option<u64>) {
+        if let (FaultOutcome::PowerLoss(c), Some(n)) = (&mut self.outcome, other) {
+            c.states_explored = Some(c.states_explored.unwrap_or(0) + n);
+        }
+    }
+
     /// When the fault took effect, seconds into the measured phase: a
     /// crash's first power cut, an eio's first failure.
     pub fn fired_at_s(&self) -> Option<f64> {

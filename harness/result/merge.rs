@@ -551,6 +551,7 @@ fn merged_faults(sources: &[Source], group: &[(usize, &CellResult)]) -> Vec<Faul
                     if let (Some(into), Some(from)) = (m.durability_mut(), fault.durability()) {
                         into.add(from);
                     }
+                    m.add_states_explored(fault.states_explored());
                     paired[i] += 1;
                 }
                 _ => {

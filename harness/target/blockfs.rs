@@ -171,8 +171,10 @@ pub(crate) fn make_fs(
     std::fs::create_dir_all(&img_dir)
         .map_err(|e| Error::run_io(format!("creating {}", img_dir.display()), e))?;
     // The cell's files in the image directory, each recorded before it exists.
-    let mut cell_file = |ext: &str| -> Result<PathBuf> {
-        let path = img_dir.join(format!(
+    // Crash states' copy and log stay on the scratch disk, never on a pool.
+    let states_dir = ctx.scratch.dir().join("img");
+    let mut cell_file = |dir: &Path, ext: &str| -> Result<PathBuf> {
+        let path = dir.join(format!(
             "c{}-{}.{ext}",
             ctx.cell,
             super::path_component(label)
@@ -182,8 +184,8 @@ pub(crate) fn make_fs(
             .map_err(|e| Error::run_io("writing the scratch manifest", e))?;
         Ok(path)
     };
-    let image = cell_file("img")?;
-    let device_dir = p.device.map(|_| cell_file("dev")).transpose()?;
+    let image = cell_file(&img_dir, "img")?;
+    let device_dir = p.device.map(|_| cell_file(&img_dir, "dev")).transpose()?;
     mkfs::create_image(&image, p.size)?;
     let mkfs_time =
         mkfs::make(kind, &mkfs::find(kind)?, &image, p.mkfs, ctx.cancel).map_err(|e| match e {
@@ -199,20 +201,31 @@ pub(crate) fn make_fs(
             let model = DeviceModel::from(device);
             let volatile = matches!(model.cache, CacheModel::Volatile { .. });
             let (mode, states) = if ctx.write_log {
-                let (base, log) = (cell_file("base")?, cell_file("wlog")?);
-                let (mode, note) = start_write_log(&image, &base, &log)?;
+                std::fs::create_dir_all(&states_dir)
+                    .map_err(|e| Error::run_io(format!("creating {}", states_dir.display()), e))?;
+                let base = cell_file(&states_dir, "base")?;
+                let log = cell_file(&states_dir, "wlog")?;
+                let (mode, note) = start_write_log(&image, &base, &log, p.size)?;
                 target.notes.push(note);
                 target.paths.extend([base.clone(), log]);
                 (mode, Some(StatesSource { base, volatile }))
             } else {
                 (Mode::Plain, None)
             };
-            let dev =
-                EmulatedDevice::start_with(&image, &at, model, ctx.seed ^ ctx.cell as u64, mode)?;
+            let connections = ctx.scratch.dir().to_path_buf();
+            let dev = EmulatedDevice::start_with(
+                &image,
+                &at,
+                model,
+                ctx.seed ^ ctx.cell as u64,
+                mode,
+                Some(&connections),
+            )?;
             target.notes.push(super::emudev::describe(device));
             let served = dev.image_path();
             target.emulated = Some(Emulated {
                 device: Some(dev),
+                connections,
                 dir: at,
                 image: image.clone(),
                 source: String::new(),
@@ -293,15 +306,16 @@ const MAX_LOG_BYTES: u64 = 8 << 30;
 
 /// For crash states: copies the image as mkfs left it to `base` (holes
 /// kept) and starts a write log at `log`, allowed half the free space
-/// left (at most [`MAX_LOG_BYTES`]); the device's mode, and a note.
-fn start_write_log(image: &Path, base: &Path, log: &Path) -> Result<(Mode, String)> {
+/// left once the image and the copy may each grow to `size` (at most
+/// [`MAX_LOG_BYTES`]); the device's mode, and a note.
+fn start_write_log(image: &Path, base: &Path, log: &Path, size: u64) -> Result<(Mode, String)> {
     copy_sparse(image, base)
         .map_err(|e| Error::run_io(format!("copying {} for crash states", image.display()), e))?;
     let dir = log.parent().unwrap_or(Path::new("/"));
     let free = rustix::fs::statvfs(dir)
         .map(|s| s.f_bavail.saturating_mul(s.f_frsize))
         .unwrap_or(0);
-    let cap = (free / 2).min(MAX_LOG_BYTES);
+    let cap = (free.saturating_sub(size.saturating_mul(2)) / 2).min(MAX_LOG_BYTES);
     let wlog = WriteLog::create(log, cap)
         .map_err(|e| Error::run_io(format!("creating the write log {}", log.display()), e))?;
     Ok((

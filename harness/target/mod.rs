@@ -289,6 +289,13 @@ impl Target {
     /// Attaches `image` on a fresh loop device in place of the emulated
     /// device's, and mounts everything as before (with nothing mounted).
     fn mount_image(&mut self, image: &Path) -> Result<()> {
+        self.attach_image(image)?;
+        self.remount_after_crash()
+    }
+
+    /// Attaches `image` on a fresh loop device, which the mounts name from
+    /// now on in place of the emulated device's.
+    fn attach_image(&mut self, image: &Path) -> Result<()> {
         let lo = loopdev::LoopDevice::attach(image, true)?;
         let source = lo.path().to_string_lossy().into_owned();
         let e = self.emulated.as_mut().expect("checked by the caller");
@@ -300,7 +307,7 @@ impl Target {
         }
         self.device = Some(lo.block_dev());
         self.loops.push(lo);
-        self.remount_after_crash()
+        Ok(())
     }
 
     /// The emulated device's write log (a `power_loss` with `states`), and
@@ -338,18 +345,24 @@ impl Target {
         &mut self,
         image: &Path,
         overlay: emudev::overlay::Overlay,
-    ) -> Result<()> {
-        let dir = self.emulated_parts()?.dir.clone();
+    ) -> std::result::Result<(), StateMountError> {
+        let parts = self.emulated_parts().map_err(StateMountError::Device)?;
+        let (dir, connections) = (parts.dir.clone(), parts.connections.clone());
         let dev = emudev::EmulatedDevice::start_with(
             image,
             &dir,
             emudev::DeviceModel::default(),
             0,
             emudev::daemon::Mode::Snapshot(overlay),
-        )?;
+            Some(&connections),
+        )
+        .map_err(StateMountError::Device)?;
         let served = dev.image_path();
         self.emulated.as_mut().expect("checked above").device = Some(dev);
-        self.mount_image(&served)
+        self.attach_image(&served)
+            .map_err(StateMountError::Device)?;
+        self.remount_after_crash()
+            .map_err(StateMountError::Filesystem)
     }
 
     /// Unmounts a crash state and lets its device go.
@@ -390,6 +403,15 @@ impl Drop for Target {
     }
 }
 
+/// Why a crash state could not be mounted: its filesystem refused (what
+/// the state is), or the device or loop device under it failed (what the
+/// run is: nothing about the state is known).
+#[derive(Debug)]
+pub enum StateMountError {
+    Filesystem(Error),
+    Device(Error),
+}
+
 /// An emulated device under a target's image (`device:`).
 #[derive(Debug)]
 pub(crate) struct Emulated {
@@ -397,6 +419,9 @@ pub(crate) struct Emulated {
     pub device: Option<emudev::EmulatedDevice>,
     /// Where its FUSE file system is mounted.
     pub dir: PathBuf,
+    /// Where it names its FUSE connection for the guardian (the run's
+    /// scratch directory).
+    pub connections: PathBuf,
     /// The image it serves, as the disk holds it: what a power loss
     /// leaves to mount again.
     pub image: PathBuf,

@@ -203,7 +203,9 @@ pub fn estimate(s: &Scenario, plan: &Plan) -> Estimate {
     for &(t, w) in plan.pairs() {
         let (target, work) = (&s.targets[t], &s.workloads[w]);
         let trials = crash_trials(s, target, work);
-        let per_run = setup_seconds(target, work) + measured_seconds(s, work).unwrap_or(0.0);
+        let per_run = setup_seconds(target, work)
+            + measured_seconds(s, work).unwrap_or(0.0)
+            + f64::from(crash_states(s, target, work)) * SECONDS_PER_STATE;
         let these = u64::from(trials) * u64::from(plan.repeat());
         runs += these;
         hlogs = hlogs.saturating_add(these.saturating_mul(hlog_bytes(s)));
@@ -304,6 +306,20 @@ fn hlog_bytes(s: &Scenario) -> u64 {
     intervals
         .saturating_mul(HLOG_OPS * HLOG_LINE)
         .saturating_sub(OUTPUT_PER_CELL / 2)
+}
+
+/// Building, mounting and verifying one crash state (`power_loss` with
+/// `states`), measured here: 0.05–0.25 s.
+const SECONDS_PER_STATE: f64 = 0.2;
+
+/// Crash states each trial of a cell of `target` × `work` explores.
+fn crash_states(s: &Scenario, target: &TargetSpec, work: &WorkloadSpec) -> u32 {
+    s.faults
+        .iter()
+        .find(|f| f.kind.is_cut() && target.selected_by(&f.target) && work.selected_by(&f.workload))
+        .and_then(|f| f.power_loss())
+        .and_then(|p| p.states)
+        .unwrap_or(0)
 }
 
 /// Crash trials of a cell of `target` × `work` (1 when none applies).

@@ -57,7 +57,8 @@ impl Kind for PowerLoss {
                 cx.err(
                     &at.key("states"),
                     format!(
-                        "`states` is how many crash states to build from the cell's write log:                          1 to {MAX_STATES} (got {n})"
+                        "`states` is how many crash states to build from the cell's write log: \
+                         1 to {MAX_STATES} (got {n})"
                     ),
                 );
                 None
@@ -103,7 +104,8 @@ fn check_states(cx: &mut Ctx, at: &At, f: &FaultCx, reorder: bool) {
             cx.err(
                 &at.key(key),
                 format!(
-                    "with `states` the crash moments are the flushes of the cell's write log;                      leave `{key}` out (or drop `states` to cut the power once per trial)"
+                    "with `states` the crash moments are the flushes of the cell's write log; \
+                     leave `{key}` out (or drop `states` to cut the power once per trial)"
                 ),
             );
         }
@@ -111,7 +113,8 @@ fn check_states(cx: &mut Ctx, at: &At, f: &FaultCx, reorder: bool) {
     if reorder {
         cx.err(
             &at.key("reorder"),
-            "with `states` every state already keeps a seeded subset of the writes in flight;              leave `reorder` out",
+            "with `states` every state already keeps a seeded subset of the writes in flight; \
+             leave `reorder` out",
         );
     }
     for t in f.selected() {

@@ -519,7 +519,8 @@ impl fuser::Filesystem for ImageFs {
             drop(st);
             return reply.error(errno(&e));
         }
-        st.log_write(sh.epoch + now, offset, data);
+        // Stamped under the lock: the log's times follow its order.
+        st.log_write(Instant::now(), offset, data);
         st.size = st.size.max(offset + len);
         let at = st.timing.complete_at(now, Op::Write(len));
         drop(st);
@@ -570,23 +571,30 @@ impl fuser::Filesystem for ImageFs {
             sh.counters.failed.fetch_add(1, Ordering::Relaxed);
             return reply.error(Errno::EIO);
         }
-        if let Some(log) = st.log.as_mut() {
-            log.flush(sh.epoch + now);
-        }
         // A crash state's writes stay in memory: nothing to persist.
         let snapshot = st.overlay.is_some();
         if let (Some(c), false) = (st.cache.as_mut(), snapshot) {
             // In write order, into the image; the fsync below makes it durable.
             if let Err(e) = c.write_back(&mut Image(&sh.image)) {
+                if let Some(log) = st.log.as_mut() {
+                    log.stop(Instant::now());
+                }
                 drop(st);
                 return reply.error(errno(&e));
             }
+        }
+        if let Some(log) = st.log.as_mut() {
+            log.flush(Instant::now());
         }
         let at = st.timing.complete_at(now, Op::Flush);
         drop(st);
         sh.counters.flushes.fetch_add(1, Ordering::Relaxed);
         if !snapshot {
             if let Err(e) = sh.image.sync_data() {
+                // The flush failed: the log's boundaries end before it.
+                if let Some(log) = sh.state().log.as_mut() {
+                    log.stop_before_last_flush();
+                }
                 return reply.error(errno(&e));
             }
         }
@@ -665,38 +673,9 @@ impl fuser::Filesystem for ImageFs {
 /// The device's FUSE file system's name in mountinfo (its source).
 const FS_NAME: &str = "wpbench-emudev";
 
-/// Whether a mountinfo entry (fstype, source) is an emulated device.
-pub fn is_emulated_device(fstype: &str, source: &str) -> bool {
-    (fstype == "fuse" || fstype.starts_with("fuse.")) && source == FS_NAME
-}
-
-/// Where fusectl lists FUSE connections (each with an `abort` file).
-const FUSECTL: &str = "/sys/fs/fuse/connections";
-const FUSECTL_MAGIC: i64 = 0x6573_5543;
-
-/// Mounts fusectl at its usual place when it is not there, in the run's
-/// private mount namespace only (never the host's): the guardian aborts a
-/// killed run's devices through it (see `guardian`).
-fn ensure_fusectl() {
-    let private = match (
-        std::fs::read_link("/proc/self/ns/mnt"),
-        std::fs::read_link("/proc/1/ns/mnt"),
-    ) {
-        (Ok(own), Ok(init)) => own != init,
-        _ => false,
-    };
-    let mounted = rustix::fs::statfs(FUSECTL).is_ok_and(|s| s.f_type == FUSECTL_MAGIC);
-    if private && !mounted && Path::new(FUSECTL).is_dir() {
-        use rustix::mount::MountFlags;
-        let _ = rustix::mount::mount(
-            "fusectl",
-            FUSECTL,
-            "fusectl",
-            MountFlags::NOSUID | MountFlags::NODEV | MountFlags::NOEXEC,
-            None::<&std::ffi::CStr>,
-        );
-    }
-}
+/// The prefix of the files that name a run's live FUSE connections (see
+/// [`EmulatedDevice::start_with`]).
+pub const CONNECTION_FILE: &str = "fuse-connection-";
 
 fn errno(e: &io::Error) -> Errno {
     Errno::from_i32(e.raw_os_error().unwrap_or(libc::EIO))
@@ -710,6 +689,8 @@ pub struct EmulatedDevice {
     mountpoint: PathBuf,
     session: Option<JoinHandle<io::Result<()>>>,
     completer: Option<JoinHandle<()>>,
+    /// The file naming this device's FUSE connection while it lives.
+    connection_file: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for EmulatedDevice {
@@ -731,17 +712,22 @@ impl EmulatedDevice {
         model: DeviceModel,
         seed: u64,
     ) -> Result<EmulatedDevice> {
-        EmulatedDevice::start_with(image, mountpoint, model, seed, Mode::Plain)
+        EmulatedDevice::start_with(image, mountpoint, model, seed, Mode::Plain, None)
     }
 
     /// As [`start`](Self::start), serving the image as `mode` says: plain,
-    /// logged, or as a crash state (the image opened read-only).
+    /// logged, or as a crash state (the image opened read-only). With
+    /// `connections`, a file `fuse-connection-<N>` there names the device's
+    /// FUSE connection while it lives: if the run is killed while one of
+    /// its threads waits on the device (whose daemon died with it), the
+    /// guardian aborts exactly these connections, so the run can exit.
     pub fn start_with(
         image: &Path,
         mountpoint: &Path,
         model: DeviceModel,
         seed: u64,
         mode: Mode,
+        connections: Option<&Path>,
     ) -> Result<EmulatedDevice> {
         let (log, overlay) = match mode {
             Mode::Plain => (None, None),
@@ -798,7 +784,6 @@ impl EmulatedDevice {
             wake: Condvar::new(),
         });
 
-        ensure_fusectl();
         let mut config = fuser::Config::default();
         config.mount_options = vec![
             fuser::MountOption::FSName(FS_NAME.into()),
@@ -829,6 +814,7 @@ impl EmulatedDevice {
             mountpoint: mountpoint.to_path_buf(),
             session: None,
             completer: None,
+            connection_file: None,
         };
         let completer_shared = shared.clone();
         dev.completer = Some(
@@ -843,6 +829,16 @@ impl EmulatedDevice {
                 .spawn(move || session.run())
                 .map_err(|e| Error::run_io("emulated device: starting its session", e))?,
         );
+        if let Some(dir) = connections {
+            // A FUSE connection is named by its device number (major 0);
+            // the stat is served by the session, so only now.
+            let st = rustix::fs::stat(mountpoint)
+                .map_err(|e| Error::run_io("emulated device: stat of its mount point", e.into()))?;
+            let file = dir.join(format!("{CONNECTION_FILE}{}", rustix::fs::minor(st.st_dev)));
+            std::fs::write(&file, b"")
+                .map_err(|e| Error::run_io(format!("writing {}", file.display()), e))?;
+            dev.connection_file = Some(file);
+        }
         Ok(dev)
     }
 
@@ -940,6 +936,7 @@ impl Drop for EmulatedDevice {
                 self.mountpoint.display()
             );
         }
+        let mut ended = true;
         if let Some(session) = self.session.take() {
             // The session ends when the kernel ends the connection: at
             // once, unless something (a loop device) still holds the file.
@@ -947,7 +944,8 @@ impl Drop for EmulatedDevice {
             while !session.is_finished() && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(5));
             }
-            if session.is_finished() {
+            ended = session.is_finished();
+            if ended {
                 match session.join() {
                     Ok(Ok(())) => {}
                     Ok(Err(e)) => eprintln!("wpbench: emulated device: its session ended with {e}"),
@@ -965,6 +963,11 @@ impl Drop for EmulatedDevice {
         sh.wake.notify_all();
         if let Some(c) = self.completer.take() {
             let _ = c.join();
+        }
+        // Only once the connection is gone (its session ended): a file
+        // left names a connection that may still be ours.
+        if let (true, Some(f)) = (ended, self.connection_file.take()) {
+            let _ = std::fs::remove_file(f);
         }
     }
 }

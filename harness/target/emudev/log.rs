@@ -91,6 +91,16 @@ impl WriteLog {
         self.full_at.get_or_insert(at);
     }
 
+    /// The last flush logged failed: it is no boundary, and the log ends
+    /// before it.
+    pub fn stop_before_last_flush(&mut self) {
+        if let Some(i) = self.entries.iter().rposition(|e| e.kind == LogKind::Flush) {
+            let at = self.entries[i].at;
+            self.entries.truncate(i);
+            self.full_at.get_or_insert(at);
+        }
+    }
+
     /// A flush received at `at`.
     pub fn flush(&mut self, at: Instant) {
         if self.full_at.is_none() {
