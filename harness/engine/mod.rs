@@ -25,7 +25,7 @@ use crate::record::{spawn_collector, CellTotals, IntervalSample, Op, Recorder};
 use crate::scenario::units::format_size;
 use crate::scenario::Stop;
 use crate::workload::ledger::Ledger;
-use crate::workload::{Step, Worker, Workload};
+use crate::workload::{Step, Verification, Worker, Workload};
 
 /// A thread that fails this many unit ops in a row stops, with a note:
 /// a full or dead filesystem would otherwise spin (unless its worker says
@@ -300,13 +300,19 @@ pub fn run_cell(
 }
 
 /// One worker per thread, each prepared (preallocated, its directories
-/// made) and keeping a ledger when the cell verifies afterwards.
+/// made), writing full records and keeping a ledger when the cell verifies
+/// afterwards.
 fn prepare_workers(plan: &CellPlan, cancel: &Cancel) -> Result<Vec<Box<dyn Worker>>> {
     let mut workers: Vec<Box<dyn Worker>> = Vec::with_capacity(plan.threads as usize);
+    let verification = if plan.crash.is_some() || plan.keep_ledgers {
+        Verification::Armed
+    } else {
+        Verification::Off
+    };
     for t in 0..plan.threads {
         let w = plan
             .workload
-            .worker(plan.root, t, plan.seed, cancel)
+            .worker(plan.root, t, plan.seed, verification, cancel)
             .map_err(|e| {
                 let what = format!("preparing worker thread {t}");
                 if cancel.is_set() {
@@ -325,11 +331,6 @@ fn prepare_workers(plan: &CellPlan, cancel: &Cancel) -> Result<Vec<Box<dyn Worke
                 }
             })?;
         workers.push(w);
-    }
-    if plan.crash.is_some() || plan.keep_ledgers {
-        for w in &mut workers {
-            w.keep_ledger();
-        }
     }
     Ok(workers)
 }

@@ -39,6 +39,22 @@ pub enum Step {
     Exhausted,
 }
 
+/// Whether a verifier reads back what the workers write: a crash,
+/// power_loss, eio or enospc fault applies to the cell. Decided by the
+/// engine per cell and handed to each worker when it is made, which then
+/// chooses its bytes and whether it keeps a ledger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verification {
+    /// Nothing reads the bytes back: workers write the cheapest correct
+    /// bytes (windows of a seeded buffer prepared once, see
+    /// [`payload::Payload::plain`]) and keep no ledger.
+    Off,
+    /// A verifier checks what survived: full self-describing records
+    /// (header, sequence, CRC; the same bytes for the same seed) and a
+    /// ledger of what was written and acknowledged.
+    Armed,
+}
+
 /// A workload kind with its parameters.
 pub trait Workload: Send + Sync {
     /// The op a user counts throughput in.
@@ -46,11 +62,13 @@ pub trait Workload: Send + Sync {
     /// Prepares thread `thread`'s worker under `root` (files it needs before
     /// the clock starts, e.g. a preallocated WAL). Not measured. Setup
     /// loops poll `cancel` so that a signal stops them within 100 ms.
+    /// `verification` says whether what it writes will be read back.
     fn worker(
         &self,
         root: &Path,
         thread: u32,
         seed: u64,
+        verification: Verification,
         cancel: &Cancel,
     ) -> io::Result<Box<dyn Worker>>;
     /// What a reader should know about how it runs on `target` (a
@@ -100,10 +118,9 @@ pub trait Worker: Send {
     fn uncounted_tasks(&self) -> u64 {
         0
     }
-    /// Start keeping a ledger of writes and acknowledgements (a crash is
-    /// armed). Workloads that cannot be verified keep none.
-    fn keep_ledger(&mut self) {}
-    /// The ledger kept, if any.
+    /// The ledger of writes and acknowledgements kept since the worker
+    /// was made with [`Verification::Armed`], if its kind keeps one
+    /// (workloads that cannot be verified keep none).
     fn take_ledger(&mut self) -> Option<ledger::Ledger> {
         None
     }

@@ -58,6 +58,7 @@ impl Workload for Replay {
         root: &Path,
         thread: u32,
         seed: u64,
+        _verification: super::Verification,
         cancel: &Cancel,
     ) -> io::Result<Box<dyn Worker>> {
         let dir = root.join(format!("t{thread:02}"));
