@@ -93,8 +93,11 @@ pub trait Worker: Send {
     fn step(&mut self, rec: &mut Recorder) -> Step;
     /// Untimed work between two unit ops (a replay puts its directory
     /// back as the trace found it). The cell's clock runs on: throughput
-    /// counts it, the unit op's latency does not.
-    fn between_units(&mut self) {}
+    /// counts it, the unit op's latency does not. Returns whether it did
+    /// any (then the next unit op's clock starts afresh).
+    fn between_units(&mut self) -> bool {
+        false
+    }
     /// The cell is over: apply `fsync: end`, close what is open.
     fn finish(&mut self, rec: &mut Recorder);
     /// What a reader should know about how this thread ran (a replay's end

@@ -233,7 +233,7 @@ impl Worker for ReplayWorker {
 
     /// Compares what the pass left with the trace, then remakes the
     /// directory for the next one.
-    fn between_units(&mut self) {
+    fn between_units(&mut self) -> bool {
         if let Some(root) = &self.root {
             self.differing.compare(root.as_fd(), &self.trace);
         }
@@ -241,6 +241,7 @@ impl Worker for ReplayWorker {
             // The next step finds no directory and fails; say why once.
             self.differing.reset_failed(e);
         }
+        true
     }
 
     fn finish(&mut self, _rec: &mut Recorder) {
