@@ -7,6 +7,7 @@
 #
 #   sudo benches/limit.sh                # PAIRS=5 DURATION=3 THREADS="1 4"
 #   sudo PAIRS=7 DURATION=5 benches/limit.sh
+#   sudo ONLY=log_append benches/limit.sh   # the rows whose name matches
 #
 # The tmpfs is mounted in a private mount namespace, so it vanishes with
 # the script; wpbench runs on it as a hostPath target and the bare loop in
@@ -17,6 +18,7 @@ cd "$(dirname "$0")/.."
 PAIRS=${PAIRS:-5}
 DURATION=${DURATION:-3}
 THREADS=${THREADS:-"1 4"}
+ONLY=${ONLY:-}
 
 if [ "$(id -u)" != 0 ]; then
   echo "limit.sh needs root (a tmpfs mount)" >&2
@@ -71,6 +73,7 @@ median() { python3 -c "import statistics,sys; print(statistics.median(float(x) f
 rows=()
 compare() { # NAME THREADS WORKLOAD-YAML UNIT-OP MODE
   local name=$1 t=$2 workload=$3 op=$4 mode=$5 as=() bs=() x
+  [[ -z $ONLY || $name == *"$ONLY"* ]] || return 0
   for _ in $(seq "$PAIRS"); do
     reset; x=$(wpbench_run "$t" "$workload" "$op"); as+=("$x")
     reset; x=$(bare_run "$mode" "$t"); bs+=("$x")
@@ -92,6 +95,8 @@ for t in $THREADS; do
     "kind: log_append, line_size: 256B, file_size: 256KiB, retain: 10, fsync: never" line log-lines
   compare "open+read+close 4KiB (read_atime)" "$t" \
     "kind: read_atime, files: 1000, file_size: 4KiB" read_file read-files
+  compare "stat 8, create 1, unlink 1 (metadata)" "$t" \
+    "kind: metadata, files: 1000, mix: {create: 1, stat: 8, unlink: 1}" meta meta-stat
 done
 
 echo
