@@ -3,7 +3,8 @@
 # configuration on tmpfs against a bare loop of the same syscalls with no
 # measuring at all (benches/limit/bare.c, built here), interleaved (A B A
 # B …, PAIRS pairs per row), one table of medians and ratios. The ratio is
-# wpbench ÷ bare: 1.00 means the harness costs nothing measurable.
+# wpbench ÷ bare, the median over pairs of each pair's ratio: 1.00 means
+# the harness costs nothing measurable.
 #
 #   sudo benches/limit.sh                # PAIRS=5 DURATION=3 THREADS="1 4"
 #   sudo PAIRS=7 DURATION=5 benches/limit.sh
@@ -81,7 +82,9 @@ compare() { # NAME THREADS WORKLOAD-YAML UNIT-OP MODE
   local ma mb ratio
   ma=$(median "${as[@]}")
   mb=$(median "${bs[@]}")
-  ratio=$(python3 -c "print(f'{$ma/$mb:.2f}')")
+  # The median of each pair's own ratio: a pair runs back to back, so a
+  # neighbour's load that comes and goes moves both of its runs alike.
+  ratio=$(python3 -c "import statistics,sys; a,b=sys.argv[1].split(),sys.argv[2].split(); print(f'{statistics.median(float(x)/float(y) for x,y in zip(a,b)):.2f}')" "${as[*]}" "${bs[*]}")
   rows+=("$(printf '%-44s %12.0f %12.0f %7s  %s' "$name, $t thr" "$ma" "$mb" "$ratio" "${as[*]} | ${bs[*]}")")
   echo "${rows[-1]}" >&2
 }
