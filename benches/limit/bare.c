@@ -16,7 +16,8 @@
  *                   working set of at most 1000 empty files per thread:
  *                   a seeded draw per op; create (open O_CREAT|O_EXCL +
  *                   close) and unlink (of a random file) swap when the set
- *                   is full or empty; stat is fstatat without following
+ *                   is full or empty; stat is fstatat without following;
+ *                   paths tNN/mNNNNNNN under DIR, as wpbench's are
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -148,8 +149,14 @@ static unsigned long long next_rand(unsigned long long *s) {
 static void meta_stat(struct job *j) {
   enum { CAP = 1000 };
   static __thread unsigned long long set[CAP];
-  char p[64];
-  int dir = open(j->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  /* As wpbench's metadata does: paths "tNN/m…" under the root. */
+  char p[64], root[4096];
+  snprintf(root, sizeof root, "%s", j->dir);
+  char *slash = strrchr(root, '/');
+  if (!slash) die("thread dir");
+  *slash = 0;
+  const char *tdir = slash + 1;
+  int dir = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir < 0) die("open dir");
   unsigned long long seed = 0x9E3779B97F4A7C15ULL ^ (unsigned long long)(uintptr_t)j;
   unsigned long long next = 0;
@@ -160,19 +167,19 @@ static void meta_stat(struct job *j) {
     int create = x == 0 ? n < CAP : x == 1 ? n == 0 : n == 0;
     int unlink_ = !create && (x <= 1);
     if (create) {
-      snprintf(p, sizeof p, "m%07llu", next);
+      snprintf(p, sizeof p, "%s/m%07llu", tdir, next);
       int fd = openat(dir, p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
       if (fd < 0) die("create");
       close(fd);
       set[n++] = next++;
     } else if (unlink_) {
       int i = next_rand(&seed) % n;
-      snprintf(p, sizeof p, "m%07llu", set[i]);
+      snprintf(p, sizeof p, "%s/m%07llu", tdir, set[i]);
       if (unlinkat(dir, p, 0)) die("unlink");
       set[i] = set[--n];
     } else {
       int i = next_rand(&seed) % n;
-      snprintf(p, sizeof p, "m%07llu", set[i]);
+      snprintf(p, sizeof p, "%s/m%07llu", tdir, set[i]);
       if (fstatat(dir, p, &st, AT_SYMLINK_NOFOLLOW)) die("stat");
     }
     j->ops++;
