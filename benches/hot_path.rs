@@ -85,7 +85,13 @@ fn workload_steps(c: &mut Criterion) {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let work = workload::build(spec);
         let mut worker = work
-            .worker(dir.path(), 0, 42, &wpbench::cancel::Cancel::new())
+            .worker(
+                dir.path(),
+                0,
+                42,
+                workload::Verification::Off,
+                &wpbench::cancel::Cancel::new(),
+            )
             .expect("worker setup");
         let mut rec = recorder();
         let unit = work.unit_op();

@@ -156,7 +156,7 @@ for t in $THREADS; do
   # 4. 4 KiB append + fsync on ext4: fsync latency p50 and p99 vs fio --fsync=1.
   for p in 50 99; do
     compare "4KiB append+fsync, ext4, $t thr: fsync p$p wpbench/fio" "µs" "0.90–1.10" \
-      "reset $work/ext4; wpbench_run $work/ext4 $t 'kind: log_append, line_size: 4KiB, file_size: 64MiB, fsync: always' \"r['ops']['fsync']['p${p}_ns']/1000\"" \
+      "reset $work/ext4; wpbench_run $work/ext4 $t 'kind: log_append, line_size: 4KiB, file_size: 64MiB, retain: 1, fsync: always' \"r['ops']['fsync']['p${p}_ns']/1000\"" \
       "reset $work/ext4; fio_run \$(fresh $work/ext4) $t \"j['sync']['lat_ns']['percentile']['$p.000000']/1000\" --rw=write --bs=4k --size=64M --ioengine=psync --fsync=1 --fallocate=none"
   done
 done

@@ -12,12 +12,19 @@
  *       log-lines   256 B appends to a log; a new log every 256 KiB, 10 kept
  *       read-files  open + read to EOF + close over 1000 4 KiB files (over
  *                   all threads) made before the clock
+ *       meta-stat   metadata's {create: 1, stat: 8, unlink: 1} mix over a
+ *                   working set of at most 1000 empty files per thread:
+ *                   a seeded draw per op; create (open O_CREAT|O_EXCL +
+ *                   close) and unlink (of a random file) swap when the set
+ *                   is full or empty; stat is fstatat without following;
+ *                   paths tNN/mNNNNNNN under DIR, as wpbench's are
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,12 +138,62 @@ static void read_files(struct job *j) {
   }
 }
 
+/* xorshift64*: a draw as cheap as wpbench's is not, on purpose. */
+static unsigned long long next_rand(unsigned long long *s) {
+  *s ^= *s >> 12;
+  *s ^= *s << 25;
+  *s ^= *s >> 27;
+  return *s * 0x2545F4914F6CDD1DULL;
+}
+
+static void meta_stat(struct job *j) {
+  enum { CAP = 1000 };
+  static __thread unsigned long long set[CAP];
+  /* As wpbench's metadata does: paths "tNN/m…" under the root. */
+  char p[64], root[4096];
+  snprintf(root, sizeof root, "%s", j->dir);
+  char *slash = strrchr(root, '/');
+  if (!slash) die("thread dir");
+  *slash = 0;
+  const char *tdir = slash + 1;
+  int dir = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0) die("open dir");
+  unsigned long long seed = 0x9E3779B97F4A7C15ULL ^ (unsigned long long)(uintptr_t)j;
+  unsigned long long next = 0;
+  int n = 0;
+  struct stat st;
+  while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
+    unsigned long long x = next_rand(&seed) % 10;
+    int create = x == 0 ? n < CAP : x == 1 ? n == 0 : n == 0;
+    int unlink_ = !create && (x <= 1);
+    if (create) {
+      snprintf(p, sizeof p, "%s/m%07llu", tdir, next);
+      int fd = openat(dir, p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+      if (fd < 0) die("create");
+      close(fd);
+      set[n++] = next++;
+    } else if (unlink_) {
+      int i = next_rand(&seed) % n;
+      snprintf(p, sizeof p, "%s/m%07llu", tdir, set[i]);
+      if (unlinkat(dir, p, 0)) die("unlink");
+      set[i] = set[--n];
+    } else {
+      int i = next_rand(&seed) % n;
+      snprintf(p, sizeof p, "%s/m%07llu", tdir, set[i]);
+      if (fstatat(dir, p, &st, AT_SYMLINK_NOFOLLOW)) die("stat");
+    }
+    j->ops++;
+  }
+  close(dir);
+}
+
 static void *run(void *arg) {
   struct job *j = arg;
   if (!strcmp(mode, "seq-write")) seq_write(j);
   else if (!strcmp(mode, "small-files")) small_files(j);
   else if (!strcmp(mode, "log-lines")) log_lines(j);
   else if (!strcmp(mode, "read-files")) read_files(j);
+  else if (!strcmp(mode, "meta-stat")) meta_stat(j);
   else die("mode");
   return NULL;
 }

@@ -144,6 +144,13 @@ impl Recorder {
             .record(ns);
     }
 
+    /// The index of the interval being counted; it changes when the
+    /// recorder rotates.
+    #[inline]
+    pub fn interval(&self) -> i64 {
+        self.interval
+    }
+
     /// True when `t` is in the measured phase (not warm-up).
     pub fn measuring(&self, t: Instant) -> bool {
         t >= self.measure_start

@@ -107,24 +107,9 @@ fn sigkill_on_an_emulated_device_leaves_nothing_behind() {
     require(&[Need::Root, Need::MKFS_EXT4]);
     let _serial = serial();
     let sb = Sandbox::new();
-    let mut child = long_run(&sb, "killed-e", "e");
+    let child = long_run(&sb, "killed-e", "e");
     wait_for_cell(&sb);
-    signal(&child, rustix::process::Signal::KILL);
-    child.wait().unwrap();
-    assert_no_mounts(&sb);
-    assert!(
-        host_mounts_of("wpbench-emudev").is_empty(),
-        "{:?}",
-        host_mounts_of("wpbench-emudev")
-    );
-    eventually("the guardian's cleanup", || {
-        entries_with_prefix(&sb.scratch(), "").is_empty()
-    });
-    assert_nothing_left(&sb);
-    // The guardian marks the result after removing the scratch area.
-    eventually("the result marked killed", || {
-        run_status(&sb, "killed-e") == "killed"
-    });
+    kill_and_expect_nothing_left(&sb, child, "killed-e");
 }
 
 /// Killed while it mounts and verifies crash states: a state's
@@ -143,7 +128,7 @@ fn sigkill_while_exploring_crash_states_leaves_nothing_behind() {
          workloads:\n  - {name: wal, kind: fsync_heavy, fsync: always}\n\
          faults:\n  - {kind: power_loss, states: 5000}\n",
     );
-    let mut child = sb
+    let child = sb
         .run_command(&file, "killed-s", &[])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -162,16 +147,22 @@ fn sigkill_while_exploring_crash_states_leaves_nothing_behind() {
         img.iter().any(|n| n.ends_with(".base")) && img.iter().any(|n| n.ends_with(".wlog")),
         "{img:?}"
     );
+    kill_and_expect_nothing_left(&sb, child, "killed-s");
+}
+
+/// SIGKILLs a run on an emulated device, and checks that it exits and
+/// that the guardian leaves nothing and marks its result killed. Killed
+/// mid-unmount, a thread of the run waits on the device whose daemon died
+/// with it: the guardian must abort the connection, or the run never
+/// exits (it did not, before the guardian knew how).
+fn kill_and_expect_nothing_left(sb: &Sandbox, mut child: Child, out: &str) {
     signal(&child, rustix::process::Signal::KILL);
-    // Killed mid-unmount, a thread of the run waits on the device whose
-    // daemon died with it: the guardian must abort the connection, or the
-    // run never exits (it did, before the guardian knew how).
     let deadline = Instant::now() + Duration::from_secs(20);
     while child.try_wait().unwrap().is_none() {
         assert!(Instant::now() < deadline, "the killed run never exited");
         std::thread::sleep(Duration::from_millis(50));
     }
-    assert_no_mounts(&sb);
+    assert_no_mounts(sb);
     assert!(
         host_mounts_of("wpbench-emudev").is_empty(),
         "{:?}",
@@ -180,10 +171,10 @@ fn sigkill_while_exploring_crash_states_leaves_nothing_behind() {
     eventually("the guardian's cleanup", || {
         entries_with_prefix(&sb.scratch(), "").is_empty()
     });
-    assert_nothing_left(&sb);
+    assert_nothing_left(sb);
     // The guardian marks the result after removing the scratch area.
     eventually("the result marked killed", || {
-        run_status(&sb, "killed-s") == "killed"
+        run_status(sb, out) == "killed"
     });
 }
 

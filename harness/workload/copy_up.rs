@@ -94,6 +94,7 @@ impl Workload for CopyUp {
         root: &Path,
         thread: u32,
         seed: u64,
+        _verification: super::Verification,
         cancel: &Cancel,
     ) -> io::Result<Box<dyn Worker>> {
         let mut all = super::existing_files(root, cancel)?;

@@ -116,6 +116,7 @@ impl Workload for Exec {
         root: &Path,
         thread: u32,
         _seed: u64,
+        _verification: super::Verification,
         cancel: &Cancel,
     ) -> io::Result<Box<dyn Worker>> {
         if let (0, Some(setup)) = (thread, &self.params.setup) {

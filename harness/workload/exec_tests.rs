@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use super::*;
 use crate::scenario::WorkloadKind;
+use crate::workload::Verification;
 
 fn argv(a: &[&str]) -> Vec<String> {
     a.iter().map(|s| s.to_string()).collect()
@@ -50,7 +51,9 @@ fn rec() -> Recorder {
 fn a_real_command_is_one_unit_op_per_invocation() {
     let dir = tempfile::tempdir().unwrap();
     let w = exec(&["true"], None, Duration::from_secs(10));
-    let mut worker = w.worker(dir.path(), 0, 1, &Cancel::new()).unwrap();
+    let mut worker = w
+        .worker(dir.path(), 0, 1, Verification::Off, &Cancel::new())
+        .unwrap();
     let mut rec = rec();
     for _ in 0..20 {
         let t0 = Instant::now();
@@ -67,7 +70,9 @@ fn a_real_command_is_one_unit_op_per_invocation() {
 fn a_failing_command_counts_its_exit_status_and_keeps_its_output() {
     let dir = tempfile::tempdir().unwrap();
     let w = sh("echo out; echo first >&2; echo last line >&2; exit 3");
-    let mut worker = w.worker(dir.path(), 0, 1, &Cancel::new()).unwrap();
+    let mut worker = w
+        .worker(dir.path(), 0, 1, Verification::Off, &Cancel::new())
+        .unwrap();
     let mut rec = rec();
     for _ in 0..5 {
         assert_eq!(worker.step(&mut rec), Step::Failed(exit_code(3)));
@@ -98,7 +103,7 @@ fn a_failing_command_counts_its_exit_status_and_keeps_its_output() {
 fn a_signal_counts_under_its_name() {
     let dir = tempfile::tempdir().unwrap();
     let mut worker = sh("kill -TERM $$")
-        .worker(dir.path(), 0, 1, &Cancel::new())
+        .worker(dir.path(), 0, 1, Verification::Off, &Cancel::new())
         .unwrap();
     assert_eq!(
         worker.step(&mut rec()),
@@ -114,7 +119,9 @@ fn kept_output_is_bounded() {
     let w = sh(
         "head -c 200000 /dev/zero | tr '\\0' o; head -c 200000 /dev/zero | tr '\\0' e >&2; exit 1",
     );
-    let mut worker = w.worker(dir.path(), 0, 1, &Cancel::new()).unwrap();
+    let mut worker = w
+        .worker(dir.path(), 0, 1, Verification::Off, &Cancel::new())
+        .unwrap();
     for _ in 0..5 {
         assert_eq!(worker.step(&mut rec()), Step::Failed(exit_code(1)));
     }
@@ -142,7 +149,9 @@ fn a_command_past_its_timeout_is_killed_with_its_group() {
         None,
         Duration::from_millis(100),
     );
-    let mut worker = w.worker(dir.path(), 0, 1, &Cancel::new()).unwrap();
+    let mut worker = w
+        .worker(dir.path(), 0, 1, Verification::Off, &Cancel::new())
+        .unwrap();
     let t0 = Instant::now();
     assert_eq!(worker.step(&mut rec()), Step::Failed(TIMEOUT_CODE));
     assert!(t0.elapsed() < Duration::from_secs(1), "{:?}", t0.elapsed());
@@ -155,7 +164,9 @@ fn a_command_past_its_timeout_is_killed_with_its_group() {
 fn what_a_command_leaves_running_in_its_group_ends_with_it() {
     let dir = tempfile::tempdir().unwrap();
     let w = sh("sleep 30 >/dev/null 2>&1 & echo $! > bg.pid");
-    let mut worker = w.worker(dir.path(), 0, 1, &Cancel::new()).unwrap();
+    let mut worker = w
+        .worker(dir.path(), 0, 1, Verification::Off, &Cancel::new())
+        .unwrap();
     assert_eq!(worker.step(&mut rec()), Step::Done);
     assert_background_killed(dir.path());
 }
@@ -165,7 +176,9 @@ fn cancel_stops_a_running_command_promptly() {
     let dir = tempfile::tempdir().unwrap();
     let cancel = Cancel::new();
     let w = exec(&["sleep", "10"], None, Duration::from_secs(60));
-    let mut worker = w.worker(dir.path(), 0, 1, &cancel).unwrap();
+    let mut worker = w
+        .worker(dir.path(), 0, 1, Verification::Off, &cancel)
+        .unwrap();
     let setter = {
         let cancel = cancel.clone();
         std::thread::spawn(move || {
@@ -195,8 +208,12 @@ fn the_command_runs_in_the_cells_directory_with_its_environment() {
          test -t 0 || read x || echo stdin-empty >> out",
     );
     w.set_cell("c003-tmp-x-r1");
-    let _first = w.worker(dir.path(), 0, 1, &Cancel::new()).unwrap();
-    let mut worker = w.worker(dir.path(), 2, 1, &Cancel::new()).unwrap();
+    let _first = w
+        .worker(dir.path(), 0, 1, Verification::Off, &Cancel::new())
+        .unwrap();
+    let mut worker = w
+        .worker(dir.path(), 2, 1, Verification::Off, &Cancel::new())
+        .unwrap();
     assert_eq!(worker.step(&mut rec()), Step::Done);
     let out = std::fs::read_to_string(dir.path().join("out")).unwrap();
     let root = dir.path().display();
@@ -220,7 +237,10 @@ fn setup_runs_once_per_cell_before_the_workers_and_its_failure_says_why() {
         Duration::from_secs(10),
     );
     let mut workers: Vec<_> = (0..3)
-        .map(|t| w.worker(dir.path(), t, 1, &Cancel::new()).unwrap())
+        .map(|t| {
+            w.worker(dir.path(), t, 1, Verification::Off, &Cancel::new())
+                .unwrap()
+        })
         .collect();
     assert_eq!(
         std::fs::read_to_string(dir.path().join("setup.log")).unwrap(),
@@ -235,7 +255,7 @@ fn setup_runs_once_per_cell_before_the_workers_and_its_failure_says_why() {
         Duration::from_secs(10),
     );
     let e = broken
-        .worker(dir.path(), 0, 1, &Cancel::new())
+        .worker(dir.path(), 0, 1, Verification::Off, &Cancel::new())
         .err()
         .unwrap()
         .to_string();
@@ -247,7 +267,7 @@ fn setup_runs_once_per_cell_before_the_workers_and_its_failure_says_why() {
 fn a_command_that_cannot_be_found_is_refused_before_the_clock() {
     let dir = tempfile::tempdir().unwrap();
     let e = exec(&["wpbench-no-such-program"], None, Duration::from_secs(1))
-        .worker(dir.path(), 0, 1, &Cancel::new())
+        .worker(dir.path(), 0, 1, Verification::Off, &Cancel::new())
         .err()
         .unwrap();
     assert_eq!(e.kind(), io::ErrorKind::InvalidInput);

@@ -13,7 +13,7 @@ use super::ledger::Ledger;
 use super::payload::{thread_seed, Payload};
 use super::sync::Syncer;
 use super::sys::AlignedBuf;
-use super::{cname, failed, sys, Step, Worker, Workload};
+use super::{cname, failed, sys, Step, Verification, Worker, Workload};
 use crate::cancel::Cancel;
 use crate::record::{Op, Recorder};
 use crate::scenario::{self, SizeRange, WorkloadSpec};
@@ -48,6 +48,7 @@ impl Workload for FsyncHeavy {
         root: &Path,
         thread: u32,
         seed: u64,
+        verification: Verification,
         cancel: &Cancel,
     ) -> io::Result<Box<dyn Worker>> {
         let syncer = Syncer::new(self.spec.fsync, self.spec.sync_call);
@@ -93,7 +94,8 @@ impl Workload for FsyncHeavy {
             rustix::fs::Mode::empty(),
         )?;
         Ok(Box::new(WalWorker {
-            ledger: None,
+            ledger: verification.ledger(),
+            verification,
             name: format!("wal-t{thread:02}.log"),
             thread,
             record_size: self.record_size,
@@ -113,7 +115,10 @@ impl Workload for FsyncHeavy {
 }
 
 struct WalWorker {
+    /// Kept when a verifier is armed.
     ledger: Option<Ledger>,
+    /// Full records when armed, plain bytes otherwise.
+    verification: Verification,
     name: String,
     /// With O_DIRECT: where records are copied to be 4 KiB-aligned.
     direct: Option<AlignedBuf>,
@@ -140,16 +145,21 @@ impl WalWorker {
             // overwrites, and keeps counting the unsynced ones.
             self.offset = 0;
         }
-        self.payload
-            .record(&mut self.buf, self.thread, self.seq, len as usize);
+        let bytes = self.payload.record_for(
+            self.verification,
+            &mut self.buf,
+            self.thread,
+            self.seq,
+            len as usize,
+        );
         self.seq += 1;
         let data = match self.direct.as_mut() {
-            Some(aligned) => aligned.load(&self.buf),
-            None => &self.buf,
+            Some(aligned) => aligned.load(bytes),
+            None => bytes,
         };
         sys::pwrite_all(rec, fd.as_fd(), data, self.offset)?;
         if let Some(l) = self.ledger.as_mut() {
-            l.push(&self.name, self.offset, &self.buf);
+            l.push(&self.name, self.offset, bytes);
         }
         self.offset += len;
         let synced = self.syncer.after_write(rec, fd.as_fd(), len)?;
@@ -185,11 +195,78 @@ impl Worker for WalWorker {
         }
     }
 
-    fn keep_ledger(&mut self, ledger: Ledger) {
-        self.ledger = Some(ledger);
-    }
-
     fn take_ledger(&mut self) -> Option<Ledger> {
         self.ledger.take()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::{WorkloadKind, WorkloadParams};
+    use crate::workload::payload::{parse_record_header, RECORD_HEADER};
+    use crate::workload::testing::spec;
+    use std::sync::mpsc::channel;
+    use std::time::Instant;
+
+    const RECORDS: u64 = 70;
+
+    /// The WAL thread 0 writes in `RECORDS` steps of 4 KiB records, seed 42.
+    fn wal(verification: Verification) -> Vec<u8> {
+        let dir = tempfile::tempdir().unwrap();
+        let params = scenario::FsyncHeavy {
+            record_size: SizeRange::fixed(4096),
+            file_size: 1 << 20,
+        };
+        let s = spec(
+            WorkloadKind::FsyncHeavy,
+            WorkloadParams::FsyncHeavy(params.clone()),
+        );
+        let w = FsyncHeavy::new(s, &params);
+        let mut worker = w
+            .worker(dir.path(), 0, 42, verification, &Cancel::new())
+            .unwrap();
+        let (tx, _rx) = channel();
+        let mut rec = Recorder::new(0, Instant::now(), tx);
+        for _ in 0..RECORDS {
+            assert_eq!(worker.step(&mut rec), Step::Done);
+        }
+        worker.finish(&mut rec);
+        assert_eq!(worker.take_ledger().is_some(), verification.is_armed());
+        let mut bytes = std::fs::read(dir.path().join("wal-t00.log")).unwrap();
+        bytes.truncate(RECORDS as usize * 4096);
+        bytes
+    }
+
+    #[test]
+    fn armed_writes_full_records_unchanged_for_a_seed_and_off_the_plain_payload() {
+        let seed = thread_seed(42, "w", 0);
+        let armed = wal(Verification::Armed);
+        let mut expect = Payload::new(seed);
+        let mut want = Vec::new();
+        for (seq, record) in armed.chunks(4096).enumerate() {
+            let (thread, s, len, crc) = parse_record_header(record).expect("a full record");
+            assert_eq!((thread, s, len), (0, seq as u64, 4096));
+            assert_eq!(crc, crc32fast::hash(&record[RECORD_HEADER..]));
+            expect.record(&mut want, 0, seq as u64, 4096);
+            assert!(record == want.as_slice(), "record {seq}");
+        }
+        // The same bytes as before plain payloads existed, for this seed.
+        assert_eq!(crc32fast::hash(&armed), 0xc403_5547, "armed WAL digest");
+        assert_eq!(armed, wal(Verification::Armed));
+
+        let off = wal(Verification::Off);
+        let mut plain = Payload::new(seed);
+        for (seq, record) in off.chunks(4096).enumerate() {
+            assert!(parse_record_header(record).is_none(), "record {seq}");
+            assert!(
+                record == plain.plain(&mut want, seq as u64, 4096),
+                "record {seq}"
+            );
+        }
+        // Consecutive records differ; the 64 windows repeat.
+        assert_ne!(off[..4096], off[4096..8192]);
+        assert_eq!(off[..4096], off[64 * 4096..65 * 4096]);
+        assert_eq!(off, wal(Verification::Off));
     }
 }

@@ -51,9 +51,9 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 use std::time::Instant;
 
-use super::payload::{thread_seed, Payload};
+use super::payload::{thread_seed, Payload, PlainLines};
 use super::sync::Syncer;
-use super::{cname, failed, sys, Step, Worker, Workload};
+use super::{cname, failed, sys, Step, Verification, Worker, Workload};
 use crate::cancel::Cancel;
 use crate::record::{Op, Recorder};
 use crate::scenario::{self, SizeRange, SyncCall, SyncPolicy, WorkloadSpec};
@@ -102,8 +102,19 @@ impl LogAppend {
         })
     }
 
-    fn build(&self, root: &Path, thread: u32, seed: u64, cancel: &Cancel) -> io::Result<LogWorker> {
+    fn build(
+        &self,
+        root: &Path,
+        thread: u32,
+        seed: u64,
+        verification: Verification,
+        cancel: &Cancel,
+    ) -> io::Result<LogWorker> {
         self.ensure_fd_limit()?;
+        let payload = Payload::with_kind(
+            thread_seed(seed, &self.spec.base_name, thread),
+            self.spec.payload,
+        );
         let mut w = LogWorker {
             thread,
             line_size: self.line_size,
@@ -112,10 +123,14 @@ impl LogAppend {
             fsync_dir: self.spec.fsync_dir,
             policy: self.spec.fsync,
             call: self.spec.sync_call,
-            payload: Payload::with_kind(
-                thread_seed(seed, &self.spec.base_name, thread),
-                self.spec.payload,
-            ),
+            plain: match verification {
+                Verification::Off => Some(PlainLines::new(
+                    &payload,
+                    usize::try_from(self.line_size.max).unwrap_or(usize::MAX),
+                )),
+                Verification::Armed | Verification::ArmedWithHistory => None,
+            },
+            payload,
             dir: sys::thread_dir(root, thread)?,
             slots: (0..self.open_tasks).map(|_| None).collect(),
             tasks_begun: 0,
@@ -141,9 +156,16 @@ impl Workload for LogAppend {
         root: &Path,
         thread: u32,
         seed: u64,
+        verification: Verification,
         cancel: &Cancel,
     ) -> io::Result<Box<dyn Worker>> {
-        Ok(Box::new(self.build(root, thread, seed, cancel)?))
+        Ok(Box::new(self.build(
+            root,
+            thread,
+            seed,
+            verification,
+            cancel,
+        )?))
     }
 }
 
@@ -168,6 +190,9 @@ struct LogWorker {
     policy: SyncPolicy,
     call: SyncCall,
     payload: Payload,
+    /// With no verifier armed: every line is the tail of one prepared
+    /// line; with one, each line is built with its header and CRC.
+    plain: Option<PlainLines>,
     dir: OwnedFd,
     /// The open tasks; an empty slot gets a new task at its next line.
     slots: Vec<Option<Task>>,
@@ -289,11 +314,17 @@ impl LogWorker {
             self.slots[slot] = Some(self.begin_task(rec)?);
         }
         let len = self.payload.size(self.line_size) as usize;
-        self.payload
-            .line(&mut self.buf, self.thread, self.line_seq, len);
+        let line = match &self.plain {
+            Some(plain) => plain.line(len),
+            None => {
+                self.payload
+                    .line(&mut self.buf, self.thread, self.line_seq, len);
+                &self.buf
+            }
+        };
         self.line_seq += 1;
         let task = self.slots[slot].as_mut().expect("begun above");
-        let written = sys::write_all(rec, task.fd.as_fd(), &self.buf)
+        let written = sys::write_all(rec, task.fd.as_fd(), line)
             .and_then(|()| task.syncer.after_write(rec, task.fd.as_fd(), len as u64));
         if let Err(e) = written {
             // Abandon the task: a log with a hole is not worth continuing.
@@ -413,13 +444,26 @@ mod tests {
 
     /// Runs `steps` lines; returns the worker (finished) and the recorded
     /// (successes, errors) per op.
+    /// Lines are built with their header (as with a verifier armed).
     fn run(
         dir: &Path,
         s: WorkloadSpec,
         seed: u64,
         steps: u64,
     ) -> (LogWorker, BTreeMap<Op, u64>, BTreeMap<Op, u64>) {
-        let mut w = workload(s).build(dir, 0, seed, &Cancel::new()).unwrap();
+        run_as(dir, s, seed, steps, Verification::Armed)
+    }
+
+    fn run_as(
+        dir: &Path,
+        s: WorkloadSpec,
+        seed: u64,
+        steps: u64,
+        verification: Verification,
+    ) -> (LogWorker, BTreeMap<Op, u64>, BTreeMap<Op, u64>) {
+        let mut w = workload(s)
+            .build(dir, 0, seed, verification, &Cancel::new())
+            .unwrap();
         let (tx, rx) = channel();
         let mut rec = Recorder::new(0, Instant::now(), tx);
         for _ in 0..steps {
@@ -429,6 +473,34 @@ mod tests {
         rec.finish();
         let (ok, err) = counts(&rx);
         (w, ok, err)
+    }
+
+    #[test]
+    fn unverified_lines_are_tails_of_one_plain_line_the_same_for_a_seed() {
+        let (a, b, c) = (
+            tempfile::tempdir().unwrap(),
+            tempfile::tempdir().unwrap(),
+            tempfile::tempdir().unwrap(),
+        );
+        let s = || spec(1, 1000, SyncPolicy::Never);
+        run_as(a.path(), s(), 5, 2000, Verification::Off);
+        run_as(b.path(), s(), 5, 2000, Verification::Off);
+        run_as(c.path(), s(), 5, 2000, Verification::Armed);
+        let (plain, full) = (files(a.path()), files(c.path()));
+        assert_eq!(plain, files(b.path()));
+        let payload = Payload::new(thread_seed(5, "logs", 0));
+        let lines = PlainLines::new(&payload, LINE.max as usize);
+        let mut n = 0;
+        for (name, log) in &plain {
+            for l in log.split_inclusive(|b| *b == b'\n') {
+                assert!((LINE.min as usize..=LINE.max as usize).contains(&l.len()));
+                assert_eq!(l, lines.line(l.len()), "{name}");
+                n += 1;
+            }
+        }
+        assert_eq!(n, 2000);
+        // With a verifier armed, each line carries its header and CRC.
+        assert_eq!(seqs(&full["task00000000.log"])[..3], [0, 1, 2]);
     }
 
     #[test]
@@ -460,7 +532,7 @@ mod tests {
         const OPEN: u32 = 16;
         let dir = tempfile::tempdir().unwrap();
         let mut w = workload(spec(OPEN, 100_000, SyncPolicy::OnClose))
-            .build(dir.path(), 0, 9, &Cancel::new())
+            .build(dir.path(), 0, 9, Verification::Armed, &Cancel::new())
             .unwrap();
         // The head start: every slot holds a task part-way through.
         let heads = files(dir.path());
@@ -566,7 +638,7 @@ mod tests {
         const OPEN: u64 = 8;
         let dir = tempfile::tempdir().unwrap();
         let head_lines = workload(spec(OPEN as u32, 1, SyncPolicy::Never))
-            .build(dir.path(), 0, 2, &Cancel::new())
+            .build(dir.path(), 0, 2, Verification::Armed, &Cancel::new())
             .unwrap()
             .line_seq;
         let dir = tempfile::tempdir().unwrap();
@@ -599,7 +671,7 @@ mod tests {
         s.threads = u32::MAX;
         let dir = tempfile::tempdir().unwrap();
         let e = workload(s)
-            .build(dir.path(), 0, 1, &Cancel::new())
+            .build(dir.path(), 0, 1, Verification::Armed, &Cancel::new())
             .err()
             .expect("no system allows that many open files");
         assert_eq!(e.kind(), io::ErrorKind::InvalidInput);

@@ -171,9 +171,12 @@ impl Workload for Metadata {
         root: &Path,
         thread: u32,
         seed: u64,
+        verification: super::Verification,
         cancel: &Cancel,
     ) -> io::Result<Box<dyn Worker>> {
-        Ok(Box::new(self.build(root, thread, seed, cancel)?))
+        let mut w = self.build(root, thread, seed, cancel)?;
+        w.verification = verification;
+        Ok(Box::new(w))
     }
 }
 
@@ -311,6 +314,8 @@ struct MetaWorker {
     total: u64,
     rng: ChaCha8Rng,
     payload: Payload,
+    /// Full records in created files when armed, plain bytes otherwise.
+    verification: super::Verification,
     buf: Vec<u8>,
     files: Vec<FileEnt>,
     dirs: Vec<DirEnt>,
@@ -352,6 +357,7 @@ impl MetaWorker {
             // The op sequence has its own stream, apart from the payload's.
             rng: ChaCha8Rng::seed_from_u64(seed ^ 0x6d65_7461_6f70_7321),
             payload: Payload::with_kind(seed, w.spec.payload),
+            verification: super::Verification::Off,
             buf: Vec::new(),
             files,
             dirs: Vec::new(),
@@ -499,8 +505,14 @@ impl MetaWorker {
                 let len = self.payload.size(self.file_size) as usize;
                 if len > 0 {
                     let seq = self.next;
-                    self.payload.record(&mut self.buf, self.thread, seq, len);
-                    if let Err(e) = sys::write_all(rec, fd.as_fd(), &self.buf) {
+                    let bytes = self.payload.record_for(
+                        self.verification,
+                        &mut self.buf,
+                        self.thread,
+                        seq,
+                        len,
+                    );
+                    if let Err(e) = sys::write_all(rec, fd.as_fd(), bytes) {
                         sys::discard(fd);
                         return Err(e);
                     }

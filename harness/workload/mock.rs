@@ -47,6 +47,7 @@ impl Workload for Mock {
         _root: &Path,
         thread: u32,
         _seed: u64,
+        _verification: super::Verification,
         _cancel: &Cancel,
     ) -> io::Result<Box<dyn Worker>> {
         Ok(Box::new(MockWorker {

@@ -39,6 +39,42 @@ pub enum Step {
     Exhausted,
 }
 
+/// Whether a verifier reads back what the workers write: a crash,
+/// power_loss, eio or enospc fault applies to the cell. Decided by the
+/// engine per cell and handed to each worker when it is made, which then
+/// chooses its bytes and whether it keeps a ledger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verification {
+    /// Nothing reads the bytes back: workers write the cheapest correct
+    /// bytes (windows of a seeded buffer prepared once, see
+    /// [`payload::Payload::plain`]) and keep no ledger.
+    Off,
+    /// A verifier checks what survived: full self-describing records
+    /// (header, sequence, CRC; the same bytes for the same seed) and a
+    /// ledger of what was written and acknowledged.
+    Armed,
+    /// As `Armed`, and the ledger keeps its history, to be read as of any
+    /// moment: crash states taken from one run (`power_loss` with
+    /// `states`) are each verified against the ledger as it stood then.
+    ArmedWithHistory,
+}
+
+impl Verification {
+    /// Whether a verifier reads the bytes back.
+    pub fn is_armed(self) -> bool {
+        self != Verification::Off
+    }
+
+    /// The ledger a worker keeps: none when nothing verifies.
+    pub fn ledger(self) -> Option<ledger::Ledger> {
+        match self {
+            Verification::Off => None,
+            Verification::Armed => Some(ledger::Ledger::default()),
+            Verification::ArmedWithHistory => Some(ledger::Ledger::with_history()),
+        }
+    }
+}
+
 /// A workload kind with its parameters.
 pub trait Workload: Send + Sync {
     /// The op a user counts throughput in.
@@ -46,11 +82,13 @@ pub trait Workload: Send + Sync {
     /// Prepares thread `thread`'s worker under `root` (files it needs before
     /// the clock starts, e.g. a preallocated WAL). Not measured. Setup
     /// loops poll `cancel` so that a signal stops them within 100 ms.
+    /// `verification` says whether what it writes will be read back.
     fn worker(
         &self,
         root: &Path,
         thread: u32,
         seed: u64,
+        verification: Verification,
         cancel: &Cancel,
     ) -> io::Result<Box<dyn Worker>>;
     /// What a reader should know about how it runs on `target` (a
@@ -75,8 +113,11 @@ pub trait Worker: Send {
     fn step(&mut self, rec: &mut Recorder) -> Step;
     /// Untimed work between two unit ops (a replay puts its directory
     /// back as the trace found it). The cell's clock runs on: throughput
-    /// counts it, the unit op's latency does not.
-    fn between_units(&mut self) {}
+    /// counts it, the unit op's latency does not. Returns whether it did
+    /// any (then the next unit op's clock starts afresh).
+    fn between_units(&mut self) -> bool {
+        false
+    }
     /// The cell is over: apply `fsync: end`, close what is open.
     fn finish(&mut self, rec: &mut Recorder);
     /// What a reader should know about how this thread ran (a replay's end
@@ -100,10 +141,9 @@ pub trait Worker: Send {
     fn uncounted_tasks(&self) -> u64 {
         0
     }
-    /// Start keeping `ledger` of writes and acknowledgements (a crash is
-    /// armed). Workloads that cannot be verified keep none.
-    fn keep_ledger(&mut self, _ledger: ledger::Ledger) {}
-    /// The ledger kept, if any.
+    /// The ledger of writes and acknowledgements kept since the worker
+    /// was made with [`Verification::Armed`], if its kind keeps one
+    /// (workloads that cannot be verified keep none).
     fn take_ledger(&mut self) -> Option<ledger::Ledger> {
         None
     }

@@ -13,6 +13,18 @@
 //! 24 (reserved, always zero, before records could pass 4 GiB — so a
 //! header written then reads the same).
 //!
+//! When no verifier reads the bytes back ([`Verification::Off`]), WAL
+//! records, small files and log lines carry no header, sequence or CRC:
+//! [`Payload::plain`] hands out a window of the thread's seeded pool
+//! (one of 64 windows 64 bytes apart, chosen by the sequence number, so
+//! consecutive writes differ and the bytes stay in the CPU's cache), and
+//! [`PlainLines`] the tail of a printable line prepared once.
+//! Neither draws from the stream nor copies; the sizes drawn, and so the
+//! operations, are those of the same seed with a verifier armed, apart
+//! from the window offsets records draw.
+//!
+//! [`Verification::Off`]: super::Verification::Off
+//!
 //! Files made before the clock starts (lower layers, read sets, copy-up
 //! files) can be gigabytes: [`Payload::write_record`] hands out the same
 //! bytes as [`Payload::record`] in pieces of at most [`CHUNK`] bytes, so
@@ -24,6 +36,7 @@ use std::io;
 use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use super::Verification;
 use crate::scenario::{PayloadKind, SizeRange};
 
 pub const RECORD_MAGIC: &[u8; 4] = b"WPB1";
@@ -74,6 +87,8 @@ struct CrcMemo {
 }
 
 const WINDOW_ALIGN: usize = 64;
+/// How many windows [`Payload::plain`] cycles through.
+const PLAIN_WINDOWS: u64 = 64;
 
 impl CrcMemo {
     fn crc(&mut self, pool: &[u8], start: usize, len: usize) -> u32 {
@@ -154,6 +169,42 @@ impl Payload {
             let n = left.min(POOL - start);
             out.extend_from_slice(&self.pool[start..start + n]);
             left -= n;
+        }
+    }
+
+    /// `len` bytes for a write nothing reads back: the pool's window at
+    /// `(seq mod 64) × 64`, without a copy. Longer than that window can
+    /// be: built into `out` (cleared first) as [`fill`](Self::fill) does.
+    #[inline]
+    pub fn plain<'a>(&'a mut self, out: &'a mut Vec<u8>, seq: u64, len: usize) -> &'a [u8] {
+        let start = (seq % PLAIN_WINDOWS) as usize * WINDOW_ALIGN;
+        if start + len <= POOL {
+            return &self.pool[start..start + len];
+        }
+        out.clear();
+        self.fill(out, len);
+        out
+    }
+
+    /// What a worker writes for record `seq` of `len` bytes: with a
+    /// verifier armed the full record, built into `out` as
+    /// [`record`](Self::record) does (the same bytes for the same seed);
+    /// otherwise [`plain`](Self::plain) bytes.
+    #[inline]
+    pub fn record_for<'a>(
+        &'a mut self,
+        verification: Verification,
+        out: &'a mut Vec<u8>,
+        thread: u32,
+        seq: u64,
+        len: usize,
+    ) -> &'a [u8] {
+        match verification {
+            Verification::Armed | Verification::ArmedWithHistory => {
+                self.record(out, thread, seq, len);
+                out
+            }
+            Verification::Off => self.plain(out, seq, len),
         }
     }
 
@@ -243,10 +294,8 @@ impl Payload {
         let text_len = len.saturating_sub(LINE_HEADER + 1);
         let mut text = Vec::with_capacity(text_len);
         self.fill(&mut text, text_len);
-        const ALPHABET: &[u8; 64] =
-            b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .";
         for b in &mut text {
-            *b = ALPHABET[(*b & 63) as usize];
+            *b = LINE_ALPHABET[(*b & 63) as usize];
         }
         let crc = crc32fast::hash(&text);
         out.extend_from_slice(
@@ -256,6 +305,38 @@ impl Payload {
         out.push(b'\n');
     }
 }
+
+/// Log lines for a workload nothing reads back: one printable line of the
+/// longest length, drawn once from the seeded pool, whose last `len` bytes
+/// are every line of `len` (text, then a newline).
+pub struct PlainLines {
+    line: Vec<u8>,
+}
+
+impl PlainLines {
+    /// Lines up to `max_len` bytes, their text taken from `payload`'s pool
+    /// (no draw from its stream).
+    pub fn new(payload: &Payload, max_len: usize) -> PlainLines {
+        let mut line: Vec<u8> = payload
+            .pool
+            .iter()
+            .cycle()
+            .take(max_len.saturating_sub(1))
+            .map(|b| LINE_ALPHABET[(*b & 63) as usize])
+            .collect();
+        line.push(b'\n');
+        PlainLines { line }
+    }
+
+    /// A line of exactly `len` bytes (1 ≤ len ≤ the longest).
+    #[inline]
+    pub fn line(&self, len: usize) -> &[u8] {
+        &self.line[self.line.len() - len.clamp(1, self.line.len())..]
+    }
+}
+
+const LINE_ALPHABET: &[u8; 64] =
+    b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .";
 
 /// A record's header: magic, thread, seq, the length's low half, CRC, the
 /// length's high half, four reserved zero bytes.

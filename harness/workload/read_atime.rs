@@ -72,6 +72,7 @@ impl Workload for ReadAtime {
         root: &Path,
         thread: u32,
         seed: u64,
+        _verification: super::Verification,
         cancel: &Cancel,
     ) -> io::Result<Box<dyn Worker>> {
         let dir = sys::thread_dir(root, thread)?;

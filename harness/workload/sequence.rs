@@ -129,6 +129,7 @@ impl Workload for Sequence {
         root: &Path,
         thread: u32,
         seed: u64,
+        _verification: super::Verification,
         cancel: &Cancel,
     ) -> io::Result<Box<dyn Worker>> {
         Ok(Box::new(self.build(root, thread, seed, cancel)?))

@@ -13,7 +13,7 @@ use super::ledger::Ledger;
 use super::payload::{thread_seed, Payload};
 use super::sync::Syncer;
 use super::sys::AlignedBuf;
-use super::{cname, failed, sys, Step, Worker, Workload};
+use super::{cname, failed, sys, Step, Verification, Worker, Workload};
 use crate::cancel::Cancel;
 use crate::record::{Op, Recorder};
 use crate::scenario::{self, SizeRange, WorkloadSpec};
@@ -48,6 +48,7 @@ impl Workload for SmallFiles {
         root: &Path,
         thread: u32,
         seed: u64,
+        verification: Verification,
         _cancel: &Cancel,
     ) -> io::Result<Box<dyn Worker>> {
         let thread_dir = sys::thread_dir(root, thread)?;
@@ -55,7 +56,8 @@ impl Workload for SmallFiles {
             sys::probe_o_direct(thread_dir.as_fd())?;
         }
         Ok(Box::new(SmallFilesWorker {
-            ledger: None,
+            ledger: verification.ledger(),
+            verification,
             thread,
             file_size: self.file_size,
             files_per_dir: self.files_per_dir,
@@ -75,7 +77,10 @@ impl Workload for SmallFiles {
 }
 
 struct SmallFilesWorker {
+    /// Kept when a verifier is armed.
     ledger: Option<Ledger>,
+    /// Full records when armed, plain bytes otherwise.
+    verification: Verification,
     /// With O_DIRECT: where writes are copied to be 4 KiB-aligned.
     direct: Option<AlignedBuf>,
     thread: u32,
@@ -116,20 +121,22 @@ impl SmallFilesWorker {
         }
         let fd = sys::create(rec, dir.as_fd(), &name, flags)?;
         let len = self.payload.size(self.file_size) as usize;
-        self.payload.record(&mut self.buf, self.thread, seq, len);
+        let bytes =
+            self.payload
+                .record_for(self.verification, &mut self.buf, self.thread, seq, len);
         // Whether the bytes were handed over (a later sync may still fail:
         // then they are written but not acknowledged).
         let mut written = false;
         let result = (|| {
             let data = match self.direct.as_mut() {
-                Some(aligned) => aligned.load(&self.buf),
-                None => &self.buf,
+                Some(aligned) => aligned.load(bytes),
+                None => bytes,
             };
             sys::write_all(rec, fd.as_fd(), data)?;
             written = true;
             let synced = self
                 .syncer
-                .after_write(rec, fd.as_fd(), self.buf.len() as u64)?;
+                .after_write(rec, fd.as_fd(), bytes.len() as u64)?;
             let synced = self.syncer.before_close(rec, fd.as_fd())?
                 || synced
                 || self.syncer.writes_are_synchronous();
@@ -144,7 +151,7 @@ impl SmallFilesWorker {
                 self.thread,
                 seq / self.files_per_dir
             );
-            l.push(&path, 0, &self.buf);
+            l.push(&path, 0, bytes);
             if let Ok(true) = result {
                 l.ack_last(!self.fsync_dir);
             }
@@ -177,10 +184,6 @@ impl Worker for SmallFilesWorker {
                 }
             }
         }
-    }
-
-    fn keep_ledger(&mut self, ledger: Ledger) {
-        self.ledger = Some(ledger);
     }
 
     fn take_ledger(&mut self) -> Option<Ledger> {

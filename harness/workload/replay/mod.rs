@@ -58,6 +58,7 @@ impl Workload for Replay {
         root: &Path,
         thread: u32,
         seed: u64,
+        _verification: super::Verification,
         cancel: &Cancel,
     ) -> io::Result<Box<dyn Worker>> {
         let dir = root.join(format!("t{thread:02}"));
@@ -232,7 +233,7 @@ impl Worker for ReplayWorker {
 
     /// Compares what the pass left with the trace, then remakes the
     /// directory for the next one.
-    fn between_units(&mut self) {
+    fn between_units(&mut self) -> bool {
         if let Some(root) = &self.root {
             self.differing.compare(root.as_fd(), &self.trace);
         }
@@ -240,6 +241,7 @@ impl Worker for ReplayWorker {
             // The next step finds no directory and fails; say why once.
             self.differing.reset_failed(e);
         }
+        true
     }
 
     fn finish(&mut self, _rec: &mut Recorder) {

@@ -7,6 +7,7 @@ use super::*;
 use crate::scenario::trace::{self, CallOp, Trace};
 use crate::scenario::{WorkloadKind, WorkloadParams};
 use crate::workload::testing::counts;
+use crate::workload::Verification;
 
 const SQLITE: &str = include_str!("../../scenario/trace/testdata/sqlite_wal.trace");
 const THREADS: &str = include_str!("../../scenario/trace/testdata/py_threads.trace");
@@ -47,7 +48,9 @@ fn per_pass(t: &Trace) -> BTreeMap<Op, u64> {
 fn replay(t: Trace, passes: u64) -> (BTreeMap<Op, u64>, BTreeMap<Op, u64>, Vec<String>) {
     let dir = tempfile::tempdir().unwrap();
     let w = workload(&spec(t, Timing::Fast, 1.0));
-    let mut worker = w.worker(dir.path(), 0, 7, &Cancel::new()).unwrap();
+    let mut worker = w
+        .worker(dir.path(), 0, 7, Verification::Off, &Cancel::new())
+        .unwrap();
     let (tx, rx) = channel();
     let mut rec = Recorder::new(0, Instant::now(), tx);
     for _ in 0..passes {
@@ -192,7 +195,9 @@ fn original_timing_keeps_the_traces_gaps_scaled_by_speed() {
     let t = trace::parse(&text, Some("/w")).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let w = workload(&spec(t, Timing::Original, 2.0));
-    let mut worker = w.worker(dir.path(), 0, 7, &Cancel::new()).unwrap();
+    let mut worker = w
+        .worker(dir.path(), 0, 7, Verification::Off, &Cancel::new())
+        .unwrap();
     let (tx, _rx) = channel();
     let mut rec = Recorder::new(0, Instant::now(), tx);
     let start = Instant::now();
@@ -215,7 +220,9 @@ fn a_cancelled_pass_stops_between_calls() {
     let dir = tempfile::tempdir().unwrap();
     let w = workload(&spec(t, Timing::Original, 1.0));
     let cancel = Cancel::new();
-    let mut worker = w.worker(dir.path(), 0, 7, &cancel).unwrap();
+    let mut worker = w
+        .worker(dir.path(), 0, 7, Verification::Off, &cancel)
+        .unwrap();
     let (tx, _rx) = channel();
     let mut rec = Recorder::new(0, Instant::now(), tx);
     let signal = cancel.clone();
