@@ -195,10 +195,11 @@ fn tmpfs_and_hostpath_cells_produce_consistent_results() {
         count(c, "file") + c["warmup_unit_ops"].as_u64().unwrap()
     );
 
-    // The WAL's records carry sequence numbers and CRCs. The file wraps
-    // when full, so from offset 0 lie the newest pass's records, in
-    // sequence, ending with the last one written: its sequence number + 1
-    // is the number of records written (measured + warm-up).
+    // The WAL keeps its preallocated size, and the bytes its records wrote
+    // are there: nothing verifies this cell, so they are plain seeded bytes
+    // (docs/scenarios.md, "What is written"; their self-describing form,
+    // with sequence numbers and CRCs, is checked where a crash is armed),
+    // and no 4 KiB page of what was written is zeros.
     let w = cell(&result, "host", "wal");
     let wal_dir = kept
         .iter()
@@ -206,26 +207,11 @@ fn tmpfs_and_hostpath_cells_produce_consistent_results() {
         .unwrap();
     let wal = std::fs::read(wal_dir.join("wal-t00.log")).unwrap();
     assert_eq!(wal.len(), 8 << 20, "preallocated size kept");
-    let mut off = 0usize;
-    let mut last: Option<u64> = None;
-    while off + 32 <= wal.len() && &wal[off..off + 4] == b"WPB1" {
-        let seq = u64::from_le_bytes(wal[off + 8..off + 16].try_into().unwrap());
-        if last.is_some_and(|l| seq != l + 1) {
-            break; // an older pass begins here
-        }
-        let len = u32::from_le_bytes(wal[off + 16..off + 20].try_into().unwrap()) as usize;
-        let crc = u32::from_le_bytes(wal[off + 20..off + 24].try_into().unwrap());
-        assert_eq!(
-            crc,
-            crc32fast::hash(&wal[off + 32..off + len]),
-            "record {seq} intact"
-        );
-        assert!((512..=8192).contains(&len), "record size {len} in range");
-        last = Some(seq);
-        off += len;
+    let written = (w["bytes_written"].as_u64().unwrap() as usize).min(wal.len());
+    assert!(written > 64 << 10, "{written} bytes written");
+    for (i, page) in wal[..written / 4096 * 4096].chunks(4096).enumerate() {
+        assert!(page.iter().any(|b| *b != 0), "page {i} of the WAL is zeros");
     }
-    let written = count(w, "record") + w["warmup_unit_ops"].as_u64().unwrap();
-    assert_eq!(last.unwrap() + 1, written, "records on disk vs recorded");
 
     // summary.md and the hlog files exist.
     let summary = std::fs::read_to_string(sb.out("r").join("summary.md")).unwrap();

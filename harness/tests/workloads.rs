@@ -357,20 +357,19 @@ fn log_append_open_tasks_live_long_and_match_the_logs_on_disk() {
             let cut = files.iter().filter(|(_, b)| b.len() < 16 << 10).count() as u64;
             assert!(cut <= open, "{name} {thread}: {cut} logs cut short");
             complete += files.len() as u64 - cut;
-            // Every line the thread wrote is in exactly one log.
-            let mut seqs: Vec<u64> = files
+            // Whole lines only. Nothing verifies this cell, so its lines are
+            // plain text without sequence numbers (docs/scenarios.md, "What
+            // is written"); the byte count below accounts for every line.
+            for l in files
                 .iter()
                 .flat_map(|(_, b)| b.split(|c| *c == b'\n').filter(|l| !l.is_empty()))
-                .map(|l| {
-                    assert_eq!(l.len(), 127, "{name}: a line of 128 B with its newline");
-                    u64::from_str_radix(std::str::from_utf8(&l[5..17]).unwrap(), 16).unwrap()
-                })
-                .collect();
-            seqs.sort_unstable();
-            assert!(
-                seqs.iter().enumerate().all(|(i, s)| i as u64 == *s),
-                "{name} {thread}: lines missing or repeated"
-            );
+            {
+                assert_eq!(l.len(), 127, "{name}: a line of 128 B with its newline");
+                assert!(
+                    l.iter().all(|c| c.is_ascii_graphic() || *c == b' '),
+                    "{name} {thread}: a line of printable text"
+                );
+            }
             disk_bytes += files.iter().map(|(_, b)| b.len() as u64).sum::<u64>();
         }
         // Every ended task is a full log on disk.
