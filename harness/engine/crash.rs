@@ -387,7 +387,7 @@ fn one_state(
         Err(StateMountError::Filesystem(_)) => Some(everything_lost(&ledgers, s.cut_at)),
         Err(StateMountError::Device(_)) => None,
     };
-    let unmounted = target.unmount_crash_state();
+    let unmounted = target.stop_device();
     let mount_error = match mounted {
         Ok(()) => None,
         Err(StateMountError::Filesystem(e)) => Some(e.to_string()),

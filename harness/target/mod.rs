@@ -315,19 +315,18 @@ impl Target {
     pub fn take_write_log(&mut self) -> Option<RecordedWrites> {
         let e = self.emulated.as_mut()?;
         let log = e.device.as_ref()?.take_log()?;
-        let ended_at = std::time::Instant::now();
         let states = e.states.as_ref()?;
         Some(RecordedWrites {
             log,
             base: states.base.clone(),
             volatile: states.volatile,
-            ended_at,
         })
     }
 
-    /// Before its crash states are mounted: unmounts everything and lets
-    /// the emulated device go (it writes its cache back, as a disk told to
-    /// stop does; the states are built from the log, not from the image).
+    /// Unmounts everything and lets the emulated device go: before the
+    /// crash states are mounted (it writes its cache back, as a disk told
+    /// to stop does; the states are built from the log, not from the
+    /// image), and after each state.
     pub fn stop_device(&mut self) -> Result<()> {
         let problems = self.unmount_all();
         self.release_loops();
@@ -363,11 +362,6 @@ impl Target {
             .map_err(StateMountError::Device)?;
         self.remount_after_crash()
             .map_err(StateMountError::Filesystem)
-    }
-
-    /// Unmounts a crash state and lets its device go.
-    pub fn unmount_crash_state(&mut self) -> Result<()> {
-        self.stop_device()
     }
 
     fn release_devices(&mut self) -> Vec<String> {
@@ -447,8 +441,6 @@ pub struct RecordedWrites {
     /// The image as it was when logging began; the states roll it forward.
     pub base: PathBuf,
     pub volatile: bool,
-    /// When logging stopped.
-    pub ended_at: std::time::Instant,
 }
 
 /// How one mount was made through the mount API.

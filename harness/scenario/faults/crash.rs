@@ -74,20 +74,30 @@ pub(super) fn check_cut(cx: &mut Ctx, at: &At, f: &FaultCx, what: &str) {
                 );
         }
     }
+    refuse_existing_storage(cx, at, f, |t| {
+        format!(
+            "`{}` selects {} target `{}`, which a {what} cannot hit: \
+             wpbench never shuts down a filesystem it did not create ({}); \
+             narrow `target`",
+            f.target,
+            t.kind.as_str(),
+            t.name,
+            t.kind.existing_storage_is()
+        )
+    });
+}
+
+/// Refuses, at `target`, every selected target on storage wpbench did not
+/// make (a hostPath, a pod's volume, the container's layer), saying why.
+pub(super) fn refuse_existing_storage(
+    cx: &mut Ctx,
+    at: &At,
+    f: &FaultCx,
+    why: impl Fn(&crate::scenario::TargetSpec) -> String,
+) {
     for t in f.selected() {
         if t.kind.is_existing_storage() {
-            cx.err(
-                &at.key("target"),
-                format!(
-                    "`{}` selects {} target `{}`, which a {what} cannot hit: \
-                         wpbench never shuts down a filesystem it did not create ({}); \
-                         narrow `target`",
-                    f.target,
-                    t.kind.as_str(),
-                    t.name,
-                    t.kind.existing_storage_is()
-                ),
-            );
+            cx.err(&at.key("target"), why(t));
         }
     }
 }

@@ -17,7 +17,7 @@
 
 use serde::Deserialize;
 
-use super::crash::check_cut;
+use super::crash::{check_cut, refuse_existing_storage};
 use super::{FaultCx, FaultParams, Kind};
 use crate::scenario::check::{At, Ctx};
 use crate::scenario::spec::FaultKind;
@@ -117,20 +117,15 @@ fn check_states(cx: &mut Ctx, at: &At, f: &FaultCx, reorder: bool) {
              leave `reorder` out",
         );
     }
-    for t in f.selected() {
-        if t.kind.is_existing_storage() {
-            cx.err(
-                &at.key("target"),
-                format!(
-                    "`{}` selects {} target `{}`, which has no emulated device ({})",
-                    f.target,
-                    t.kind.as_str(),
-                    t.name,
-                    t.kind.existing_storage_is()
-                ),
-            );
-        }
-    }
+    refuse_existing_storage(cx, at, f, |t| {
+        format!(
+            "`{}` selects {} target `{}`, which has no emulated device ({})",
+            f.target,
+            t.kind.as_str(),
+            t.name,
+            t.kind.existing_storage_is()
+        )
+    });
 }
 
 impl From<PowerLoss> for FaultParams {
