@@ -142,12 +142,15 @@ fn ext4_with_an_fsync_per_file_is_slower_than_tmpfs() {
 }
 
 /// strictatime against noatime: every read under strictatime may update
-/// the inode's atime (once per clock tick; with 300 files a file comes
-/// round again after the tick), noatime never does. Measured here: reads
-/// 10–13 % slower in throughput, p95 1.16–1.35× and p99 1.25–1.31× slower;
-/// p50 within ±5 % (the update lands on a minority of reads). Found in one
-/// run, and across two; never the wrong way round; a run against itself
-/// claims nothing.
+/// the inode's atime (once per clock tick), noatime never does. With 3,000
+/// files a pass takes longer than a tick, so nearly every read dirties its
+/// inode. Measured here, with a busy loop on one of the two CPUs: reads
+/// 27–32 % slower in throughput, p50 1.3–1.5× and p95 1.3–1.4× slower, in
+/// 3 of 3 runs. With 300 files (a file comes round again within the tick,
+/// the update lands on a minority of reads) the effect was 10–15 % and a
+/// loaded run could call every metric "cannot tell" (1 run in 3, and 1 CI
+/// run in 4). Found in one run, and across two; never the wrong way round;
+/// a run against itself claims nothing.
 #[test]
 #[ignore = "needs root, mkfs.ext4: ext4 runs with strictatime and noatime"]
 fn strictatime_reads_are_slower_than_noatime_in_one_run_and_across_two() {
@@ -157,7 +160,7 @@ fn strictatime_reads_are_slower_than_noatime_in_one_run_and_across_two() {
     // read_atime has no warm-up (its first read is part of what it
     // measures): 1.5 s cells keep the cold first pass a small share.
     let head = "version: 1\nname: atime\nseed: 5\nduration: 1500ms\nwarmup: 0s\nrepeat: 5\n";
-    let reads = "workloads:\n  - {name: reads, kind: read_atime, files: 300, file_size: 4KiB}\n";
+    let reads = "workloads:\n  - {name: reads, kind: read_atime, files: 3000, file_size: 4KiB}\n";
     let both = sb.write(
         "both.yaml",
         &format!(
