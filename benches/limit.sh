@@ -9,6 +9,13 @@
 #   sudo benches/limit.sh                # PAIRS=5 DURATION=3 THREADS="1 4"
 #   sudo PAIRS=7 DURATION=5 benches/limit.sh
 #   sudo ONLY=log_append benches/limit.sh   # the rows whose name matches
+#   sudo PROFILE=1 ONLY=pwrite benches/limit.sh
+#
+# PROFILE=1 adds, per row, one more run of each under `perf record -e
+# cpu-clock` (package linux-perf) and splits the loop thread's CPU time
+# per unit op into user and kernel, with wpbench's user-space functions
+# by cost: where the ratio's missing part goes. Timing on a shared VM
+# moves with its neighbours; CPU time per op, from samples, moves less.
 #
 # The tmpfs is mounted in a private mount namespace, so it vanishes with
 # the script; wpbench runs on it as a hostPath target and the bare loop in
@@ -20,9 +27,14 @@ PAIRS=${PAIRS:-5}
 DURATION=${DURATION:-3}
 THREADS=${THREADS:-"1 4"}
 ONLY=${ONLY:-}
+PROFILE=${PROFILE:-}
 
 if [ "$(id -u)" != 0 ]; then
   echo "limit.sh needs root (a tmpfs mount)" >&2
+  exit 3
+fi
+if [ -n "$PROFILE" ] && ! command -v perf >/dev/null; then
+  echo "PROFILE=1 needs perf (apt-get install linux-perf)" >&2
   exit 3
 fi
 if [ -z "${WPBENCH_LIMIT_NS:-}" ]; then
@@ -46,8 +58,8 @@ cc -O2 -pthread -o "$BARE" benches/limit/bare.c
 # Drop what earlier runs left so every run starts alike.
 reset() { find "$work/tmpfs" -mindepth 1 -maxdepth 1 -exec rm -rf {} +; }
 
-wpbench_run() { # THREADS WORKLOAD-YAML UNIT-OP
-  local threads=$1 workload=$2 op=$3 out
+wpbench_run() { # THREADS WORKLOAD-YAML UNIT-OP [PERF-DATA]
+  local threads=$1 workload=$2 op=$3 perf_data=${4:-} out
   out="$work/out/w-$RANDOM$RANDOM"
   cat >"$work/s.yaml" <<YAML
 version: 1
@@ -59,19 +71,58 @@ targets:
 workloads:
   - {name: w, threads: $threads, $workload}
 YAML
-  "$WPBENCH" run "$work/s.yaml" --out "$out" --quiet --scratch "$work/scratch" >/dev/null
+  local run=("$WPBENCH" run "$work/s.yaml" --out "$out" --quiet --scratch "$work/scratch")
+  if [ -n "$perf_data" ]; then
+    perf record -q -F 2999 -e cpu-clock -o "$perf_data" "${run[@]}" >/dev/null 2>&1
+  else
+    "${run[@]}" >/dev/null
+  fi
   python3 -c "import json; r=json.load(open('$out/result.json'))['cells'][0]; print(round(r['ops']['$op']['ops_per_sec']))"
 }
 
-bare_run() { # MODE THREADS
+bare_run() { # MODE THREADS [PERF-DATA]
   local d="$work/tmpfs/bare$RANDOM"
   mkdir "$d"
-  "$BARE" "$1" "$d" "$2" "$DURATION"
+  if [ -n "${3:-}" ]; then
+    perf record -q -F 2999 -e cpu-clock -o "$3" "$BARE" "$1" "$d" "$2" "$DURATION" 2>/dev/null
+  else
+    "$BARE" "$1" "$d" "$2" "$DURATION"
+  fi
+}
+
+# CPU time per unit op of the loop threads (COMM: bare-loop, wpbench-w*),
+# user and kernel, from a cpu-clock profile at 2999 Hz; and the costliest
+# user-space functions. Prints one line per run.
+profile_line() { # LABEL PERF-DATA COMM OPS/S
+  python3 - "$@" <<'PY'
+import re, subprocess, sys
+label, data, comm, rate = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+dur = float(__import__("os").environ["DURATION"])
+out = subprocess.run(["perf", "report", "-i", data, "--no-children", "--sort", "comm,dso,sym",
+                      "--stdio", "-n"], capture_output=True, text=True).stdout
+ns_per_sample = 1e9 / 2999 / (rate * dur)
+user = kernel = 0.0
+syms = {}
+for line in out.splitlines():
+    m = re.match(r"\s+[\d.]+%\s+(\d+)\s+(\S+)\s+(\S+)\s+\[(.)\]\s+(.*)", line)
+    if not m or not m.group(2).startswith(comm):
+        continue
+    ns = int(m.group(1)) * ns_per_sample
+    if m.group(4) == "k":
+        kernel += ns
+    else:
+        user += ns
+        name = m.group(5).strip()
+        syms[name] = syms.get(name, 0.0) + ns
+top = ", ".join(f"{n[:48]} {v:.0f}" for n, v in sorted(syms.items(), key=lambda x: -x[1])[:4])
+print(f"  {label:8} {1e9 / rate:6.0f} ns/op wall; CPU {user:5.0f} ns user + {kernel:5.0f} ns kernel; user: {top}")
+PY
 }
 
 median() { python3 -c "import statistics,sys; print(statistics.median(float(x) for x in sys.argv[1:]))" "$@"; }
 
 rows=()
+profiles=()
 compare() { # NAME THREADS WORKLOAD-YAML UNIT-OP MODE
   local name=$1 t=$2 workload=$3 op=$4 mode=$5 as=() bs=() x
   [[ -z $ONLY || $name == *"$ONLY"* ]] || return 0
@@ -87,6 +138,14 @@ compare() { # NAME THREADS WORKLOAD-YAML UNIT-OP MODE
   ratio=$(python3 -c "import statistics,sys; a,b=sys.argv[1].split(),sys.argv[2].split(); print(f'{statistics.median(float(x)/float(y) for x,y in zip(a,b)):.2f}')" "${as[*]}" "${bs[*]}")
   rows+=("$(printf '%-44s %12.0f %12.0f %7s  %s' "$name, $t thr" "$ma" "$mb" "$ratio" "${as[*]} | ${bs[*]}")")
   echo "${rows[-1]}" >&2
+  if [ -n "$PROFILE" ]; then
+    local pa pb
+    reset; pa=$(wpbench_run "$t" "$workload" "$op" "$work/w.perf")
+    reset; pb=$(bare_run "$mode" "$t" "$work/b.perf")
+    profiles+=("$name, $t thr")
+    profiles+=("$(DURATION=$DURATION profile_line wpbench "$work/w.perf" wpbench-w "$pa")")
+    profiles+=("$(DURATION=$DURATION profile_line bare "$work/b.perf" bare-loop "$pb")")
+  fi
 }
 
 for t in $THREADS; do
@@ -105,3 +164,8 @@ done
 echo
 printf '%-44s %12s %12s %7s  %s\n' "unit ops/s (medians of $PAIRS pairs, ${DURATION}s each)" "wpbench" "bare loop" "ratio" "runs (wpbench | bare)"
 printf '%s\n' "${rows[@]}"
+if [ -n "$PROFILE" ]; then
+  echo
+  echo "CPU time per unit op of the loop threads (perf record -e cpu-clock, one run each):"
+  printf '%s\n' "${profiles[@]}"
+fi

@@ -672,6 +672,9 @@ fn drive(mut d: Drive) -> ThreadEnd {
     // saves one of the four clock reads a buffered write costs.
     let chain = d.period.is_none() && d.think_time.is_none();
     let mut carried: Option<Stamp> = None;
+    // And where a step ends with its last timed syscall, the unit op ends
+    // on that syscall's end reading: two clock reads a buffered write.
+    let end_at_last_call = chain && d.worker.ends_at_its_last_call();
     // This thread's successes, published with a plain store: no other
     // thread writes its counter.
     let mut counted = 0u64;
@@ -710,6 +713,7 @@ fn drive(mut d: Drive) -> ThreadEnd {
                 let t0 = Instant::now();
                 step = d.worker.step(&mut d.rec);
                 let t1 = Instant::now();
+                d.rec.take_last_end();
                 if matches!(step, Step::Done) {
                     d.rec.record_open_loop(d.unit, i, t0, t1);
                 }
@@ -717,7 +721,10 @@ fn drive(mut d: Drive) -> ThreadEnd {
             }
             None => {
                 step = d.worker.step(&mut d.rec);
-                let t1 = clock.now();
+                let t1 = match d.rec.take_last_end() {
+                    Some(end) if end_at_last_call => end,
+                    _ => clock.now(),
+                };
                 if matches!(step, Step::Done) {
                     let interval = d.rec.interval();
                     d.rec.record_stamps(d.unit, now, t1);

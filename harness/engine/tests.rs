@@ -106,6 +106,60 @@ fn closed_loop_hides_the_queue() {
 }
 
 #[test]
+fn a_unit_op_ends_on_its_last_call_only_when_its_worker_says_so() {
+    // One op: 1 ms timed, then 20 ms of untimed work.
+    let unit_ms = |ends_at_last_call: bool| {
+        let mut mock = Mock::new(Duration::from_millis(1));
+        mock.after = Duration::from_millis(20);
+        mock.ends_at_last_call = ends_at_last_call;
+        let dir = tempfile::tempdir().unwrap();
+        let m = run_cell(
+            &plan(&mock, dir.path(), 1, Stop::Ops(1), None),
+            &Cancel::new(),
+            &Silent,
+        )
+        .unwrap();
+        assert_eq!(m.totals.hists[&Op::Write].len(), 1);
+        m.totals.hists[&Op::Record].max() as f64 / 1e6
+    };
+    // The unit op ends on the call's own end reading: the work after it
+    // is not in it (in a chained loop it starts the next unit op).
+    let on_call = unit_ms(true);
+    assert!((1.0..15.0).contains(&on_call), "{on_call} ms");
+    // Otherwise the engine reads the clock after the step: all of it.
+    let after_step = unit_ms(false);
+    assert!(after_step >= 21.0, "{after_step} ms");
+}
+
+#[test]
+fn chained_unit_ops_leave_no_time_between_them() {
+    // 1 ms timed + 1 ms untimed per step, ending on the call: from the
+    // second op on, a unit op runs from the previous call's end to its
+    // own, which spans the previous step's untimed millisecond.
+    let mut mock = Mock::new(Duration::from_millis(1));
+    mock.after = Duration::from_millis(1);
+    mock.ends_at_last_call = true;
+    let dir = tempfile::tempdir().unwrap();
+    let m = run_cell(
+        &plan(&mock, dir.path(), 1, Stop::Ops(100), None),
+        &Cancel::new(),
+        &Silent,
+    )
+    .unwrap();
+    let (unit, write) = (&m.totals.hists[&Op::Record], &m.totals.hists[&Op::Write]);
+    assert_eq!((unit.len(), write.len()), (100, 100));
+    assert!(write.value_at_quantile(0.5) >= 1_000_000);
+    assert!(
+        unit.value_at_quantile(0.5) >= 2_000_000,
+        "{}",
+        unit.value_at_quantile(0.5)
+    );
+    // Every op but the first covers two milliseconds at least.
+    let covered = unit.mean() * unit.len() as f64;
+    assert!(covered >= 99.0 * 2e6, "{covered} ns");
+}
+
+#[test]
 fn failures_are_counted_and_a_hopeless_thread_stops() {
     let mut mock = Mock::new(Duration::ZERO);
     mock.fail_every = Some((1, libc::ENOSPC));

@@ -83,6 +83,9 @@ pub struct Recorder {
     errors: Vec<(Op, i32, u64, Instant)>,
     bytes_written: u64,
     clamped: u64,
+    /// The end reading of the last op [`Recorder::time`] timed, until
+    /// [`Recorder::take_last_end`] takes it.
+    last_end: Option<Stamp>,
     sink: Sender<IntervalSample>,
 }
 
@@ -118,6 +121,7 @@ impl Recorder {
             errors: Vec::new(),
             bytes_written: 0,
             clamped: 0,
+            last_end: None,
             sink,
         }
     }
@@ -212,6 +216,14 @@ impl Recorder {
         }
     }
 
+    /// The end reading of the last op [`time`](Self::time) timed since the
+    /// previous call, if any: a unit op that ends with that syscall can
+    /// end on it rather than read the clock again.
+    #[inline(always)]
+    pub fn take_last_end(&mut self) -> Option<Stamp> {
+        self.last_end.take()
+    }
+
     /// Payload bytes handed to the kernel (for write amplification).
     #[inline]
     pub fn add_bytes(&mut self, n: u64) {
@@ -228,6 +240,7 @@ impl Recorder {
         let start = self.clock.now();
         let result = f();
         let end = self.clock.now();
+        self.last_end = Some(end);
         match &result {
             Ok(_) => self.record_stamps(op, start, end),
             Err(e) => self.error(op, errno::errno_of(e), self.clock.instant_of(end)),

@@ -181,6 +181,11 @@ impl Worker for WalWorker {
         }
     }
 
+    fn ends_at_its_last_call(&self) -> bool {
+        // Armed, the ledger's bookkeeping follows the write.
+        !self.verification.is_armed()
+    }
+
     fn finish(&mut self, rec: &mut Recorder) {
         if let Some(fd) = self.fd.take() {
             let synced = if self.syncer.at_end() {

@@ -350,6 +350,11 @@ impl Worker for LogWorker {
         }
     }
 
+    fn ends_at_its_last_call(&self) -> bool {
+        // A line's write (and its sync), or a task's close and unlinks.
+        true
+    }
+
     fn finish(&mut self, rec: &mut Recorder) {
         // The tasks in progress are cut short by the end of the cell, not
         // finished: closed without their on_close sync, not counted.

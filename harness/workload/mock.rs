@@ -21,6 +21,10 @@ pub struct Mock {
     pub fail_every: Option<(u64, i32)>,
     /// What its workers answer to [`Worker::failures_are_results`].
     pub failures_are_results: bool,
+    /// Untimed work after the step's timed op.
+    pub after: Duration,
+    /// What its workers answer to [`Worker::ends_at_its_last_call`].
+    pub ends_at_last_call: bool,
     /// Counts steps over all workers, for assertions.
     pub steps: Arc<std::sync::atomic::AtomicU64>,
 }
@@ -32,6 +36,8 @@ impl Mock {
             stall: None,
             fail_every: None,
             failures_are_results: false,
+            after: Duration::ZERO,
+            ends_at_last_call: false,
             steps: Arc::default(),
         }
     }
@@ -92,10 +98,16 @@ impl Worker for MockWorker {
                 d += extra;
             }
         }
-        let start = Instant::now();
-        busy(d);
-        rec.record(Op::Write, start, Instant::now());
+        let _ = rec.time(Op::Write, || {
+            busy(d);
+            Ok(())
+        });
+        busy(self.mock.after);
         Step::Done
+    }
+
+    fn ends_at_its_last_call(&self) -> bool {
+        self.mock.ends_at_last_call
     }
 
     fn finish(&mut self, _rec: &mut Recorder) {}

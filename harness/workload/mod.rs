@@ -118,6 +118,15 @@ pub trait Worker: Send {
     fn between_units(&mut self) -> bool {
         false
     }
+    /// True when every step ends with a timed syscall and nothing but
+    /// counters follows it: the engine then ends a closed-loop unit op on
+    /// that syscall's end reading instead of reading the clock once more
+    /// (one clock read of three for a buffered write). What follows (a few
+    /// counters) is charged to the next unit op, whose clock starts there;
+    /// no time falls between two unit ops.
+    fn ends_at_its_last_call(&self) -> bool {
+        false
+    }
     /// The cell is over: apply `fsync: end`, close what is open.
     fn finish(&mut self, rec: &mut Recorder);
     /// What a reader should know about how this thread ran (a replay's end

@@ -148,5 +148,10 @@ impl Worker for ReadWorker {
         }
     }
 
+    fn ends_at_its_last_call(&self) -> bool {
+        // open, read to EOF, close: the close is last.
+        true
+    }
+
     fn finish(&mut self, _rec: &mut Recorder) {}
 }

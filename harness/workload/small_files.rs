@@ -174,6 +174,11 @@ impl Worker for SmallFilesWorker {
         }
     }
 
+    fn ends_at_its_last_call(&self) -> bool {
+        // The close is the last thing a file's step does.
+        true
+    }
+
     fn finish(&mut self, rec: &mut Recorder) {
         if self.syncer.at_end() {
             // Files are closed as they are written; one syncfs flushes them
