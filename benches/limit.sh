@@ -73,7 +73,8 @@ workloads:
 YAML
   local run=("$WPBENCH" run "$work/s.yaml" --out "$out" --quiet --scratch "$work/scratch")
   if [ -n "$perf_data" ]; then
-    perf record -q -F 2999 -e cpu-clock -o "$perf_data" "${run[@]}" >/dev/null 2>&1
+    perf record -q -F 2999 -e cpu-clock -o "$perf_data" "${run[@]}" >/dev/null 2>"$work/perf.err" ||
+      { cat "$work/perf.err" >&2; exit 4; }
   else
     "${run[@]}" >/dev/null
   fi
@@ -84,7 +85,8 @@ bare_run() { # MODE THREADS [PERF-DATA]
   local d="$work/tmpfs/bare$RANDOM"
   mkdir "$d"
   if [ -n "${3:-}" ]; then
-    perf record -q -F 2999 -e cpu-clock -o "$3" "$BARE" "$1" "$d" "$2" "$DURATION" 2>/dev/null
+    perf record -q -F 2999 -e cpu-clock -o "$3" "$BARE" "$1" "$d" "$2" "$DURATION" 2>"$work/perf.err" ||
+      { cat "$work/perf.err" >&2; exit 4; }
   else
     "$BARE" "$1" "$d" "$2" "$DURATION"
   fi
@@ -97,6 +99,9 @@ profile_line() { # LABEL PERF-DATA COMM OPS/S
   python3 - "$@" <<'PY'
 import re, subprocess, sys
 label, data, comm, rate = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+if rate <= 0:
+    print(f"  {label:8} no unit op completed: nothing to divide the profile by")
+    sys.exit(0)
 dur = float(__import__("os").environ["DURATION"])
 out = subprocess.run(["perf", "report", "-i", data, "--no-children", "--sort", "comm,dso,sym",
                       "--stdio", "-n"], capture_output=True, text=True).stdout

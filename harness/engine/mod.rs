@@ -720,16 +720,19 @@ fn drive(mut d: Drive) -> ThreadEnd {
                 clock.stamp_of(t1)
             }
             None => {
+                // Read before the step: a rotation inside it (its last
+                // call's record) falls after that call's end reading, so
+                // it must break the chain as one here does.
+                let interval = d.rec.interval();
                 step = d.worker.step(&mut d.rec);
                 let t1 = match d.rec.take_last_end() {
                     Some(end) if end_at_last_call => end,
                     _ => clock.now(),
                 };
                 if matches!(step, Step::Done) {
-                    let interval = d.rec.interval();
                     d.rec.record_stamps(d.unit, now, t1);
-                    rotated = d.rec.interval() != interval;
                 }
+                rotated = d.rec.interval() != interval;
                 t1
             }
         };

@@ -224,6 +224,12 @@ impl Recorder {
         self.last_end.take()
     }
 
+    /// The end reading of the last op [`time`](Self::time) timed, left in
+    /// place (a step that stamps something with its last call's end).
+    pub fn last_end(&self) -> Option<Stamp> {
+        self.last_end
+    }
+
     /// Payload bytes handed to the kernel (for write amplification).
     #[inline]
     pub fn add_bytes(&mut self, n: u64) {

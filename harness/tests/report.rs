@@ -142,15 +142,18 @@ fn ext4_with_an_fsync_per_file_is_slower_than_tmpfs() {
 }
 
 /// strictatime against noatime: every read under strictatime may update
-/// the inode's atime (once per clock tick), noatime never does. With 3,000
-/// files a pass takes longer than a tick, so nearly every read dirties its
-/// inode. Measured here, with a busy loop on one of the two CPUs: reads
-/// 27–32 % slower in throughput, p50 1.3–1.5× and p95 1.3–1.4× slower, in
-/// 3 of 3 runs. With 300 files (a file comes round again within the tick,
-/// the update lands on a minority of reads) the effect was 10–15 % and a
-/// loaded run could call every metric "cannot tell" (1 run in 3, and 1 CI
-/// run in 4). Found in one run, and across two; never the wrong way round;
-/// a run against itself claims nothing.
+/// the inode's atime (once per clock tick), noatime never does. The files
+/// are empty: reading one to EOF still updates its atime, but the read set
+/// has no data blocks to fetch cold from the loop image's disk, which in a
+/// CI run among other tests made the first pass a noisy share of each
+/// cell (interval CV 0.5–0.8). With 1,000 files a pass outlasts the 4 ms
+/// tick, so nearly every read dirties its inode. Measured here, with a
+/// busy loop on one of the two CPUs: throughput 34–36 % lower, p50, p95
+/// and p99 1.5–1.7×, interval CV ≤ 0.12, every metric "slower" in 2 of 2
+/// runs. (300 files of 4 KiB: a 10–15 % effect that a loaded run called
+/// "cannot tell" on every metric in 1 run of 3, and 1 CI run in 4.) Found
+/// in one run, and across two; never the wrong way round; a run against
+/// itself claims nothing.
 #[test]
 #[ignore = "needs root, mkfs.ext4: ext4 runs with strictatime and noatime"]
 fn strictatime_reads_are_slower_than_noatime_in_one_run_and_across_two() {
@@ -158,9 +161,9 @@ fn strictatime_reads_are_slower_than_noatime_in_one_run_and_across_two() {
     let _serial = serial();
     let sb = Sandbox::new();
     // read_atime has no warm-up (its first read is part of what it
-    // measures): 1.5 s cells keep the cold first pass a small share.
+    // measures); empty files make that first pass cheap.
     let head = "version: 1\nname: atime\nseed: 5\nduration: 1500ms\nwarmup: 0s\nrepeat: 5\n";
-    let reads = "workloads:\n  - {name: reads, kind: read_atime, files: 3000, file_size: 4KiB}\n";
+    let reads = "workloads:\n  - {name: reads, kind: read_atime, files: 1000, file_size: 0B}\n";
     let both = sb.write(
         "both.yaml",
         &format!(

@@ -289,7 +289,11 @@ impl LogWorker {
             return Err(e);
         }
         sys::close(rec, task.fd)?;
-        let now = Instant::now();
+        // The task ends when its close returns: that call's own reading,
+        // so nothing but counters follows a step's last call.
+        let now = rec
+            .last_end()
+            .map_or_else(Instant::now, |end| rec.clock().instant_of(end));
         match task.started {
             Some(started) => rec.record(Op::Task, started, now),
             None if rec.measuring(now) => self.uncounted += 1,

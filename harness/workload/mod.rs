@@ -119,11 +119,13 @@ pub trait Worker: Send {
         false
     }
     /// True when every step ends with a timed syscall and nothing but
-    /// counters follows it: the engine then ends a closed-loop unit op on
-    /// that syscall's end reading instead of reading the clock once more
-    /// (one clock read of three for a buffered write). What follows (a few
-    /// counters) is charged to the next unit op, whose clock starts there;
-    /// no time falls between two unit ops.
+    /// bookkeeping follows it (counters, a sync policy's look at its
+    /// clock): the engine then ends a closed-loop unit op on that
+    /// syscall's end reading instead of reading the clock once more (one
+    /// clock read of three for a buffered write). What follows is charged
+    /// to the next unit op, whose clock starts there; no time falls
+    /// between two unit ops. A rotation of the interval inside the step
+    /// breaks the chain instead.
     fn ends_at_its_last_call(&self) -> bool {
         false
     }
