@@ -713,7 +713,6 @@ fn drive(mut d: Drive) -> ThreadEnd {
                 let t0 = Instant::now();
                 step = d.worker.step(&mut d.rec);
                 let t1 = Instant::now();
-                d.rec.take_last_end();
                 if matches!(step, Step::Done) {
                     d.rec.record_open_loop(d.unit, i, t0, t1);
                 }
@@ -725,9 +724,11 @@ fn drive(mut d: Drive) -> ThreadEnd {
                 // it must break the chain as one here does.
                 let interval = d.rec.interval();
                 step = d.worker.step(&mut d.rec);
-                let t1 = match d.rec.take_last_end() {
-                    Some(end) if end_at_last_call => end,
-                    _ => clock.now(),
+                // Taken after every step, so never a stale step's reading.
+                let t1 = if end_at_last_call {
+                    d.rec.take_last_end().unwrap_or_else(|| clock.now())
+                } else {
+                    clock.now()
                 };
                 if matches!(step, Step::Done) {
                     d.rec.record_stamps(d.unit, now, t1);

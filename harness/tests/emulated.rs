@@ -185,12 +185,7 @@ fn crash_states_from_one_run_lose_acknowledged_writes_only_without_barriers() {
     assert!(text(&out).contains("60 crash states"), "{}", text(&out));
     let result = read_json(&sb.out("states").join("result.json"));
     let explored = |target: &str, workload: &str| {
-        let c = result["cells"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["target"]["name"] == target && c["workload"]["name"] == workload)
-            .unwrap_or_else(|| panic!("no cell of {target} × {workload}"));
+        let c = cell_on(&result, target, workload);
         let f = &c["faults"][0];
         assert_eq!(f["kind"], "power_loss", "{c}");
         assert_eq!(f["states_explored"], 60, "{c}");

@@ -9,12 +9,7 @@ use crate::support::*;
 /// The cell's crash durability; printed whole (every trial, its moment and
 /// classification) when an assertion on it fails.
 fn durability<'a>(result: &'a Value, target: &str, workload: &str) -> Durability<'a> {
-    let cell = result["cells"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["target"]["name"] == target && c["workload"]["name"] == workload)
-        .unwrap_or_else(|| panic!("no cell {target}/{workload}"));
+    let cell = cell_on(result, target, workload);
     assert_eq!(cell["faults"][0]["kind"], "crash", "{}", cell["faults"]);
     Durability(&cell["faults"][0])
 }
@@ -290,16 +285,7 @@ fn a_throttle_caps_iops_and_a_noisy_neighbour_shares_the_device() {
     let out = sb.run(&file, "throttle", &["--quiet"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let result = read_json(&sb.out("throttle").join("result.json"));
-    let cell_on = |t: &str, w: &str| {
-        result["cells"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["target"]["name"] == t && c["workload"]["name"] == w)
-            .unwrap()
-            .clone()
-    };
-    let cell = |w: &str| cell_on("ext4", w);
+    let cell = |w: &str| cell_on(&result, "ext4", w).clone();
     let rate = |w: &str| cell(w)["ops"]["record"]["ops_per_sec"].as_f64().unwrap();
     let (capped, free) = (rate("capped"), rate("free"));
     eprintln!(
@@ -316,7 +302,7 @@ fn a_throttle_caps_iops_and_a_noisy_neighbour_shares_the_device() {
         "unthrottled {free} vs throttled {capped}"
     );
     // Without cache flushes (nobarrier) each record is one write: ~100/s.
-    let one_io = cell_on("nobarrier", "capped")["ops"]["record"]["ops_per_sec"]
+    let one_io = cell_on(&result, "nobarrier", "capped")["ops"]["record"]["ops_per_sec"]
         .as_f64()
         .unwrap();
     eprintln!("nobarrier: {one_io:.0} records/s at 100 write IOPS");

@@ -26,15 +26,6 @@ fn count(cell: &Value, name: &str) -> u64 {
     op(cell, name)["count"].as_u64().unwrap()
 }
 
-fn cell<'a>(result: &'a Value, target: &str, workload: &str) -> &'a Value {
-    result["cells"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["target"]["name"] == target && c["workload"]["name"] == workload)
-        .unwrap_or_else(|| panic!("no cell {target}/{workload}"))
-}
-
 const THREE_WORKLOADS: &str = "\
 targets:
   - {name: tmpfs, kind: tmpfs, size: 4GiB, options: [noatime, nodev]}
@@ -86,14 +77,14 @@ fn tmpfs_and_hostpath_cells_produce_consistent_results() {
     assert!(result["env"]["memory_bytes"].as_u64().unwrap() > 0);
 
     // Effective options, read back from mountinfo.
-    let t = &cell(&result, "tmpfs", "small")["target"]["mount"];
+    let t = &cell_on(&result, "tmpfs", "small")["target"]["mount"];
     assert_eq!(t["fstype"], "tmpfs");
     let opts = t["options"].as_str().unwrap();
     assert!(
         opts.contains("noatime") && opts.contains("nodev") && opts.contains("size=4194304k"),
         "{opts}"
     );
-    let h = &cell(&result, "host", "small")["target"]["mount"];
+    let h = &cell_on(&result, "host", "small")["target"]["mount"];
     assert!(h["options"].as_str().unwrap().contains("noatime"), "{h}");
     assert_ne!(h["fstype"], "tmpfs");
 
@@ -134,7 +125,7 @@ fn tmpfs_and_hostpath_cells_produce_consistent_results() {
 
     // small_files: one file op = one create, one write, one fsync, one close.
     for target in ["tmpfs", "host"] {
-        let c = cell(&result, target, "small");
+        let c = cell_on(&result, target, "small");
         let files = count(c, "file");
         assert!(files > 100, "{target}: {files} files");
         // A unit straddling the end of warm-up counts in the measured
@@ -152,11 +143,11 @@ fn tmpfs_and_hostpath_cells_produce_consistent_results() {
             "{target}: {bytes} bytes for {files} files"
         );
         // WAL: one record = one write and one fdatasync (defaults).
-        let w = cell(&result, target, "wal");
+        let w = cell_on(&result, target, "wal");
         assert!(count(w, "record") - count(w, "write") <= 1, "{target}");
         assert!(count(w, "record") - count(w, "fdatasync") <= 1, "{target}");
         // Open loop at 500/s × 2 threads × 2 s: the schedule is kept.
-        let l = cell(&result, target, "logs");
+        let l = cell_on(&result, target, "logs");
         let lines = count(l, "line") as f64;
         assert!(
             (lines - 2000.0).abs() <= 40.0,
@@ -175,7 +166,7 @@ fn tmpfs_and_hostpath_cells_produce_consistent_results() {
     }
 
     // On disk (hostPath, kept): files = measured + warm-up file ops.
-    let c = cell(&result, "host", "small");
+    let c = cell_on(&result, "host", "small");
     let kept = entries_with_prefix(&sb.hostpath(), "wpbench-");
     assert_eq!(kept.len(), 3, "{kept:?}");
     let small_dir = kept
@@ -200,7 +191,7 @@ fn tmpfs_and_hostpath_cells_produce_consistent_results() {
     // (docs/scenarios.md, "What is written"; their self-describing form,
     // with sequence numbers and CRCs, is checked where a crash is armed),
     // and no 4 KiB page of what was written is zeros.
-    let w = cell(&result, "host", "wal");
+    let w = cell_on(&result, "host", "wal");
     let wal_dir = kept
         .iter()
         .find(|p| p.to_string_lossy().ends_with(&format!("-c{}", w["index"])))
@@ -433,7 +424,7 @@ fn an_open_loop_that_cannot_keep_its_rate_says_so() {
     let out = sb.run(&file, "r", &["--quiet"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let result = read_json(&sb.out("r").join("result.json"));
-    let easy = cell(&result, "host", "easy");
+    let easy = cell_on(&result, "host", "easy");
     // 500/s is sustainable: no note but, on a shared machine, noise.
     assert!(
         easy["notes"]
@@ -449,7 +440,7 @@ fn an_open_loop_that_cannot_keep_its_rate_says_so() {
         (lines - 500.0).abs() <= 10.0,
         "{lines} lines at 500/s for 1 s"
     );
-    let hard = cell(&result, "host", "hard");
+    let hard = cell_on(&result, "host", "hard");
     let notes = hard["notes"].to_string();
     assert!(
         notes.contains("achieved") && notes.contains("1000000/s"),

@@ -93,6 +93,20 @@ pub fn cell_of<'a>(result: &'a serde_json::Value, target: &str) -> &'a serde_jso
         .unwrap_or_else(|| panic!("no cell of {target}"))
 }
 
+/// The cell of `target` × `workload`.
+pub fn cell_on<'a>(
+    result: &'a serde_json::Value,
+    target: &str,
+    workload: &str,
+) -> &'a serde_json::Value {
+    result["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["target"]["name"] == target && c["workload"]["name"] == workload)
+        .unwrap_or_else(|| panic!("no cell {target}/{workload}"))
+}
+
 pub fn read_json(path: &Path) -> serde_json::Value {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_slice(&bytes).unwrap()
